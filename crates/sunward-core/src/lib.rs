@@ -1,0 +1,26 @@
+//! Sunward's core: the pipeline model, its validation, the data contract,
+//! diagnostics, and the plugin traits with their [`Registry`].
+//!
+//! Everything here is pure: it reads a pipeline's text and decides whether it
+//! is runnable, and defines the interfaces the engine and plugins implement.
+
+pub mod atomic;
+pub mod contract;
+pub mod diag;
+pub mod model;
+pub mod params;
+pub mod plugin;
+pub mod validate;
+pub mod yaml;
+
+pub use diag::{Diagnostic, ErrorKind, Location, Result};
+pub use plugin::{
+    ConfigIssue, Plugin, PluginInfo, PluginKind, RawCell, RawRow, Registry, RowPlace, RowReader, RunContext, Sink,
+    Source, StepContext, TableData, Transform,
+};
+pub use validate::{Plan, ValidateOptions, validate_file, validate_text};
+
+/// Re-exports for plugin crates, so they build against the same versions.
+pub use async_trait::async_trait;
+pub use datafusion;
+pub use schemars;

@@ -1,0 +1,192 @@
+//! The pipeline model: what a pipeline file says, with positions kept.
+//!
+//! [`Pipeline`] is the parsed file; [`Entry`] one named source, step or output
+//! with its `plugin:` and its raw settings; [`SourceOptions`] the settings every
+//! source shares (contract, header and value mappings, bad-row policy), which
+//! the engine applies whatever the file format.
+
+use crate::contract::ColumnType;
+use crate::params::ParamType;
+use crate::plugin::PluginKind;
+use crate::yaml::{Node, Span};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// The keys every source accepts besides its plugin's own (see [`SourceOptions`]).
+pub const SOURCE_OPTION_KEYS: &[&str] =
+    &["contract", "columns", "headers", "values", "on_bad_rows", "max_rejected", "references"];
+
+/// A parsed pipeline file.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    /// The file as the user named it.
+    pub file: String,
+    /// Its folder (relative input paths resolve against it).
+    pub dir: PathBuf,
+    /// Its whole text (for error snippets).
+    pub text: String,
+    /// `name:`.
+    pub name: String,
+    /// `description:`.
+    pub description: Option<String>,
+    /// `params:` in file order.
+    pub params: Vec<ParamDef>,
+    /// `sources:`, `steps:` and `outputs:` entries in file order.
+    pub entries: Vec<Entry>,
+}
+
+impl Pipeline {
+    /// The entries of one section.
+    pub fn section(&self, kind: PluginKind) -> impl Iterator<Item = &Entry> {
+        self.entries.iter().filter(move |e| e.kind == kind)
+    }
+}
+
+/// A declared parameter.
+#[derive(Debug, Clone)]
+pub struct ParamDef {
+    /// Its name (`$name` in SQL, `${name}` in paths).
+    pub name: String,
+    /// Its type.
+    pub ty: ParamType,
+    /// The default as written (parsed during validation); none: required.
+    pub default: Option<String>,
+    /// What it means.
+    pub description: Option<String>,
+    /// Where it is declared.
+    pub span: Span,
+}
+
+/// How a parameter is declared in YAML (`params: {name: {...}}`).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ParamSpec {
+    /// The type: string, int, float, bool, date, path or list.
+    #[serde(rename = "type")]
+    pub ty: ParamType,
+    /// The value used when `--set` does not give one. Without a default the
+    /// parameter must be set on the command line.
+    #[serde(default)]
+    pub default: Option<serde_json::Value>,
+    /// What the parameter means (shown by `sunward validate`).
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// One named entry of `sources:`, `steps:` or `outputs:`.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Which section it is in.
+    pub kind: PluginKind,
+    /// Its name (a table name for sources and steps).
+    pub name: String,
+    /// Where the name is written.
+    pub name_span: Span,
+    /// The `plugin:` value.
+    pub plugin: String,
+    /// The whole mapping of the entry.
+    pub node: Node,
+}
+
+impl Entry {
+    /// `sources.services`, `steps.by_school`, …
+    pub fn context(&self) -> String {
+        format!("{}.{}", self.kind.section(), self.name)
+    }
+}
+
+/// What to do with rows that break the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnBadRows {
+    /// Leave the row out of the table and write it to `rejects/<source>.csv` (default).
+    #[default]
+    Reject,
+    /// Stop the run at the first bad row.
+    Fail,
+}
+
+/// A limit on rejected rows: a count (`10`), a share (`0.05`) or a percentage (`"5%"`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum MaxRejected {
+    /// At most this many rows.
+    Count(u64),
+    /// At most this share of the rows read, between 0 and 1.
+    Share(f64),
+    /// At most this percentage of the rows read, written like `"5%"`.
+    Percent(String),
+}
+
+impl MaxRejected {
+    /// Whether `rejected` rows out of `read` exceed the limit. `None` when the
+    /// limit itself is malformed (validation reports that).
+    pub fn exceeded(&self, rejected: u64, read: u64) -> Option<bool> {
+        let share = |limit: f64| {
+            if read == 0 { rejected > 0 } else { rejected as f64 / read as f64 > limit + 1e-12 }
+        };
+        match self {
+            MaxRejected::Count(n) => Some(rejected > *n),
+            MaxRejected::Share(x) if (0.0..=1.0).contains(x) => Some(share(*x)),
+            MaxRejected::Share(_) => None,
+            MaxRejected::Percent(text) => {
+                let number = text.trim().strip_suffix('%')?.trim().parse::<f64>().ok()?;
+                (0.0..=100.0).contains(&number).then(|| share(number / 100.0))
+            }
+        }
+    }
+}
+
+/// Settings every source accepts, whatever its file format.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourceOptions {
+    /// The data-contract table this source holds (`schools`, `enrolment`,
+    /// `classes`, `services`, `cases`, `screenings`, `incidents`, `outcomes`,
+    /// `attendance`). Column types come from the contract and every contract
+    /// rule is checked; rows that break one are bad rows.
+    #[serde(default)]
+    pub contract: Option<String>,
+    /// Column types for a source without a contract (`string`, `int`, `float`,
+    /// `date`, `bool`); columns not listed are read as strings.
+    #[serde(default)]
+    pub columns: BTreeMap<String, ColumnType>,
+    /// Header mapping: the file's header → the canonical column name
+    /// (`学校编号: school_id`). Headers are compared after trimming spaces.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Value mapping per canonical column: the file's value → the canonical
+    /// value (`service_type: {个案辅导: case_session}`). Values not listed pass unchanged.
+    #[serde(default)]
+    pub values: BTreeMap<String, BTreeMap<String, String>>,
+    /// `reject` (default): bad rows go to `rejects/<source>.csv` and the run
+    /// goes on; `fail`: the first bad row stops the run.
+    #[serde(default)]
+    pub on_bad_rows: OnBadRows,
+    /// Fail the run (exit code 3) when more rows than this are rejected: a
+    /// count (`10`), a share (`0.05`) or a percentage (`"5%"`). Default: no limit.
+    #[serde(default)]
+    pub max_rejected: Option<MaxRejected>,
+    /// For reference checks: the contract table → the source that holds it
+    /// (`schools: school_list`). Default: the source whose `contract:` is that table.
+    #[serde(default)]
+    pub references: BTreeMap<String, String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_rejected_forms() {
+        assert_eq!(MaxRejected::Count(2).exceeded(3, 100), Some(true));
+        assert_eq!(MaxRejected::Count(3).exceeded(3, 100), Some(false));
+        assert_eq!(MaxRejected::Share(0.05).exceeded(5, 100), Some(false));
+        assert_eq!(MaxRejected::Share(0.05).exceeded(6, 100), Some(true));
+        assert_eq!(MaxRejected::Percent("5%".into()).exceeded(6, 100), Some(true));
+        assert_eq!(MaxRejected::Percent("five".into()).exceeded(6, 100), None);
+        assert_eq!(MaxRejected::Share(1.5).exceeded(6, 100), None);
+    }
+}

@@ -1,0 +1,474 @@
+//! Plugins: the traits a source, a transform or a sink implements, and the
+//! [`Registry`] that holds them by name.
+//!
+//! A plugin is a value implementing [`Plugin`] (its typed `Config` and its
+//! [`PluginInfo`]) plus one of [`Source`], [`Transform`] or [`Sink`] — each with
+//! two required methods. Built-in plugins and third-party ones register through
+//! the same call, `registry.add_source(MySource)` and friends, from a crate's
+//! `pub fn register(registry: &mut Registry)`.
+//!
+//! Sources only read: they turn a file into [`RawRow`]s of [`RawCell`]s with
+//! their physical place. Header and value mapping, date parsing, the data
+//! contract and bad-row handling are applied by the engine for every source, so
+//! a new export format gets them for free.
+
+use crate::diag::{Diagnostic, Result};
+use crate::params::{ParamValue, interpolate};
+use crate::yaml::PathPart;
+use async_trait::async_trait;
+use chrono::{NaiveDate, NaiveDateTime};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::ParamValues;
+use datafusion::execution::context::{SQLOptions, SessionContext};
+use datafusion::prelude::DataFrame;
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// What a plugin does in a pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PluginKind {
+    /// Reads an export into a table (`sources:`).
+    Source,
+    /// Makes a table from other tables (`steps:`).
+    Transform,
+    /// Writes tables to files (`outputs:`).
+    Sink,
+}
+
+impl PluginKind {
+    /// The pipeline section whose entries use this kind.
+    pub fn section(self) -> &'static str {
+        match self {
+            PluginKind::Source => "sources",
+            PluginKind::Transform => "steps",
+            PluginKind::Sink => "outputs",
+        }
+    }
+}
+
+impl fmt::Display for PluginKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PluginKind::Source => "source",
+            PluginKind::Transform => "transform",
+            PluginKind::Sink => "sink",
+        })
+    }
+}
+
+/// A plugin's name, description and example, shown by `sunward plugins`.
+#[derive(Debug, Clone, Copy)]
+pub struct PluginInfo {
+    /// The `plugin:` value in a pipeline.
+    pub name: &'static str,
+    /// One sentence on what it does.
+    pub description: &'static str,
+    /// A YAML example of a whole entry (a mapping with `plugin:`); tests parse it.
+    pub example: &'static str,
+}
+
+/// A problem in a plugin's configuration found by [`Plugin::check`].
+#[derive(Debug, Clone)]
+pub struct ConfigIssue {
+    /// The field it concerns, as a path inside the entry (empty: the entry).
+    pub path: Vec<PathPart>,
+    /// What is wrong.
+    pub message: String,
+    /// What to do.
+    pub hint: Option<String>,
+}
+
+impl ConfigIssue {
+    /// An issue about the top-level field `field` of the entry.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        ConfigIssue { path: vec![PathPart::Key(field.to_string())], message: message.into(), hint: None }
+    }
+    /// Add a hint.
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// What every plugin has: a typed configuration and a description.
+pub trait Plugin: Send + Sync + 'static {
+    /// The entry's settings. Derive `Deserialize` with
+    /// `#[serde(deny_unknown_fields)]` and `JsonSchema`, and document every
+    /// field: the doc comments are the user documentation.
+    type Config: DeserializeOwned + JsonSchema + Send + Sync + 'static;
+    /// Name, description and example.
+    const INFO: PluginInfo;
+    /// Checks beyond what the types say, without I/O. Defaults to none.
+    fn check(&self, _config: &Self::Config) -> Vec<ConfigIssue> {
+        Vec::new()
+    }
+}
+
+/// Where a raw row came from, for error messages and the rejects file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowPlace {
+    /// A physical line of a text file (the header is line 1); for a record
+    /// spanning lines, the line where it starts.
+    Line(u64),
+    /// A row of a workbook sheet, 1-based as a spreadsheet shows it.
+    Sheet {
+        /// Sheet name.
+        sheet: String,
+        /// 1-based row number.
+        row: u64,
+    },
+    /// The n-th record (1-based) of a binary file such as Parquet.
+    Record(u64),
+}
+
+impl fmt::Display for RowPlace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RowPlace::Line(n) => write!(f, "line {n}"),
+            RowPlace::Sheet { sheet, row } => write!(f, "sheet {sheet} row {row}"),
+            RowPlace::Record(n) => write!(f, "record {n}"),
+        }
+    }
+}
+
+/// A cell as the file holds it, before mapping and typing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawCell {
+    /// Absent or empty: null.
+    Empty,
+    /// Text as written.
+    Text(String),
+    /// A whole number stored as a number (workbooks, JSON, Parquet).
+    Int(i64),
+    /// A number stored as a number (an Excel date without date format is one too).
+    Float(f64),
+    /// A boolean stored as such.
+    Bool(bool),
+    /// A date stored as such.
+    Date(NaiveDate),
+    /// A date and time stored as such (Excel dates arrive this way).
+    DateTime(NaiveDateTime),
+}
+
+impl RawCell {
+    /// The cell as text, as a person would read it in the file.
+    pub fn original_text(&self) -> String {
+        match self {
+            RawCell::Empty => String::new(),
+            RawCell::Text(s) => s.clone(),
+            RawCell::Int(i) => i.to_string(),
+            RawCell::Float(x) => x.to_string(),
+            RawCell::Bool(b) => b.to_string(),
+            RawCell::Date(d) => d.format("%Y-%m-%d").to_string(),
+            RawCell::DateTime(dt) => dt.format("%Y-%m-%d %H:%M:%S").to_string(),
+        }
+    }
+}
+
+/// One record of an export.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawRow {
+    /// Where it is in the file.
+    pub place: RowPlace,
+    /// One cell per header, in header order. A short row may hold fewer cells
+    /// (the rest are null); a row with more cells than headers is a bad row.
+    pub cells: Vec<RawCell>,
+    /// Set when the record itself could not be parsed (a JSON line that is not
+    /// an object, say): the row is rejected with this reason, and reading goes on.
+    pub malformed: Option<String>,
+}
+
+/// A reader of one export, yielding rows lazily so a large file never has to
+/// fit in memory.
+pub trait RowReader: Send {
+    /// The column names as the file writes them (trimmed), in order.
+    fn headers(&self) -> &[String];
+    /// The next row; `Some(Err(_))` when the file cannot be read further (an
+    /// unterminated quote, a broken encoding), `None` at the end.
+    fn next_row(&mut self) -> Option<Result<RawRow>>;
+}
+
+/// Values a plugin needs at run time: parameters, folders, the `as_of` date.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    /// The folder of the pipeline file; relative input paths resolve against it.
+    pub pipeline_dir: PathBuf,
+    /// The output folder; relative output paths resolve against it.
+    pub out_dir: PathBuf,
+    /// Every parameter's value (declared ones, after `--set`).
+    pub params: BTreeMap<String, ParamValue>,
+    /// Dates more than a year after this are bad rows.
+    pub as_of: NaiveDate,
+}
+
+impl RunContext {
+    /// Replace `${name}` by parameter values.
+    pub fn interpolate(&self, template: &str) -> Result<String> {
+        interpolate(template, |name| self.params.get(name).map(|v| v.to_string())).map_err(|name| {
+            Diagnostic::invalid(format!("unknown parameter `${{{name}}}` in \"{template}\""))
+                .hint("declare it under `params:` or write `$${` for a literal `${`")
+        })
+    }
+    /// An input path: interpolated, relative to the pipeline's folder.
+    pub fn input_path(&self, template: &str) -> Result<PathBuf> {
+        let text = self.interpolate(template)?;
+        Ok(resolve(&self.pipeline_dir, Path::new(&text)))
+    }
+    /// An output path: interpolated, relative to the output folder.
+    pub fn output_path(&self, template: &str) -> Result<PathBuf> {
+        let text = self.interpolate(template)?;
+        Ok(resolve(&self.out_dir, Path::new(&text)))
+    }
+}
+
+fn resolve(base: &Path, path: &Path) -> PathBuf {
+    if path.is_absolute() { path.to_path_buf() } else { base.join(path) }
+}
+
+/// What a transform sees: the session holding every table loaded or made so
+/// far, the run context and its own name.
+pub struct StepContext<'a> {
+    /// The DataFusion session; tables are registered under their pipeline names.
+    pub session: &'a SessionContext,
+    /// Parameters and folders.
+    pub run: &'a RunContext,
+    /// The step's name in the pipeline.
+    pub name: &'a str,
+}
+
+impl StepContext<'_> {
+    /// The SQL a pipeline may run: queries only; DDL, DML and `SET` statements are refused.
+    pub fn sql_options() -> SQLOptions {
+        SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false)
+    }
+
+    /// Plan a read-only query, binding every parameter to `$name` placeholders.
+    pub async fn sql(&self, query: &str) -> Result<DataFrame> {
+        let df = self.session.sql_with_options(query, Self::sql_options()).await.map_err(|e| {
+            Diagnostic::invalid(format!("the query does not plan: {}", e.message())).caused_by(e)
+        })?;
+        let values: Vec<(String, datafusion::common::ScalarValue)> =
+            self.run.params.iter().map(|(k, v)| (k.clone(), v.to_scalar())).collect();
+        df.with_param_values(ParamValues::from(values)).map_err(|e| {
+            Diagnostic::invalid(format!("a parameter in the query cannot be bound: {}", e.message()))
+                .hint("write parameters as `$name` with a name declared under `params:`")
+                .caused_by(e)
+        })
+    }
+}
+
+/// A source: reads an export into raw rows.
+pub trait Source: Plugin {
+    /// The files it reads (checked for existence before a run, hashed in the manifest).
+    fn files(&self, config: &Self::Config, ctx: &RunContext) -> Result<Vec<PathBuf>>;
+    /// Open the export for reading. Fails when the file cannot be read at all,
+    /// with a message naming the file and the cause.
+    fn open(&self, config: &Self::Config, ctx: &RunContext) -> Result<Box<dyn RowReader>>;
+}
+
+/// A transform: makes a new table from tables already in the session.
+#[async_trait]
+pub trait Transform: Plugin {
+    /// The names of the tables it reads (they decide the order of execution).
+    fn inputs(&self, config: &Self::Config) -> std::result::Result<Vec<String>, ConfigIssue>;
+    /// The (lazy) result. Validation calls this on empty tables of the right
+    /// schemas to learn the output schema, so it must not depend on the data.
+    async fn run(&self, config: &Self::Config, ctx: &StepContext<'_>) -> Result<DataFrame>;
+}
+
+/// A table handed to a sink.
+#[derive(Debug, Clone)]
+pub struct TableData {
+    /// The table's pipeline name.
+    pub name: String,
+    /// Its schema.
+    pub schema: SchemaRef,
+    /// Its rows.
+    pub batches: Vec<RecordBatch>,
+}
+
+impl TableData {
+    /// Number of rows.
+    pub fn num_rows(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+}
+
+/// A sink: writes tables to files.
+pub trait Sink: Plugin {
+    /// The names of the tables it writes.
+    fn inputs(&self, config: &Self::Config) -> Vec<String>;
+    /// Write them (atomically: see [`crate::atomic`]) and return the files written.
+    fn write(&self, config: &Self::Config, tables: &[TableData], ctx: &RunContext) -> Result<Vec<PathBuf>>;
+}
+
+/// A parsed plugin configuration, typed by the plugin that parsed it.
+pub type AnyConfig = Arc<dyn Any + Send + Sync>;
+
+/// Everything the registry needs from any plugin, with the types erased.
+pub trait ErasedPlugin: Send + Sync {
+    /// Name, description, example.
+    fn info(&self) -> PluginInfo;
+    /// Parse the entry's keys into the plugin's `Config`.
+    fn parse(&self, value: serde_json::Value) -> std::result::Result<AnyConfig, serde_path_to_error::Error<serde_json::Error>>;
+    /// [`Plugin::check`].
+    fn check(&self, config: &AnyConfig) -> Vec<ConfigIssue>;
+    /// The JSON Schema of the `Config`.
+    fn schema(&self) -> serde_json::Value;
+}
+
+/// A registered source with its types erased.
+pub trait ErasedSource: ErasedPlugin {
+    /// [`Source::files`].
+    fn files(&self, config: &AnyConfig, ctx: &RunContext) -> Result<Vec<PathBuf>>;
+    /// [`Source::open`].
+    fn open(&self, config: &AnyConfig, ctx: &RunContext) -> Result<Box<dyn RowReader>>;
+}
+
+/// A registered transform with its types erased.
+#[async_trait]
+pub trait ErasedTransform: ErasedPlugin {
+    /// [`Transform::inputs`].
+    fn inputs(&self, config: &AnyConfig) -> std::result::Result<Vec<String>, ConfigIssue>;
+    /// [`Transform::run`].
+    async fn run(&self, config: &AnyConfig, ctx: &StepContext<'_>) -> Result<DataFrame>;
+}
+
+/// A registered sink with its types erased.
+pub trait ErasedSink: ErasedPlugin {
+    /// [`Sink::inputs`].
+    fn inputs(&self, config: &AnyConfig) -> Vec<String>;
+    /// [`Sink::write`].
+    fn write(&self, config: &AnyConfig, tables: &[TableData], ctx: &RunContext) -> Result<Vec<PathBuf>>;
+}
+
+struct Typed<P>(P);
+
+fn typed<P: Plugin>(config: &AnyConfig) -> &P::Config {
+    config
+        .downcast_ref::<P::Config>()
+        .expect("a configuration is only ever handed back to the plugin that parsed it")
+}
+
+impl<P: Plugin> ErasedPlugin for Typed<P> {
+    fn info(&self) -> PluginInfo {
+        P::INFO
+    }
+    fn parse(&self, value: serde_json::Value) -> std::result::Result<AnyConfig, serde_path_to_error::Error<serde_json::Error>> {
+        let config: P::Config = serde_path_to_error::deserialize(value)?;
+        Ok(Arc::new(config))
+    }
+    fn check(&self, config: &AnyConfig) -> Vec<ConfigIssue> {
+        self.0.check(typed::<P>(config))
+    }
+    fn schema(&self) -> serde_json::Value {
+        serde_json::to_value(schemars::schema_for!(P::Config)).unwrap_or_default()
+    }
+}
+
+impl<S: Source> ErasedSource for Typed<S> {
+    fn files(&self, config: &AnyConfig, ctx: &RunContext) -> Result<Vec<PathBuf>> {
+        self.0.files(typed::<S>(config), ctx)
+    }
+    fn open(&self, config: &AnyConfig, ctx: &RunContext) -> Result<Box<dyn RowReader>> {
+        self.0.open(typed::<S>(config), ctx)
+    }
+}
+
+#[async_trait]
+impl<T: Transform> ErasedTransform for Typed<T> {
+    fn inputs(&self, config: &AnyConfig) -> std::result::Result<Vec<String>, ConfigIssue> {
+        self.0.inputs(typed::<T>(config))
+    }
+    async fn run(&self, config: &AnyConfig, ctx: &StepContext<'_>) -> Result<DataFrame> {
+        self.0.run(typed::<T>(config), ctx).await
+    }
+}
+
+impl<S: Sink> ErasedSink for Typed<S> {
+    fn inputs(&self, config: &AnyConfig) -> Vec<String> {
+        self.0.inputs(typed::<S>(config))
+    }
+    fn write(&self, config: &AnyConfig, tables: &[TableData], ctx: &RunContext) -> Result<Vec<PathBuf>> {
+        self.0.write(typed::<S>(config), tables, ctx)
+    }
+}
+
+/// A registered plugin of any kind.
+#[derive(Clone)]
+pub enum PluginHandle {
+    /// A source.
+    Source(Arc<dyn ErasedSource>),
+    /// A transform.
+    Transform(Arc<dyn ErasedTransform>),
+    /// A sink.
+    Sink(Arc<dyn ErasedSink>),
+}
+
+impl PluginHandle {
+    /// The common part.
+    pub fn plugin(&self) -> &dyn ErasedPlugin {
+        match self {
+            PluginHandle::Source(p) => p.as_ref(),
+            PluginHandle::Transform(p) => p.as_ref(),
+            PluginHandle::Sink(p) => p.as_ref(),
+        }
+    }
+    /// Its kind.
+    pub fn kind(&self) -> PluginKind {
+        match self {
+            PluginHandle::Source(_) => PluginKind::Source,
+            PluginHandle::Transform(_) => PluginKind::Transform,
+            PluginHandle::Sink(_) => PluginKind::Sink,
+        }
+    }
+}
+
+/// Every plugin a `sunward` binary knows, by kind and name.
+#[derive(Clone, Default)]
+pub struct Registry {
+    plugins: BTreeMap<(PluginKind, &'static str), PluginHandle>,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    fn insert(&mut self, kind: PluginKind, name: &'static str, handle: PluginHandle) {
+        self.plugins.insert((kind, name), handle);
+    }
+    /// Register a source (replacing one of the same name).
+    pub fn add_source<S: Source>(&mut self, source: S) -> &mut Self {
+        self.insert(PluginKind::Source, S::INFO.name, PluginHandle::Source(Arc::new(Typed(source))));
+        self
+    }
+    /// Register a transform (replacing one of the same name).
+    pub fn add_transform<T: Transform>(&mut self, transform: T) -> &mut Self {
+        self.insert(PluginKind::Transform, T::INFO.name, PluginHandle::Transform(Arc::new(Typed(transform))));
+        self
+    }
+    /// Register a sink (replacing one of the same name).
+    pub fn add_sink<S: Sink>(&mut self, sink: S) -> &mut Self {
+        self.insert(PluginKind::Sink, S::INFO.name, PluginHandle::Sink(Arc::new(Typed(sink))));
+        self
+    }
+    /// The plugin of that kind and name.
+    pub fn get(&self, kind: PluginKind, name: &str) -> Option<&PluginHandle> {
+        self.plugins.iter().find(|((k, n), _)| *k == kind && *n == name).map(|(_, h)| h)
+    }
+    /// The names of every plugin of a kind, sorted.
+    pub fn names(&self, kind: PluginKind) -> Vec<&'static str> {
+        self.plugins.keys().filter(|(k, _)| *k == kind).map(|(_, n)| *n).collect()
+    }
+    /// Every plugin, by kind then name.
+    pub fn iter(&self) -> impl Iterator<Item = &PluginHandle> {
+        self.plugins.values()
+    }
+}

@@ -1,0 +1,157 @@
+//! The checks that need the files: every input exists and can be opened, and
+//! every step plans against the real schemas of its inputs.
+//!
+//! Validation in `sunward-core` is pure; this pass runs after it (in
+//! `sunward validate` and before every `sunward run`). It reads only headers
+//! and schemas, never the rows, and registers empty tables so that each SQL
+//! step is planned by DataFusion exactly as it will run, reporting unknown
+//! columns, type errors and the like with the step's place in the pipeline.
+
+use crate::ingest::declared_schema;
+use crate::session::{SessionOptions, new_session};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::datasource::MemTable;
+use std::collections::HashMap;
+use std::sync::Arc;
+use sunward_core::validate::find_word_after;
+use sunward_core::yaml::Span;
+use sunward_core::{Diagnostic, ErrorKind, Plan, PluginKind, StepContext};
+
+/// Check a validated plan against its files. Returns every problem found.
+pub async fn check(plan: &Plan) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    let mut schemas: HashMap<String, SchemaRef> = HashMap::new();
+    let place = |kind: PluginKind, name: &str| plan.location_of(kind, name);
+
+    for source in &plan.sources {
+        let context = format!("sources.{}", source.name);
+        let located = |d: Diagnostic| {
+            let d = if d.location.is_none() { d.at(place(PluginKind::Source, &source.name)) } else { d };
+            if d.context.is_none() { d.in_context(&context) } else { d }
+        };
+        let files = match source.plugin.files(&source.config, &plan.run) {
+            Ok(files) => files,
+            Err(d) => {
+                diags.push(located(d));
+                continue;
+            }
+        };
+        let mut missing = false;
+        for file in &files {
+            if !file.is_file() {
+                missing = true;
+                let what = if file.exists() { "is not a file" } else { "does not exist" };
+                diags.push(located(
+                    Diagnostic::invalid(format!("input file {} {what}", file.display())).hint(format!(
+                        "relative paths resolve against the pipeline's folder ({}); a path given with --set against the current folder",
+                        plan.run.pipeline_dir.display()
+                    )),
+                ));
+            }
+        }
+        if missing {
+            continue;
+        }
+        let schema = if source.options.contract.is_some() {
+            declared_schema(&source.options, None)
+        } else {
+            source
+                .plugin
+                .open(&source.config, &plan.run)
+                .and_then(|reader| declared_schema(&source.options, Some(reader.headers())))
+        };
+        match schema {
+            Ok(schema) => {
+                schemas.insert(source.name.clone(), schema);
+            }
+            Err(d) => diags.push(located(d)),
+        }
+    }
+
+    let session = match new_session(&SessionOptions { memory_limit: None, target_partitions: Some(1) }) {
+        Ok(s) => s,
+        Err(d) => {
+            diags.push(d);
+            return diags;
+        }
+    };
+    let register = |name: &str, schema: &SchemaRef| -> Result<(), Diagnostic> {
+        let table = MemTable::try_new(schema.clone(), vec![vec![]])?;
+        session.register_table(name, Arc::new(table))?;
+        Ok(())
+    };
+    for (name, schema) in &schemas {
+        if let Err(d) = register(name, schema) {
+            diags.push(d);
+        }
+    }
+    for step in &plan.steps {
+        if step.inputs.iter().any(|i| !schemas.contains_key(i)) {
+            continue; // an input failed already; its error is reported
+        }
+        let ctx = StepContext { session: &session, run: &plan.run, name: &step.name };
+        let result = step.plugin.run(&step.config, &ctx).await;
+        match result {
+            Ok(df) => {
+                let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+                match register(&step.name, &schema) {
+                    Ok(()) => {
+                        schemas.insert(step.name.clone(), schema);
+                    }
+                    Err(d) => diags.push(d),
+                }
+            }
+            Err(mut d) => {
+                d.kind = ErrorKind::Invalid;
+                let entry = plan.pipeline.section(PluginKind::Transform).find(|e| e.name == step.name);
+                let start = entry.map(|e| e.name_span).unwrap_or_default();
+                let near = offending_name(&d.message).and_then(|n| find_word_after(&plan.pipeline.text, start, &n));
+                let span: Span = near.unwrap_or(start);
+                if d.location.is_none() {
+                    d = d.at(Some(sunward_core::Location {
+                        file: plan.pipeline.file.clone(),
+                        line: span.line,
+                        column: span.column,
+                    }));
+                }
+                diags.push(d.in_context(format!("steps.{}", step.name)));
+            }
+        }
+    }
+    diags
+}
+
+/// The column or table a DataFusion planning error names, to point at it.
+fn offending_name(message: &str) -> Option<String> {
+    for marker in ["No field named ", "table '", "Invalid function '"] {
+        if let Some(pos) = message.find(marker) {
+            let rest = &message[pos + marker.len()..];
+            let name: String = rest
+                .trim_start_matches(['"', '\'', '`'])
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
+                .collect();
+            let name = name.trim_end_matches('.').rsplit('.').next().unwrap_or_default().to_string();
+            if !name.is_empty() {
+                return Some(name);
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::offending_name;
+
+    #[test]
+    fn names_in_planning_errors() {
+        assert_eq!(
+            offending_name("Schema error: No field named servce_type. Valid fields are a.b").as_deref(),
+            Some("servce_type")
+        );
+        assert_eq!(offending_name("Schema error: No field named \"Foo\".").as_deref(), Some("Foo"));
+        assert_eq!(offending_name("No field named s.school_id.").as_deref(), Some("school_id"));
+        assert_eq!(offending_name("something else"), None);
+    }
+}

@@ -1,0 +1,15 @@
+//! Sunward's engine: runs a validated [`Plan`](sunward_core::Plan) on Apache DataFusion.
+//!
+//! [`ingest`] turns a source's raw rows into a canonical Arrow table and its
+//! rejects; [`check`] is the validation that needs the files (inputs exist,
+//! SQL plans against the real schemas); [`run`] loads sources in parallel,
+//! runs steps in order, writes outputs atomically and the run manifest.
+
+pub mod check;
+pub mod ingest;
+pub mod manifest;
+pub mod run;
+pub mod session;
+
+pub use check::check;
+pub use run::{Progress, RunOptions, RunReport, run};

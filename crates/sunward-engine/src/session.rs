@@ -1,0 +1,71 @@
+//! The DataFusion session every run and check uses.
+//!
+//! One place decides the session's settings: a memory limit that makes large
+//! sorts and aggregations spill to disk instead of exhausting a small machine,
+//! and the statistical functions registered for every SQL step.
+
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use std::sync::Arc;
+use sunward_core::{Diagnostic, Result};
+
+/// Settings of a session.
+#[derive(Debug, Clone, Default)]
+pub struct SessionOptions {
+    /// Bytes DataFusion may use for query execution; beyond it, operators spill to disk.
+    pub memory_limit: Option<usize>,
+    /// Number of partitions (threads) per query; default: the number of cores.
+    pub target_partitions: Option<usize>,
+}
+
+/// Make a session with these settings.
+pub fn new_session(options: &SessionOptions) -> Result<SessionContext> {
+    let mut config = SessionConfig::new().with_information_schema(false);
+    if let Some(n) = options.target_partitions {
+        config = config.with_target_partitions(n.max(1));
+    }
+    let mut runtime = RuntimeEnvBuilder::new()
+        .with_disk_manager_builder(DiskManagerBuilder::default().with_mode(DiskManagerMode::OsTmpDirectory));
+    if let Some(limit) = options.memory_limit {
+        runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
+    }
+    let runtime = runtime
+        .build_arc()
+        .map_err(|e| Diagnostic::runtime("cannot set up the query engine").caused_by(e))?;
+    Ok(SessionContext::new_with_config_rt(config, runtime))
+}
+
+/// Parse a size such as `512M`, `2G`, `1.5GiB` or a number of bytes.
+pub fn parse_size(text: &str) -> std::result::Result<usize, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let number: f64 = number.trim().parse().map_err(|_| format!("`{text}` is not a size such as 512M or 2G"))?;
+    let factor: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" | "kib" => 1024.0,
+        "m" | "mb" | "mib" => 1024.0 * 1024.0,
+        "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        _ => return Err(format!("`{text}` has an unknown unit; use K, M or G")),
+    };
+    if !(number.is_finite() && number > 0.0) {
+        return Err(format!("`{text}` must be a positive size"));
+    }
+    Ok((number * factor) as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("512M"), Ok(512 * 1024 * 1024));
+        assert_eq!(parse_size("2G"), Ok(2 * 1024 * 1024 * 1024));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("5X").is_err());
+    }
+}
