@@ -613,6 +613,10 @@ impl Validator {
             PathPart::Index(_) => None,
         });
         let (message, hint, span) = if let Some(unknown) = backticked(&inner, "unknown field `") {
+            let mut path = path.clone();
+            if path.last() == Some(&PathPart::Key(unknown.clone())) {
+                path.pop();
+            }
             let target = node.find(&path, false);
             let span = target.key_node(&unknown).map(|k| k.span).unwrap_or(target.span);
             let expected: Vec<String> = all_backticked(&inner).into_iter().skip(1).collect();
