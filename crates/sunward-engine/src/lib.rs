@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod manifest;
 pub mod run;
 pub mod session;
+pub mod stats;
 
 pub use check::check;
-pub use run::{Progress, RunOptions, RunReport, run};
+pub use run::{OutputReport, Progress, RunOptions, RunReport, Silent, SourceReport, TableReport, run};

@@ -34,7 +34,9 @@ pub fn new_session(options: &SessionOptions) -> Result<SessionContext> {
     let runtime = runtime
         .build_arc()
         .map_err(|e| Diagnostic::runtime("cannot set up the query engine").caused_by(e))?;
-    Ok(SessionContext::new_with_config_rt(config, runtime))
+    let ctx = SessionContext::new_with_config_rt(config, runtime);
+    crate::stats::register(&ctx);
+    Ok(ctx)
 }
 
 /// Parse a size such as `512M`, `2G`, `1.5GiB` or a number of bytes.

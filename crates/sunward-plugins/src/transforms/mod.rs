@@ -1,6 +1,10 @@
-//! Built-in transforms (being written).
+//! Built-in transforms: steps that make a table from other tables.
+
+pub mod sql;
 
 use sunward_core::Registry;
 
 /// Register the built-in transforms.
-pub fn register(_registry: &mut Registry) {}
+pub fn register(registry: &mut Registry) {
+    registry.add_transform(sql::SqlTransform);
+}

@@ -1,0 +1,334 @@
+//! Running a plan: sources in parallel, steps in order, outputs, manifest.
+//!
+//! Sources load in waves — every source whose referenced sources are loaded
+//! runs at once on its own thread — then each is registered in one DataFusion
+//! session. Steps run in dependency order, each result materialised once under
+//! its name. Outputs write atomically. If a source rejects more rows than its
+//! `max_rejected`, the run stops before any step with exit class
+//! `TooManyRejects`; the rejects files and the manifest are still written.
+
+use crate::ingest::{Ingested, KeySet, ingest, write_rejects};
+use crate::manifest::{FileRecord, Manifest, SourceRecord, file_record};
+use crate::session::{SessionOptions, new_session};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::datasource::MemTable;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+use sunward_core::validate::PlannedSource;
+use sunward_core::{Diagnostic, ErrorKind, Plan, PluginKind, Result, StepContext, TableData};
+
+/// Receives progress while a pipeline runs. Every method has a no-op default.
+pub trait Progress: Send + Sync {
+    /// A stage begins (`loading sources`, `step by_school`, `writing outputs`).
+    fn stage(&self, _what: &str) {}
+    /// A source has read this many rows so far.
+    fn rows(&self, _source: &str, _rows: u64) {}
+    /// The run is over.
+    fn finish(&self) {}
+}
+
+/// A progress receiver that ignores everything.
+pub struct Silent;
+impl Progress for Silent {}
+
+/// How to run.
+#[derive(Clone)]
+pub struct RunOptions {
+    /// Session settings (memory limit, partitions).
+    pub session: SessionOptions,
+    /// Where progress goes.
+    pub progress: Arc<dyn Progress>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions { session: SessionOptions::default(), progress: Arc::new(Silent) }
+    }
+}
+
+/// What one source did.
+#[derive(Debug, Clone)]
+pub struct SourceReport {
+    /// Source name.
+    pub name: String,
+    /// Its files.
+    pub files: Vec<PathBuf>,
+    /// Rows read.
+    pub rows_read: u64,
+    /// Rows kept.
+    pub rows_loaded: u64,
+    /// Rows set aside.
+    pub rows_rejected: u64,
+    /// `rejects/<source>.csv`, when rows were set aside.
+    pub rejects_file: Option<PathBuf>,
+}
+
+/// A table made by the run.
+#[derive(Debug, Clone)]
+pub struct TableReport {
+    /// Table name.
+    pub name: String,
+    /// Rows.
+    pub rows: u64,
+}
+
+/// What one output wrote.
+#[derive(Debug, Clone)]
+pub struct OutputReport {
+    /// Output name.
+    pub name: String,
+    /// Files written.
+    pub files: Vec<PathBuf>,
+}
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// Per source.
+    pub sources: Vec<SourceReport>,
+    /// Per table, sources then steps.
+    pub tables: Vec<TableReport>,
+    /// Per output.
+    pub outputs: Vec<OutputReport>,
+    /// The manifest file.
+    pub manifest: PathBuf,
+    /// Warnings (ignored columns, unchecked references, …).
+    pub warnings: Vec<Diagnostic>,
+}
+
+fn placed(d: Diagnostic, plan: &Plan, kind: PluginKind, name: &str) -> Diagnostic {
+    let d = if d.location.is_none() { d.at(plan.location_of(kind, name)) } else { d };
+    if d.context.is_none() { d.in_context(format!("{}.{name}", kind.section())) } else { d }
+}
+
+struct Loaded {
+    files: Vec<PathBuf>,
+    ingested: Ingested,
+}
+
+fn load_source(source: &PlannedSource, plan: &Plan, done: &HashMap<String, Loaded>, progress: &dyn Progress) -> Result<Loaded> {
+    let files = source.plugin.files(&source.config, &plan.run)?;
+    let label = files.first().map(|f| f.display().to_string()).unwrap_or_else(|| source.name.clone());
+    let mut reader = source.plugin.open(&source.config, &plan.run)?;
+    let references: HashMap<String, &KeySet> = source
+        .references
+        .iter()
+        .filter_map(|(table, name)| done.get(name).map(|l| (table.clone(), &l.ingested.keys)))
+        .collect();
+    let ingested = ingest(&source.name, &label, &source.options, reader.as_mut(), &plan.run, &references, &|n| {
+        progress.rows(&source.name, n)
+    })?;
+    Ok(Loaded { files, ingested })
+}
+
+/// Run a validated (and checked) plan.
+pub async fn run(plan: &Plan, options: &RunOptions) -> Result<RunReport> {
+    let started = chrono::Utc::now();
+    let progress = options.progress.as_ref();
+    let out = plan.run.out_dir.clone();
+    std::fs::create_dir_all(&out)
+        .map_err(|e| Diagnostic::runtime(format!("cannot create the output folder {}", out.display())).caused_by(e))?;
+    let mut timings: BTreeMap<String, u64> = BTreeMap::new();
+    let mut manifest = Manifest {
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        pipeline: plan.pipeline.name.clone(),
+        pipeline_file: plan.pipeline.file.clone(),
+        started_at: started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        status: "failed".to_string(),
+        error: None,
+        params: plan.run.params.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
+        sources: Vec::new(),
+        tables: BTreeMap::new(),
+        outputs: Vec::new(),
+        timings_ms: BTreeMap::new(),
+    };
+    let manifest_path = out.join("manifest.json");
+    let result = run_stages(plan, options, progress, &mut manifest, &mut timings).await;
+    manifest.timings_ms = timings;
+    match result {
+        Ok(mut report) => {
+            manifest.status = "succeeded".to_string();
+            manifest.write(&manifest_path)?;
+            report.manifest = manifest_path;
+            progress.finish();
+            Ok(report)
+        }
+        Err(e) => {
+            manifest.error = Some(e.to_string());
+            let _ = manifest.write(&manifest_path);
+            progress.finish();
+            Err(e)
+        }
+    }
+}
+
+async fn run_stages(
+    plan: &Plan,
+    options: &RunOptions,
+    progress: &dyn Progress,
+    manifest: &mut Manifest,
+    timings: &mut BTreeMap<String, u64>,
+) -> Result<RunReport> {
+    let mut warnings: Vec<Diagnostic> = plan.warnings.clone();
+
+    // Sources, in waves.
+    progress.stage("loading sources");
+    let clock = Instant::now();
+    let mut loaded: HashMap<String, Loaded> = HashMap::new();
+    let mut pending: Vec<&PlannedSource> = plan.sources.iter().collect();
+    while !pending.is_empty() {
+        let (ready, waiting): (Vec<&PlannedSource>, Vec<&PlannedSource>) =
+            pending.into_iter().partition(|s| s.references.values().all(|r| loaded.contains_key(r) || r == &s.name));
+        if ready.is_empty() {
+            return Err(Diagnostic::runtime("sources reference each other in a cycle"));
+        }
+        let results: Vec<(String, Result<Loaded>)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = ready
+                .iter()
+                .map(|s| {
+                    let done = &loaded;
+                    (s.name.clone(), scope.spawn(move || load_source(s, plan, done, progress)))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|(name, h)| (name, h.join().unwrap_or_else(|_| Err(Diagnostic::runtime("a source reader stopped unexpectedly")))))
+                .collect()
+        });
+        let mut errors = Vec::new();
+        for (name, result) in results {
+            match result {
+                Ok(l) => {
+                    loaded.insert(name, l);
+                }
+                Err(e) => errors.push(placed(e, plan, PluginKind::Source, &name)),
+            }
+        }
+        if let Some(first) = errors.into_iter().next() {
+            return Err(first);
+        }
+        pending = waiting;
+    }
+    timings.insert("load_sources".into(), clock.elapsed().as_millis() as u64);
+
+    // Rejects, counts, limits.
+    let mut reports = Vec::new();
+    let mut over_limit = Vec::new();
+    for source in &plan.sources {
+        let Some(l) = loaded.get(&source.name) else { continue };
+        let ing = &l.ingested;
+        warnings.extend(ing.warnings.iter().cloned());
+        let label = l.files.first().map(|f| f.display().to_string()).unwrap_or_default();
+        let rejects_file = if ing.rejects.is_empty() {
+            None
+        } else {
+            let path = plan.run.out_dir.join("rejects").join(format!("{}.csv", source.name));
+            write_rejects(&path, &label, &ing.rejects)?;
+            Some(path)
+        };
+        if let Some(limit) = &source.options.max_rejected
+            && limit.exceeded(ing.rows_rejected, ing.rows_read) == Some(true)
+        {
+            over_limit.push(format!(
+                "{}: {} of {} rows rejected (see {})",
+                source.name,
+                ing.rows_rejected,
+                ing.rows_read,
+                rejects_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
+            ));
+        }
+        manifest.sources.push(SourceRecord {
+            name: source.name.clone(),
+            files: l.files.iter().map(|f| file_record(f)).collect::<Result<Vec<FileRecord>>>()?,
+            rows_read: ing.rows_read,
+            rows_loaded: ing.rows_loaded,
+            rows_rejected: ing.rows_rejected,
+        });
+        reports.push(SourceReport {
+            name: source.name.clone(),
+            files: l.files.clone(),
+            rows_read: ing.rows_read,
+            rows_loaded: ing.rows_loaded,
+            rows_rejected: ing.rows_rejected,
+            rejects_file,
+        });
+    }
+    if !over_limit.is_empty() {
+        return Err(Diagnostic::new(
+            ErrorKind::TooManyRejects,
+            format!("too many rejected rows: {}", over_limit.join("; ")),
+        )
+        .hint("fix the export or the source's mappings, or raise `max_rejected`; no output was written"));
+    }
+
+    // One session holding every table.
+    let session = new_session(&options.session)?;
+    let mut tables: HashMap<String, (SchemaRef, Vec<RecordBatch>)> = HashMap::new();
+    let mut table_reports = Vec::new();
+    for source in &plan.sources {
+        if let Some(l) = loaded.remove(&source.name) {
+            let Ingested { schema, batches, rows_loaded, .. } = l.ingested;
+            let mem = MemTable::try_new(schema.clone(), vec![batches.clone()])?;
+            session.register_table(source.name.as_str(), Arc::new(mem))?;
+            manifest.tables.insert(source.name.clone(), rows_loaded);
+            table_reports.push(TableReport { name: source.name.clone(), rows: rows_loaded });
+            tables.insert(source.name.clone(), (schema, batches));
+        }
+    }
+
+    // Steps in order.
+    for step in &plan.steps {
+        progress.stage(&format!("step {}", step.name));
+        let clock = Instant::now();
+        let ctx = StepContext { session: &session, run: &plan.run, name: &step.name };
+        let computed = async {
+            let df = step.plugin.run(&step.config, &ctx).await?;
+            let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+            let batches = df.collect().await.map_err(|e| {
+                let resources = matches!(e.find_root(), datafusion::error::DataFusionError::ResourcesExhausted(_));
+                let d = Diagnostic::runtime(format!("the step failed: {}", e.message()));
+                let d = if resources { d.hint("the query needs more memory than --memory-limit allows; raise it") } else { d };
+                d.caused_by(e)
+            })?;
+            Ok::<_, Diagnostic>((schema, batches))
+        }
+        .await
+        .map_err(|e| placed(e, plan, PluginKind::Transform, &step.name))?;
+        let (schema, batches) = computed;
+        let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
+        let mem = MemTable::try_new(schema.clone(), vec![batches.clone()])?;
+        session.register_table(step.name.as_str(), Arc::new(mem))?;
+        manifest.tables.insert(step.name.clone(), rows);
+        table_reports.push(TableReport { name: step.name.clone(), rows });
+        tables.insert(step.name.clone(), (schema, batches));
+        timings.insert(format!("step {}", step.name), clock.elapsed().as_millis() as u64);
+    }
+
+    // Outputs.
+    progress.stage("writing outputs");
+    let clock = Instant::now();
+    let mut outputs = Vec::new();
+    for output in &plan.outputs {
+        let data: Vec<TableData> = output
+            .inputs
+            .iter()
+            .filter_map(|name| {
+                tables.get(name).map(|(schema, batches)| TableData { name: name.clone(), schema: schema.clone(), batches: batches.clone() })
+            })
+            .collect();
+        let files = output
+            .plugin
+            .write(&output.config, &data, &plan.run)
+            .map_err(|e| placed(e, plan, PluginKind::Sink, &output.name))?;
+        for f in &files {
+            manifest.outputs.push(file_record(f)?);
+        }
+        outputs.push(OutputReport { name: output.name.clone(), files });
+    }
+    timings.insert("write_outputs".into(), clock.elapsed().as_millis() as u64);
+
+    Ok(RunReport { sources: reports, tables: table_reports, outputs, manifest: PathBuf::new(), warnings })
+}
