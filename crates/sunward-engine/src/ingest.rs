@@ -498,10 +498,10 @@ pub fn ingest(
                     let label = LABELS.iter().find(|(col, label, _)| *col == c.name && label == s);
                     let rule = match label {
                         Some((_, label, code)) => format!(
-                            "\"{label}\" is not a {} code; it is the label of `{code}`: map it with `values: {{{}: {{{label}: {code}}}}}`",
+                            "\"{label}\" is not a valid {} code; it is the label of `{code}`: map it with `values: {{{}: {{{label}: {code}}}}}`",
                             c.name, c.name
                         ),
-                        None => format!("\"{s}\" is not a {} code; expected one of {}", c.name, codes.join(", ")),
+                        None => format!("\"{s}\" is not a valid {} code; expected one of {}", c.name, codes.join(", ")),
                     };
                     broken.push(reject(&c.name, rule, original.clone()));
                 }
