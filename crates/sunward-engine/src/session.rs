@@ -30,6 +30,10 @@ pub fn new_session(options: &SessionOptions) -> Result<SessionContext> {
         .with_disk_manager_builder(DiskManagerBuilder::default().with_mode(DiskManagerMode::OsTmpDirectory));
     if let Some(limit) = options.memory_limit {
         runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
+        // A sort reserves this much up front to merge its spill files; the
+        // default (10 MB) alone would exceed a small limit.
+        let execution = &mut config.options_mut().execution;
+        execution.sort_spill_reservation_bytes = execution.sort_spill_reservation_bytes.min(limit / 4);
     }
     let runtime = runtime
         .build_arc()
