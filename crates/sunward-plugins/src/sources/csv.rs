@@ -12,7 +12,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use sunward_core::{Diagnostic, Plugin, PluginInfo, RawCell, RawRow, Result, RowPlace, RowReader, RunContext, Source};
 
@@ -79,6 +80,10 @@ struct QuoteWatch {
     in_quote: AtomicBool,
     quote_line: AtomicU64,
     eof: AtomicBool,
+    /// Byte offsets of line breaks read ahead of the parser, so a record's
+    /// starting line can be told from its starting byte (the csv crate's own
+    /// line count is off by one after a CRLF).
+    newlines: Mutex<VecDeque<u64>>,
 }
 
 struct Watched<R> {
@@ -87,6 +92,7 @@ struct Watched<R> {
     quote: u8,
     delimiter: u8,
     line: u64,
+    offset: u64,
     at_field_start: bool,
     pending_quote: bool,
 }
@@ -98,7 +104,12 @@ impl<R: Read> Read for Watched<R> {
             self.watch.eof.store(true, Ordering::SeqCst);
         }
         let mut in_quote = self.watch.in_quote.load(Ordering::SeqCst);
+        let mut newlines = Vec::new();
         for &b in &buf[..n] {
+            if b == b'\n' {
+                newlines.push(self.offset);
+            }
+            self.offset += 1;
             if in_quote {
                 if self.pending_quote {
                     self.pending_quote = false;
@@ -128,6 +139,9 @@ impl<R: Read> Read for Watched<R> {
             in_quote = false;
         }
         self.watch.in_quote.store(in_quote, Ordering::SeqCst);
+        if let Ok(mut queue) = self.watch.newlines.lock() {
+            queue.extend(newlines);
+        }
         Ok(n)
     }
 }
@@ -138,6 +152,7 @@ struct CsvRows {
     reader: csv::Reader<Box<dyn Read + Send>>,
     record: csv::ByteRecord,
     watch: Arc<QuoteWatch>,
+    lines_before: u64,
     done: bool,
 }
 
@@ -163,6 +178,7 @@ fn open_csv(path: &std::path::Path, config: &CsvConfig) -> Result<Box<dyn RowRea
         quote: config.quote as u8,
         delimiter: config.delimiter as u8,
         line: 1,
+        offset: 0,
         at_field_start: true,
         pending_quote: false,
     });
@@ -172,7 +188,7 @@ fn open_csv(path: &std::path::Path, config: &CsvConfig) -> Result<Box<dyn RowRea
         .has_headers(false)
         .flexible(true)
         .from_reader(watched);
-    let mut rows = CsvRows { file: file_label.clone(), headers: Vec::new(), reader, record: csv::ByteRecord::new(), watch, done: false };
+    let mut rows = CsvRows { file: file_label.clone(), headers: Vec::new(), reader, record: csv::ByteRecord::new(), watch, lines_before: 0, done: false };
     match rows.read_record()? {
         None => {
             return Err(Diagnostic::runtime(format!("{file_label} is empty: expected a header line"))
@@ -199,7 +215,15 @@ impl CsvRows {
         if !more {
             return Ok(None);
         }
-        let line = self.record.position().map(|p| p.line()).unwrap_or(0);
+        let start = self.record.position().map(|p| p.byte()).unwrap_or(0);
+        if let Ok(mut queue) = self.watch.newlines.lock() {
+            // A record never begins with a line break, so one at its first byte ends the previous line.
+            while queue.front().is_some_and(|&at| at <= start) {
+                queue.pop_front();
+                self.lines_before += 1;
+            }
+        }
+        let line = self.lines_before + 1;
         if self.watch.eof.load(Ordering::SeqCst) && self.watch.in_quote.load(Ordering::SeqCst) {
             let start = self.watch.quote_line.load(Ordering::SeqCst);
             return Err(Diagnostic::runtime(format!(
