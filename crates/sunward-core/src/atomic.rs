@@ -23,9 +23,8 @@ impl AtomicFile {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        std::fs::create_dir_all(&dir).map_err(|e| {
-            Diagnostic::runtime(format!("cannot create folder {}", dir.display())).caused_by(e)
-        })?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Diagnostic::runtime(format!("cannot create folder {}", dir.display())).caused_by(e))?;
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let tmp = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
@@ -49,9 +48,9 @@ impl AtomicFile {
             .as_file()
             .sync_all()
             .map_err(|e| Diagnostic::runtime(format!("cannot write {}", path.display())).caused_by(e))?;
-        self.tmp
-            .persist(&path)
-            .map_err(|e| Diagnostic::runtime(format!("cannot move the finished file to {}", path.display())).caused_by(e.error))?;
+        self.tmp.persist(&path).map_err(|e| {
+            Diagnostic::runtime(format!("cannot move the finished file to {}", path.display())).caused_by(e.error)
+        })?;
         Ok(path)
     }
 }
@@ -62,9 +61,7 @@ pub fn write_atomic(path: &Path, fill: impl FnOnce(&mut dyn Write) -> Result<()>
     {
         let mut writer = BufWriter::new(file.file());
         fill(&mut writer)?;
-        writer
-            .flush()
-            .map_err(|e| Diagnostic::runtime(format!("cannot write {}", path.display())).caused_by(e))?;
+        writer.flush().map_err(|e| Diagnostic::runtime(format!("cannot write {}", path.display())).caused_by(e))?;
     }
     file.commit()
 }

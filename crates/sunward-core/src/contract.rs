@@ -132,7 +132,8 @@ pub const REFERRALS: &[&str] = &["psychiatric_hospital", "mental_health_centre",
 /// Screening levels.
 pub const LEVELS: &[&str] = &["none", "general", "key", "high"];
 /// Incident categories.
-pub const INCIDENT_CATEGORIES: &[&str] = &["self_harm", "suicide_attempt", "suicide_death", "violence", "runaway", "other_crisis"];
+pub const INCIDENT_CATEGORIES: &[&str] =
+    &["self_harm", "suicide_attempt", "suicide_death", "violence", "runaway", "other_crisis"];
 /// Outcome domains.
 pub const DOMAINS: &[&str] = &["interpersonal", "emotion_regulation", "resilience", "self_esteem"];
 
@@ -155,7 +156,12 @@ pub const TABLES: &[TableSpec] = &[
     },
     TableSpec {
         name: "enrolment",
-        columns: &[fk("school_id", true, "schools"), col("academic_year", Int, true), count("students", true, 0.0), count("classes", true, 0.0)],
+        columns: &[
+            fk("school_id", true, "schools"),
+            col("academic_year", Int, true),
+            count("students", true, 0.0),
+            count("classes", true, 0.0),
+        ],
         unique: &[&["school_id", "academic_year"]],
         ordered_dates: &[],
     },
@@ -325,7 +331,12 @@ mod tests {
             for c in t.columns {
                 if let Some((table_name, column)) = c.references {
                     let target = table(table_name).expect("referenced table exists");
-                    assert!(target.unique.iter().any(|k| k == &[column]), "{}.{} -> {table_name}.{column}", t.name, c.name);
+                    assert!(
+                        target.unique.iter().any(|k| k == &[column]),
+                        "{}.{} -> {table_name}.{column}",
+                        t.name,
+                        c.name
+                    );
                 }
             }
             for key in t.unique {

@@ -75,14 +75,7 @@ pub type Result<T, E = Diagnostic> = std::result::Result<T, E>;
 impl Diagnostic {
     /// A new diagnostic of the given kind.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Diagnostic {
-            kind,
-            message: message.into(),
-            location: None,
-            context: None,
-            hint: None,
-            source: None,
-        }
+        Diagnostic { kind, message: message.into(), location: None, context: None, hint: None, source: None }
     }
     /// A pipeline or usage error (exit code 2).
     pub fn invalid(message: impl Into<String>) -> Self {

@@ -10,6 +10,7 @@ pub mod diag;
 pub mod model;
 pub mod params;
 pub mod plugin;
+pub mod schema;
 pub mod validate;
 pub mod yaml;
 

@@ -105,10 +105,9 @@ impl ParamValue {
         let text_trim = text.trim();
         match ty {
             ParamType::String => Ok(ParamValue::Str(text.to_string())),
-            ParamType::Int => text_trim
-                .parse::<i64>()
-                .map(ParamValue::Int)
-                .map_err(|_| format!("`{text}` is not a whole number")),
+            ParamType::Int => {
+                text_trim.parse::<i64>().map(ParamValue::Int).map_err(|_| format!("`{text}` is not a whole number"))
+            }
             ParamType::Float => text_trim
                 .parse::<f64>()
                 .ok()
@@ -130,9 +129,9 @@ impl ParamValue {
                 let p = Path::new(text_trim);
                 Ok(ParamValue::Path(if p.is_absolute() { p.to_path_buf() } else { base.join(p) }))
             }
-            ParamType::List => Ok(ParamValue::List(
-                text.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
-            )),
+            ParamType::List => {
+                Ok(ParamValue::List(text.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()))
+            }
         }
     }
 }

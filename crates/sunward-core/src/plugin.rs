@@ -250,9 +250,11 @@ impl StepContext<'_> {
 
     /// Plan a read-only query, binding every parameter to `$name` placeholders.
     pub async fn sql(&self, query: &str) -> Result<DataFrame> {
-        let df = self.session.sql_with_options(query, Self::sql_options()).await.map_err(|e| {
-            Diagnostic::invalid(format!("the query does not plan: {}", e.message())).caused_by(e)
-        })?;
+        let df = self
+            .session
+            .sql_with_options(query, Self::sql_options())
+            .await
+            .map_err(|e| Diagnostic::invalid(format!("the query does not plan: {}", e.message())).caused_by(e))?;
         let values: Vec<(String, datafusion::common::ScalarValue)> =
             self.run.params.iter().map(|(k, v)| (k.clone(), v.to_scalar())).collect();
         df.with_param_values(ParamValues::from(values)).map_err(|e| {
@@ -316,7 +318,10 @@ pub trait ErasedPlugin: Send + Sync {
     /// Name, description, example.
     fn info(&self) -> PluginInfo;
     /// Parse the entry's keys into the plugin's `Config`.
-    fn parse(&self, value: serde_json::Value) -> std::result::Result<AnyConfig, serde_path_to_error::Error<serde_json::Error>>;
+    fn parse(
+        &self,
+        value: serde_json::Value,
+    ) -> std::result::Result<AnyConfig, serde_path_to_error::Error<serde_json::Error>>;
     /// [`Plugin::check`].
     fn check(&self, config: &AnyConfig) -> Vec<ConfigIssue>;
     /// The JSON Schema of the `Config`.
@@ -351,16 +356,17 @@ pub trait ErasedSink: ErasedPlugin {
 struct Typed<P>(P);
 
 fn typed<P: Plugin>(config: &AnyConfig) -> &P::Config {
-    config
-        .downcast_ref::<P::Config>()
-        .expect("a configuration is only ever handed back to the plugin that parsed it")
+    config.downcast_ref::<P::Config>().expect("a configuration is only ever handed back to the plugin that parsed it")
 }
 
 impl<P: Plugin> ErasedPlugin for Typed<P> {
     fn info(&self) -> PluginInfo {
         P::INFO
     }
-    fn parse(&self, value: serde_json::Value) -> std::result::Result<AnyConfig, serde_path_to_error::Error<serde_json::Error>> {
+    fn parse(
+        &self,
+        value: serde_json::Value,
+    ) -> std::result::Result<AnyConfig, serde_path_to_error::Error<serde_json::Error>> {
         let config: P::Config = serde_path_to_error::deserialize(value)?;
         Ok(Arc::new(config))
     }

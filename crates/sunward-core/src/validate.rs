@@ -12,7 +12,9 @@ use crate::contract;
 use crate::diag::{Diagnostic, Location, similar};
 use crate::model::{Entry, ParamDef, ParamSpec, Pipeline, SOURCE_OPTION_KEYS, SourceOptions};
 use crate::params::{ParamType, ParamValue, referenced_names};
-use crate::plugin::{AnyConfig, ConfigIssue, ErasedSink, ErasedSource, ErasedTransform, PluginHandle, PluginKind, Registry, RunContext};
+use crate::plugin::{
+    AnyConfig, ConfigIssue, ErasedSink, ErasedSource, ErasedTransform, PluginHandle, PluginKind, Registry, RunContext,
+};
 use crate::yaml::{self, Node, PathPart, Span, Value};
 use chrono::NaiveDate;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -97,19 +99,19 @@ pub struct Plan {
 impl Plan {
     /// Where an entry is declared, for runtime errors.
     pub fn location_of(&self, kind: PluginKind, name: &str) -> Option<Location> {
-        self.pipeline
-            .section(kind)
-            .find(|e| e.name == name)
-            .map(|e| Location { file: self.pipeline.file.clone(), line: e.name_span.line, column: e.name_span.column })
+        self.pipeline.section(kind).find(|e| e.name == name).map(|e| Location {
+            file: self.pipeline.file.clone(),
+            line: e.name_span.line,
+            column: e.name_span.column,
+        })
     }
 }
 
 /// Read and validate a pipeline file.
 pub fn validate_file(path: &Path, registry: &Registry, options: &ValidateOptions) -> Result<Plan, Vec<Diagnostic>> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        vec![Diagnostic::invalid(format!("cannot read the pipeline file {file}")).caused_by(e)]
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| vec![Diagnostic::invalid(format!("cannot read the pipeline file {file}")).caused_by(e)])?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
     validate_text(&text, &file, &dir, registry, options)
@@ -201,8 +203,11 @@ impl Validator {
         options: &ValidateOptions,
     ) -> Option<Plan> {
         if root.as_map().is_none() {
-            self.error(root.span, format!("a pipeline must be a mapping with `name:` and `sources:`, found {}", root.kind_name()))
-                .hint("start the file with `name: my-pipeline`");
+            self.error(
+                root.span,
+                format!("a pipeline must be a mapping with `name:` and `sources:`, found {}", root.kind_name()),
+            )
+            .hint("start the file with `name: my-pipeline`");
             return None;
         }
         self.unknown_keys(root, TOP_KEYS, "the pipeline", "pipeline");
@@ -299,7 +304,9 @@ impl Validator {
                     Some(k) => format!("\"{}\" is a {k} plugin: put it under `{}:`; {hint}", e.plugin, k.section()),
                     None => hint,
                 };
-                self.error(span, format!("unknown {} plugin \"{}\"", e.kind, e.plugin)).in_context(e.context()).hint(hint);
+                self.error(span, format!("unknown {} plugin \"{}\"", e.kind, e.plugin))
+                    .in_context(e.context())
+                    .hint(hint);
                 continue;
             };
             let (plugin_node, source_options) = self.split_entry(e);
@@ -361,7 +368,8 @@ impl Validator {
         let steps = self.order_steps(steps, &pipeline, &tables);
 
         let (params_map, as_of) = values?;
-        let run = RunContext { pipeline_dir: dir.to_path_buf(), out_dir: options.out_dir.clone(), params: params_map, as_of };
+        let run =
+            RunContext { pipeline_dir: dir.to_path_buf(), out_dir: options.out_dir.clone(), params: params_map, as_of };
         Some(Plan { pipeline, run, sources, steps, outputs, warnings: Vec::new() })
     }
 
@@ -369,11 +377,22 @@ impl Validator {
         let Some(node) = node else { return Vec::new() };
         let Some(entries) = node.as_map() else {
             if node.value != Value::Null {
-                self.error(node.span, format!("`params` must be a mapping of name → {{type, default, description}}, found {}", node.kind_name()));
+                self.error(
+                    node.span,
+                    format!(
+                        "`params` must be a mapping of name → {{type, default, description}}, found {}",
+                        node.kind_name()
+                    ),
+                );
             }
             return Vec::new();
         };
-        self.unknown_keys(node, &entries.iter().filter_map(|(k, _)| k.scalar_text()).collect::<Vec<_>>(), "params", "params");
+        self.unknown_keys(
+            node,
+            &entries.iter().filter_map(|(k, _)| k.scalar_text()).collect::<Vec<_>>(),
+            "params",
+            "params",
+        );
         let mut out = Vec::new();
         for (key, value) in entries {
             let name = key.scalar_text().unwrap_or_default().to_string();
@@ -384,9 +403,12 @@ impl Validator {
                     .hint("use letters, digits and `_`, starting with a letter");
             }
             if value.as_map().is_none() {
-                self.error(value.span, format!("parameter \"{name}\" must be a mapping with `type:`, found {}", value.kind_name()))
-                    .in_context(&context)
-                    .hint("e.g. `year: {type: int, default: 2025}`");
+                self.error(
+                    value.span,
+                    format!("parameter \"{name}\" must be a mapping with `type:`, found {}", value.kind_name()),
+                )
+                .in_context(&context)
+                .hint("e.g. `year: {type: int, default: 2025}`");
                 continue;
             }
             let spec: ParamSpec = match serde_path_to_error::deserialize(value.to_json()) {
@@ -400,7 +422,11 @@ impl Validator {
                 serde_json::Value::Null => None,
                 serde_json::Value::String(s) => Some(s.clone()),
                 serde_json::Value::Array(items) => Some(
-                    items.iter().map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string())).collect::<Vec<_>>().join(","),
+                    items
+                        .iter()
+                        .map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string()))
+                        .collect::<Vec<_>>()
+                        .join(","),
                 ),
                 other => Some(other.to_string()),
             });
@@ -443,7 +469,9 @@ impl Validator {
             let Some((key, text)) = set.split_once('=') else {
                 ok = false;
                 self.diags.push(
-                    Diagnostic::invalid(format!("--set \"{set}\" is not key=value")).in_context("--set").hint("write e.g. --set year=2025"),
+                    Diagnostic::invalid(format!("--set \"{set}\" is not key=value"))
+                        .in_context("--set")
+                        .hint("write e.g. --set year=2025"),
                 );
                 continue;
             };
@@ -456,7 +484,11 @@ impl Validator {
                     let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).chain(["as_of"]).collect();
                     let hint = similar(key, names.iter().copied())
                         .unwrap_or_else(|| format!("parameters of this pipeline: {}", names.join(", ")));
-                    self.diags.push(Diagnostic::invalid(format!("--set {key}: unknown parameter \"{key}\"")).in_context("--set").hint(hint));
+                    self.diags.push(
+                        Diagnostic::invalid(format!("--set {key}: unknown parameter \"{key}\""))
+                            .in_context("--set")
+                            .hint(hint),
+                    );
                     continue;
                 }
             };
@@ -494,8 +526,11 @@ impl Validator {
         let section = kind.section();
         let Some(map) = node.as_map() else {
             if node.value != Value::Null {
-                self.error(node.span, format!("`{section}` must be a mapping of name → settings, found {}", node.kind_name()))
-                    .hint(format!("e.g.\n{section}:\n  my_table:\n    plugin: …"));
+                self.error(
+                    node.span,
+                    format!("`{section}` must be a mapping of name → settings, found {}", node.kind_name()),
+                )
+                .hint(format!("e.g.\n{section}:\n  my_table:\n    plugin: …"));
             }
             return Vec::new();
         };
@@ -505,19 +540,25 @@ impl Validator {
             let name = key.scalar_text().unwrap_or_default().to_string();
             let context = format!("{section}.{name}");
             if !seen.insert(name.clone()) {
-                self.error(key.span, format!("duplicate name \"{name}\" in {section}")).in_context(&context).hint("names must be unique");
+                self.error(key.span, format!("duplicate name \"{name}\" in {section}"))
+                    .in_context(&context)
+                    .hint("names must be unique");
                 continue;
             }
             if value.as_map().is_none() {
-                self.error(value.span, format!("{section} entry \"{name}\" must be a mapping with `plugin:`, found {}", value.kind_name()))
-                    .in_context(&context);
+                self.error(
+                    value.span,
+                    format!("{section} entry \"{name}\" must be a mapping with `plugin:`, found {}", value.kind_name()),
+                )
+                .in_context(&context);
                 continue;
             }
             let plugin = match value.get("plugin") {
                 Some(p) => match p.as_str() {
                     Some(s) => s.to_string(),
                     None => {
-                        self.error(p.span, format!("`plugin` must be a plugin name, found {}", p.kind_name())).in_context(&context);
+                        self.error(p.span, format!("`plugin` must be a plugin name, found {}", p.kind_name()))
+                            .in_context(&context);
                         continue;
                     }
                 },
@@ -540,7 +581,9 @@ impl Validator {
                     if !known.contains(&name) {
                         let hint = similar(&name, known.iter().map(String::as_str))
                             .unwrap_or_else(|| "declare it under `params:`".to_string());
-                        self.error(node.span, format!("unknown parameter \"${{{name}}}\"")).in_context(context).hint(hint);
+                        self.error(node.span, format!("unknown parameter \"${{{name}}}\""))
+                            .in_context(context)
+                            .hint(hint);
                     }
                 }
             }
@@ -597,7 +640,13 @@ impl Validator {
         }
     }
 
-    fn serde_error(&mut self, node: &Node, err: &serde_path_to_error::Error<serde_json::Error>, context: &str, allowed: &[&str]) {
+    fn serde_error(
+        &mut self,
+        node: &Node,
+        err: &serde_path_to_error::Error<serde_json::Error>,
+        context: &str,
+        allowed: &[&str],
+    ) {
         let path: Vec<PathPart> = err
             .path()
             .iter()
@@ -620,7 +669,8 @@ impl Validator {
             let target = node.find(&path, false);
             let span = target.key_node(&unknown).map(|k| k.span).unwrap_or(target.span);
             let expected: Vec<String> = all_backticked(&inner).into_iter().skip(1).collect();
-            let candidates: Vec<&str> = if path.is_empty() { allowed.to_vec() } else { expected.iter().map(String::as_str).collect() };
+            let candidates: Vec<&str> =
+                if path.is_empty() { allowed.to_vec() } else { expected.iter().map(String::as_str).collect() };
             let hint = similar(&unknown, candidates.iter().copied())
                 .unwrap_or_else(|| format!("allowed keys: {}", candidates.join(", ")));
             (format!("unknown key \"{unknown}\""), Some(hint), span)
@@ -646,7 +696,11 @@ impl Validator {
             (message, None, node.find(&path, false).span)
         } else if inner.starts_with("data did not match any variant") {
             let at = field.as_deref().map(|f| format!(" for \"{f}\"")).unwrap_or_default();
-            (format!("wrong value{at}"), Some("see `sunward plugins` for the allowed forms".to_string()), node.find(&path, false).span)
+            (
+                format!("wrong value{at}"),
+                Some("see `sunward plugins` for the allowed forms".to_string()),
+                node.find(&path, false).span,
+            )
         } else {
             (inner.clone(), None, node.find(&path, false).span)
         };
@@ -667,31 +721,45 @@ impl Validator {
         let sources: Vec<&Entry> = pipeline.section(PluginKind::Source).collect();
         let source_names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
         for (table, source) in &options.references {
-            let span = e.node.get("references").and_then(|r| r.key_node(table)).map(|k| k.span).unwrap_or(field_span("references"));
+            let span = e
+                .node
+                .get("references")
+                .and_then(|r| r.key_node(table))
+                .map(|k| k.span)
+                .unwrap_or(field_span("references"));
             if contract::table(table).is_none() {
-                let hint = similar(table, contract::table_names()).unwrap_or_else(|| contract::table_names().collect::<Vec<_>>().join(", "));
+                let hint = similar(table, contract::table_names())
+                    .unwrap_or_else(|| contract::table_names().collect::<Vec<_>>().join(", "));
                 self.error(span, format!("\"{table}\" is not a contract table")).in_context(&ctx).hint(hint);
             }
             if !source_names.contains(&source.as_str()) {
-                let hint = similar(source, source_names.iter().copied()).unwrap_or_else(|| format!("sources: {}", source_names.join(", ")));
+                let hint = similar(source, source_names.iter().copied())
+                    .unwrap_or_else(|| format!("sources: {}", source_names.join(", ")));
                 self.error(span, format!("unknown source \"{source}\"")).in_context(&ctx).hint(hint);
             }
         }
         if let Some(max) = &options.max_rejected
             && max.exceeded(0, 1).is_none()
         {
-            self.error(e.node.get("max_rejected").map(|n| n.span).unwrap_or(e.name_span), "`max_rejected` is not a count, a share between 0 and 1, or a percentage like \"5%\"")
-                .in_context(&ctx);
+            self.error(
+                e.node.get("max_rejected").map(|n| n.span).unwrap_or(e.name_span),
+                "`max_rejected` is not a count, a share between 0 and 1, or a percentage like \"5%\"",
+            )
+            .in_context(&ctx);
         }
         let Some(contract_name) = &options.contract else {
             return references;
         };
         let Some(spec) = contract::table(contract_name) else {
-            let hint = similar(contract_name, contract::table_names())
-                .unwrap_or_else(|| format!("contract tables: {}", contract::table_names().collect::<Vec<_>>().join(", ")));
-            self.error(e.node.get("contract").map(|n| n.span).unwrap_or(e.name_span), format!("unknown contract table \"{contract_name}\""))
-                .in_context(&ctx)
-                .hint(hint);
+            let hint = similar(contract_name, contract::table_names()).unwrap_or_else(|| {
+                format!("contract tables: {}", contract::table_names().collect::<Vec<_>>().join(", "))
+            });
+            self.error(
+                e.node.get("contract").map(|n| n.span).unwrap_or(e.name_span),
+                format!("unknown contract table \"{contract_name}\""),
+            )
+            .in_context(&ctx)
+            .hint(hint);
             return references;
         };
         if !options.columns.is_empty() {
@@ -707,7 +775,9 @@ impl Validator {
                     let hint = similar(target, canonical.iter().copied())
                         .unwrap_or_else(|| format!("columns of {contract_name}: {}", canonical.join(", ")));
                     let _ = k;
-                    self.error(v.span, format!("\"{target}\" is not a column of {contract_name}")).in_context(&ctx).hint(hint);
+                    self.error(v.span, format!("\"{target}\" is not a column of {contract_name}"))
+                        .in_context(&ctx)
+                        .hint(hint);
                 }
             }
         }
@@ -717,7 +787,9 @@ impl Validator {
                 if !canonical.contains(&column) {
                     let hint = similar(column, canonical.iter().copied())
                         .unwrap_or_else(|| format!("columns of {contract_name}: {}", canonical.join(", ")));
-                    self.error(k.span, format!("\"{column}\" is not a column of {contract_name}")).in_context(&ctx).hint(hint);
+                    self.error(k.span, format!("\"{column}\" is not a column of {contract_name}"))
+                        .in_context(&ctx)
+                        .hint(hint);
                 }
             }
         }
@@ -738,9 +810,11 @@ impl Validator {
                     references.insert(table.to_string(), one.name.clone());
                 }
                 [] => self.warnings.push(
-                    Diagnostic::warning(format!("references to {table} are not checked: no source has `contract: {table}`"))
-                        .at(self.loc(e.name_span))
-                        .in_context(&ctx),
+                    Diagnostic::warning(format!(
+                        "references to {table} are not checked: no source has `contract: {table}`"
+                    ))
+                    .at(self.loc(e.name_span))
+                    .in_context(&ctx),
                 ),
                 many => {
                     let names: Vec<&str> = many.iter().map(|s| s.name.as_str()).collect();
@@ -822,9 +896,12 @@ impl Validator {
             {
                 reported = true;
                 let span = pipeline.section(kind).find(|e| e.name == c[0]).map(|e| e.name_span).unwrap_or_default();
-                self.error(span, format!("these {} depend on each other in a cycle: {}", kind.section(), c.join(" → ")))
-                    .in_context(format!("{}.{}", kind.section(), c[0]))
-                    .hint("a table cannot be computed from itself; break the cycle");
+                self.error(
+                    span,
+                    format!("these {} depend on each other in a cycle: {}", kind.section(), c.join(" → ")),
+                )
+                .in_context(format!("{}.{}", kind.section(), c[0]))
+                .hint("a table cannot be computed from itself; break the cycle");
             }
         }
         order
@@ -850,11 +927,7 @@ fn all_backticked(text: &str) -> Vec<String> {
 
 /// The top-level property names of a JSON Schema.
 pub fn schema_keys(schema: &serde_json::Value) -> Vec<String> {
-    schema
-        .get("properties")
-        .and_then(|p| p.as_object())
-        .map(|p| p.keys().cloned().collect())
-        .unwrap_or_default()
+    schema.get("properties").and_then(|p| p.as_object()).map(|p| p.keys().cloned().collect()).unwrap_or_default()
 }
 
 /// The first occurrence of `word` (as a whole word) in `text` at or after `from`:

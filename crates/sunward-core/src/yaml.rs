@@ -78,17 +78,11 @@ impl Node {
     }
     /// The value under `key` in a mapping (the first one if repeated).
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.as_map()?
-            .iter()
-            .find(|(k, _)| k.scalar_text() == Some(key))
-            .map(|(_, v)| v)
+        self.as_map()?.iter().find(|(k, _)| k.scalar_text() == Some(key)).map(|(_, v)| v)
     }
     /// The key node of `key` in a mapping.
     pub fn key_node(&self, key: &str) -> Option<&Node> {
-        self.as_map()?
-            .iter()
-            .find(|(k, _)| k.scalar_text() == Some(key))
-            .map(|(k, _)| k)
+        self.as_map()?.iter().find(|(k, _)| k.scalar_text() == Some(key)).map(|(k, _)| k)
     }
     /// A short name of the kind of value, for messages.
     pub fn kind_name(&self) -> &'static str {
@@ -175,7 +169,11 @@ pub fn parse(text: &str, file: &str) -> Result<Node, Diagnostic> {
             .hint("check the indentation and that every `key: value` has a space after the colon"));
     }
     if let Some(err) = builder.error {
-        return Err(err.at(Some(Location { file: file.to_string(), line: builder.error_at.line, column: builder.error_at.column })));
+        return Err(err.at(Some(Location {
+            file: file.to_string(),
+            line: builder.error_at.line,
+            column: builder.error_at.column,
+        })));
     }
     Ok(builder.root.unwrap_or(Node { value: Value::Null, span: Span { line: 1, column: 1 }, raw: None, block: false }))
 }
@@ -219,10 +217,11 @@ fn resolve_plain(text: &str) -> Value {
         _ => {}
     }
     let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
-    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        if let Ok(i) = text.parse::<i64>() {
-            return Value::Int(i);
-        }
+    if !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(i) = text.parse::<i64>()
+    {
+        return Value::Int(i);
     }
     let numeric = !digits.is_empty()
         && digits.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'))
@@ -291,10 +290,15 @@ impl MarkedEventReceiver for Builder {
                 self.push_value(node);
             }
             Event::SequenceStart(anchor, _) => {
-                self.stack.push(Frame::Seq(Node { value: Value::Seq(Vec::new()), span, raw: None, block: false }, anchor));
+                self.stack
+                    .push(Frame::Seq(Node { value: Value::Seq(Vec::new()), span, raw: None, block: false }, anchor));
             }
             Event::MappingStart(anchor, _) => {
-                self.stack.push(Frame::Map(Node { value: Value::Map(Vec::new()), span, raw: None, block: false }, anchor, None));
+                self.stack.push(Frame::Map(
+                    Node { value: Value::Map(Vec::new()), span, raw: None, block: false },
+                    anchor,
+                    None,
+                ));
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let (node, anchor) = match self.stack.pop() {

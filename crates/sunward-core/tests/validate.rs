@@ -77,7 +77,8 @@ struct OutConfig {
 }
 impl Plugin for Out {
     type Config = OutConfig;
-    const INFO: PluginInfo = PluginInfo { name: "csv", description: "test", example: "plugin: csv\ntable: a\npath: a.csv\n" };
+    const INFO: PluginInfo =
+        PluginInfo { name: "csv", description: "test", example: "plugin: csv\ntable: a\npath: a.csv\n" };
 }
 impl Sink for Out {
     fn inputs(&self, c: &OutConfig) -> Vec<String> {
@@ -139,7 +140,9 @@ fn every_mistake_is_reported_with_its_position() {
     let text = "name: bad\nparams:\n  year: {type: int, default: 2025}\nsurces: {}\nsources:\n  services:\n    plugin: csvv\n    path: a.csv\n  schools:\n    plugin: csv\n    pth: s.csv\n  enrol:\n    plugin: csv\n    path: 5\nsteps:\n  a:\n    plugin: sql\n    from: [b]\n  b:\n    plugin: sql\n    from: [a, servces]\n  schools:\n    plugin: sql\n    from: [enrol]\n  c:\n    plugin: sql\noutputs:\n  o:\n    plugin: csv\n    table: nothing\n    path: ${yeer}.csv\n";
     let errs = errors(text, &["year=twenty", "yaer=1"]);
     let find = |needle: &str| {
-        errs.iter().find(|e| e.2.contains(needle)).unwrap_or_else(|| panic!("no error containing {needle:?} in {errs:#?}"))
+        errs.iter()
+            .find(|e| e.2.contains(needle))
+            .unwrap_or_else(|| panic!("no error containing {needle:?} in {errs:#?}"))
     };
     let unknown_top = find("unknown key \"surces\"");
     assert_eq!((unknown_top.0, unknown_top.1), (4, 1));
@@ -174,12 +177,18 @@ fn every_mistake_is_reported_with_its_position() {
 
 #[test]
 fn structural_errors() {
-    assert_eq!(errors("- just\n- a list\n", &[])[0].2, "a pipeline must be a mapping with `name:` and `sources:`, found a list");
+    assert_eq!(
+        errors("- just\n- a list\n", &[])[0].2,
+        "a pipeline must be a mapping with `name:` and `sources:`, found a list"
+    );
     let e = errors("name: x\n", &[]);
     assert_eq!(e[0].2, "missing required key \"sources\"");
     let e = errors("name: x\nsources:\n  a:\n    path: a.csv\n", &[]);
     assert_eq!((e[0].0, e[0].1, e[0].2.as_str()), (3, 3, "missing required key \"plugin\""));
-    let e = errors("name: x\nsources:\n  a:\n    plugin: csv\n    path: a.csv\n  a:\n    plugin: csv\n    path: b.csv\n", &[]);
+    let e = errors(
+        "name: x\nsources:\n  a:\n    plugin: csv\n    path: a.csv\n  a:\n    plugin: csv\n    path: b.csv\n",
+        &[],
+    );
     assert_eq!((e[0].0, e[0].2.as_str()), (6, "duplicate name \"a\" in sources"));
     let e = errors("name: x\nsources:\n  a-b:\n    plugin: csv\n    path: a.csv\n", &[]);
     assert_eq!(e[0].2, "\"a-b\" cannot be a table name");
@@ -192,7 +201,10 @@ fn structural_errors() {
     assert!(e[0].2.contains("unknown value \"integer\""), "{e:?}");
     let e = errors("name: x\nsources:\n  a:\n    plugin: sql\n    from: []\n", &[]);
     assert!(e[0].3.as_deref().unwrap().contains("is a transform plugin: put it under `steps:`"), "{e:?}");
-    let e = errors("name: x\nsources:\n  a:\n    plugin: csv\n    path: a.csv\nsteps:\n  s:\n    plugin: sql\n    from: []\n", &[]);
+    let e = errors(
+        "name: x\nsources:\n  a:\n    plugin: csv\n    path: a.csv\nsteps:\n  s:\n    plugin: sql\n    from: []\n",
+        &[],
+    );
     assert_eq!((e[0].0, e[0].1, e[0].2.as_str()), (9, 11, "reads no table"));
     let e = errors("name: x\nsources:\n  a:\n    plugin: csv\n    path: a.csv\n    delimiter: ab\n", &[]);
     assert_eq!((e[0].0, e[0].1), (6, 16));

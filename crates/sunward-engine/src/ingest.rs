@@ -73,7 +73,8 @@ pub fn declared_schema(options: &SourceOptions, headers: Option<&[String]>) -> R
     if let Some(name) = &options.contract {
         let spec = sunward_core::contract::table(name)
             .ok_or_else(|| Diagnostic::invalid(format!("unknown contract table \"{name}\"")))?;
-        let fields: Vec<Field> = spec.columns.iter().map(|c| Field::new(c.name, arrow_type(c.ty), !c.required)).collect();
+        let fields: Vec<Field> =
+            spec.columns.iter().map(|c| Field::new(c.name, arrow_type(c.ty), !c.required)).collect();
         return Ok(Arc::new(Schema::new(fields)));
     }
     let headers = headers.ok_or_else(|| Diagnostic::runtime("the file's headers are needed to know its columns"))?;
@@ -91,8 +92,10 @@ pub fn declared_schema(options: &SourceOptions, headers: Option<&[String]>) -> R
     }
     for declared in options.columns.keys() {
         if !seen.contains(declared) {
-            return Err(Diagnostic::invalid(format!("column \"{declared}\" is declared under `columns:` but the file has no such column"))
-                .hint(format!("the file's columns: {}", headers.join(", "))));
+            return Err(Diagnostic::invalid(format!(
+                "column \"{declared}\" is declared under `columns:` but the file has no such column"
+            ))
+            .hint(format!("the file's columns: {}", headers.join(", "))));
         }
     }
     Ok(Arc::new(Schema::new(fields)))
@@ -204,8 +207,15 @@ pub fn parse_date_text(text: &str) -> Option<chrono::NaiveDate> {
     let date_part = t.split([' ', 'T']).next().unwrap_or(t);
     for sep in ['-', '/', '.'] {
         let parts: Vec<&str> = date_part.split(sep).collect();
-        if parts.len() == 3 && parts[0].len() == 4 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
-            return chrono::NaiveDate::from_ymd_opt(parts[0].parse().ok()?, parts[1].parse().ok()?, parts[2].parse().ok()?);
+        if parts.len() == 3
+            && parts[0].len() == 4
+            && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return chrono::NaiveDate::from_ymd_opt(
+                parts[0].parse().ok()?,
+                parts[1].parse().ok()?,
+                parts[2].parse().ok()?,
+            );
         }
     }
     if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
@@ -227,7 +237,11 @@ fn number_text(x: f64) -> String {
 }
 
 /// Type one cell; `Err` holds the rule broken.
-fn type_cell(cell: &sunward_core::RawCell, text: Option<&str>, ty: sunward_core::contract::ColumnType) -> Result<Typed, String> {
+fn type_cell(
+    cell: &sunward_core::RawCell,
+    text: Option<&str>,
+    ty: sunward_core::contract::ColumnType,
+) -> Result<Typed, String> {
     use sunward_core::RawCell;
     use sunward_core::contract::ColumnType;
     // `text` is the trimmed, value-mapped text for text cells (None when empty).
@@ -255,7 +269,12 @@ fn type_cell(cell: &sunward_core::RawCell, text: Option<&str>, ty: sunward_core:
             RawCell::Float(x) if x.is_finite() => Ok(Typed::Float(*x)),
             RawCell::Text(_) => match text {
                 None => Ok(Typed::Null),
-                Some(t) => t.parse::<f64>().ok().filter(|x| x.is_finite()).map(Typed::Float).ok_or_else(|| "not a number".into()),
+                Some(t) => t
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite())
+                    .map(Typed::Float)
+                    .ok_or_else(|| "not a number".into()),
             },
             RawCell::Empty => Ok(Typed::Null),
             _ => Err("not a number".into()),
@@ -263,7 +282,9 @@ fn type_cell(cell: &sunward_core::RawCell, text: Option<&str>, ty: sunward_core:
         ColumnType::Date => match cell {
             RawCell::Date(d) => Ok(Typed::Date(days(*d))),
             RawCell::DateTime(dt) => Ok(Typed::Date(days(dt.date()))),
-            RawCell::Int(i) => excel_serial_date(*i as f64).map(|d| Typed::Date(days(d))).ok_or_else(|| "not a date".into()),
+            RawCell::Int(i) => {
+                excel_serial_date(*i as f64).map(|d| Typed::Date(days(d))).ok_or_else(|| "not a date".into())
+            }
             RawCell::Float(x) => excel_serial_date(*x).map(|d| Typed::Date(days(d))).ok_or_else(|| "not a date".into()),
             RawCell::Text(_) => match text {
                 None => Ok(Typed::Null),
@@ -289,7 +310,10 @@ fn type_cell(cell: &sunward_core::RawCell, text: Option<&str>, ty: sunward_core:
 }
 
 /// The cell after trimming and the column's value mapping; blank text becomes empty.
-fn effective_cell(cell: &sunward_core::RawCell, values: Option<&std::collections::BTreeMap<String, String>>) -> sunward_core::RawCell {
+fn effective_cell(
+    cell: &sunward_core::RawCell,
+    values: Option<&std::collections::BTreeMap<String, String>>,
+) -> sunward_core::RawCell {
     use sunward_core::RawCell;
     match cell {
         RawCell::Text(t) => {
@@ -348,7 +372,8 @@ pub fn ingest(
     };
     let mut columns: Vec<Column> = Vec::new();
     if let Some(spec) = spec {
-        let missing: Vec<&str> = spec.columns.iter().filter(|c| c.required && position(c.name).is_none()).map(|c| c.name).collect();
+        let missing: Vec<&str> =
+            spec.columns.iter().filter(|c| c.required && position(c.name).is_none()).map(|c| c.name).collect();
         if !missing.is_empty() {
             return Err(Diagnostic::runtime(format!(
                 "{file} lacks the required column{} {} of {}",
@@ -362,12 +387,15 @@ pub fn ingest(
                 file_headers.join(", ")
             )));
         }
-        let extra: Vec<&str> =
-            mapped.iter().filter(|h| spec.column(h).is_none()).map(String::as_str).collect();
+        let extra: Vec<&str> = mapped.iter().filter(|h| spec.column(h).is_none()).map(String::as_str).collect();
         if !extra.is_empty() {
             warnings.push(
-                Diagnostic::warning(format!("{file}: columns not in the {} contract are ignored: {}", spec.name, extra.join(", ")))
-                    .in_context(format!("sources.{source}")),
+                Diagnostic::warning(format!(
+                    "{file}: columns not in the {} contract are ignored: {}",
+                    spec.name,
+                    extra.join(", ")
+                ))
+                .in_context(format!("sources.{source}")),
             );
         }
         for c in spec.columns {
@@ -418,7 +446,9 @@ pub fn ingest(
         .map(|s| {
             s.ordered_dates
                 .iter()
-                .filter_map(|(a, b)| Some((columns.iter().position(|c| c.name == *a)?, columns.iter().position(|c| c.name == *b)?)))
+                .filter_map(|(a, b)| {
+                    Some((columns.iter().position(|c| c.name == *a)?, columns.iter().position(|c| c.name == *b)?))
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -443,7 +473,12 @@ pub fn ingest(
             progress(read);
         }
         let mut broken: Vec<Reject> = Vec::new();
-        let reject = |column: &str, rule: String, value: String| Reject { place: row.place.clone(), column: column.to_string(), rule, value };
+        let reject = |column: &str, rule: String, value: String| Reject {
+            place: row.place.clone(),
+            column: column.to_string(),
+            rule,
+            value,
+        };
         if let Some(reason) = &row.malformed {
             broken.push(reject("", reason.clone(), String::new()));
         } else if row.cells.len() > file_headers.len() {
@@ -458,7 +493,11 @@ pub fn ingest(
             if let sunward_core::RawCell::Text(t) = cell {
                 let name = mapped.get(i).map(String::as_str).unwrap_or("");
                 if t.len() > MAX_FIELD_BYTES {
-                    broken.push(reject(name, format!("field longer than {MAX_FIELD_BYTES} bytes"), t.chars().take(80).collect()));
+                    broken.push(reject(
+                        name,
+                        format!("field longer than {MAX_FIELD_BYTES} bytes"),
+                        t.chars().take(80).collect(),
+                    ));
                 } else if t.contains('\0') {
                     broken.push(reject(name, "field contains a NUL character".into(), t.replace('\0', "\\0")));
                 }
@@ -527,7 +566,11 @@ pub fn ingest(
                         broken.push(reject(&c.name, "date before 2000-01-01".into(), original.clone()));
                     } else if d > latest {
                         ok = false;
-                        broken.push(reject(&c.name, format!("date more than a year after as_of ({})", ctx.as_of), original.clone()));
+                        broken.push(reject(
+                            &c.name,
+                            format!("date more than a year after as_of ({})", ctx.as_of),
+                            original.clone(),
+                        ));
                     }
                 }
                 if let (Some(table), Typed::Str(s)) = (c.references, &typed)
@@ -544,7 +587,11 @@ pub fn ingest(
                     && y < x
                 {
                     let original = c_text(&row, columns[*b].source);
-                    broken.push(reject(&columns[*b].name, format!("{} before {}", columns[*b].name, columns[*a].name), original));
+                    broken.push(reject(
+                        &columns[*b].name,
+                        format!("{} before {}", columns[*b].name, columns[*a].name),
+                        original,
+                    ));
                 }
             }
             if broken.is_empty() {
@@ -555,7 +602,11 @@ pub fn ingest(
                     if seen[k].contains(&h) {
                         let names: Vec<&str> = cols.iter().map(|i| columns[*i].name.as_str()).collect();
                         let shown: Vec<String> = cols.iter().map(|i| c_text(&row, columns[*i].source)).collect();
-                        broken.push(reject(&names.join("+"), format!("duplicate {}", names.join("+")), shown.join("+")));
+                        broken.push(reject(
+                            &names.join("+"),
+                            format!("duplicate {}", names.join("+")),
+                            shown.join("+"),
+                        ));
                     } else {
                         fresh.push((k, h));
                     }
@@ -572,7 +623,10 @@ pub fn ingest(
                 let first = &broken[0];
                 return Err(Diagnostic::new(
                     ErrorKind::Runtime,
-                    format!("bad row in {file}, {}, column \"{}\": {} (value \"{}\")", first.place, first.column, first.rule, first.value),
+                    format!(
+                        "bad row in {file}, {}, column \"{}\": {} (value \"{}\")",
+                        first.place, first.column, first.rule, first.value
+                    ),
                 )
                 .in_context(format!("sources.{source}"))
                 .hint("fix the export, or set `on_bad_rows: reject` to set bad rows aside in rejects/"));
@@ -604,7 +658,16 @@ pub fn ingest(
         flush(&mut builders, &mut batches)?;
     }
     progress(read);
-    Ok(Ingested { schema, batches, rows_read: read, rows_loaded: loaded, rows_rejected: rejected, rejects, keys, warnings })
+    Ok(Ingested {
+        schema,
+        batches,
+        rows_read: read,
+        rows_loaded: loaded,
+        rows_rejected: rejected,
+        rejects,
+        keys,
+        warnings,
+    })
 }
 
 fn c_text(row: &sunward_core::RawRow, source: Option<usize>) -> String {

@@ -68,7 +68,8 @@ pub struct Manifest {
 
 /// Size and SHA-256 of a file, read in a stream.
 pub fn file_record(path: &Path) -> Result<FileRecord> {
-    let err = |e: std::io::Error| Diagnostic::runtime(format!("cannot read {} to hash it", path.display())).caused_by(e);
+    let err =
+        |e: std::io::Error| Diagnostic::runtime(format!("cannot read {} to hash it", path.display())).caused_by(e);
     let mut file = std::fs::File::open(path).map_err(err)?;
     let mut hasher = Sha256::new();
     let bytes = std::io::copy(&mut file, &mut hasher).map_err(err)?;

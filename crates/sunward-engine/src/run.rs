@@ -109,7 +109,12 @@ struct Loaded {
     ingested: Ingested,
 }
 
-fn load_source(source: &PlannedSource, plan: &Plan, done: &HashMap<String, Loaded>, progress: &dyn Progress) -> Result<Loaded> {
+fn load_source(
+    source: &PlannedSource,
+    plan: &Plan,
+    done: &HashMap<String, Loaded>,
+    progress: &dyn Progress,
+) -> Result<Loaded> {
     let files = source.plugin.files(&source.config, &plan.run)?;
     let label = files.first().map(|f| f.display().to_string()).unwrap_or_else(|| source.name.clone());
     let mut reader = source.plugin.open(&source.config, &plan.run)?;
@@ -195,7 +200,12 @@ async fn run_stages(
                 .collect();
             handles
                 .into_iter()
-                .map(|(name, h)| (name, h.join().unwrap_or_else(|_| Err(Diagnostic::runtime("a source reader stopped unexpectedly")))))
+                .map(|(name, h)| {
+                    (
+                        name,
+                        h.join().unwrap_or_else(|_| Err(Diagnostic::runtime("a source reader stopped unexpectedly"))),
+                    )
+                })
                 .collect()
         });
         let mut errors = Vec::new();
@@ -290,7 +300,11 @@ async fn run_stages(
             let batches = df.collect().await.map_err(|e| {
                 let resources = matches!(e.find_root(), datafusion::error::DataFusionError::ResourcesExhausted(_));
                 let d = Diagnostic::runtime(format!("the step failed: {}", e.message()));
-                let d = if resources { d.hint("the query needs more memory than --memory-limit allows; raise it") } else { d };
+                let d = if resources {
+                    d.hint("the query needs more memory than --memory-limit allows; raise it")
+                } else {
+                    d
+                };
                 d.caused_by(e)
             })?;
             Ok::<_, Diagnostic>((schema, batches))
@@ -316,7 +330,11 @@ async fn run_stages(
             .inputs
             .iter()
             .filter_map(|name| {
-                tables.get(name).map(|(schema, batches)| TableData { name: name.clone(), schema: schema.clone(), batches: batches.clone() })
+                tables.get(name).map(|(schema, batches)| TableData {
+                    name: name.clone(),
+                    schema: schema.clone(),
+                    batches: batches.clone(),
+                })
             })
             .collect();
         let files = output

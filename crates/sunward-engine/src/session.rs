@@ -35,9 +35,8 @@ pub fn new_session(options: &SessionOptions) -> Result<SessionContext> {
         let execution = &mut config.options_mut().execution;
         execution.sort_spill_reservation_bytes = execution.sort_spill_reservation_bytes.min(limit / 4);
     }
-    let runtime = runtime
-        .build_arc()
-        .map_err(|e| Diagnostic::runtime("cannot set up the query engine").caused_by(e))?;
+    let runtime =
+        runtime.build_arc().map_err(|e| Diagnostic::runtime("cannot set up the query engine").caused_by(e))?;
     let ctx = SessionContext::new_with_config_rt(config, runtime);
     crate::stats::register(&ctx);
     Ok(ctx)

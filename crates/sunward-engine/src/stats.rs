@@ -85,7 +85,7 @@ pub fn rate_ratio_ci_high(count_c: f64, count_b: f64, ratio: f64) -> Option<f64>
 /// Wrap a function of `N` floats into a vectorised SQL function body.
 fn vectorised<const N: usize>(
     f: fn([f64; N]) -> Option<f64>,
-) -> Arc<dyn Fn(&[ColumnarValue]) -> Result<ColumnarValue> + Send + Sync> {
+) -> datafusion::logical_expr::ScalarFunctionImplementation {
     Arc::new(move |args: &[ColumnarValue]| {
         let all_scalar = args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
         let arrays = ColumnarValue::values_to_arrays(args)?;
@@ -117,10 +117,34 @@ fn vectorised<const N: usize>(
 pub fn register(ctx: &SessionContext) {
     let f64s = |n: usize| vec![DataType::Float64; n];
     let udfs = [
-        create_udf("poisson_ci_low", f64s(1), DataType::Float64, Volatility::Immutable, vectorised(|[k]| poisson_ci_low(k))),
-        create_udf("poisson_ci_high", f64s(1), DataType::Float64, Volatility::Immutable, vectorised(|[k]| poisson_ci_high(k))),
-        create_udf("wilson_ci_low", f64s(2), DataType::Float64, Volatility::Immutable, vectorised(|[x, n]| wilson_ci_low(x, n))),
-        create_udf("wilson_ci_high", f64s(2), DataType::Float64, Volatility::Immutable, vectorised(|[x, n]| wilson_ci_high(x, n))),
+        create_udf(
+            "poisson_ci_low",
+            f64s(1),
+            DataType::Float64,
+            Volatility::Immutable,
+            vectorised(|[k]| poisson_ci_low(k)),
+        ),
+        create_udf(
+            "poisson_ci_high",
+            f64s(1),
+            DataType::Float64,
+            Volatility::Immutable,
+            vectorised(|[k]| poisson_ci_high(k)),
+        ),
+        create_udf(
+            "wilson_ci_low",
+            f64s(2),
+            DataType::Float64,
+            Volatility::Immutable,
+            vectorised(|[x, n]| wilson_ci_low(x, n)),
+        ),
+        create_udf(
+            "wilson_ci_high",
+            f64s(2),
+            DataType::Float64,
+            Volatility::Immutable,
+            vectorised(|[x, n]| wilson_ci_high(x, n)),
+        ),
         create_udf(
             "rate_ratio_ci_low",
             f64s(3),

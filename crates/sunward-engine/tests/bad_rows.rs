@@ -23,7 +23,12 @@ fn ctx(base: &Path) -> RunContext {
     }
 }
 
-fn load_in(base: &Path, file: &str, options: serde_json::Value, references: &HashMap<String, &KeySet>) -> Result<Ingested, Diagnostic> {
+fn load_in(
+    base: &Path,
+    file: &str,
+    options: serde_json::Value,
+    references: &HashMap<String, &KeySet>,
+) -> Result<Ingested, Diagnostic> {
     let registry = sunward_plugins::builtin_registry();
     let Some(PluginHandle::Source(csv)) = registry.get(PluginKind::Source, "csv") else { panic!("csv source") };
     let config = csv.parse(json!({ "path": file })).unwrap();
@@ -134,7 +139,13 @@ fn dates_out_of_range() {
         rejects_file("date_range.csv", &i),
         rows(&[
             ["date_range.csv", "line 2", "service_date", "date before 2000-01-01", "1999-12-31"],
-            ["date_range.csv", "line 3", "service_date", "date more than a year after as_of (2026-06-01)", "2027-06-02"],
+            [
+                "date_range.csv",
+                "line 3",
+                "service_date",
+                "date more than a year after as_of (2026-06-01)",
+                "2027-06-02"
+            ],
         ])
     );
 }
@@ -264,7 +275,11 @@ fn an_unterminated_quote_names_the_line_where_it_starts() {
 
 #[test]
 fn on_bad_rows_fail_stops_at_the_first_bad_row() {
-    let err = load_in(&dir(), "not_a_date.csv", json!({"contract": "services", "on_bad_rows": "fail"}), &HashMap::new())
-        .unwrap_err();
-    assert_eq!(err.message, "bad row in not_a_date.csv, line 3, column \"service_date\": not a date (value \"2025-02-30\")");
+    let err =
+        load_in(&dir(), "not_a_date.csv", json!({"contract": "services", "on_bad_rows": "fail"}), &HashMap::new())
+            .unwrap_err();
+    assert_eq!(
+        err.message,
+        "bad row in not_a_date.csv, line 3, column \"service_date\": not a date (value \"2025-02-30\")"
+    );
 }

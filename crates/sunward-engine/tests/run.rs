@@ -41,7 +41,8 @@ fn plan(dir: &Path, text: &str, sets: &[&str]) -> Plan {
         out_dir: dir.join("out"),
         today: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
     };
-    validate_text(text, "p.yaml", dir, &sunward_plugins::builtin_registry(), &options).unwrap_or_else(|d| panic!("{d:?}"))
+    validate_text(text, "p.yaml", dir, &sunward_plugins::builtin_registry(), &options)
+        .unwrap_or_else(|d| panic!("{d:?}"))
 }
 
 fn sha256(path: &Path) -> String {
@@ -72,7 +73,10 @@ async fn a_pipeline_runs_end_to_end() {
     );
 
     let file = std::fs::File::open(dir.join("out/by_school.parquet")).unwrap();
-    let reader = datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+    let reader = datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
     let batches: Vec<_> = reader.map(|b| b.unwrap()).collect();
     let ids = batches[0].column(0).as_any().downcast_ref::<StringArray>().unwrap();
     let events = batches[0].column(2).as_any().downcast_ref::<Int64Array>().unwrap();
@@ -85,7 +89,8 @@ async fn a_pipeline_runs_end_to_end() {
     assert_eq!(sheet.get_value((1, 1)).map(|v| v.to_string()), Some("淀山湖中学".to_string()));
     assert_eq!(sheet.get_value((2, 3)), Some(&calamine::Data::Float(38.0)));
 
-    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("out/manifest.json")).unwrap()).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("out/manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["status"], "succeeded");
     assert_eq!(manifest["params"]["year"], "2025");
     assert_eq!(manifest["tables"]["by_school"], 2);
@@ -163,16 +168,19 @@ async fn ddl_and_dml_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("schools.csv"), SCHOOLS).unwrap();
     std::fs::write(tmp.path().join("services.csv"), SERVICES).unwrap();
-    for query in ["      DROP TABLE schools\n", "      INSERT INTO schools VALUES ('x')\n", "      CREATE TABLE x AS SELECT 1\n"] {
+    for query in
+        ["      DROP TABLE schools\n", "      INSERT INTO schools VALUES ('x')\n", "      CREATE TABLE x AS SELECT 1\n"]
+    {
         let options = ValidateOptions {
             sets: vec![],
             cwd: tmp.path().to_path_buf(),
             out_dir: tmp.path().join("out"),
             today: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
         };
-        let err = validate_text(&pipeline("", query), "p.yaml", tmp.path(), &sunward_plugins::builtin_registry(), &options)
-            .err()
-            .unwrap_or_else(|| panic!("{query} was accepted"));
+        let err =
+            validate_text(&pipeline("", query), "p.yaml", tmp.path(), &sunward_plugins::builtin_registry(), &options)
+                .err()
+                .unwrap_or_else(|| panic!("{query} was accepted"));
         assert!(err[0].message.starts_with("only a SELECT query is allowed"), "{:?}", err[0]);
     }
 }
@@ -195,13 +203,28 @@ async fn a_small_memory_limit_spills_instead_of_failing() {
     // 60,000 services rows, sorted by a text key under a 4 MiB limit.
     let mut services = String::from("record_id,school_id,service_date,service_type,audience,participants,worker_id\n");
     for i in 0..60_000u32 {
-        services.push_str(&format!("R{:06},S{},2025-03-{:02},group_session,student,{},W{}\n", (i * 7919) % 60_000, 1 + i % 2, 1 + i % 28, 1 + i % 40, i % 13));
+        services.push_str(&format!(
+            "R{:06},S{},2025-03-{:02},group_session,student,{},W{}\n",
+            (i * 7919) % 60_000,
+            1 + i % 2,
+            1 + i % 28,
+            1 + i % 40,
+            i % 13
+        ));
     }
     let text = "name: sort\nsources:\n  services:\n    plugin: csv\n    path: services.csv\n    contract: services\nsteps:\n  sorted:\n    plugin: sql\n    query: SELECT record_id, participants FROM services ORDER BY record_id DESC\noutputs:\n  out:\n    plugin: csv\n    table: sorted\n    path: sorted.csv\n";
     std::fs::write(dir.join("services.csv"), services).unwrap();
-    let options = ValidateOptions { sets: vec![], cwd: dir.to_path_buf(), out_dir: dir.join("out"), today: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() };
+    let options = ValidateOptions {
+        sets: vec![],
+        cwd: dir.to_path_buf(),
+        out_dir: dir.join("out"),
+        today: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+    };
     let plan = validate_text(text, "p.yaml", dir, &sunward_plugins::builtin_registry(), &options).unwrap();
-    let run_options = RunOptions { session: SessionOptions { memory_limit: Some(4 << 20), target_partitions: Some(2) }, ..Default::default() };
+    let run_options = RunOptions {
+        session: SessionOptions { memory_limit: Some(4 << 20), target_partitions: Some(2) },
+        ..Default::default()
+    };
     let report = run(&plan, &run_options).await.unwrap_or_else(|d| panic!("{}", d.render(None)));
     assert_eq!(report.tables.iter().find(|t| t.name == "sorted").unwrap().rows, 60_000);
     let out = std::fs::read_to_string(dir.join("out/sorted.csv")).unwrap();

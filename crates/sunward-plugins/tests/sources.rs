@@ -65,7 +65,8 @@ fn csv_gb18030_and_semicolons() {
     ]
     .concat();
     write(tmp.path(), "gb.csv", &bytes);
-    let (headers, rows) = read("csv", tmp.path(), json!({"path": "gb.csv", "encoding": "gb18030", "delimiter": ";"})).unwrap();
+    let (headers, rows) =
+        read("csv", tmp.path(), json!({"path": "gb.csv", "encoding": "gb18030", "delimiter": ";"})).unwrap();
     assert_eq!(headers, ["学校", "服务类型"]);
     assert_eq!(rows[0].cells, [text("S1"), text("个案辅导")]);
     // Read as UTF-8, the same bytes are an error that suggests the encoding.
@@ -79,7 +80,11 @@ fn csv_refuses_other_formats_and_empty_files() {
     let tmp = tempfile::tempdir().unwrap();
     write(tmp.path(), "book.csv", b"PK\x03\x04rest of a zip");
     let err = read("csv", tmp.path(), json!({"path": "book.csv"})).unwrap_err();
-    assert!(err.message.ends_with("this is an Excel workbook (.xlsx), not a text file: use plugin: xlsx"), "{}", err.message);
+    assert!(
+        err.message.ends_with("this is an Excel workbook (.xlsx), not a text file: use plugin: xlsx"),
+        "{}",
+        err.message
+    );
     write(tmp.path(), "empty.csv", b"");
     let err = read("csv", tmp.path(), json!({"path": "empty.csv"})).unwrap_err();
     assert!(err.message.ends_with("is empty: expected a header line"), "{}", err.message);
@@ -110,8 +115,15 @@ fn xlsx_keeps_numbers_and_dates() {
     let (headers, rows) = read("xlsx", tmp.path(), json!({"path": "a.xlsx", "sheet": "服务记录"})).unwrap();
     assert_eq!(headers, ["服务日期", "人数", "主题"]);
     assert_eq!(rows[0].place, RowPlace::Sheet { sheet: "服务记录".into(), row: 3 });
-    assert_eq!(rows[0].cells, [RawCell::Date(chrono::NaiveDate::from_ymd_opt(2025, 3, 5).unwrap()), RawCell::Float(44.0), text("生命教育")]);
-    assert_eq!(rows[1].cells[0], RawCell::Float(45658.0), "an unformatted serial stays a number for the engine to read");
+    assert_eq!(
+        rows[0].cells,
+        [RawCell::Date(chrono::NaiveDate::from_ymd_opt(2025, 3, 5).unwrap()), RawCell::Float(44.0), text("生命教育")]
+    );
+    assert_eq!(
+        rows[1].cells[0],
+        RawCell::Float(45658.0),
+        "an unformatted serial stays a number for the engine to read"
+    );
     let (_, by_index) = read("xlsx", tmp.path(), json!({"path": "a.xlsx", "sheet": 1})).unwrap();
     assert_eq!(by_index.len(), 2);
     let err = read("xlsx", tmp.path(), json!({"path": "a.xlsx", "sheet": "服务"})).unwrap_err();
@@ -124,7 +136,12 @@ fn xlsx_keeps_numbers_and_dates() {
 #[test]
 fn jsonl_collects_every_key_and_sets_aside_bad_lines() {
     let tmp = tempfile::tempdir().unwrap();
-    write(tmp.path(), "a.jsonl", "{\"id\": \"I1\", \"n\": 3}\n\n[1, 2]\n{\"id\": \"I2\", \"when\": \"2025/3/5\", \"ok\": true}\nnot json\n".as_bytes());
+    write(
+        tmp.path(),
+        "a.jsonl",
+        "{\"id\": \"I1\", \"n\": 3}\n\n[1, 2]\n{\"id\": \"I2\", \"when\": \"2025/3/5\", \"ok\": true}\nnot json\n"
+            .as_bytes(),
+    );
     let (headers, rows) = read("jsonl", tmp.path(), json!({"path": "a.jsonl"})).unwrap();
     assert_eq!(headers, ["id", "n", "when", "ok"]);
     assert_eq!(rows.len(), 4);
@@ -164,7 +181,10 @@ fn parquet_keeps_types() {
     let (headers, rows) = read("parquet", tmp.path(), json!({"path": "a.parquet"})).unwrap();
     assert_eq!(headers, ["id", "n", "d"]);
     // Day 20152 after 1970-01-01 is 2025-03-05.
-    assert_eq!(rows[0].cells, [text("007"), RawCell::Int(5), RawCell::Date(chrono::NaiveDate::from_ymd_opt(2025, 3, 5).unwrap())]);
+    assert_eq!(
+        rows[0].cells,
+        [text("007"), RawCell::Int(5), RawCell::Date(chrono::NaiveDate::from_ymd_opt(2025, 3, 5).unwrap())]
+    );
     assert_eq!(rows[1].place, RowPlace::Record(2));
     assert_eq!(rows[1].cells, [RawCell::Empty, RawCell::Int(6), RawCell::Empty]);
     write(tmp.path(), "not.parquet", b"a,b\n");

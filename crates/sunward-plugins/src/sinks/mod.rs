@@ -17,7 +17,10 @@ pub fn register(registry: &mut Registry) {
 
 /// The table named `name` among those handed to a sink.
 pub(crate) fn table<'a>(tables: &'a [TableData], name: &str) -> Result<&'a TableData> {
-    tables.iter().find(|t| t.name == name).ok_or_else(|| Diagnostic::runtime(format!("table \"{name}\" was not handed to the output")))
+    tables
+        .iter()
+        .find(|t| t.name == name)
+        .ok_or_else(|| Diagnostic::runtime(format!("table \"{name}\" was not handed to the output")))
 }
 
 /// Wrap an error from a writer.

@@ -40,7 +40,8 @@ impl Sink for ParquetSink {
         let path = ctx.output_path(&config.path)?;
         let mut file = AtomicFile::create(&path)?;
         {
-            let mut writer = ArrowWriter::try_new(file.file(), data.schema.clone(), None).map_err(|e| write_error(&path, e))?;
+            let mut writer =
+                ArrowWriter::try_new(file.file(), data.schema.clone(), None).map_err(|e| write_error(&path, e))?;
             for batch in &data.batches {
                 writer.write(batch).map_err(|e| write_error(&path, e))?;
             }

@@ -6,7 +6,10 @@
 
 use super::{table, write_error};
 use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::datatypes::{DataType, Date32Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type};
+use datafusion::arrow::datatypes::{
+    DataType, Date32Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type,
+    UInt32Type, UInt64Type,
+};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use rust_xlsxwriter::{Format, Workbook};
 use schemars::JsonSchema;
@@ -45,7 +48,10 @@ impl Plugin for XlsxSink {
         }
         for t in &config.tables {
             if t.chars().count() > 31 {
-                issues.push(ConfigIssue::field("tables", format!("\"{t}\" is longer than the 31 characters Excel allows in a sheet name")));
+                issues.push(ConfigIssue::field(
+                    "tables",
+                    format!("\"{t}\" is longer than the 31 characters Excel allows in a sheet name"),
+                ));
             }
         }
         issues
@@ -90,7 +96,8 @@ impl Sink for XlsxSink {
             for batch in &data.batches {
                 for (col, array) in batch.columns().iter().enumerate() {
                     let c = col as u16;
-                    let formatter = ArrayFormatter::try_new(array.as_ref(), &options).map_err(|e| write_error(&path, e))?;
+                    let formatter =
+                        ArrayFormatter::try_new(array.as_ref(), &options).map_err(|e| write_error(&path, e))?;
                     for i in 0..array.len() {
                         let r = row + i as u32;
                         if array.is_null(i) {
@@ -116,7 +123,9 @@ impl Sink for XlsxSink {
                             }
                             (DataType::Date32, _) => {
                                 let days = array.as_primitive::<Date32Type>().value(i);
-                                sheet.write_number_with_format(r, c, f64::from(days) + 25_569.0, &date).map_err(xerr)?;
+                                sheet
+                                    .write_number_with_format(r, c, f64::from(days) + 25_569.0, &date)
+                                    .map_err(xerr)?;
                             }
                             (DataType::Boolean, _) => {
                                 sheet.write_boolean(r, c, array.as_boolean().value(i)).map_err(xerr)?;

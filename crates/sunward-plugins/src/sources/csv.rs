@@ -10,11 +10,11 @@
 use super::{Encoding, open_file, sniff_binary};
 use schemars::JsonSchema;
 use serde::Deserialize;
+use std::collections::VecDeque;
 use std::io::Read;
 use std::path::PathBuf;
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use sunward_core::{Diagnostic, Plugin, PluginInfo, RawCell, RawRow, Result, RowPlace, RowReader, RunContext, Source};
 
 /// Reads a delimited text file.
@@ -54,10 +54,16 @@ impl Plugin for CsvSource {
     fn check(&self, config: &CsvConfig) -> Vec<sunward_core::ConfigIssue> {
         let mut issues = Vec::new();
         if !config.delimiter.is_ascii() || config.delimiter == '\n' || config.delimiter == '\r' {
-            issues.push(sunward_core::ConfigIssue::field("delimiter", "the delimiter must be one ASCII character other than a line break"));
+            issues.push(sunward_core::ConfigIssue::field(
+                "delimiter",
+                "the delimiter must be one ASCII character other than a line break",
+            ));
         }
         if !config.quote.is_ascii() || config.quote == config.delimiter {
-            issues.push(sunward_core::ConfigIssue::field("quote", "the quote must be one ASCII character different from the delimiter"));
+            issues.push(sunward_core::ConfigIssue::field(
+                "quote",
+                "the quote must be one ASCII character different from the delimiter",
+            ));
         }
         issues
     }
@@ -188,7 +194,15 @@ fn open_csv(path: &std::path::Path, config: &CsvConfig) -> Result<Box<dyn RowRea
         .has_headers(false)
         .flexible(true)
         .from_reader(watched);
-    let mut rows = CsvRows { file: file_label.clone(), headers: Vec::new(), reader, record: csv::ByteRecord::new(), watch, lines_before: 0, done: false };
+    let mut rows = CsvRows {
+        file: file_label.clone(),
+        headers: Vec::new(),
+        reader,
+        record: csv::ByteRecord::new(),
+        watch,
+        lines_before: 0,
+        done: false,
+    };
     match rows.read_record()? {
         None => {
             return Err(Diagnostic::runtime(format!("{file_label} is empty: expected a header line"))
@@ -258,7 +272,8 @@ impl RowReader for CsvRows {
         let next = loop {
             match self.read_record() {
                 // a line holding only white space is not a record
-                Ok(Some((_, fields))) if fields.len() == 1 && fields[0].trim().is_empty() && self.headers.len() > 1 => {}
+                Ok(Some((_, fields))) if fields.len() == 1 && fields[0].trim().is_empty() && self.headers.len() > 1 => {
+                }
                 other => break other,
             }
         };
@@ -268,7 +283,8 @@ impl RowReader for CsvRows {
                 None
             }
             Ok(Some((line, fields))) => {
-                let cells = fields.into_iter().map(|f| if f.is_empty() { RawCell::Empty } else { RawCell::Text(f) }).collect();
+                let cells =
+                    fields.into_iter().map(|f| if f.is_empty() { RawCell::Empty } else { RawCell::Text(f) }).collect();
                 Some(Ok(RawRow { place: RowPlace::Line(line), cells, malformed: None }))
             }
             Err(e) => {

@@ -39,7 +39,10 @@ fn lines(path: &Path, encoding: Encoding) -> Result<Box<dyn BufRead + Send>> {
     let file = open_file(path)?;
     let reader: Box<dyn Read + Send> = match encoding {
         Encoding::Utf8 => Box::new(
-            encoding_rs_io::DecodeReaderBytesBuilder::new().encoding(Some(encoding_rs::UTF_8)).bom_sniffing(true).build(file),
+            encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .encoding(Some(encoding_rs::UTF_8))
+                .bom_sniffing(true)
+                .build(file),
         ),
         Encoding::Gb18030 | Encoding::Gbk => {
             Box::new(encoding_rs_io::DecodeReaderBytesBuilder::new().encoding(Some(encoding_rs::GB18030)).build(file))
@@ -107,7 +110,13 @@ impl RowReader for JsonRows {
             match self.lines.read_line(&mut text) {
                 Ok(0) => return None,
                 Ok(_) => {}
-                Err(e) => return Some(Err(Diagnostic::runtime(format!("cannot read {} after line {}", self.file, self.line)).caused_by(e))),
+                Err(e) => {
+                    return Some(Err(Diagnostic::runtime(format!(
+                        "cannot read {} after line {}",
+                        self.file, self.line
+                    ))
+                    .caused_by(e)));
+                }
             }
             self.line += 1;
             let trimmed = text.trim();
@@ -120,11 +129,15 @@ impl RowReader for JsonRows {
                     let cells = self
                         .headers
                         .iter()
-                        .map(|h| map.iter().find(|(k, _)| k.trim() == h).map(|(_, v)| to_cell(v)).unwrap_or(RawCell::Empty))
+                        .map(|h| {
+                            map.iter().find(|(k, _)| k.trim() == h).map(|(_, v)| to_cell(v)).unwrap_or(RawCell::Empty)
+                        })
                         .collect();
                     RawRow { place, cells, malformed: None }
                 }
-                Ok(other) => RawRow { place, cells: vec![], malformed: Some(format!("not a JSON object: {}", kind(&other))) },
+                Ok(other) => {
+                    RawRow { place, cells: vec![], malformed: Some(format!("not a JSON object: {}", kind(&other))) }
+                }
                 Err(e) => RawRow { place, cells: vec![], malformed: Some(format!("not valid JSON: {e}")) },
             }));
         }

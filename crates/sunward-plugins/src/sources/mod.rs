@@ -15,7 +15,11 @@ use sunward_core::{Diagnostic, Registry, Result};
 
 /// Register the built-in sources.
 pub fn register(registry: &mut Registry) {
-    registry.add_source(csv::CsvSource).add_source(xlsx::XlsxSource).add_source(jsonl::JsonlSource).add_source(parquet::ParquetSource);
+    registry
+        .add_source(csv::CsvSource)
+        .add_source(xlsx::XlsxSource)
+        .add_source(jsonl::JsonlSource)
+        .add_source(parquet::ParquetSource);
 }
 
 /// The text encoding of a text export.
@@ -49,7 +53,9 @@ pub(crate) fn open_file(path: &Path) -> Result<File> {
 pub(crate) fn sniff_binary(path: &Path) -> Result<Option<&'static str>> {
     let mut head = [0u8; 8];
     let mut file = open_file(path)?;
-    let n = file.read(&mut head).map_err(|e| Diagnostic::runtime(format!("cannot read {}", path.display())).caused_by(e))?;
+    let n = file
+        .read(&mut head)
+        .map_err(|e| Diagnostic::runtime(format!("cannot read {}", path.display())).caused_by(e))?;
     let head = &head[..n];
     Ok(if head.starts_with(b"PK\x03\x04") {
         Some("this is an Excel workbook (.xlsx), not a text file: use plugin: xlsx")

@@ -5,8 +5,8 @@
 
 use super::open_file;
 use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::record_batch::RecordBatchReader;
 use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::record_batch::RecordBatchReader;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use schemars::JsonSchema;
@@ -84,8 +84,12 @@ fn value(array: &dyn Array, row: usize) -> RawCell {
         DataType::Float32 => RawCell::Float(array.as_primitive::<Float32Type>().value(row).into()),
         DataType::Float64 => RawCell::Float(array.as_primitive::<Float64Type>().value(row)),
         DataType::Boolean => RawCell::Bool(array.as_boolean().value(row)),
-        DataType::Date32 => array.as_primitive::<Date32Type>().value_as_date(row).map(RawCell::Date).unwrap_or(RawCell::Empty),
-        DataType::Date64 => array.as_primitive::<Date64Type>().value_as_date(row).map(RawCell::Date).unwrap_or(RawCell::Empty),
+        DataType::Date32 => {
+            array.as_primitive::<Date32Type>().value_as_date(row).map(RawCell::Date).unwrap_or(RawCell::Empty)
+        }
+        DataType::Date64 => {
+            array.as_primitive::<Date64Type>().value_as_date(row).map(RawCell::Date).unwrap_or(RawCell::Empty)
+        }
         _ => {
             let options = FormatOptions::default();
             match ArrayFormatter::try_new(array, &options) {
@@ -116,7 +120,11 @@ impl RowReader for ParquetRows {
                     self.row = 0;
                 }
                 Err(e) => {
-                    return Some(Err(Diagnostic::runtime(format!("cannot read {} after record {}: {e}", self.file, self.record)).caused_by(e)));
+                    return Some(Err(Diagnostic::runtime(format!(
+                        "cannot read {} after record {}: {e}",
+                        self.file, self.record
+                    ))
+                    .caused_by(e)));
                 }
             }
         }

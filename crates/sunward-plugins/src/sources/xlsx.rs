@@ -75,11 +75,14 @@ impl Source for XlsxSource {
             Some(SheetRef::Name(n)) => names.iter().find(|s| *s == n).cloned(),
         }
         .ok_or_else(|| {
-            Diagnostic::runtime(format!("{label} has no sheet {}", match &config.sheet {
-                Some(SheetRef::Index(i)) => format!("number {i}"),
-                Some(SheetRef::Name(n)) => format!("\"{n}\""),
-                None => "at all".to_string(),
-            }))
+            Diagnostic::runtime(format!(
+                "{label} has no sheet {}",
+                match &config.sheet {
+                    Some(SheetRef::Index(i)) => format!("number {i}"),
+                    Some(SheetRef::Name(n)) => format!("\"{n}\""),
+                    None => "at all".to_string(),
+                }
+            ))
             .hint(format!("its sheets: {}", names.join(", ")))
         })?;
         let range = book
@@ -96,10 +99,14 @@ impl Source for XlsxSource {
         }
         let header_at = match config.header_row {
             Some(h) => rows.iter().position(|(r, _)| *r == u64::from(h)).ok_or_else(|| {
-                Diagnostic::runtime(format!("row {h} of sheet \"{name}\" in {label} is empty: expected the header there"))
+                Diagnostic::runtime(format!(
+                    "row {h} of sheet \"{name}\" in {label} is empty: expected the header there"
+                ))
             })?,
             None if rows.is_empty() => {
-                return Err(Diagnostic::runtime(format!("sheet \"{name}\" of {label} is empty: expected a header row")));
+                return Err(Diagnostic::runtime(format!(
+                    "sheet \"{name}\" of {label} is empty: expected a header row"
+                )));
             }
             None => 0,
         };

@@ -50,8 +50,11 @@ pub fn query_inputs(query: &str) -> std::result::Result<Vec<String>, ConfigIssue
     let statements = DFParser::parse_sql(query)
         .map_err(|e| ConfigIssue::field("query", format!("the query does not parse: {}", e.message())))?;
     if statements.len() != 1 {
-        return Err(ConfigIssue::field("query", format!("a step holds one query, found {} statements", statements.len()))
-            .hint("split the statements into separate steps"));
+        return Err(ConfigIssue::field(
+            "query",
+            format!("a step holds one query, found {} statements", statements.len()),
+        )
+        .hint("split the statements into separate steps"));
     }
     let statement = &statements[0];
     let is_query = matches!(statement, Statement::Statement(s) if matches!(s.as_ref(), SqlStatement::Query(_)));
