@@ -127,6 +127,8 @@ impl ParamValue {
                     return Err("a path cannot be empty".to_string());
                 }
                 let p = Path::new(text_trim);
+                // Absolute, so that joining it to the pipeline's folder later changes nothing.
+                let base = std::path::absolute(base).unwrap_or_else(|_| base.to_path_buf());
                 Ok(ParamValue::Path(if p.is_absolute() { p.to_path_buf() } else { base.join(p) }))
             }
             ParamType::List => {

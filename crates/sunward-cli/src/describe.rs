@@ -1,0 +1,323 @@
+//! `sunward plugins` and `sunward schema`: what the registered plugins accept,
+//! read from their JSON Schemas so the documentation is the code's own doc
+//! comments.
+
+use crate::{KindArg, PluginsArgs};
+use serde_json::{Map, Value, json};
+use std::fmt::Write as _;
+use std::io::Write;
+use sunward_core::model::SourceOptions;
+use sunward_core::{PluginKind, Registry};
+
+/// One setting of a plugin, as shown to users.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    /// The key in the pipeline entry.
+    pub name: String,
+    /// A readable type, e.g. `string`, `list of string`, `one of: utf8, gb18030`.
+    pub ty: String,
+    /// Whether the entry must have it.
+    pub required: bool,
+    /// Its default, when the schema gives one.
+    pub default: Option<Value>,
+    /// Its doc comment.
+    pub description: String,
+}
+
+/// The settings described by an object schema: the required ones first, then
+/// the others, each group by name.
+pub fn fields(schema: &Value) -> Vec<Field> {
+    let defs = schema.get("$defs").and_then(Value::as_object).cloned().unwrap_or_default();
+    let required: Vec<&str> =
+        schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+    let Some(properties) = schema.get("properties").and_then(Value::as_object) else { return Vec::new() };
+    let mut fields: Vec<Field> = properties
+        .iter()
+        .map(|(name, property)| Field {
+            name: name.clone(),
+            ty: type_name(property, &defs, 0),
+            required: required.contains(&name.as_str()),
+            default: property.get("default").cloned(),
+            description: description(property, &defs),
+        })
+        .collect();
+    fields.sort_by(|a, b| b.required.cmp(&a.required).then_with(|| a.name.cmp(&b.name)));
+    fields
+}
+
+/// The doc comment of a property, or of the definition it refers to.
+fn description(schema: &Value, defs: &Map<String, Value>) -> String {
+    let text = schema.get("description").and_then(Value::as_str).map(str::to_string).or_else(|| {
+        // A `$ref`, directly or as the non-null branch of an optional field.
+        let branches = ["anyOf", "oneOf"].iter().filter_map(|k| schema.get(*k)?.as_array()).flatten();
+        std::iter::once(schema)
+            .chain(branches)
+            .filter_map(|s| resolve(s, defs))
+            .find_map(|target| target.get("description").and_then(Value::as_str).map(str::to_string))
+    });
+    text.unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The definition a `$ref` points to.
+fn resolve<'a>(schema: &Value, defs: &'a Map<String, Value>) -> Option<&'a Value> {
+    let target = schema.get("$ref")?.as_str()?.strip_prefix("#/$defs/")?;
+    defs.get(&target.replace("~1", "/").replace("~0", "~"))
+}
+
+/// A readable name for the type a schema describes.
+pub fn type_name(schema: &Value, defs: &Map<String, Value>, depth: usize) -> String {
+    if depth > 8 {
+        return "value".to_string();
+    }
+    if let Some(target) = resolve(schema, defs) {
+        return type_name(target, defs, depth + 1);
+    }
+    if let Some(value) = schema.get("const") {
+        return value.to_string();
+    }
+    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+        let names: Vec<String> = values.iter().map(plain).collect();
+        return format!("one of: {}", names.join(", "));
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(branches) = schema.get(key).and_then(Value::as_array) {
+            let non_null: Vec<&Value> = branches.iter().filter(|b| !is_null(b)).collect();
+            if !non_null.is_empty() && non_null.iter().all(|b| b.get("const").is_some()) {
+                let names: Vec<String> = non_null.iter().filter_map(|b| b.get("const")).map(plain).collect();
+                return format!("one of: {}", names.join(", "));
+            }
+            let mut names: Vec<String> = Vec::new();
+            for branch in non_null {
+                let name = type_name(branch, defs, depth + 1);
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+            if !names.is_empty() {
+                return names.join(" or ");
+            }
+        }
+    }
+    let types: Vec<&str> = match schema.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).filter(|t| *t != "null").collect(),
+        _ => Vec::new(),
+    };
+    let names: Vec<String> = types
+        .iter()
+        .map(|t| match *t {
+            "array" => match schema.get("items") {
+                Some(items) => format!("list of {}", type_name(items, defs, depth + 1)),
+                None => "list".to_string(),
+            },
+            "object" => match schema.get("additionalProperties") {
+                Some(values) if values.is_object() => format!("mapping of name → {}", type_name(values, defs, depth + 1)),
+                _ => "mapping".to_string(),
+            },
+            "integer" => match schema.get("minimum").and_then(Value::as_f64) {
+                Some(min) if min >= 0.0 => "non-negative integer".to_string(),
+                _ => "integer".to_string(),
+            },
+            other => other.to_string(),
+        })
+        .collect();
+    if names.is_empty() { "value".to_string() } else { names.join(" or ") }
+}
+
+fn is_null(schema: &Value) -> bool {
+    schema.get("type").and_then(Value::as_str) == Some("null") || schema.get("const") == Some(&Value::Null)
+}
+
+/// A JSON value as a person would type it in YAML.
+fn plain(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn kind_of(arg: KindArg) -> PluginKind {
+    match arg {
+        KindArg::Source => PluginKind::Source,
+        KindArg::Transform => PluginKind::Transform,
+        KindArg::Sink => PluginKind::Sink,
+    }
+}
+
+/// `sunward plugins`.
+pub fn plugins(registry: &Registry, args: &PluginsArgs) -> i32 {
+    let chosen: Vec<_> = registry
+        .iter()
+        .filter(|h| args.kind.is_none_or(|k| kind_of(k) == h.kind()))
+        .filter(|h| args.name.as_deref().is_none_or(|n| n == h.plugin().info().name))
+        .collect();
+    if chosen.is_empty() {
+        let names: Vec<&str> = registry.iter().map(|h| h.plugin().info().name).collect();
+        let mut message = match &args.name {
+            Some(name) => format!("error: no plugin named \"{name}\""),
+            None => "error: no plugin of that kind".to_string(),
+        };
+        if let Some(name) = &args.name
+            && let Some(similar) = sunward_core::diag::similar(name, names.iter().copied())
+        {
+            message.push_str(&format!("\n  = hint: {similar}"));
+        }
+        message.push_str(&format!("\n  = hint: plugins: {}", names.join(", ")));
+        eprintln!("{message}");
+        return 2;
+    }
+    let shared = serde_json::to_value(sunward_core::schemars::schema_for!(SourceOptions)).unwrap_or_default();
+    let shared_fields = fields(&shared);
+    let mut out = String::new();
+    if args.json {
+        let items: Vec<Value> = chosen
+            .iter()
+            .map(|h| {
+                let info = h.plugin().info();
+                let schema = h.plugin().schema();
+                let mut item = json!({
+                    "name": info.name,
+                    "kind": h.kind().to_string(),
+                    "section": h.kind().section(),
+                    "description": info.description,
+                    "fields": fields(&schema).iter().map(field_json).collect::<Vec<_>>(),
+                    "example": info.example,
+                    "schema": schema,
+                });
+                if h.kind() == PluginKind::Source
+                    && let Value::Object(map) = &mut item
+                {
+                    map.insert("source_options".into(), shared_fields.iter().map(field_json).collect());
+                }
+                item
+            })
+            .collect();
+        out = serde_json::to_string_pretty(&items).unwrap_or_default();
+        out.push('\n');
+    } else {
+        for (i, h) in chosen.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            let info = h.plugin().info();
+            let _ = writeln!(out, "{} ({}, under `{}:`)", info.name, h.kind(), h.kind().section());
+            let _ = writeln!(out, "  {}", info.description);
+            let own = fields(&h.plugin().schema());
+            out.push_str("\n  settings:\n");
+            if own.is_empty() {
+                out.push_str("    (none)\n");
+            }
+            write_fields(&mut out, &own);
+            if h.kind() == PluginKind::Source {
+                out.push_str("\n  options every source accepts:\n");
+                write_fields(&mut out, &shared_fields);
+            }
+            out.push_str("\n  example:\n");
+            for line in info.example.lines() {
+                let _ = writeln!(out, "    {line}");
+            }
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(out.as_bytes());
+    0
+}
+
+fn field_json(field: &Field) -> Value {
+    json!({
+        "name": field.name,
+        "type": field.ty,
+        "required": field.required,
+        "default": field.default,
+        "description": field.description,
+    })
+}
+
+fn write_fields(out: &mut String, fields: &[Field]) {
+    for f in fields {
+        let status = if f.required {
+            "required".to_string()
+        } else {
+            match &f.default {
+                Some(d) if !d.is_null() => format!("default: {}", plain(d)),
+                _ => "optional".to_string(),
+            }
+        };
+        let _ = writeln!(out, "    {} ({}; {status})", f.name, f.ty);
+        if !f.description.is_empty() {
+            for line in wrap(&f.description, 88) {
+                let _ = writeln!(out, "        {line}");
+            }
+        }
+    }
+}
+
+/// Break text into lines of at most `width` characters at spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// `sunward schema`.
+pub fn schema(registry: &Registry) -> i32 {
+    let schema = sunward_core::schema::pipeline_schema(registry);
+    let text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{text}");
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_types_are_readable() {
+        let schema = json!({
+            "type": "object",
+            "required": ["path"],
+            "properties": {
+                "path": {"type": "string", "description": "The file,\n relative to the pipeline."},
+                "sheets": {"type": ["array", "null"], "items": {"type": "string"}},
+                "encoding": {"anyOf": [{"$ref": "#/$defs/Encoding"}, {"type": "null"}]},
+                "skip": {"type": "integer", "format": "uint", "minimum": 0, "default": 0},
+                "rename": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+            "$defs": {
+                "Encoding": {"description": "A text encoding.", "oneOf": [
+                    {"type": "string", "const": "utf8"}, {"type": "string", "const": "gb18030"}
+                ]}
+            }
+        });
+        let f = fields(&schema);
+        let by = |n: &str| f.iter().find(|x| x.name == n).cloned().expect("field");
+        assert_eq!(by("path").ty, "string");
+        assert!(by("path").required);
+        assert_eq!(by("path").description, "The file, relative to the pipeline.");
+        assert_eq!(by("sheets").ty, "list of string");
+        assert_eq!(by("encoding").ty, "one of: utf8, gb18030");
+        assert_eq!(by("encoding").description, "A text encoding.");
+        assert_eq!(by("skip").ty, "non-negative integer");
+        assert_eq!(by("skip").default, Some(json!(0)));
+        assert_eq!(by("rename").ty, "mapping of name → string");
+    }
+
+    #[test]
+    fn wrapping_keeps_words_whole() {
+        assert_eq!(wrap("aa bb cc", 5), vec!["aa bb", "cc"]);
+        assert_eq!(wrap("", 5), Vec::<String>::new());
+    }
+}
