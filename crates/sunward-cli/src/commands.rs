@@ -8,8 +8,8 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use sunward_core::{Diagnostic, Plan, Registry, ValidateOptions, validate_file};
-use sunward_engine::session::SessionOptions;
 use sunward_engine::run::Silent;
+use sunward_engine::session::SessionOptions;
 use sunward_engine::{Progress, RunOptions};
 
 /// Validate the pipeline file and check it against its inputs. On success,

@@ -111,7 +111,9 @@ pub fn type_name(schema: &Value, defs: &Map<String, Value>, depth: usize) -> Str
                 None => "list".to_string(),
             },
             "object" => match schema.get("additionalProperties") {
-                Some(values) if values.is_object() => format!("mapping of name → {}", type_name(values, defs, depth + 1)),
+                Some(values) if values.is_object() => {
+                    format!("mapping of name → {}", type_name(values, defs, depth + 1))
+                }
                 _ => "mapping".to_string(),
             },
             "integer" => match schema.get("minimum").and_then(Value::as_f64) {

@@ -609,7 +609,8 @@ impl Validator {
                 own.push((k.clone(), v.clone()));
             }
         }
-        let own_node = Node { value: Value::Map(own), ..e.node.clone() };
+        // A key missing from the entry is reported at the entry's name.
+        let own_node = Node { value: Value::Map(own), span: e.name_span, ..e.node.clone() };
         if e.kind != PluginKind::Source {
             return (own_node, None);
         }
@@ -634,7 +635,7 @@ impl Validator {
                     allowed.extend(SOURCE_OPTION_KEYS.iter().map(|s| s.to_string()));
                 }
                 let allowed: Vec<&str> = allowed.iter().map(String::as_str).collect();
-                self.serde_error(&e.node, &err, &e.context(), &allowed);
+                self.serde_error(node, &err, &e.context(), &allowed);
                 None
             }
         }

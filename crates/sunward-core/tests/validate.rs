@@ -163,7 +163,7 @@ fn every_mistake_is_reported_with_its_position() {
     let cycle = find("cycle");
     assert!(cycle.2.contains("a → b → a") || cycle.2.contains("b → a → b"), "{}", cycle.2);
     let missing = find("missing required key \"from\"");
-    assert_eq!(missing.0, 26, "points at the entry's mapping");
+    assert_eq!((missing.0, missing.1), (25, 3), "points at the entry's name");
     let out_table = find("unknown table \"nothing\"");
     assert_eq!((out_table.0, out_table.1), (30, 12));
     let param = find("unknown parameter \"${yeer}\"");

@@ -56,10 +56,13 @@ impl Plugin for RowNumber {
             issues.push(ConfigIssue::field("table", "`table` is empty").hint("name the table to number"));
         }
         if config.column.trim().is_empty() {
-            issues.push(ConfigIssue::field("column", "`column` is empty").hint("name the new column, e.g. `row_number`"));
+            issues
+                .push(ConfigIssue::field("column", "`column` is empty").hint("name the new column, e.g. `row_number`"));
         }
         if config.order_by.as_deref().is_some_and(|c| c.trim().is_empty()) {
-            issues.push(ConfigIssue::field("order_by", "`order_by` is empty").hint("name a column, or leave `order_by` out"));
+            issues.push(
+                ConfigIssue::field("order_by", "`order_by` is empty").hint("name a column, or leave `order_by` out"),
+            );
         }
         issues
     }
