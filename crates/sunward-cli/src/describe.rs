@@ -241,8 +241,10 @@ fn write_fields(out: &mut String, fields: &[Field]) {
             "required".to_string()
         } else {
             match &f.default {
-                Some(d) if !d.is_null() => format!("default: {}", plain(d)),
-                _ => "optional".to_string(),
+                Some(Value::Null) | None => "optional".to_string(),
+                Some(Value::Object(m)) if m.is_empty() => "optional".to_string(),
+                Some(Value::Array(a)) if a.is_empty() => "optional".to_string(),
+                Some(d) => format!("default: {d}"),
             }
         };
         let _ = writeln!(out, "    {} ({}; {status})", f.name, f.ty);

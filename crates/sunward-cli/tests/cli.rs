@@ -1,99 +1,305 @@
-//! The `sunward` binary as a user runs it: exit codes, every validation
-//! mistake reported with its place, the shipped first pipeline, plugins and schema.
+//! The `sunward` binary end to end: `validate` reporting every mistake of a
+//! pipeline at its exact place, YAML syntax errors, `run` of the sample
+//! pipeline with its outputs checked against values counted by hand from
+//! `sample-data/first/services.csv`, the exit codes (0, 2, 3), `plugins` and
+//! `schema`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn sunward(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sunward")).args(args).current_dir(cwd).output().expect("the binary runs")
+fn sunward() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sunward"))
 }
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
+}
+
+fn outputs(output: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+fn csv_rows(path: &Path) -> Vec<Vec<String>> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_path(path).expect("the CSV file exists");
+    reader.records().map(|r| r.expect("a record").iter().map(str::to_string).collect()).collect()
+}
+
+fn rows(expected: &[&[&str]]) -> Vec<Vec<String>> {
+    expected.iter().map(|r| r.iter().map(|c| c.to_string()).collect()).collect()
+}
+
+/// Run `validate` on the mistakes fixture from its folder, so the file is named `mistakes.yaml`.
+fn validate_mistakes() -> (Option<i32>, String) {
+    let output = sunward()
+        .current_dir(fixture("validate"))
+        .args(["validate", "mistakes.yaml", "--set", "year=twenty"])
+        .output()
+        .expect("the binary runs");
+    let (_, stderr) = outputs(&output);
+    (output.status.code(), stderr)
+}
+
+/// The rendered block of the error whose first line contains `message`.
+fn block<'a>(stderr: &'a str, message: &str) -> &'a str {
+    stderr
+        .split("\n\n")
+        .find(|b| b.lines().next().is_some_and(|l| l.contains(message)))
+        .unwrap_or_else(|| panic!("no error containing {message:?} in:\n{stderr}"))
 }
 
 #[test]
-fn validate_reports_every_mistake_with_its_place() {
-    let tmp = tempfile::tempdir().unwrap();
-    std::fs::write(tmp.path().join("s.csv"), "a\n1\n").unwrap();
-    // Lines:     1           2        3                                   4            5
-    let text = "name: bad\nparams:\n  year: {type: int, default: 2025}\nsurces: {}\nsources:\n  s:\n    plugin: csv\n    path: s.csv\n    delimiter: 5\n  t:\n    plugin: csvv\n    path: t.csv\n  u:\n    plugin: csv\n    pth: u.csv\nsteps:\n  a:\n    plugin: sqll\n    query: SELECT 1\n  b:\n    plugin: sql\n    query: SELECT * FROM c\n  c:\n    plugin: sql\n    query: SELECT * FROM b\n  d:\n    plugin: sql\n    query: SELECT * FROM nowhere\n  s:\n    plugin: sql\n";
-    std::fs::write(tmp.path().join("p.yaml"), text).unwrap();
-    let out = sunward(&["validate", "p.yaml", "--set", "year=soon"], tmp.path());
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    for expected in [
-        "unknown key \"surces\" in the pipeline\n  --> p.yaml:4:1",
-        "wrong type for \"delimiter\": expected a character, found integer `5`\n  --> p.yaml:9:16",
-        "unknown source plugin \"csvv\"\n  --> p.yaml:11:13",
-        "unknown key \"pth\"\n  --> p.yaml:15:5",
-        "unknown transform plugin \"sqll\"\n  --> p.yaml:18:13",
-        "these steps depend on each other in a cycle: b → c → b\n  --> p.yaml:20:3",
-        "unknown table \"nowhere\"\n  --> p.yaml:28:26",
-        "duplicate table name \"s\"\n  --> p.yaml:29:3",
-        "missing required key \"query\"\n  --> p.yaml:29:3",
-        "--set year: `soon` is not a whole number",
-        "similar: sql",
-        "similar: sources",
-    ] {
-        assert!(stderr.contains(expected), "missing {expected:?} in:\n{stderr}");
+fn validate_reports_every_mistake_at_its_place() {
+    let (code, stderr) = validate_mistakes();
+    assert_eq!(code, Some(2), "{stderr}");
+    // Positions counted by hand in tests/fixtures/validate/mistakes.yaml.
+    let unknown_top = block(&stderr, "unknown key \"colour\" in the pipeline");
+    assert!(unknown_top.contains("--> mistakes.yaml:2:1 (pipeline)"), "{unknown_top}");
+
+    let unknown_key = block(&stderr, "unknown key \"delimeter\"");
+    assert!(unknown_key.contains("--> mistakes.yaml:9:5 (sources.schools)"), "{unknown_key}");
+    assert!(unknown_key.contains("= hint: similar: delimiter"), "{unknown_key}");
+    assert!(unknown_key.contains("9 |     delimeter: \";\"\n  |     ^"), "caret under the key: {unknown_key}");
+
+    let duplicate = block(&stderr, "duplicate table name \"schools\"");
+    assert!(duplicate.contains("--> mistakes.yaml:14:3 (steps.schools)"), "{duplicate}");
+    assert!(duplicate.contains("first declared under sources at mistakes.yaml:6:3"), "{duplicate}");
+
+    let plugin = block(&stderr, "unknown transform plugin \"sqll\"");
+    assert!(plugin.contains("--> mistakes.yaml:18:13 (steps.by_school)"), "{plugin}");
+    assert!(plugin.contains("= hint: similar: sql"), "{plugin}");
+
+    let cycle = block(&stderr, "depend on each other in a cycle: a → b → a");
+    assert!(cycle.contains("--> mistakes.yaml:20:3 (steps.a)"), "{cycle}");
+
+    let table = block(&stderr, "unknown table \"servics\"");
+    assert!(table.contains("--> mistakes.yaml:28:34 (steps.c)"), "{table}");
+    assert!(table.contains("= hint: similar: services"), "{table}");
+
+    let missing = block(&stderr, "missing required key \"table\"");
+    assert!(missing.contains("--> mistakes.yaml:30:3 (outputs.out_csv)"), "{missing}");
+
+    let wrong_type = block(&stderr, "wrong type for \"bom\": expected a boolean, found string \"yes\"");
+    assert!(wrong_type.contains("--> mistakes.yaml:37:10 (outputs.flagged)"), "{wrong_type}");
+
+    let set = block(&stderr, "--set year: `twenty` is not a whole number");
+    assert!(set.contains("= hint: parameter \"year\" has type int"), "{set}");
+
+    assert!(stderr.trim_end().ends_with("9 errors in mistakes.yaml"), "{stderr}");
+    assert_eq!(stderr.matches("\nerror: ").count() + usize::from(stderr.starts_with("error: ")), 9, "{stderr}");
+}
+
+#[test]
+fn validate_reports_a_yaml_syntax_error_with_its_position() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    // Line 5 is indented by three spaces inside a mapping indented by four.
+    std::fs::write(dir.path().join("broken.yaml"), "name: broken\nsources:\n  a:\n    plugin: csv\n   path: x\n")
+        .expect("write the pipeline");
+    let output = sunward().current_dir(dir.path()).args(["validate", "broken.yaml"]).output().expect("runs");
+    let (_, stderr) = outputs(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.starts_with("error: this is not valid YAML"), "{stderr}");
+    assert!(stderr.contains("--> broken.yaml:5:8\n"), "{stderr}");
+    assert!(stderr.contains("5 |    path: x\n"), "{stderr}");
+    assert!(stderr.trim_end().ends_with("1 error in broken.yaml"), "{stderr}");
+}
+
+#[test]
+fn validate_accepts_the_sample_pipeline() {
+    let output = sunward().arg("validate").arg(repo("pipelines/first.yaml")).output().expect("runs");
+    let (stdout, stderr) = outputs(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout, "ok: first — 2 sources, 1 step, 2 outputs\n");
+}
+
+/// By school and service type, 2025 only; counted by hand from services.csv,
+/// leaving out line 40 (participants 0) and line 41 (an unknown service type).
+const BY_SCHOOL_2025: &[&[&str]] = &[
+    &["school_id", "school_name", "service_type", "events", "participants"],
+    &["S01", "淀山湖中学", "campus_event", "1", "320"],
+    &["S01", "淀山湖中学", "case_session", "3", "3"],
+    &["S01", "淀山湖中学", "committee_training", "1", "24"],
+    &["S01", "淀山湖中学", "group_session", "2", "15"],
+    &["S01", "淀山湖中学", "growth_class", "2", "87"],
+    &["S01", "淀山湖中学", "mailbox_reply", "1", "1"],
+    &["S01", "淀山湖中学", "parent_workshop", "1", "36"],
+    &["S01", "淀山湖中学", "teacher_workshop", "1", "18"],
+    &["S02", "城厢小学", "consultation", "1", "1"],
+    &["S02", "城厢小学", "growth_class", "3", "117"],
+    &["S02", "城厢小学", "home_visit", "1", "2"],
+    &["S02", "城厢小学", "hotline_call", "1", "1"],
+    &["S02", "城厢小学", "immediate_support", "3", "3"],
+    &["S02", "城厢小学", "joint_meeting", "1", "9"],
+    &["S02", "城厢小学", "parent_workshop", "1", "52"],
+    &["S02", "城厢小学", "teacher_workshop", "1", "25"],
+    &["S03", "浏河中学", "campus_event", "1", "510"],
+    &["S03", "浏河中学", "case_session", "2", "2"],
+    &["S03", "浏河中学", "committee_training", "1", "30"],
+    &["S03", "浏河中学", "group_session", "3", "17"],
+    &["S03", "浏河中学", "growth_class", "1", "44"],
+    &["S03", "浏河中学", "joint_meeting", "1", "7"],
+    &["S03", "浏河中学", "mailbox_reply", "2", "2"],
+    &["S03", "浏河中学", "parent_workshop", "1", "61"],
+];
+
+#[test]
+fn run_of_the_sample_pipeline_writes_its_outputs() {
+    let out = tempfile::tempdir().expect("a temporary folder");
+    let output = sunward()
+        .arg("run")
+        .arg(repo("pipelines/first.yaml"))
+        .arg("--out")
+        .arg(out.path())
+        .args(["--memory-limit", "256M"])
+        .output()
+        .expect("runs");
+    let (stdout, stderr) = outputs(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let rejects = out.path().join("rejects/services.csv");
+    assert!(stdout.contains("schools: loaded 3 rows, rejected 0\n"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("services: loaded 38 rows, rejected 2 (see {})\n", rejects.display())),
+        "{stdout}"
+    );
+    assert!(stdout.contains("table by_school_and_type: 24 rows\n"), "{stdout}");
+    assert!(stdout.contains(&format!("manifest: {}\n", out.path().join("manifest.json").display())), "{stdout}");
+
+    assert_eq!(csv_rows(&out.path().join("by_school_and_type_2025.csv")), rows(BY_SCHOOL_2025));
+    assert!(out.path().join("services_2025.xlsx").is_file());
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("manifest.json")).expect("a manifest"))
+            .expect("the manifest is JSON");
+    assert!(manifest.is_object());
+
+    let rejected = csv_rows(&rejects);
+    let places: Vec<(&str, &str)> = rejected.iter().skip(1).map(|r| (r[1].as_str(), r[2].as_str())).collect();
+    assert_eq!(places, [("line 40", "participants"), ("line 41", "service_type")]);
+}
+
+#[test]
+fn run_with_set_counts_another_year() {
+    let out = tempfile::tempdir().expect("a temporary folder");
+    let output = sunward()
+        .arg("run")
+        .arg(repo("pipelines/first.yaml"))
+        .args(["--quiet", "--set", "year=2024", "--out"])
+        .arg(out.path())
+        .output()
+        .expect("runs");
+    let (stdout, stderr) = outputs(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout, "", "--quiet prints no summary");
+    // Only R0013 and R0026 are dated 2024.
+    let expected: &[&[&str]] = &[
+        &["school_id", "school_name", "service_type", "events", "participants"],
+        &["S01", "淀山湖中学", "growth_class", "1", "40"],
+        &["S02", "城厢小学", "parent_workshop", "1", "48"],
+    ];
+    assert_eq!(csv_rows(&out.path().join("by_school_and_type_2024.csv")), rows(expected));
+}
+
+#[test]
+fn too_many_rejected_rows_exit_with_3() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let pipeline = std::fs::read_to_string(repo("pipelines/first.yaml"))
+        .expect("the sample pipeline")
+        .replace("    contract: services\n", "    contract: services\n    max_rejected: 1\n");
+    std::fs::write(dir.path().join("limited.yaml"), pipeline).expect("write the pipeline");
+    let data = repo("sample-data/first").canonicalize().expect("the sample data");
+    let output = sunward()
+        .current_dir(dir.path())
+        .args(["run", "limited.yaml", "--out", "out", "--set"])
+        .arg(format!("data_dir={}", data.display()))
+        .output()
+        .expect("runs");
+    let (_, stderr) = outputs(&output);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("error: too many rejected rows"), "{stderr}");
+    assert!(stderr.trim_end().ends_with("1 error in limited.yaml"), "{stderr}");
+    assert!(dir.path().join("out/rejects/services.csv").is_file(), "rejects are still written");
+    assert!(!dir.path().join("out/by_school_and_type_2025.csv").exists(), "no output is written");
+}
+
+#[test]
+fn usage_errors_exit_with_2() {
+    for args in
+        [&["run"][..], &["frobnicate"], &["run", "p.yaml", "--memory-limit", "lots"], &["plugins", "--kind", "x"]]
+    {
+        let output = sunward().args(args).output().expect("runs");
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
     }
+    let output = sunward().arg("--help").output().expect("runs");
+    assert_eq!(output.status.code(), Some(0));
 }
 
-#[test]
-fn a_yaml_syntax_error_has_a_position() {
-    let tmp = tempfile::tempdir().unwrap();
-    std::fs::write(tmp.path().join("p.yaml"), "name: x\nsources: [a, b\n").unwrap();
-    let out = sunward(&["validate", "p.yaml"], tmp.path());
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("this is not valid YAML") && stderr.contains("--> p.yaml:"), "{stderr}");
-}
+/// Every built-in plugin, by kind.
+const BUILTINS: &[(&str, &str)] = &[
+    ("csv", "source"),
+    ("jsonl", "source"),
+    ("parquet", "source"),
+    ("xlsx", "source"),
+    ("sql", "transform"),
+    ("csv", "sink"),
+    ("jsonl", "sink"),
+    ("parquet", "sink"),
+    ("xlsx", "sink"),
+];
 
 #[test]
-fn the_first_pipeline_runs_and_a_reject_limit_fails_with_code_3() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out_dir = tmp.path().join("out");
-    let out = sunward(&["run", "pipelines/first.yaml", "--out", out_dir.to_str().unwrap()], &repo());
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("services: loaded 38 rows, rejected 2"), "{stdout}");
-    let csv = std::fs::read_to_string(out_dir.join("by_school_and_type_2025.csv")).unwrap();
-    // Counted by hand in sample-data/first/services.csv: S01's case sessions in 2025 are
-    // R0001-R0003, one participant each; S03's two are written with the label 个案辅导.
-    assert!(csv.contains("S01,淀山湖中学,case_session,3,3\n"), "{csv}");
-    assert!(csv.contains("S03,浏河中学,case_session,2,2\n"), "{csv}");
-    assert!(out_dir.join("rejects/services.csv").exists());
-    assert!(out_dir.join("manifest.json").exists());
-
-    let strict = std::fs::read_to_string(repo().join("pipelines/first.yaml"))
-        .unwrap()
-        .replace("    contract: services\n", "    contract: services\n    max_rejected: 0\n")
-        .replace("../sample-data/first", repo().join("sample-data/first").to_str().unwrap());
-    std::fs::write(tmp.path().join("strict.yaml"), strict).unwrap();
-    let out = sunward(&["run", "strict.yaml", "--out", "strict-out", "--quiet"], tmp.path());
-    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(!tmp.path().join("strict-out/by_school_and_type_2025.csv").exists());
-}
-
-#[test]
-fn plugins_and_schema_list_every_builtin() {
-    let out = sunward(&["plugins"], &repo());
-    assert_eq!(out.status.code(), Some(0));
-    let text = String::from_utf8_lossy(&out.stdout);
-    for name in ["csv", "xlsx", "jsonl", "parquet", "sql"] {
-        assert!(text.contains(name), "{name} missing from:\n{text}");
+fn plugins_lists_every_builtin() {
+    let output = sunward().arg("plugins").output().expect("runs");
+    let (stdout, stderr) = outputs(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    for (name, kind) in BUILTINS {
+        assert!(
+            stdout.contains(&format!("\n{name} ({kind}, under `")) || stdout.starts_with(&format!("{name} ({kind}"))
+        );
     }
-    let out = sunward(&["schema"], &repo());
-    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the schema is JSON");
-    let text = schema.to_string();
-    for name in ["\"xlsx\"", "\"parquet\"", "\"sql\"", "max_rejected"] {
-        assert!(text.contains(name), "{name} missing from the schema");
-    }
+    assert_eq!(sunward_plugins::builtin_registry().iter().count(), BUILTINS.len(), "a new built-in needs a line here");
+    // Sources show the options every source shares; the sql step its query and example.
+    assert!(stdout.contains("  options every source accepts:\n"), "{stdout}");
+    assert!(stdout.contains("\n    contract (string; optional)\n"), "{stdout}");
+    assert!(stdout.contains("\n    on_bad_rows (one of: reject, fail; default: \"reject\")\n"), "{stdout}");
+    let output = sunward().args(["plugins", "sql", "--kind", "transform"]).output().expect("runs");
+    let (stdout, _) = outputs(&output);
+    assert!(stdout.starts_with("sql (transform, under `steps:`)\n"), "{stdout}");
+    assert!(stdout.contains("    query (string; required)\n"), "{stdout}");
+    assert!(stdout.contains("  example:\n    plugin: sql\n"), "{stdout}");
+
+    let output = sunward().args(["plugins", "--kind", "sink", "--json"]).output().expect("runs");
+    let items: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let names: Vec<&str> = items.as_array().expect("a list").iter().filter_map(|i| i["name"].as_str()).collect();
+    assert_eq!(names, ["csv", "jsonl", "parquet", "xlsx"]);
+    let csv = &items[0];
+    assert_eq!(csv["kind"], "sink");
+    let table = csv["fields"].as_array().expect("fields").iter().find(|f| f["name"] == "table").expect("table");
+    assert_eq!(table["required"], true);
+    assert_eq!(table["description"], "The table to write.");
+
+    let output = sunward().args(["plugins", "sqll"]).output().expect("runs");
+    let (_, stderr) = outputs(&output);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr.contains("no plugin named \"sqll\"") && stderr.contains("similar: sql"), "{stderr}");
 }
 
 #[test]
-fn usage_errors_exit_2() {
-    let out = sunward(&["frobnicate"], &repo());
-    assert_eq!(out.status.code(), Some(2));
+fn schema_is_json_naming_every_plugin() {
+    let output = sunward().arg("schema").output().expect("runs");
+    assert_eq!(output.status.code(), Some(0));
+    let schema: serde_json::Value = serde_json::from_slice(&output.stdout).expect("the schema is JSON");
+    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    let names = |section: &str| -> Vec<String> {
+        schema["properties"][section]["additionalProperties"]["oneOf"]
+            .as_array()
+            .expect("branches")
+            .iter()
+            .filter_map(|b| b["properties"]["plugin"]["const"].as_str().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(names("sources"), ["csv", "jsonl", "parquet", "xlsx"]);
+    assert_eq!(names("steps"), ["sql"]);
+    assert_eq!(names("outputs"), ["csv", "jsonl", "parquet", "xlsx"]);
 }

@@ -30,7 +30,7 @@ fn plugins_lists_row_number_and_the_builtins() {
     let output = binary().args(["plugins", "row_number"]).output().expect("the binary runs");
     let (stdout, _) = text(&output);
     assert!(stdout.contains("table (string; required)"), "{stdout}");
-    assert!(stdout.contains("column (string; default: row_number)"), "{stdout}");
+    assert!(stdout.contains("column (string; default: \"row_number\")"), "{stdout}");
     assert!(stdout.contains("order_by (string; optional)"), "{stdout}");
     assert!(!stdout.contains("sql ("), "only the plugin asked for: {stdout}");
 }
