@@ -11,11 +11,16 @@ cd "$(dirname "$0")"
 SYSTEM_PACKAGES=(gcc pkg-config)
 
 missing=()
-for pkg in "${SYSTEM_PACKAGES[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$pkg")
-  fi
-done
+if command -v dpkg-query >/dev/null 2>&1; then
+  for pkg in "${SYSTEM_PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+      missing+=("$pkg")
+    fi
+  done
+elif ! command -v cc >/dev/null 2>&1; then
+  echo "setup: not a Debian-like system: please install a C compiler (cc) and pkg-config" >&2
+  exit 1
+fi
 if ((${#missing[@]})); then
   if ! command -v apt-get >/dev/null 2>&1; then
     echo "setup: please install: ${missing[*]}" >&2

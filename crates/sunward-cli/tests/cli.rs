@@ -303,3 +303,18 @@ fn schema_is_json_naming_every_plugin() {
     assert_eq!(names("steps"), ["sql"]);
     assert_eq!(names("outputs"), ["csv", "jsonl", "parquet", "xlsx"]);
 }
+
+#[test]
+fn the_schema_accepts_the_sample_pipeline_and_flags_an_unknown_key() {
+    let output = sunward().arg("schema").output().expect("runs");
+    let schema: serde_json::Value = serde_json::from_slice(&output.stdout).expect("the schema is JSON");
+    let validator = jsonschema::draft202012::new(&schema).expect("the schema compiles");
+    let text = std::fs::read_to_string(repo("pipelines/first.yaml")).expect("the sample pipeline");
+    let as_json = |text: &str| sunward_core::yaml::parse(text, "first.yaml").expect("YAML").to_json();
+    let errors: Vec<String> = validator.iter_errors(&as_json(&text)).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let misspelt = text.replace("    contract: services\n", "    contract: services\n    encodng: gb18030\n");
+    assert!(!validator.is_valid(&as_json(&misspelt)));
+    let wrong_plugin_key = text.replace("    tables: [by_school_and_type]\n", "    table: by_school_and_type\n");
+    assert!(!validator.is_valid(&as_json(&wrong_plugin_key)));
+}

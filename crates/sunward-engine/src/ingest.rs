@@ -8,11 +8,17 @@
 //! silently. Rows stream through in batches, so only the current batch and the
 //! unique-key sets are held in memory.
 
-use datafusion::arrow::datatypes::SchemaRef;
+use chrono::NaiveDate;
+use datafusion::arrow::array::{ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
-use std::collections::{HashMap, HashSet};
-use sunward_core::model::SourceOptions;
-use sunward_core::{Result, RowPlace, RowReader, RunContext};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::path::Path;
+use std::sync::Arc;
+use sunward_core::contract::{self, ColumnType, LABELS, TableSpec};
+use sunward_core::model::{OnBadRows, SourceOptions};
+use sunward_core::{Diagnostic, ErrorKind, RawCell, RawRow, Result, RowPlace, RowReader, RunContext};
 
 /// One broken rule of one row, as written to `rejects/<source>.csv`.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,12 +54,68 @@ pub struct Ingested {
     /// Values of this table's single-column unique keys, for other sources' reference checks.
     pub keys: KeySet,
     /// Warnings (extra columns ignored, …).
-    pub warnings: Vec<sunward_core::Diagnostic>,
+    pub warnings: Vec<Diagnostic>,
 }
 
-fn arrow_type(ty: sunward_core::contract::ColumnType) -> datafusion::arrow::datatypes::DataType {
-    use datafusion::arrow::datatypes::DataType;
-    use sunward_core::contract::ColumnType;
+/// Rows per Arrow batch.
+pub const BATCH_ROWS: usize = 8192;
+/// The largest field allowed, in bytes of UTF-8.
+pub const MAX_FIELD_BYTES: usize = 1_048_576;
+/// How often (in rows read) `progress` is called.
+const PROGRESS_EVERY: u64 = 65_536;
+/// Contract tables whose key values other tables reference, so their keys are kept.
+const REFERENCED_TABLES: &[&str] = &["schools", "cases", "classes"];
+
+/// Headers real exports use for the contract's columns, offered as hints when a required column is missing.
+const HEADER_SYNONYMS: &[(&str, &[&str])] = &[
+    ("school_id", &["学校编号", "学校代码", "学校ID", "学校id", "学校编码"]),
+    ("school_name", &["学校名称", "学校", "校名"]),
+    ("stage", &["学段"]),
+    ("district_id", &["区县编号", "区县代码"]),
+    ("district_name", &["区县", "区县名称", "所属区县"]),
+    ("city", &["城市", "地市", "所属城市"]),
+    ("org_id", &["机构编号", "机构代码"]),
+    ("org_name", &["机构名称", "服务机构", "社工机构"]),
+    ("academic_year", &["学年"]),
+    ("students", &["学生数", "学生人数", "在校生数"]),
+    ("classes", &["班级数"]),
+    ("class_id", &["班级编号", "班级代码"]),
+    ("grade", &["年级"]),
+    ("record_id", &["记录编号", "服务编号", "记录ID"]),
+    ("service_date", &["服务日期", "日期", "活动日期"]),
+    ("service_type", &["服务类型", "服务类别"]),
+    ("audience", &["服务对象", "对象"]),
+    ("participants", &["人数", "参与人数", "服务人数", "人次"]),
+    ("student_ref", &["学生编号", "学生代码"]),
+    ("case_id", &["个案编号"]),
+    ("worker_id", &["社工编号", "社工工号", "工号"]),
+    ("duration_min", &["时长（分钟）", "时长(分钟)", "服务时长", "时长"]),
+    ("topic", &["主题", "活动主题"]),
+    ("opened_on", &["开案日期", "立案日期"]),
+    ("closed_on", &["结案日期"]),
+    ("initial_tier", &["初始等级", "初评等级", "开案等级"]),
+    ("final_tier", &["当前等级", "结案等级"]),
+    ("primary_issue", &["主要问题", "问题类型"]),
+    ("outcome", &["个案结果", "结果"]),
+    ("referred_to", &["转介去向", "转介机构"]),
+    ("screening_id", &["筛查编号"]),
+    ("screened_on", &["筛查日期"]),
+    ("instrument", &["量表", "测评工具"]),
+    ("score", &["分数", "得分"]),
+    ("level", &["关注等级", "预警等级"]),
+    ("second_assessed_on", &["二次评估日期", "复评日期"]),
+    ("intervention_on", &["干预日期"]),
+    ("referred_on", &["转介日期"]),
+    ("incident_id", &["事件编号"]),
+    ("occurred_on", &["发生日期"]),
+    ("category", &["事件类型", "事件类别"]),
+    ("domain", &["维度", "测评维度"]),
+    ("pre_score", &["前测", "前测分数"]),
+    ("post_score", &["后测", "后测分数"]),
+    ("on_date", &["驻校日期"]),
+];
+
+fn arrow_type(ty: ColumnType) -> DataType {
     match ty {
         ColumnType::String => DataType::Utf8,
         ColumnType::Int => DataType::Int64,
@@ -63,48 +125,258 @@ fn arrow_type(ty: sunward_core::contract::ColumnType) -> datafusion::arrow::data
     }
 }
 
-/// The schema a source will have, without reading rows: the contract's columns
-/// in contract order when `options.contract` is set; otherwise the file's
-/// `headers` after the `headers:` mapping, typed by `columns:` (others: strings).
-pub fn declared_schema(options: &SourceOptions, headers: Option<&[String]>) -> Result<SchemaRef> {
-    use datafusion::arrow::datatypes::{DataType, Field, Schema};
-    use std::sync::Arc;
-    use sunward_core::Diagnostic;
-    if let Some(name) = &options.contract {
-        let spec = sunward_core::contract::table(name)
-            .ok_or_else(|| Diagnostic::invalid(format!("unknown contract table \"{name}\"")))?;
-        let fields: Vec<Field> =
-            spec.columns.iter().map(|c| Field::new(c.name, arrow_type(c.ty), !c.required)).collect();
-        return Ok(Arc::new(Schema::new(fields)));
-    }
-    let headers = headers.ok_or_else(|| Diagnostic::runtime("the file's headers are needed to know its columns"))?;
-    let mut seen = HashSet::new();
-    let mut fields = Vec::new();
-    for raw in headers {
-        let raw = raw.trim();
-        let name = options.headers.get(raw).map(String::as_str).unwrap_or(raw);
-        if !seen.insert(name.to_string()) {
-            return Err(Diagnostic::invalid(format!("column \"{name}\" appears twice in the header"))
-                .hint("rename one of them, or map one to another name with `headers:`"));
-        }
-        let ty = options.columns.get(name).map(|t| arrow_type(*t)).unwrap_or(DataType::Utf8);
-        fields.push(Field::new(name, ty, true));
-    }
-    for declared in options.columns.keys() {
-        if !seen.contains(declared) {
-            return Err(Diagnostic::invalid(format!(
-                "column \"{declared}\" is declared under `columns:` but the file has no such column"
-            ))
-            .hint(format!("the file's columns: {}", headers.join(", "))));
-        }
-    }
-    Ok(Arc::new(Schema::new(fields)))
+/// One output column: where it comes from and what it must satisfy.
+struct Column {
+    name: String,
+    ty: ColumnType,
+    /// The index of the file's column it is read from; `None`: absent, all null.
+    source: Option<usize>,
+    required: bool,
+    codes: Option<&'static [&'static str]>,
+    min: Option<f64>,
+    /// The contract table and column this column refers to.
+    references: Option<(&'static str, &'static str)>,
+    values: Option<BTreeMap<String, String>>,
 }
 
-/// Rows per Arrow batch.
-pub const BATCH_ROWS: usize = 8192;
-/// The largest field allowed, in bytes of UTF-8.
-pub const MAX_FIELD_BYTES: usize = 1_048_576;
+/// The columns a source will produce, and the warnings found on the way.
+struct Layout {
+    spec: Option<&'static TableSpec>,
+    columns: Vec<Column>,
+    /// The file's headers after trimming and mapping (empty when not known).
+    headers: Vec<String>,
+    warnings: Vec<Diagnostic>,
+}
+
+impl Layout {
+    fn schema(&self) -> SchemaRef {
+        Arc::new(Schema::new(
+            self.columns.iter().map(|c| Field::new(&c.name, arrow_type(c.ty), !c.required)).collect::<Vec<_>>(),
+        ))
+    }
+    fn position(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+    /// How file column `i` is named in rejects: its header after mapping.
+    fn header_name(&self, i: usize) -> String {
+        self.headers.get(i).map(|h| shown_header(i, h)).unwrap_or_else(|| format!("column {}", i + 1))
+    }
+}
+
+fn contract_table(name: &str) -> Result<&'static TableSpec> {
+    contract::table(name).ok_or_else(|| {
+        let names: Vec<&str> = contract::table_names().collect();
+        Diagnostic::invalid(format!("unknown contract table \"{name}\""))
+            .hint(format!("the contract tables are: {}", names.join(", ")))
+    })
+}
+
+/// `file: message`, or just the message when the file is not known.
+fn in_file(file: Option<&str>, message: String) -> String {
+    match file {
+        Some(f) => format!("{f}: {message}"),
+        None => message,
+    }
+}
+
+/// How a file's header is shown in messages (`column 4 (no name)` for a blank one).
+fn shown_header(index: usize, name: &str) -> String {
+    if name.is_empty() { format!("column {} (no name)", index + 1) } else { name.to_string() }
+}
+
+/// A name two or more header columns share (after mapping), among those `matters` selects.
+fn duplicate_header(
+    raw: &[String],
+    mapped: &[String],
+    file: Option<&str>,
+    matters: impl Fn(&str) -> bool,
+) -> Result<()> {
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    for (i, name) in mapped.iter().enumerate() {
+        if !matters(name) {
+            continue;
+        }
+        if let Some(&j) = first.get(name.as_str()) {
+            let a = raw.get(j).map(String::as_str).unwrap_or_default();
+            let b = raw.get(i).map(String::as_str).unwrap_or_default();
+            let which = if a == b {
+                format!("columns {} and {} of the header are both named \"{a}\"", j + 1, i + 1)
+            } else {
+                format!("the header's columns \"{a}\" and \"{b}\" both become \"{name}\"")
+            };
+            return Err(Diagnostic::invalid(in_file(file, format!("column \"{name}\" appears twice: {which}")))
+                .hint("rename one of them in the file, or map them to different names with `headers:`"));
+        }
+        first.insert(name, i);
+    }
+    Ok(())
+}
+
+/// For each missing required column, a header of the file that looks like it.
+fn header_suggestions(missing: &[&str], raw: &[String], mapped: &[String], spec: &TableSpec) -> Vec<String> {
+    let normal = |s: &str| -> String {
+        s.chars().filter(|c| !c.is_whitespace() && *c != '_' && *c != '-').flat_map(char::to_lowercase).collect()
+    };
+    let mut out = Vec::new();
+    for want in missing {
+        let candidates: Vec<&str> = raw
+            .iter()
+            .zip(mapped)
+            .filter(|(r, m)| !r.is_empty() && spec.column(m).is_none())
+            .map(|(r, _)| r.as_str())
+            .collect();
+        let synonyms = HEADER_SYNONYMS.iter().find(|(c, _)| c == want).map(|(_, s)| *s).unwrap_or_default();
+        let found = candidates
+            .iter()
+            .find(|h| synonyms.contains(h) || normal(h) == normal(want))
+            .or_else(|| candidates.iter().find(|h| strsim_close(h, want)));
+        if let Some(h) = found {
+            out.push(format!("{h}: {want}"));
+        }
+    }
+    out
+}
+
+/// Whether `a` is a plausible typo of `b`.
+fn strsim_close(a: &str, b: &str) -> bool {
+    sunward_core::diag::similar(&a.to_lowercase(), [b]).is_some()
+}
+
+/// Work out the columns of a source from the options and, when known, the file's headers.
+fn layout(options: &SourceOptions, headers: Option<&[String]>, file: Option<&str>) -> Result<Layout> {
+    let raw: Option<Vec<String>> = headers.map(|h| h.iter().map(|s| s.trim().to_string()).collect());
+    let mapped: Option<Vec<String>> =
+        raw.as_ref().map(|r| r.iter().map(|h| options.headers.get(h).cloned().unwrap_or_else(|| h.clone())).collect());
+    let mut warnings = Vec::new();
+    let the_file = file.unwrap_or("the file");
+
+    if let Some(name) = &options.contract {
+        let spec = contract_table(name)?;
+        let position = |col: &str| mapped.as_ref().and_then(|m| m.iter().position(|h| h == col));
+        if let (Some(raw), Some(mapped)) = (&raw, &mapped) {
+            duplicate_header(raw, mapped, file, |n| spec.column(n).is_some())?;
+            let missing: Vec<&str> =
+                spec.columns.iter().filter(|c| c.required && position(c.name).is_none()).map(|c| c.name).collect();
+            if !missing.is_empty() {
+                let mut hint = format!("the file's header is: {}", raw.join(", "));
+                let fits = header_suggestions(&missing, raw, mapped, spec);
+                if fits.is_empty() {
+                    hint.push_str(
+                        "; map the file's names onto the contract's with `headers:` (e.g. `学校编号: school_id`)",
+                    );
+                } else {
+                    hint.push_str(&format!(
+                        "; the file seems to name {} differently: map it with `headers: {{{}}}`",
+                        if fits.len() > 1 { "them" } else { "it" },
+                        fits.join(", ")
+                    ));
+                }
+                return Err(Diagnostic::runtime(format!(
+                    "{the_file} lacks the required column{} {} of {}",
+                    if missing.len() > 1 { "s" } else { "" },
+                    missing.iter().map(|m| format!("\"{m}\"")).collect::<Vec<_>>().join(", "),
+                    spec.name
+                ))
+                .hint(hint));
+            }
+            let extra: Vec<String> = mapped
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| spec.column(h).is_none())
+                .map(|(i, h)| shown_header(i, h))
+                .collect();
+            if !extra.is_empty() {
+                warnings.push(Diagnostic::warning(in_file(
+                    file,
+                    format!("columns not in the {} contract are ignored: {}", spec.name, extra.join(", ")),
+                )));
+            }
+        }
+        let columns = spec
+            .columns
+            .iter()
+            .map(|c| Column {
+                name: c.name.to_string(),
+                ty: c.ty,
+                source: position(c.name),
+                required: c.required,
+                codes: c.codes,
+                min: c.min,
+                references: c.references,
+                values: options.values.get(c.name).cloned(),
+            })
+            .collect();
+        return Ok(Layout { spec: Some(spec), columns, headers: mapped.unwrap_or_default(), warnings });
+    }
+
+    let (Some(raw), Some(mapped)) = (raw, mapped) else {
+        return Err(Diagnostic::runtime(in_file(
+            file,
+            "the file's headers are needed to know the columns of a source without a contract".to_string(),
+        )));
+    };
+    duplicate_header(&raw, &mapped, file, |n| !n.is_empty())?;
+    let mut columns = Vec::new();
+    let mut unnamed = Vec::new();
+    for (i, name) in mapped.iter().enumerate() {
+        if name.is_empty() {
+            unnamed.push((i + 1).to_string());
+            continue;
+        }
+        columns.push(Column {
+            name: name.clone(),
+            ty: options.columns.get(name).copied().unwrap_or(ColumnType::String),
+            source: Some(i),
+            required: false,
+            codes: None,
+            min: None,
+            references: None,
+            values: options.values.get(name).cloned(),
+        });
+    }
+    if !unnamed.is_empty() {
+        warnings.push(
+            Diagnostic::warning(in_file(
+                file,
+                format!(
+                    "header column{} {} ha{} no name and {} ignored",
+                    plural(unnamed.len()),
+                    unnamed.join(", "),
+                    if unnamed.len() > 1 { "ve" } else { "s" },
+                    if unnamed.len() > 1 { "are" } else { "is" }
+                ),
+            ))
+            .hint("name it in the file to load it"),
+        );
+    }
+    for declared in options.columns.keys() {
+        if !mapped.contains(declared) {
+            return Err(Diagnostic::invalid(in_file(
+                file,
+                format!("column \"{declared}\" is declared under `columns:` but the file has no such column"),
+            ))
+            .hint(format!(
+                "the file's header is: {}; map a header onto it with `headers:` or remove it from `columns:`",
+                raw.join(", ")
+            )));
+        }
+    }
+    Ok(Layout { spec: None, columns, headers: mapped, warnings })
+}
+
+fn plural(n: usize) -> &'static str {
+    if n > 1 { "s" } else { "" }
+}
+
+/// The schema a source will have, without reading rows: from the contract (all
+/// its columns, in contract order, nullable when not required) when
+/// `options.contract` is set; otherwise from `headers` (the file's headers
+/// after the `headers:` mapping), typed by `options.columns` (others: strings).
+/// `headers` may be `None` only with a contract; given with a contract, they
+/// are checked (a required column missing, a name twice) as a load would.
+pub fn declared_schema(options: &SourceOptions, headers: Option<&[String]>) -> Result<SchemaRef> {
+    Ok(layout(options, headers, None)?.schema())
+}
 
 /// A value after typing.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,30 +389,36 @@ enum Typed {
     Bool(bool),
 }
 
-/// One output column: where it comes from and what it must satisfy.
-struct Column {
-    name: String,
-    ty: sunward_core::contract::ColumnType,
-    source: Option<usize>,
-    required: bool,
-    codes: Option<&'static [&'static str]>,
-    min: Option<f64>,
-    references: Option<&'static str>,
-    values: Option<std::collections::BTreeMap<String, String>>,
+impl Typed {
+    fn hash_into(&self, h: &mut impl Hasher) {
+        match self {
+            Typed::Null => 0u8.hash(h),
+            Typed::Str(s) => (1u8, s).hash(h),
+            Typed::Int(i) => (2u8, i).hash(h),
+            Typed::Float(x) => (3u8, x.to_bits()).hash(h),
+            Typed::Date(d) => (4u8, d).hash(h),
+            Typed::Bool(b) => (5u8, b).hash(h),
+        }
+    }
+    fn number(&self) -> Option<f64> {
+        match self {
+            Typed::Int(i) => Some(*i as f64),
+            Typed::Float(x) => Some(*x),
+            _ => None,
+        }
+    }
 }
 
 enum Builder {
-    Str(datafusion::arrow::array::StringBuilder),
-    Int(datafusion::arrow::array::Int64Builder),
-    Float(datafusion::arrow::array::Float64Builder),
-    Date(datafusion::arrow::array::Date32Builder),
-    Bool(datafusion::arrow::array::BooleanBuilder),
+    Str(StringBuilder),
+    Int(Int64Builder),
+    Float(Float64Builder),
+    Date(Date32Builder),
+    Bool(BooleanBuilder),
 }
 
 impl Builder {
-    fn new(ty: sunward_core::contract::ColumnType) -> Self {
-        use datafusion::arrow::array::*;
-        use sunward_core::contract::ColumnType;
+    fn new(ty: ColumnType) -> Self {
         match ty {
             ColumnType::String => Builder::Str(StringBuilder::new()),
             ColumnType::Int => Builder::Int(Int64Builder::new()),
@@ -163,8 +441,7 @@ impl Builder {
             (Builder::Bool(b), _) => b.append_null(),
         }
     }
-    fn finish(&mut self) -> datafusion::arrow::array::ArrayRef {
-        use std::sync::Arc;
+    fn finish(&mut self) -> ArrayRef {
         match self {
             Builder::Str(b) => Arc::new(b.finish()),
             Builder::Int(b) => Arc::new(b.finish()),
@@ -175,47 +452,44 @@ impl Builder {
     }
 }
 
-fn days(d: chrono::NaiveDate) -> i32 {
+fn days(d: NaiveDate) -> i32 {
     sunward_core::params::date_to_days(d)
 }
 
-/// A date from an Excel serial number (1900 date system, with Excel's fictitious 1900-02-29).
-pub fn excel_serial_date(serial: f64) -> Option<chrono::NaiveDate> {
-    if !serial.is_finite() || !(1.0..=2_958_465.0).contains(&serial) {
+/// A date from an Excel serial number in the 1900 date system: serial 1 is
+/// 1900-01-01, 59 is 1900-02-28, 60 is Excel's fictitious 1900-02-29 (no
+/// date), 61 is 1900-03-01, 45658 is 2025-01-01. A time of day (the fraction) is dropped.
+pub fn excel_serial_date(serial: f64) -> Option<NaiveDate> {
+    if !serial.is_finite() || !(1.0..2_958_466.0).contains(&serial) {
         return None;
     }
     let whole = serial.floor() as i64;
-    let base = if whole < 60 {
-        chrono::NaiveDate::from_ymd_opt(1899, 12, 31)?
-    } else if whole == 60 {
-        return None;
-    } else {
-        chrono::NaiveDate::from_ymd_opt(1899, 12, 30)?
+    let base = match whole {
+        ..60 => NaiveDate::from_ymd_opt(1899, 12, 31)?,
+        60 => return None,
+        _ => NaiveDate::from_ymd_opt(1899, 12, 30)?,
     };
     base.checked_add_signed(chrono::Duration::days(whole))
 }
 
-/// A date written `2025-03-05`, `2025/3/5`, `2025.3.5`, `2025年3月5日`, an
-/// ISO date-time, or an Excel serial number.
-pub fn parse_date_text(text: &str) -> Option<chrono::NaiveDate> {
+/// A date written `2025-03-05`, `2025/3/5`, `2025-3-5`, `2025.3.5`,
+/// `2025年3月5日`, with an optional time after a space or `T`, or as an Excel
+/// serial number (`45658`, `45658.5`).
+pub fn parse_date_text(text: &str) -> Option<NaiveDate> {
     let t = text.trim();
-    if let Some(rest) = t.strip_suffix('日') {
-        let (y, rest) = rest.split_once('年')?;
-        let (m, d) = rest.split_once('月')?;
-        return chrono::NaiveDate::from_ymd_opt(y.trim().parse().ok()?, m.trim().parse().ok()?, d.trim().parse().ok()?);
+    if let Some((y, rest)) = t.split_once('年') {
+        let (m, rest) = rest.split_once('月')?;
+        let d = rest.trim().strip_suffix('日').or_else(|| rest.trim().strip_suffix('号'))?;
+        return NaiveDate::from_ymd_opt(y.trim().parse().ok()?, m.trim().parse().ok()?, d.trim().parse().ok()?);
     }
     let date_part = t.split([' ', 'T']).next().unwrap_or(t);
     for sep in ['-', '/', '.'] {
         let parts: Vec<&str> = date_part.split(sep).collect();
-        if parts.len() == 3
-            && parts[0].len() == 4
-            && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        if let [y, m, d] = parts.as_slice()
+            && y.len() == 4
+            && parts.iter().all(|p| !p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit()))
         {
-            return chrono::NaiveDate::from_ymd_opt(
-                parts[0].parse().ok()?,
-                parts[1].parse().ok()?,
-                parts[2].parse().ok()?,
-            );
+            return NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
         }
     }
     if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
@@ -224,126 +498,148 @@ pub fn parse_date_text(text: &str) -> Option<chrono::NaiveDate> {
     None
 }
 
+/// The largest magnitude below which every whole `f64` is exactly an `i64`.
+const EXACT_F64: f64 = 9.0e15;
+
+fn whole(x: f64) -> Option<i64> {
+    (x.is_finite() && x.fract() == 0.0 && x.abs() < EXACT_F64).then_some(x as i64)
+}
+
 fn parse_int_text(t: &str) -> Option<i64> {
     if let Ok(i) = t.parse::<i64>() {
         return Some(i);
     }
-    let x: f64 = t.parse().ok()?;
-    (x.is_finite() && x.fract() == 0.0 && x.abs() < 9.0e15).then_some(x as i64)
+    whole(t.parse().ok()?)
 }
 
+/// A number as text: `7.0` → `7`, `7.5` → `7.5`.
 fn number_text(x: f64) -> String {
-    if x.is_finite() && x.fract() == 0.0 && x.abs() < 9.0e15 { format!("{}", x as i64) } else { x.to_string() }
+    match whole(x) {
+        Some(i) => i.to_string(),
+        None => x.to_string(),
+    }
 }
 
-/// Type one cell; `Err` holds the rule broken.
-fn type_cell(
-    cell: &sunward_core::RawCell,
-    text: Option<&str>,
-    ty: sunward_core::contract::ColumnType,
-) -> Result<Typed, String> {
-    use sunward_core::RawCell;
-    use sunward_core::contract::ColumnType;
-    // `text` is the trimmed, value-mapped text for text cells (None when empty).
+/// Type one cell (already trimmed and value-mapped); `Err` holds the rule broken.
+fn type_cell(cell: &RawCell, ty: ColumnType) -> Result<Typed, String> {
+    const NOT_WHOLE: &str = "not a whole number";
+    const NOT_NUMBER: &str = "not a number";
+    const NOT_DATE: &str = "not a date";
+    const NOT_BOOL: &str = "not true or false";
+    if matches!(cell, RawCell::Empty) {
+        return Ok(Typed::Null);
+    }
     match ty {
-        ColumnType::String => Ok(match cell {
-            RawCell::Int(i) => Typed::Str(i.to_string()),
-            RawCell::Float(x) => Typed::Str(number_text(*x)),
-            RawCell::Empty => Typed::Null,
-            RawCell::Text(_) => text.map(|t| Typed::Str(t.to_string())).unwrap_or(Typed::Null),
-            other => Typed::Str(other.original_text()),
-        }),
+        ColumnType::String => Ok(Typed::Str(match cell {
+            RawCell::Float(x) => number_text(*x),
+            other => other.original_text(),
+        })),
         ColumnType::Int => match cell {
             RawCell::Int(i) => Ok(Typed::Int(*i)),
-            RawCell::Float(x) if x.is_finite() && x.fract() == 0.0 && x.abs() < 9.0e15 => Ok(Typed::Int(*x as i64)),
-            RawCell::Float(_) => Err("not a whole number".into()),
-            RawCell::Text(_) => match text {
-                None => Ok(Typed::Null),
-                Some(t) => parse_int_text(t).map(Typed::Int).ok_or_else(|| "not a whole number".into()),
-            },
-            RawCell::Empty => Ok(Typed::Null),
-            _ => Err("not a whole number".into()),
+            RawCell::Float(x) => whole(*x).map(Typed::Int).ok_or_else(|| NOT_WHOLE.into()),
+            RawCell::Text(t) => parse_int_text(t).map(Typed::Int).ok_or_else(|| NOT_WHOLE.into()),
+            _ => Err(NOT_WHOLE.into()),
         },
         ColumnType::Float => match cell {
             RawCell::Int(i) => Ok(Typed::Float(*i as f64)),
             RawCell::Float(x) if x.is_finite() => Ok(Typed::Float(*x)),
-            RawCell::Text(_) => match text {
-                None => Ok(Typed::Null),
-                Some(t) => t
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|x| x.is_finite())
-                    .map(Typed::Float)
-                    .ok_or_else(|| "not a number".into()),
-            },
-            RawCell::Empty => Ok(Typed::Null),
-            _ => Err("not a number".into()),
-        },
-        ColumnType::Date => match cell {
-            RawCell::Date(d) => Ok(Typed::Date(days(*d))),
-            RawCell::DateTime(dt) => Ok(Typed::Date(days(dt.date()))),
-            RawCell::Int(i) => {
-                excel_serial_date(*i as f64).map(|d| Typed::Date(days(d))).ok_or_else(|| "not a date".into())
+            RawCell::Text(t) => {
+                t.parse::<f64>().ok().filter(|x| x.is_finite()).map(Typed::Float).ok_or_else(|| NOT_NUMBER.into())
             }
-            RawCell::Float(x) => excel_serial_date(*x).map(|d| Typed::Date(days(d))).ok_or_else(|| "not a date".into()),
-            RawCell::Text(_) => match text {
-                None => Ok(Typed::Null),
-                Some(t) => parse_date_text(t).map(|d| Typed::Date(days(d))).ok_or_else(|| "not a date".into()),
-            },
-            RawCell::Empty => Ok(Typed::Null),
-            RawCell::Bool(_) => Err("not a date".into()),
+            _ => Err(NOT_NUMBER.into()),
         },
+        ColumnType::Date => {
+            let date = match cell {
+                RawCell::Date(d) => Some(*d),
+                RawCell::DateTime(dt) => Some(dt.date()),
+                RawCell::Int(i) => excel_serial_date(*i as f64),
+                RawCell::Float(x) => excel_serial_date(*x),
+                RawCell::Text(t) => parse_date_text(t),
+                _ => None,
+            };
+            date.map(|d| Typed::Date(days(d))).ok_or_else(|| NOT_DATE.into())
+        }
         ColumnType::Bool => match cell {
             RawCell::Bool(b) => Ok(Typed::Bool(*b)),
             RawCell::Int(0) => Ok(Typed::Bool(false)),
             RawCell::Int(1) => Ok(Typed::Bool(true)),
-            RawCell::Text(_) => match text.map(str::to_lowercase).as_deref() {
-                None => Ok(Typed::Null),
-                Some("true" | "1" | "yes" | "y" | "是") => Ok(Typed::Bool(true)),
-                Some("false" | "0" | "no" | "n" | "否") => Ok(Typed::Bool(false)),
-                Some(_) => Err("not true or false".into()),
+            RawCell::Float(x) if *x == 0.0 => Ok(Typed::Bool(false)),
+            RawCell::Float(x) if *x == 1.0 => Ok(Typed::Bool(true)),
+            RawCell::Text(t) => match t.to_lowercase().as_str() {
+                "true" | "1" | "yes" | "y" | "是" => Ok(Typed::Bool(true)),
+                "false" | "0" | "no" | "n" | "否" => Ok(Typed::Bool(false)),
+                _ => Err(NOT_BOOL.into()),
             },
-            RawCell::Empty => Ok(Typed::Null),
-            _ => Err("not true or false".into()),
+            _ => Err(NOT_BOOL.into()),
         },
     }
 }
 
-/// The cell after trimming and the column's value mapping; blank text becomes empty.
-fn effective_cell(
-    cell: &sunward_core::RawCell,
-    values: Option<&std::collections::BTreeMap<String, String>>,
-) -> sunward_core::RawCell {
-    use sunward_core::RawCell;
+/// The cell after trimming and the column's value mapping (an exact match on
+/// the trimmed text); blank text, before or after mapping, becomes empty.
+fn effective_cell(cell: &RawCell, values: Option<&BTreeMap<String, String>>) -> RawCell {
+    let mapped = |text: &str| values.and_then(|m| m.get(text));
+    let text = |t: &str| {
+        let t = t.trim();
+        if t.is_empty() { RawCell::Empty } else { RawCell::Text(t.to_string()) }
+    };
     match cell {
-        RawCell::Text(t) => {
-            let t = t.trim();
-            if t.is_empty() {
-                RawCell::Empty
-            } else {
-                RawCell::Text(values.and_then(|m| m.get(t)).cloned().unwrap_or_else(|| t.to_string()))
+        RawCell::Empty => RawCell::Empty,
+        RawCell::Text(t) => match mapped(t.trim()) {
+            Some(v) => text(v),
+            None => text(t),
+        },
+        other => {
+            let shown = match other {
+                RawCell::Float(x) => number_text(*x),
+                _ => other.original_text(),
+            };
+            match mapped(&shown) {
+                Some(v) => text(v),
+                None => other.clone(),
             }
         }
-        RawCell::Empty => RawCell::Empty,
-        other => match values.and_then(|m| m.get(&other.original_text())) {
-            Some(v) => RawCell::Text(v.clone()),
-            None => other.clone(),
-        },
     }
 }
 
+/// A 128-bit hash of a key's values (two SipHash passes with different salts).
 fn key_hash(parts: &[&Typed]) -> u128 {
-    use std::hash::{Hash, Hasher};
-    let text: Vec<String> = parts.iter().map(|p| format!("{p:?}")).collect();
-    let mut a = std::collections::hash_map::DefaultHasher::new();
-    text.hash(&mut a);
-    let mut b = std::collections::hash_map::DefaultHasher::new();
-    0xA5A5_u16.hash(&mut b);
-    text.hash(&mut b);
-    ((a.finish() as u128) << 64) | b.finish() as u128
+    let pass = |salt: u64| {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        salt.hash(&mut h);
+        for p in parts {
+            p.hash_into(&mut h);
+        }
+        h.finish()
+    };
+    (u128::from(pass(0x5EED_0001)) << 64) | u128::from(pass(0x5EED_0002))
 }
 
-/// Read every row of `reader` into a canonical table (see the module docs).
+/// The rule text for a code outside its list, pointing at `values:` when the text is a known label.
+fn code_rule(column: &str, value: &str, codes: &[&str]) -> String {
+    match LABELS.iter().find(|(col, label, _)| *col == column && *label == value) {
+        Some((_, label, code)) => format!(
+            "\"{label}\" is not a valid {column} code; it is the label of `{code}`: map it with `values: {{{column}: {{{label}: {code}}}}}`"
+        ),
+        None => format!("\"{value}\" is not a valid {column} code; expected one of {}", codes.join(", ")),
+    }
+}
+
+/// The original text of a file column of `row`.
+fn cell_text(row: &RawRow, source: Option<usize>) -> String {
+    source.and_then(|i| row.cells.get(i)).map(RawCell::original_text).unwrap_or_default()
+}
+
+/// Read every row of `reader` into a canonical table: map and type each cell,
+/// check every rule of the contract (when `options.contract` is set), keep the
+/// good rows in batches of at most [`BATCH_ROWS`] and record every broken rule.
+///
+/// `source` is the source's name in the pipeline and `file` the file as the
+/// user named it, for messages; `ctx.as_of` bounds dates; `references` maps a
+/// contract table (`schools`) to the key values of the source holding it (a
+/// table not in it is not checked); `progress` is called with the rows read so
+/// far every 65,536 rows and at the end. With `on_bad_rows: fail` the first bad
+/// row is an error.
 pub fn ingest(
     source: &str,
     file: &str,
@@ -353,105 +649,39 @@ pub fn ingest(
     references: &HashMap<String, &KeySet>,
     progress: &dyn Fn(u64),
 ) -> Result<Ingested> {
-    use datafusion::arrow::datatypes::{Field, Schema};
-    use std::sync::Arc;
-    use sunward_core::contract::{self, LABELS};
-    use sunward_core::model::OnBadRows;
-    use sunward_core::{Diagnostic, ErrorKind};
+    let context = format!("sources.{source}");
+    let within = |d: Diagnostic| if d.context.is_none() { d.in_context(&context) } else { d };
+    let header_count = reader.headers().len();
+    let layout = layout(options, Some(reader.headers()), Some(file)).map_err(within)?;
+    let schema = layout.schema();
+    let spec = layout.spec;
+    let columns = &layout.columns;
+    let warnings: Vec<Diagnostic> = layout.warnings.iter().cloned().map(within).collect();
 
-    let file_headers: Vec<String> = reader.headers().iter().map(|h| h.trim().to_string()).collect();
-    let mapped: Vec<String> =
-        file_headers.iter().map(|h| options.headers.get(h).cloned().unwrap_or_else(|| h.clone())).collect();
-    let position = |name: &str| mapped.iter().position(|h| h == name);
-    let mut warnings = Vec::new();
-    let spec = match &options.contract {
-        Some(name) => Some(
-            contract::table(name).ok_or_else(|| Diagnostic::invalid(format!("unknown contract table \"{name}\"")))?,
-        ),
-        None => None,
-    };
-    let mut columns: Vec<Column> = Vec::new();
-    if let Some(spec) = spec {
-        let missing: Vec<&str> =
-            spec.columns.iter().filter(|c| c.required && position(c.name).is_none()).map(|c| c.name).collect();
-        if !missing.is_empty() {
-            return Err(Diagnostic::runtime(format!(
-                "{file} lacks the required column{} {} of {}",
-                if missing.len() > 1 { "s" } else { "" },
-                missing.iter().map(|m| format!("\"{m}\"")).collect::<Vec<_>>().join(", "),
-                spec.name
-            ))
-            .in_context(format!("sources.{source}"))
-            .hint(format!(
-                "the file's header is: {}; map the file's names onto the contract's with `headers:` (e.g. `学校编号: school_id`)",
-                file_headers.join(", ")
-            )));
-        }
-        let extra: Vec<&str> = mapped.iter().filter(|h| spec.column(h).is_none()).map(String::as_str).collect();
-        if !extra.is_empty() {
-            warnings.push(
-                Diagnostic::warning(format!(
-                    "{file}: columns not in the {} contract are ignored: {}",
-                    spec.name,
-                    extra.join(", ")
-                ))
-                .in_context(format!("sources.{source}")),
-            );
-        }
-        for c in spec.columns {
-            columns.push(Column {
-                name: c.name.to_string(),
-                ty: c.ty,
-                source: position(c.name),
-                required: c.required,
-                codes: c.codes,
-                min: c.min,
-                references: c.references.map(|(t, _)| t),
-                values: options.values.get(c.name).cloned(),
-            });
-        }
-    } else {
-        let schema = declared_schema(options, Some(&file_headers))?;
-        for (i, f) in schema.fields().iter().enumerate() {
-            let ty = options.columns.get(f.name()).copied().unwrap_or(contract::ColumnType::String);
-            columns.push(Column {
-                name: f.name().clone(),
-                ty,
-                source: Some(i),
-                required: false,
-                codes: None,
-                min: None,
-                references: None,
-                values: options.values.get(f.name()).cloned(),
-            });
-        }
-    }
-    let schema: SchemaRef = Arc::new(Schema::new(
-        columns.iter().map(|c| Field::new(&c.name, arrow_type(c.ty), !c.required)).collect::<Vec<_>>(),
-    ));
-    let earliest = days(chrono::NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid date"));
-    let latest = days(ctx.as_of.checked_add_signed(chrono::Duration::days(365)).unwrap_or(ctx.as_of));
+    let earliest = NaiveDate::from_ymd_opt(2000, 1, 1).map(days).unwrap_or(i32::MIN);
+    let latest = days(ctx.as_of.checked_add_months(chrono::Months::new(12)).unwrap_or(ctx.as_of));
     let unique: Vec<Vec<usize>> = spec
+        .map(|s| s.unique.iter().map(|key| key.iter().filter_map(|k| layout.position(k)).collect()).collect())
+        .unwrap_or_default();
+    let mut seen: Vec<HashSet<u128>> = vec![HashSet::new(); unique.len()];
+    let ordered: Vec<(usize, usize)> = spec
+        .map(|s| s.ordered_dates.iter().filter_map(|(a, b)| Some((layout.position(a)?, layout.position(b)?))).collect())
+        .unwrap_or_default();
+    // Keys of tables that others reference, kept exactly; an empty table still has an (empty) entry.
+    let kept_keys: Vec<(usize, &'static str)> = spec
+        .filter(|s| REFERENCED_TABLES.contains(&s.name))
         .map(|s| {
             s.unique
                 .iter()
-                .map(|key| key.iter().filter_map(|k| columns.iter().position(|c| c.name == *k)).collect())
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut seen: Vec<HashSet<u128>> = vec![HashSet::new(); unique.len()];
-    let keep_keys = spec.is_some_and(|s| matches!(s.name, "schools" | "cases" | "classes"));
-    let mut keys: KeySet = HashMap::new();
-    let ordered: Vec<(usize, usize)> = spec
-        .map(|s| {
-            s.ordered_dates
-                .iter()
-                .filter_map(|(a, b)| {
-                    Some((columns.iter().position(|c| c.name == *a)?, columns.iter().position(|c| c.name == *b)?))
+                .filter_map(|k| match k {
+                    [one] => layout.position(one).map(|i| (i, *one)),
+                    _ => None,
                 })
                 .collect()
         })
         .unwrap_or_default();
+    let mut keys: KeySet = kept_keys.iter().map(|(_, name)| (name.to_string(), HashSet::new())).collect();
+    let empty_keys = HashSet::new();
 
     let mut builders: Vec<Builder> = columns.iter().map(|c| Builder::new(c.ty)).collect();
     let mut batch_rows = 0usize;
@@ -467,9 +697,9 @@ pub fn ingest(
     };
 
     while let Some(row) = reader.next_row() {
-        let row = row.map_err(|d| if d.context.is_none() { d.in_context(format!("sources.{source}")) } else { d })?;
+        let row = row.map_err(within)?;
         read += 1;
-        if read % 65_536 == 0 {
+        if read.is_multiple_of(PROGRESS_EVERY) {
             progress(read);
         }
         let mut broken: Vec<Reject> = Vec::new();
@@ -479,42 +709,40 @@ pub fn ingest(
             rule,
             value,
         };
+        let mut values: Vec<Typed> = Vec::with_capacity(columns.len());
         if let Some(reason) = &row.malformed {
             broken.push(reject("", reason.clone(), String::new()));
-        } else if row.cells.len() > file_headers.len() {
-            let text: Vec<String> = row.cells.iter().map(|c| c.original_text()).collect();
+        } else if row.cells.len() > header_count {
+            let text: Vec<String> = row.cells.iter().map(RawCell::original_text).collect();
             broken.push(reject(
                 "",
-                format!("{} fields, the header has {}", row.cells.len(), file_headers.len()),
+                format!("{} fields, the header has {header_count}", row.cells.len()),
                 text.join(","),
             ));
-        }
-        for (i, cell) in row.cells.iter().enumerate() {
-            if let sunward_core::RawCell::Text(t) = cell {
-                let name = mapped.get(i).map(String::as_str).unwrap_or("");
-                if t.len() > MAX_FIELD_BYTES {
-                    broken.push(reject(
-                        name,
-                        format!("field longer than {MAX_FIELD_BYTES} bytes"),
-                        t.chars().take(80).collect(),
-                    ));
-                } else if t.contains('\0') {
-                    broken.push(reject(name, "field contains a NUL character".into(), t.replace('\0', "\\0")));
+        } else {
+            // Fields too long or holding NUL: reported under the column they would fill.
+            let mut bad_fields: Vec<usize> = Vec::new();
+            for (i, cell) in row.cells.iter().enumerate() {
+                if let RawCell::Text(t) = cell {
+                    let (rule, value) = if t.len() > MAX_FIELD_BYTES {
+                        (format!("field longer than {MAX_FIELD_BYTES} bytes"), t.chars().take(80).collect())
+                    } else if t.contains('\0') {
+                        ("field contains a NUL character".to_string(), t.replace('\0', "\\0"))
+                    } else {
+                        continue;
+                    };
+                    bad_fields.push(i);
+                    broken.push(reject(&layout.header_name(i), rule, value));
                 }
             }
-        }
-        let mut values: Vec<Typed> = Vec::with_capacity(columns.len());
-        if broken.is_empty() {
-            for c in &columns {
-                let empty = sunward_core::RawCell::Empty;
-                let cell = c.source.and_then(|i| row.cells.get(i)).unwrap_or(&empty);
-                let original = cell.original_text();
-                let effective = effective_cell(cell, c.values.as_ref());
-                let text_for_typing = match &effective {
-                    sunward_core::RawCell::Text(t) => Some(t.as_str()),
-                    _ => None,
-                };
-                let typed = match type_cell(&effective, text_for_typing, c.ty) {
+            for c in columns {
+                if c.source.is_some_and(|i| bad_fields.contains(&i)) {
+                    values.push(Typed::Null);
+                    continue;
+                }
+                let original = cell_text(&row, c.source);
+                let cell = c.source.and_then(|i| row.cells.get(i)).unwrap_or(&RawCell::Empty);
+                let typed = match type_cell(&effective_cell(cell, c.values.as_ref()), c.ty) {
                     Ok(v) => v,
                     Err(rule) => {
                         broken.push(reject(&c.name, rule, original));
@@ -529,43 +757,24 @@ pub fn ingest(
                     values.push(Typed::Null);
                     continue;
                 }
-                let mut ok = true;
+                let before = broken.len();
                 if let (Some(codes), Typed::Str(s)) = (c.codes, &typed)
                     && !codes.contains(&s.as_str())
                 {
-                    ok = false;
-                    let label = LABELS.iter().find(|(col, label, _)| *col == c.name && label == s);
-                    let rule = match label {
-                        Some((_, label, code)) => format!(
-                            "\"{label}\" is not a valid {} code; it is the label of `{code}`: map it with `values: {{{}: {{{label}: {code}}}}}`",
-                            c.name, c.name
-                        ),
-                        None => format!("\"{s}\" is not a valid {} code; expected one of {}", c.name, codes.join(", ")),
-                    };
-                    broken.push(reject(&c.name, rule, original.clone()));
+                    broken.push(reject(&c.name, code_rule(&c.name, s, codes), original.clone()));
                 }
-                if let Some(min) = c.min {
-                    let v = match typed {
-                        Typed::Int(i) => Some(i as f64),
-                        Typed::Float(x) => Some(x),
-                        _ => None,
-                    };
-                    if let Some(v) = v
-                        && v < min
-                    {
-                        ok = false;
-                        let rule = if min == 0.0 { "negative number".to_string() } else { format!("less than {min}") };
-                        broken.push(reject(&c.name, rule, original.clone()));
-                    }
+                if let (Some(min), Some(v)) = (c.min, typed.number())
+                    && v < min
+                {
+                    let rule = if min == 0.0 { "negative number".to_string() } else { format!("less than {min}") };
+                    broken.push(reject(&c.name, rule, original.clone()));
                 }
                 if let Typed::Date(d) = typed
                     && spec.is_some()
                 {
                     if d < earliest {
-                        ok = false;
                         broken.push(reject(&c.name, "date before 2000-01-01".into(), original.clone()));
                     } else if d > latest {
-                        ok = false;
                         broken.push(reject(
                             &c.name,
                             format!("date more than a year after as_of ({})", ctx.as_of),
@@ -573,35 +782,37 @@ pub fn ingest(
                         ));
                     }
                 }
-                if let (Some(table), Typed::Str(s)) = (c.references, &typed)
-                    && let Some(known) = references.get(table).and_then(|k| k.get(&c.name))
-                    && !known.contains(s)
+                if let (Some((table, key)), Typed::Str(s)) = (c.references, &typed)
+                    && let Some(held) = references.get(table)
+                    && !held.get(key).unwrap_or(&empty_keys).contains(s)
                 {
-                    ok = false;
                     broken.push(reject(&c.name, format!("{} \"{s}\" is not in {table}", c.name), original.clone()));
                 }
-                values.push(if ok { typed } else { Typed::Null });
+                values.push(if broken.len() == before { typed } else { Typed::Null });
             }
             for (a, b) in &ordered {
-                if let (Typed::Date(x), Typed::Date(y)) = (&values[*a], &values[*b])
+                if let (Some(Typed::Date(x)), Some(Typed::Date(y)), Some(ca), Some(cb)) =
+                    (values.get(*a), values.get(*b), columns.get(*a), columns.get(*b))
                     && y < x
                 {
-                    let original = c_text(&row, columns[*b].source);
                     broken.push(reject(
-                        &columns[*b].name,
-                        format!("{} before {}", columns[*b].name, columns[*a].name),
-                        original,
+                        &cb.name,
+                        format!("{} before {}", cb.name, ca.name),
+                        cell_text(&row, cb.source),
                     ));
                 }
             }
+            // Unique keys last: a row bad for another reason does not claim its key.
             if broken.is_empty() {
                 let mut fresh: Vec<(usize, u128)> = Vec::new();
                 for (k, cols) in unique.iter().enumerate() {
-                    let parts: Vec<&Typed> = cols.iter().map(|i| &values[*i]).collect();
+                    let parts: Vec<&Typed> = cols.iter().filter_map(|i| values.get(*i)).collect();
                     let h = key_hash(&parts);
-                    if seen[k].contains(&h) {
-                        let names: Vec<&str> = cols.iter().map(|i| columns[*i].name.as_str()).collect();
-                        let shown: Vec<String> = cols.iter().map(|i| c_text(&row, columns[*i].source)).collect();
+                    if seen.get(k).is_some_and(|s| s.contains(&h)) {
+                        let names: Vec<&str> =
+                            cols.iter().filter_map(|i| columns.get(*i)).map(|c| c.name.as_str()).collect();
+                        let shown: Vec<String> =
+                            cols.iter().filter_map(|i| columns.get(*i)).map(|c| cell_text(&row, c.source)).collect();
                         broken.push(reject(
                             &names.join("+"),
                             format!("duplicate {}", names.join("+")),
@@ -613,14 +824,17 @@ pub fn ingest(
                 }
                 if broken.is_empty() {
                     for (k, h) in fresh {
-                        seen[k].insert(h);
+                        if let Some(s) = seen.get_mut(k) {
+                            s.insert(h);
+                        }
                     }
                 }
             }
         }
         if !broken.is_empty() {
-            if options.on_bad_rows == OnBadRows::Fail {
-                let first = &broken[0];
+            if options.on_bad_rows == OnBadRows::Fail
+                && let Some(first) = broken.first()
+            {
                 return Err(Diagnostic::new(
                     ErrorKind::Runtime,
                     format!(
@@ -628,20 +842,16 @@ pub fn ingest(
                         first.place, first.column, first.rule, first.value
                     ),
                 )
-                .in_context(format!("sources.{source}"))
+                .in_context(&context)
                 .hint("fix the export, or set `on_bad_rows: reject` to set bad rows aside in rejects/"));
             }
             rejected += 1;
             rejects.extend(broken);
             continue;
         }
-        if keep_keys && let Some(spec) = spec {
-            for key in spec.unique.iter().filter(|k| k.len() == 1) {
-                if let Some(i) = columns.iter().position(|c| c.name == key[0])
-                    && let Typed::Str(s) = &values[i]
-                {
-                    keys.entry(key[0].to_string()).or_default().insert(s.clone());
-                }
+        for (i, name) in &kept_keys {
+            if let (Some(Typed::Str(s)), Some(set)) = (values.get(*i), keys.get_mut(*name)) {
+                set.insert(s.clone());
             }
         }
         for (b, v) in builders.iter_mut().zip(&values) {
@@ -670,19 +880,15 @@ pub fn ingest(
     })
 }
 
-fn c_text(row: &sunward_core::RawRow, source: Option<usize>) -> String {
-    source.and_then(|i| row.cells.get(i)).map(|c| c.original_text()).unwrap_or_default()
-}
-
-/// Write rejects as CSV (`file,place,column,rule,value`), atomically.
-pub fn write_rejects(path: &std::path::Path, file: &str, rejects: &[Reject]) -> Result<()> {
-    use sunward_core::Diagnostic;
+/// Write rejects as CSV (`file,place,column,rule,value`), atomically: the file
+/// appears whole or not at all.
+pub fn write_rejects(path: &Path, file: &str, rejects: &[Reject]) -> Result<()> {
+    let failed = |e: csv::Error| Diagnostic::runtime(format!("cannot write {}", path.display())).caused_by(e);
     sunward_core::atomic::write_atomic(path, |w| {
         let mut out = csv::Writer::from_writer(w);
-        let io = |e: csv::Error| Diagnostic::runtime(format!("cannot write {}", path.display())).caused_by(e);
-        out.write_record(["file", "place", "column", "rule", "value"]).map_err(io)?;
+        out.write_record(["file", "place", "column", "rule", "value"]).map_err(failed)?;
         for r in rejects {
-            out.write_record([file, &r.place.to_string(), &r.column, &r.rule, &r.value]).map_err(io)?;
+            out.write_record([file, &r.place.to_string(), &r.column, &r.rule, &r.value]).map_err(failed)?;
         }
         out.flush().map_err(|e| Diagnostic::runtime(format!("cannot write {}", path.display())).caused_by(e))?;
         Ok(())

@@ -1,6 +1,6 @@
 //! The run manifest: what a run read, made and wrote, for audit and reproducibility.
 //!
-//! `manifest.json` records the pipeline, the parameters, every input file with
+//! `manifest.json` records the pipeline, the parameters and `as_of`, every input file with
 //! its size and SHA-256, rows loaded and rejected per source, rows per table,
 //! every output with its size and SHA-256, timings per stage, the tool version
 //! and whether the run succeeded. Two runs on the same inputs and parameters
@@ -54,7 +54,9 @@ pub struct Manifest {
     pub status: String,
     /// The error, when failed.
     pub error: Option<String>,
-    /// Parameter values.
+    /// The `as_of` date (`YYYY-MM-DD`) the rows were checked against.
+    pub as_of: String,
+    /// Parameter values, as text.
     pub params: BTreeMap<String, String>,
     /// Sources with their files and counts.
     pub sources: Vec<SourceRecord>,

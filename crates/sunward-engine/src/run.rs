@@ -64,6 +64,8 @@ pub struct SourceReport {
     pub rows_rejected: u64,
     /// `rejects/<source>.csv`, when rows were set aside.
     pub rejects_file: Option<PathBuf>,
+    /// What loading it found worth knowing (ignored columns, unchecked references, …).
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// A table made by the run.
@@ -95,7 +97,8 @@ pub struct RunReport {
     pub outputs: Vec<OutputReport>,
     /// The manifest file.
     pub manifest: PathBuf,
-    /// Warnings (ignored columns, unchecked references, …).
+    /// Warnings found while running, every source's together (the plan's own
+    /// warnings, found by validation, are in `Plan::warnings` and not repeated here).
     pub warnings: Vec<Diagnostic>,
 }
 
@@ -144,6 +147,7 @@ pub async fn run(plan: &Plan, options: &RunOptions) -> Result<RunReport> {
         started_at: started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         status: "failed".to_string(),
         error: None,
+        as_of: plan.run.as_of.format("%Y-%m-%d").to_string(),
         params: plan.run.params.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
         sources: Vec::new(),
         tables: BTreeMap::new(),
@@ -177,7 +181,7 @@ async fn run_stages(
     manifest: &mut Manifest,
     timings: &mut BTreeMap<String, u64>,
 ) -> Result<RunReport> {
-    let mut warnings: Vec<Diagnostic> = plan.warnings.clone();
+    let mut warnings: Vec<Diagnostic> = Vec::new();
 
     // Sources, in waves.
     progress.stage("loading sources");
@@ -233,10 +237,19 @@ async fn run_stages(
         warnings.extend(ing.warnings.iter().cloned());
         let label = l.files.first().map(|f| f.display().to_string()).unwrap_or_default();
         let rejects_file = if ing.rejects.is_empty() {
+            // A rejects file from an earlier run would now describe rows that are no longer rejected.
+            let stale = plan.run.out_dir.join("rejects").join(format!("{}.csv", source.name));
+            if stale.is_file() {
+                std::fs::remove_file(&stale).map_err(|e| {
+                    Diagnostic::runtime(format!("cannot remove the outdated rejects file {}", stale.display()))
+                        .caused_by(e)
+                })?;
+            }
             None
         } else {
             let path = plan.run.out_dir.join("rejects").join(format!("{}.csv", source.name));
-            write_rejects(&path, &label, &ing.rejects)?;
+            write_rejects(&path, &label, &ing.rejects)
+                .map_err(|e| placed(e, plan, PluginKind::Source, &source.name))?;
             Some(path)
         };
         if let Some(limit) = &source.options.max_rejected
@@ -264,6 +277,7 @@ async fn run_stages(
             rows_loaded: ing.rows_loaded,
             rows_rejected: ing.rows_rejected,
             rejects_file,
+            warnings: ing.warnings.clone(),
         });
     }
     if !over_limit.is_empty() {

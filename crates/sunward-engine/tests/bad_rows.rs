@@ -270,7 +270,7 @@ fn a_header_without_rows_is_an_empty_table() {
 #[test]
 fn an_unterminated_quote_names_the_line_where_it_starts() {
     let err = load_in(&dir(), "unterminated_quote.csv", json!({"contract": "services"}), &HashMap::new()).unwrap_err();
-    assert!(err.message.ends_with("a quoted field starting on line 3 is never closed"), "{}", err.message);
+    assert!(err.message.ends_with("unterminated_quote.csv: the quoted field starting on line 3 is never closed: expected a closing quote before the end of the file"), "{}", err.message);
 }
 
 #[test]

@@ -1,11 +1,15 @@
 //! The source plugins read what people export: expected headers, cells and
-//! places are read off each fixture by eye. A property test feeds the text
-//! readers arbitrary bytes: errors are fine, panics are not.
+//! places are read off each fixture by eye. Fixtures that are awkward to write
+//! inline (a GB18030 CSV, a workbook, a JSON-lines file) live in
+//! `tests/fixtures/sources/` (`make_fixtures.py` made the binary ones); small
+//! text cases are written to a temporary folder. A property test feeds the
+//! text readers arbitrary bytes: errors are fine, panics are not.
 
+use chrono::NaiveDate;
 use proptest::prelude::*;
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use sunward_core::plugin::PluginHandle;
 use sunward_core::{Diagnostic, PluginKind, RawCell, RawRow, RowPlace, RunContext};
 
@@ -14,11 +18,28 @@ fn ctx(dir: &Path) -> RunContext {
         pipeline_dir: dir.to_path_buf(),
         out_dir: dir.to_path_buf(),
         params: BTreeMap::new(),
-        as_of: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        as_of: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
     }
 }
 
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sources")
+}
+
+/// Open a source and read it to the end (or to its first error).
 fn read(plugin: &str, dir: &Path, config: serde_json::Value) -> Result<(Vec<String>, Vec<RawRow>), Diagnostic> {
+    let (headers, rows, error) = read_until_error(plugin, dir, config)?;
+    match error {
+        Some(e) => Err(e),
+        None => Ok((headers, rows)),
+    }
+}
+
+/// Headers, the rows read, and the error that stopped the reading if any.
+type Partial = (Vec<String>, Vec<RawRow>, Option<Diagnostic>);
+
+/// Open a source and read it, keeping the rows yielded before an error.
+fn read_until_error(plugin: &str, dir: &Path, config: serde_json::Value) -> Result<Partial, Diagnostic> {
     let registry = sunward_plugins::builtin_registry();
     let Some(PluginHandle::Source(source)) = registry.get(PluginKind::Source, plugin) else { panic!("{plugin}") };
     let config = source.parse(config).map_err(|e| Diagnostic::invalid(e.to_string()))?;
@@ -26,9 +47,15 @@ fn read(plugin: &str, dir: &Path, config: serde_json::Value) -> Result<(Vec<Stri
     let headers = reader.headers().to_vec();
     let mut rows = Vec::new();
     while let Some(row) = reader.next_row() {
-        rows.push(row?);
+        match row {
+            Ok(row) => rows.push(row),
+            Err(e) => {
+                assert!(reader.next_row().is_none(), "a reader stops after an error");
+                return Ok((headers, rows, Some(e)));
+            }
+        }
     }
-    Ok((headers, rows))
+    Ok((headers, rows, None))
 }
 
 fn text(s: &str) -> RawCell {
@@ -39,20 +66,71 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) {
     std::fs::write(dir.join(name), bytes).unwrap();
 }
 
+fn places(rows: &[RawRow]) -> Vec<RowPlace> {
+    rows.iter().map(|r| r.place.clone()).collect()
+}
+
+// ---- csv ----
+
+#[test]
+fn csv_utf8_keeps_every_field_as_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        "a.csv",
+        " 学校编号 ,主题,人数\n007, 生命教育 ,12\n008,,\n009\n010,情绪,3,多余\n\"说 \"\"你好\"\"\",\"a,b\",1\n011,5\"3,4\n"
+            .as_bytes(),
+    );
+    let (headers, rows) = read("csv", tmp.path(), json!({"path": "a.csv"})).unwrap();
+    assert_eq!(headers, ["学校编号", "主题", "人数"], "header names are trimmed");
+    assert_eq!(places(&rows), (2..=7).map(RowPlace::Line).collect::<Vec<_>>());
+    assert_eq!(rows[0].cells, [text("007"), text(" 生命教育 "), text("12")], "values are left untrimmed");
+    assert_eq!(rows[1].cells, [text("008"), RawCell::Empty, RawCell::Empty]);
+    assert_eq!(rows[2].cells, [text("009")], "a short row is passed as it is");
+    assert_eq!(rows[3].cells, [text("010"), text("情绪"), text("3"), text("多余")], "so is a long one");
+    assert_eq!(rows[4].cells, [text("说 \"你好\""), text("a,b"), text("1")], "doubled quotes and a quoted comma");
+    assert_eq!(rows[5].cells, [text("011"), text("5\"3"), text("4")], "a quote inside a field is a character");
+    assert!(rows.iter().all(|r| r.malformed.is_none()));
+}
+
 #[test]
 fn csv_utf8_with_bom_crlf_and_quoted_newlines() {
     let tmp = tempfile::tempdir().unwrap();
-    write(tmp.path(), "a.csv", "\u{feff}学校编号, 主题 \r\n007,\"生命教育\r\n第二行\"\r\n008,\r\n".as_bytes());
+    write(
+        tmp.path(),
+        "a.csv",
+        "\u{feff}\"学校编号\", 主题 \r\n007,\"生命教育\r\n第二行\"\r\n008,\r\n\r\n009,\"三\n行\n\"\r\n010,末行"
+            .as_bytes(),
+    );
     let (headers, rows) = read("csv", tmp.path(), json!({"path": "a.csv"})).unwrap();
-    assert_eq!(headers, ["学校编号", "主题"]);
+    assert_eq!(headers, ["学校编号", "主题"], "the byte-order mark is gone and the quoted header read");
     assert_eq!(rows[0].place, RowPlace::Line(2));
     assert_eq!(rows[0].cells, [text("007"), text("生命教育\r\n第二行")]);
     assert_eq!(rows[1].place, RowPlace::Line(4), "the quoted line break makes the next record start on line 4");
     assert_eq!(rows[1].cells, [text("008"), RawCell::Empty]);
+    // Line 5 is blank; the record on line 6 runs over three lines.
+    assert_eq!(rows[2].place, RowPlace::Line(6));
+    assert_eq!(rows[2].cells, [text("009"), text("三\n行\n")]);
+    assert_eq!(rows[3].place, RowPlace::Line(9), "no line break after the last record");
+    assert_eq!(rows[3].cells, [text("010"), text("末行")]);
+    assert_eq!(rows.len(), 4);
 }
 
 #[test]
-fn csv_gb18030_and_semicolons() {
+fn csv_gb18030_fixture_from_excel() {
+    // services_gb18030.csv: GB18030 with CRLF, a quoted comma and 𠮷 (four bytes in GB18030).
+    for encoding in ["gb18030", "gbk"] {
+        let (headers, rows) =
+            read("csv", &fixtures(), json!({"path": "services_gb18030.csv", "encoding": encoding})).unwrap();
+        assert_eq!(headers, ["学校编号", "服务类型", "主题", "人数"]);
+        assert_eq!(places(&rows), [RowPlace::Line(2), RowPlace::Line(3)]);
+        assert_eq!(rows[0].cells, [text("S001"), text("个案辅导"), text("情绪管理, 第一次"), text("1")]);
+        assert_eq!(rows[1].cells, [text("S002"), text("团体辅导"), text("王𠮷的生命教育"), text("12")]);
+    }
+}
+
+#[test]
+fn csv_gb18030_with_semicolons_and_the_wrong_encoding() {
     let tmp = tempfile::tempdir().unwrap();
     // "学校;服务类型\nS1;个案辅导\n" in GB18030: 学=D1A7 校=D0A3 服=B7FE 务=CEF1 类=C0E0 型=D0CD 个=B8F6 案=B0B8 辅=B8A8 导=B5BC
     let bytes: Vec<u8> = [
@@ -71,106 +149,302 @@ fn csv_gb18030_and_semicolons() {
     assert_eq!(rows[0].cells, [text("S1"), text("个案辅导")]);
     // Read as UTF-8, the same bytes are an error that suggests the encoding.
     let err = read("csv", tmp.path(), json!({"path": "gb.csv", "delimiter": ";"})).unwrap_err();
-    assert!(err.message.contains("is not valid UTF-8 at line 1"), "{}", err.message);
+    assert!(err.message.contains("gb.csv is not valid UTF-8 at line 1, column 2"), "{}", err.message);
+    assert_eq!(err.hint.as_deref(), Some("set encoding: gb18030 if the file was saved by Excel in a Chinese locale"));
+}
+
+#[test]
+fn csv_invalid_utf8_names_the_line_and_column() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Line 3 starts a quoted field whose second line (line 4) holds the GB18030 bytes of 服 (B7 FE).
+    let bytes = [&b"id,note\n1,ok\n2,\"fine\n"[..], &[0xB7, 0xFE], b"\"\n3,later\n"].concat();
+    write(tmp.path(), "a.csv", &bytes);
+    let (headers, rows, err) = read_until_error("csv", tmp.path(), json!({"path": "a.csv"})).unwrap();
+    assert_eq!(headers, ["id", "note"]);
+    assert_eq!(rows.len(), 1, "the good row before the bad bytes is read");
+    let err = err.expect("an error");
+    assert!(
+        err.message.ends_with("a.csv is not valid UTF-8 at line 4, column \"note\": expected UTF-8 text"),
+        "{}",
+        err.message
+    );
     assert!(err.hint.unwrap().contains("encoding: gb18030"));
 }
 
 #[test]
-fn csv_refuses_other_formats_and_empty_files() {
+fn csv_utf8_bom_wins_over_a_gb18030_setting() {
     let tmp = tempfile::tempdir().unwrap();
-    write(tmp.path(), "book.csv", b"PK\x03\x04rest of a zip");
-    let err = read("csv", tmp.path(), json!({"path": "book.csv"})).unwrap_err();
+    write(tmp.path(), "a.csv", "\u{feff}学校,主题\nS1,生命教育\n".as_bytes());
+    let (headers, rows) = read("csv", tmp.path(), json!({"path": "a.csv", "encoding": "gb18030"})).unwrap();
+    assert_eq!(headers, ["学校", "主题"]);
+    assert_eq!(rows[0].cells, [text("S1"), text("生命教育")]);
+}
+
+#[test]
+fn csv_tab_delimiter_and_other_quote() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "a.tsv", "学校\t主题\nS1\t'生命\t教育'\n".as_bytes());
+    let (headers, rows) = read("csv", tmp.path(), json!({"path": "a.tsv", "delimiter": "\t", "quote": "'"})).unwrap();
+    assert_eq!(headers, ["学校", "主题"]);
+    assert_eq!(rows[0].cells, [text("S1"), text("生命\t教育")]);
+}
+
+#[test]
+fn csv_unterminated_quote_names_the_line_where_it_opens() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "a.csv", "学校,主题\r\nS1,团体\r\nS2,\"生命教育\r\nS3,情绪\r\n".as_bytes());
+    let err = read("csv", tmp.path(), json!({"path": "a.csv"})).unwrap_err();
     assert!(
-        err.message.ends_with("this is an Excel workbook (.xlsx), not a text file: use plugin: xlsx"),
+        err.message.ends_with(
+            "a.csv: the quoted field starting on line 3 is never closed: expected a closing quote before the end of the file"
+        ),
         "{}",
         err.message
     );
+    assert!(err.hint.unwrap().starts_with("close the quote"));
+
+    // In a file longer than the reader's buffers, the rows before the open quote still arrive.
+    let mut long = String::from("学校,主题\n");
+    for i in 0..3000 {
+        long.push_str(&format!("S{i},\"第{i}次\"\n"));
+    }
+    long.push_str("S3000,\"没有结束\nS3001,x\n");
+    write(tmp.path(), "long.csv", long.as_bytes());
+    let (_, rows, err) = read_until_error("csv", tmp.path(), json!({"path": "long.csv"})).unwrap();
+    let err = err.expect("an error");
+    assert!(err.message.contains("starting on line 3002 is never closed"), "{}", err.message);
+    assert!(rows.len() <= 3000);
+    assert!(rows.len() > 100, "{} rows", rows.len());
+    assert_eq!(rows[99].cells, [text("S99"), text("第99次")]);
+    assert_eq!(rows[99].place, RowPlace::Line(101));
+
+    // A quote closed on the very last byte is fine.
+    write(tmp.path(), "closed.csv", "a,b\n1,\"x\ny\"".as_bytes());
+    let (_, rows) = read("csv", tmp.path(), json!({"path": "closed.csv"})).unwrap();
+    assert_eq!(rows[0].cells, [text("1"), text("x\ny")]);
+}
+
+#[test]
+fn csv_refuses_other_formats() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(fixtures().join("services.xlsx"), tmp.path().join("services.csv")).unwrap();
+    let err = read("csv", tmp.path(), json!({"path": "services.csv"})).unwrap_err();
+    assert!(
+        err.message.ends_with("services.csv as CSV: this is an Excel workbook (.xlsx), not CSV: use plugin: xlsx"),
+        "{}",
+        err.message
+    );
+    write(tmp.path(), "old.csv", &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]);
+    let err = read("csv", tmp.path(), json!({"path": "old.csv"})).unwrap_err();
+    assert!(err.message.ends_with("this is an old Excel workbook (.xls), not CSV"), "{}", err.message);
+    assert_eq!(err.hint.as_deref(), Some("open it in Excel, save it as .xlsx and use plugin: xlsx"));
+    write(tmp.path(), "p.csv", b"PAR1\x15\x04");
+    let err = read("csv", tmp.path(), json!({"path": "p.csv"})).unwrap_err();
+    assert!(err.message.ends_with("this is a Parquet file, not CSV: use plugin: parquet"), "{}", err.message);
+    write(tmp.path(), "u16.csv", &[0xFF, 0xFE, b'a', 0, b',', 0, b'b', 0]);
+    let err = read("csv", tmp.path(), json!({"path": "u16.csv"})).unwrap_err();
+    assert!(err.message.contains("UTF-16"), "{}", err.message);
+    assert_eq!(err.hint.as_deref(), Some("save it again as UTF-8 (or GB18030) text"));
+}
+
+#[test]
+fn csv_empty_header_only_and_missing_files() {
+    let tmp = tempfile::tempdir().unwrap();
     write(tmp.path(), "empty.csv", b"");
     let err = read("csv", tmp.path(), json!({"path": "empty.csv"})).unwrap_err();
+    assert!(err.message.starts_with("the file "), "{}", err.message);
+    assert!(err.message.ends_with("empty.csv is empty: expected a header line"), "{}", err.message);
+    write(tmp.path(), "bom.csv", b"\xEF\xBB\xBF\r\n");
+    let err = read("csv", tmp.path(), json!({"path": "bom.csv"})).unwrap_err();
     assert!(err.message.ends_with("is empty: expected a header line"), "{}", err.message);
+
+    write(tmp.path(), "header.csv", "学校,主题\r\n".as_bytes());
+    let (headers, rows) = read("csv", tmp.path(), json!({"path": "header.csv"})).unwrap();
+    assert_eq!(headers, ["学校", "主题"]);
+    assert!(rows.is_empty(), "a header with no rows is an empty table");
+
     let err = read("csv", tmp.path(), json!({"path": "missing.csv"})).unwrap_err();
     assert!(err.message.starts_with("cannot open"), "{}", err.message);
+    assert!(err.message.contains("missing.csv"), "{}", err.message);
+    assert!(err.hint.unwrap().starts_with("check the path"));
 }
 
 #[test]
-fn xlsx_keeps_numbers_and_dates() {
+fn csv_path_takes_parameters() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut book = rust_xlsxwriter::Workbook::new();
-    let first = book.add_worksheet();
-    first.set_name("说明").unwrap();
-    first.write_string(0, 0, "ignored").unwrap();
-    let sheet = book.add_worksheet();
-    sheet.set_name("服务记录").unwrap();
-    sheet.write_string(1, 0, "服务日期").unwrap();
-    sheet.write_string(1, 1, "人数").unwrap();
-    sheet.write_string(1, 2, "主题").unwrap();
-    let date = rust_xlsxwriter::Format::new().set_num_format("yyyy/m/d");
-    let day = rust_xlsxwriter::ExcelDateTime::from_ymd(2025, 3, 5).unwrap();
-    sheet.write_datetime_with_format(2, 0, &day, &date).unwrap();
-    sheet.write_number(2, 1, 44.0).unwrap();
-    sheet.write_string(2, 2, "生命教育").unwrap();
-    sheet.write_number(3, 0, 45658.0).unwrap();
-    book.save(tmp.path().join("a.xlsx")).unwrap();
+    std::fs::create_dir(tmp.path().join("2025")).unwrap();
+    write(&tmp.path().join("2025"), "a.csv", "学校\nS1\n".as_bytes());
+    let registry = sunward_plugins::builtin_registry();
+    let Some(PluginHandle::Source(source)) = registry.get(PluginKind::Source, "csv") else { panic!("csv") };
+    let config = source.parse(json!({"path": "${year}/a.csv"})).unwrap();
+    let mut ctx = ctx(tmp.path());
+    ctx.params.insert("year".into(), sunward_core::params::ParamValue::Int(2025));
+    assert_eq!(source.files(&config, &ctx).unwrap(), [tmp.path().join("2025/a.csv")]);
+    let mut reader = source.open(&config, &ctx).unwrap();
+    assert_eq!(reader.next_row().unwrap().unwrap().cells, [text("S1")]);
+}
 
-    let (headers, rows) = read("xlsx", tmp.path(), json!({"path": "a.xlsx", "sheet": "服务记录"})).unwrap();
-    assert_eq!(headers, ["服务日期", "人数", "主题"]);
-    assert_eq!(rows[0].place, RowPlace::Sheet { sheet: "服务记录".into(), row: 3 });
+// ---- xlsx ----
+
+#[test]
+fn xlsx_fixture_keeps_numbers_dates_and_errors() {
+    // services.xlsx (openpyxl): sheet 说明 holds a note; sheet 服务记录 has its table at B2,
+    // a wholly empty row 4 and an error cell.
+    let (headers, rows) = read("xlsx", &fixtures(), json!({"path": "services.xlsx", "sheet": "服务记录"})).unwrap();
+    assert_eq!(headers, ["服务日期", "开始时间", "人数", "主题", "结果"]);
+    let sheet = |row| RowPlace::Sheet { sheet: "服务记录".into(), row };
+    assert_eq!(places(&rows), [sheet(3), sheet(5)], "row numbers as Excel shows them; the empty row is skipped");
+    let day = NaiveDate::from_ymd_opt(2025, 3, 5).unwrap();
     assert_eq!(
         rows[0].cells,
-        [RawCell::Date(chrono::NaiveDate::from_ymd_opt(2025, 3, 5).unwrap()), RawCell::Float(44.0), text("生命教育")]
+        [
+            RawCell::Date(day),
+            RawCell::DateTime(day.and_hms_opt(14, 30, 0).unwrap()),
+            RawCell::Float(12.0),
+            text("生命教育"),
+            text("#DIV/0!"),
+        ]
     );
     assert_eq!(
-        rows[1].cells[0],
-        RawCell::Float(45658.0),
-        "an unformatted serial stays a number for the engine to read"
+        rows[1].cells,
+        [RawCell::Float(45658.0), RawCell::Empty, RawCell::Float(3.5), text("  情绪 管理 "), RawCell::Bool(true)],
+        "a serial number without a date format stays a number for the engine to read"
     );
-    let (_, by_index) = read("xlsx", tmp.path(), json!({"path": "a.xlsx", "sheet": 1})).unwrap();
-    assert_eq!(by_index.len(), 2);
-    let err = read("xlsx", tmp.path(), json!({"path": "a.xlsx", "sheet": "服务"})).unwrap_err();
-    assert_eq!(err.hint.as_deref(), Some("its sheets: 说明, 服务记录"));
-    write(tmp.path(), "a.csv", b"a,b\n1,2\n");
-    let err = read("xlsx", tmp.path(), json!({"path": "a.csv"})).unwrap_err();
-    assert!(err.message.ends_with("is not an .xlsx workbook"), "{}", err.message);
+
+    let (by_index, rows_by_index) = read("xlsx", &fixtures(), json!({"path": "services.xlsx", "sheet": 1})).unwrap();
+    assert_eq!(by_index, headers);
+    assert_eq!(rows_by_index, rows);
+    let (first, none) = read("xlsx", &fixtures(), json!({"path": "services.xlsx"})).unwrap();
+    assert_eq!(first, ["导出说明"], "the first sheet by default");
+    assert!(none.is_empty());
 }
 
 #[test]
-fn jsonl_collects_every_key_and_sets_aside_bad_lines() {
-    let tmp = tempfile::tempdir().unwrap();
-    write(
-        tmp.path(),
-        "a.jsonl",
-        "{\"id\": \"I1\", \"n\": 3}\n\n[1, 2]\n{\"id\": \"I2\", \"when\": \"2025/3/5\", \"ok\": true}\nnot json\n"
-            .as_bytes(),
-    );
-    let (headers, rows) = read("jsonl", tmp.path(), json!({"path": "a.jsonl"})).unwrap();
-    assert_eq!(headers, ["id", "n", "when", "ok"]);
-    assert_eq!(rows.len(), 4);
-    assert_eq!(rows[0].cells, [text("I1"), RawCell::Int(3), RawCell::Empty, RawCell::Empty]);
-    assert_eq!(rows[1].place, RowPlace::Line(3));
-    assert_eq!(rows[1].malformed.as_deref(), Some("not a JSON object: an array"));
-    assert_eq!(rows[2].cells, [text("I2"), RawCell::Empty, text("2025/3/5"), RawCell::Bool(true)]);
-    assert_eq!(rows[3].place, RowPlace::Line(5));
-    assert!(rows[3].malformed.as_deref().unwrap().starts_with("not valid JSON"));
+fn xlsx_header_row_and_sheet_errors() {
+    let (headers, rows) =
+        read("xlsx", &fixtures(), json!({"path": "services.xlsx", "sheet": "服务记录", "header_row": 3})).unwrap();
+    assert_eq!(headers, ["2025-03-05", "2025-03-05 14:30:00", "12", "生命教育", "#DIV/0!"]);
+    assert_eq!(places(&rows), [RowPlace::Sheet { sheet: "服务记录".into(), row: 5 }]);
+
+    let err =
+        read("xlsx", &fixtures(), json!({"path": "services.xlsx", "sheet": "服务记录", "header_row": 4})).unwrap_err();
+    assert!(err.message.starts_with("row 4 of sheet \"服务记录\" in "), "{}", err.message);
+    assert!(err.message.ends_with("services.xlsx is empty: expected the header there"), "{}", err.message);
+
+    let err = read("xlsx", &fixtures(), json!({"path": "services.xlsx", "sheet": "服务"})).unwrap_err();
+    assert!(err.message.ends_with("services.xlsx has no sheet \"服务\""), "{}", err.message);
+    assert_eq!(err.hint.as_deref(), Some("its sheets: 说明, 服务记录"));
+    let err = read("xlsx", &fixtures(), json!({"path": "services.xlsx", "sheet": 2})).unwrap_err();
+    assert!(err.message.ends_with("has no sheet number 2"), "{}", err.message);
 }
+
+#[test]
+fn xlsx_refuses_text_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "a.xlsx", "学校,主题\nS1,生命教育\n".as_bytes());
+    let err = read("xlsx", tmp.path(), json!({"path": "a.xlsx"})).unwrap_err();
+    assert!(err.message.contains("a.xlsx as an .xlsx workbook: it does not start like one"), "{}", err.message);
+    assert!(err.hint.unwrap().contains("plugin: csv"));
+    write(tmp.path(), "broken.xlsx", b"PK\x03\x04 not really a zip");
+    let err = read("xlsx", tmp.path(), json!({"path": "broken.xlsx"})).unwrap_err();
+    assert!(err.message.starts_with("cannot open the workbook"), "{}", err.message);
+}
+
+// ---- jsonl ----
+
+#[test]
+fn jsonl_fixture_collects_every_key_and_sets_aside_bad_lines() {
+    // incidents.jsonl: CRLF; line 2 blank, line 4 an array, line 5 cut short; key " 学校编号 " on line 3.
+    let (headers, rows) = read("jsonl", &fixtures(), json!({"path": "incidents.jsonl"})).unwrap();
+    assert_eq!(headers, ["事件编号", "学校编号", "人数", "严重", "备注", "分数", "标签", "详情"]);
+    assert_eq!(places(&rows), [1, 3, 4, 5, 6].map(RowPlace::Line));
+    let e = RawCell::Empty;
+    assert_eq!(
+        rows[0].cells,
+        [text("I001"), text("S001"), RawCell::Int(2), RawCell::Bool(true), e.clone(), e.clone(), e.clone(), e.clone()]
+    );
+    assert_eq!(
+        rows[1].cells,
+        [
+            text("I002"),
+            text("S002"),
+            e.clone(),
+            e.clone(),
+            e.clone(),
+            RawCell::Float(3.5),
+            text("[\"欺凌\",\"校外\"]"),
+            e.clone()
+        ]
+    );
+    assert_eq!(rows[2].malformed.as_deref(), Some("not a JSON object: an array"));
+    assert!(rows[2].cells.is_empty());
+    assert_eq!(rows[3].malformed.as_deref(), Some("not a JSON object: the line ends before the JSON value does"));
+    assert_eq!(
+        rows[4].cells,
+        [e.clone(), e.clone(), RawCell::Int(-7), e.clone(), e.clone(), e.clone(), e, text("{\"地点\":\"操场\"}")]
+    );
+    assert!(rows[4].malformed.is_none());
+}
+
+#[test]
+fn jsonl_encodings_and_bad_text() {
+    let tmp = tempfile::tempdir().unwrap();
+    // {"服务":"S1"} with 服=B7FE 务=CEF1 in GB18030 (not UTF-8), then a syntax error on line 2.
+    let gb = [&b"{\""[..], &[0xB7, 0xFE, 0xCE, 0xF1], b"\":\"S1\"}\n{\"a\" 1}\n"].concat();
+    write(tmp.path(), "gb.jsonl", &gb);
+    let (headers, rows) = read("jsonl", tmp.path(), json!({"path": "gb.jsonl", "encoding": "gb18030"})).unwrap();
+    assert_eq!(headers, ["服务"]);
+    assert_eq!(rows[0].cells, [text("S1")]);
+    assert_eq!(rows[1].malformed.as_deref(), Some("not a JSON object: invalid JSON at column 6"));
+    let err = read("jsonl", tmp.path(), json!({"path": "gb.jsonl"})).unwrap_err();
+    assert!(err.message.ends_with("gb.jsonl is not valid UTF-8 at line 1: expected UTF-8 text"), "{}", err.message);
+    assert!(err.hint.unwrap().contains("encoding: gb18030"));
+
+    write(tmp.path(), "bom.jsonl", "\u{feff}{\"学校\": \"S2\"}".as_bytes());
+    let (headers, rows) = read("jsonl", tmp.path(), json!({"path": "bom.jsonl"})).unwrap();
+    assert_eq!(headers, ["学校"]);
+    assert_eq!(rows[0].cells, [text("S2")]);
+    assert_eq!(rows[0].place, RowPlace::Line(1));
+
+    std::fs::copy(fixtures().join("services.xlsx"), tmp.path().join("x.jsonl")).unwrap();
+    let err = read("jsonl", tmp.path(), json!({"path": "x.jsonl"})).unwrap_err();
+    assert!(err.message.ends_with("not JSON lines: use plugin: xlsx"), "{}", err.message);
+}
+
+// ---- parquet ----
 
 #[test]
 fn parquet_keeps_types() {
-    use datafusion::arrow::array::{Date32Array, Int64Array, StringArray};
-    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::arrow::array::{
+        BooleanArray, Date32Array, Float64Array, Int64Array, ListArray, StringArray, TimestampMicrosecondArray,
+    };
+    use datafusion::arrow::datatypes::{DataType, Field, Int32Type, Schema, TimeUnit};
     use datafusion::arrow::record_batch::RecordBatch;
     use std::sync::Arc;
     let tmp = tempfile::tempdir().unwrap();
     let schema = Arc::new(Schema::new(vec![
-        Field::new("id", DataType::Utf8, true),
-        Field::new("n", DataType::Int64, true),
-        Field::new("d", DataType::Date32, true),
+        Field::new("学校编号", DataType::Utf8, true),
+        Field::new("人数", DataType::Int64, true),
+        Field::new("服务日期", DataType::Date32, true),
+        Field::new("开始", DataType::Timestamp(TimeUnit::Microsecond, None), true),
+        Field::new("开始_北京", DataType::Timestamp(TimeUnit::Microsecond, Some("+08:00".into())), true),
+        Field::new("分数", DataType::Float64, true),
+        Field::new("严重", DataType::Boolean, true),
+        Field::new("编号", DataType::new_list(DataType::Int32, true), true),
     ]));
+    // 2025-03-05 is day 20152 after 1970-01-01; 06:30 UTC that day is 1_741_156_200 s (14:30 in +08:00).
+    let micros = 1_741_156_200_000_000i64;
     let batch = RecordBatch::try_new(
         schema.clone(),
         vec![
-            Arc::new(StringArray::from(vec![Some("007"), None])),
-            Arc::new(Int64Array::from(vec![Some(5), Some(6)])),
+            Arc::new(StringArray::from(vec![Some("生命教育"), None])),
+            Arc::new(Int64Array::from(vec![Some(5), Some(-6)])),
             Arc::new(Date32Array::from(vec![Some(20152), None])),
+            Arc::new(TimestampMicrosecondArray::from(vec![Some(micros), None])),
+            Arc::new(TimestampMicrosecondArray::from(vec![Some(micros), None]).with_timezone("+08:00")),
+            Arc::new(Float64Array::from(vec![Some(2.5), None])),
+            Arc::new(BooleanArray::from(vec![Some(true), Some(false)])),
+            Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(vec![Some(vec![Some(1), Some(2)]), None])),
         ],
     )
     .unwrap();
@@ -179,16 +453,48 @@ fn parquet_keeps_types() {
     writer.write(&batch).unwrap();
     writer.close().unwrap();
     let (headers, rows) = read("parquet", tmp.path(), json!({"path": "a.parquet"})).unwrap();
-    assert_eq!(headers, ["id", "n", "d"]);
-    // Day 20152 after 1970-01-01 is 2025-03-05.
+    assert_eq!(headers, ["学校编号", "人数", "服务日期", "开始", "开始_北京", "分数", "严重", "编号"]);
+    let day = NaiveDate::from_ymd_opt(2025, 3, 5).unwrap();
     assert_eq!(
         rows[0].cells,
-        [text("007"), RawCell::Int(5), RawCell::Date(chrono::NaiveDate::from_ymd_opt(2025, 3, 5).unwrap())]
+        [
+            text("生命教育"),
+            RawCell::Int(5),
+            RawCell::Date(day),
+            RawCell::DateTime(day.and_hms_opt(6, 30, 0).unwrap()),
+            RawCell::DateTime(day.and_hms_opt(14, 30, 0).unwrap()),
+            RawCell::Float(2.5),
+            RawCell::Bool(true),
+            text("[1, 2]"),
+        ]
     );
-    assert_eq!(rows[1].place, RowPlace::Record(2));
-    assert_eq!(rows[1].cells, [RawCell::Empty, RawCell::Int(6), RawCell::Empty]);
-    write(tmp.path(), "not.parquet", b"a,b\n");
-    assert!(read("parquet", tmp.path(), json!({"path": "not.parquet"})).unwrap_err().message.contains("as Parquet"));
+    assert_eq!(places(&rows), [RowPlace::Record(1), RowPlace::Record(2)]);
+    let e = RawCell::Empty;
+    assert_eq!(
+        rows[1].cells,
+        [e.clone(), RawCell::Int(-6), e.clone(), e.clone(), e.clone(), e.clone(), RawCell::Bool(false), e]
+    );
+
+    write(tmp.path(), "not.parquet", "学校,主题\n".as_bytes());
+    let err = read("parquet", tmp.path(), json!({"path": "not.parquet"})).unwrap_err();
+    assert!(err.message.contains("not.parquet as Parquet"), "{}", err.message);
+    std::fs::copy(fixtures().join("services.xlsx"), tmp.path().join("x.parquet")).unwrap();
+    let err = read("parquet", tmp.path(), json!({"path": "x.parquet"})).unwrap_err();
+    assert!(
+        err.message.ends_with("this is an Excel workbook (.xlsx), not Parquet: use plugin: xlsx"),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
+fn examples_name_their_plugin() {
+    let registry = sunward_plugins::builtin_registry();
+    for name in ["csv", "xlsx", "jsonl", "parquet"] {
+        let Some(PluginHandle::Source(source)) = registry.get(PluginKind::Source, name) else { panic!("{name}") };
+        assert_eq!(source.info().name, name);
+        assert!(source.info().example.starts_with(&format!("plugin: {name}\n")));
+    }
 }
 
 proptest! {
@@ -196,12 +502,61 @@ proptest! {
 
     #[test]
     fn text_readers_never_panic(bytes in proptest::collection::vec(prop_oneof![
-        Just(b'"'), Just(b','), Just(b'\n'), Just(b'\r'), Just(0u8), Just(0xFFu8), Just(0xD1u8), Just(b'{'), Just(b'}'), any::<u8>()
-    ], 0..400), gb in any::<bool>()) {
+        Just(b'"'), Just(b','), Just(b';'), Just(b'\n'), Just(b'\r'), Just(0u8), Just(0xFFu8), Just(0xEFu8),
+        Just(0xD1u8), Just(b'{'), Just(b'}'), Just(b':'), any::<u8>()
+    ], 0..400), gb in any::<bool>(), semicolon in any::<bool>()) {
         let tmp = tempfile::tempdir().unwrap();
         write(tmp.path(), "f", &bytes);
         let encoding = if gb { "gb18030" } else { "utf-8" };
-        let _ = read("csv", tmp.path(), json!({"path": "f", "encoding": encoding}));
+        let delimiter = if semicolon { ";" } else { "," };
+        let _ = read("csv", tmp.path(), json!({"path": "f", "encoding": encoding, "delimiter": delimiter}));
         let _ = read("jsonl", tmp.path(), json!({"path": "f", "encoding": encoding}));
+    }
+
+    /// Well-formed CSV built here, with the line each record starts on counted
+    /// while writing it, reads back field for field with those lines.
+    #[test]
+    fn csv_reads_back_what_was_written(
+        records in proptest::collection::vec(
+            (
+                "[a学]{1,3}",
+                proptest::collection::vec(("[a学 ,\"\n]{0,4}", any::<bool>()), 0..3),
+                any::<bool>(),
+                any::<bool>(),
+            ),
+            0..12,
+        ),
+        last_break in any::<bool>(),
+    ) {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut file = String::from("甲,乙\r\n");
+        let mut expected = Vec::new();
+        for (i, (first, rest, crlf, blank_before)) in records.iter().enumerate() {
+            if *blank_before {
+                file.push_str(if *crlf { "\r\n" } else { "\n" });
+            }
+            let line = 1 + file.matches('\n').count() as u64;
+            let mut fields = vec![first.clone()];
+            let mut cells = vec![text(first)];
+            for (value, force_quotes) in rest {
+                let needs = value.contains([',', '"', '\n']);
+                fields.push(if needs || *force_quotes {
+                    format!("\"{}\"", value.replace('"', "\"\""))
+                } else {
+                    value.clone()
+                });
+                cells.push(if value.is_empty() { RawCell::Empty } else { text(value) });
+            }
+            file.push_str(&fields.join(","));
+            if i + 1 < records.len() || last_break {
+                file.push_str(if *crlf { "\r\n" } else { "\n" });
+            }
+            expected.push((RowPlace::Line(line), cells));
+        }
+        write(tmp.path(), "f.csv", file.as_bytes());
+        let (headers, rows) = read("csv", tmp.path(), json!({"path": "f.csv"})).unwrap();
+        prop_assert_eq!(headers, ["甲", "乙"]);
+        let got: Vec<(RowPlace, Vec<RawCell>)> = rows.into_iter().map(|r| (r.place, r.cells)).collect();
+        prop_assert_eq!(got, expected);
     }
 }

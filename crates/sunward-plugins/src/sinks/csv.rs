@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use std::path::PathBuf;
 use sunward_core::atomic::write_atomic;
-use sunward_core::{ConfigIssue, Plugin, PluginInfo, Result, RunContext, Sink, TableData};
+use sunward_core::{ConfigIssue, Diagnostic, Plugin, PluginInfo, Result, RunContext, Sink, TableData};
 
 /// Writes a table as CSV.
 pub struct CsvSink;
@@ -34,6 +34,11 @@ fn comma() -> char {
     ','
 }
 
+/// Whether `c` can separate fields: one ASCII byte that is not a quote or a line break.
+fn delimiter_ok(c: char) -> bool {
+    c.is_ascii() && !matches!(c, '"' | '\n' | '\r')
+}
+
 impl Plugin for CsvSink {
     type Config = CsvSinkConfig;
     const INFO: PluginInfo = PluginInfo {
@@ -42,10 +47,19 @@ impl Plugin for CsvSink {
         example: "plugin: csv\ntable: by_school\npath: by_school_${year}.csv\nbom: true\n",
     };
     fn check(&self, config: &CsvSinkConfig) -> Vec<ConfigIssue> {
-        if config.delimiter.is_ascii() && config.delimiter != '\n' {
+        if delimiter_ok(config.delimiter) {
             vec![]
         } else {
-            vec![ConfigIssue::field("delimiter", "the delimiter must be one ASCII character")]
+            vec![
+                ConfigIssue::field(
+                    "delimiter",
+                    format!(
+                        "{:?} cannot be a delimiter: it must be one ASCII character other than a quote or a line break",
+                        config.delimiter
+                    ),
+                )
+                .hint("use `,`, `;`, `|` or a tab (`\"\\t\"`)"),
+            ]
         }
     }
 }
@@ -56,6 +70,10 @@ impl Sink for CsvSink {
     }
 
     fn write(&self, config: &CsvSinkConfig, tables: &[TableData], ctx: &RunContext) -> Result<Vec<PathBuf>> {
+        if !delimiter_ok(config.delimiter) {
+            return Err(Diagnostic::invalid(format!("{:?} cannot be a CSV delimiter", config.delimiter))
+                .hint("use one ASCII character other than a quote or a line break, such as `,` or `;`"));
+        }
         let data = table(tables, &config.table)?;
         let path = ctx.output_path(&config.path)?;
         let written = write_atomic(&path, |w| {

@@ -1,7 +1,11 @@
 //! The `jsonl` output: one table as JSON objects, one per line.
+//!
+//! Every object holds every column, a missing value as `null`, so tools that
+//! infer a schema from the first lines see all the columns; dates are
+//! `"YYYY-MM-DD"` strings.
 
 use super::{table, write_error};
-use datafusion::arrow::json::LineDelimitedWriter;
+use datafusion::arrow::json::writer::{LineDelimited, WriterBuilder};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -25,7 +29,7 @@ impl Plugin for JsonlSink {
     type Config = JsonlSinkConfig;
     const INFO: PluginInfo = PluginInfo {
         name: "jsonl",
-        description: "writes one table as JSON lines (null values are left out of each object)",
+        description: "writes one table as JSON lines, one object per row (missing values as null)",
         example: "plugin: jsonl\ntable: by_school\npath: by_school.jsonl\n",
     };
 }
@@ -39,7 +43,7 @@ impl Sink for JsonlSink {
         let data = table(tables, &config.table)?;
         let path = ctx.output_path(&config.path)?;
         let written = write_atomic(&path, |w| {
-            let mut writer = LineDelimitedWriter::new(w);
+            let mut writer = WriterBuilder::new().with_explicit_nulls(true).build::<_, LineDelimited>(w);
             for batch in &data.batches {
                 writer.write(batch).map_err(|e| write_error(&path, e))?;
             }

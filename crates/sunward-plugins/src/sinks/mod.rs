@@ -17,10 +17,15 @@ pub fn register(registry: &mut Registry) {
 
 /// The table named `name` among those handed to a sink.
 pub(crate) fn table<'a>(tables: &'a [TableData], name: &str) -> Result<&'a TableData> {
-    tables
-        .iter()
-        .find(|t| t.name == name)
-        .ok_or_else(|| Diagnostic::runtime(format!("table \"{name}\" was not handed to the output")))
+    tables.iter().find(|t| t.name == name).ok_or_else(|| {
+        let names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
+        let hint = if names.is_empty() {
+            "no table was handed to this output".to_string()
+        } else {
+            format!("tables handed to this output: {}", names.join(", "))
+        };
+        Diagnostic::runtime(format!("table \"{name}\" was not handed to the output")).hint(hint)
+    })
 }
 
 /// Wrap an error from a writer.

@@ -7,14 +7,12 @@
 //! of the file, a workbook saved as `.csv` or text in the wrong encoding is an
 //! error that names the file, the line and the likely fix.
 
-use super::{Encoding, open_file, sniff_binary};
+use super::{Encoding, NOT_UTF8_HINT, sniff, text_reader};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use std::collections::VecDeque;
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use sunward_core::{Diagnostic, Plugin, PluginInfo, RawCell, RawRow, Result, RowPlace, RowReader, RunContext, Source};
 
 /// Reads a delimited text file.
@@ -80,73 +78,97 @@ impl Source for CsvSource {
     }
 }
 
-/// Quote state seen by the bytes passing to the parser, to catch a quote left open to the end of the file.
-#[derive(Default)]
-struct QuoteWatch {
-    in_quote: AtomicBool,
-    quote_line: AtomicU64,
-    eof: AtomicBool,
-    /// Byte offsets of line breaks read ahead of the parser, so a record's
-    /// starting line can be told from its starting byte (the csv crate's own
-    /// line count is off by one after a CRLF).
-    newlines: Mutex<VecDeque<u64>>,
-}
-
+/// Follows the bytes on their way to the csv parser, tracking what the csv
+/// crate does not report: the physical line where each record starts (its own
+/// count drifts after CRLF line ends and blank lines) and whether the file ends
+/// inside a quoted field (which it silently accepts).
+///
+/// It mirrors csv_core's rules: a quote opens a quoted field only as the first
+/// byte of a field; inside one, a doubled quote is a quote and a single one
+/// closes it; outside quotes, `\r` and `\n` end a record and blank lines are
+/// skipped.
 struct Watched<R> {
     inner: R,
-    watch: Arc<QuoteWatch>,
     quote: u8,
     delimiter: u8,
+    /// The physical line of the next byte (1-based).
     line: u64,
-    offset: u64,
-    at_field_start: bool,
+    in_quote: bool,
+    /// Inside quotes, the previous byte was a quote: closing, or the first of a doubled pair.
     pending_quote: bool,
+    at_field_start: bool,
+    at_record_start: bool,
+    /// The line where the last quoted field opened.
+    quote_line: u64,
+    /// Starting lines of records read ahead of the parser, oldest first.
+    starts: VecDeque<u64>,
+    eof: bool,
+}
+
+impl<R> Watched<R> {
+    fn new(inner: R, quote: u8, delimiter: u8) -> Self {
+        Watched {
+            inner,
+            quote,
+            delimiter,
+            line: 1,
+            in_quote: false,
+            pending_quote: false,
+            at_field_start: true,
+            at_record_start: true,
+            quote_line: 1,
+            starts: VecDeque::new(),
+            eof: false,
+        }
+    }
+
+    fn observe(&mut self, b: u8) {
+        let is_break = b == b'\n' || b == b'\r';
+        if self.in_quote {
+            if self.pending_quote {
+                self.pending_quote = false;
+                if b != self.quote {
+                    self.in_quote = false; // the quote closed the field; `b` is read as outside quotes
+                }
+            } else if b == self.quote {
+                self.pending_quote = true;
+            }
+        }
+        if !self.in_quote {
+            if self.at_record_start && !is_break {
+                self.starts.push_back(self.line);
+                self.at_record_start = false;
+            }
+            if b == self.quote && self.at_field_start {
+                self.in_quote = true;
+                self.quote_line = self.line;
+                self.at_field_start = false;
+            } else if is_break {
+                self.at_field_start = true;
+                self.at_record_start = true;
+            } else {
+                self.at_field_start = b == self.delimiter;
+            }
+        }
+        if b == b'\n' {
+            self.line += 1;
+        }
+    }
+
+    /// The file ended inside a quoted field.
+    fn open_quote_at_end(&self) -> bool {
+        self.eof && self.in_quote && !self.pending_quote
+    }
 }
 
 impl<R: Read> Read for Watched<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        if n == 0 {
-            self.watch.eof.store(true, Ordering::SeqCst);
+        if n == 0 && !buf.is_empty() {
+            self.eof = true;
         }
-        let mut in_quote = self.watch.in_quote.load(Ordering::SeqCst);
-        let mut newlines = Vec::new();
-        for &b in &buf[..n] {
-            if b == b'\n' {
-                newlines.push(self.offset);
-            }
-            self.offset += 1;
-            if in_quote {
-                if self.pending_quote {
-                    self.pending_quote = false;
-                    if b == self.quote {
-                        continue; // a doubled quote inside a quoted field
-                    }
-                    in_quote = false;
-                } else if b == self.quote {
-                    self.pending_quote = true;
-                    continue;
-                }
-            }
-            if !in_quote {
-                if b == self.quote && self.at_field_start {
-                    in_quote = true;
-                    self.watch.quote_line.store(self.line, Ordering::SeqCst);
-                    self.at_field_start = false;
-                } else {
-                    self.at_field_start = b == self.delimiter || b == b'\n' || b == b'\r';
-                }
-            }
-            if b == b'\n' {
-                self.line += 1;
-            }
-        }
-        if n == 0 && self.pending_quote {
-            in_quote = false;
-        }
-        self.watch.in_quote.store(in_quote, Ordering::SeqCst);
-        if let Ok(mut queue) = self.watch.newlines.lock() {
-            queue.extend(newlines);
+        for &b in buf.get(..n).unwrap_or_default() {
+            self.observe(b);
         }
         Ok(n)
     }
@@ -155,67 +177,37 @@ impl<R: Read> Read for Watched<R> {
 struct CsvRows {
     file: String,
     headers: Vec<String>,
-    reader: csv::Reader<Box<dyn Read + Send>>,
+    reader: csv::Reader<Watched<Box<dyn Read + Send>>>,
     record: csv::ByteRecord,
-    watch: Arc<QuoteWatch>,
-    lines_before: u64,
     done: bool,
 }
 
 fn open_csv(path: &std::path::Path, config: &CsvConfig) -> Result<Box<dyn RowReader>> {
     let file_label = path.display().to_string();
-    if let Some(what) = sniff_binary(path)? {
-        return Err(Diagnostic::runtime(format!("cannot read {file_label} as CSV: {what}")));
+    if let Some(magic) = sniff(path)? {
+        return Err(magic.refuse(path, "CSV"));
     }
-    let file = open_file(path)?;
-    let decoded: Box<dyn Read + Send> = match config.encoding {
-        Encoding::Utf8 => Box::new(std::io::BufReader::new(file)),
-        Encoding::Gb18030 | Encoding::Gbk => Box::new(
-            encoding_rs_io::DecodeReaderBytesBuilder::new()
-                .encoding(Some(encoding_rs::GB18030))
-                .bom_override(true)
-                .build(file),
-        ),
-    };
-    let watch = Arc::new(QuoteWatch { quote_line: AtomicU64::new(1), ..Default::default() });
-    let watched: Box<dyn Read + Send> = Box::new(Watched {
-        inner: decoded,
-        watch: watch.clone(),
-        quote: config.quote as u8,
-        delimiter: config.delimiter as u8,
-        line: 1,
-        offset: 0,
-        at_field_start: true,
-        pending_quote: false,
-    });
+    let watched = Watched::new(text_reader(path, config.encoding)?, config.quote as u8, config.delimiter as u8);
     let reader = csv::ReaderBuilder::new()
         .delimiter(config.delimiter as u8)
         .quote(config.quote as u8)
         .has_headers(false)
         .flexible(true)
         .from_reader(watched);
-    let mut rows = CsvRows {
-        file: file_label.clone(),
-        headers: Vec::new(),
-        reader,
-        record: csv::ByteRecord::new(),
-        watch,
-        lines_before: 0,
-        done: false,
+    let mut rows =
+        CsvRows { file: file_label.clone(), headers: Vec::new(), reader, record: csv::ByteRecord::new(), done: false };
+    let headers: Vec<String> = match rows.read_record()? {
+        None => Vec::new(),
+        Some((_, fields)) => fields
+            .into_iter()
+            .map(|f| f.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}').to_string())
+            .collect(),
     };
-    match rows.read_record()? {
-        None => {
-            return Err(Diagnostic::runtime(format!("{file_label} is empty: expected a header line"))
-                .hint("export the table with its header row"));
-        }
-        Some((_, fields)) => {
-            let mut headers: Vec<String> = fields.into_iter().map(|f| f.trim().to_string()).collect();
-            if let Some(first) = headers.first_mut() {
-                *first = first.trim_start_matches('\u{feff}').trim().to_string();
-            }
-            rows.headers = headers;
-        }
+    if headers.iter().all(String::is_empty) {
+        return Err(Diagnostic::runtime(format!("the file {file_label} is empty: expected a header line"))
+            .hint("export the table with its header row on line 1"));
     }
+    rows.headers = headers;
     Ok(Box::new(rows))
 }
 
@@ -229,30 +221,35 @@ impl CsvRows {
         if !more {
             return Ok(None);
         }
-        let start = self.record.position().map(|p| p.byte()).unwrap_or(0);
-        if let Ok(mut queue) = self.watch.newlines.lock() {
-            // A record never begins with a line break, so one at its first byte ends the previous line.
-            while queue.front().is_some_and(|&at| at <= start) {
-                queue.pop_front();
-                self.lines_before += 1;
-            }
-        }
-        let line = self.lines_before + 1;
-        if self.watch.eof.load(Ordering::SeqCst) && self.watch.in_quote.load(Ordering::SeqCst) {
-            let start = self.watch.quote_line.load(Ordering::SeqCst);
+        let watched = self.reader.get_mut();
+        let line = watched.starts.pop_front().or_else(|| self.record.position().map(|p| p.line())).unwrap_or(0);
+        if watched.open_quote_at_end() {
             return Err(Diagnostic::runtime(format!(
-                "{}: a quoted field starting on line {start} is never closed",
-                self.file
+                "{}: the quoted field starting on line {} is never closed: expected a closing quote before the end of the file",
+                self.file, watched.quote_line
             ))
-            .hint("close the quote (a quote inside a quoted field is written twice: \"\")"));
+            .hint("close the quote; a quote inside a quoted field is written twice (\"\")"));
         }
         let mut fields = Vec::with_capacity(self.record.len());
-        for field in self.record.iter() {
+        let mut line_of_field = line;
+        for (index, field) in self.record.iter().enumerate() {
             match std::str::from_utf8(field) {
-                Ok(s) => fields.push(s.to_string()),
-                Err(_) => {
-                    return Err(Diagnostic::runtime(format!("{} is not valid UTF-8 at line {line}", self.file))
-                        .hint("if the file was saved by Excel in a Chinese locale, set `encoding: gb18030`"));
+                Ok(s) => {
+                    line_of_field += s.bytes().filter(|&b| b == b'\n').count() as u64;
+                    fields.push(s.to_string());
+                }
+                Err(e) => {
+                    let before = field.get(..e.valid_up_to()).unwrap_or_default();
+                    let bad_line = line_of_field + before.iter().filter(|&&b| b == b'\n').count() as u64;
+                    let column = match self.headers.get(index) {
+                        Some(name) => format!("column \"{name}\""),
+                        None => format!("column {}", index + 1),
+                    };
+                    return Err(Diagnostic::runtime(format!(
+                        "{} is not valid UTF-8 at line {bad_line}, {column}: expected UTF-8 text",
+                        self.file
+                    ))
+                    .hint(NOT_UTF8_HINT));
                 }
             }
         }

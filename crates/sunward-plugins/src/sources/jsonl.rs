@@ -3,12 +3,15 @@
 //! A first streaming pass collects the keys of every object (in order of
 //! first appearance) so that a key missing from the first lines is not lost;
 //! a second pass yields the rows. A line that is not a JSON object is a bad
-//! row, set aside with its line number, and reading goes on.
+//! row, set aside with its line number, and reading goes on. Text in the wrong
+//! encoding (bytes that are not UTF-8 when `encoding` is `utf-8`) stops the read
+//! with the line and a hint, since every later line would be garbled too.
 
-use super::{Encoding, open_file, sniff_binary};
+use super::{Encoding, NOT_UTF8_HINT, sniff, text_reader};
 use schemars::JsonSchema;
 use serde::Deserialize;
-use std::io::{BufRead, BufReader, Read};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use sunward_core::{Diagnostic, Plugin, PluginInfo, RawCell, RawRow, Result, RowPlace, RowReader, RunContext, Source};
 
@@ -36,19 +39,29 @@ impl Plugin for JsonlSource {
 }
 
 fn lines(path: &Path, encoding: Encoding) -> Result<Box<dyn BufRead + Send>> {
-    let file = open_file(path)?;
-    let reader: Box<dyn Read + Send> = match encoding {
-        Encoding::Utf8 => Box::new(
-            encoding_rs_io::DecodeReaderBytesBuilder::new()
-                .encoding(Some(encoding_rs::UTF_8))
-                .bom_sniffing(true)
-                .build(file),
-        ),
-        Encoding::Gb18030 | Encoding::Gbk => {
-            Box::new(encoding_rs_io::DecodeReaderBytesBuilder::new().encoding(Some(encoding_rs::GB18030)).build(file))
-        }
-    };
-    Ok(Box::new(BufReader::new(reader)))
+    Ok(Box::new(BufReader::new(text_reader(path, encoding)?)))
+}
+
+/// Read the next physical line into `buf` (without its line break); `Ok(false)` at the end.
+fn next_line(reader: &mut dyn BufRead, buf: &mut Vec<u8>, file: &str, line: u64) -> Result<bool> {
+    buf.clear();
+    let n = reader.read_until(b'\n', buf).map_err(|e| {
+        Diagnostic::runtime(format!("cannot read {file} at line {line}: {e}"))
+            .hint("check that the file is readable")
+            .caused_by(e)
+    })?;
+    while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+        buf.pop();
+    }
+    Ok(n > 0)
+}
+
+/// The line as text, or the error for text that is not UTF-8.
+fn as_text<'a>(bytes: &'a [u8], file: &str, line: u64) -> Result<&'a str> {
+    std::str::from_utf8(bytes).map_err(|_| {
+        Diagnostic::runtime(format!("{file} is not valid UTF-8 at line {line}: expected UTF-8 text"))
+            .hint(NOT_UTF8_HINT)
+    })
 }
 
 impl Source for JsonlSource {
@@ -59,31 +72,49 @@ impl Source for JsonlSource {
     fn open(&self, config: &JsonlConfig, ctx: &RunContext) -> Result<Box<dyn RowReader>> {
         let path = ctx.input_path(&config.path)?;
         let label = path.display().to_string();
-        if let Some(what) = sniff_binary(&path)? {
-            return Err(Diagnostic::runtime(format!("cannot read {label} as JSON lines: {what}")));
+        if let Some(magic) = sniff(&path)? {
+            return Err(magic.refuse(&path, "JSON lines"));
         }
-        let io = |e: std::io::Error| Diagnostic::runtime(format!("cannot read {label}")).caused_by(e);
+        // First pass: every key, in order of first appearance; the text is checked on the way.
         let mut headers: Vec<String> = Vec::new();
-        let mut known = std::collections::HashSet::new();
-        for line in lines(&path, config.encoding)?.lines() {
-            let line = line.map_err(io)?;
-            if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(&line) {
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut reader = lines(&path, config.encoding)?;
+        let mut buf = Vec::new();
+        let mut line = 0;
+        while next_line(reader.as_mut(), &mut buf, &label, line + 1)? {
+            line += 1;
+            let text = as_text(&buf, &label, line)?;
+            if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(text) {
                 for key in map.keys() {
-                    if known.insert(key.trim().to_string()) {
-                        headers.push(key.trim().to_string());
+                    let key = key.trim();
+                    if !index.contains_key(key) {
+                        index.insert(key.to_string(), headers.len());
+                        headers.push(key.to_string());
                     }
                 }
             }
         }
-        Ok(Box::new(JsonRows { file: label, headers, lines: lines(&path, config.encoding)?, line: 0 }))
+        Ok(Box::new(JsonRows {
+            file: label,
+            headers,
+            index,
+            lines: lines(&path, config.encoding)?,
+            buf: Vec::new(),
+            line: 0,
+            done: false,
+        }))
     }
 }
 
 struct JsonRows {
     file: String,
     headers: Vec<String>,
+    /// Column position of each (trimmed) key.
+    index: HashMap<String, usize>,
     lines: Box<dyn BufRead + Send>,
+    buf: Vec<u8>,
     line: u64,
+    done: bool,
 }
 
 fn to_cell(value: &serde_json::Value) -> RawCell {
@@ -100,50 +131,63 @@ fn to_cell(value: &serde_json::Value) -> RawCell {
     }
 }
 
-impl RowReader for JsonRows {
-    fn headers(&self) -> &[String] {
-        &self.headers
-    }
-    fn next_row(&mut self) -> Option<Result<RawRow>> {
+impl JsonRows {
+    fn read(&mut self) -> Result<Option<RawRow>> {
         loop {
-            let mut text = String::new();
-            match self.lines.read_line(&mut text) {
-                Ok(0) => return None,
-                Ok(_) => {}
-                Err(e) => {
-                    return Some(Err(Diagnostic::runtime(format!(
-                        "cannot read {} after line {}",
-                        self.file, self.line
-                    ))
-                    .caused_by(e)));
-                }
+            if !next_line(self.lines.as_mut(), &mut self.buf, &self.file, self.line + 1)? {
+                return Ok(None);
             }
             self.line += 1;
-            let trimmed = text.trim();
-            if trimmed.is_empty() {
+            let text = as_text(&self.buf, &self.file, self.line)?.trim();
+            if text.is_empty() {
                 continue;
             }
             let place = RowPlace::Line(self.line);
-            return Some(Ok(match serde_json::from_str::<serde_json::Value>(trimmed) {
+            return Ok(Some(match serde_json::from_str::<serde_json::Value>(text) {
                 Ok(serde_json::Value::Object(map)) => {
-                    let cells = self
-                        .headers
-                        .iter()
-                        .map(|h| {
-                            map.iter().find(|(k, _)| k.trim() == h).map(|(_, v)| to_cell(v)).unwrap_or(RawCell::Empty)
-                        })
-                        .collect();
+                    let mut cells = vec![RawCell::Empty; self.headers.len()];
+                    for (key, value) in &map {
+                        if let Some(cell) = self.index.get(key.trim()).and_then(|&i| cells.get_mut(i)) {
+                            *cell = to_cell(value);
+                        }
+                    }
                     RawRow { place, cells, malformed: None }
                 }
                 Ok(other) => {
                     RawRow { place, cells: vec![], malformed: Some(format!("not a JSON object: {}", kind(&other))) }
                 }
-                Err(e) => RawRow { place, cells: vec![], malformed: Some(format!("not valid JSON: {e}")) },
+                Err(e) => RawRow { place, cells: vec![], malformed: Some(invalid(&e)) },
             }));
         }
     }
 }
 
+impl RowReader for JsonRows {
+    fn headers(&self) -> &[String] {
+        &self.headers
+    }
+    fn next_row(&mut self) -> Option<Result<RawRow>> {
+        if self.done {
+            return None;
+        }
+        let next = self.read();
+        if !matches!(next, Ok(Some(_))) {
+            self.done = true;
+        }
+        next.transpose()
+    }
+}
+
+/// The bad-row reason for a line that is not valid JSON.
+fn invalid(e: &serde_json::Error) -> String {
+    if e.is_eof() {
+        "not a JSON object: the line ends before the JSON value does".to_string()
+    } else {
+        format!("not a JSON object: invalid JSON at column {}", e.column())
+    }
+}
+
+/// How a JSON value that is not an object is called in messages.
 fn kind(v: &serde_json::Value) -> &'static str {
     match v {
         serde_json::Value::Array(_) => "an array",

@@ -49,23 +49,94 @@ pub(crate) fn open_file(path: &Path) -> Result<File> {
     })
 }
 
+/// A non-text format recognised by its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Magic {
+    /// A zip container: an `.xlsx` workbook.
+    Xlsx,
+    /// An OLE compound file: an old `.xls` workbook.
+    Xls,
+    /// A Parquet file.
+    Parquet,
+    /// UTF-16 text (either byte order).
+    Utf16,
+}
+
+impl Magic {
+    /// Why the file cannot be read as `format` (e.g. "CSV"), and what to use instead.
+    pub(crate) fn explain(self, format: &str) -> String {
+        match self {
+            Magic::Xlsx => format!("this is an Excel workbook (.xlsx), not {format}: use plugin: xlsx"),
+            Magic::Xls => format!("this is an old Excel workbook (.xls), not {format}"),
+            Magic::Parquet => format!("this is a Parquet file, not {format}: use plugin: parquet"),
+            Magic::Utf16 => format!("this file is UTF-16 text (it starts with a UTF-16 byte-order mark), not {format}"),
+        }
+    }
+
+    /// What to do about it.
+    pub(crate) fn hint(self) -> &'static str {
+        match self {
+            Magic::Xlsx => "point `plugin:` at the format the file really is",
+            Magic::Xls => "open it in Excel, save it as .xlsx and use plugin: xlsx",
+            Magic::Parquet => "point `plugin:` at the format the file really is",
+            Magic::Utf16 => "save it again as UTF-8 (or GB18030) text",
+        }
+    }
+
+    /// The diagnostic for reading `path` as `format` when it is this.
+    pub(crate) fn refuse(self, path: &Path, format: &str) -> Diagnostic {
+        Diagnostic::runtime(format!("cannot read {} as {format}: {}", path.display(), self.explain(format)))
+            .hint(self.hint())
+    }
+}
+
 /// What a file really is, judged by its first bytes, when it is not text.
-pub(crate) fn sniff_binary(path: &Path) -> Result<Option<&'static str>> {
-    let mut head = [0u8; 8];
+pub(crate) fn sniff(path: &Path) -> Result<Option<Magic>> {
+    let mut head = [0u8; 4];
     let mut file = open_file(path)?;
-    let n = file
-        .read(&mut head)
-        .map_err(|e| Diagnostic::runtime(format!("cannot read {}", path.display())).caused_by(e))?;
+    let mut n = 0;
+    while n < head.len() {
+        let got = file.read(&mut head[n..]).map_err(|e| {
+            Diagnostic::runtime(format!("cannot read {}: {e}", path.display()))
+                .hint("check that the file is readable")
+                .caused_by(e)
+        })?;
+        if got == 0 {
+            break;
+        }
+        n += got;
+    }
     let head = &head[..n];
     Ok(if head.starts_with(b"PK\x03\x04") {
-        Some("this is an Excel workbook (.xlsx), not a text file: use plugin: xlsx")
+        Some(Magic::Xlsx)
     } else if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
-        Some("this is an old Excel .xls workbook: save it as .xlsx in Excel and use plugin: xlsx")
+        Some(Magic::Xls)
     } else if head.starts_with(b"PAR1") {
-        Some("this is a Parquet file, not a text file: use plugin: parquet")
+        Some(Magic::Parquet)
     } else if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
-        Some("this file is UTF-16 text: save it as UTF-8 (or GB18030) CSV")
+        Some(Magic::Utf16)
     } else {
         None
     })
 }
+
+/// A text file opened for reading in `encoding`, decoded as it is read.
+///
+/// UTF-8 passes through unchanged (so invalid bytes can be reported with
+/// their line); GB18030/GBK is decoded to UTF-8. A UTF-8 byte-order mark is
+/// removed in every case.
+pub(crate) fn text_reader(path: &Path, encoding: Encoding) -> Result<Box<dyn Read + Send>> {
+    let file = open_file(path)?;
+    let mut builder = encoding_rs_io::DecodeReaderBytesBuilder::new();
+    builder.strip_bom(true).bom_sniffing(true);
+    match encoding {
+        // No explicit encoding: bytes pass through untouched, a UTF-8 BOM is dropped.
+        Encoding::Utf8 => builder.encoding(None).utf8_passthru(true),
+        // A UTF-8 BOM still wins over the setting.
+        Encoding::Gb18030 | Encoding::Gbk => builder.encoding(Some(encoding_rs::GB18030)).bom_override(true),
+    };
+    Ok(Box::new(builder.build(std::io::BufReader::new(file))))
+}
+
+/// The hint for text that is not UTF-8.
+pub(crate) const NOT_UTF8_HINT: &str = "set encoding: gb18030 if the file was saved by Excel in a Chinese locale";

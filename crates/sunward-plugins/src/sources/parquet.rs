@@ -3,7 +3,8 @@
 //! Values keep their stored types (numbers, dates, timestamps, booleans);
 //! anything else is shown as text. Rows are numbered from 1 for messages.
 
-use super::open_file;
+use super::{open_file, sniff};
+use datafusion::arrow::array::timezone::Tz;
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::record_batch::RecordBatchReader;
@@ -42,12 +43,15 @@ impl Source for ParquetSource {
     fn open(&self, config: &ParquetConfig, ctx: &RunContext) -> Result<Box<dyn RowReader>> {
         let path = ctx.input_path(&config.path)?;
         let label = path.display().to_string();
+        if let Some(magic) = sniff(&path)?.filter(|m| *m != super::Magic::Parquet) {
+            return Err(magic.refuse(&path, "Parquet"));
+        }
         let file = open_file(&path)?;
         let reader = ParquetRecordBatchReaderBuilder::try_new(file)
             .and_then(|b| b.with_batch_size(8192).build())
             .map_err(|e| {
                 Diagnostic::runtime(format!("cannot read {label} as Parquet: {e}"))
-                    .hint("check the file is Parquet; for CSV use plugin: csv")
+                    .hint("check that the file is Parquet; a CSV file is read with plugin: csv, JSON lines with plugin: jsonl")
                     .caused_by(e)
             })?;
         let headers = reader.schema().fields().iter().map(|f| f.name().trim().to_string()).collect();
@@ -81,6 +85,10 @@ fn value(array: &dyn Array, row: usize) -> RawCell {
         DataType::UInt8 => as_i64(array.as_primitive::<UInt8Type>().value(row).into()),
         DataType::UInt16 => as_i64(array.as_primitive::<UInt16Type>().value(row).into()),
         DataType::UInt32 => as_i64(array.as_primitive::<UInt32Type>().value(row).into()),
+        DataType::UInt64 => {
+            let v = array.as_primitive::<UInt64Type>().value(row);
+            i64::try_from(v).map(RawCell::Int).unwrap_or_else(|_| RawCell::Text(v.to_string()))
+        }
         DataType::Float32 => RawCell::Float(array.as_primitive::<Float32Type>().value(row).into()),
         DataType::Float64 => RawCell::Float(array.as_primitive::<Float64Type>().value(row)),
         DataType::Boolean => RawCell::Bool(array.as_boolean().value(row)),
@@ -90,13 +98,40 @@ fn value(array: &dyn Array, row: usize) -> RawCell {
         DataType::Date64 => {
             array.as_primitive::<Date64Type>().value_as_date(row).map(RawCell::Date).unwrap_or(RawCell::Empty)
         }
-        _ => {
-            let options = FormatOptions::default();
-            match ArrayFormatter::try_new(array, &options) {
-                Ok(f) => RawCell::Text(f.value(row).to_string()),
-                Err(_) => RawCell::Empty,
-            }
+        DataType::Timestamp(unit, tz) => {
+            let naive = match unit {
+                TimeUnit::Second => timestamp::<TimestampSecondType>(array, row, tz.as_deref()),
+                TimeUnit::Millisecond => timestamp::<TimestampMillisecondType>(array, row, tz.as_deref()),
+                TimeUnit::Microsecond => timestamp::<TimestampMicrosecondType>(array, row, tz.as_deref()),
+                TimeUnit::Nanosecond => timestamp::<TimestampNanosecondType>(array, row, tz.as_deref()),
+            };
+            naive.map(RawCell::DateTime).unwrap_or_else(|| formatted(array, row))
         }
+        _ => formatted(array, row),
+    }
+}
+
+/// A timestamp as wall-clock time: in its time zone when it has one, else as stored.
+fn timestamp<T>(array: &dyn Array, row: usize, tz: Option<&str>) -> Option<chrono::NaiveDateTime>
+where
+    T: datafusion::arrow::datatypes::ArrowTimestampType,
+{
+    let values = array.as_primitive::<T>();
+    match tz {
+        None => values.value_as_datetime(row),
+        Some(tz) => {
+            let tz: Tz = tz.parse().ok()?;
+            values.value_as_datetime_with_tz(row, tz).map(|t| t.naive_local())
+        }
+    }
+}
+
+/// Any other value as arrow displays it.
+fn formatted(array: &dyn Array, row: usize) -> RawCell {
+    let options = FormatOptions::default();
+    match ArrayFormatter::try_new(array, &options) {
+        Ok(f) => RawCell::Text(f.value(row).to_string()),
+        Err(_) => RawCell::Empty,
     }
 }
 

@@ -6,8 +6,8 @@
 //! date formatted `2025/3/5` and one stored as a serial number both load.
 //! Rows carry their sheet and 1-based row number as Excel shows them.
 
-use super::{open_file, sniff_binary};
-use calamine::{Data, Reader};
+use super::{Magic, sniff};
+use calamine::{Data, DataType, Reader, Xlsx};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -57,17 +57,21 @@ impl Source for XlsxSource {
     fn open(&self, config: &XlsxConfig, ctx: &RunContext) -> Result<Box<dyn RowReader>> {
         let path = ctx.input_path(&config.path)?;
         let label = path.display().to_string();
-        drop(open_file(&path)?);
-        match sniff_binary(&path)? {
-            Some(what) if what.starts_with("this is an Excel workbook") => {}
-            Some(what) => return Err(Diagnostic::runtime(format!("cannot read {label} as a workbook: {what}"))),
+        match sniff(&path)? {
+            Some(Magic::Xlsx) => {}
+            Some(magic) => return Err(magic.refuse(&path, "an .xlsx workbook")),
             None => {
-                return Err(Diagnostic::runtime(format!("{label} is not an .xlsx workbook"))
-                    .hint("for a CSV file use plugin: csv"));
+                return Err(Diagnostic::runtime(format!(
+                    "cannot read {label} as an .xlsx workbook: it does not start like one (a zip archive)"
+                ))
+                .hint("a CSV file (even one named .xlsx) is read with plugin: csv; otherwise save the file again from Excel as .xlsx"));
             }
         }
-        let mut book = calamine::open_workbook_auto(&path)
-            .map_err(|e| Diagnostic::runtime(format!("cannot open the workbook {label}: {e}")).caused_by(e))?;
+        let mut book: Xlsx<_> = calamine::open_workbook(&path).map_err(|e| {
+            Diagnostic::runtime(format!("cannot open the workbook {label}: {e}"))
+                .hint("save the file again from Excel as .xlsx (Excel Workbook)")
+                .caused_by(e)
+        })?;
         let names = book.sheet_names();
         let name = match &config.sheet {
             None => names.first().cloned(),
@@ -128,13 +132,18 @@ fn cell(data: &Data) -> RawCell {
         Data::Int(i) => RawCell::Int(*i),
         Data::Float(x) => RawCell::Float(*x),
         Data::Bool(b) => RawCell::Bool(*b),
-        Data::DateTime(dt) => match dt.as_datetime() {
+        Data::DateTime(dt) if dt.is_duration() => RawCell::Float(dt.as_f64()),
+        Data::DateTime(_) | Data::DateTimeIso(_) => match data.as_datetime() {
             Some(t) if t.time() == chrono::NaiveTime::MIN => RawCell::Date(t.date()),
             Some(t) => RawCell::DateTime(t),
-            None => RawCell::Float(dt.as_f64()),
+            None => match (data, data.as_date()) {
+                (_, Some(d)) => RawCell::Date(d),
+                (Data::DateTime(dt), None) => RawCell::Float(dt.as_f64()),
+                (_, None) => RawCell::Text(data.to_string()),
+            },
         },
-        Data::DateTimeIso(s) | Data::DurationIso(s) => RawCell::Text(s.clone()),
-        Data::Error(e) => RawCell::Text(format!("#{e:?}")),
+        Data::DurationIso(s) => RawCell::Text(s.clone()),
+        Data::Error(e) => RawCell::Text(e.to_string()),
     }
 }
 

@@ -45,31 +45,41 @@ impl Plugin for SqlTransform {
     }
 }
 
-/// The tables a query reads (CTE names excluded), or why it is not an acceptable query.
+/// The tables a query reads (references to its own CTEs excluded), each once, or why it is
+/// not an acceptable query.
 pub fn query_inputs(query: &str) -> std::result::Result<Vec<String>, ConfigIssue> {
     let statements = DFParser::parse_sql(query)
         .map_err(|e| ConfigIssue::field("query", format!("the query does not parse: {}", e.message())))?;
-    if statements.len() != 1 {
-        return Err(ConfigIssue::field(
-            "query",
-            format!("a step holds one query, found {} statements", statements.len()),
-        )
-        .hint("split the statements into separate steps"));
-    }
-    let statement = &statements[0];
+    let statement = match statements.len() {
+        1 => &statements[0],
+        0 => {
+            return Err(
+                ConfigIssue::field("query", "the query is empty").hint("write a SELECT over the pipeline's tables")
+            );
+        }
+        n => {
+            return Err(ConfigIssue::field(
+                "query",
+                format!("only a SELECT query is allowed: found {n} statements separated by `;`"),
+            )
+            .hint("a step holds one query; split the statements into separate steps"));
+        }
+    };
     let is_query = matches!(statement, Statement::Statement(s) if matches!(s.as_ref(), SqlStatement::Query(_)));
     if !is_query {
         let first = statement.to_string().split_whitespace().next().unwrap_or_default().to_uppercase();
-        return Err(ConfigIssue::field("query", format!("only a SELECT query is allowed, found {first}"))
+        return Err(ConfigIssue::field("query", format!("only a SELECT query is allowed: found {first}"))
             .hint("a pipeline reads its declared inputs and writes only through `outputs:`"));
     }
-    let (tables, ctes) = resolve_table_references(statement, true)
+    // References to a CTE in its scope are left out by the resolver itself; a
+    // table a CTE shadows elsewhere (`WITH services AS (SELECT … FROM services)`)
+    // is still an input, so CTE names must not be filtered out again here.
+    let (tables, _ctes) = resolve_table_references(statement, true)
         .map_err(|e| ConfigIssue::field("query", format!("the query does not parse: {}", e.message())))?;
-    let ctes: Vec<String> = ctes.iter().map(|t| t.table().to_string()).collect();
     let mut names: Vec<String> = Vec::new();
     for t in tables {
         let name = t.to_string();
-        if !ctes.contains(&name) && !names.contains(&name) {
+        if !names.contains(&name) {
             names.push(name);
         }
     }
