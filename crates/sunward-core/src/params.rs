@@ -132,7 +132,9 @@ impl ParamValue {
                 Ok(ParamValue::Path(if p.is_absolute() { p.to_path_buf() } else { base.join(p) }))
             }
             ParamType::List => {
-                Ok(ParamValue::List(text.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()))
+                // `a,b` or, as YAML writes it, `[a, b]`.
+                let inner = text_trim.strip_prefix('[').and_then(|t| t.strip_suffix(']')).unwrap_or(text_trim);
+                Ok(ParamValue::List(inner.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()))
             }
         }
     }
@@ -209,6 +211,10 @@ mod tests {
         assert_eq!(ParamValue::parse(ParamType::Path, "data", base), Ok(ParamValue::Path("/base/data".into())));
         assert_eq!(
             ParamValue::parse(ParamType::List, "self_harm, violence", base),
+            Ok(ParamValue::List(vec!["self_harm".into(), "violence".into()]))
+        );
+        assert_eq!(
+            ParamValue::parse(ParamType::List, "[self_harm, violence]", base),
             Ok(ParamValue::List(vec!["self_harm".into(), "violence".into()]))
         );
         assert!(ParamValue::parse(ParamType::Float, "NaN", base).is_err());

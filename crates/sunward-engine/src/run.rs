@@ -325,9 +325,20 @@ async fn run_stages(
         }
         .await
         .map_err(|e| placed(e, plan, PluginKind::Transform, &step.name))?;
-        let (schema, batches) = computed;
+        let (logical_schema, batches) = computed;
+        // The executed plan's schema can differ from the logical one in
+        // nullability (a UNION of a nullable and a non-null branch, say); the
+        // table is registered with the schema its batches actually carry.
+        let schema = batches.first().map(|b| b.schema()).unwrap_or(logical_schema);
         let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
-        let mem = MemTable::try_new(schema.clone(), vec![batches.clone()])?;
+        let mem = MemTable::try_new(schema.clone(), vec![batches.clone()]).map_err(|e| {
+            placed(
+                Diagnostic::runtime(format!("the step's result cannot be registered: {}", e.message())).caused_by(e),
+                plan,
+                PluginKind::Transform,
+                &step.name,
+            )
+        })?;
         session.register_table(step.name.as_str(), Arc::new(mem))?;
         manifest.tables.insert(step.name.clone(), rows);
         table_reports.push(TableReport { name: step.name.clone(), rows });

@@ -1,0 +1,432 @@
+//! `pipelines/metrics.yaml` on the hand-made fixture in
+//! `tests/fixtures/metrics/`: every key of metrics.md checked against a value
+//! worked out by hand from the fixture's rows (the working is in the comments),
+//! plus the shape of the long table (one row per unit × period × key).
+//!
+//! The fixture: schools S1 (junior) and S2 (primary) of organisation O1 in
+//! district D1, S3 (senior, no organisation) in district D2. Enrolment:
+//! AY2023 S1 400, S2 600, S3 1000; AY2024 S1 500, S2 500, S3 1000. The run uses
+//! baseline_year 2023 and current_year 2024.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+type Key = (String, String, String, String);
+
+struct Metrics {
+    rows: Vec<Key>,
+    values: HashMap<Key, Option<f64>>,
+}
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
+}
+
+fn run_pipeline(extra: &[&str]) -> (tempfile::TempDir, Metrics) {
+    let out = tempfile::tempdir().expect("a temporary folder");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/metrics");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sunward"));
+    command
+        .arg("run")
+        .arg(repo("pipelines/metrics.yaml"))
+        .arg("--set")
+        .arg(format!("data_dir={}", data.display()))
+        .args(["--set", "baseline_year=2023", "--set", "current_year=2024"])
+        .args(extra)
+        .arg("--out")
+        .arg(out.path());
+    let output = command.output().expect("the binary runs");
+    assert!(output.status.success(), "the metrics pipeline failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    let metrics = read_metrics(&out.path().join("metrics.csv"));
+    (out, metrics)
+}
+
+fn read_metrics(path: &Path) -> Metrics {
+    let mut reader = csv::Reader::from_path(path).expect("metrics.csv exists");
+    let headers = reader.headers().expect("a header").clone();
+    assert_eq!(headers.iter().collect::<Vec<_>>(), ["unit_type", "unit_id", "period", "metric", "value"]);
+    let mut rows = Vec::new();
+    let mut values = HashMap::new();
+    for record in reader.records() {
+        let record = record.expect("a record");
+        let key: Key = (record[0].to_string(), record[1].to_string(), record[2].to_string(), record[3].to_string());
+        let value = if record[4].is_empty() {
+            None
+        } else {
+            Some(record[4].parse::<f64>().unwrap_or_else(|_| panic!("a number in {record:?}")))
+        };
+        assert!(values.insert(key.clone(), value).is_none(), "a repeated row: {key:?}");
+        rows.push(key);
+    }
+    Metrics { rows, values }
+}
+
+/// The run with the pipeline's default closed-loop days, shared by the tests.
+fn metrics() -> &'static Metrics {
+    static RUN: OnceLock<(tempfile::TempDir, Metrics)> = OnceLock::new();
+    &RUN.get_or_init(|| run_pipeline(&[])).1
+}
+
+fn unit(spec: &str) -> (&str, &str) {
+    match spec {
+        "all" => ("all", "all"),
+        s if s.starts_with('S') => ("school", s),
+        s if s.starts_with('O') => ("org", s),
+        s if s.starts_with('D') => ("district", s),
+        other => panic!("unknown unit {other}"),
+    }
+}
+
+impl Metrics {
+    fn get(&self, unit_spec: &str, period: &str, metric: &str) -> Option<f64> {
+        let (unit_type, unit_id) = unit(unit_spec);
+        let key = (unit_type.to_string(), unit_id.to_string(), period.to_string(), metric.to_string());
+        *self.values.get(&key).unwrap_or_else(|| panic!("no row for {key:?}"))
+    }
+
+    fn has(&self, unit_spec: &str, period: &str, metric: &str) -> bool {
+        let (unit_type, unit_id) = unit(unit_spec);
+        self.values.contains_key(&(unit_type.to_string(), unit_id.to_string(), period.to_string(), metric.to_string()))
+    }
+}
+
+/// Compare with the relative tolerance of metrics.md (1e-6).
+fn close(actual: f64, expected: f64) -> bool {
+    (actual - expected).abs() <= 1e-6 * expected.abs().max(1e-12) || (actual - expected).abs() < 1e-12
+}
+
+#[track_caller]
+fn check(m: &Metrics, unit_spec: &str, period: &str, metric: &str, expected: f64) {
+    match m.get(unit_spec, period, metric) {
+        Some(actual) => {
+            assert!(close(actual, expected), "{metric} of {unit_spec} in {period}: expected {expected}, got {actual}")
+        }
+        None => panic!("{metric} of {unit_spec} in {period}: expected {expected}, got null"),
+    }
+}
+
+#[track_caller]
+fn check_null(m: &Metrics, unit_spec: &str, period: &str, metric: &str) {
+    let actual = m.get(unit_spec, period, metric);
+    assert!(actual.is_none(), "{metric} of {unit_spec} in {period}: expected null, got {actual:?}");
+}
+
+#[test]
+fn the_table_has_a_row_for_every_unit_period_and_key() {
+    let m = metrics();
+    // Units: S1, S2, S3, O1, D1, D2, all = 7.
+    // Periods present: calendar 2023, 2024, 2025; AY2023, AY2024, AY2025
+    // (AY2025 from the group session of 2025-09-15); terms AY2023-1, AY2023-2,
+    // AY2024-1, AY2024-2, AY2025-1 = 11.
+    // Keys per unit: 42 defined for every period (16 single keys + 13 event and
+    // 13 participant keys) × 11 = 462; class_coverage for 3 years + 5 terms = 8;
+    // 14 academic-year keys (screening_coverage, screened_classes, incidents,
+    // the rate and its two bounds, 4 improvement rates, 4 outcome counts) × 3
+    // = 42; the 4 comparison keys in AY2024 only = 4. 462 + 8 + 42 + 4 = 516.
+    assert_eq!(m.rows.len(), 7 * 516);
+    let mut periods: Vec<&str> = m.rows.iter().map(|k| k.2.as_str()).collect();
+    periods.sort();
+    periods.dedup();
+    assert_eq!(
+        periods,
+        [
+            "2023", "2024", "2025", "AY2023", "AY2023-1", "AY2023-2", "AY2024", "AY2024-1", "AY2024-2", "AY2025",
+            "AY2025-1"
+        ]
+    );
+    // Coverage has no calendar-year value; the comparison lives only in the current year.
+    assert!(!m.has("S1", "2025", "class_coverage"));
+    assert!(m.has("S1", "AY2024-1", "class_coverage"));
+    assert!(!m.has("S1", "AY2024-1", "screening_coverage"));
+    assert!(m.has("S1", "AY2024", "incident_rate_ratio"));
+    assert!(!m.has("S1", "AY2023", "incident_rate_ratio"));
+    // The first rows are those of `all`, as the ORDER BY says.
+    assert_eq!(m.rows[0].0, "all");
+}
+
+#[test]
+fn service_volume_and_reach() {
+    let m = metrics();
+    // Calendar 2025 at O1's schools S1 and S2: R03 case_session (S1), R04
+    // case_session (S2), R05 immediate_support (S1, P3), R06 mailbox_reply (S2,
+    // P3), R08 growth_class 38 (S1), R09 growth_class 35 (S2), R10
+    // teacher_workshop 20 (S1).
+    check(m, "O1", "2025", "events.case_session", 2.0);
+    check(m, "O1", "2025", "participants.case_session", 2.0);
+    check(m, "O1", "2025", "case_sessions", 2.0);
+    check(m, "O1", "2025", "events.growth_class", 2.0);
+    check(m, "O1", "2025", "participants.growth_class", 73.0); // 38 + 35
+    check(m, "O1", "2025", "events.teacher_workshop", 1.0);
+    check(m, "O1", "2025", "participants.teacher_workshop", 20.0);
+    check(m, "O1", "2025", "events.immediate_support", 1.0);
+    check(m, "O1", "2025", "events.mailbox_reply", 1.0);
+    check(m, "O1", "2025", "events.consultation", 0.0); // a count over nothing is 0
+    check(m, "O1", "2025", "participants.consultation", 0.0);
+    // Student audience only: 1 + 1 + 1 + 1 + 38 + 35 = 77 (the teacher workshop is left out).
+    check(m, "O1", "2025", "student_contacts", 77.0);
+    // P1 (R03), P2 (R04), P3 (R05 at S1 and R06 at S2, once): 3, not 2 + 2.
+    check(m, "O1", "2025", "students_individual", 3.0);
+    check(m, "S1", "2025", "students_individual", 2.0); // P1, P3
+    check(m, "S2", "2025", "students_individual", 2.0); // P2, P3
+    // `all` adds S3's R11 consultation (P9, 1) and R12 group_session (8): 77 + 1 + 8 = 86.
+    check(m, "all", "2025", "student_contacts", 86.0);
+    check(m, "all", "2025", "students_individual", 4.0);
+    check(m, "all", "2025", "events.group_session", 1.0);
+    check(m, "all", "2025", "participants.group_session", 8.0);
+    check(m, "D2", "2025", "events.consultation", 1.0);
+    // AY2024 at S1 (2024-09-01..2025-08-31): R01, R02, R03 case_session; R05
+    // immediate_support; R07 growth 40, R08 growth 38; R10 teacher 20.
+    check(m, "S1", "AY2024", "events.case_session", 3.0);
+    check(m, "S1", "AY2024", "participants.growth_class", 78.0);
+    check(m, "S1", "AY2024", "student_contacts", 82.0); // 1 + 1 + 1 + 1 + 40 + 38
+    // Term AY2024-1 (2024-09-01..2025-01-31) at S1: R01, R02, R07.
+    check(m, "S1", "AY2024-1", "events.case_session", 2.0);
+    check(m, "S1", "AY2024-1", "student_contacts", 42.0); // 1 + 1 + 40
+    // AY2023 at S1: R13 of 2023-10-10.
+    check(m, "S1", "AY2023", "case_sessions", 1.0);
+    check(m, "S1", "AY2023-1", "case_sessions", 1.0);
+    check(m, "S1", "AY2023-2", "case_sessions", 0.0);
+}
+
+#[test]
+fn onsite_days_and_workers() {
+    let m = metrics();
+    // Attendance: S1 2024-09-10 (W1), S1 2024-09-12 (W1, W4), S2 2024-09-10
+    // (W2), S2 2025-03-05 (W1), S3 2025-03-05 (W3).
+    check(m, "S1", "AY2024", "onsite_days", 2.0); // two days, W1 twice on 09-12 with W4
+    check(m, "S1", "AY2024", "workers", 2.0); // W1, W4
+    check(m, "O1", "AY2024", "onsite_days", 4.0); // S1 ×2 + S2 ×2
+    check(m, "O1", "AY2024", "workers", 3.0); // W1, W4, W2
+    check(m, "all", "AY2024", "onsite_days", 5.0);
+    check(m, "all", "AY2024", "workers", 4.0);
+    check(m, "O1", "2025", "onsite_days", 1.0);
+    check(m, "O1", "2025", "workers", 1.0);
+    check(m, "O1", "2024", "onsite_days", 3.0);
+    check(m, "O1", "2024", "workers", 3.0);
+    // 2025-03-05 at S2 and at S3: one date, two (school, day) pairs.
+    check(m, "all", "2025", "onsite_days", 2.0);
+    check(m, "all", "2025", "workers", 2.0); // W1, W3
+    check(m, "S3", "2024", "onsite_days", 0.0);
+}
+
+#[test]
+fn cases_and_risk_tiers() {
+    let m = metrics();
+    // K1 S1 P1 2023-09-20..2025-03-31 red→orange; K2 S2 P2 2025-02-10.. red,
+    // no review, referred; K3 S1 P4 2024-10-01..2024-12-20 orange→green; K4 S3
+    // P9 2022-05-01..2023-06-30 green; K5 S1 P1 2025-04-01.. red→red, referred.
+    // Calendar 2025 at O1: K1 (closed after 1 January), K2, K5 are active.
+    check(m, "O1", "2025", "cases_active", 3.0);
+    check(m, "O1", "2025", "cases_active.red", 3.0);
+    check(m, "O1", "2025", "cases_active.orange", 0.0);
+    check(m, "O1", "2025", "high_risk_students", 2.0); // P1 (K1, K5), P2
+    // Case sessions of 2025 on active red cases: R03 (K1), R04 (K2) = 2, over 3 red cases.
+    check(m, "O1", "2025", "sessions_per_high_risk_case", 2.0 / 3.0);
+    // Red cases with a final tier: K1 (orange, stepped down), K5 (red): 1/2.
+    check(m, "O1", "2025", "red_deescalation_rate", 0.5);
+    check(m, "O1", "2025", "referral_rate", 2.0 / 3.0); // K2, K5 of 3
+    // S1 in 2025: K1 and K5, one student.
+    check(m, "S1", "2025", "cases_active", 2.0);
+    check(m, "S1", "2025", "cases_active.red", 2.0);
+    check(m, "S1", "2025", "high_risk_students", 1.0);
+    check(m, "S1", "2025", "sessions_per_high_risk_case", 0.5); // R03 / 2
+    check(m, "S1", "2025", "red_deescalation_rate", 0.5);
+    check(m, "S1", "2025", "referral_rate", 0.5);
+    // S2 in 2025: K2 alone, never reviewed.
+    check(m, "S2", "2025", "cases_active", 1.0);
+    check(m, "S2", "2025", "sessions_per_high_risk_case", 1.0); // R04 / 1
+    check_null(m, "S2", "2025", "red_deescalation_rate");
+    check(m, "S2", "2025", "referral_rate", 1.0);
+    // S3 in 2025: no active case; counts 0, ratios undefined.
+    check(m, "S3", "2025", "cases_active", 0.0);
+    check(m, "S3", "2025", "high_risk_students", 0.0);
+    check_null(m, "S3", "2025", "sessions_per_high_risk_case");
+    check_null(m, "S3", "2025", "red_deescalation_rate");
+    check_null(m, "S3", "2025", "referral_rate");
+    // AY2024 at O1: K1, K2, K3, K5; sessions R01, R02, R03 (K1) and R04 (K2) over 3 red cases.
+    check(m, "O1", "AY2024", "cases_active", 4.0);
+    check(m, "O1", "AY2024", "cases_active.red", 3.0);
+    check(m, "O1", "AY2024", "cases_active.orange", 1.0);
+    check(m, "O1", "AY2024", "sessions_per_high_risk_case", 4.0 / 3.0);
+    check(m, "O1", "AY2024", "referral_rate", 0.5);
+    // Calendar 2023 for all: K1 (opened 2023-09-20) and K4 (closed 2023-06-30); R13 on K1.
+    check(m, "all", "2023", "cases_active", 2.0);
+    check(m, "all", "2023", "cases_active.red", 1.0);
+    check(m, "all", "2023", "cases_active.green", 1.0);
+    check(m, "all", "2023", "sessions_per_high_risk_case", 1.0);
+    check(m, "S3", "2023", "referral_rate", 0.0); // K4, not referred: 0/1
+}
+
+#[test]
+fn class_and_screening_coverage() {
+    let m = metrics();
+    // Classes of AY2024: S1-2024-7-1, S1-2024-7-2, S2-2024-3-1, S3-2024-10-1.
+    // Growth classes: R07 S1-2024-7-1 (2024-11-20, term 1), R08 S1-2024-7-1
+    // (2025-04-10, term 2), R09 S2-2024-3-1 (2025-02-20, term 2).
+    check(m, "S1", "AY2024", "class_coverage", 0.5); // 1 of 2
+    check(m, "S2", "AY2024", "class_coverage", 1.0);
+    check(m, "S3", "AY2024", "class_coverage", 0.0); // a class, never reached
+    check(m, "O1", "AY2024", "class_coverage", 2.0 / 3.0);
+    check(m, "all", "AY2024", "class_coverage", 0.5); // 2 of 4
+    check(m, "S1", "AY2024-1", "class_coverage", 0.5);
+    check(m, "S2", "AY2024-1", "class_coverage", 0.0);
+    check(m, "S1", "AY2024-2", "class_coverage", 0.5);
+    check(m, "S2", "AY2024-2", "class_coverage", 1.0);
+    check(m, "S1", "AY2023", "class_coverage", 0.0); // S1-2023-7-1, no growth class that year
+    check_null(m, "S2", "AY2023", "class_coverage"); // no class of AY2023
+    check_null(m, "S1", "AY2025", "class_coverage");
+    // Screenings of AY2024: S1 P1, P4, P5; S2 P2, P3; S3 P9, P3.
+    check(m, "S1", "AY2024", "screening_coverage", 0.006); // 3 / 500
+    check(m, "S2", "AY2024", "screening_coverage", 0.004); // 2 / 500
+    check(m, "S3", "AY2024", "screening_coverage", 0.002); // 2 / 1000
+    check(m, "O1", "AY2024", "screening_coverage", 0.005); // 5 / 1000
+    check(m, "all", "AY2024", "screening_coverage", 0.003); // P3 once: 6 / 2000
+    check(m, "S1", "AY2023", "screening_coverage", 0.0025); // P1 / 400
+    check(m, "S2", "AY2023", "screening_coverage", 0.0); // 0 / 600
+    check(m, "O1", "AY2023", "screening_coverage", 0.001); // 1 / 1000
+    check_null(m, "S1", "AY2025", "screening_coverage"); // no enrolment
+    check(m, "S1", "AY2024", "screened_classes", 2.0);
+    check(m, "all", "AY2024", "screened_classes", 4.0);
+    check(m, "S2", "AY2023", "screened_classes", 0.0);
+}
+
+#[test]
+fn screening_closed_loop() {
+    let m = metrics();
+    // High screenings: SC1 S1 09-20, second 5 days, intervention 11 days:
+    // closed. SC2 S1 09-20, second 8 days (> 7), intervention 12: open. SC4
+    // S2, no intervention: open. SC6 S3, 1 and 14 days (≤ 14): closed. SC7 S1
+    // 2023-09-25, 1 and 5 days: closed.
+    check(m, "S1", "AY2024", "screened_high", 2.0);
+    check(m, "S1", "AY2024", "closed_loop_rate", 0.5);
+    check(m, "S1", "AY2024", "median_days_to_intervention", 11.5); // (11 + 12) / 2
+    check(m, "S2", "AY2024", "screened_high", 1.0);
+    check(m, "S2", "AY2024", "closed_loop_rate", 0.0);
+    check_null(m, "S2", "AY2024", "median_days_to_intervention");
+    check(m, "S3", "AY2024", "closed_loop_rate", 1.0);
+    check(m, "S3", "AY2024", "median_days_to_intervention", 14.0);
+    check(m, "O1", "AY2024", "screened_high", 3.0);
+    check(m, "O1", "AY2024", "closed_loop_rate", 1.0 / 3.0);
+    check(m, "O1", "AY2024", "median_days_to_intervention", 11.5);
+    check(m, "all", "AY2024", "screened_high", 4.0);
+    check(m, "all", "AY2024", "closed_loop_rate", 0.5);
+    check(m, "all", "AY2024", "median_days_to_intervention", 12.0); // 11, 12, 14
+    check(m, "S1", "AY2023", "closed_loop_rate", 1.0);
+    check(m, "S1", "AY2023", "median_days_to_intervention", 5.0);
+    check(m, "O1", "2025", "screened_high", 0.0);
+    check_null(m, "O1", "2025", "closed_loop_rate");
+    check_null(m, "O1", "2025", "median_days_to_intervention");
+}
+
+#[test]
+fn the_closed_loop_days_are_parameters() {
+    // With 8 days allowed for the second assessment, SC2 (8 days, intervention
+    // after 12) closes too: S1 in AY2024 has 2 of 2.
+    let (_out, m) = run_pipeline(&["--set", "second_assessment_days=8"]);
+    check(&m, "S1", "AY2024", "closed_loop_rate", 1.0);
+    // And with 13 days for the intervention, SC6 (14 days) no longer closes.
+    let (_out, m) = run_pipeline(&["--set", "intervention_days=13"]);
+    check(&m, "S3", "AY2024", "closed_loop_rate", 0.0);
+}
+
+#[test]
+fn extreme_incident_rates_and_intervals() {
+    let m = metrics();
+    // Extreme incidents: I1 S1 2023-11-01 self_harm (AY2023), I2 S3
+    // 2024-03-01 violence (AY2023), I3 S3 2024-04-01 suicide_attempt (AY2023),
+    // I5 S1 2024-10-10 self_harm (AY2024). I4 runaway and I6 other_crisis are
+    // not in the extreme set.
+    check(m, "S1", "AY2023", "incidents", 1.0);
+    check(m, "S1", "AY2023", "incident_rate_per_1000", 2.5); // 1 / 400 × 1000
+    // Garwood interval of a count of 1: the lower bound μ solves P(X ≥ 1) =
+    // 0.025, i.e. 1 − e^−μ = 0.025, μ = −ln 0.975 = 0.0253178; the upper
+    // solves P(X ≤ 1) = e^−μ (1 + μ) = 0.025, μ = 5.5716434 (by bisection).
+    // Both / 400 × 1000.
+    check(m, "S1", "AY2023", "incident_rate_ci_low", -(0.975f64.ln()) / 400.0 * 1000.0);
+    check(m, "S1", "AY2023", "incident_rate_ci_high", 5.571_643_390_9 / 400.0 * 1000.0);
+    check(m, "S2", "AY2023", "incidents", 0.0); // I4 is a runaway
+    check(m, "S2", "AY2023", "incident_rate_per_1000", 0.0);
+    check(m, "S2", "AY2023", "incident_rate_ci_low", 0.0);
+    // Count 0: the upper bound solves e^−μ = 0.025, μ = −ln 0.025 = 3.688879.
+    check(m, "S2", "AY2023", "incident_rate_ci_high", -(0.025f64.ln()) / 600.0 * 1000.0);
+    check(m, "S3", "AY2023", "incident_rate_per_1000", 2.0); // 2 / 1000
+    check(m, "O1", "AY2023", "incident_rate_per_1000", 1.0); // 1 / 1000
+    check(m, "all", "AY2023", "incident_rate_per_1000", 1.5); // 3 / 2000
+    check(m, "S1", "AY2024", "incident_rate_per_1000", 2.0); // 1 / 500
+    check(m, "all", "AY2024", "incident_rate_per_1000", 0.5); // 1 / 2000
+    check(m, "S3", "AY2024", "incidents", 0.0); // I6 is other_crisis
+    check(m, "S1", "AY2025", "incidents", 0.0);
+    check_null(m, "S1", "AY2025", "incident_rate_per_1000"); // no enrolment
+}
+
+#[test]
+fn incident_rate_comparison_against_the_baseline() {
+    let m = metrics();
+    let z: f64 = 1.959964;
+    // S1: 2.0 against 2.5, one incident in each year.
+    check(m, "S1", "AY2024", "incident_rate_ratio", 0.8);
+    check(m, "S1", "AY2024", "incident_rate_change", -0.2);
+    check(m, "S1", "AY2024", "incident_rate_ratio_ci_low", (0.8f64.ln() - z * 2f64.sqrt()).exp());
+    check(m, "S1", "AY2024", "incident_rate_ratio_ci_high", (0.8f64.ln() + z * 2f64.sqrt()).exp());
+    // S2: the baseline rate is 0, so nothing is defined.
+    check_null(m, "S2", "AY2024", "incident_rate_ratio");
+    check_null(m, "S2", "AY2024", "incident_rate_change");
+    check_null(m, "S2", "AY2024", "incident_rate_ratio_ci_low");
+    // S3: 0 against 2.0; the ratio is 0, the change −100%, the interval undefined (count 0).
+    check(m, "S3", "AY2024", "incident_rate_ratio", 0.0);
+    check(m, "S3", "AY2024", "incident_rate_change", -1.0);
+    check_null(m, "S3", "AY2024", "incident_rate_ratio_ci_low");
+    check_null(m, "S3", "AY2024", "incident_rate_ratio_ci_high");
+    // all: 0.5 against 1.5 (counts 1 and 3).
+    let ratio = 1.0 / 3.0;
+    check(m, "all", "AY2024", "incident_rate_ratio", ratio);
+    check(m, "all", "AY2024", "incident_rate_change", -2.0 / 3.0);
+    let se = (1.0f64 + 1.0 / 3.0).sqrt();
+    check(m, "all", "AY2024", "incident_rate_ratio_ci_low", (ratio.ln() - z * se).exp());
+    check(m, "all", "AY2024", "incident_rate_ratio_ci_high", (ratio.ln() + z * se).exp());
+    // O1: 1 / 1000 in both years.
+    check(m, "O1", "AY2024", "incident_rate_ratio", 1.0);
+    check(m, "O1", "AY2024", "incident_rate_change", 0.0);
+}
+
+#[test]
+fn outcome_improvement() {
+    let m = metrics();
+    // AY2024 interpersonal: P1 at S1 10 → 12 (improved), P4 at S1 11 → 11
+    // (a tie), P2 at S2 9 → 8. Resilience: P2 at S2 5 → 7.
+    check(m, "S1", "AY2024", "improvement_rate.interpersonal", 0.5);
+    check(m, "S1", "AY2024", "outcome_n.interpersonal", 2.0);
+    check(m, "S2", "AY2024", "improvement_rate.interpersonal", 0.0);
+    check(m, "O1", "AY2024", "improvement_rate.interpersonal", 1.0 / 3.0);
+    check(m, "O1", "AY2024", "outcome_n.interpersonal", 3.0);
+    check(m, "S2", "AY2024", "improvement_rate.resilience", 1.0);
+    check_null(m, "S1", "AY2024", "improvement_rate.resilience");
+    check(m, "S1", "AY2024", "outcome_n.resilience", 0.0);
+    check_null(m, "all", "AY2023", "improvement_rate.self_esteem");
+}
+
+#[test]
+fn the_parquet_output_holds_the_same_rows() {
+    let m = metrics();
+    // The CSV run's folder is private to `metrics()`; run again and compare the
+    // row count recorded in the manifest with the CSV's.
+    let (out, _) = run_pipeline(&[]);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("manifest.json")).expect("a manifest")).expect("JSON");
+    assert_eq!(manifest["tables"]["metrics"], serde_json::json!(m.rows.len()));
+    assert!(out.path().join("metrics.parquet").metadata().expect("a parquet file").len() > 0);
+}
+
+#[test]
+fn the_extreme_set_is_a_parameter() {
+    // Counting only runaways and other crises: I4 (S2, 2024-05-01, AY2023) and
+    // I6 (S3, 2025-01-15, AY2024); the self-harm and violence rows drop out.
+    let (_out, m) = run_pipeline(&["--set", "extreme_categories=[runaway, other_crisis]"]);
+    check(&m, "S2", "AY2023", "incidents", 1.0);
+    check(&m, "S2", "AY2023", "incident_rate_per_1000", 1.0 / 600.0 * 1000.0);
+    check(&m, "S3", "AY2024", "incidents", 1.0);
+    check(&m, "S1", "AY2023", "incidents", 0.0);
+    check(&m, "all", "AY2023", "incidents", 1.0);
+}
