@@ -3,7 +3,7 @@
 #
 # Safe to run again: every step checks before it acts. Works as root (no sudo
 # needed) or as a user with sudo. Later features add their system packages
-# (fonts, a headless browser for PDF reports) to SYSTEM_PACKAGES below.
+# to SYSTEM_PACKAGES below; scripts/prepare-fonts.sh installs the report font.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -37,6 +37,9 @@ if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: cargo not found: install the Rust toolchain (https://rustup.rs) and run ./setup.sh again" >&2
   exit 1
 fi
+
+echo "setup: preparing the Chinese font for PDF reports"
+scripts/prepare-fonts.sh
 
 echo "setup: building (the first build takes several minutes)"
 cargo build --workspace

@@ -1,0 +1,579 @@
+//! The renderer-neutral report document: what a template produces and what
+//! the HTML and PDF renderers read. It holds text and display-ready figures
+//! only — every number is already formatted and already passed through the
+//! publication rules — so both renderers show exactly the same content.
+//!
+//! The model derives `Deserialize` with `deny_unknown_fields`, so a template
+//! can emit it as JSON or YAML. Blocks are tagged by `type`:
+//!
+//! ```
+//! let doc: sunward_render::Document = serde_json::from_str(r#"{
+//!   "title": "2024年度学校社会工作服务报告",
+//!   "meta": {"organisation": "向阳社工服务中心", "period": "2024年", "generated": "2025-01-15"},
+//!   "blocks": [
+//!     {"type": "heading", "level": 1, "text": "一、年度概况"},
+//!     {"type": "key_figures", "tiles": [{"label": "服务学生人次", "value": "3208"}]},
+//!     {"type": "table", "caption": "各校服务", "columns": [
+//!         {"title": "学校"}, {"title": "场次", "align": "numeric"}],
+//!      "rows": [["淀山湖中学", 134], ["金家庄小学", {"suppressed": "<5"}]]}
+//!   ]
+//! }"#).unwrap();
+//! assert_eq!(doc.blocks.len(), 3);
+//! doc.check().unwrap();
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use crate::chart::Chart;
+
+/// A whole report: a title page's worth of metadata and a list of blocks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Document {
+    /// The report's title, e.g. `2024年度学校社会工作服务年报`.
+    pub title: String,
+    /// An optional second line under the title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subtitle: Option<String>,
+    /// Who, when, for which period.
+    #[serde(default)]
+    pub meta: Meta,
+    /// The language of the report's own words (labels the renderers add).
+    #[serde(default)]
+    pub lang: Lang,
+    /// The content, in reading order.
+    #[serde(default)]
+    pub blocks: Vec<Block>,
+}
+
+/// Facts printed on the title page and in the page header or footer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Meta {
+    /// The organisation, school or bureau the report is about or from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation: Option<String>,
+    /// The period covered, as readers should see it (`2024年`, `2024学年`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<String>,
+    /// The date the report was made, given explicitly (e.g. `2025-01-15`);
+    /// renderers never read the clock, so output stays byte-identical.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated: Option<String>,
+}
+
+/// The language of a report: Chinese first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Lang {
+    /// Simplified Chinese (the default).
+    #[default]
+    #[serde(rename = "zh-CN")]
+    ZhCn,
+    /// English.
+    #[serde(rename = "en")]
+    En,
+}
+
+impl Lang {
+    /// The BCP 47 tag, as used in `<html lang>`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::ZhCn => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    /// Picks the Chinese or the English form of a label.
+    pub fn pick(self, zh: &'static str, en: &'static str) -> &'static str {
+        match self {
+            Lang::ZhCn => zh,
+            Lang::En => en,
+        }
+    }
+}
+
+/// One piece of content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Block {
+    /// A section heading; level 1 (chapter) to 3.
+    Heading {
+        /// 1, 2 or 3.
+        level: u8,
+        /// The heading's text.
+        text: String,
+    },
+    /// A paragraph of running text (plain text; no markup).
+    Paragraph {
+        /// The paragraph's text.
+        text: String,
+    },
+    /// Headline figures shown as tiles.
+    KeyFigures {
+        /// The tiles, in reading order.
+        tiles: Vec<Tile>,
+    },
+    /// A table of figures.
+    Table(Table),
+    /// A chart with its caption.
+    Figure {
+        /// The caption, e.g. `图1 各年度极端事件发生率`.
+        caption: String,
+        /// The chart.
+        chart: Chart,
+    },
+    /// A note in smaller type (sources, definitions, withheld figures).
+    Note {
+        /// The note's text.
+        text: String,
+    },
+    /// Starts a new page in the PDF (and a page break when the HTML is printed).
+    PageBreak,
+}
+
+/// A headline figure: `服务学生人次 3208`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tile {
+    /// What the figure counts.
+    pub label: String,
+    /// The figure as displayed (already formatted and published: `3208`, `<5`, `55%`).
+    pub value: String,
+    /// An optional line under the figure (`较上年 −47%`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A table: columns, body rows, an optional totals row and a note.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Table {
+    /// The caption above the table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+    /// The columns, left to right.
+    pub columns: Vec<Column>,
+    /// The body rows; each has one cell per column.
+    #[serde(default)]
+    pub rows: Vec<Vec<Cell>>,
+    /// A totals row shown after the body, set apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totals: Option<Vec<Cell>>,
+    /// A note under the table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A table column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Column {
+    /// The header text.
+    pub title: String,
+    /// Text columns are left-aligned, numeric ones right-aligned.
+    #[serde(default)]
+    pub align: Align,
+}
+
+impl Column {
+    /// A left-aligned text column.
+    pub fn text(title: impl Into<String>) -> Column {
+        Column { title: title.into(), align: Align::Text }
+    }
+
+    /// A right-aligned numeric column.
+    pub fn numeric(title: impl Into<String>) -> Column {
+        Column { title: title.into(), align: Align::Numeric }
+    }
+}
+
+/// How a column's cells are aligned.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Align {
+    /// Left-aligned text.
+    #[default]
+    Text,
+    /// Right-aligned figures.
+    Numeric,
+}
+
+/// One table cell, as displayed.
+///
+/// In JSON or YAML a cell is a string (text), a number (shown as written by
+/// [`format_number`]), or a one-key map: `{number: 2.8, display: "2.8"}`,
+/// `{suppressed: "<5"}`, `{withheld: "—"}`, or the string-less `"empty"`
+/// spelled `{empty: null}`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// Text.
+    Text(String),
+    /// A figure: its value (for charts and checks) and how it is displayed.
+    Number {
+        /// The value.
+        value: f64,
+        /// The displayed form, e.g. `2.8` or `55%`.
+        display: String,
+    },
+    /// A small count hidden by the publication rules; shows its marker (`<5`).
+    Suppressed(String),
+    /// A figure withheld by the publication rules (a rate on a small count,
+    /// or a complementary cell); shows its marker (`—`).
+    Withheld(String),
+    /// No figure (not applicable, e.g. a zero denominator).
+    Empty,
+}
+
+impl Cell {
+    /// A number displayed by [`format_number`].
+    pub fn number(value: f64) -> Cell {
+        Cell::Number { value, display: format_number(value) }
+    }
+
+    /// The text a renderer shows for this cell.
+    pub fn display(&self) -> &str {
+        match self {
+            Cell::Text(s) | Cell::Suppressed(s) | Cell::Withheld(s) => s,
+            Cell::Number { display, .. } => display,
+            Cell::Empty => "",
+        }
+    }
+
+    /// Whether the publication rules hid this cell's figure.
+    pub fn is_hidden(&self) -> bool {
+        matches!(self, Cell::Suppressed(_) | Cell::Withheld(_))
+    }
+}
+
+impl Serialize for Cell {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            Cell::Text(s) => serializer.serialize_str(s),
+            Cell::Number { value, display } => {
+                let mut map = serializer.serialize_map(Some(2))?;
+                map.serialize_entry("number", value)?;
+                map.serialize_entry("display", display)?;
+                map.end()
+            }
+            Cell::Suppressed(s) => {
+                let mut map = serializer.serialize_map(Some(1))?;
+                map.serialize_entry("suppressed", s)?;
+                map.end()
+            }
+            Cell::Withheld(s) => {
+                let mut map = serializer.serialize_map(Some(1))?;
+                map.serialize_entry("withheld", s)?;
+                map.end()
+            }
+            Cell::Empty => {
+                let mut map = serializer.serialize_map(Some(1))?;
+                map.serialize_entry("empty", &())?;
+                map.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Cell {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Cell, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "snake_case", deny_unknown_fields)]
+        enum Tagged {
+            Text(String),
+            Suppressed(String),
+            Withheld(String),
+            Empty(()),
+        }
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Num {
+            number: f64,
+            display: Option<String>,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Repr {
+            Text(String),
+            Int(i64),
+            Float(f64),
+            Num(Num),
+            Tagged(Tagged),
+        }
+        let repr = Repr::deserialize(deserializer).map_err(|_| {
+            serde::de::Error::custom(
+                "a table cell is a string, a number, {number: N, display: \"…\"}, \
+                 {text: \"…\"}, {suppressed: \"<5\"}, {withheld: \"—\"} or {empty: null}",
+            )
+        })?;
+        Ok(match repr {
+            Repr::Text(s) => Cell::Text(s),
+            Repr::Int(i) => Cell::number(i as f64),
+            Repr::Float(f) => Cell::number(f),
+            Repr::Num(Num { number, display }) => {
+                Cell::Number { value: number, display: display.unwrap_or_else(|| format_number(number)) }
+            }
+            Repr::Tagged(Tagged::Text(s)) => Cell::Text(s),
+            Repr::Tagged(Tagged::Suppressed(s)) => Cell::Suppressed(s),
+            Repr::Tagged(Tagged::Withheld(s)) => Cell::Withheld(s),
+            Repr::Tagged(Tagged::Empty(())) => Cell::Empty,
+        })
+    }
+}
+
+/// Formats a number for display, deterministically: integers without a
+/// decimal point (`3208`), others with at most `2` decimals and no trailing
+/// zeros (`2.8`, `0.47`), `-` as the true minus sign `−`. Not-a-number and
+/// infinities, which a published figure never is, show as `—`.
+pub fn format_number(value: f64) -> String {
+    format_decimal(value, 2)
+}
+
+/// Like [`format_number`] with at most `decimals` decimals.
+pub fn format_decimal(value: f64, decimals: usize) -> String {
+    if !value.is_finite() {
+        return "—".to_string();
+    }
+    let mut s = format!("{value:.decimals$}");
+    if s.contains('.') {
+        while s.ends_with('0') {
+            s.pop();
+        }
+        if s.ends_with('.') {
+            s.pop();
+        }
+    }
+    if s == "-0" {
+        s = "0".to_string();
+    }
+    match s.strip_prefix('-') {
+        Some(rest) => format!("−{rest}"),
+        None => s,
+    }
+}
+
+/// A mistake in a document that a renderer would otherwise show wrongly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentError {
+    /// Which block (0-based) and what is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for DocumentError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for DocumentError {}
+
+impl Document {
+    /// A new document with a title and nothing else.
+    pub fn new(title: impl Into<String>) -> Document {
+        Document {
+            title: title.into(),
+            subtitle: None,
+            meta: Meta::default(),
+            lang: Lang::default(),
+            blocks: Vec::new(),
+        }
+    }
+
+    /// Checks what the types cannot: heading levels 1–3, one cell per column
+    /// in every row, charts whose series have matching lengths. Returns every
+    /// mistake, one message each.
+    pub fn check(&self) -> Result<(), Vec<DocumentError>> {
+        let mut errors = Vec::new();
+        for (i, block) in self.blocks.iter().enumerate() {
+            let mut err = |what: String| {
+                errors.push(DocumentError { message: format!("block {} ({}): {what}", i + 1, block.kind()) })
+            };
+            match block {
+                Block::Heading { level, .. } if !(1..=3).contains(level) => {
+                    err(format!("heading level {level} is not 1, 2 or 3"))
+                }
+                Block::Table(table) => {
+                    if table.columns.is_empty() {
+                        err("a table needs at least one column".to_string());
+                    }
+                    let n = table.columns.len();
+                    for (r, row) in table.rows.iter().enumerate() {
+                        if row.len() != n {
+                            err(format!("row {} has {} cells for {n} columns", r + 1, row.len()));
+                        }
+                    }
+                    if let Some(totals) = &table.totals
+                        && totals.len() != n
+                    {
+                        err(format!("the totals row has {} cells for {n} columns", totals.len()));
+                    }
+                }
+                Block::Figure { chart, .. } => {
+                    if let Err(e) = chart.check() {
+                        err(e);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
+    }
+}
+
+impl Document {
+    /// Every text a reader must find in a rendered copy, in reading order:
+    /// title, subtitle, meta values, headings, paragraphs, tiles, table
+    /// captions, column titles, cells and notes, figure captions. Renderer
+    /// tests check each one against their output.
+    pub fn texts(&self) -> Vec<String> {
+        let mut out = vec![self.title.clone()];
+        out.extend(self.subtitle.clone());
+        for v in [&self.meta.organisation, &self.meta.period, &self.meta.generated].into_iter().flatten() {
+            out.push(v.clone());
+        }
+        for block in &self.blocks {
+            match block {
+                Block::Heading { text, .. } | Block::Paragraph { text } | Block::Note { text } => {
+                    out.push(text.clone())
+                }
+                Block::KeyFigures { tiles } => {
+                    for t in tiles {
+                        out.push(t.value.clone());
+                        out.push(t.label.clone());
+                        out.extend(t.note.clone());
+                    }
+                }
+                Block::Table(t) => {
+                    out.extend(t.caption.clone());
+                    out.extend(t.columns.iter().map(|c| c.title.clone()));
+                    for row in t.rows.iter().chain(t.totals.iter()) {
+                        out.extend(row.iter().map(|c| c.display().to_string()).filter(|s| !s.is_empty()));
+                    }
+                    out.extend(t.note.clone());
+                }
+                Block::Figure { caption, .. } => out.push(caption.clone()),
+                Block::PageBreak => {}
+            }
+        }
+        out
+    }
+}
+
+impl Block {
+    /// The block's `type` name, as in JSON.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Block::Heading { .. } => "heading",
+            Block::Paragraph { .. } => "paragraph",
+            Block::KeyFigures { .. } => "key_figures",
+            Block::Table(_) => "table",
+            Block::Figure { .. } => "figure",
+            Block::Note { .. } => "note",
+            Block::PageBreak => "page_break",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_format_without_noise() {
+        assert_eq!(format_number(3208.0), "3208");
+        assert_eq!(format_number(2.80), "2.8");
+        assert_eq!(format_number(0.4717), "0.47");
+        assert_eq!(format_number(-0.472), "−0.47");
+        assert_eq!(format_number(-0.0001), "0");
+        assert_eq!(format_number(f64::NAN), "—");
+        assert_eq!(format_decimal(5.25, 1), "5.2");
+    }
+
+    #[test]
+    fn cells_deserialize_from_every_form() {
+        let cells: Vec<Cell> = serde_json::from_str(
+            r#"["淀山湖中学", 134, 2.5, {"number": 0.55, "display": "55%"},
+                {"suppressed": "<5"}, {"withheld": "—"}, {"text": "x"}, {"empty": null}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            cells,
+            vec![
+                Cell::Text("淀山湖中学".into()),
+                Cell::Number { value: 134.0, display: "134".into() },
+                Cell::Number { value: 2.5, display: "2.5".into() },
+                Cell::Number { value: 0.55, display: "55%".into() },
+                Cell::Suppressed("<5".into()),
+                Cell::Withheld("—".into()),
+                Cell::Text("x".into()),
+                Cell::Empty,
+            ]
+        );
+        let err = serde_json::from_str::<Cell>(r#"{"secret": 1}"#).unwrap_err();
+        assert!(err.to_string().contains("a table cell is"), "{err}");
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let err = serde_json::from_str::<Document>(r#"{"title": "t", "titel": "x"}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown field `titel`"), "{err}");
+        let err = serde_json::from_str::<Document>(
+            r#"{"title": "t", "blocks": [{"type": "paragraph", "text": "a", "bold": true}]}"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("unknown field `bold`"), "{err}");
+        let err = serde_json::from_str::<Document>(
+            r#"{"title": "t", "blocks": [{"type": "table", "columns": [], "colour": 1}]}"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("unknown field `colour`"), "{err}");
+        let err = serde_json::from_str::<Document>(r#"{"title": "t", "blocks": [{"type": "poem"}]}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown variant `poem`"), "{err}");
+    }
+
+    #[test]
+    fn lang_defaults_to_chinese_and_reads_tags() {
+        let doc: Document = serde_json::from_str(r#"{"title": "t"}"#).unwrap();
+        assert_eq!(doc.lang, Lang::ZhCn);
+        let doc: Document = serde_json::from_str(r#"{"title": "t", "lang": "en"}"#).unwrap();
+        assert_eq!(doc.lang.tag(), "en");
+    }
+
+    #[test]
+    fn check_reports_every_mistake() {
+        let mut doc = Document::new("t");
+        doc.blocks.push(Block::Heading { level: 4, text: "h".into() });
+        doc.blocks.push(Block::Table(Table {
+            caption: None,
+            columns: vec![Column::text("a"), Column::numeric("b")],
+            rows: vec![vec![Cell::Text("x".into())]],
+            totals: Some(vec![Cell::Empty; 3]),
+            note: None,
+        }));
+        let errors = doc.check().unwrap_err();
+        let messages: Vec<_> = errors.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "block 1 (heading): heading level 4 is not 1, 2 or 3",
+                "block 2 (table): row 1 has 1 cells for 2 columns",
+                "block 2 (table): the totals row has 3 cells for 2 columns",
+            ]
+        );
+    }
+
+    #[test]
+    fn documents_round_trip_through_json() {
+        let doc: Document = serde_json::from_str(
+            r#"{"title": "t", "subtitle": "s", "meta": {"period": "2024年"},
+                "blocks": [{"type": "page_break"}, {"type": "note", "text": "n"},
+                {"type": "key_figures", "tiles": [{"label": "a", "value": "1", "note": "b"}]},
+                {"type": "table", "columns": [{"title": "a", "align": "numeric"}],
+                 "rows": [["x"], [1.5], [{"number": 0.5, "display": "50%"}], [{"suppressed": "<5"}],
+                          [{"withheld": "—"}], [{"empty": null}]], "totals": [3]}]}"#,
+        )
+        .unwrap();
+        let back: Document = serde_json::from_str(&serde_json::to_string(&doc).unwrap()).unwrap();
+        assert_eq!(doc, back);
+    }
+}

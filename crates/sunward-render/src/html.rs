@@ -1,0 +1,314 @@
+//! The HTML renderer: one self-contained file per document — inline CSS
+//! (a single column that reads on a phone and widens on a desk, a print
+//! stylesheet for A4), inline SVG charts, no scripts, fonts or other
+//! external requests. Every text is HTML-escaped; the output depends on the
+//! document alone, byte for byte.
+
+use std::fmt::Write;
+
+use crate::document::{Align, Block, Cell, Document, Table, Tile};
+use crate::plot::{self, Anchor, Shape, Stroke};
+
+const CSS: &str = r#"
+:root { --ink: #222; --muted: #666; --rule: #d0d7de; --soft: #f3f6f9; --primary: #2f6f9f; --accent: #c8551b; }
+* { box-sizing: border-box; }
+html { -webkit-text-size-adjust: 100%; }
+body { margin: 0; color: var(--ink); background: #fff;
+  font-family: "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC", "Source Han Sans SC",
+    "WenQuanYi Micro Hei", system-ui, sans-serif;
+  font-size: 16px; line-height: 1.7; }
+.report { max-width: 52rem; margin: 0 auto; padding: 1.25rem 1rem 3rem; }
+.title-page { border-bottom: 3px solid var(--primary); margin-bottom: 1.5rem; padding-bottom: 1rem; }
+h1 { font-size: 1.7rem; line-height: 1.35; margin: 0.5rem 0; color: var(--primary); }
+.subtitle { font-size: 1.15rem; color: var(--muted); margin: 0 0 0.75rem; }
+.meta { display: flex; flex-wrap: wrap; gap: 0.25rem 1.5rem; margin: 0; font-size: 0.95rem; color: var(--muted); }
+.meta div { display: flex; gap: 0.4rem; }
+.meta dt::after { content: "："; }
+.meta dd { margin: 0; color: var(--ink); }
+h2 { font-size: 1.35rem; margin: 2rem 0 0.75rem; padding-bottom: 0.25rem; border-bottom: 1px solid var(--rule); }
+h3 { font-size: 1.15rem; margin: 1.5rem 0 0.5rem; }
+h4 { font-size: 1rem; margin: 1.25rem 0 0.5rem; }
+p { margin: 0 0 0.9rem; }
+.tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(9.5rem, 1fr)); gap: 0.75rem; margin: 1rem 0 1.25rem; }
+.tile { background: var(--soft); border-left: 4px solid var(--primary); padding: 0.7rem 0.8rem; border-radius: 4px; }
+.tile-value { font-size: 1.75rem; font-weight: 700; line-height: 1.2; color: var(--primary); font-variant-numeric: tabular-nums; }
+.tile-label { font-size: 0.92rem; }
+.tile-note { font-size: 0.82rem; color: var(--muted); }
+figure { margin: 1.25rem 0; }
+figcaption { font-weight: 600; margin-bottom: 0.4rem; }
+.scroll { overflow-x: auto; -webkit-overflow-scrolling: touch; }
+table { border-collapse: collapse; width: 100%; font-size: 0.93rem; }
+th, td { padding: 0.35rem 0.6rem; border-bottom: 1px solid var(--rule); text-align: left; vertical-align: top; }
+thead th { border-bottom: 2px solid var(--ink); border-top: 2px solid var(--ink); white-space: nowrap; }
+tfoot td { border-top: 2px solid var(--ink); border-bottom: 2px solid var(--ink); font-weight: 600; }
+th:first-child, td:first-child { white-space: nowrap; }
+.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.hidden { color: var(--muted); }
+.note { font-size: 0.85rem; color: var(--muted); margin-top: 0.4rem; }
+svg.chart { display: block; width: 100%; height: auto; max-width: 44rem; font-family: inherit; }
+.colophon { margin-top: 2.5rem; padding-top: 0.5rem; border-top: 1px solid var(--rule); font-size: 0.8rem; color: var(--muted); }
+.page-break { display: none; }
+@media (min-width: 48rem) { body { font-size: 17px; } .report { padding: 2.5rem 2rem 4rem; } h1 { font-size: 2rem; } }
+@media print {
+  @page { size: A4; margin: 18mm 16mm 20mm; }
+  body { font-size: 10.5pt; }
+  .report { max-width: none; padding: 0; }
+  h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
+  figure, .tile, tr { break-inside: avoid; page-break-inside: avoid; }
+  thead { display: table-header-group; }
+  .scroll { overflow: visible; }
+  .tile { border: 1px solid var(--rule); border-left: 4px solid var(--primary); }
+  .page-break { display: block; break-after: page; page-break-after: always; }
+}
+"#;
+
+/// Renders a document as one self-contained HTML file.
+pub fn render(doc: &Document) -> String {
+    let lang = doc.lang;
+    let mut out = String::with_capacity(16 * 1024);
+    out.push_str("<!DOCTYPE html>\n");
+    let _ = writeln!(out, "<html lang=\"{}\">", lang.tag());
+    out.push_str("<head>\n<meta charset=\"utf-8\">\n");
+    out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    out.push_str("<meta name=\"generator\" content=\"Sunward\">\n");
+    let _ = writeln!(out, "<title>{}</title>", esc(&doc.title));
+    let _ = writeln!(out, "<style>{}</style>", CSS.trim());
+    out.push_str("</head>\n<body>\n<main class=\"report\">\n<header class=\"title-page\">\n");
+    let _ = writeln!(out, "<h1>{}</h1>", esc(&doc.title));
+    if let Some(sub) = &doc.subtitle {
+        let _ = writeln!(out, "<p class=\"subtitle\">{}</p>", esc(sub));
+    }
+    let meta: Vec<(&str, &String)> = [
+        (lang.pick("单位", "Organisation"), &doc.meta.organisation),
+        (lang.pick("期间", "Period"), &doc.meta.period),
+        (lang.pick("生成日期", "Generated"), &doc.meta.generated),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
+    .collect();
+    if !meta.is_empty() {
+        out.push_str("<dl class=\"meta\">");
+        for (k, v) in meta {
+            let _ = write!(out, "<div><dt>{}</dt><dd>{}</dd></div>", esc(k), esc(v));
+        }
+        out.push_str("</dl>\n");
+    }
+    out.push_str("</header>\n");
+    for block in &doc.blocks {
+        block_html(&mut out, block, doc);
+    }
+    let _ = writeln!(out, "<footer class=\"colophon\">{}</footer>", esc(&colophon(doc)));
+    out.push_str("</main>\n</body>\n</html>\n");
+    out
+}
+
+/// The line at the end of a report (and in the PDF's footer): what made it and when.
+pub(crate) fn colophon(doc: &Document) -> String {
+    let lang = doc.lang;
+    match &doc.meta.generated {
+        Some(date) => format!("{}{date}", lang.pick("由向阳 Sunward 生成，", "Made with Sunward, ")),
+        None => lang.pick("由向阳 Sunward 生成", "Made with Sunward").to_string(),
+    }
+}
+
+fn block_html(out: &mut String, block: &Block, doc: &Document) {
+    match block {
+        Block::Heading { level, text } => {
+            let h = (*level).clamp(1, 3) + 1;
+            let _ = writeln!(out, "<h{h}>{}</h{h}>", esc(text));
+        }
+        Block::Paragraph { text } => {
+            let _ = writeln!(out, "<p>{}</p>", esc(text).replace('\n', "<br>"));
+        }
+        Block::KeyFigures { tiles } => {
+            out.push_str("<div class=\"tiles\">\n");
+            for Tile { label, value, note } in tiles {
+                let _ = write!(
+                    out,
+                    "<div class=\"tile\"><div class=\"tile-value\">{}</div><div class=\"tile-label\">{}</div>",
+                    esc(value),
+                    esc(label)
+                );
+                if let Some(note) = note {
+                    let _ = write!(out, "<div class=\"tile-note\">{}</div>", esc(note));
+                }
+                out.push_str("</div>\n");
+            }
+            out.push_str("</div>\n");
+        }
+        Block::Table(table) => table_html(out, table, doc),
+        Block::Figure { caption, chart } => {
+            let plot = plot::layout(chart, doc.lang);
+            let _ = writeln!(out, "<figure class=\"chart\">\n<figcaption>{}</figcaption>", esc(caption));
+            svg(out, &plot, caption);
+            out.push_str("</figure>\n");
+        }
+        Block::Note { text } => {
+            let _ = writeln!(out, "<p class=\"note\">{}</p>", esc(text).replace('\n', "<br>"));
+        }
+        Block::PageBreak => out.push_str("<div class=\"page-break\"></div>\n"),
+    }
+}
+
+fn table_html(out: &mut String, table: &Table, doc: &Document) {
+    out.push_str("<figure class=\"table\">\n");
+    if let Some(caption) = &table.caption {
+        let _ = writeln!(out, "<figcaption>{}</figcaption>", esc(caption));
+    }
+    out.push_str("<div class=\"scroll\"><table>\n<thead><tr>");
+    for col in &table.columns {
+        let class = if col.align == Align::Numeric { " class=\"num\"" } else { "" };
+        let _ = write!(out, "<th scope=\"col\"{class}>{}</th>", esc(&col.title));
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+    let row = |out: &mut String, cells: &[Cell]| {
+        out.push_str("<tr>");
+        for (i, cell) in cells.iter().enumerate() {
+            let numeric = table.columns.get(i).is_some_and(|c| c.align == Align::Numeric);
+            let mut classes = Vec::new();
+            if numeric {
+                classes.push("num");
+            }
+            if cell.is_hidden() {
+                classes.push("hidden");
+            }
+            let class = if classes.is_empty() { String::new() } else { format!(" class=\"{}\"", classes.join(" ")) };
+            let title = if cell.is_hidden() {
+                format!(" title=\"{}\"", doc.lang.pick("按发布规则不予公布", "withheld under the publication rules"))
+            } else {
+                String::new()
+            };
+            let _ = write!(out, "<td{class}{title}>{}</td>", esc(cell.display()));
+        }
+        out.push_str("</tr>\n");
+    };
+    for cells in &table.rows {
+        row(out, cells);
+    }
+    out.push_str("</tbody>\n");
+    if let Some(totals) = &table.totals {
+        out.push_str("<tfoot>\n");
+        row(out, totals);
+        out.push_str("</tfoot>\n");
+    }
+    out.push_str("</table></div>\n");
+    if let Some(note) = &table.note {
+        let _ = writeln!(out, "<p class=\"note\">{}</p>", esc(note).replace('\n', "<br>"));
+    }
+    out.push_str("</figure>\n");
+}
+
+fn n(v: f64) -> String {
+    let s = format!("{v:.1}");
+    let s = s.strip_suffix(".0").unwrap_or(&s).to_string();
+    if s == "-0" { "0".to_string() } else { s }
+}
+
+fn svg(out: &mut String, plot: &plot::Plot, caption: &str) {
+    let _ = writeln!(
+        out,
+        "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {} {}\" role=\"img\" aria-label=\"{}\">",
+        n(plot::WIDTH),
+        n(plot.height),
+        esc(&format!("{caption}: {}", plot.summary))
+    );
+    for shape in &plot.shapes {
+        match shape {
+            Shape::Rect { x, y, w, h, colour } => {
+                let _ = writeln!(
+                    out,
+                    "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"/>",
+                    n(*x),
+                    n(*y),
+                    n(w.max(0.0)),
+                    n(*h),
+                    colour.hex()
+                );
+            }
+            Shape::Line { points, colour, stroke, heavy } => {
+                let pts: Vec<String> = points.iter().map(|(x, y)| format!("{},{}", n(*x), n(*y))).collect();
+                let dash = match stroke {
+                    Stroke::Solid => "",
+                    Stroke::Dashed => " stroke-dasharray=\"6 4\"",
+                    Stroke::Dotted => " stroke-dasharray=\"2 3\"",
+                };
+                let _ = writeln!(
+                    out,
+                    "<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"{}\"{dash}/>",
+                    pts.join(" "),
+                    colour.hex(),
+                    if *heavy { "2.5" } else { "1" }
+                );
+            }
+            Shape::Band { xs, top, bottom, colour } => {
+                let pts: Vec<String> = xs
+                    .iter()
+                    .zip(top)
+                    .map(|(x, y)| format!("{},{}", n(*x), n(*y)))
+                    .chain(xs.iter().zip(bottom).rev().map(|(x, y)| format!("{},{}", n(*x), n(*y))))
+                    .collect();
+                let _ = writeln!(out, "<polygon points=\"{}\" fill=\"{}\"/>", pts.join(" "), colour.hex());
+            }
+            Shape::Marker { x, y, r, colour } => {
+                let _ = writeln!(
+                    out,
+                    "<circle cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{}\"/>",
+                    n(*x),
+                    n(*y),
+                    n(*r),
+                    colour.hex()
+                );
+            }
+            Shape::Text { x, y, text, size, anchor, colour } => {
+                let anchor = match anchor {
+                    Anchor::Start => "",
+                    Anchor::Middle => " text-anchor=\"middle\"",
+                    Anchor::End => " text-anchor=\"end\"",
+                };
+                let _ = writeln!(
+                    out,
+                    "<text x=\"{}\" y=\"{}\" font-size=\"{}\" fill=\"{}\"{anchor}>{}</text>",
+                    n(*x),
+                    n(*y),
+                    n(*size),
+                    colour.hex(),
+                    esc(text)
+                );
+            }
+        }
+    }
+    out.push_str("</svg>\n");
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(esc("<5 & \"x\" 'y'"), "&lt;5 &amp; &quot;x&quot; &#39;y&#39;");
+    }
+
+    #[test]
+    fn svg_numbers_are_short_and_stable() {
+        assert_eq!(n(12.0), "12");
+        assert_eq!(n(12.345), "12.3");
+        assert_eq!(n(-0.01), "0");
+    }
+}

@@ -1,0 +1,507 @@
+//! The report markup: the small Markdown dialect a template renders to, and
+//! its parser into a [`Document`]. Plain CommonMark where it fits, fenced
+//! blocks for what Markdown lacks:
+//!
+//! ````markdown
+//! ---
+//! title: 2024年度学校社会工作服务年报
+//! subtitle: 向阳社工服务中心
+//! organisation: 向阳社工服务中心
+//! period: 2024年1月—12月
+//! generated: 2025-01-15
+//! lang: zh-CN
+//! ---
+//!
+//! # 一、年度概况
+//!
+//! 全年累计服务学生3208人次。
+//!
+//! ```tiles
+//! 服务学生人次 | 3208 | 较上年 +12%
+//! 个案辅导场次 | 134
+//! ```
+//!
+//! Table: 表1 各校服务场次
+//!
+//! | 学校 | 个案辅导 | 合计 |
+//! |---|---:|---:|
+//! | 淀山湖中学 | 96 | 129 |
+//! | 石浦小学 | <5 | — |
+//! | **合计** | 134 | 199 |
+//!
+//! ```chart 图1 各类服务覆盖学生人次
+//! {"kind": "bar", "categories": ["成长课堂", "小组活动"], "values": [2913, 351]}
+//! ```
+//!
+//! > 注：小于5的计数显示为“<5”。
+//!
+//! ***
+//! ````
+//!
+//! - The front matter between `---` lines gives the title (required) and the
+//!   [`Meta`] fields, one `key: value` a line.
+//! - `#`, `##`, `###` are headings of level 1, 2, 3 (deeper ones are 3).
+//! - A paragraph is running text; soft line breaks join Chinese lines
+//!   without a space.
+//! - ```` ```tiles ```` holds one key figure a line: `label | value | note`.
+//! - A table's numeric columns are the right-aligned ones (`---:`); a row
+//!   whose first cell is bold is the totals row; a paragraph `Table: …`
+//!   (or `表：…`) right before or after it is its caption; cells reading
+//!   `<5` are suppressed counts and `—` withheld figures.
+//! - ```` ```chart CAPTION ```` holds one chart as JSON ([`Chart`]).
+//! - A block quote is a note; a thematic break (`***`) is a page break.
+//! - Raw HTML and images are refused: the markup carries data, not layout.
+//!
+//! Errors name the line of the markup they are about.
+
+use pulldown_cmark::{Alignment, CodeBlockKind, Event, HeadingLevel, MetadataBlockKind, Options, Parser, Tag, TagEnd};
+
+use crate::chart::Chart;
+use crate::document::{Align, Block, Cell, Column, Document, Lang, Table, Tile};
+
+/// A mistake in report markup, with its 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarkupError {
+    /// The line of the markup (1-based).
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for MarkupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+impl std::error::Error for MarkupError {}
+
+/// Parses report markup into a document, then checks it ([`Document::check`]).
+pub fn parse(src: &str) -> Result<Document, MarkupError> {
+    let line_of = |offset: usize| src[..offset.min(src.len())].matches('\n').count() + 1;
+    let fail = |offset: usize, message: String| MarkupError { line: line_of(offset), message };
+    let opts = Options::ENABLE_TABLES | Options::ENABLE_YAML_STYLE_METADATA_BLOCKS;
+    let mut doc = Document::new("");
+    let mut title_seen = false;
+    let mut text = String::new();
+    let mut strong_first = false;
+    // Table state.
+    // The table being read and its current row.
+    let mut table: Option<(Table, Vec<Cell>)> = None;
+    let mut cell_index = 0usize;
+    let mut in_head = false;
+    let mut pending_caption: Option<String> = None;
+    // Nesting.
+    let mut quote: Option<Vec<String>> = None;
+    let mut list_depth = 0usize;
+    let mut code: Option<(String, usize)> = None;
+    let mut metadata = false;
+
+    for (event, range) in Parser::new_ext(src, opts).into_offset_iter() {
+        match event {
+            Event::Start(Tag::MetadataBlock(MetadataBlockKind::YamlStyle)) => metadata = true,
+            Event::End(TagEnd::MetadataBlock(_)) => {
+                metadata = false;
+                for (i, line) in std::mem::take(&mut text).lines().enumerate() {
+                    let line_no = line_of(range.start) + 1 + i;
+                    let err = |m: String| MarkupError { line: line_no, message: m };
+                    let line = line.trim();
+                    if line.is_empty() || line.starts_with('#') {
+                        continue;
+                    }
+                    let Some((key, value)) = line.split_once(':') else {
+                        return Err(err(format!("front matter line {line:?} is not `key: value`")));
+                    };
+                    let value = value.trim().trim_matches('"').to_string();
+                    match key.trim() {
+                        "title" => {
+                            doc.title = value;
+                            title_seen = true;
+                        }
+                        "subtitle" => doc.subtitle = Some(value),
+                        "organisation" => doc.meta.organisation = Some(value),
+                        "period" => doc.meta.period = Some(value),
+                        "generated" => doc.meta.generated = Some(value),
+                        "lang" => {
+                            doc.lang = match value.as_str() {
+                                "zh-CN" => Lang::ZhCn,
+                                "en" => Lang::En,
+                                other => return Err(err(format!("unknown lang {other:?}; expected zh-CN or en"))),
+                            }
+                        }
+                        other => {
+                            return Err(err(format!(
+                                "unknown front matter key {other:?}; expected title, subtitle, organisation, period, generated or lang"
+                            )));
+                        }
+                    }
+                }
+            }
+            Event::Text(t) if metadata => text.push_str(&t),
+            Event::Start(Tag::CodeBlock(kind)) => {
+                let info = match kind {
+                    CodeBlockKind::Fenced(info) => info.to_string(),
+                    CodeBlockKind::Indented => {
+                        return Err(fail(
+                            range.start,
+                            "indented code is not part of a report; use a fenced block".into(),
+                        ));
+                    }
+                };
+                code = Some((info, range.start));
+                text.clear();
+            }
+            Event::Text(t) if code.is_some() => text.push_str(&t),
+            Event::End(TagEnd::CodeBlock) => {
+                let (info, start) = code.take().unwrap_or_default();
+                let body = std::mem::take(&mut text);
+                let (kind, rest) = info.trim().split_once(char::is_whitespace).unwrap_or((info.trim(), ""));
+                match kind {
+                    "tiles" => {
+                        let mut tiles = Vec::new();
+                        for (i, line) in body.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+                            let parts: Vec<&str> = line.split('|').map(str::trim).collect();
+                            if parts.len() < 2 || parts.len() > 3 || parts[0].is_empty() {
+                                return Err(MarkupError {
+                                    line: line_of(start) + 1 + i,
+                                    message: format!(
+                                        "a tile is `label | value` or `label | value | note`, not {line:?}"
+                                    ),
+                                });
+                            }
+                            tiles.push(Tile {
+                                label: parts[0].to_string(),
+                                value: parts[1].to_string(),
+                                note: parts.get(2).filter(|n| !n.is_empty()).map(|n| n.to_string()),
+                            });
+                        }
+                        doc.blocks.push(Block::KeyFigures { tiles });
+                    }
+                    "chart" => {
+                        let chart: Chart = serde_json::from_str(&body).map_err(|e| MarkupError {
+                            // Internally tagged enums buffer their input, so serde
+                            // knows no line for field errors: point at the fence then.
+                            line: line_of(start) + e.line(),
+                            message: format!("chart: {e}"),
+                        })?;
+                        chart.check().map_err(|e| fail(start, format!("chart: {e}")))?;
+                        doc.blocks.push(Block::Figure { caption: rest.trim().to_string(), chart });
+                    }
+                    other => {
+                        return Err(fail(start, format!("unknown fenced block {other:?}; expected tiles or chart")));
+                    }
+                }
+            }
+            Event::Start(Tag::Heading { .. })
+            | Event::Start(Tag::Paragraph)
+            | Event::Start(Tag::Item)
+            | Event::Start(Tag::TableCell) => text.clear(),
+            Event::End(TagEnd::Heading(level)) => {
+                let level = match level {
+                    HeadingLevel::H1 => 1,
+                    HeadingLevel::H2 => 2,
+                    _ => 3,
+                };
+                doc.blocks.push(Block::Heading { level, text: std::mem::take(&mut text).trim().to_string() });
+            }
+            Event::End(TagEnd::Paragraph) => {
+                let para = std::mem::take(&mut text).trim().to_string();
+                if let Some(q) = quote.as_mut() {
+                    q.push(para);
+                } else if list_depth > 0 {
+                    text = para;
+                } else if let Some(caption) = caption_of(&para) {
+                    match doc.blocks.last_mut() {
+                        Some(Block::Table(t)) if t.caption.is_none() => t.caption = Some(caption),
+                        _ => pending_caption = Some(caption),
+                    }
+                } else {
+                    doc.blocks.push(Block::Paragraph { text: para });
+                }
+            }
+            Event::Start(Tag::List(_)) => list_depth += 1,
+            Event::End(TagEnd::List(_)) => list_depth -= 1,
+            Event::End(TagEnd::Item) => {
+                let item = std::mem::take(&mut text).trim().to_string();
+                if !item.is_empty() {
+                    let para = format!("· {item}");
+                    match quote.as_mut() {
+                        Some(q) => q.push(para),
+                        None => doc.blocks.push(Block::Paragraph { text: para }),
+                    }
+                }
+            }
+            Event::Start(Tag::BlockQuote(_)) => quote = Some(Vec::new()),
+            Event::End(TagEnd::BlockQuote(_)) => {
+                if let Some(q) = quote.take() {
+                    doc.blocks.push(Block::Note { text: q.join("\n") });
+                }
+            }
+            Event::Rule => doc.blocks.push(Block::PageBreak),
+            Event::Start(Tag::Table(aligns)) => {
+                let columns = aligns
+                    .iter()
+                    .map(|a| Column {
+                        title: String::new(),
+                        align: if *a == Alignment::Right { Align::Numeric } else { Align::Text },
+                    })
+                    .collect();
+                let t = Table { caption: pending_caption.take(), columns, rows: Vec::new(), totals: None, note: None };
+                table = Some((t, Vec::new()));
+            }
+            Event::Start(Tag::TableHead) => {
+                in_head = true;
+                cell_index = 0;
+            }
+            Event::End(TagEnd::TableHead) => in_head = false,
+            Event::Start(Tag::TableRow) => {
+                cell_index = 0;
+                strong_first = false;
+                if let Some((_, row)) = table.as_mut() {
+                    row.clear();
+                }
+            }
+            Event::Start(Tag::Strong) if table.is_some() && cell_index == 0 && text.is_empty() => strong_first = true,
+            Event::End(TagEnd::TableCell) => {
+                let content = std::mem::take(&mut text).trim().to_string();
+                if let Some((t, row)) = table.as_mut() {
+                    if in_head {
+                        if let Some(col) = t.columns.get_mut(cell_index) {
+                            col.title = content;
+                        }
+                    } else {
+                        row.push(cell_of(&content));
+                    }
+                }
+                cell_index += 1;
+            }
+            Event::End(TagEnd::TableRow) => {
+                if let Some((t, row)) = table.as_mut() {
+                    let row = std::mem::take(row);
+                    if strong_first {
+                        if t.totals.is_some() {
+                            return Err(fail(
+                                range.start,
+                                "a table has one totals row (bold first cell), not two".into(),
+                            ));
+                        }
+                        t.totals = Some(row);
+                    } else if t.totals.is_some() {
+                        return Err(fail(
+                            range.start,
+                            "the totals row (bold first cell) must be the table's last row".into(),
+                        ));
+                    } else {
+                        t.rows.push(row);
+                    }
+                }
+            }
+            Event::End(TagEnd::Table) => {
+                if let Some((t, _)) = table.take() {
+                    doc.blocks.push(Block::Table(t));
+                }
+            }
+            Event::Text(t) | Event::Code(t) => text.push_str(&t),
+            Event::SoftBreak => {
+                let next = src[range.end..].trim_start().chars().next();
+                if text.chars().last().is_some_and(|c| c.is_ascii_alphanumeric() || c == ',' || c == '.')
+                    && next.is_some_and(|c| c.is_ascii_alphanumeric())
+                {
+                    text.push(' ');
+                }
+            }
+            Event::HardBreak => text.push('\n'),
+            Event::Html(_) | Event::InlineHtml(_) => {
+                return Err(fail(range.start, "raw HTML is not allowed in report markup".into()));
+            }
+            Event::Start(Tag::Image { .. }) => {
+                return Err(fail(range.start, "images are not supported; use a ```chart block".into()));
+            }
+            _ => {}
+        }
+    }
+    if !title_seen || doc.title.trim().is_empty() {
+        return Err(MarkupError { line: 1, message: "the front matter (between --- lines) must give a title".into() });
+    }
+    doc.check().map_err(|errors| MarkupError {
+        line: 1,
+        message: errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "),
+    })?;
+    Ok(doc)
+}
+
+fn caption_of(para: &str) -> Option<String> {
+    ["Table:", "表：", "表:"].iter().find_map(|p| para.strip_prefix(p)).map(|c| c.trim().to_string())
+}
+
+/// Reads a table cell: empty, `<k` (suppressed), `—` (withheld), a number
+/// (with optional `−`/`-` sign, thousands commas and a trailing `%` or `‰`,
+/// kept as written), or text.
+pub fn cell_of(s: &str) -> Cell {
+    let s = s.trim();
+    if s.is_empty() {
+        return Cell::Empty;
+    }
+    if s == "—" {
+        return Cell::Withheld(s.to_string());
+    }
+    if let Some(k) = s.strip_prefix('<')
+        && !k.is_empty()
+        && k.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Cell::Suppressed(s.to_string());
+    }
+    let plain: String = s.trim_end_matches(['%', '‰']).replace(',', "").replace('−', "-");
+    match plain.parse::<f64>() {
+        Ok(v) if v.is_finite() && !plain.starts_with('+') => Cell::Number { value: v, display: s.to_string() },
+        _ => Cell::Text(s.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chart::Chart;
+
+    const SAMPLE: &str = "---
+title: 2024年度学校社会工作服务年报
+subtitle: 向阳社工服务中心
+organisation: 向阳社工服务中心
+period: 2024年1月—12月
+generated: 2025-01-15
+---
+
+# 一、年度概况
+
+全年累计服务学生3208人次，
+较上年增长12%。
+
+```tiles
+服务学生人次 | 3208 | 较上年 +12%
+个案辅导场次 | 134
+```
+
+Table: 表1 各校服务场次
+
+| 学校 | 个案辅导 | 合计 |
+|---|---:|---:|
+| 淀山湖中学 | 1,096 | 129 |
+| 石浦小学 | <5 | — |
+| **合计** | 134 | 199 |
+
+```chart 图1 各类服务覆盖学生人次
+{\"kind\": \"bar\", \"categories\": [\"成长课堂\", \"小组活动\"], \"values\": [2913, 351]}
+```
+
+> 注：小于5的计数显示为“<5”。
+
+***
+
+## （一）说明
+
+- 第一项
+- 第二项
+";
+
+    #[test]
+    fn the_sample_parses_into_every_kind_of_block() {
+        let doc = parse(SAMPLE).unwrap();
+        assert_eq!(doc.title, "2024年度学校社会工作服务年报");
+        assert_eq!(doc.subtitle.as_deref(), Some("向阳社工服务中心"));
+        assert_eq!(doc.meta.generated.as_deref(), Some("2025-01-15"));
+        assert_eq!(doc.lang, Lang::ZhCn);
+        let kinds: Vec<&str> = doc.blocks.iter().map(Block::kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                "heading",
+                "paragraph",
+                "key_figures",
+                "table",
+                "figure",
+                "note",
+                "page_break",
+                "heading",
+                "paragraph",
+                "paragraph"
+            ]
+        );
+        assert_eq!(doc.blocks[1], Block::Paragraph { text: "全年累计服务学生3208人次，较上年增长12%。".into() });
+        let Block::KeyFigures { tiles } = &doc.blocks[2] else { panic!() };
+        assert_eq!(tiles[0].note.as_deref(), Some("较上年 +12%"));
+        assert_eq!(tiles[1].note, None);
+        let Block::Table(t) = &doc.blocks[3] else { panic!() };
+        assert_eq!(t.caption.as_deref(), Some("表1 各校服务场次"));
+        assert_eq!(t.columns, vec![Column::text("学校"), Column::numeric("个案辅导"), Column::numeric("合计")]);
+        assert_eq!(
+            t.rows[0],
+            vec![
+                Cell::Text("淀山湖中学".into()),
+                Cell::Number { value: 1096.0, display: "1,096".into() },
+                Cell::number(129.0)
+            ]
+        );
+        assert_eq!(t.rows[1][1], Cell::Suppressed("<5".into()));
+        assert_eq!(t.rows[1][2], Cell::Withheld("—".into()));
+        assert_eq!(t.totals.as_ref().unwrap()[0], Cell::Text("合计".into()));
+        let Block::Figure { caption, chart: Chart::Bar(bar) } = &doc.blocks[4] else { panic!() };
+        assert_eq!(caption, "图1 各类服务覆盖学生人次");
+        assert_eq!(bar.values, [2913.0, 351.0]);
+        assert_eq!(doc.blocks[5], Block::Note { text: "注：小于5的计数显示为“<5”。".into() });
+        assert_eq!(doc.blocks[7], Block::Heading { level: 2, text: "（一）说明".into() });
+        assert_eq!(doc.blocks[8], Block::Paragraph { text: "· 第一项".into() });
+    }
+
+    #[test]
+    fn english_soft_breaks_keep_a_space() {
+        let doc = parse("---\ntitle: t\nlang: en\n---\n\nStudent contacts\nreached 3208.\n").unwrap();
+        assert_eq!(doc.blocks[0], Block::Paragraph { text: "Student contacts reached 3208.".into() });
+        assert_eq!(doc.lang, Lang::En);
+    }
+
+    #[test]
+    fn mistakes_name_their_line() {
+        let err = |src: &str| parse(src).unwrap_err().to_string();
+        assert_eq!(err("# no front matter\n"), "line 1: the front matter (between --- lines) must give a title");
+        assert_eq!(
+            err("---\ntitle: t\ncolour: red\n---\n"),
+            "line 3: unknown front matter key \"colour\"; expected title, subtitle, organisation, period, generated or lang"
+        );
+        assert_eq!(err("---\ntitle: t\n---\n\n<div>x</div>\n"), "line 5: raw HTML is not allowed in report markup");
+        assert_eq!(
+            err("---\ntitle: t\n---\n\n```poem\nx\n```\n"),
+            "line 5: unknown fenced block \"poem\"; expected tiles or chart"
+        );
+        assert_eq!(
+            err("---\ntitle: t\n---\n\n```tiles\na | 1\nb\n```\n"),
+            "line 7: a tile is `label | value` or `label | value | note`, not \"b\""
+        );
+        let e = err("---\ntitle: t\n---\n\n```chart c\n{\"kind\": \"bar\",\n \"colour\": 1}\n```\n");
+        assert!(e.starts_with("line 5: chart: unknown field `colour`"), "{e}");
+        let e = err("---\ntitle: t\n---\n\n```chart c\n{\"kind\": \"bar\",\n \"values\": [1,]}\n```\n");
+        assert!(e.starts_with("line 7: chart: "), "{e}");
+        let e = err(
+            "---\ntitle: t\n---\n\n```chart c\n{\"kind\": \"bar\", \"categories\": [\"a\"], \"values\": []}\n```\n",
+        );
+        assert_eq!(e, "line 5: chart: bar chart has 0 values for 1 categories");
+    }
+
+    #[test]
+    fn captions_may_follow_the_table() {
+        let doc = parse("---\ntitle: t\n---\n\n| a |\n|---|\n| x |\n\n表：表2 说明\n").unwrap();
+        let Block::Table(t) = &doc.blocks[0] else { panic!() };
+        assert_eq!(t.caption.as_deref(), Some("表2 说明"));
+        assert_eq!(doc.blocks.len(), 1);
+    }
+
+    #[test]
+    fn cells_read_their_kind() {
+        assert_eq!(cell_of(""), Cell::Empty);
+        assert_eq!(cell_of("<5"), Cell::Suppressed("<5".into()));
+        assert_eq!(cell_of("<a"), Cell::Text("<a".into()));
+        assert_eq!(cell_of("−47%"), Cell::Number { value: -47.0, display: "−47%".into() });
+        assert_eq!(cell_of("2.8"), Cell::number(2.8));
+        assert_eq!(cell_of("+12%"), Cell::Text("+12%".into()));
+        assert_eq!(cell_of("2022学年"), Cell::Text("2022学年".into()));
+    }
+}

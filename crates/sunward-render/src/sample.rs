@@ -1,0 +1,147 @@
+//! A small bilingual sample report built in code — title page, headline
+//! tiles, a published table with totals, and one chart of each kind — used
+//! by the tests of both renderers and handy for trying a layout change.
+//! Its figures are invented.
+
+use crate::chart::{BarChart, Chart, FunnelPlot, FunnelPoint, LineChart};
+use crate::document::{Block, Column, Document, Lang, Meta, Tile};
+use crate::publication::{Figure, RawTable, Rules};
+
+/// The sample report in `lang`, with the publication rules applied to its table.
+pub fn document(lang: Lang) -> Document {
+    let zh = lang == Lang::ZhCn;
+    let t = |z: &str, e: &str| if zh { z.to_string() } else { e.to_string() };
+    let rules = Rules::default();
+    let raw = RawTable {
+        name: "sessions_by_school".into(),
+        caption: Some(t("表1 各校服务场次（2024年度）", "Table 1 Sessions by school, 2024")),
+        columns: vec![
+            Column::text(t("学校", "School")),
+            Column::numeric(t("个案辅导", "Case sessions")),
+            Column::numeric(t("小组活动", "Group sessions")),
+            Column::numeric(t("成长课堂", "Growth classes")),
+            Column::numeric(t("合计", "Total")),
+        ],
+        rows: vec![
+            vec![
+                Figure::text(t("淀山湖中学", "Dianshan Lake Middle School")),
+                Figure::Count(96),
+                Figure::Count(20),
+                Figure::Count(13),
+                Figure::Count(129),
+            ],
+            vec![
+                Figure::text(t("金家庄小学", "Jinjiazhuang Primary School")),
+                Figure::Count(35),
+                Figure::Count(14),
+                Figure::Count(10),
+                Figure::Count(59),
+            ],
+            vec![
+                Figure::text(t("石浦小学", "Shipu Primary School")),
+                Figure::Count(3),
+                Figure::Count(0),
+                Figure::Count(8),
+                Figure::Count(11),
+            ],
+        ],
+        totals: Some(vec![
+            Figure::text(t("合计", "Total")),
+            Figure::Count(134),
+            Figure::Count(34),
+            Figure::Count(31),
+            Figure::Count(199),
+        ]),
+        totals_column: Some(crate::publication::TotalsColumn { column: 4, parts: vec![1, 2, 3] }),
+        note: Some(t(
+            "数据来源：服务记录导出，2024年1月1日至12月31日。",
+            "Source: service records, 1 January to 31 December 2024.",
+        )),
+    };
+    let (table, _) = rules.publish(&raw, lang).expect("the sample table is well formed");
+    let para = t(
+        "本年度，中心在两所学校持续开展驻校社会工作服务，围绕“筛查—评估—干预—跟踪”的闭环，为学生提供个案辅导、小组活动和成长课堂。全年累计服务学生3208人次，较上年增长12%。高危学生均在一周内完成二次评估并制定干预方案。",
+        "This year the centre continued its on-site school social work in two schools, following the screening, assessment, intervention and follow-up loop with case work, groups and growth classes. Student contacts reached 3208 over the year, 12% more than last year. Every high-risk student had a second assessment and an intervention plan within a week.",
+    );
+    Document {
+        title: t("2024年度学校社会工作服务年报", "School social work: annual review 2024"),
+        subtitle: Some(t("向阳社工服务中心", "Sunward Social Work Centre")),
+        meta: Meta {
+            organisation: Some(t("向阳社工服务中心", "Sunward Social Work Centre")),
+            period: Some(t("2024年1月—12月", "January–December 2024")),
+            generated: Some("2025-01-15".into()),
+        },
+        lang,
+        blocks: vec![
+            Block::Heading { level: 1, text: t("一、年度概况", "1. The year at a glance") },
+            Block::Paragraph { text: para.clone() },
+            Block::KeyFigures {
+                tiles: vec![
+                    Tile {
+                        label: t("服务学生人次", "Student contacts"),
+                        value: "3208".into(),
+                        note: Some(t("较上年 +12%", "+12% on last year")),
+                    },
+                    Tile { label: t("个案辅导场次", "Case sessions"), value: "134".into(), note: None },
+                    Tile { label: t("高危学生", "High-risk students"), value: "10".into(), note: None },
+                    Tile { label: t("驻校天数", "Days on site"), value: "101".into(), note: None },
+                    Tile { label: t("人际关系改善", "Improved relationships"), value: "55%".into(), note: None },
+                    Tile {
+                        label: t("极端事件（每千人）", "Incidents per 1,000"),
+                        value: "2.8".into(),
+                        note: Some(t("2022学年为5.3", "5.3 in 2022")),
+                    },
+                ],
+            },
+            Block::Heading { level: 2, text: t("（一）各校服务", "1.1 Services by school") },
+            Block::Table(table),
+            Block::Paragraph { text: para },
+            Block::Figure {
+                caption: t("图1 各类服务覆盖学生人次", "Figure 1 Student contacts by service"),
+                chart: Chart::Bar(BarChart {
+                    categories: vec![
+                        t("成长课堂", "Growth classes"),
+                        t("小组活动", "Groups"),
+                        t("个案辅导", "Case work"),
+                        t("心理信箱", "Mailbox"),
+                    ],
+                    values: vec![2913.0, 351.0, 134.0, 211.0],
+                    labels: None,
+                    unit: Some(t("人次", "contacts")),
+                }),
+            },
+            Block::PageBreak,
+            Block::Heading { level: 1, text: t("二、极端事件与筛查", "2. Incidents and screening") },
+            Block::Figure {
+                caption: t(
+                    "图2 极端事件发生率（每千名学生，95%置信区间）",
+                    "Figure 2 Extreme incidents per 1,000 students (95% CI)",
+                ),
+                chart: Chart::Line(LineChart {
+                    x: vec![t("2022学年", "2022"), t("2023学年", "2023"), t("2024学年", "2024")],
+                    values: vec![5.3, 4.1, 2.8],
+                    low: Some(vec![4.6, 3.5, 2.3]),
+                    high: Some(vec![6.1, 4.8, 3.4]),
+                    unit: Some(t("每千名学生", "per 1,000 students")),
+                }),
+            },
+            Block::Figure {
+                caption: t("图3 各校极端事件发生率与在校学生数", "Figure 3 Incident rate by school size"),
+                chart: Chart::Funnel(FunnelPlot {
+                    points: vec![
+                        FunnelPoint { label: t("甲校", "School A"), denominator: 2400.0, rate: 2.5 },
+                        FunnelPoint { label: t("乙校", "School B"), denominator: 1800.0, rate: 3.9 },
+                        FunnelPoint { label: t("丙校", "School C"), denominator: 900.0, rate: 1.1 },
+                        FunnelPoint { label: t("丁校", "School D"), denominator: 3100.0, rate: 6.8 },
+                        FunnelPoint { label: t("戊校", "School E"), denominator: 1500.0, rate: 2.0 },
+                    ],
+                    scale: 1000.0,
+                    overall: None,
+                    x_label: Some(t("在校学生数", "students enrolled")),
+                    y_label: Some(t("每千名学生", "per 1,000 students")),
+                }),
+            },
+            Block::Note { text: rules.note(lang) },
+        ],
+    }
+}
