@@ -4,12 +4,14 @@
 //! [`main_with`].
 //!
 //! Subcommands: `run` (validate, check, run a pipeline), `validate` (validate
-//! and check only), `plugins` (describe the registered plugins) and `schema`
-//! (the JSON Schema of the pipeline format). Exit codes follow
+//! and check only), `plugins` (describe the registered plugins), `schema`
+//! (the JSON Schema of the pipeline format) and `datagen` (write the nine
+//! canonical tables of a preset or custom data set, deterministically). Exit codes follow
 //! [`sunward_core::ErrorKind::exit_code`]: 0 ok, 1 runtime failure, 2 invalid
 //! pipeline or usage, 3 too many rejected rows.
 
 mod commands;
+mod datagen;
 mod describe;
 mod progress;
 mod report;
@@ -37,6 +39,8 @@ enum Command {
     Plugins(PluginsArgs),
     /// Print the JSON Schema (draft 2020-12) of the pipeline format, for editors.
     Schema,
+    /// Generate the nine canonical tables of a preset or custom data set (deterministic).
+    Datagen(DatagenArgs),
 }
 
 /// Arguments of `sunward run`.
@@ -81,6 +85,76 @@ struct PluginsArgs {
     json: bool,
 }
 
+/// Arguments of `sunward datagen`.
+#[derive(Debug, Args)]
+struct DatagenArgs {
+    /// The data set: `project` (one organisation, two schools, 2024-09-01 .. 2025-12-31),
+    /// `taicang` (20 schools, AY2022–AY2024), `qingpu` (11 schools, AY2023–AY2024) or
+    /// `custom` (sizes from --schools, --districts, --years, --scale, --service-rows).
+    #[arg(long, value_enum)]
+    preset: PresetArg,
+    /// The folder for the nine tables (created if missing).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// The seed: the same seed gives byte-identical files.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The format of the tables.
+    #[arg(long, value_enum, default_value_t = FormatArg::Csv)]
+    format: FormatArg,
+    /// Also write real-style exports into this folder: GB18030 CSV and XLSX with Chinese
+    /// headers and labels, and raw roll numbers (学籍号) instead of student_ref.
+    #[arg(long, value_name = "DIR")]
+    exports: Option<PathBuf>,
+    /// Overwrite files that already exist.
+    #[arg(long)]
+    force: bool,
+    /// custom: the number of schools (1–999) [default: 10].
+    #[arg(long, value_name = "N")]
+    schools: Option<u32>,
+    /// custom: the number of districts (1–schools) [default: 1].
+    #[arg(long, value_name = "N")]
+    districts: Option<u32>,
+    /// custom: the academic years, e.g. 2022..2024 (AY2022 starts 2022-09-01) [default: 2022..2024].
+    #[arg(long, value_name = "FIRST..LAST", value_parser = parse_years)]
+    years: Option<(i32, i32)>,
+    /// custom: multiply the service volume (events per student) by this [default: 1].
+    #[arg(long, value_name = "F")]
+    scale: Option<f64>,
+    /// custom: write exactly this many service rows (instead of --scale).
+    #[arg(long, value_name = "N")]
+    service_rows: Option<u64>,
+    /// No progress display and no summary; errors are still printed.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// A `--preset` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum PresetArg {
+    /// One organisation, a junior and a primary school; exact 2025 review figures.
+    Project,
+    /// 20 junior and senior schools of 太仓市, AY2022–AY2024.
+    Taicang,
+    /// 11 schools of 青浦区, AY2023–AY2024.
+    Qingpu,
+    /// Sizes from --schools, --districts, --years, --scale, --service-rows.
+    Custom,
+}
+
+/// A `--format` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FormatArg {
+    /// `<table>.csv`, UTF-8.
+    Csv,
+    /// `<table>.parquet`.
+    Parquet,
+}
+
+fn parse_years(text: &str) -> Result<(i32, i32), String> {
+    sunward_datagen::parse_years(text)
+}
+
 /// A plugin kind on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum KindArg {
@@ -123,5 +197,6 @@ where
         Command::Validate(args) => commands::validate(&registry, &args),
         Command::Plugins(args) => describe::plugins(&registry, &args),
         Command::Schema => describe::schema(&registry),
+        Command::Datagen(args) => datagen::run(&args),
     }
 }

@@ -1,5 +1,6 @@
 //! Built-in transforms: steps that make a table from other tables.
 
+pub mod pseudonymise;
 pub mod sql;
 
 use sunward_core::Registry;
@@ -7,4 +8,5 @@ use sunward_core::Registry;
 /// Register the built-in transforms.
 pub fn register(registry: &mut Registry) {
     registry.add_transform(sql::SqlTransform);
+    registry.add_transform(pseudonymise::PseudonymiseTransform);
 }

@@ -1,0 +1,622 @@
+//! The nine tables, row by row.
+//!
+//! Each function writes one table to a [`Out`] in a fixed order (by school,
+//! then year or date), drawing from its own random streams: one per table and
+//! school (or year), so the rows of one school never depend on another's.
+//! Rows are pushed as they are made; nothing but the plan is held.
+
+use crate::calendar::{DayKind, academic_year, ay_end, ay_start, day_kind, days, earlier, later, ymd};
+use crate::plan::{Bucket, GENERAL, HIGH, KEY, Participants, Plan, ServiceType, Tier};
+use crate::rng::{self, between, chance, hash, stream, unit};
+use crate::sink::{Cell, TableSink};
+use crate::spec::{Kind, Stage};
+use crate::world::{Student, World};
+use crate::{Progress, ROWS_PER_REPORT};
+use chrono::{Datelike, NaiveDate, Weekday};
+use rand_chacha::ChaCha8Rng;
+use std::collections::{BTreeSet, VecDeque};
+use std::fmt::Write as _;
+use sunward_core::{Diagnostic, Result};
+
+/// A table being written, counting its rows and reporting progress.
+pub struct Out<'a> {
+    /// The sink.
+    pub sink: Box<dyn TableSink>,
+    /// The table's name.
+    pub table: &'static str,
+    /// Rows written so far.
+    pub rows: u64,
+    /// Where progress goes.
+    pub progress: &'a dyn Progress,
+}
+
+impl Out<'_> {
+    fn push(&mut self, cells: &[Cell<'_>]) -> Result<()> {
+        self.sink.row(cells)?;
+        self.rows += 1;
+        if self.rows.is_multiple_of(ROWS_PER_REPORT) {
+            self.progress.rows(self.table, self.rows);
+        }
+        Ok(())
+    }
+}
+
+/// Write `table` of the world.
+pub fn write(table: &str, world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<()> {
+    match table {
+        "schools" => schools(world, out),
+        "enrolment" => enrolment(world, out),
+        "classes" => classes(world, out),
+        "services" => services(world, plan, out),
+        "cases" => cases(world, plan, out),
+        "screenings" => screenings(world, out),
+        "incidents" => incidents(world, out),
+        "outcomes" => outcomes(world, plan, out),
+        "attendance" => attendance(world, out),
+        other => Err(Diagnostic::runtime(format!("internal: no generator for table {other}"))),
+    }
+}
+
+fn opt(value: Option<&str>) -> Cell<'_> {
+    value.map_or(Cell::Null, Cell::Str)
+}
+
+fn date_cell(value: Option<NaiveDate>) -> Cell<'static> {
+    value.map_or(Cell::Null, Cell::Date)
+}
+
+fn schools(world: &World, out: &mut Out<'_>) -> Result<()> {
+    let spec = &world.spec;
+    for school in &spec.schools {
+        let d = &spec.districts[school.district];
+        let org = school.org.map(|o| &spec.orgs[o]);
+        out.push(&[
+            Cell::Str(&school.id),
+            Cell::Str(&school.name),
+            Cell::Str(school.stage.code()),
+            Cell::Str(&d.id),
+            Cell::Str(&d.name),
+            Cell::Str(&d.city),
+            opt(org.map(|o| o.id.as_str())),
+            opt(org.map(|o| o.name.as_str())),
+        ])?;
+    }
+    Ok(())
+}
+
+fn enrolment(world: &World, out: &mut Out<'_>) -> Result<()> {
+    for (s, school) in world.spec.schools.iter().enumerate() {
+        for &ay in &world.spec.years {
+            let Some(r) = world.roster(s, ay) else { continue };
+            out.push(&[
+                Cell::Str(&school.id),
+                Cell::Int(ay.into()),
+                Cell::Int(r.students.into()),
+                Cell::Int(r.classes.into()),
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+fn classes(world: &World, out: &mut Out<'_>) -> Result<()> {
+    for (s, school) in world.spec.schools.iter().enumerate() {
+        for &ay in &world.spec.years {
+            let Some(r) = world.roster(s, ay) else { continue };
+            for c in &r.cohorts {
+                for n in 1..=c.classes {
+                    let id = world.class_id(s, ay, c.grade, n);
+                    out.push(&[
+                        Cell::Str(&id),
+                        Cell::Str(&school.id),
+                        Cell::Int(ay.into()),
+                        Cell::Int(c.grade.into()),
+                        Cell::Int(c.class_students(n).into()),
+                    ])?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The nearest weekday on or before `d`, but not before `floor`.
+fn weekday_back(mut d: NaiveDate, floor: NaiveDate) -> NaiveDate {
+    while matches!(d.weekday(), Weekday::Sat | Weekday::Sun) && d > floor {
+        d = d.pred_opt().unwrap_or(d);
+    }
+    d
+}
+
+/// The first school day on or after `d`.
+fn school_day_from(mut d: NaiveDate) -> NaiveDate {
+    for _ in 0..30 {
+        if day_kind(d) == DayKind::School {
+            break;
+        }
+        d = d.succ_opt().unwrap_or(d);
+    }
+    d
+}
+
+fn days_after(d: NaiveDate, n: u64) -> NaiveDate {
+    d + chrono::Days::new(n)
+}
+
+/// Second assessment, first intervention and referral of a screening.
+fn follow_up(
+    world: &World,
+    rng: &mut ChaCha8Rng,
+    level: &str,
+    screened: NaiveDate,
+) -> (Option<NaiveDate>, Option<NaiveDate>, Option<NaiveDate>) {
+    let (p_second, p_intervention) = world.spec.closed_loop;
+    let (second, intervention) = match level {
+        "high" => {
+            let second = if chance(rng, p_second) {
+                Some(weekday_back(days_after(screened, between(rng, 1, 7)), screened))
+            } else if chance(rng, 0.6) {
+                Some(weekday_back(days_after(screened, between(rng, 8, 21)), screened))
+            } else {
+                None
+            };
+            let deadline = days_after(screened, 14);
+            let intervention = match second {
+                Some(sd) if sd <= days_after(screened, 7) => {
+                    if chance(rng, p_intervention) {
+                        let room = (deadline - sd).num_days().clamp(0, 7) as u64;
+                        Some(weekday_back(days_after(sd, between(rng, 0, room)), sd))
+                    } else if chance(rng, 0.7) {
+                        Some(weekday_back(days_after(screened, between(rng, 15, 35)), sd))
+                    } else {
+                        None
+                    }
+                }
+                Some(sd) => chance(rng, 0.8).then(|| weekday_back(days_after(sd, between(rng, 1, 14)), sd)),
+                None => chance(rng, 0.3).then(|| weekday_back(days_after(screened, between(rng, 10, 30)), screened)),
+            };
+            (second, intervention)
+        }
+        "key" => {
+            let second = chance(rng, 0.6).then(|| weekday_back(days_after(screened, between(rng, 3, 21)), screened));
+            let intervention = chance(rng, 0.1).then(|| days_after(second.unwrap_or(screened), between(rng, 2, 14)));
+            (second, intervention)
+        }
+        _ => (None, None),
+    };
+    let referred = match intervention {
+        Some(d) if level == "high" && chance(rng, 0.2) => Some(days_after(d, between(rng, 3, 20))),
+        _ => None,
+    };
+    let end = world.spec.end;
+    let cap = |d: Option<NaiveDate>| d.filter(|d| *d <= end);
+    (cap(second), cap(intervention), cap(referred))
+}
+
+fn screenings(world: &World, out: &mut Out<'_>) -> Result<()> {
+    let mut id = String::new();
+    for (s, school) in world.spec.schools.iter().enumerate() {
+        for &ay in &world.spec.years {
+            let Some(roster) = world.roster(s, ay) else { continue };
+            let mut rng = stream(world.seed, "screenings", &[s as u64, ay as u64]);
+            let window = later(days_after(ymd(ay, 9, 8), between(&mut rng, 0, 6)), world.spec.start);
+            let mut seq = 0u64;
+            for c in &roster.cohorts {
+                let instrument = if c.grade <= 3 { "SDQ" } else { "MHT" };
+                for n in 1..=c.classes {
+                    let screened_on = school_day_from(days_after(window, between(&mut rng, 0, 12)));
+                    let class_id = world.class_id(s, ay, c.grade, n);
+                    for serial in ((n - 1)..c.size).step_by(c.classes as usize) {
+                        let student = Student { school: s as u16, entry: c.entry as i16, serial };
+                        if !world.screened(student, ay) {
+                            continue;
+                        }
+                        let z = world.latent(student, ay);
+                        let level = if z > HIGH {
+                            "high"
+                        } else if z > KEY {
+                            "key"
+                        } else if z > GENERAL {
+                            "general"
+                        } else {
+                            "none"
+                        };
+                        let score = if instrument == "SDQ" {
+                            (9.0 + 4.5 * z).round().clamp(0.0, 40.0)
+                        } else {
+                            (45.0 + 12.0 * z).round().clamp(5.0, 98.0)
+                        };
+                        let (second, intervention, referred) = follow_up(world, &mut rng, level, screened_on);
+                        seq += 1;
+                        id.clear();
+                        let _ = write!(id, "{}-{:02}-{seq:05}", school.id, ay.rem_euclid(100));
+                        out.push(&[
+                            Cell::Str(&id),
+                            Cell::Str(&school.id),
+                            Cell::Int(ay.into()),
+                            Cell::Str(&class_id),
+                            Cell::Student(student),
+                            Cell::Date(screened_on),
+                            Cell::Str(instrument),
+                            Cell::Float(score),
+                            Cell::Str(level),
+                            date_cell(second),
+                            date_cell(intervention),
+                            date_cell(referred),
+                        ])?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn cases(world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<()> {
+    for c in &plan.cases {
+        out.push(&[
+            Cell::Str(&c.id),
+            Cell::Str(&world.spec.schools[c.school].id),
+            Cell::Student(c.student),
+            Cell::Date(c.opened),
+            date_cell(c.closed),
+            Cell::Str(c.initial.code()),
+            c.final_tier.map_or(Cell::Null, |t| Cell::Str(t.code())),
+            Cell::Str(c.issue),
+            Cell::Str(c.outcome),
+            opt(c.referred),
+        ])?;
+    }
+    Ok(())
+}
+
+/// Events per day: exact proportions for large counts, random draws for small ones.
+fn allocate(rng: &mut ChaCha8Rng, count: u64, weights: &[f64]) -> Vec<u64> {
+    let n = weights.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let uniform_weights;
+    let weights = if weights.iter().all(|w| *w <= 0.0) {
+        uniform_weights = vec![1.0; n];
+        &uniform_weights[..]
+    } else {
+        weights
+    };
+    if count >= 4 * n as u64 {
+        return rng::apportion(count, weights);
+    }
+    let mut cumulative = Vec::with_capacity(n);
+    let mut sum = 0.0;
+    for w in weights {
+        sum += w.max(0.0);
+        cumulative.push(sum);
+    }
+    let mut counts = vec![0u64; n];
+    for _ in 0..count {
+        counts[rng::in_cumulative(rng, &cumulative)] += 1;
+    }
+    counts
+}
+
+/// A bucket being spread over its days.
+struct Active<'p> {
+    bucket: &'p Bucket,
+    counts: Vec<u64>,
+    exact: VecDeque<u64>,
+    used: BTreeSet<Student>,
+}
+
+fn duration(rng: &mut ChaCha8Rng, kind: ServiceType) -> Cell<'static> {
+    if chance(rng, 0.04) {
+        return Cell::Null;
+    }
+    let (lo, hi) = kind.duration();
+    Cell::Int((between(rng, lo / 5, hi / 5) * 5) as i64)
+}
+
+fn services(world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<()> {
+    let spec = &world.spec;
+    let mut record_id = String::new();
+    let mut class_id = String::new();
+    for (s, school) in spec.schools.iter().enumerate() {
+        let mut rng = stream(world.seed, "services", &[s as u64]);
+        let supervisor = school.org.map(|o| spec.orgs[o].supervisor.as_str());
+        let mut active = Vec::new();
+        for (b, bucket) in plan.buckets.iter().enumerate().filter(|(_, b)| b.school == s) {
+            let mut brng = stream(world.seed, "service-days", &[s as u64, b as u64]);
+            let weights: Vec<f64> = days(bucket.start, bucket.end)
+                .map(|d| bucket.kind.day_weight(day_kind(d), world.onsite(s, d)))
+                .collect();
+            let counts = allocate(&mut brng, bucket.count, &weights);
+            let exact = match bucket.participants {
+                Participants::Exact { total, lo, hi } => {
+                    rng::split_total(&mut brng, total, bucket.count as usize, lo, hi)
+                        .ok_or_else(|| Diagnostic::runtime("internal: participants that cannot be split"))?
+                        .into()
+                }
+                _ => VecDeque::new(),
+            };
+            active.push(Active { bucket, counts, exact, used: BTreeSet::new() });
+        }
+        let mut sessions: Vec<(NaiveDate, usize)> = plan
+            .cases
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.school == s)
+            .flat_map(|(i, c)| c.sessions.iter().map(move |d| (*d, i)))
+            .collect();
+        sessions.sort();
+        let mut next = 0;
+        let mut seq = 0u64;
+        for date in world.dates() {
+            let ay = academic_year(date);
+            while next < sessions.len() && sessions[next].0 <= date {
+                let case = &plan.cases[sessions[next].1];
+                next += 1;
+                seq += 1;
+                record_id.clear();
+                let _ = write!(record_id, "{}-{seq:06}", school.id);
+                out.push(&[
+                    Cell::Str(&record_id),
+                    Cell::Str(&school.id),
+                    Cell::Date(date),
+                    Cell::Str(ServiceType::CaseSession.code()),
+                    Cell::Str("student"),
+                    Cell::Int(1),
+                    Cell::Student(case.student),
+                    Cell::Str(&case.id),
+                    Cell::Null,
+                    Cell::Str(&school.worker),
+                    duration(&mut rng, ServiceType::CaseSession),
+                    Cell::Null,
+                ])?;
+            }
+            for a in active.iter_mut() {
+                let bucket = a.bucket;
+                if date < bucket.start || date > bucket.end {
+                    continue;
+                }
+                let k = a.counts[(date - bucket.start).num_days() as usize];
+                for _ in 0..k {
+                    seq += 1;
+                    record_id.clear();
+                    let _ = write!(record_id, "{}-{seq:06}", school.id);
+                    let kind = bucket.kind;
+                    let mut participants = match bucket.participants {
+                        Participants::Range(lo, hi) => between(&mut rng, lo, hi),
+                        Participants::Exact { lo, .. } => a.exact.pop_front().unwrap_or(lo),
+                        Participants::Class => 0,
+                    };
+                    let wants_student = match kind {
+                        ServiceType::ImmediateSupport | ServiceType::Consultation | ServiceType::HomeVisit => true,
+                        ServiceType::MailboxReply => chance(&mut rng, 0.65),
+                        ServiceType::HotlineCall => chance(&mut rng, 0.2),
+                        _ => false,
+                    };
+                    let mut student = None;
+                    if wants_student {
+                        for _ in 0..200 {
+                            let st = world.pick_student(&mut rng, s, ay, false);
+                            if !bucket.distinct || st.is_some_and(|st| !a.used.contains(&st)) {
+                                student = st;
+                                break;
+                            }
+                        }
+                        if let (true, Some(st)) = (bucket.distinct, student) {
+                            a.used.insert(st);
+                        }
+                    }
+                    let mut has_class = false;
+                    let mut primary = matches!(school.stage, Stage::Primary);
+                    if kind == ServiceType::GrowthClass
+                        && let Some(roster) = world.roster(s, ay)
+                    {
+                        let weights: Vec<f64> = roster.cohorts.iter().map(|c| f64::from(c.classes)).collect();
+                        let cohort = roster.cohorts[rng::weighted(&mut rng, &weights)];
+                        let n = between(&mut rng, 1, cohort.classes.into()) as u32;
+                        class_id.clear();
+                        class_id.push_str(&world.class_id(s, ay, cohort.grade, n));
+                        has_class = true;
+                        primary = cohort.grade <= 6;
+                        if participants == 0 {
+                            participants = u64::from(cohort.class_students(n)).saturating_sub(between(&mut rng, 0, 3));
+                        }
+                    }
+                    let topics = kind.topics(primary);
+                    let topic = if topics.is_empty() || (kind == ServiceType::Consultation && chance(&mut rng, 0.3)) {
+                        None
+                    } else {
+                        Some(*rng::pick(&mut rng, topics))
+                    };
+                    let workshop = matches!(
+                        kind,
+                        ServiceType::TeacherWorkshop | ServiceType::ParentWorkshop | ServiceType::JointMeeting
+                    );
+                    let worker = match supervisor {
+                        Some(sup) if workshop && chance(&mut rng, 0.3) => sup,
+                        _ => school.worker.as_str(),
+                    };
+                    out.push(&[
+                        Cell::Str(&record_id),
+                        Cell::Str(&school.id),
+                        Cell::Date(date),
+                        Cell::Str(kind.code()),
+                        Cell::Str(kind.audience()),
+                        Cell::Int(participants.max(1) as i64),
+                        student.map_or(Cell::Null, Cell::Student),
+                        Cell::Null,
+                        if has_class { Cell::Str(&class_id) } else { Cell::Null },
+                        Cell::Str(worker),
+                        duration(&mut rng, kind),
+                        opt(topic),
+                    ])?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+const EXTREME: [(&str, f64); 4] =
+    [("self_harm", 0.58), ("suicide_attempt", 0.22), ("violence", 0.18), ("suicide_death", 0.02)];
+
+fn incident_day_weight(d: NaiveDate) -> f64 {
+    match day_kind(d) {
+        DayKind::School => 1.0,
+        DayKind::Weekend | DayKind::Holiday => 0.6,
+        DayKind::Break => 0.4,
+    }
+}
+
+fn incidents(world: &World, out: &mut Out<'_>) -> Result<()> {
+    let spec = &world.spec;
+    let mut id = String::new();
+    for (i, &ay) in spec.years.iter().enumerate() {
+        let from = later(ay_start(ay), spec.start);
+        let to = earlier(ay_end(ay), spec.end);
+        if to < from {
+            continue;
+        }
+        let mut rng = stream(world.seed, "incidents", &[ay as u64]);
+        let students: Vec<f64> =
+            (0..spec.schools.len()).map(|s| f64::from(world.roster(s, ay).map_or(0, |r| r.students))).collect();
+        let total: f64 = students.iter().sum();
+        let rate = spec.incident_rates.get(i).copied().unwrap_or(0.0);
+        let extreme = (rate * total / 1000.0).round() as u64;
+        let others = (extreme as f64 * 0.25).round() as u64;
+        let weights: Vec<f64> = students.iter().zip(&spec.schools).map(|(n, s)| n * s.risk).collect();
+        let all_days: Vec<NaiveDate> = days(from, to).collect();
+        let mut cumulative = Vec::with_capacity(all_days.len());
+        let mut sum = 0.0;
+        for d in &all_days {
+            sum += incident_day_weight(*d);
+            cumulative.push(sum);
+        }
+        let mut rows: Vec<(usize, NaiveDate, &'static str, Option<Student>)> = Vec::new();
+        for k in 0..extreme + others {
+            let s = rng::weighted(&mut rng, &weights);
+            let category = if k < extreme {
+                EXTREME[rng::weighted(&mut rng, &EXTREME.map(|e| e.1))].0
+            } else if chance(&mut rng, 0.7) {
+                "runaway"
+            } else {
+                "other_crisis"
+            };
+            let date = all_days[rng::in_cumulative(&mut rng, &cumulative)];
+            let student = if chance(&mut rng, 0.85) { world.pick_student(&mut rng, s, ay, false) } else { None };
+            rows.push((s, date, category, student));
+        }
+        rows.sort();
+        let mut last = usize::MAX;
+        let mut seq = 0;
+        for (s, date, category, student) in rows {
+            if s != last {
+                last = s;
+                seq = 0;
+            }
+            seq += 1;
+            id.clear();
+            let _ = write!(id, "{}-I{ay}-{seq:03}", spec.schools[s].id);
+            out.push(&[
+                Cell::Str(&id),
+                Cell::Str(&spec.schools[s].id),
+                Cell::Date(date),
+                Cell::Str(category),
+                student.map_or(Cell::Null, Cell::Student),
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+/// Pre and post scores (1–5, two decimals) with the given chance of improving.
+fn scores(rng: &mut ChaCha8Rng, p_improve: f64) -> (f64, f64) {
+    let pre = between(rng, 180, 360) as i64;
+    let post = if chance(rng, p_improve) {
+        pre + between(rng, 5, 90) as i64
+    } else if chance(rng, 0.3) {
+        pre
+    } else {
+        pre - between(rng, 5, 60) as i64
+    };
+    (pre as f64 / 100.0, post as f64 / 100.0)
+}
+
+fn outcomes(world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<()> {
+    let spec = &world.spec;
+    let domains = ["resilience", "interpersonal", "emotion_regulation", "self_esteem"];
+    let improve = |domain: &str| match (domain, spec.kind) {
+        ("resilience", Kind::Project) => 0.84,
+        ("resilience", _) => 0.62,
+        ("interpersonal", _) => 0.55,
+        ("emotion_regulation", _) => 0.64,
+        _ => 0.58,
+    };
+    for (s, school) in spec.schools.iter().enumerate() {
+        for &ay in &spec.years {
+            let Some(roster) = world.roster(s, ay) else { continue };
+            let mut rng = stream(world.seed, "outcomes", &[s as u64, ay as u64]);
+            let groups = ((f64::from(roster.students) / 450.0).round() as u64).max(1);
+            for _ in 0..groups {
+                let domain = domains[rng::weighted(&mut rng, &[0.35, 0.3, 0.25, 0.1])];
+                let cohort = *rng::pick(&mut rng, &roster.cohorts);
+                let members = between(&mut rng, 8, 12).min(cohort.size.into());
+                let mut chosen = BTreeSet::new();
+                let mut order = Vec::new();
+                while (chosen.len() as u64) < members {
+                    if let Some(st) = world.pick_in_grade(&mut rng, s, ay, cohort.grade)
+                        && chosen.insert(st)
+                    {
+                        order.push(st);
+                    }
+                }
+                for st in order {
+                    let (pre, post) = scores(&mut rng, improve(domain));
+                    out.push(&[
+                        Cell::Student(st),
+                        Cell::Str(&school.id),
+                        Cell::Int(ay.into()),
+                        Cell::Str(domain),
+                        Cell::Float(pre),
+                        Cell::Float(post),
+                    ])?;
+                }
+            }
+            // Students whose red or orange case closed this year.
+            for case in plan.cases.iter().filter(|c| c.school == s && c.initial != Tier::Green) {
+                if case.closed.is_some_and(|d| academic_year(d) == ay) {
+                    let (pre, post) = scores(&mut rng, 0.7);
+                    out.push(&[
+                        Cell::Student(case.student),
+                        Cell::Str(&school.id),
+                        Cell::Int(ay.into()),
+                        Cell::Str("emotion_regulation"),
+                        Cell::Float(pre),
+                        Cell::Float(post),
+                    ])?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn attendance(world: &World, out: &mut Out<'_>) -> Result<()> {
+    let spec = &world.spec;
+    for (s, school) in spec.schools.iter().enumerate() {
+        let supervisor = school.org.map(|o| spec.orgs[o].supervisor.as_str());
+        for (i, date) in world.dates().enumerate() {
+            if !world.onsite(s, date) {
+                continue;
+            }
+            out.push(&[Cell::Str(&school.worker), Cell::Str(&school.id), Cell::Date(date)])?;
+            if let Some(sup) = supervisor
+                && unit(hash(world.seed, "visit", &[s as u64, i as u64])) < 0.07
+            {
+                out.push(&[Cell::Str(sup), Cell::Str(&school.id), Cell::Date(date)])?;
+            }
+        }
+    }
+    Ok(())
+}
