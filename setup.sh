@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Set up this machine for Sunward, build it, and run the first pipeline.
+# Set up this machine for Sunward, build it, and produce the sample reports:
+# the first pipeline, the metrics of the sample project and districts, and
+# the annual reviews, district comparisons and government summaries (HTML and
+# PDF) under out/.
 #
 # Safe to run again: every step checks before it acts. Works as root (no sudo
 # needed) or as a user with sudo. Later features add their system packages
@@ -44,6 +47,30 @@ scripts/prepare-fonts.sh
 echo "setup: building (the first build takes several minutes)"
 cargo build --workspace
 
+S=target/debug/sunward
 echo "setup: running pipelines/first.yaml"
-target/debug/sunward run pipelines/first.yaml --out out/first
-echo "setup: done; the results are in out/first/"
+$S run pipelines/first.yaml --out out/first --quiet
+
+echo "setup: loading the sample exports (demo pseudonym key) into canonical tables"
+SUNWARD_PSEUDONYM_KEY="$(cat sample-data/project-exports/DEMO-KEY-NOT-SECRET.txt)" \
+  $S run pipelines/project-exports.yaml --out out/project-canonical --quiet
+
+echo "setup: computing the metrics of the sample project and districts"
+$S run pipelines/metrics.yaml --set data_dir=sample-data/project \
+  --set baseline_year=2024 --set current_year=2024 --out out/project --quiet
+$S run pipelines/metrics.yaml --set data_dir=sample-data/taicang \
+  --set baseline_year=2022 --set current_year=2024 --out out/taicang --quiet
+$S run pipelines/metrics.yaml --set data_dir=sample-data/qingpu \
+  --set baseline_year=2023 --set current_year=2024 --out out/qingpu --quiet
+
+echo "setup: rendering the reports"
+$S run pipelines/annual-review.yaml --out out/project --quiet
+$S run pipelines/district-comparison.yaml --out out/taicang --quiet
+$S run pipelines/government-summary.yaml --out out/taicang --quiet
+for pipeline in district-comparison government-summary; do
+  $S run pipelines/$pipeline.yaml --set data_dir=sample-data/qingpu --set metrics=out/qingpu/metrics.parquet \
+    --set baseline_year=2023 --out out/qingpu --quiet
+done
+
+echo "setup: done. Reports:"
+ls out/project/*.pdf out/taicang/*.pdf out/qingpu/*.pdf

@@ -9,7 +9,8 @@
 # a shared glyph back to the higher code point, so "2024年度" would copy out
 # with U+F98E instead of 年 and a search would not find it.
 # Also copies the font's licence to assets/fonts/LICENSE-wqy-microhei.txt and
-# makes sure pdftotext (poppler-utils) is there for the render tests.
+# makes sure pdftotext and pdftoppm (poppler-utils) and headless Chromium are
+# there for the report tests.
 #
 # Idempotent: every step checks before it acts; run it again at any time.
 # The .ttf is produced here, not committed (assets/fonts/.gitignore).
@@ -47,7 +48,8 @@ apt_install() {
 }
 
 # Debian's python3-fonttools runs with Debian's own python (not a pyenv or venv one).
-apt_install fonts-wqy-microhei poppler-utils python3-fonttools
+# chromium: the report tests open the HTML in headless Chromium and read its DOM.
+apt_install fonts-wqy-microhei poppler-utils python3-fonttools chromium
 PYTHON=/usr/bin/python3
 if ! "$PYTHON" -c 'import fontTools' 2>/dev/null; then
   echo "prepare-fonts: $PYTHON cannot import fontTools (package python3-fonttools)" >&2

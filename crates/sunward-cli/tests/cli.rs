@@ -241,10 +241,12 @@ const BUILTINS: &[(&str, &str)] = &[
     ("jsonl", "source"),
     ("parquet", "source"),
     ("xlsx", "source"),
+    ("pseudonymise", "transform"),
     ("sql", "transform"),
     ("csv", "sink"),
     ("jsonl", "sink"),
     ("parquet", "sink"),
+    ("report", "sink"),
     ("xlsx", "sink"),
 ];
 
@@ -272,7 +274,7 @@ fn plugins_lists_every_builtin() {
     let output = sunward().args(["plugins", "--kind", "sink", "--json"]).output().expect("runs");
     let items: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
     let names: Vec<&str> = items.as_array().expect("a list").iter().filter_map(|i| i["name"].as_str()).collect();
-    assert_eq!(names, ["csv", "jsonl", "parquet", "xlsx"]);
+    assert_eq!(names, ["csv", "jsonl", "parquet", "report", "xlsx"]);
     let csv = &items[0];
     assert_eq!(csv["kind"], "sink");
     let table = csv["fields"].as_array().expect("fields").iter().find(|f| f["name"] == "table").expect("table");
@@ -300,8 +302,8 @@ fn schema_is_json_naming_every_plugin() {
             .collect()
     };
     assert_eq!(names("sources"), ["csv", "jsonl", "parquet", "xlsx"]);
-    assert_eq!(names("steps"), ["sql"]);
-    assert_eq!(names("outputs"), ["csv", "jsonl", "parquet", "xlsx"]);
+    assert_eq!(names("steps"), ["pseudonymise", "sql"]);
+    assert_eq!(names("outputs"), ["csv", "jsonl", "parquet", "report", "xlsx"]);
 }
 
 #[test]

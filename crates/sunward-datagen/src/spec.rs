@@ -146,6 +146,9 @@ pub struct Spec {
     /// Probability that a high screening gets its second assessment within 7 days,
     /// and that such a one gets its intervention within 14 days.
     pub closed_loop: (f64, f64),
+    /// An on-time intervention comes at most this many days after screening
+    /// (14 by the metrics' definition; 7 where the district works to a one-week loop).
+    pub intervention_within: i64,
     /// New cases per enrolled student per academic year.
     pub case_rate: f64,
     /// Consultations.
@@ -267,6 +270,7 @@ fn project() -> Spec {
         region: "3205",
         incident_rates: vec![1.1, 0.4],
         closed_loop: (0.85, 0.85),
+        intervention_within: 14,
         case_rate: 0.0,
         consultations: Consultations::PerStudent(0.0),
         scale: 1.0,
@@ -329,6 +333,7 @@ fn taicang() -> Spec {
         region: "3205",
         incident_rates: vec![5.3, 4.1, 2.8],
         closed_loop: (0.85, 0.85),
+        intervention_within: 14,
         case_rate: 0.008,
         consultations: Consultations::DistrictTotal(3880, 4020),
         scale: 1.0,
@@ -375,6 +380,7 @@ fn qingpu() -> Spec {
         region: "3101",
         incident_rates: vec![3.0, 2.5],
         closed_loop: (0.925, 0.925),
+        intervention_within: 7,
         case_rate: 0.007,
         consultations: Consultations::PerStudent(0.10),
         scale: 1.0,
@@ -501,6 +507,7 @@ fn custom(options: &CustomOptions) -> Result<Spec> {
         region: "3300",
         incident_rates,
         closed_loop: (0.85, 0.85),
+        intervention_within: 14,
         case_rate: 0.008,
         consultations: Consultations::PerStudent(0.12),
         scale: options.scale,

@@ -160,7 +160,7 @@ fn follow_up(
             } else {
                 None
             };
-            let deadline = days_after(screened, 14);
+            let deadline = days_after(screened, world.spec.intervention_within.max(1) as u64);
             let intervention = match second {
                 Some(sd) if sd <= days_after(screened, 7) => {
                     if chance(rng, p_intervention) {

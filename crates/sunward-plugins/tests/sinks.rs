@@ -94,7 +94,7 @@ fn files_in(dir: &Path) -> Vec<String> {
 #[test]
 fn the_builtin_sinks_are_registered() {
     let registry = sunward_plugins::builtin_registry();
-    assert_eq!(registry.names(PluginKind::Sink), ["csv", "jsonl", "parquet", "xlsx"]);
+    assert_eq!(registry.names(PluginKind::Sink), ["csv", "jsonl", "parquet", "report", "xlsx"]);
 }
 
 #[test]

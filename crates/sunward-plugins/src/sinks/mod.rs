@@ -6,13 +6,19 @@
 pub mod csv;
 pub mod jsonl;
 pub mod parquet;
+pub mod report;
 pub mod xlsx;
 
 use sunward_core::{Diagnostic, Registry, Result, TableData};
 
 /// Register the built-in sinks.
 pub fn register(registry: &mut Registry) {
-    registry.add_sink(csv::CsvSink).add_sink(parquet::ParquetSink).add_sink(jsonl::JsonlSink).add_sink(xlsx::XlsxSink);
+    registry
+        .add_sink(csv::CsvSink)
+        .add_sink(parquet::ParquetSink)
+        .add_sink(jsonl::JsonlSink)
+        .add_sink(xlsx::XlsxSink)
+        .add_sink(report::ReportSink);
 }
 
 /// The table named `name` among those handed to a sink.

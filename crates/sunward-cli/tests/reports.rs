@@ -1,0 +1,339 @@
+//! The shipped report pipelines, end to end: `metrics.yaml` on the sample
+//! data, then the annual review, the district comparison and the government
+//! summary. Reports are checked by what they show — PDF text through
+//! `pdftotext`, HTML through headless Chromium's DOM — against figures
+//! worked out by hand (the tiny fixture) or read from the metrics table
+//! (whose own figures `tests/metrics.rs` checks by hand).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+fn sunward(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sunward")).current_dir(repo()).args(args).output().unwrap()
+}
+
+fn ok(output: &Output) {
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn run(pipeline: &str, sets: &[String], out: &Path) {
+    let mut args = vec!["run".to_string(), format!("pipelines/{pipeline}"), "--quiet".into()];
+    for s in sets {
+        args.push("--set".into());
+        args.push(s.clone());
+    }
+    args.push("--out".into());
+    args.push(out.display().to_string());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    ok(&sunward(&args));
+}
+
+/// The metrics of `data` (canonical tables) into `out`.
+fn metrics(data: &Path, baseline: i32, current: i32, out: &Path) {
+    run(
+        "metrics.yaml",
+        &[
+            format!("data_dir={}", data.display()),
+            format!("baseline_year={baseline}"),
+            format!("current_year={current}"),
+        ],
+        out,
+    );
+}
+
+fn pdf_text(path: &Path) -> String {
+    let output = Command::new("pdftotext")
+        .args(["-layout", "-enc", "UTF-8"])
+        .arg(path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) is installed by scripts/prepare-fonts.sh");
+    assert!(output.status.success(), "pdftotext {}", path.display());
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn pdf_pages(path: &Path) -> usize {
+    let output = Command::new("pdfinfo").arg(path).output().expect("pdfinfo (poppler-utils)");
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("pdfinfo {}: {text}", path.display()))
+}
+
+/// The text content of the HTML as headless Chromium builds its DOM.
+fn chromium_dom(path: &Path) -> String {
+    let browser = ["chromium", "chromium-browser"]
+        .into_iter()
+        .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .expect("chromium is installed by scripts/prepare-fonts.sh");
+    let output = Command::new(browser)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+        .arg(format!("file://{}", path.display()))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// A screenshot of the HTML in headless Chromium; returns the PNG's size in bytes.
+fn chromium_screenshot(path: &Path, png: &Path) -> u64 {
+    let output = Command::new("chromium")
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--window-size=900,1400"])
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", path.display()))
+        .output()
+        .expect("chromium is installed by scripts/prepare-fonts.sh");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let bytes = std::fs::read(png).unwrap();
+    assert_eq!(&bytes[1..4], b"PNG");
+    bytes.len() as u64
+}
+
+/// The cells of every table row of an HTML document, as text.
+fn html_rows(html: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for tr in html.split("<tr").skip(1) {
+        let tr = tr.split("</tr>").next().unwrap_or("");
+        let cells: Vec<String> = tr
+            .split("<t")
+            .skip(1)
+            .filter(|c| c.starts_with('d') || c.starts_with('h'))
+            .map(|c| {
+                let inner = c.split_once('>').map(|x| x.1).unwrap_or("");
+                let inner = inner.split("</t").next().unwrap_or("");
+                inner.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").trim().to_string()
+            })
+            .collect();
+        rows.push(cells);
+    }
+    rows
+}
+
+fn row_of<'a>(rows: &'a [Vec<String>], first: &str) -> Vec<&'a Vec<String>> {
+    rows.iter().filter(|r| r.first().is_some_and(|c| c == first)).collect()
+}
+
+/// `metrics.csv` as (unit_type, unit_id, period, metric) → value text.
+fn metrics_csv(path: &Path) -> BTreeMap<(String, String, String, String), String> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            ((r[0].to_string(), r[1].to_string(), r[2].to_string(), r[3].to_string()), r[4].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn the_annual_reviews_of_the_sample_project() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("project");
+    metrics(&repo().join("sample-data/project"), 2024, 2024, &out);
+    let set = format!("metrics={}", out.join("metrics.parquet").display());
+    run("annual-review.yaml", std::slice::from_ref(&set), &out);
+    for unit in ["KS-ORG1", "KS01", "KS02"] {
+        for ext in ["html", "pdf"] {
+            let f = out.join(format!("annual-review_2025_{unit}.{ext}"));
+            assert!(f.is_file(), "{} is missing", f.display());
+        }
+    }
+    // The organisation's review shows seed 000's itemised figures for 2025.
+    let pdf = out.join("annual-review_2025_KS-ORG1.pdf");
+    let text = pdf_text(&pdf);
+    for heading in ["2025年度学校社会工作服务年报", "一、年度概况", "二、个案工作", "五、成长课堂", "八、驻校服务"]
+    {
+        assert!(text.contains(heading), "{heading} not in the PDF:\n{text}");
+    }
+    let compact: String = text.split_whitespace().collect();
+    for figure in [
+        "高危（红色）学生10名",
+        "个案辅导134次",
+        "疏导，全年86次",
+        "全年回复学生来信211封",
+        "开展成长课堂23场，覆盖学生2913人次",
+        "小组活动34节，服务学生351人次",
+        "全年驻校101天",
+    ] {
+        assert!(compact.contains(figure), "{figure} not in the PDF:\n{text}");
+    }
+    let size = std::fs::metadata(&pdf).unwrap().len();
+    let pages = pdf_pages(&pdf);
+    assert!(size <= 100_000 * pages as u64, "{pages} pages weigh {size} bytes");
+
+    // The same figures in the HTML, as Chromium reads it.
+    let html = out.join("annual-review_2025_KS-ORG1.html");
+    let dom = chromium_dom(&html);
+    let rows = html_rows(&dom);
+    let training = row_of(&rows, "家长工作坊");
+    assert_eq!(training.len(), 1, "{rows:?}");
+    assert_eq!(training[0][1..], ["2".to_string(), "426".to_string()]);
+    let teachers = row_of(&rows, "教师工作坊");
+    assert_eq!(teachers[0][1..], ["4".to_string(), "81".to_string()]);
+    let committee = row_of(&rows, "心理委员培训");
+    assert_eq!(committee[0][1..], ["3".to_string(), "36".to_string()]);
+    assert!(dom.contains("湖畔中学") && dom.contains("湖畔小学"));
+    // A blank 900×1400 page compresses to a few kilobytes; the rendered report
+    // (text in two fonts, tiles, tables) to well over 50 KB.
+    let shot = chromium_screenshot(&html, &dir.path().join("review.png"));
+    assert!(shot > 50_000, "the screenshot is {shot} bytes: is the page blank?");
+    // No pseudonymous reference (32 hex characters) reaches a report.
+    let raw = std::fs::read_to_string(&html).unwrap();
+    assert!(!has_hex_ref(&raw) && !has_hex_ref(&text), "a student_ref-like string in the report");
+
+    // Byte-identical on a second run.
+    let again = dir.path().join("again");
+    std::fs::create_dir_all(&again).unwrap();
+    run("annual-review.yaml", &[set], &again);
+    for unit in ["KS-ORG1", "KS01", "KS02"] {
+        for ext in ["html", "pdf"] {
+            let name = format!("annual-review_2025_{unit}.{ext}");
+            assert!(std::fs::read(out.join(&name)).unwrap() == std::fs::read(again.join(&name)).unwrap(), "{name}");
+        }
+    }
+}
+
+fn has_hex_ref(text: &str) -> bool {
+    text.as_bytes().windows(32).any(|w| w.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b)))
+}
+
+#[test]
+fn the_district_reports_of_the_sample_district() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("taicang");
+    metrics(&repo().join("sample-data/taicang"), 2022, 2024, &out);
+    let set = format!("metrics={}", out.join("metrics.parquet").display());
+    run("district-comparison.yaml", std::slice::from_ref(&set), &out);
+    run("government-summary.yaml", &[set], &out);
+    let m = metrics_csv(&out.join("metrics.csv"));
+    let get = |period: &str, key: &str| -> f64 {
+        m[&("district".into(), "320585".into(), period.into(), key.into())].parse().unwrap()
+    };
+    let rate_now = format!("{:.1}", get("AY2024", "incident_rate_per_1000"));
+    let rate_then = format!("{:.1}", get("AY2022", "incident_rate_per_1000"));
+    let change = get("AY2024", "incident_rate_change") * 100.0;
+    let change = format!("{}{:.0}%", if change < 0.0 { "−" } else { "+" }, change.abs());
+
+    let summary = pdf_text(&out.join("government-summary_AY2024_320585.pdf"));
+    for needle in ["太仓市学生心理健康工作情况汇报", "一、主要数据", "二、极端事件趋势", &rate_now, &rate_then, &change]
+    {
+        assert!(summary.contains(needle), "{needle} not in the summary PDF:\n{summary}");
+    }
+    let comparison_pdf = out.join("district-comparison_AY2024_320585.pdf");
+    let comparison = pdf_text(&comparison_pdf);
+    for needle in ["学校心理健康服务比较", "表2 各校极端事件发生率", "漏斗图", &rate_now] {
+        assert!(comparison.contains(needle), "{needle} not in the comparison PDF:\n{comparison}");
+    }
+    // Every school is in the comparison's DOM, in the incidents table, once.
+    let dom = chromium_dom(&out.join("district-comparison_AY2024_320585.html"));
+    let rows = html_rows(&dom);
+    let schools = std::fs::read_to_string(repo().join("sample-data/taicang/schools.csv")).unwrap();
+    for line in schools.lines().skip(1) {
+        let name = line.split(',').nth(1).unwrap();
+        assert_eq!(row_of(&rows, name).len(), 2, "{name} in tables 1 and 2");
+    }
+    let district = row_of(&rows, "全区");
+    assert_eq!(district[1][2], format!("{}", get("AY2024", "incidents")), "{district:?}");
+    assert!(dom.contains("<svg"), "the funnel plot is inline SVG");
+    assert!(!dom.contains("http://") || !dom.contains("src=\"http"), "no external requests");
+}
+
+#[test]
+fn a_tiny_school_has_its_small_counts_withheld() {
+    // The fixture (tests/fixtures/tiny): one district, three schools.
+    //   AY2024 incidents: 大河中学 12 of 2000 students, 小溪中学 7 of 1500, 山顶小学 2 of 30;
+    //   district 21 of 3530 = 5.949 per 1,000 → "5.9"; AY2023: 19 of 3530 = 5.382;
+    //   change 21/19 − 1 = +0.105 → "+11%".
+    //   山顶小学's 2 is under 5: shown "<5", its rate withheld; the totals row (21)
+    //   would give it back, so the next smallest count of the column, 小溪中学's 7,
+    //   is withheld too, with its rate (7/1500 would give 7 back).
+    //   Services AY2024: 42 consultations (40 + 2), 3 home visits at 山顶小学 → "<5".
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tiny");
+    let data = repo().join("crates/sunward-cli/tests/fixtures/tiny");
+    metrics(&data, 2023, 2024, &out);
+    let sets = [
+        format!("data_dir={}", data.display()),
+        format!("metrics={}", out.join("metrics.parquet").display()),
+        "baseline_year=2023".to_string(),
+    ];
+    run("district-comparison.yaml", &sets, &out);
+    let texts = dir.path().join("texts");
+    std::fs::create_dir_all(&texts).unwrap();
+    std::fs::write(texts.join("D1.md"), "测试区的工作情况。\n").unwrap();
+    let mut summary_sets = sets.to_vec();
+    summary_sets.push(format!("texts_dir={}", texts.display()));
+    run("government-summary.yaml", &summary_sets, &out);
+
+    let dom = chromium_dom(&out.join("district-comparison_AY2024_D1.html"));
+    let rows = html_rows(&dom);
+    // Table 2: school, students, incidents, per 1,000, 95% interval, change, funnel.
+    let incidents_row = |name: &str| row_of(&rows, name)[1].clone();
+    assert_eq!(incidents_row("大河中学")[..4], ["大河中学", "2000", "12", "6.0"]);
+    assert_eq!(incidents_row("小溪中学")[..6], ["小溪中学", "1500", "—", "—", "—", "—"]);
+    assert_eq!(incidents_row("山顶小学")[..6], ["山顶小学", "30", "<5", "—", "—", "—"]);
+    assert_eq!(incidents_row("全区")[..4], ["全区", "3530", "21", "5.9"]);
+    assert_eq!(incidents_row("全区")[5], "+11%");
+    assert!(dom.contains("为保护学生隐私"), "the note on withheld figures");
+    let pdf = pdf_text(&out.join("district-comparison_AY2024_D1.pdf"));
+    let line = pdf.lines().filter(|l| l.contains("山顶小学")).nth(1).expect("山顶小学 in table 2");
+    assert!(line.contains("<5") && !line.contains("66.7"), "{line}");
+
+    let summary = chromium_dom(&out.join("government-summary_AY2024_D1.html"));
+    let rows = html_rows(&summary);
+    assert_eq!(row_of(&rows, "家访")[0][1..], ["<5".to_string(), "<5".to_string()]);
+    assert_eq!(row_of(&rows, "心理咨询")[0][1..], ["42".to_string(), "42".to_string()]);
+    assert!(summary.contains("为保护学生隐私"));
+}
+
+#[test]
+fn a_report_refuses_a_table_with_student_refs_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = repo().join("crates/sunward-cli/tests/fixtures/tiny");
+    std::fs::write(dir.path().join("t.md.j2"), "---\ntitle: x\n---\n\n{{ tables.services | length }}\n").unwrap();
+    let pipeline = dir.path().join("p.yaml");
+    std::fs::write(
+        &pipeline,
+        format!(
+            "name: leak\nsources:\n  schools: {{plugin: csv, path: \"{d}/schools.csv\", contract: schools}}\n  services: {{plugin: csv, path: \"{d}/services.csv\", contract: services}}\noutputs:\n  r: {{plugin: report, template: t.md.j2, tables: [services], path: leak, formats: [html]}}\n",
+            d = data.display()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_sunward")).arg("run").arg(&pipeline).arg("--out").arg(&out).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("student_ref") && stderr.contains("services"), "{stderr}");
+    assert!(!out.join("leak.html").exists());
+}
+
+#[test]
+fn the_review_in_english() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("en");
+    metrics(&repo().join("sample-data/project"), 2024, 2024, &out);
+    run(
+        "annual-review.yaml",
+        &[format!("metrics={}", out.join("metrics.parquet").display()), "lang=en".to_string()],
+        &out,
+    );
+    let dom = chromium_dom(&out.join("annual-review_2025_KS-ORG1.html"));
+    assert!(dom.contains("lang=\"en\""));
+    assert!(dom.contains("1. The year at a glance") && dom.contains("Case sessions"), "{dom}");
+    let rows = html_rows(&dom);
+    assert_eq!(row_of(&rows, "Parent workshops")[0][1..], ["2".to_string(), "426".to_string()]);
+}

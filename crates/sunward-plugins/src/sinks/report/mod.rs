@@ -1,0 +1,379 @@
+//! The `report` output: a minijinja template renders report markup (see
+//! [`sunward_render::markup`]) from the pipeline's tables and figures; the
+//! markup becomes a [`Document`]; the publication rules are applied; the
+//! document is written as a self-contained HTML file and an A4 PDF.
+//!
+//! - **Figures** come from the long metrics table (`metrics:`) through
+//!   `metric(key, unit_type, unit_id, period)`; other tables reach the
+//!   template as `tables.<name>` (lists of rows). The filters that format and
+//!   publish figures are listed in [`template`].
+//! - **One report per unit**: with `for_each`, the template renders once per
+//!   row of a table (`unit` is that row), in parallel, and `{unit}` in `path`
+//!   becomes the row's key; the unit's own text files are read through
+//!   `texts:` paths holding `{unit}` as well.
+//! - **Publication** (`publication: true`, the default): small counts show as
+//!   `<k`, rates resting on them are withheld, tables with totals get
+//!   complementary suppression, small bars and funnel points are dropped, and
+//!   a note says so ([`publish`]). A table handed to a report may not hold a
+//!   `student_ref` column, nor may any table the report shows — publication or not.
+//! - **Atomic and all-or-nothing**: every report is rendered before any file
+//!   is written, so a failure for one unit leaves no files at all; each file
+//!   is written to a temporary name and renamed.
+
+pub mod publish;
+pub mod template;
+pub mod values;
+
+use rayon::prelude::*;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use sunward_core::atomic::write_atomic;
+use sunward_core::{ConfigIssue, Diagnostic, Plugin, PluginInfo, Result, RunContext, Sink, TableData};
+use sunward_render::publication::{IDENTIFYING_COLUMNS, Rules};
+use sunward_render::{Block, Document, Lang, html, markup, pdf};
+
+use super::{table, write_error};
+use template::Tracker;
+use values::Figures;
+
+/// The files of one report: path and bytes, one per format.
+type Files = Vec<(PathBuf, Vec<u8>)>;
+
+/// Renders reports from a template.
+pub struct ReportSink;
+
+/// Settings of a `report` output.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSinkConfig {
+    /// The template (minijinja) that writes the report's markup, relative to the pipeline's
+    /// folder; `${param}` is replaced. Templates it includes are found beside it.
+    pub template: String,
+    /// Tables handed to the template as `tables.<name>`: each a list of rows, each row a map
+    /// from column name to value. None may hold a `student_ref` column.
+    #[serde(default)]
+    pub tables: Vec<String>,
+    /// The long metrics table (`unit_type, unit_id, period, metric, value`) that
+    /// `metric(key, unit_type, unit_id, period)` reads.
+    #[serde(default)]
+    pub metrics: Option<String>,
+    /// Render once per row of a table, in parallel: `unit` is the row in the template and
+    /// `{unit}` in `path` and `texts` is the row's `key` column.
+    #[serde(default)]
+    pub for_each: Option<ForEach>,
+    /// The report's file name without extension, relative to the output folder: each format
+    /// adds its own (`.html`, `.pdf`). `${param}` is replaced, and `{unit}` with `for_each`.
+    pub path: String,
+    /// The formats to write.
+    #[serde(default = "default_formats")]
+    #[schemars(default = "default_formats")]
+    pub formats: Vec<ReportFormat>,
+    /// The language of the report: `zh-CN` (default) or `en`; `${lang}` takes a parameter.
+    /// The template reads it as `lang` and picks words with `t("中文", "English")`.
+    #[serde(default = "default_lang")]
+    #[schemars(default = "default_lang")]
+    pub lang: String,
+    /// Apply the publication rules of metrics.md (small counts as `<k`, rates on them
+    /// withheld, complementary suppression, a note). On by default: turn it off only for a
+    /// report that stays inside the organisation.
+    #[serde(default = "default_publication")]
+    #[schemars(default = "default_publication")]
+    pub publication: bool,
+    /// The publication threshold k: counts from 1 to k−1 are withheld.
+    #[serde(default = "default_threshold")]
+    #[schemars(default = "default_threshold")]
+    pub threshold: u64,
+    /// Text files the template includes as `texts.<name>` (report markup: narrative, case
+    /// stories written without identifying details, next year's plan), relative to the
+    /// pipeline's folder; `${param}` and `{unit}` are replaced. Each must exist.
+    #[serde(default)]
+    pub texts: BTreeMap<String, String>,
+}
+
+/// Which table's rows a report is rendered for.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForEach {
+    /// The table with one row per report.
+    pub table: String,
+    /// The column naming each report's unit (`{unit}` in paths).
+    #[serde(default = "default_key")]
+    #[schemars(default = "default_key")]
+    pub key: String,
+}
+
+/// A report format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportFormat {
+    /// One self-contained HTML file.
+    Html,
+    /// An A4 PDF with the Chinese font embedded (subset).
+    Pdf,
+}
+
+fn default_formats() -> Vec<ReportFormat> {
+    vec![ReportFormat::Html, ReportFormat::Pdf]
+}
+fn default_lang() -> String {
+    "zh-CN".to_string()
+}
+fn default_publication() -> bool {
+    true
+}
+fn default_threshold() -> u64 {
+    5
+}
+fn default_key() -> String {
+    "unit_id".to_string()
+}
+
+fn parse_lang(text: &str) -> Option<Lang> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "zh-cn" | "zh" | "zh-hans" => Some(Lang::ZhCn),
+        "en" | "en-gb" | "en-us" => Some(Lang::En),
+        _ => None,
+    }
+}
+
+const LANG_HINT: &str = "write `lang: zh-CN` or `lang: en` (or `lang: ${lang}` with a parameter)";
+
+impl Plugin for ReportSink {
+    type Config = ReportSinkConfig;
+    const INFO: PluginInfo = PluginInfo {
+        name: "report",
+        description: "renders a report from a template to self-contained HTML and A4 PDF, with the publication rules",
+        example: "plugin: report\ntemplate: ../report-templates/annual-review.md.j2\nmetrics: metrics\ntables: [units, topics]\nfor_each: {table: units, key: unit_id}\npath: review_${year}_{unit}\ntexts: {narrative: texts/{unit}.md}\n",
+    };
+
+    fn check(&self, config: &ReportSinkConfig) -> Vec<ConfigIssue> {
+        let mut issues = Vec::new();
+        if config.formats.is_empty() {
+            issues.push(ConfigIssue::field("formats", "list at least one format").hint("formats: [html, pdf]"));
+        }
+        if !config.lang.contains("${") && parse_lang(&config.lang).is_none() {
+            issues.push(ConfigIssue::field("lang", format!("unknown language \"{}\"", config.lang)).hint(LANG_HINT));
+        }
+        if config.threshold < 2 && config.publication {
+            issues.push(
+                ConfigIssue::field("threshold", "a threshold below 2 withholds nothing")
+                    .hint("metrics.md's default is 5; write `publication: false` to turn the rules off"),
+            );
+        }
+        if config.for_each.is_none() && config.path.contains("{unit}") {
+            issues.push(
+                ConfigIssue::field("path", "`{unit}` is only replaced with `for_each`")
+                    .hint("add `for_each: {table: units}` or remove `{unit}`"),
+            );
+        }
+        if config.for_each.is_some() && !config.path.contains("{unit}") {
+            issues.push(
+                ConfigIssue::field("path", "with `for_each` every report needs its own name: put `{unit}` in the path")
+                    .hint("e.g. `path: review_{unit}`"),
+            );
+        }
+        issues
+    }
+}
+
+impl Sink for ReportSink {
+    fn inputs(&self, config: &ReportSinkConfig) -> Vec<String> {
+        let mut names: Vec<String> = config.tables.clone();
+        names.extend(config.metrics.iter().cloned());
+        names.extend(config.for_each.iter().map(|f| f.table.clone()));
+        let mut seen = std::collections::HashSet::new();
+        names.retain(|n| seen.insert(n.clone()));
+        names
+    }
+
+    fn write(&self, config: &ReportSinkConfig, tables: &[TableData], ctx: &RunContext) -> Result<Vec<PathBuf>> {
+        for t in tables {
+            if let Some(f) = t.schema.fields().iter().find(|f| IDENTIFYING_COLUMNS.contains(&f.name().as_str())) {
+                return Err(Diagnostic::invalid(format!(
+                    "table \"{}\" has a column \"{}\" that identifies students; a report never receives it",
+                    t.name,
+                    f.name()
+                ))
+                .hint("aggregate it away in a sql step (COUNT(DISTINCT student_ref)) and hand the report that table"));
+            }
+        }
+        let lang_text = ctx.interpolate(&config.lang)?;
+        let lang = parse_lang(&lang_text)
+            .ok_or_else(|| Diagnostic::invalid(format!("unknown report language \"{lang_text}\"")).hint(LANG_HINT))?;
+        let template_path = ctx.input_path(&ctx.interpolate(&config.template)?)?;
+        if !template_path.is_file() {
+            return Err(Diagnostic::invalid(format!("template {} does not exist", template_path.display()))
+                .hint("`template:` is relative to the pipeline's folder"));
+        }
+        let root = template_path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let name = template_path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+
+        let figures = match &config.metrics {
+            Some(m) => Figures::from_table(table(tables, m)?)?,
+            None => Figures::default(),
+        };
+        let env = template::environment(&root, Arc::new(figures));
+        let mut table_values = BTreeMap::new();
+        for t in &config.tables {
+            table_values.insert(t.clone(), values::rows(table(tables, t)?)?);
+        }
+        let units: Vec<(String, minijinja::Value)> = match &config.for_each {
+            None => vec![(String::new(), minijinja::Value::from(()))],
+            Some(each) => {
+                let rows = values::rows(table(tables, &each.table)?)?;
+                let mut units = Vec::new();
+                for row in rows {
+                    let key = row.get(&each.key).filter(|v| !v.is_none()).ok_or_else(|| {
+                        Diagnostic::invalid(format!(
+                            "for_each: table \"{}\" has no column \"{}\" (or a row where it is null)",
+                            each.table, each.key
+                        ))
+                        .hint("`for_each: {table: units, key: unit_id}` names the column that names each report")
+                    })?;
+                    units.push((file_safe(&key.to_string()), minijinja::Value::from(row)));
+                }
+                let mut seen = std::collections::HashSet::new();
+                if let Some((dup, _)) = units.iter().find(|(k, _)| !seen.insert(k.clone())) {
+                    return Err(Diagnostic::invalid(format!(
+                        "for_each: two rows of \"{}\" have the key \"{dup}\"; each report needs its own file",
+                        each.table
+                    )));
+                }
+                units
+            }
+        };
+        let rules = config.publication.then(|| Rules::new(config.threshold));
+        let font = if config.formats.contains(&ReportFormat::Pdf) {
+            Some(pdf::load_font().map_err(|e| Diagnostic::runtime(e.0).hint("run scripts/prepare-fonts.sh"))?)
+        } else {
+            None
+        };
+        let params = minijinja::Value::from_serialize(&ctx.params);
+        let tables_value = minijinja::Value::from_serialize(&table_values);
+
+        // Render every report before writing anything.
+        let rendered: Vec<Result<Files>> = units
+            .par_iter()
+            .map(|(key, unit)| {
+                let texts = read_texts(config, ctx, key)?;
+                let tracker = Arc::new(Tracker { rules: rules.clone(), lang, hidden: AtomicUsize::new(0) });
+                let context = minijinja::context! {
+                    params => params.clone(),
+                    tables => tables_value.clone(),
+                    unit => unit.clone(),
+                    texts => texts,
+                    lang => lang.tag(),
+                    publication => config.publication,
+                    threshold => config.threshold,
+                    __sunward_report => minijinja::Value::from_dyn_object(tracker.clone()),
+                };
+                let place = if key.is_empty() { String::new() } else { format!(" for unit \"{key}\"") };
+                let source = env
+                    .get_template(&name)
+                    .and_then(|t| t.render(context))
+                    .map_err(|e| template_error(&template_path, &e, &place))?;
+                let mut doc = markup::parse(&source).map_err(|e| {
+                    let line = source.lines().nth(e.line.saturating_sub(1)).unwrap_or("").trim();
+                    Diagnostic::runtime(format!(
+                        "the markup {} rendered{place} is not valid at its line {}: {}",
+                        template_path.display(),
+                        e.line,
+                        e.message
+                    ))
+                    .hint(format!("that line reads: {line}"))
+                })?;
+                doc.lang = lang;
+                let refuse = |m: String| Diagnostic::invalid(format!("{}{place}: {m}", template_path.display()));
+                publish::refuse_identifying(&doc).map_err(refuse)?;
+                if let Some(rules) = &rules {
+                    let hidden =
+                        publish::publish(&mut doc, rules).map_err(refuse)? + tracker.hidden.load(Ordering::Relaxed);
+                    add_note(&mut doc, rules, hidden);
+                }
+                let base = ctx.output_path(&ctx.interpolate(&config.path)?.replace("{unit}", key))?;
+                let mut files = Vec::new();
+                for format in &config.formats {
+                    match format {
+                        ReportFormat::Html => files.push((with_ext(&base, "html"), html::render(&doc).into_bytes())),
+                        ReportFormat::Pdf => {
+                            let bytes = pdf::render(&doc, font.as_deref().unwrap_or_default()).map_err(|e| {
+                                Diagnostic::runtime(format!("{}{place}: {}", template_path.display(), e.0))
+                            })?;
+                            files.push((with_ext(&base, "pdf"), bytes));
+                        }
+                    }
+                }
+                Ok(files)
+            })
+            .collect();
+        let mut files = Vec::new();
+        for r in rendered {
+            files.extend(r?);
+        }
+        let mut written = Vec::new();
+        for (path, bytes) in files {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| write_error(parent, e))?;
+            }
+            written.push(write_atomic(&path, |w| w.write_all(&bytes).map_err(|e| write_error(&path, e)))?);
+        }
+        Ok(written)
+    }
+}
+
+/// The unit's key as a file-name part: path separators and control characters become `_`.
+fn file_safe(key: &str) -> String {
+    key.chars().map(|c| if c == '/' || c == '\\' || c.is_control() || c == ':' { '_' } else { c }).collect()
+}
+
+fn with_ext(base: &Path, ext: &str) -> PathBuf {
+    let mut name = base.as_os_str().to_owned();
+    name.push(".");
+    name.push(ext);
+    PathBuf::from(name)
+}
+
+fn read_texts(config: &ReportSinkConfig, ctx: &RunContext, unit: &str) -> Result<BTreeMap<String, String>> {
+    let mut texts = BTreeMap::new();
+    for (name, path) in &config.texts {
+        let path = ctx.input_path(&ctx.interpolate(path)?.replace("{unit}", unit))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            Diagnostic::invalid(format!("texts.{name}: cannot read {}: {e}", path.display())).hint(
+                "the organisation's own text lives beside the pipeline; `{unit}` in the path names one file per unit",
+            )
+        })?;
+        texts.insert(name.clone(), text);
+    }
+    Ok(texts)
+}
+
+fn template_error(path: &Path, e: &minijinja::Error, place: &str) -> Diagnostic {
+    let at = match (e.name(), e.line()) {
+        (Some(name), Some(line)) => {
+            let file = path.parent().map(|p| p.join(name)).unwrap_or_else(|| PathBuf::from(name));
+            format!("{}:{line}", file.display())
+        }
+        _ => path.display().to_string(),
+    };
+    let detail = e.detail().map(|d| format!(": {d}")).unwrap_or_default();
+    Diagnostic::runtime(format!("template {at}{place}: {}{detail}", e.kind())).hint(
+        "figures come from metric(key, unit_type, unit_id, period); tables from tables.<name>; see docs/REPORTS.md",
+    )
+}
+
+/// Appends the publication note when anything was hidden and no note says it yet.
+fn add_note(doc: &mut Document, rules: &Rules, hidden: usize) {
+    let note = rules.note(doc.lang);
+    let said = doc.blocks.iter().any(|b| match b {
+        Block::Note { text } => text.contains(&note),
+        Block::Table(t) => t.note.as_deref().is_some_and(|n| n.contains(&note)),
+        _ => false,
+    });
+    if hidden > 0 && !said {
+        doc.blocks.push(Block::Note { text: note });
+    }
+}

@@ -1,0 +1,287 @@
+//! The publication pass over a rendered document, for reports read outside
+//! the organisation (`metrics.md`, "Publication rules").
+//!
+//! Templates write raw whole counts in tables; this pass reads every table's
+//! right-aligned columns, treats a cell written as digits only (`134`) as a
+//! count and anything else (`2.8`, `55%`, a `withhold`ed `—`) as already
+//! formatted, and applies [`Rules::publish`]: small counts become `<k`, and
+//! along the totals row (a bold first cell) and a totals column (headed
+//! 合计, 总计 or Total) a second count is withheld so no hidden count can be
+//! recovered by subtraction. A totals line is treated as one even when the
+//! figures do not add up exactly (a distinct count above school level): that
+//! hides more, never less. Bar charts lose bars of small counts; funnel plots
+//! lose points whose events or enrolment are small counts (their overall
+//! rate is kept from all points). In a row where a count is hidden, the
+//! row's other figures that are not counts (its rates) are withheld too, and
+//! a chart drops the bar or point labelled like that row. Every table is refused when a column is
+//! headed `student_ref`, publication or not.
+
+use std::collections::BTreeSet;
+use sunward_render::publication::{Figure, RawTable, Rules, TotalsColumn, refuse_identifying_columns};
+use sunward_render::{Align, Block, Cell, Chart, Document};
+
+/// Headers of a totals column.
+const TOTALS_HEADERS: &[&str] = &["合计", "总计", "total", "totals"];
+
+/// Why a document cannot be published.
+pub type Refusal = String;
+
+/// Refuses a document with an identifying column in any table.
+pub fn refuse_identifying(doc: &Document) -> Result<(), Refusal> {
+    for (i, block) in doc.blocks.iter().enumerate() {
+        if let Block::Table(table) = block {
+            let titles: Vec<&str> = table.columns.iter().map(|c| c.title.as_str()).collect();
+            let name = table.caption.clone().unwrap_or_else(|| format!("table {}", i + 1));
+            refuse_identifying_columns(&name, &titles).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+fn is_count_text(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || c == ',')
+}
+
+fn figure_of(cell: &Cell, numeric: bool) -> Figure {
+    match cell {
+        Cell::Number { value, display } if numeric && is_count_text(display) => Figure::Count(*value as u64),
+        other => Figure::Other(other.clone()),
+    }
+}
+
+/// Applies the rules to the document; returns how many figures it hid.
+pub fn publish(doc: &mut Document, rules: &Rules) -> Result<usize, Refusal> {
+    let lang = doc.lang;
+    let mut hidden = 0;
+    // Rows (by their first cell) with a hidden figure: a chart must not show them either.
+    let mut hidden_labels: BTreeSet<String> = BTreeSet::new();
+    for (i, block) in doc.blocks.iter_mut().enumerate() {
+        if let Block::Table(table) = block {
+            let name = table.caption.clone().unwrap_or_else(|| format!("table {}", i + 1));
+            let numeric: Vec<bool> = table.columns.iter().map(|c| c.align == Align::Numeric).collect();
+            let has_totals = table.totals.is_some() || totals_column(table).is_some();
+            let premarked =
+                table.rows.iter().chain(table.totals.iter()).flatten().any(|c| matches!(c, Cell::Suppressed(_)));
+            if has_totals && premarked {
+                return Err(format!(
+                    "table \"{name}\" has totals and cells already shown as \"<k\": write raw whole counts in tables \
+                         (not `|count`), so that the second cell of each line can be withheld as well"
+                ));
+            }
+            let convert = |row: &Vec<Cell>| row.iter().zip(&numeric).map(|(c, n)| figure_of(c, *n)).collect::<Vec<_>>();
+            let raw = RawTable {
+                name: name.clone(),
+                caption: table.caption.clone(),
+                columns: table.columns.clone(),
+                rows: table.rows.iter().map(convert).collect(),
+                totals: table.totals.as_ref().map(convert),
+                totals_column: totals_column(table),
+                note: table.note.clone(),
+            };
+            let (mut published, outcome) = rules.publish(&raw, lang).map_err(|e| e.to_string())?;
+            let premarked_hidden = table.rows.iter().flatten().filter(|c| c.is_hidden()).count();
+            hidden += outcome.suppressed + outcome.withheld_rates + outcome.complementary + premarked_hidden;
+            hidden += withhold_row_rates(&mut published, &numeric, rules);
+            for row in published.rows.iter() {
+                if row.iter().any(Cell::is_hidden)
+                    && let Some(Cell::Text(label)) = row.first()
+                {
+                    hidden_labels.insert(label.clone());
+                }
+            }
+            *table = published;
+        }
+    }
+    for block in doc.blocks.iter_mut() {
+        match block {
+            Block::Figure { chart: Chart::Bar(bar), .. } => {
+                let keep: Vec<bool> = bar
+                    .values
+                    .iter()
+                    .zip(&bar.categories)
+                    .map(|(v, c)| !(small_whole(rules, *v) || hidden_labels.contains(c)))
+                    .collect();
+                let dropped = keep.iter().filter(|k| !**k).count();
+                if dropped > 0 {
+                    retain_kept(&mut bar.categories, &keep);
+                    retain_kept(&mut bar.values, &keep);
+                    if let Some(labels) = &mut bar.labels {
+                        retain_kept(labels, &keep);
+                    }
+                    hidden += dropped;
+                }
+            }
+            Block::Figure { chart: Chart::Funnel(funnel), .. } => {
+                let scale = funnel.scale;
+                if funnel.overall.is_none() {
+                    funnel.overall = Some(funnel.overall_rate());
+                }
+                let before = funnel.points.len();
+                funnel.points.retain(|p| {
+                    let events = (p.rate * p.denominator / scale).round();
+                    !(small_whole(rules, events)
+                        || small_whole(rules, p.denominator.round())
+                        || hidden_labels.contains(&p.label))
+                });
+                hidden += before - funnel.points.len();
+            }
+            _ => {}
+        }
+    }
+    Ok(hidden)
+}
+
+/// Whether `v` is a whole count that the rules hide (1 ≤ v < k).
+fn small_whole(rules: &Rules, v: f64) -> bool {
+    v.fract() == 0.0 && v >= 1.0 && rules.is_small(v as u64)
+}
+
+/// Keeps the items whose flag in `keep` is set.
+fn retain_kept<T>(items: &mut Vec<T>, keep: &[bool]) {
+    let mut flags = keep.iter();
+    items.retain(|_| *flags.next().unwrap_or(&true));
+}
+
+/// In a row where a count is hidden, the other right-aligned figures that
+/// are not counts (rates, shares, intervals, changes) are withheld as well:
+/// a rate shown beside a withheld count, with the enrolment beside it, would
+/// give the count back. Returns how many cells it withheld.
+fn withhold_row_rates(table: &mut sunward_render::Table, numeric: &[bool], rules: &Rules) -> usize {
+    let mut withheld = 0;
+    for row in table.rows.iter_mut() {
+        if !row.iter().any(Cell::is_hidden) {
+            continue;
+        }
+        for (cell, numeric) in row.iter_mut().zip(numeric) {
+            let is_rate = match cell {
+                Cell::Number { display, .. } => !is_count_text(display),
+                Cell::Text(_) => true,
+                _ => false,
+            };
+            if *numeric && is_rate {
+                *cell = Cell::Withheld(rules.withheld_marker.clone());
+                withheld += 1;
+            }
+        }
+    }
+    withheld
+}
+
+/// The totals column: a right-aligned column headed 合计/总计/Total, adding up
+/// the other right-aligned columns that hold whole counts in every body row.
+fn totals_column(table: &sunward_render::Table) -> Option<TotalsColumn> {
+    let column = table
+        .columns
+        .iter()
+        .position(|c| c.align == Align::Numeric && TOTALS_HEADERS.contains(&c.title.trim().to_lowercase().as_str()))?;
+    let parts: Vec<usize> = (0..table.columns.len())
+        .filter(|c| *c != column && table.columns[*c].align == Align::Numeric)
+        .filter(|c| {
+            table.rows.iter().all(|r| match &r[*c] {
+                Cell::Number { display, .. } => is_count_text(display),
+                Cell::Suppressed(_) | Cell::Empty => true,
+                _ => false,
+            })
+        })
+        .collect();
+    (!parts.is_empty()).then_some(TotalsColumn { column, parts })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sunward_render::markup;
+
+    fn doc(body: &str) -> Document {
+        markup::parse(&format!("---\ntitle: t\n---\n\n{body}")).expect("markup")
+    }
+
+    fn cells(doc: &Document) -> Vec<Vec<String>> {
+        let Block::Table(t) = &doc.blocks[0] else { panic!("a table first") };
+        t.rows.iter().chain(t.totals.iter()).map(|r| r.iter().map(|c| c.display().to_string()).collect()).collect()
+    }
+
+    #[test]
+    fn small_counts_and_their_complement_are_hidden_along_the_totals_row() {
+        // School B has 3 incidents: shown <5. The totals row (3 + 12 + 40 = 55)
+        // would give it back by subtraction, so the next smallest count of
+        // that column (12, school A) is withheld as well.
+        let mut d = doc("| 学校 | 事件 |\n|---|---:|\n| A | 12 |\n| B | 3 |\n| C | 40 |\n| **合计** | 55 |\n");
+        let hidden = publish(&mut d, &Rules::new(5)).unwrap();
+        assert_eq!(cells(&d), [vec!["A", "—"], vec!["B", "<5"], vec!["C", "40"], vec!["合计", "55"]]);
+        assert_eq!(hidden, 2);
+    }
+
+    #[test]
+    fn rates_beside_a_hidden_count_are_withheld_and_others_pass() {
+        // Row A: 2 incidents among 2500 students; its rate 0.8 would give the 2 back.
+        let mut d = doc(
+            "| 学校 | 学生 | 事件 | 每千人 |\n|---|---:|---:|---:|\n| A | 2500 | 2 | 0.8 |\n| B | 160 | 9 | 56% |\n",
+        );
+        publish(&mut d, &Rules::new(5)).unwrap();
+        assert_eq!(cells(&d), [vec!["A", "2500", "<5", "—"], vec!["B", "160", "9", "56%"]]);
+    }
+
+    #[test]
+    fn a_complementary_cell_takes_its_rates_and_chart_points_along() {
+        // Incidents 12, 7, 2 (total 21): 2 is hidden, 7 is withheld as its complement,
+        // so school B's rate (7 / 1500 × 1000 = 4.7) is withheld and its funnel point dropped.
+        let table = "| 学校 | 学生 | 事件 | 每千人 |\n|---|---:|---:|---:|\n| A | 2000 | 12 | 6.0 |\n| B | 1500 | 7 | 4.7 |\n| C | 30 | 2 | 66.7 |\n| **合计** | 3530 | 21 | 5.9 |\n";
+        let funnel = r#"{"kind": "funnel", "points": [{"label": "A", "denominator": 2000, "rate": 6.0}, {"label": "B", "denominator": 1500, "rate": 4.6667}, {"label": "C", "denominator": 30, "rate": 66.667}]}"#;
+        let mut d = doc(&format!("{table}\n```chart 图1\n{funnel}\n```\n"));
+        publish(&mut d, &Rules::new(5)).unwrap();
+        assert_eq!(
+            cells(&d),
+            [
+                vec!["A", "2000", "12", "6.0"],
+                vec!["B", "1500", "—", "—"],
+                vec!["C", "30", "<5", "—"],
+                vec!["合计", "3530", "21", "5.9"]
+            ]
+        );
+        let Block::Figure { chart: Chart::Funnel(f), .. } = &d.blocks[1] else { panic!("the funnel") };
+        let labels: Vec<&str> = f.points.iter().map(|p| p.label.as_str()).collect();
+        assert_eq!(labels, ["A"]);
+    }
+
+    #[test]
+    fn totals_column_is_found_by_its_header() {
+        // Row A: 2 + 30 = 32; the 2 is hidden, so 30 is withheld too (else 32 − 30 = 2).
+        let mut d =
+            doc("| 学校 | 小学 | 初中 | 合计 |\n|---|---:|---:|---:|\n| A | 2 | 30 | 32 |\n| B | 10 | 20 | 30 |\n");
+        publish(&mut d, &Rules::new(5)).unwrap();
+        assert_eq!(cells(&d), [vec!["A", "<5", "—", "32"], vec!["B", "10", "20", "30"]]);
+    }
+
+    #[test]
+    fn student_ref_columns_are_refused() {
+        let d = doc("| student_ref | 次数 |\n|---|---:|\n| abc | 3 |\n");
+        let err = refuse_identifying(&d).unwrap_err();
+        assert!(err.contains("student_ref"), "{err}");
+    }
+
+    #[test]
+    fn premarked_cells_in_a_table_with_totals_are_an_error() {
+        let mut d = doc("| 学校 | 事件 |\n|---|---:|\n| A | <5 |\n| B | 30 |\n| **合计** | 33 |\n");
+        let err = publish(&mut d, &Rules::new(5)).unwrap_err();
+        assert!(err.contains("raw whole counts"), "{err}");
+    }
+
+    #[test]
+    fn small_bars_and_funnel_points_are_dropped() {
+        let chart = r#"{"kind": "bar", "categories": ["a", "b"], "values": [3, 40]}"#;
+        let mut d = doc(&format!("```chart 图1\n{chart}\n```\n"));
+        assert_eq!(publish(&mut d, &Rules::new(5)).unwrap(), 1);
+        let Block::Figure { chart: Chart::Bar(bar), .. } = &d.blocks[0] else { panic!() };
+        assert_eq!(bar.categories, ["b"]);
+
+        // 2 events in 1000 students (rate 2.0 per 1,000) is a small count; 30 in 10,000 is not.
+        let funnel = r#"{"kind": "funnel", "points": [{"label": "A", "denominator": 1000, "rate": 2.0}, {"label": "B", "denominator": 10000, "rate": 3.0}]}"#;
+        let mut d = doc(&format!("```chart 图2\n{funnel}\n```\n"));
+        assert_eq!(publish(&mut d, &Rules::new(5)).unwrap(), 1);
+        let Block::Figure { chart: Chart::Funnel(f), .. } = &d.blocks[0] else { panic!() };
+        assert_eq!(f.points.len(), 1);
+        // The overall rate stays that of all schools: (2 + 30) / 11,000 × 1000.
+        assert!((f.overall.unwrap() - 32.0 / 11.0).abs() < 1e-9);
+    }
+}
