@@ -247,7 +247,11 @@ fn the_district_reports_of_the_sample_district() {
     let district = row_of(&rows, "全区");
     assert_eq!(district[1][2], format!("{}", get("AY2024", "incidents")), "{district:?}");
     assert!(dom.contains("<svg"), "the funnel plot is inline SVG");
-    assert!(!dom.contains("http://") || !dom.contains("src=\"http"), "no external requests");
+    // Self-contained: nothing is fetched from elsewhere.
+    let raw = std::fs::read_to_string(out.join("district-comparison_AY2024_320585.html")).unwrap();
+    for external in ["src=\"http", "href=\"http", "url(http", "@import", "<script src", "<link"] {
+        assert!(!raw.contains(external), "{external} in the HTML");
+    }
 }
 
 #[test]
