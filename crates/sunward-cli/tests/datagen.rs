@@ -5,6 +5,9 @@
 //! real-style exports loaded through header and value mappings, and clear
 //! errors with exit code 2 for bad arguments.
 
+mod common;
+
+use common::ok;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -18,16 +21,6 @@ fn sunward() -> Command {
 
 fn datagen(args: &[&str], out: &Path) -> Output {
     sunward().arg("datagen").args(args).arg("--out").arg(out).output().expect("the binary runs")
-}
-
-fn ok(output: &Output) {
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 /// Every file of a folder with its bytes, by name.

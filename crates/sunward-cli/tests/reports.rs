@@ -5,26 +5,15 @@
 //! worked out by hand (the tiny fixture) or read from the metrics table
 //! (whose own figures `tests/metrics.rs` checks by hand).
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
+use common::{ok, repo};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output};
 
 fn sunward(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sunward")).current_dir(repo()).args(args).output().unwrap()
-}
-
-fn ok(output: &Output) {
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 fn run(pipeline: &str, sets: &[String], out: &Path) {
@@ -41,15 +30,7 @@ fn run(pipeline: &str, sets: &[String], out: &Path) {
 
 /// The metrics of `data` (canonical tables) into `out`.
 fn metrics(data: &Path, baseline: i32, current: i32, out: &Path) {
-    run(
-        "metrics.yaml",
-        &[
-            format!("data_dir={}", data.display()),
-            format!("baseline_year={baseline}"),
-            format!("current_year={current}"),
-        ],
-        out,
-    );
+    common::run_metrics(data, baseline, current, out);
 }
 
 fn pdf_text(path: &Path) -> String {

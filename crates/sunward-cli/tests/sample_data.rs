@@ -4,13 +4,12 @@
 //! and the real-style exports give the same figures once loaded through
 //! header and value mappings and pseudonymisation.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
+use common::{ok, repo};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output};
 
 fn sunward(args: &[String], env: &[(&str, String)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sunward"));
@@ -21,37 +20,11 @@ fn sunward(args: &[String], env: &[(&str, String)]) -> Output {
     cmd.output().unwrap()
 }
 
-fn ok(output: &Output) {
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
 type Metrics = BTreeMap<(String, String, String, String), Option<f64>>;
 
 /// `pipelines/metrics.yaml` on `data`; returns the metrics table.
 fn metrics(data: &Path, baseline: i32, current: i32, out: &Path) -> Metrics {
-    let args: Vec<String> = [
-        "run",
-        "pipelines/metrics.yaml",
-        "--quiet",
-        "--set",
-        &format!("data_dir={}", data.display()),
-        "--set",
-        &format!("baseline_year={baseline}"),
-        "--set",
-        &format!("current_year={current}"),
-        "--out",
-        &out.display().to_string(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    ok(&sunward(&args, &[]));
+    common::run_metrics(data, baseline, current, out);
     let mut reader = csv::Reader::from_path(out.join("metrics.csv")).unwrap();
     reader
         .records()
