@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 /// The keys every source accepts besides its plugin's own (see [`SourceOptions`]).
 pub const SOURCE_OPTION_KEYS: &[&str] =
-    &["contract", "columns", "headers", "values", "on_bad_rows", "max_rejected", "references"];
+    &["contract", "columns", "headers", "values", "on_bad_rows", "max_rejected", "references", "short_rows"];
 
 /// A parsed pipeline file.
 #[derive(Debug, Clone)]
@@ -108,6 +108,20 @@ pub enum OnBadRows {
     Fail,
 }
 
+/// What to do with a row that has fewer fields than the header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ShortRows {
+    /// A short row is a bad row (default): the fields it lacks are unknown,
+    /// not empty, so it goes to the rejects with its field count.
+    #[default]
+    Reject,
+    /// Read the missing trailing fields as empty, for exporters known to cut
+    /// rows after their last filled field. The contract's rules still apply
+    /// (a missing required value is still a bad row).
+    Pad,
+}
+
 /// A limit on rejected rows: a count (`10`), a share (`0.05`) or a percentage (`"5%"`).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(untagged)]
@@ -170,9 +184,17 @@ pub struct SourceOptions {
     #[serde(default)]
     pub max_rejected: Option<MaxRejected>,
     /// For reference checks: the contract table → the source that holds it
-    /// (`schools: school_list`). Default: the source whose `contract:` is that table.
+    /// (`schools: school_list`), or `none` to leave references to that table
+    /// unchecked on purpose (`cases: none`). Default: the source whose
+    /// `contract:` is that table; without one, a warning says the references
+    /// are not checked.
     #[serde(default)]
     pub references: BTreeMap<String, String>,
+    /// `reject` (default): a row with fewer fields than the header is a bad
+    /// row; `pad`: its missing trailing fields are read as empty. Only for
+    /// exporters known to cut rows short on purpose.
+    #[serde(default)]
+    pub short_rows: ShortRows,
 }
 
 #[cfg(test)]

@@ -176,8 +176,9 @@ impl RawCell {
 pub struct RawRow {
     /// Where it is in the file.
     pub place: RowPlace,
-    /// One cell per header, in header order. A short row may hold fewer cells
-    /// (the rest are null); a row with more cells than headers is a bad row.
+    /// One cell per header, in header order. A row with fewer or more cells
+    /// than headers is a bad row (unless its source sets `short_rows: pad`,
+    /// which reads the missing trailing cells as empty).
     pub cells: Vec<RawCell>,
     /// Set when the record itself could not be parsed (a JSON line that is not
     /// an object, say): the row is rejected with this reason, and reading goes on.

@@ -23,6 +23,10 @@ use std::sync::Arc;
 
 const TOP_KEYS: &[&str] = &["name", "description", "params", "sources", "steps", "outputs"];
 
+
+/// The `references:` value that turns a table's reference check off on purpose.
+pub const NOT_CHECKED: &str = "none";
+
 /// Everything validation needs besides the file.
 #[derive(Debug, Clone)]
 pub struct ValidateOptions {
@@ -733,7 +737,7 @@ impl Validator {
                     .unwrap_or_else(|| contract::table_names().collect::<Vec<_>>().join(", "));
                 self.error(span, format!("\"{table}\" is not a contract table")).in_context(&ctx).hint(hint);
             }
-            if !source_names.contains(&source.as_str()) {
+            if source != NOT_CHECKED && !source_names.contains(&source.as_str()) {
                 let hint = similar(source, source_names.iter().copied())
                     .unwrap_or_else(|| format!("sources: {}", source_names.join(", ")));
                 self.error(span, format!("unknown source \"{source}\"")).in_context(&ctx).hint(hint);
@@ -798,7 +802,9 @@ impl Validator {
         let wanted: HashSet<&str> = spec.columns.iter().filter_map(|c| c.references.map(|(t, _)| t)).collect();
         for table in wanted {
             if let Some(explicit) = options.references.get(table) {
-                references.insert(table.to_string(), explicit.clone());
+                if explicit != NOT_CHECKED {
+                    references.insert(table.to_string(), explicit.clone());
+                }
                 continue;
             }
             let holders: Vec<&Entry> = sources
@@ -815,7 +821,10 @@ impl Validator {
                         "references to {table} are not checked: no source has `contract: {table}`"
                     ))
                     .at(self.loc(e.name_span))
-                    .in_context(&ctx),
+                    .in_context(&ctx)
+                    .hint(format!(
+                        "add a source with `contract: {table}` to check them, or say `references: {{{table}: none}}` to leave them unchecked on purpose"
+                    )),
                 ),
                 many => {
                     let names: Vec<&str> = many.iter().map(|s| s.name.as_str()).collect();

@@ -17,7 +17,7 @@ use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::Arc;
 use sunward_core::contract::{self, ColumnType, LABELS, TableSpec};
-use sunward_core::model::{OnBadRows, SourceOptions};
+use sunward_core::model::{OnBadRows, ShortRows, SourceOptions};
 use sunward_core::{Diagnostic, ErrorKind, RawCell, RawRow, Result, RowPlace, RowReader, RunContext};
 
 /// One broken rule of one row, as written to `rejects/<source>.csv`.
@@ -625,6 +625,22 @@ fn code_rule(column: &str, value: &str, codes: &[&str]) -> String {
     }
 }
 
+/// The number of a row's place: its line, sheet row or record.
+fn place_number(place: &RowPlace) -> u64 {
+    match place {
+        RowPlace::Line(n) | RowPlace::Record(n) | RowPlace::Sheet { row: n, .. } => *n,
+    }
+}
+
+/// The place numbered `n` in the same file (and sheet) as `place`.
+fn place_like(place: &RowPlace, n: u64) -> RowPlace {
+    match place {
+        RowPlace::Line(_) => RowPlace::Line(n),
+        RowPlace::Record(_) => RowPlace::Record(n),
+        RowPlace::Sheet { sheet, .. } => RowPlace::Sheet { sheet: sheet.clone(), row: n },
+    }
+}
+
 /// The original text of a file column of `row`.
 fn cell_text(row: &RawRow, source: Option<usize>) -> String {
     source.and_then(|i| row.cells.get(i)).map(RawCell::original_text).unwrap_or_default()
@@ -663,7 +679,8 @@ pub fn ingest(
     let unique: Vec<Vec<usize>> = spec
         .map(|s| s.unique.iter().map(|key| key.iter().filter_map(|k| layout.position(k)).collect()).collect())
         .unwrap_or_default();
-    let mut seen: Vec<HashSet<u128>> = vec![HashSet::new(); unique.len()];
+    // Each unique key's hash → the number of the row (line, sheet row or record) that holds it first.
+    let mut seen: Vec<HashMap<u128, u64>> = vec![HashMap::new(); unique.len()];
     let ordered: Vec<(usize, usize)> = spec
         .map(|s| s.ordered_dates.iter().filter_map(|(a, b)| Some((layout.position(a)?, layout.position(b)?))).collect())
         .unwrap_or_default();
@@ -712,7 +729,9 @@ pub fn ingest(
         let mut values: Vec<Typed> = Vec::with_capacity(columns.len());
         if let Some(reason) = &row.malformed {
             broken.push(reject("", reason.clone(), String::new()));
-        } else if row.cells.len() > header_count {
+        } else if row.cells.len() > header_count
+            || (row.cells.len() < header_count && options.short_rows == ShortRows::Reject)
+        {
             let text: Vec<String> = row.cells.iter().map(RawCell::original_text).collect();
             broken.push(reject(
                 "",
@@ -808,14 +827,14 @@ pub fn ingest(
                 for (k, cols) in unique.iter().enumerate() {
                     let parts: Vec<&Typed> = cols.iter().filter_map(|i| values.get(*i)).collect();
                     let h = key_hash(&parts);
-                    if seen.get(k).is_some_and(|s| s.contains(&h)) {
+                    if let Some(first) = seen.get(k).and_then(|s| s.get(&h)) {
                         let names: Vec<&str> =
                             cols.iter().filter_map(|i| columns.get(*i)).map(|c| c.name.as_str()).collect();
                         let shown: Vec<String> =
                             cols.iter().filter_map(|i| columns.get(*i)).map(|c| cell_text(&row, c.source)).collect();
                         broken.push(reject(
                             &names.join("+"),
-                            format!("duplicate {}", names.join("+")),
+                            format!("duplicate {} (first at {})", names.join("+"), place_like(&row.place, *first)),
                             shown.join("+"),
                         ));
                     } else {
@@ -825,7 +844,7 @@ pub fn ingest(
                 if broken.is_empty() {
                     for (k, h) in fresh {
                         if let Some(s) = seen.get_mut(k) {
-                            s.insert(h);
+                            s.insert(h, place_number(&row.place));
                         }
                     }
                 }

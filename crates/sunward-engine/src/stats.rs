@@ -11,6 +11,14 @@
 //!
 //! Each returns null where the interval is undefined (a null or negative input,
 //! zero trials, a zero count in a rate ratio).
+//!
+//! The Poisson ends are quantiles of the gamma distribution, found by
+//! [`gamma_quantile`]: a safeguarded Newton iteration on statrs' regularised
+//! incomplete gamma (the Cephes algorithm, about 1e-15 relative), run until
+//! the step is below a few ulps. statrs' own `ChiSquared::inverse_cdf` is not
+//! used: its generic search stops early and was up to 0.3 % off for counts
+//! around 125–200. Every end for every count 0–2,000 (and large counts up to
+//! 1,000,000) is tested against 50-digit references to 1e-9 relative.
 
 use datafusion::arrow::array::{Array, ArrayRef, Float64Array};
 use datafusion::arrow::compute::cast;
@@ -18,7 +26,8 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::{ColumnarValue, Volatility, create_udf};
 use datafusion::prelude::SessionContext;
-use statrs::distribution::{ChiSquared, ContinuousCDF};
+use statrs::function::erf::erfc_inv;
+use statrs::function::gamma::{gamma_lr, gamma_ur, ln_gamma};
 use std::sync::Arc;
 
 /// The 97.5% quantile of the standard normal distribution.
@@ -32,7 +41,7 @@ pub fn poisson_ci_low(count: f64) -> Option<f64> {
     if count == 0.0 {
         return Some(0.0);
     }
-    Some(ChiSquared::new(2.0 * count).ok()?.inverse_cdf(0.025) / 2.0)
+    gamma_quantile(count, 0.025)
 }
 
 /// Upper end of the exact 95% Poisson interval for `count` events.
@@ -40,7 +49,70 @@ pub fn poisson_ci_high(count: f64) -> Option<f64> {
     if !(count.is_finite() && count >= 0.0) {
         return None;
     }
-    Some(ChiSquared::new(2.0 * count + 2.0).ok()?.inverse_cdf(0.975) / 2.0)
+    gamma_quantile(count + 1.0, 0.975)
+}
+
+/// The `x` at which the gamma distribution of shape `a` (scale 1) reaches
+/// probability `p`: the solution of `P(a, x) = p` for the regularised lower
+/// incomplete gamma `P`. `χ²(p; ν)/2` is `gamma_quantile(ν/2, p)`.
+///
+/// Works on the smaller tail (`P` below the median, `Q = 1 − P` above it) so
+/// no precision is lost to `1 − p`; starts from the Wilson–Hilferty
+/// approximation and takes Newton steps, falling back to bisection whenever a
+/// step would leave the bracket that holds the root. `None` for a shape that
+/// is not positive and finite or a `p` outside (0, 1).
+pub fn gamma_quantile(a: f64, p: f64) -> Option<f64> {
+    if !(a.is_finite() && a > 0.0 && p > 0.0 && p < 1.0) {
+        return None;
+    }
+    let upper = p > 0.5;
+    let target = if upper { 1.0 - p } else { p };
+    // h grows with x and is zero at the quantile.
+    let h = |x: f64| -> f64 {
+        if x <= 0.0 {
+            // P(a, 0) = 0 and Q(a, 0) = 1.
+            return if upper { target - 1.0 } else { -target };
+        }
+        if upper { target - gamma_ur(a, x) } else { gamma_lr(a, x) - target }
+    };
+    let ln_gamma_a = ln_gamma(a);
+    let density = |x: f64| ((a - 1.0) * x.ln() - x - ln_gamma_a).exp();
+
+    // A bracket [lo, hi] with h(lo) < 0 ≤ h(hi).
+    let (mut lo, mut hi) = (0.0_f64, a.max(1.0));
+    while h(hi) < 0.0 {
+        lo = hi;
+        hi *= 2.0;
+        if !hi.is_finite() {
+            return None;
+        }
+    }
+    // Wilson–Hilferty: x ≈ a·(1 − 1/(9a) + z·√(1/(9a)))³ with z the normal quantile of p.
+    let z = -std::f64::consts::SQRT_2 * erfc_inv(2.0 * p);
+    let nine_a = 9.0 * a;
+    let start = a * (1.0 - 1.0 / nine_a + z / nine_a.sqrt()).powi(3);
+    let mut x = if start > lo && start < hi { start } else { 0.5 * (lo + hi) };
+    for _ in 0..200 {
+        let fx = h(x);
+        if fx == 0.0 {
+            return Some(x);
+        }
+        if fx < 0.0 {
+            lo = x;
+        } else {
+            hi = x;
+        }
+        let slope = density(x);
+        let mut next = x - fx / slope;
+        if !(next > lo && next < hi) {
+            next = 0.5 * (lo + hi);
+        }
+        if (next - x).abs() <= 4.0 * f64::EPSILON * x.abs() {
+            return Some(next);
+        }
+        x = next;
+    }
+    Some(x)
 }
 
 fn wilson(successes: f64, trials: f64) -> Option<(f64, f64)> {
@@ -52,7 +124,10 @@ fn wilson(successes: f64, trials: f64) -> Option<(f64, f64)> {
     let denom = 1.0 + z2 / trials;
     let centre = (p + z2 / (2.0 * trials)) / denom;
     let half = Z_95 / denom * (p * (1.0 - p) / trials + z2 / (4.0 * trials * trials)).sqrt();
-    Some(((centre - half).max(0.0), (centre + half).min(1.0)))
+    // At 0 and at `trials` one end is exactly 0 or 1; the subtraction would leave rounding dust.
+    let low = if successes == 0.0 { 0.0 } else { (centre - half).max(0.0) };
+    let high = if successes == trials { 1.0 } else { (centre + half).min(1.0) };
+    Some((low, high))
 }
 
 /// Lower end of the Wilson 95% interval of `successes` out of `trials`.

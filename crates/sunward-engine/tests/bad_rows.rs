@@ -188,8 +188,8 @@ fn repeated_unique_keys_keep_the_first() {
     assert_eq!(
         rejects_file("duplicate_key.csv", &i),
         rows(&[
-            ["duplicate_key.csv", "line 4", "record_id", "duplicate record_id", "R1"],
-            ["duplicate_key.csv", "line 5", "record_id", "duplicate record_id", "R1"],
+            ["duplicate_key.csv", "line 4", "record_id", "duplicate record_id (first at line 2)", "R1"],
+            ["duplicate_key.csv", "line 5", "record_id", "duplicate record_id (first at line 2)", "R1"],
         ])
     );
 }
@@ -231,6 +231,53 @@ fn more_fields_than_the_header() {
             "R1,S1,2025-03-05,case_session,student,1,,,,W1,50,,extra",
         ]])
     );
+}
+
+#[test]
+fn fewer_fields_than_the_header() {
+    // Line 3 lacks topic (11 fields); line 4 lacks duration_min and topic (10);
+    // line 6 stops after its three empty references (9). Lines 2 and 5 have
+    // every field, the last empty, and load.
+    let i = load("too_few_fields.csv", "services");
+    assert_eq!(counts(&i), (5, 2, 3));
+    assert_eq!(
+        rejects_file("too_few_fields.csv", &i),
+        rows(&[
+            [
+                "too_few_fields.csv",
+                "line 3",
+                "",
+                "11 fields, the header has 12",
+                "R2,S1,2025-03-05,case_session,student,1,,,,W1,50",
+            ],
+            [
+                "too_few_fields.csv",
+                "line 4",
+                "",
+                "10 fields, the header has 12",
+                "R3,S1,2025-03-05,case_session,student,1,,,,W1",
+            ],
+            ["too_few_fields.csv", "line 6", "", "9 fields, the header has 12", "R5,S1,2025-03-05,case_session,student,1,,,"],
+        ])
+    );
+}
+
+#[test]
+fn short_rows_pad_reads_missing_trailing_fields_as_empty() {
+    // The same file with `short_rows: pad`: lines 3 and 4 load, their missing
+    // fields null; a padded row still breaks rules like any other (line 6
+    // lacks the required worker_id once padded).
+    let i = load_in(&dir(), "too_few_fields.csv", json!({"contract": "services", "short_rows": "pad"}), &HashMap::new())
+        .unwrap();
+    assert_eq!(counts(&i), (5, 4, 1));
+    assert_eq!(
+        rejects_file("too_few_fields.csv", &i),
+        rows(&[["too_few_fields.csv", "line 6", "worker_id", "missing required value", ""]])
+    );
+    let batch = &i.batches[0];
+    let column = |name: &str| batch.column(batch.schema().index_of(name).unwrap()).clone();
+    assert_eq!(column("topic").null_count(), 4, "every loaded row's topic is empty or missing");
+    assert_eq!(column("duration_min").null_count(), 1, "only line 4 lacks duration_min");
 }
 
 #[test]

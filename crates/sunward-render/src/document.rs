@@ -15,7 +15,7 @@
 //!     {"type": "key_figures", "tiles": [{"label": "服务学生人次", "value": "3208"}]},
 //!     {"type": "table", "caption": "各校服务", "columns": [
 //!         {"title": "学校"}, {"title": "场次", "align": "numeric"}],
-//!      "rows": [["淀山湖中学", 134], ["金家庄小学", {"suppressed": "<5"}]]}
+//!      "rows": [["青柳湖中学", 134], ["金家庄小学", {"suppressed": "<5"}]]}
 //!   ]
 //! }"#).unwrap();
 //! assert_eq!(doc.blocks.len(), 3);
@@ -492,14 +492,14 @@ mod tests {
     #[test]
     fn cells_deserialize_from_every_form() {
         let cells: Vec<Cell> = serde_json::from_str(
-            r#"["淀山湖中学", 134, 2.5, {"number": 0.55, "display": "55%"},
+            r#"["青柳湖中学", 134, 2.5, {"number": 0.55, "display": "55%"},
                 {"suppressed": "<5"}, {"withheld": "—"}, {"text": "x"}, {"empty": null}]"#,
         )
         .unwrap();
         assert_eq!(
             cells,
             vec![
-                Cell::Text("淀山湖中学".into()),
+                Cell::Text("青柳湖中学".into()),
                 Cell::Number { value: 134.0, display: "134".into() },
                 Cell::Number { value: 2.5, display: "2.5".into() },
                 Cell::Number { value: 0.55, display: "55%".into() },

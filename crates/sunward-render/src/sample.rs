@@ -24,7 +24,7 @@ pub fn document(lang: Lang) -> Document {
         ],
         rows: vec![
             vec![
-                Figure::text(t("淀山湖中学", "Dianshan Lake Middle School")),
+                Figure::text(t("青柳湖中学", "Qingliu Lake Middle School")),
                 Figure::Count(96),
                 Figure::Count(20),
                 Figure::Count(13),
