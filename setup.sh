@@ -48,6 +48,19 @@ echo "setup: building (the first build takes several minutes)"
 cargo build --workspace
 
 S=target/debug/sunward
+# The README's commands say `sunward`: link the binary into ~/.cargo/bin,
+# where rustup puts cargo (so it is on the PATH of anyone who can build).
+# A link, not a copy: every `cargo build` keeps it current.
+if [ -d "$HOME/.cargo/bin" ]; then
+  ln -sf "$PWD/$S" "$HOME/.cargo/bin/sunward"
+  case ":$PATH:" in
+    *":$HOME/.cargo/bin:"*) echo "setup: the sunward command is on your PATH (a link to $S)" ;;
+    *) echo "setup: linked $HOME/.cargo/bin/sunward, but that folder is not on your PATH: add it, or run $S" ;;
+  esac
+else
+  echo "setup: no ~/.cargo/bin: run the command as $S"
+fi
+
 echo "setup: running pipelines/first.yaml"
 $S run pipelines/first.yaml --out out/first --quiet
 
@@ -55,22 +68,15 @@ echo "setup: loading the sample exports (demo pseudonym key) into canonical tabl
 SUNWARD_PSEUDONYM_KEY="$(cat sample-data/project-exports/DEMO-KEY-NOT-SECRET.txt)" \
   $S run pipelines/project-exports.yaml --out out/project-canonical --quiet
 
-echo "setup: computing the metrics of the sample project and districts"
+echo "setup: computing the metrics and the annual reviews of the sample project"
 $S run pipelines/metrics.yaml --set data_dir=sample-data/project \
   --set baseline_year=2024 --set current_year=2024 --out out/project --quiet
-$S run pipelines/metrics.yaml --set data_dir=sample-data/taicang \
-  --set baseline_year=2022 --set current_year=2024 --out out/taicang --quiet
-$S run pipelines/metrics.yaml --set data_dir=sample-data/qingpu \
-  --set baseline_year=2023 --set current_year=2024 --out out/qingpu --quiet
-
-echo "setup: rendering the reports"
 $S run pipelines/annual-review.yaml --out out/project --quiet
-$S run pipelines/district-comparison.yaml --out out/taicang --quiet
-$S run pipelines/government-summary.yaml --out out/taicang --quiet
-for pipeline in district-comparison government-summary; do
-  $S run pipelines/$pipeline.yaml --set data_dir=sample-data/qingpu --set metrics=out/qingpu/metrics.parquet \
-    --set baseline_year=2023 --out out/qingpu --quiet
-done
+
+echo "setup: the districts' metrics and reports (one workflow run each)"
+$S run pipelines/district.yaml --out out/taicang --quiet
+$S run pipelines/district.yaml --set data_dir=sample-data/qingpu \
+  --set baseline_year=2023 --out out/qingpu --quiet
 
 echo "setup: done. Reports:"
 ls out/project/*.pdf out/taicang/*.pdf out/qingpu/*.pdf

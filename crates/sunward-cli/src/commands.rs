@@ -1,8 +1,12 @@
 //! `sunward run` and `sunward validate`: validation (pure), the engine's
-//! check (files and queries), and for `run` the run itself with its summary.
+//! check (files and queries), the provenance check of tables made by an
+//! earlier run, and for `run` the run itself with its summary. A workflow
+//! file ([`crate::workflow`]) is validated whole, then its pipelines run in
+//! order.
 
 use crate::progress::TermProgress;
 use crate::report::{PipelineText, exit_code};
+use crate::workflow;
 use crate::{RunArgs, ValidateArgs};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -44,8 +48,49 @@ fn tokio_runtime() -> Result<tokio::runtime::Runtime, i32> {
     })
 }
 
+/// Whether the file is a workflow (read failures are left to validation).
+fn is_workflow_file(path: &Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|t| workflow::is_workflow(&t))
+}
+
+/// Validate every pipeline of a workflow with the values it will get
+/// (pure: the inputs of later pipelines may not exist yet). Returns the
+/// workflow, or prints every error and returns the exit code.
+fn prepare_workflow(registry: &Registry, path: &Path, sets: &[String], out: &Path) -> Result<workflow::Workflow, i32> {
+    let flow = workflow::load(path, sets, out).map_err(|diags| workflow::print_errors(path, &diags))?;
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let mut code = 0;
+    for stage in &flow.stages {
+        let options = ValidateOptions {
+            sets: stage.sets.clone(),
+            cwd: cwd.clone(),
+            out_dir: out.to_path_buf(),
+            today: chrono::Local::now().date_naive(),
+        };
+        if let Err(diags) = validate_file(&stage.pipeline, registry, &options) {
+            code = code.max(PipelineText::read(&stage.pipeline).print_errors(&diags));
+        }
+    }
+    if code != 0 {
+        eprintln!("the workflow {} did not run: fix the errors above", path.display());
+        return Err(code);
+    }
+    Ok(flow)
+}
+
 /// `sunward validate`.
 pub fn validate(registry: &Registry, args: &ValidateArgs) -> i32 {
+    if is_workflow_file(&args.pipeline) {
+        let out = std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")).join("out");
+        return match prepare_workflow(registry, &args.pipeline, &args.sets, &out) {
+            Ok(flow) => {
+                let names: Vec<String> = flow.stages.iter().map(|s| s.pipeline.display().to_string()).collect();
+                println!("ok: workflow {} — {} pipelines: {}", flow.name, names.len(), names.join(", "));
+                0
+            }
+            Err(code) => code,
+        };
+    }
     let text = PipelineText::read(&args.pipeline);
     let runtime = match tokio_runtime() {
         Ok(r) => r,
@@ -53,7 +98,16 @@ pub fn validate(registry: &Registry, args: &ValidateArgs) -> i32 {
     };
     let out_dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")).join("out");
     match prepare(registry, &args.pipeline, &args.sets, out_dir, &runtime, &text) {
-        Ok((plan, warnings)) => {
+        Ok((plan, mut warnings)) => {
+            let stale = sunward_engine::provenance::verify(&plan);
+            if !stale.is_empty() {
+                if args.allow_stale_metrics {
+                    warnings.extend(stale.into_iter().map(|d| Diagnostic::warning(d.message).at(d.location)));
+                } else {
+                    text.print_warnings(&warnings);
+                    return text.print_errors(&stale);
+                }
+            }
             text.print_warnings(&warnings);
             let count = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
             println!(
@@ -69,14 +123,45 @@ pub fn validate(registry: &Registry, args: &ValidateArgs) -> i32 {
     }
 }
 
-/// `sunward run`.
+/// `sunward run`: a pipeline, or every pipeline of a workflow in order.
 pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
-    let text = PipelineText::read(&args.pipeline);
+    if !is_workflow_file(&args.pipeline) {
+        return run_pipeline(registry, &args.pipeline, &args.sets, args);
+    }
+    let flow = match prepare_workflow(registry, &args.pipeline, &args.sets, &args.out) {
+        Ok(flow) => flow,
+        Err(code) => return code,
+    };
+    let total = flow.stages.len();
+    for (i, stage) in flow.stages.iter().enumerate() {
+        if !args.quiet {
+            println!("== {} ({}/{total}) {}", flow.name, i + 1, stage.pipeline.display());
+        }
+        let code = run_pipeline(registry, &stage.pipeline, &stage.sets, args);
+        if code != 0 {
+            eprintln!(
+                "the workflow {} stopped at {} ({}/{total}); the pipelines after it did not run",
+                flow.name,
+                stage.pipeline.display(),
+                i + 1
+            );
+            return code;
+        }
+    }
+    if !args.quiet {
+        println!("workflow {}: {total} pipelines ran into {}", flow.name, args.out.display());
+    }
+    0
+}
+
+/// Run one pipeline with these `--set` values and the other options of `args`.
+fn run_pipeline(registry: &Registry, pipeline: &Path, sets: &[String], args: &RunArgs) -> i32 {
+    let text = PipelineText::read(pipeline);
     let runtime = match tokio_runtime() {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let (plan, mut warnings) = match prepare(registry, &args.pipeline, &args.sets, args.out.clone(), &runtime, &text) {
+    let (plan, mut warnings) = match prepare(registry, pipeline, sets, args.out.clone(), &runtime, &text) {
         Ok(prepared) => prepared,
         Err(code) => return code,
     };
@@ -85,6 +170,7 @@ pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
     let options = RunOptions {
         session: SessionOptions { memory_limit: args.memory_limit, target_partitions: None },
         progress: progress.clone(),
+        allow_stale_inputs: args.allow_stale_metrics,
     };
     let result = runtime.block_on(sunward_engine::run(&plan, &options));
     progress.finish();

@@ -138,6 +138,14 @@ fn plain(value: &Value) -> String {
     }
 }
 
+fn plural(kind: PluginKind) -> &'static str {
+    match kind {
+        PluginKind::Source => "sources",
+        PluginKind::Transform => "transforms",
+        PluginKind::Sink => "sinks",
+    }
+}
+
 fn kind_of(arg: KindArg) -> PluginKind {
     match arg {
         KindArg::Source => PluginKind::Source,
@@ -154,7 +162,9 @@ pub fn plugins(registry: &Registry, args: &PluginsArgs) -> i32 {
         .filter(|h| args.name.as_deref().is_none_or(|n| n == h.plugin().info().name))
         .collect();
     if chosen.is_empty() {
-        let names: Vec<&str> = registry.iter().map(|h| h.plugin().info().name).collect();
+        let mut names: Vec<&str> = registry.iter().map(|h| h.plugin().info().name).collect();
+        names.sort_unstable();
+        names.dedup();
         let mut message = match &args.name {
             Some(name) => format!("error: no plugin named \"{name}\""),
             None => "error: no plugin of that kind".to_string(),
@@ -164,7 +174,15 @@ pub fn plugins(registry: &Registry, args: &PluginsArgs) -> i32 {
         {
             message.push_str(&format!("\n  = hint: {similar}"));
         }
-        message.push_str(&format!("\n  = hint: plugins: {}", names.join(", ")));
+        // The same name can be a source and a sink (csv, jsonl, parquet), so
+        // list them by section rather than as one list with repeats.
+        for kind in [PluginKind::Source, PluginKind::Transform, PluginKind::Sink] {
+            let of_kind: Vec<&str> =
+                registry.iter().filter(|h| h.kind() == kind).map(|h| h.plugin().info().name).collect();
+            if !of_kind.is_empty() {
+                message.push_str(&format!("\n  = hint: {} ({}): {}", plural(kind), kind.section(), of_kind.join(", ")));
+            }
+        }
         eprintln!("{message}");
         return 2;
     }

@@ -3,8 +3,8 @@
 //! from `sunward_plugins::builtin_registry()` plus your own) and hand it to
 //! [`main_with`].
 //!
-//! Subcommands: `run` (validate, check, run a pipeline), `validate` (validate
-//! and check only), `plugins` (describe the registered plugins), `schema`
+//! Subcommands: `run` (validate, check, run a pipeline, or every pipeline of
+//! a workflow file in order), `validate` (validate and check only), `plugins` (describe the registered plugins), `schema`
 //! (the JSON Schema of the pipeline format) and `datagen` (write the nine
 //! canonical tables of a preset or custom data set, deterministically). Exit codes follow
 //! [`sunward_core::ErrorKind::exit_code`]: 0 ok, 1 runtime failure, 2 invalid
@@ -15,6 +15,7 @@ mod datagen;
 mod describe;
 mod progress;
 mod report;
+mod workflow;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -31,9 +32,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Validate a pipeline, check its inputs, then run it and write its outputs.
+    /// Validate a pipeline, check its inputs, then run it and write its outputs
+    /// (or every pipeline of a workflow file, in order, into one folder).
     Run(RunArgs),
-    /// Validate a pipeline and check its inputs and queries without running it.
+    /// Validate a pipeline (or a workflow) and check its inputs and queries without running it.
     Validate(ValidateArgs),
     /// Describe the plugins this binary knows: settings, shared options, example.
     Plugins(PluginsArgs),
@@ -46,7 +48,7 @@ enum Command {
 /// Arguments of `sunward run`.
 #[derive(Debug, Args)]
 struct RunArgs {
-    /// The pipeline file (YAML).
+    /// The pipeline file, or a workflow file listing pipelines (YAML).
     pipeline: PathBuf,
     /// Set a parameter, e.g. `--set year=2024` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -60,16 +62,23 @@ struct RunArgs {
     /// No progress display and no summary; errors and warnings are still printed.
     #[arg(long, short)]
     quiet: bool,
+    /// Read a metrics table (a `produced_by` source) even when its manifest shows
+    /// other inputs or parameters than this run's; each difference becomes a warning.
+    #[arg(long)]
+    allow_stale_metrics: bool,
 }
 
 /// Arguments of `sunward validate`.
 #[derive(Debug, Args)]
 struct ValidateArgs {
-    /// The pipeline file (YAML).
+    /// The pipeline file, or a workflow file listing pipelines (YAML).
     pipeline: PathBuf,
     /// Set a parameter, e.g. `--set year=2024` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
+    /// Report a stale metrics table as a warning instead of an error.
+    #[arg(long)]
+    allow_stale_metrics: bool,
 }
 
 /// Arguments of `sunward plugins`.

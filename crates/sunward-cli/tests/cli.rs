@@ -165,12 +165,12 @@ fn run_of_the_sample_pipeline_writes_its_outputs() {
         "{stdout}"
     );
     assert!(stdout.contains("table by_school_and_type: 24 rows\n"), "{stdout}");
-    assert!(stdout.contains(&format!("manifest: {}\n", out.path().join("manifest.json").display())), "{stdout}");
+    assert!(stdout.contains(&format!("manifest: {}\n", out.path().join("manifest-first.json").display())), "{stdout}");
 
     assert_eq!(csv_rows(&out.path().join("by_school_and_type_2025.csv")), rows(BY_SCHOOL_2025));
     assert!(out.path().join("services_2025.xlsx").is_file());
     let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.path().join("manifest.json")).expect("a manifest"))
+        serde_json::from_slice(&std::fs::read(out.path().join("manifest-first.json")).expect("a manifest"))
             .expect("the manifest is JSON");
     assert!(manifest.is_object());
 

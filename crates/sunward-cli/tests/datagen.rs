@@ -161,7 +161,7 @@ fn load_with_contract(dir: &Path, format: &str) -> BTreeMap<String, (u64, u64)> 
     let out = work.path().join("out");
     let output = sunward().arg("run").arg(&pipeline).arg("--out").arg(&out).output().unwrap();
     ok(&output);
-    manifest_counts(&out.join("manifest.json"))
+    manifest_counts(&out.join("manifest-datagen_contract.json"))
 }
 
 fn manifest_counts(path: &Path) -> BTreeMap<String, (u64, u64)> {
@@ -223,7 +223,7 @@ fn exports_load_through_header_and_value_mappings() {
     let out = dir.path().join("out");
     let output = sunward().arg("run").arg(&work).arg("--out").arg(&out).output().unwrap();
     ok(&output);
-    let counts = manifest_counts(&out.join("manifest.json"));
+    let counts = manifest_counts(&out.join("manifest-exports_check.json"));
     let canonical_rows = |t: &str| read(&data.join(format!("{t}.csv"))).len() as u64;
     for t in ["schools", "classes", "services", "cases"] {
         assert_eq!(counts[t], (canonical_rows(t), 0), "{t}");

@@ -3,11 +3,14 @@
 //! [`ingest`] turns a source's raw rows into a canonical Arrow table and its
 //! rejects; [`check`] is the validation that needs the files (inputs exist,
 //! SQL plans against the real schemas); [`run`] loads sources in parallel,
-//! runs steps in order, writes outputs atomically and the run manifest.
+//! runs steps in order, writes outputs atomically and the run manifest;
+//! [`provenance`] refuses a table from an earlier run made from other inputs
+//! or parameters.
 
 pub mod check;
 pub mod ingest;
 pub mod manifest;
+pub mod provenance;
 pub mod run;
 pub mod session;
 pub mod stats;

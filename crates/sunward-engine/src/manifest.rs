@@ -1,20 +1,22 @@
 //! The run manifest: what a run read, made and wrote, for audit and reproducibility.
 //!
-//! `manifest.json` records the pipeline, the parameters and `as_of`, every input file with
+//! Each run writes `manifest-<pipeline>.json` in its output folder (named
+//! after the pipeline's `name:`, see [`manifest_file_name`]), so the metrics
+//! and the reports run into one folder each keep their own. It records the pipeline, the parameters and `as_of`, every input file with
 //! its size and SHA-256, rows loaded and rejected per source, rows per table,
 //! every output with its size and SHA-256, timings per stage, the tool version
 //! and whether the run succeeded. Two runs on the same inputs and parameters
 //! can be compared file by file.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 use sunward_core::atomic::write_atomic;
 use sunward_core::{Diagnostic, Result};
 
 /// A file with its size and hash.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FileRecord {
     /// The path as used in the run.
     pub path: String,
@@ -25,7 +27,7 @@ pub struct FileRecord {
 }
 
 /// Counts for one source.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SourceRecord {
     /// Source name.
     pub name: String,
@@ -40,10 +42,13 @@ pub struct SourceRecord {
 }
 
 /// The whole manifest.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
     /// `sunward` version.
     pub tool_version: String,
+    /// The folder the run was started in: relative paths below are relative to it.
+    #[serde(default)]
+    pub working_dir: String,
     /// Pipeline name.
     pub pipeline: String,
     /// Pipeline file.
@@ -68,6 +73,34 @@ pub struct Manifest {
     pub timings_ms: BTreeMap<String, u64>,
 }
 
+/// The manifest's file name for a pipeline: `manifest-<name>.json`.
+pub fn manifest_file_name(pipeline: &str) -> String {
+    let safe: String =
+        pipeline.chars().map(|c| if c.is_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect();
+    format!("manifest-{safe}.json")
+}
+
+/// A path with `.` and `dir/..` removed, without touching the file system:
+/// `pipelines/../sample-data/x.csv` becomes `sample-data/x.csv`. A `..` that
+/// climbs above the start of a relative path is kept.
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out: Vec<Component> = Vec::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => match out.last() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir) | Some(Component::Prefix(_)) => {}
+                _ => out.push(part),
+            },
+            other => out.push(other),
+        }
+    }
+    if out.is_empty() { PathBuf::from(".") } else { out.iter().collect() }
+}
+
 /// Size and SHA-256 of a file, read in a stream.
 pub fn file_record(path: &Path) -> Result<FileRecord> {
     let err =
@@ -79,7 +112,29 @@ pub fn file_record(path: &Path) -> Result<FileRecord> {
     Ok(FileRecord { path: path.display().to_string(), bytes, sha256 })
 }
 
+impl FileRecord {
+    /// The path, made absolute against the run's working folder.
+    pub fn absolute(&self, working_dir: &str) -> PathBuf {
+        let path = Path::new(&self.path);
+        if path.is_absolute() || working_dir.is_empty() {
+            normalize(path)
+        } else {
+            normalize(&Path::new(working_dir).join(path))
+        }
+    }
+}
+
 impl Manifest {
+    /// Read a manifest written by [`Manifest::write`].
+    pub fn read(path: &Path) -> Result<Manifest> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Diagnostic::runtime(format!("cannot read the manifest {}", path.display())).caused_by(e))?;
+        serde_json::from_str(&text).map_err(|e| {
+            Diagnostic::runtime(format!("{} is not a run manifest: {e}", path.display()))
+                .hint("it is written by `sunward run`; run the pipeline again to rewrite it")
+        })
+    }
+
     /// Write it as pretty JSON, atomically.
     pub fn write(&self, path: &Path) -> Result<()> {
         let text = serde_json::to_string_pretty(self)
@@ -90,5 +145,26 @@ impl Manifest {
                 .map_err(|e| Diagnostic::runtime(format!("cannot write {}", path.display())).caused_by(e))
         })?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_normalised_lexically() {
+        assert_eq!(normalize(Path::new("pipelines/../sample-data/x.csv")), PathBuf::from("sample-data/x.csv"));
+        assert_eq!(normalize(Path::new("./a/./b/../c")), PathBuf::from("a/c"));
+        assert_eq!(normalize(Path::new("../a/b")), PathBuf::from("../a/b"));
+        assert_eq!(normalize(Path::new("/x/../../y")), PathBuf::from("/y"));
+        assert_eq!(normalize(Path::new("a/..")), PathBuf::from("."));
+    }
+
+    #[test]
+    fn manifest_names_follow_the_pipeline() {
+        assert_eq!(manifest_file_name("metrics"), "manifest-metrics.json");
+        assert_eq!(manifest_file_name("district_comparison"), "manifest-district_comparison.json");
+        assert_eq!(manifest_file_name("a/b c"), "manifest-a_b_c.json");
     }
 }

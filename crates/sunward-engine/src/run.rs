@@ -1,5 +1,14 @@
 //! Running a plan: sources in parallel, steps in order, outputs, manifest.
 //!
+//! Before anything is read, a source that declares `produced_by` is checked
+//! against the manifest of the run that wrote it ([`crate::provenance`]).
+//! The manifest of this run is `manifest-<pipeline>.json` in the output
+//! folder, so runs of different pipelines into one folder keep theirs.
+//! Input paths are shown normalised (`sample-data/…`, not
+//! `pipelines/../sample-data/…`). The `rejects/` folder, whose rows hold an
+//! export's original text, is kept private to the owner (mode 0700); every
+//! other file follows the umask.
+//!
 //! Sources load in waves — every source whose referenced sources are loaded
 //! runs at once on its own thread — then each is registered in one DataFusion
 //! session. Steps run in dependency order, each result materialised once under
@@ -8,7 +17,7 @@
 //! `TooManyRejects`; the rejects files and the manifest are still written.
 
 use crate::ingest::{Ingested, KeySet, ingest, write_rejects};
-use crate::manifest::{FileRecord, Manifest, SourceRecord, file_record};
+use crate::manifest::{FileRecord, Manifest, SourceRecord, file_record, manifest_file_name, normalize};
 use crate::session::{SessionOptions, new_session};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
@@ -41,11 +50,14 @@ pub struct RunOptions {
     pub session: SessionOptions,
     /// Where progress goes.
     pub progress: Arc<dyn Progress>,
+    /// Read a `produced_by` table even when its manifest shows other inputs
+    /// or parameters (the differences become warnings).
+    pub allow_stale_inputs: bool,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { session: SessionOptions::default(), progress: Arc::new(Silent) }
+        RunOptions { session: SessionOptions::default(), progress: Arc::new(Silent), allow_stale_inputs: false }
     }
 }
 
@@ -118,7 +130,7 @@ fn load_source(
     done: &HashMap<String, Loaded>,
     progress: &dyn Progress,
 ) -> Result<Loaded> {
-    let files = source.plugin.files(&source.config, &plan.run)?;
+    let files: Vec<PathBuf> = source.plugin.files(&source.config, &plan.run)?.iter().map(|f| normalize(f)).collect();
     let label = files.first().map(|f| f.display().to_string()).unwrap_or_else(|| source.name.clone());
     let mut reader = source.plugin.open(&source.config, &plan.run)?;
     let references: HashMap<String, &KeySet> = source
@@ -132,16 +144,47 @@ fn load_source(
     Ok(Loaded { files, ingested })
 }
 
+/// Create `dir` (if missing) readable by its owner only: the rejects hold the
+/// original text of bad rows, roll numbers and names included.
+fn private_folder(dir: &std::path::Path) -> Result<()> {
+    let failed =
+        |e: std::io::Error| Diagnostic::runtime(format!("cannot create the folder {}", dir.display())).caused_by(e);
+    std::fs::create_dir_all(dir).map_err(failed)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(failed)?;
+    }
+    Ok(())
+}
+
 /// Run a validated (and checked) plan.
 pub async fn run(plan: &Plan, options: &RunOptions) -> Result<RunReport> {
     let started = chrono::Utc::now();
     let progress = options.progress.as_ref();
+    let mut stale = crate::provenance::verify(plan);
+    if !options.allow_stale_inputs && !stale.is_empty() {
+        return Err(stale.remove(0));
+    }
+    let stale_warnings: Vec<Diagnostic> = stale
+        .into_iter()
+        .map(|d| {
+            let mut w =
+                Diagnostic::warning(format!("read anyway ({}): {}", crate::provenance::OVERRIDE_FLAG, d.message))
+                    .at(d.location);
+            if let Some(context) = d.context {
+                w = w.in_context(context);
+            }
+            w
+        })
+        .collect();
     let out = plan.run.out_dir.clone();
     std::fs::create_dir_all(&out)
         .map_err(|e| Diagnostic::runtime(format!("cannot create the output folder {}", out.display())).caused_by(e))?;
     let mut timings: BTreeMap<String, u64> = BTreeMap::new();
     let mut manifest = Manifest {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        working_dir: std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default(),
         pipeline: plan.pipeline.name.clone(),
         pipeline_file: plan.pipeline.file.clone(),
         started_at: started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -154,11 +197,12 @@ pub async fn run(plan: &Plan, options: &RunOptions) -> Result<RunReport> {
         outputs: Vec::new(),
         timings_ms: BTreeMap::new(),
     };
-    let manifest_path = out.join("manifest.json");
+    let manifest_path = out.join(manifest_file_name(&plan.pipeline.name));
     let result = run_stages(plan, options, progress, &mut manifest, &mut timings).await;
     manifest.timings_ms = timings;
     match result {
         Ok(mut report) => {
+            report.warnings.splice(0..0, stale_warnings);
             manifest.status = "succeeded".to_string();
             manifest.write(&manifest_path)?;
             report.manifest = manifest_path;
@@ -248,6 +292,7 @@ async fn run_stages(
             None
         } else {
             let path = plan.run.out_dir.join("rejects").join(format!("{}.csv", source.name));
+            private_folder(&plan.run.out_dir.join("rejects"))?;
             write_rejects(&path, &label, &ing.rejects)
                 .map_err(|e| placed(e, plan, PluginKind::Source, &source.name))?;
             Some(path)
@@ -367,7 +412,7 @@ async fn run_stages(
             .write(&output.config, &data, &plan.run)
             .map_err(|e| placed(e, plan, PluginKind::Sink, &output.name))?;
         for f in &files {
-            manifest.outputs.push(file_record(f)?);
+            manifest.outputs.push(file_record(&normalize(f))?);
         }
         outputs.push(OutputReport { name: output.name.clone(), files });
     }

@@ -90,7 +90,7 @@ async fn a_pipeline_runs_end_to_end() {
     assert_eq!(sheet.get_value((2, 3)), Some(&calamine::Data::Float(38.0)));
 
     let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("out/manifest.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.join("out/manifest-test.json")).unwrap()).unwrap();
     assert_eq!(manifest["status"], "succeeded");
     assert_eq!(manifest["params"]["year"], "2025");
     assert_eq!(manifest["tables"]["by_school"], 2);
@@ -120,7 +120,7 @@ async fn too_many_rejects_stop_the_run_before_any_output() {
     assert!(err.message.contains("services: 2 of 7 rows rejected"), "{}", err.message);
     assert!(tmp.path().join("out/rejects/services.csv").exists());
     assert!(!tmp.path().join("out/by_school_2024.csv").exists());
-    let manifest = std::fs::read_to_string(tmp.path().join("out/manifest.json")).unwrap();
+    let manifest = std::fs::read_to_string(tmp.path().join("out/manifest-test.json")).unwrap();
     assert!(manifest.contains("\"status\": \"failed\""));
     // A percentage limit: 2 of 7 is 28.6%, within 30%.
     let tmp = tempfile::tempdir().unwrap();
@@ -142,7 +142,7 @@ async fn a_failing_step_leaves_no_output() {
     assert_eq!(err.context.as_deref(), Some("steps.by_school"));
     assert!(err.location.is_some());
     let written: Vec<_> = std::fs::read_dir(tmp.path().join("out")).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert!(written.iter().all(|n| n == "rejects" || n == "manifest.json"), "{written:?}");
+    assert!(written.iter().all(|n| n == "rejects" || n == "manifest-test.json"), "{written:?}");
 }
 
 #[tokio::test]

@@ -254,14 +254,44 @@ impl fmt::Debug for Key {
     }
 }
 
-fn key_hint(config: &PseudonymiseConfig) -> String {
+/// The file name of the public demo key shipped beside the sample exports.
+pub const DEMO_KEY_FILE: &str = "DEMO-KEY-NOT-SECRET.txt";
+
+fn key_hint(config: &PseudonymiseConfig, run: &RunContext) -> String {
     let target = match &config.key_file {
         Some(file) => format!("write it to the key file ({file})"),
         None => format!("then `export {}=\"$(cat key)\"` or set `key_file:` to the file", config.key_env()),
     };
-    format!(
+    let mut hint = format!(
         "create a key once with `head -c 32 /dev/urandom | base64 > key`, {target}; keep it secret, outside the pipeline's and the output's folders, and keep a copy: the same key gives the same refs every year"
-    )
+    );
+    // The shipped sample exports come with a public demo key: say so when
+    // the pipeline reads a folder that holds it.
+    let demo = run.params.values().find_map(|v| match v {
+        sunward_core::params::ParamValue::Path(p) => Some(p.join(DEMO_KEY_FILE)).filter(|k| k.is_file()),
+        _ => None,
+    });
+    if let (Some(demo), None) = (demo, &config.key_file) {
+        // Shown without `dir/..` (`sample-data/…`, not `pipelines/../sample-data/…`).
+        let mut parts: Vec<std::path::Component> = Vec::new();
+        for part in demo.components() {
+            match (part, parts.last()) {
+                (std::path::Component::CurDir, _) => {}
+                (std::path::Component::ParentDir, Some(std::path::Component::Normal(_))) => {
+                    parts.pop();
+                }
+                (other, _) => parts.push(other),
+            }
+        }
+        let demo: std::path::PathBuf = parts.iter().collect();
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let shown = demo.strip_prefix(&cwd).unwrap_or(&demo).display().to_string();
+        hint = format!(
+            "these are the shipped sample exports, which come with a public demo key: `export {}=\"$(cat {shown})\"` (never use it for real data); for real exports, {hint}",
+            config.key_env()
+        );
+    }
+    hint
 }
 
 /// Read the key from `key_file` or the environment, never echoing it.
@@ -276,7 +306,7 @@ fn load_key(config: &PseudonymiseConfig, run: &RunContext) -> Result<Key> {
                         "no pseudonymisation key: the key file {} does not exist",
                         path.display()
                     ))
-                    .hint(key_hint(config)));
+                    .hint(key_hint(config, run)));
                 }
                 Err(e) => {
                     return Err(Diagnostic::runtime(format!("cannot read the key file {}", path.display()))
@@ -293,7 +323,7 @@ fn load_key(config: &PseudonymiseConfig, run: &RunContext) -> Result<Key> {
                     return Err(Diagnostic::invalid(format!(
                         "no pseudonymisation key: the environment variable {name} is not set"
                     ))
-                    .hint(key_hint(config)));
+                    .hint(key_hint(config, run)));
                 }
             }
         }
@@ -307,7 +337,7 @@ fn load_key(config: &PseudonymiseConfig, run: &RunContext) -> Result<Key> {
             "the pseudonymisation key in {origin} is too short: {} bytes, at least {MIN_KEY_BYTES} are needed",
             key.len()
         ))
-        .hint(key_hint(config)));
+        .hint(key_hint(config, run)));
     }
     Ok(Key(key))
 }

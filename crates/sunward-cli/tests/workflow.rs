@@ -1,0 +1,142 @@
+//! Workflow files and what every run leaves behind, through the real binary:
+//! `pipelines/district.yaml` runs the metrics, the district comparison and
+//! the government summary of a district in one command with one set of
+//! parameters; a broken workflow is refused before anything runs, every
+//! mistake with its line and column; each pipeline keeps its own manifest;
+//! written files follow the umask while the rejects stay private; paths in
+//! rejects are normalised.
+
+mod common;
+
+use common::{ok, repo};
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn sunward(args: &[&str], out: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sunward")).current_dir(repo()).args(args).arg("--out").arg(out).output().unwrap()
+}
+
+fn manifest(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
+}
+
+#[test]
+fn the_district_workflow_makes_metrics_and_both_reports_in_one_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("qingpu");
+    let output = sunward(
+        &["run", "pipelines/district.yaml", "--set", "data_dir=sample-data/qingpu", "--set", "baseline_year=2023"],
+        &out,
+    );
+    ok(&output);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("== district (1/3) pipelines/metrics.yaml"), "{stdout}");
+    assert!(stdout.contains("workflow district: 3 pipelines ran"), "{stdout}");
+    let schools = std::fs::read_to_string(repo().join("sample-data/qingpu/schools.csv")).unwrap();
+    let district = schools.lines().nth(1).unwrap().split(',').nth(3).unwrap().to_string();
+    for file in [
+        "metrics.csv".to_string(),
+        "metrics.parquet".to_string(),
+        format!("district-comparison_AY2024_{district}.html"),
+        format!("district-comparison_AY2024_{district}.pdf"),
+        format!("government-summary_AY2024_{district}.html"),
+        format!("government-summary_AY2024_{district}.pdf"),
+    ] {
+        assert!(out.join(&file).is_file(), "{file} written");
+    }
+    // One manifest per pipeline, all three with the same shared parameters.
+    let metrics = manifest(&out.join("manifest-metrics.json"));
+    let comparison = manifest(&out.join("manifest-district_comparison.json"));
+    let summary = manifest(&out.join("manifest-government_summary.json"));
+    assert!(!out.join("manifest.json").exists());
+    for m in [&metrics, &comparison, &summary] {
+        assert_eq!(m["status"], "succeeded");
+        assert_eq!(m["params"]["baseline_year"], "2023");
+        assert_eq!(m["params"]["current_year"], "2024");
+        assert_eq!(m["params"]["extreme_categories"], "self_harm,suicide_attempt,suicide_death,violence");
+    }
+    for m in [&metrics, &comparison, &summary] {
+        let data_dir = m["params"]["data_dir"].as_str().unwrap();
+        assert!(data_dir.ends_with("sample-data/qingpu"), "{data_dir}");
+    }
+    assert_eq!(comparison["params"]["metrics"], format!("{}/metrics.parquet", out.display()));
+    // The manifest's input paths are normalised.
+    let text = std::fs::read_to_string(out.join("manifest-metrics.json")).unwrap();
+    assert!(!text.contains("/../"), "{text}");
+}
+
+#[test]
+fn a_broken_workflow_is_refused_before_anything_runs_with_every_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipelines = repo().join("pipelines");
+    let workflow = dir.path().join("broken.yaml");
+    std::fs::write(
+        &workflow,
+        format!(
+            "name: broken\n\
+             params:\n  baseline_year: twenty\n  baseline_yaer: 2022\n  data_dir: {data}\n\
+             pipelines:\n  - {p}/metrics.yaml\n  - {p}/district-comparisn.yaml\n  - {{pipeline: {p}/government-summary.yaml, sett: {{}}}}\n\
+             outputz: 1\n",
+            data = repo().join("sample-data/taicang").display(),
+            p = pipelines.display()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let output = sunward(&["run", workflow.to_str().unwrap()], &out);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let file = workflow.display().to_string();
+    for (place, what) in [
+        (format!("{file}:3:18"), "`twenty` is not a whole number"),
+        (format!("{file}:4:3"), "no pipeline here declares the parameter \"baseline_yaer\""),
+        (format!("{file}:8:5"), "no pipeline file"),
+        (format!("{file}:9:"), "unknown key \"sett\""),
+        (format!("{file}:10:1"), "unknown key \"outputz\""),
+    ] {
+        assert!(stderr.contains(&place), "{place} in:\n{stderr}");
+        assert!(stderr.contains(what), "{what} in:\n{stderr}");
+    }
+    assert!(stderr.contains("similar: baseline_year"), "{stderr}");
+    assert!(stderr.contains("similar: district-comparison.yaml"), "{stderr}");
+    assert!(!out.exists(), "nothing ran");
+
+    // `validate` reports the same, and accepts the shipped workflow.
+    let output = Command::new(env!("CARGO_BIN_EXE_sunward")).arg("validate").arg(&workflow).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let output = Command::new(env!("CARGO_BIN_EXE_sunward"))
+        .current_dir(repo())
+        .args(["validate", "pipelines/district.yaml"])
+        .output()
+        .unwrap();
+    ok(&output);
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("ok: workflow district — 3 pipelines"));
+
+    // A --set no pipeline of the workflow declares is refused too.
+    let output = sunward(&["run", "pipelines/district.yaml", "--set", "yeer=2024"], &out);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--set yeer"));
+    assert!(!out.exists(), "nothing ran");
+}
+
+#[cfg(unix)]
+#[test]
+fn outputs_follow_the_umask_rejects_stay_private_and_paths_are_normalised() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("first");
+    ok(&sunward(&["run", "pipelines/first.yaml", "--quiet"], &out));
+    // What an ordinary new file gets here (0666 less the umask the binary inherited).
+    let probe = dir.path().join("probe");
+    std::fs::write(&probe, "x").unwrap();
+    let ordinary = std::fs::metadata(&probe).unwrap().permissions().mode() & 0o777;
+    for file in ["by_school_and_type_2025.csv", "services_2025.xlsx", "manifest-first.json"] {
+        let mode = std::fs::metadata(out.join(file)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, ordinary, "{file}: {mode:o}");
+    }
+    let rejects = out.join("rejects");
+    assert_eq!(std::fs::metadata(&rejects).unwrap().permissions().mode() & 0o777, 0o700);
+    let text = std::fs::read_to_string(rejects.join("services.csv")).unwrap();
+    assert!(text.contains("sample-data/first/services.csv"), "{text}");
+    assert!(!text.contains("/../"), "{text}");
+}
