@@ -104,6 +104,8 @@ fn the_readme_commands_run_as_written() {
         .output()
         .unwrap();
     ok(&output);
+    let warnings = String::from_utf8_lossy(&output.stderr);
+    assert!(!warnings.contains("warning"), "the README's pipeline runs without warnings: {warnings}");
     assert!(readme.contains("`by_school_and_type_2025.csv`"));
     assert_eq!(
         std::fs::read(root.join("example/by_school_and_type_2025.csv")).unwrap(),
