@@ -45,7 +45,9 @@ echo "setup: preparing the Chinese font for PDF reports"
 scripts/prepare-fonts.sh
 
 echo "setup: building (the first build takes several minutes)"
-cargo build --workspace
+# --all-targets builds the tests too, with the same features as
+# `cargo nextest run --workspace`, so the test command reuses this build.
+cargo build --workspace --all-targets
 
 S=target/debug/sunward
 # The README's commands say `sunward`: link the binary into ~/.cargo/bin,

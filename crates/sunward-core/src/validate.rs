@@ -23,7 +23,6 @@ use std::sync::Arc;
 
 const TOP_KEYS: &[&str] = &["name", "description", "params", "sources", "steps", "outputs"];
 
-
 /// The `references:` value that turns a table's reference check off on purpose.
 pub const NOT_CHECKED: &str = "none";
 

@@ -257,7 +257,13 @@ fn fewer_fields_than_the_header() {
                 "10 fields, the header has 12",
                 "R3,S1,2025-03-05,case_session,student,1,,,,W1",
             ],
-            ["too_few_fields.csv", "line 6", "", "9 fields, the header has 12", "R5,S1,2025-03-05,case_session,student,1,,,"],
+            [
+                "too_few_fields.csv",
+                "line 6",
+                "",
+                "9 fields, the header has 12",
+                "R5,S1,2025-03-05,case_session,student,1,,,"
+            ],
         ])
     );
 }
@@ -267,8 +273,9 @@ fn short_rows_pad_reads_missing_trailing_fields_as_empty() {
     // The same file with `short_rows: pad`: lines 3 and 4 load, their missing
     // fields null; a padded row still breaks rules like any other (line 6
     // lacks the required worker_id once padded).
-    let i = load_in(&dir(), "too_few_fields.csv", json!({"contract": "services", "short_rows": "pad"}), &HashMap::new())
-        .unwrap();
+    let i =
+        load_in(&dir(), "too_few_fields.csv", json!({"contract": "services", "short_rows": "pad"}), &HashMap::new())
+            .unwrap();
     assert_eq!(counts(&i), (5, 4, 1));
     assert_eq!(
         rejects_file("too_few_fields.csv", &i),

@@ -10,8 +10,8 @@ use sunward_engine::session::SessionOptions;
 use sunward_engine::{RunOptions, check, run};
 
 const SCHOOLS: &str = "school_id,school_name,stage,district_id,district_name,city,org_id,org_name\n\
-S1,淀山湖中学,junior,D1,昆山市,苏州市,O1,爱德\n\
-S2,淀山湖小学,primary,D1,昆山市,苏州市,O1,爱德\n";
+S1,青柳湖中学,junior,D1,昆山市,苏州市,O1,明川\n\
+S2,青柳湖小学,primary,D1,昆山市,苏州市,O1,明川\n";
 
 // 2025: S1 has 2 case sessions and 1 growth class (45); S2 has 1 growth class (38).
 // 2024: one S1 case session. Line 7 names an unknown school; line 8 has a bad date.
@@ -64,12 +64,12 @@ async fn a_pipeline_runs_end_to_end() {
     assert!(rejects.contains("line 8,service_date,not a date,2025-13-01"), "{rejects}");
 
     let csv = std::fs::read_to_string(dir.join("out/by_school_2025.csv")).unwrap();
-    assert_eq!(csv, "school_id,school_name,events,participants\nS1,淀山湖中学,3,47\nS2,淀山湖小学,1,38\n");
+    assert_eq!(csv, "school_id,school_name,events,participants\nS1,青柳湖中学,3,47\nS2,青柳湖小学,1,38\n");
 
     let jsonl = std::fs::read_to_string(dir.join("out/by_school.jsonl")).unwrap();
     assert_eq!(
         jsonl,
-        "{\"school_id\":\"S1\",\"school_name\":\"淀山湖中学\",\"events\":3,\"participants\":47}\n{\"school_id\":\"S2\",\"school_name\":\"淀山湖小学\",\"events\":1,\"participants\":38}\n"
+        "{\"school_id\":\"S1\",\"school_name\":\"青柳湖中学\",\"events\":3,\"participants\":47}\n{\"school_id\":\"S2\",\"school_name\":\"青柳湖小学\",\"events\":1,\"participants\":38}\n"
     );
 
     let file = std::fs::File::open(dir.join("out/by_school.parquet")).unwrap();
@@ -86,7 +86,7 @@ async fn a_pipeline_runs_end_to_end() {
     let mut book: calamine::Xlsx<_> = calamine::open_workbook(dir.join("out/汇总.xlsx")).unwrap();
     assert_eq!(book.sheet_names(), ["by_school", "schools"]);
     let sheet = book.worksheet_range("by_school").unwrap();
-    assert_eq!(sheet.get_value((1, 1)).map(|v| v.to_string()), Some("淀山湖中学".to_string()));
+    assert_eq!(sheet.get_value((1, 1)).map(|v| v.to_string()), Some("青柳湖中学".to_string()));
     assert_eq!(sheet.get_value((2, 3)), Some(&calamine::Data::Float(38.0)));
 
     let manifest: serde_json::Value =
@@ -108,7 +108,7 @@ async fn the_default_parameter_applies_without_set() {
     let plan = plan(tmp.path(), &pipeline("", QUERY), &[]);
     run(&plan, &RunOptions::default()).await.unwrap();
     let csv = std::fs::read_to_string(tmp.path().join("out/by_school_2024.csv")).unwrap();
-    assert_eq!(csv, "school_id,school_name,events,participants\nS1,淀山湖中学,1,1\n");
+    assert_eq!(csv, "school_id,school_name,events,participants\nS1,青柳湖中学,1,1\n");
 }
 
 #[tokio::test]
