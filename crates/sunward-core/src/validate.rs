@@ -798,7 +798,9 @@ impl Validator {
             }
         }
         // Which source holds each referenced table.
-        let wanted: HashSet<&str> = spec.columns.iter().filter_map(|c| c.references.map(|(t, _)| t)).collect();
+        // In name order, so warnings come out the same way every run.
+        let wanted: std::collections::BTreeSet<&str> =
+            spec.columns.iter().filter_map(|c| c.references.map(|(t, _)| t)).collect();
         for table in wanted {
             if let Some(explicit) = options.references.get(table) {
                 if explicit != NOT_CHECKED {

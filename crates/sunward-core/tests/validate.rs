@@ -210,3 +210,41 @@ fn structural_errors() {
     assert_eq!((e[0].0, e[0].1), (6, 16));
     assert_eq!(e[0].2, "wrong type for \"delimiter\": expected a character, found string \"ab\"");
 }
+
+/// Services reference schools, cases and classes. Without a source holding
+/// cases the plan warns (with a hint naming both ways out) on the services
+/// entry; `references: {cases: none}` leaves them unchecked without a word.
+#[test]
+fn unchecked_references_warn_unless_left_out_on_purpose() {
+    let warned = |extra: &str| -> Vec<(usize, usize, String, Option<String>)> {
+        let text = format!(
+            "name: w\nsources:\n  schools: {{plugin: csv, path: s.csv, contract: schools}}\n  services: {{plugin: csv, path: v.csv, contract: services{extra}}}\nsteps:\n  a: {{plugin: sql, from: [services]}}\noutputs:\n  o: {{plugin: csv, table: a, path: a.csv}}\n"
+        );
+        let plan = validate_text(&text, "p.yaml", Path::new("/pipes"), &registry(), &options(&[]))
+            .unwrap_or_else(|d| panic!("{d:?}"));
+        assert_eq!(plan.sources[1].references.get("schools").map(String::as_str), Some("schools"));
+        assert!(!plan.sources[1].references.contains_key("cases"));
+        plan.warnings
+            .iter()
+            .map(|d| {
+                let (l, c) = d.location.as_ref().map(|l| (l.line, l.column)).unwrap_or((0, 0));
+                (l, c, d.message.clone(), d.hint.clone())
+            })
+            .collect()
+    };
+    let both = warned("");
+    let messages: Vec<&str> = both.iter().map(|w| w.2.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "references to cases are not checked: no source has `contract: cases`",
+            "references to classes are not checked: no source has `contract: classes`"
+        ]
+    );
+    assert_eq!((both[0].0, both[0].1), (4, 3), "at the services entry's name");
+    assert!(both[0].3.as_deref().is_some_and(|h| h.contains("`references: {cases: none}`")), "{both:?}");
+    let one = warned(", references: {cases: none}");
+    assert_eq!(one.len(), 1);
+    assert!(one[0].2.starts_with("references to classes"));
+    assert!(warned(", references: {cases: none, classes: none}").is_empty());
+}

@@ -34,4 +34,6 @@ pub fn run_metrics(data: &Path, baseline: i32, current: i32, out: &Path) {
         .output()
         .unwrap();
     ok(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("warning"), "metrics.yaml warned:\n{stderr}");
 }
