@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Time Sunward against DuckDB on the same files and queries, in one run, and
+# print the median wall time, the peak memory (maximum resident set size, from
+# GNU time) and the ratio of each job. Nothing here asserts on time: it
+# measures, and docs/PERFORMANCE.md records what it printed.
+#
+#   bench/run.sh                   # 10 M Parquet service rows, 515 k CSV rows, 3 runs each
+#   ROWS=1000000 RUNS=1 bench/run.sh   # a quick look
+#
+# Settings (environment): ROWS (service rows of the Parquet job), CSV_ROWS
+# (service rows of the CSV jobs, a district of 20 schools), RUNS, SUNWARD_BIN
+# (default target/release/sunward; build it with `cargo build --release
+# --workspace`), BENCH_DIR (data, results and DuckDB's virtualenv; default
+# bench/work, which git ignores).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROWS=${ROWS:-10000000}
+CSV_ROWS=${CSV_ROWS:-515000}
+RUNS=${RUNS:-3}
+BIN=${SUNWARD_BIN:-target/release/sunward}
+WORK=${BENCH_DIR:-bench/work}
+DUCKDB_VERSION=2.0.1
+
+if [ ! -x "$BIN" ]; then
+  echo "bench: $BIN not found: build it with \`cargo build --release --workspace\` (about 30 minutes on 2 cores), or set SUNWARD_BIN" >&2
+  exit 1
+fi
+if [ ! -x /usr/bin/time ]; then
+  echo "bench: installing GNU time (for peak memory)"
+  as_root=(); if [ "$(id -u)" -ne 0 ]; then as_root=(sudo); fi
+  "${as_root[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq time
+fi
+mkdir -p "$WORK"
+if [ ! -x "$WORK/venv/bin/python" ] || ! "$WORK/venv/bin/python" -c "import duckdb; assert duckdb.__version__ == '$DUCKDB_VERSION'" 2>/dev/null; then
+  echo "bench: installing duckdb $DUCKDB_VERSION from PyPI into $WORK/venv"
+  python3 -m venv "$WORK/venv"
+  "$WORK/venv/bin/pip" install -q "duckdb==$DUCKDB_VERSION"
+fi
+PY="$WORK/venv/bin/python"
+
+parquet_data="$WORK/data/parquet-$ROWS"
+csv_data="$WORK/data/csv-$CSV_ROWS"
+if [ ! -f "$parquet_data/services.parquet" ]; then
+  echo "bench: generating $ROWS service rows (200 schools, Parquet) in $parquet_data"
+  "$BIN" datagen --preset custom --schools 200 --districts 10 --service-rows "$ROWS" --format parquet --out "$parquet_data" --force --quiet
+fi
+if [ ! -f "$csv_data/services.csv" ]; then
+  echo "bench: generating $CSV_ROWS service rows (a district of 20 schools, CSV) in $csv_data"
+  "$BIN" datagen --preset custom --schools 20 --service-rows "$CSV_ROWS" --format csv --out "$csv_data" --force --quiet
+fi
+
+# measure NAME COMMAND...: runs it RUNS times; sets MEDIAN (seconds) and PEAK (MiB, the largest of the runs).
+measure() {
+  local name=$1; shift
+  local times=() peak=0
+  for _ in $(seq "$RUNS"); do
+    /usr/bin/time -f "%e %M" -o "$WORK/time.txt" "$@" >/dev/null 2>"$WORK/$name.stderr" || {
+      echo "bench: $name failed:" >&2; cat "$WORK/$name.stderr" >&2; exit 1; }
+    read -r wall kib < "$WORK/time.txt"
+    times+=("$wall")
+    if (( kib > peak )); then peak=$kib; fi
+  done
+  MEDIAN=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}')
+  PEAK=$(( peak / 1024 ))
+}
+
+rows=()
+# compare JOB SUNWARD_OUT DUCKDB_OUT: the two result files hold the same rows.
+compare() {
+  "$PY" - "$2" "$3" <<'PYEOF'
+import csv, sys
+def rows(path):
+    with open(path, newline="") as f:
+        return sorted(tuple(r) for r in list(csv.reader(f))[1:])
+a, b = rows(sys.argv[1]), rows(sys.argv[2])
+if a != b:
+    sys.exit(f"bench: results differ: {sys.argv[1]} has {len(a)} rows, {sys.argv[2]} {len(b)}")
+PYEOF
+}
+
+job() {
+  local name=$1 pipeline=$2 data=$3 sunward_out=$4 label=$5
+  measure "sunward-$name" "$BIN" run "$pipeline" --set "data_dir=$data" --out "$WORK/out/sunward-$name" --quiet
+  local s_time=$MEDIAN s_peak=$PEAK
+  measure "duckdb-$name" "$PY" bench/duckdb_job.py "$name" "$data" "$WORK/out/duckdb-$name"
+  local d_time=$MEDIAN d_peak=$PEAK
+  compare "$name" "$WORK/out/sunward-$name/$sunward_out" "$WORK/out/duckdb-$name/$name.csv"
+  rows+=("| $label | $s_time s, $s_peak MiB | $d_time s, $d_peak MiB | $(awk -v a="$s_time" -v b="$d_time" 'BEGIN {printf "%.1f×", a / b}') |")
+}
+
+echo "bench: $RUNS run(s) per job; $("$BIN" --version); duckdb $DUCKDB_VERSION; $(nproc) cores"
+job groupby bench/groupby.yaml "$parquet_data" by_school_and_type.csv \
+  "$ROWS service rows, Parquet: load with \`contract: services\`, GROUP BY school, type with COUNT, SUM, COUNT DISTINCT"
+job load_csv bench/load_csv.yaml "$csv_data" counted.csv \
+  "$CSV_ROWS service rows, CSV: load with \`contract: services\`, COUNT and COUNT DISTINCT"
+measure metrics "$BIN" run pipelines/metrics.yaml --set "data_dir=$csv_data" --set baseline_year=2022 \
+  --set current_year=2024 --out "$WORK/out/sunward-metrics" --quiet
+rows+=("| \`metrics.yaml\` on the $CSV_ROWS-row district, CSV (every figure of the metrics) | $MEDIAN s, $PEAK MiB | no DuckDB script yet | — |")
+
+echo
+echo "| job | Sunward (median, peak RSS) | DuckDB (median, peak RSS) | Sunward / DuckDB |"
+echo "|---|---|---|---|"
+printf '%s\n' "${rows[@]}"
