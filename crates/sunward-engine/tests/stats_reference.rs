@@ -95,3 +95,22 @@ fn gamma_quantile_of_shape_one_is_the_exponential_quantile() {
     assert_eq!(gamma_quantile(2.0, 1.0), None);
     assert_eq!(gamma_quantile(f64::NAN, 0.5), None);
 }
+
+/// Counts far beyond any district's (where the incomplete gamma's series
+/// would need millions of terms) come back at once and agree with the
+/// Cornish–Fisher expansion of the gamma quantile, a + z·√a + (z² − 1)/3
+/// (a = k + 1 for the upper end, k for the lower), whose next term is
+/// O(1/√a): under 1e-9 of k from k = 2·10⁷ on.
+#[test]
+fn huge_counts_are_answered_at_once() {
+    let z = 1.959963984540054;
+    let expansion = |a: f64, z: f64| a + z * a.sqrt() + (z * z - 1.0) / 3.0;
+    for k in [2.0e7, 1.0e9, 1.0e12, 1.0e15, 1.0e300] {
+        let high = poisson_ci_high(k).unwrap();
+        let want = expansion(k + 1.0, z);
+        assert!(((high - want) / want).abs() < 1e-9, "high({k}) = {high}, expansion {want}");
+        let low = poisson_ci_low(k).unwrap();
+        let want = expansion(k, -z);
+        assert!(((low - want) / want).abs() < 1e-9, "low({k}) = {low}, expansion {want}");
+    }
+}
