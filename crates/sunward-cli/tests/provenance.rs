@@ -145,3 +145,41 @@ fn a_report_refuses_metrics_computed_with_other_parameters_or_without_a_manifest
     let stderr = refused(&comparison(&data, &out, &[]));
     assert!(stderr.contains("there is no manifest-metrics.json beside metrics.parquet"), "{stderr}");
 }
+
+/// `produced_by` is an option of every source: a pipeline reading the
+/// metrics as CSV is refused the same way once the data behind them changes.
+#[test]
+fn a_csv_source_is_checked_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = dir.path().join("out");
+    copy_fixture(&data);
+    common::run_metrics(&data, 2023, 2024, &out);
+    let pipeline = dir.path().join("count.yaml");
+    std::fs::write(
+        &pipeline,
+        format!(
+            "name: count\nparams:\n  data_dir: {{type: path, default: {data}}}\n  baseline_year: {{type: int, default: 2023}}\nsources:\n  enrolment: {{plugin: csv, path: \"${{data_dir}}/enrolment.csv\", contract: enrolment, references: {{schools: none}}}}\n  metrics: {{plugin: csv, path: {out}/metrics.csv, produced_by: metrics, columns: {{value: float}}}}\nsteps:\n  n: {{plugin: sql, query: \"SELECT COUNT(*) AS n FROM metrics\"}}\noutputs:\n  n: {{plugin: csv, table: n, path: n.csv}}\n",
+            data = data.display(),
+            out = out.display()
+        ),
+    )
+    .unwrap();
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_sunward"))
+            .current_dir(repo())
+            .arg("run")
+            .arg(&pipeline)
+            .args(["--quiet", "--out"])
+            .arg(dir.path().join("count-out"))
+            .output()
+            .unwrap()
+    };
+    ok(&run());
+    let enrolment = std::fs::read_to_string(data.join("enrolment.csv")).unwrap();
+    std::fs::write(data.join("enrolment.csv"), enrolment.replace("T1,2023,2000,40", "T1,2023,2100,40")).unwrap();
+    let output = run();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("input enrolment.csv"), "{stderr}");
+}

@@ -15,8 +15,17 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// The keys every source accepts besides its plugin's own (see [`SourceOptions`]).
-pub const SOURCE_OPTION_KEYS: &[&str] =
-    &["contract", "columns", "headers", "values", "on_bad_rows", "max_rejected", "references", "short_rows"];
+pub const SOURCE_OPTION_KEYS: &[&str] = &[
+    "contract",
+    "columns",
+    "headers",
+    "values",
+    "on_bad_rows",
+    "max_rejected",
+    "references",
+    "short_rows",
+    "produced_by",
+];
 
 /// A parsed pipeline file.
 #[derive(Debug, Clone)]
@@ -195,6 +204,14 @@ pub struct SourceOptions {
     /// exporters known to cut rows short on purpose.
     #[serde(default)]
     pub short_rows: ShortRows,
+    /// The pipeline whose run wrote this file (e.g. `metrics`), whatever its
+    /// format. Before the run, its manifest beside the file
+    /// (`manifest-<pipeline>.json`) must show the same parameters (those both
+    /// pipelines declare, paths aside) and the same inputs where they overlap
+    /// with this run's; otherwise the run stops naming each difference
+    /// (`--allow-stale-metrics` reads it anyway).
+    #[serde(default)]
+    pub produced_by: Option<String>,
 }
 
 #[cfg(test)]

@@ -24,13 +24,6 @@ pub struct ParquetSource;
 pub struct ParquetConfig {
     /// The file; `${param}` is replaced, and a relative path is relative to the pipeline's folder.
     pub path: String,
-    /// The pipeline whose run wrote this file (e.g. `metrics`). Before the run,
-    /// its manifest beside the file (`manifest-<pipeline>.json`) must show the
-    /// same parameters (those both pipelines declare, paths aside) and the same
-    /// inputs where they overlap with this run's; otherwise the run stops
-    /// naming each difference (`--allow-stale-metrics` reads it anyway).
-    #[serde(default)]
-    pub produced_by: Option<String>,
 }
 
 impl Plugin for ParquetSource {
