@@ -33,3 +33,14 @@ fn poisson_limit_matches_reference_over_a_grid() {
         .collect();
     assert!(wrong.is_empty(), "{} of {} limits differ:\n{}", wrong.len(), rows.len(), wrong.join("\n"));
 }
+
+/// Absurd sizes (a mistyped enrolment) come back at once, near λ + z·√λ.
+#[test]
+fn huge_expected_counts_are_answered_at_once() {
+    for lambda in [1.0e9, 1.0e11, 1.0e15] {
+        let high = poisson_limit(lambda, 0.975);
+        let normal = lambda + 1.959963984540054 * lambda.sqrt();
+        assert!(((high - normal) / normal).abs() < 1e-8, "λ={lambda}: {high} vs {normal}");
+    }
+    assert_eq!(poisson_limit(f64::INFINITY, 0.975), 0.0);
+}
