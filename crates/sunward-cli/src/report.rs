@@ -25,6 +25,24 @@ impl PipelineText {
         diagnostic.render(if inside { self.text.as_deref() } else { None })
     }
 
+    /// Render every diagnostic in order; a hint already given in full by an
+    /// earlier one (the same missing key in five steps, say) is shortened to
+    /// "as above", so each place is still shown but the advice only once.
+    pub fn render_all(&self, diagnostics: &[Diagnostic]) -> Vec<String> {
+        let mut hints_given = std::collections::HashSet::new();
+        diagnostics
+            .iter()
+            .map(|d| match &d.hint {
+                Some(hint) if !hints_given.insert(hint.clone()) => {
+                    let mut shorter = d.clone();
+                    shorter.hint = Some("as above".to_string());
+                    self.render(&shorter)
+                }
+                _ => self.render(d),
+            })
+            .collect()
+    }
+
     /// Print warnings to stderr, each distinct one once (validation, the
     /// check and the run may each report the same one).
     pub fn print_warnings(&self, warnings: &[Diagnostic]) {
@@ -42,8 +60,8 @@ impl PipelineText {
     /// exit code (the highest any error calls for; 0 when none is an error).
     pub fn print_errors(&self, diagnostics: &[Diagnostic]) -> i32 {
         let mut err = std::io::stderr().lock();
-        for d in diagnostics {
-            let _ = writeln!(err, "{}", self.render(d));
+        for rendered in self.render_all(diagnostics) {
+            let _ = writeln!(err, "{rendered}");
         }
         let errors = diagnostics.iter().filter(|d| d.is_error()).count();
         if errors > 0 {
@@ -63,6 +81,18 @@ pub fn exit_code(diagnostics: &[Diagnostic]) -> i32 {
 mod tests {
     use super::*;
     use sunward_core::{ErrorKind, Location};
+
+    #[test]
+    fn a_repeated_hint_is_given_once() {
+        let text = PipelineText { file: "p.yaml".into(), text: None };
+        let missing = |step: &str| Diagnostic::invalid("no key").in_context(step).hint("set SUNWARD_PSEUDONYM_KEY");
+        let other = Diagnostic::invalid("bad").hint("something else");
+        let shown = text.render_all(&[missing("steps.a"), missing("steps.b"), other]);
+        assert!(shown[0].contains("set SUNWARD_PSEUDONYM_KEY") && shown[0].contains("steps.a"), "{}", shown[0]);
+        assert!(shown[1].contains("as above") && shown[1].contains("steps.b"), "{}", shown[1]);
+        assert!(!shown[1].contains("SUNWARD_PSEUDONYM_KEY"), "{}", shown[1]);
+        assert!(shown[2].contains("something else"), "{}", shown[2]);
+    }
 
     #[test]
     fn exit_code_is_the_highest() {
