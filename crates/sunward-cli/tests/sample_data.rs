@@ -94,7 +94,10 @@ fn the_exports_load_into_the_same_figures_under_pseudonyms() {
     assert_eq!(refused.status.code(), Some(2), "{}", String::from_utf8_lossy(&refused.stderr));
     assert!(!canonical.join("services.csv").exists());
 
-    ok(&sunward(&args, &[("SUNWARD_PSEUDONYM_KEY", key.clone())]));
+    let loaded = sunward(&args, &[("SUNWARD_PSEUDONYM_KEY", key.clone())]);
+    ok(&loaded);
+    let stderr = String::from_utf8_lossy(&loaded.stderr);
+    assert!(!stderr.contains("warning"), "the name column is left out on purpose, without a warning: {stderr}");
     // No roll number (学籍号: G + region + 13 digits) and no student name is left anywhere.
     let exports_cases = std::fs::read_to_string(repo().join("sample-data/project-exports/screenings.csv")).unwrap();
     let header: Vec<&str> = exports_cases.lines().next().unwrap().split(',').collect();

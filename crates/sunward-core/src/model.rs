@@ -25,6 +25,7 @@ pub const SOURCE_OPTION_KEYS: &[&str] = &[
     "references",
     "short_rows",
     "produced_by",
+    "ignore_columns",
 ];
 
 /// A parsed pipeline file.
@@ -212,6 +213,12 @@ pub struct SourceOptions {
     /// (`--allow-stale-metrics` reads it anyway).
     #[serde(default)]
     pub produced_by: Option<String>,
+    /// Columns of the file (its headers as written) to leave out on purpose,
+    /// without the warning an unknown column gets: a student's name in a
+    /// case-system export, say. Each must be in the file, so a misspelt name
+    /// is an error rather than a column silently kept.
+    #[serde(default)]
+    pub ignore_columns: Vec<String>,
 }
 
 #[cfg(test)]

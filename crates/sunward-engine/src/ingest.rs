@@ -249,10 +249,33 @@ fn layout(options: &SourceOptions, headers: Option<&[String]>, file: Option<&str
         raw.as_ref().map(|r| r.iter().map(|h| options.headers.get(h).cloned().unwrap_or_else(|| h.clone())).collect());
     let mut warnings = Vec::new();
     let the_file = file.unwrap_or("the file");
+    // Columns left out on purpose (`ignore_columns:`), by position; each must exist.
+    let ignored: Vec<bool> = raw
+        .as_ref()
+        .map(|r| r.iter().map(|h| options.ignore_columns.iter().any(|c| c.trim() == h)).collect())
+        .unwrap_or_default();
+    if let Some(raw) = &raw {
+        let absent: Vec<String> = options
+            .ignore_columns
+            .iter()
+            .filter(|c| !raw.iter().any(|h| h == c.trim()))
+            .map(|c| format!("\"{}\"", c.trim()))
+            .collect();
+        if !absent.is_empty() {
+            return Err(Diagnostic::runtime(format!(
+                "{the_file} has no column {} named under `ignore_columns`",
+                absent.join(", ")
+            ))
+            .hint(format!("the file's header is: {}; name columns as the file writes them", raw.join(", "))));
+        }
+    }
+    let is_ignored = |i: usize| ignored.get(i).copied().unwrap_or(false);
 
     if let Some(name) = &options.contract {
         let spec = contract_table(name)?;
-        let position = |col: &str| mapped.as_ref().and_then(|m| m.iter().position(|h| h == col));
+        let position = |col: &str| {
+            mapped.as_ref().and_then(|m| m.iter().enumerate().position(|(i, h)| h == col && !is_ignored(i)))
+        };
         if let (Some(raw), Some(mapped)) = (&raw, &mapped) {
             duplicate_header(raw, mapped, file, |n| spec.column(n).is_some())?;
             let missing: Vec<&str> =
@@ -282,7 +305,7 @@ fn layout(options: &SourceOptions, headers: Option<&[String]>, file: Option<&str
             let extra: Vec<String> = mapped
                 .iter()
                 .enumerate()
-                .filter(|(_, h)| spec.column(h).is_none())
+                .filter(|(i, h)| spec.column(h).is_none() && !is_ignored(*i))
                 .map(|(i, h)| shown_header(i, h))
                 .collect();
             if !extra.is_empty() {
@@ -319,6 +342,9 @@ fn layout(options: &SourceOptions, headers: Option<&[String]>, file: Option<&str
     let mut columns = Vec::new();
     let mut unnamed = Vec::new();
     for (i, name) in mapped.iter().enumerate() {
+        if is_ignored(i) {
+            continue;
+        }
         if name.is_empty() {
             unnamed.push((i + 1).to_string());
             continue;

@@ -337,3 +337,37 @@ fn on_bad_rows_fail_stops_at_the_first_bad_row() {
         "bad row in not_a_date.csv, line 3, column \"service_date\": not a date (value \"2025-02-30\")"
     );
 }
+
+#[test]
+fn ignore_columns_leaves_a_column_out_without_a_warning_and_checks_its_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("cases.csv"),
+        "case_id,school_id,学生姓名,student_ref,opened_on,initial_tier,primary_issue,outcome\n\
+         C1,S1,张三,stu-1,2025-03-01,red,anxiety,ongoing\n",
+    )
+    .unwrap();
+    let load = |options: serde_json::Value| load_in(tmp.path(), "cases.csv", options, &HashMap::new());
+
+    // Without it: loaded, with a warning naming the unknown column.
+    let plain = load(json!({"contract": "cases"})).unwrap();
+    assert_eq!(counts(&plain), (1, 1, 0));
+    assert_eq!(plain.warnings.len(), 1);
+    assert!(plain.warnings[0].message.contains("学生姓名"), "{}", plain.warnings[0].message);
+
+    // Said on purpose: the same table, no warning.
+    let quiet = load(json!({"contract": "cases", "ignore_columns": ["学生姓名"]})).unwrap();
+    assert_eq!(counts(&quiet), (1, 1, 0));
+    assert!(quiet.warnings.is_empty(), "{:?}", quiet.warnings);
+    assert_eq!(quiet.batches, plain.batches);
+
+    // Without a contract the column would be loaded; ignored, it is not in the table.
+    let typed = load(json!({"ignore_columns": ["学生姓名"]})).unwrap();
+    let names: Vec<String> = typed.schema.fields().iter().map(|f| f.name().clone()).collect();
+    assert_eq!(names, ["case_id", "school_id", "student_ref", "opened_on", "initial_tier", "primary_issue", "outcome"]);
+
+    // A name the file does not have is an error, not a column silently kept.
+    let err = load(json!({"contract": "cases", "ignore_columns": ["学生名字"]})).unwrap_err();
+    assert_eq!(err.message, "cases.csv has no column \"学生名字\" named under `ignore_columns`");
+    assert!(err.hint.unwrap().contains("case_id, school_id, 学生姓名, student_ref, opened_on"));
+}
