@@ -16,8 +16,8 @@ pub mod yaml;
 
 pub use diag::{Diagnostic, ErrorKind, Location, Result};
 pub use plugin::{
-    ConfigIssue, Plugin, PluginInfo, PluginKind, RawCell, RawRow, Registry, RowPlace, RowReader, RunContext, Sink,
-    Source, StepContext, TableData, Transform,
+    ConfigIssue, Places, Plugin, PluginInfo, PluginKind, RAW_BATCH_ROWS, RawBatch, RawCell, RawRow, Registry, RowPlace,
+    RowReader, RunContext, Sink, Source, StepContext, TableData, Transform,
 };
 pub use validate::{Plan, ValidateOptions, validate_file, validate_text};
 

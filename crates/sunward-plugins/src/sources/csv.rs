@@ -8,12 +8,17 @@
 //! error that names the file, the line and the likely fix.
 
 use super::{Encoding, NOT_UTF8_HINT, sniff, text_reader};
+use datafusion::arrow::array::{ArrayRef, StringBuilder};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use std::collections::VecDeque;
 use std::io::Read;
 use std::path::PathBuf;
-use sunward_core::{Diagnostic, Plugin, PluginInfo, RawCell, RawRow, Result, RowPlace, RowReader, RunContext, Source};
+use std::sync::Arc;
+use sunward_core::{
+    Diagnostic, Places, Plugin, PluginInfo, RAW_BATCH_ROWS, RawBatch, RawCell, RawRow, Result, RowPlace, RowReader,
+    RunContext, Source,
+};
 
 /// Reads a delimited text file.
 pub struct CsvSource;
@@ -212,8 +217,9 @@ fn open_csv(path: &std::path::Path, config: &CsvConfig) -> Result<Box<dyn RowRea
 }
 
 impl CsvRows {
-    /// The next record as strings with its starting line.
-    fn read_record(&mut self) -> Result<Option<(u64, Vec<String>)>> {
+    /// Read the next record into `self.record`, checking that every field is
+    /// UTF-8; returns the physical line where it starts.
+    fn read_raw(&mut self) -> Result<Option<u64>> {
         let more = self.reader.read_byte_record(&mut self.record).map_err(|e| {
             let line = e.position().map(|p| p.line()).unwrap_or(0);
             Diagnostic::runtime(format!("cannot read {} at line {line}: {e}", self.file)).caused_by(e)
@@ -230,17 +236,13 @@ impl CsvRows {
             ))
             .hint("close the quote; a quote inside a quoted field is written twice (\"\")"));
         }
-        let mut fields = Vec::with_capacity(self.record.len());
         let mut line_of_field = line;
         for (index, field) in self.record.iter().enumerate() {
             match std::str::from_utf8(field) {
-                Ok(s) => {
-                    line_of_field += s.bytes().filter(|&b| b == b'\n').count() as u64;
-                    fields.push(s.to_string());
-                }
+                Ok(_) => line_of_field += memchr_count(field, b'\n'),
                 Err(e) => {
                     let before = field.get(..e.valid_up_to()).unwrap_or_default();
-                    let bad_line = line_of_field + before.iter().filter(|&&b| b == b'\n').count() as u64;
+                    let bad_line = line_of_field + memchr_count(before, b'\n');
                     let column = match self.headers.get(index) {
                         Some(name) => format!("column \"{name}\""),
                         None => format!("column {}", index + 1),
@@ -253,8 +255,44 @@ impl CsvRows {
                 }
             }
         }
-        Ok(Some((line, fields)))
+        Ok(Some(line))
     }
+
+    /// The fields of the record just read (checked UTF-8 by `read_raw`).
+    fn fields(&self) -> impl Iterator<Item = &str> {
+        self.record.iter().map(|f| std::str::from_utf8(f).unwrap_or_default())
+    }
+
+    /// The next record as strings with its starting line.
+    fn read_record(&mut self) -> Result<Option<(u64, Vec<String>)>> {
+        Ok(self.read_raw()?.map(|line| (line, self.fields().map(str::to_string).collect())))
+    }
+
+    /// The next record that is not a blank line, with its starting line.
+    fn read_non_blank(&mut self) -> Result<Option<u64>> {
+        loop {
+            match self.read_raw()? {
+                // a line holding only white space is not a record
+                Some(_)
+                    if self.record.len() == 1
+                        && self.headers.len() > 1
+                        && self.fields().all(|f| f.trim().is_empty()) => {}
+                other => return Ok(other),
+            }
+        }
+    }
+
+    /// The record just read as a row of cells.
+    fn raw_row(&self, line: u64) -> RawRow {
+        let cells =
+            self.fields().map(|f| if f.is_empty() { RawCell::Empty } else { RawCell::Text(f.to_string()) }).collect();
+        RawRow { place: RowPlace::Line(line), cells, malformed: None }
+    }
+}
+
+/// How many times `byte` occurs in `bytes`.
+fn memchr_count(bytes: &[u8], byte: u8) -> u64 {
+    bytes.iter().filter(|&&b| b == byte).count() as u64
 }
 
 impl RowReader for CsvRows {
@@ -266,28 +304,57 @@ impl RowReader for CsvRows {
         if self.done {
             return None;
         }
-        let next = loop {
-            match self.read_record() {
-                // a line holding only white space is not a record
-                Ok(Some((_, fields))) if fields.len() == 1 && fields[0].trim().is_empty() && self.headers.len() > 1 => {
-                }
-                other => break other,
-            }
-        };
-        match next {
+        match self.read_non_blank() {
             Ok(None) => {
                 self.done = true;
                 None
             }
-            Ok(Some((line, fields))) => {
-                let cells =
-                    fields.into_iter().map(|f| if f.is_empty() { RawCell::Empty } else { RawCell::Text(f) }).collect();
-                Some(Ok(RawRow { place: RowPlace::Line(line), cells, malformed: None }))
-            }
+            Ok(Some(line)) => Some(Ok(self.raw_row(line))),
             Err(e) => {
                 self.done = true;
                 Some(Err(e))
             }
         }
+    }
+
+    /// Fields go straight into one text column per header, with no string
+    /// per cell; a record with another number of fields than the header is
+    /// given as a row, for the engine to judge.
+    fn next_batch(&mut self) -> Option<Result<RawBatch>> {
+        if self.done {
+            return None;
+        }
+        let width = self.headers.len();
+        let mut columns: Vec<StringBuilder> =
+            (0..width).map(|_| StringBuilder::with_capacity(RAW_BATCH_ROWS, RAW_BATCH_ROWS * 8)).collect();
+        let mut lines = Vec::with_capacity(RAW_BATCH_ROWS);
+        let mut rows = Vec::new();
+        while lines.len() < RAW_BATCH_ROWS {
+            let line = match self.read_non_blank() {
+                Ok(Some(line)) => line,
+                Ok(None) => {
+                    self.done = true;
+                    break;
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            };
+            if self.record.len() == width {
+                for (builder, field) in columns.iter_mut().zip(self.fields()) {
+                    if field.is_empty() { builder.append_null() } else { builder.append_value(field) }
+                }
+            } else {
+                rows.push((lines.len(), self.raw_row(line)));
+                columns.iter_mut().for_each(|b| b.append_null());
+            }
+            lines.push(line);
+        }
+        if lines.is_empty() {
+            return None;
+        }
+        let columns: Vec<ArrayRef> = columns.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef).collect();
+        Some(Ok(RawBatch { columns, len: lines.len(), places: Places::Lines(lines), rows }))
     }
 }

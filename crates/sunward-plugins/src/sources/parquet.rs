@@ -4,16 +4,15 @@
 //! anything else is shown as text. Rows are numbered from 1 for messages.
 
 use super::{open_file, sniff};
-use datafusion::arrow::array::timezone::Tz;
-use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::arrow::record_batch::RecordBatchReader;
-use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::arrow::record_batch::{RecordBatch, RecordBatchReader};
 use datafusion::parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use std::path::PathBuf;
-use sunward_core::{Diagnostic, Plugin, PluginInfo, RawCell, RawRow, Result, RowPlace, RowReader, RunContext, Source};
+use sunward_core::plugin::cell_of_array;
+use sunward_core::{
+    Diagnostic, Places, Plugin, PluginInfo, RawBatch, RawRow, Result, RowPlace, RowReader, RunContext, Source,
+};
 
 /// Reads a Parquet file.
 pub struct ParquetSource;
@@ -48,7 +47,7 @@ impl Source for ParquetSource {
         }
         let file = open_file(&path)?;
         let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-            .and_then(|b| b.with_batch_size(8192).build())
+            .and_then(|b| b.with_batch_size(sunward_core::RAW_BATCH_ROWS).build())
             .map_err(|e| {
                 Diagnostic::runtime(format!("cannot read {label} as Parquet: {e}"))
                     .hint("check that the file is Parquet; a CSV file is read with plugin: csv, JSON lines with plugin: jsonl")
@@ -63,75 +62,22 @@ struct ParquetRows {
     file: String,
     headers: Vec<String>,
     reader: ParquetRecordBatchReader,
+    /// A batch being handed out row by row (`next_row`), and the next row of it.
     batch: Option<RecordBatch>,
     row: usize,
+    /// Records handed out so far.
     record: u64,
 }
 
-fn value(array: &dyn Array, row: usize) -> RawCell {
-    if array.is_null(row) {
-        return RawCell::Empty;
-    }
-    use datafusion::arrow::datatypes::*;
-    let as_i64 = |v: i64| RawCell::Int(v);
-    match array.data_type() {
-        DataType::Utf8 => RawCell::Text(array.as_string::<i32>().value(row).to_string()),
-        DataType::LargeUtf8 => RawCell::Text(array.as_string::<i64>().value(row).to_string()),
-        DataType::Utf8View => RawCell::Text(array.as_string_view().value(row).to_string()),
-        DataType::Int8 => as_i64(array.as_primitive::<Int8Type>().value(row).into()),
-        DataType::Int16 => as_i64(array.as_primitive::<Int16Type>().value(row).into()),
-        DataType::Int32 => as_i64(array.as_primitive::<Int32Type>().value(row).into()),
-        DataType::Int64 => as_i64(array.as_primitive::<Int64Type>().value(row)),
-        DataType::UInt8 => as_i64(array.as_primitive::<UInt8Type>().value(row).into()),
-        DataType::UInt16 => as_i64(array.as_primitive::<UInt16Type>().value(row).into()),
-        DataType::UInt32 => as_i64(array.as_primitive::<UInt32Type>().value(row).into()),
-        DataType::UInt64 => {
-            let v = array.as_primitive::<UInt64Type>().value(row);
-            i64::try_from(v).map(RawCell::Int).unwrap_or_else(|_| RawCell::Text(v.to_string()))
+impl ParquetRows {
+    fn read_batch(&mut self) -> Option<Result<RecordBatch>> {
+        match self.reader.next()? {
+            Ok(batch) => Some(Ok(batch)),
+            Err(e) => {
+                Some(Err(Diagnostic::runtime(format!("cannot read {} after record {}: {e}", self.file, self.record))
+                    .caused_by(e)))
+            }
         }
-        DataType::Float32 => RawCell::Float(array.as_primitive::<Float32Type>().value(row).into()),
-        DataType::Float64 => RawCell::Float(array.as_primitive::<Float64Type>().value(row)),
-        DataType::Boolean => RawCell::Bool(array.as_boolean().value(row)),
-        DataType::Date32 => {
-            array.as_primitive::<Date32Type>().value_as_date(row).map(RawCell::Date).unwrap_or(RawCell::Empty)
-        }
-        DataType::Date64 => {
-            array.as_primitive::<Date64Type>().value_as_date(row).map(RawCell::Date).unwrap_or(RawCell::Empty)
-        }
-        DataType::Timestamp(unit, tz) => {
-            let naive = match unit {
-                TimeUnit::Second => timestamp::<TimestampSecondType>(array, row, tz.as_deref()),
-                TimeUnit::Millisecond => timestamp::<TimestampMillisecondType>(array, row, tz.as_deref()),
-                TimeUnit::Microsecond => timestamp::<TimestampMicrosecondType>(array, row, tz.as_deref()),
-                TimeUnit::Nanosecond => timestamp::<TimestampNanosecondType>(array, row, tz.as_deref()),
-            };
-            naive.map(RawCell::DateTime).unwrap_or_else(|| formatted(array, row))
-        }
-        _ => formatted(array, row),
-    }
-}
-
-/// A timestamp as wall-clock time: in its time zone when it has one, else as stored.
-fn timestamp<T>(array: &dyn Array, row: usize, tz: Option<&str>) -> Option<chrono::NaiveDateTime>
-where
-    T: datafusion::arrow::datatypes::ArrowTimestampType,
-{
-    let values = array.as_primitive::<T>();
-    match tz {
-        None => values.value_as_datetime(row),
-        Some(tz) => {
-            let tz: Tz = tz.parse().ok()?;
-            values.value_as_datetime_with_tz(row, tz).map(|t| t.naive_local())
-        }
-    }
-}
-
-/// Any other value as arrow displays it.
-fn formatted(array: &dyn Array, row: usize) -> RawCell {
-    let options = FormatOptions::default();
-    match ArrayFormatter::try_new(array, &options) {
-        Ok(f) => RawCell::Text(f.value(row).to_string()),
-        Err(_) => RawCell::Empty,
     }
 }
 
@@ -139,29 +85,47 @@ impl RowReader for ParquetRows {
     fn headers(&self) -> &[String] {
         &self.headers
     }
+
     fn next_row(&mut self) -> Option<Result<RawRow>> {
         loop {
             if let Some(batch) = &self.batch
                 && self.row < batch.num_rows()
             {
-                let cells = batch.columns().iter().map(|c| value(c.as_ref(), self.row)).collect();
+                let cells = batch.columns().iter().map(|c| cell_of_array(c.as_ref(), self.row)).collect();
                 self.row += 1;
                 self.record += 1;
                 return Some(Ok(RawRow { place: RowPlace::Record(self.record), cells, malformed: None }));
             }
-            match self.reader.next()? {
+            match self.read_batch()? {
                 Ok(batch) => {
                     self.batch = Some(batch);
                     self.row = 0;
                 }
-                Err(e) => {
-                    return Some(Err(Diagnostic::runtime(format!(
-                        "cannot read {} after record {}: {e}",
-                        self.file, self.record
-                    ))
-                    .caused_by(e)));
-                }
+                Err(e) => return Some(Err(e)),
             }
         }
+    }
+
+    /// The file's own Arrow batches, typed as stored: nothing is turned into text.
+    fn next_batch(&mut self) -> Option<Result<RawBatch>> {
+        let batch = match self.batch.take() {
+            // What `next_row` left of a batch.
+            Some(b) if self.row < b.num_rows() => b.slice(self.row, b.num_rows() - self.row),
+            _ => loop {
+                match self.read_batch()? {
+                    Ok(b) if b.num_rows() == 0 => continue,
+                    Ok(b) => break b,
+                    Err(e) => return Some(Err(e)),
+                }
+            },
+        };
+        let first = self.record + 1;
+        self.record += batch.num_rows() as u64;
+        Some(Ok(RawBatch {
+            columns: batch.columns().to_vec(),
+            len: batch.num_rows(),
+            places: Places::Records { first },
+            rows: Vec::new(),
+        }))
     }
 }

@@ -5,20 +5,29 @@
 //! numbers, `44.0` as an integer), and every rule of the data contract that
 //! makes a row bad. A bad row is left out of the table and recorded as a
 //! [`Reject`] with its place, column, rule and original text — never dropped
-//! silently. Rows stream through in batches, so only the current batch and the
-//! unique-key sets are held in memory.
+//! silently. Records stream through in blocks, typed and checked column by
+//! column on several threads ([`columns`]) and then swept in file order for
+//! unique keys and the exact account of each bad row, so only a few blocks and
+//! the unique-key sets are held in memory besides the table itself.
+
+mod columns;
 
 use chrono::NaiveDate;
-use datafusion::arrow::array::{ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder};
+use datafusion::arrow::array::{
+    ArrayRef, BooleanArray, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder,
+};
+use datafusion::arrow::compute::{filter, interleave};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::Arc;
 use sunward_core::contract::{self, ColumnType, LABELS, TableSpec};
 use sunward_core::model::{OnBadRows, ShortRows, SourceOptions};
-use sunward_core::{Diagnostic, ErrorKind, RawCell, RawRow, Result, RowPlace, RowReader, RunContext};
+use sunward_core::plugin::cell_of_array;
+use sunward_core::{Diagnostic, ErrorKind, RawBatch, RawCell, RawRow, Result, RowPlace, RowReader, RunContext};
 
 /// One broken rule of one row, as written to `rejects/<source>.csv`.
 #[derive(Debug, Clone, PartialEq)]
@@ -415,15 +424,39 @@ enum Typed {
     Bool(bool),
 }
 
-impl Typed {
+/// A typed value borrowed from a [`Typed`] or from an Arrow array: what a unique key is hashed from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum KeyPart<'a> {
+    Null,
+    Str(&'a str),
+    Int(i64),
+    Float(f64),
+    Date(i32),
+    Bool(bool),
+}
+
+impl KeyPart<'_> {
     fn hash_into(&self, h: &mut impl Hasher) {
         match self {
-            Typed::Null => 0u8.hash(h),
-            Typed::Str(s) => (1u8, s).hash(h),
-            Typed::Int(i) => (2u8, i).hash(h),
-            Typed::Float(x) => (3u8, x.to_bits()).hash(h),
-            Typed::Date(d) => (4u8, d).hash(h),
-            Typed::Bool(b) => (5u8, b).hash(h),
+            KeyPart::Null => 0u8.hash(h),
+            KeyPart::Str(s) => (1u8, s).hash(h),
+            KeyPart::Int(i) => (2u8, i).hash(h),
+            KeyPart::Float(x) => (3u8, x.to_bits()).hash(h),
+            KeyPart::Date(d) => (4u8, d).hash(h),
+            KeyPart::Bool(b) => (5u8, b).hash(h),
+        }
+    }
+}
+
+impl Typed {
+    fn part(&self) -> KeyPart<'_> {
+        match self {
+            Typed::Null => KeyPart::Null,
+            Typed::Str(s) => KeyPart::Str(s),
+            Typed::Int(i) => KeyPart::Int(*i),
+            Typed::Float(x) => KeyPart::Float(*x),
+            Typed::Date(d) => KeyPart::Date(*d),
+            Typed::Bool(b) => KeyPart::Bool(*b),
         }
     }
     fn number(&self) -> Option<f64> {
@@ -503,6 +536,13 @@ pub fn excel_serial_date(serial: f64) -> Option<NaiveDate> {
 /// serial number (`45658`, `45658.5`).
 pub fn parse_date_text(text: &str) -> Option<NaiveDate> {
     let t = text.trim();
+    // The common `2025-03-05` at once; the general rules below read it the same way.
+    if let [y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2] = t.as_bytes()
+        && [y1, y2, y3, y4, m1, m2, d1, d2].iter().all(|b| b.is_ascii_digit())
+    {
+        let n = |bs: &[&u8]| bs.iter().fold(0u32, |acc, b| acc * 10 + u32::from(**b - b'0'));
+        return NaiveDate::from_ymd_opt(n(&[y1, y2, y3, y4]) as i32, n(&[m1, m2]), n(&[d1, d2]));
+    }
     if let Some((y, rest)) = t.split_once('年') {
         let (m, rest) = rest.split_once('月')?;
         let d = rest.trim().strip_suffix('日').or_else(|| rest.trim().strip_suffix('号'))?;
@@ -629,7 +669,7 @@ fn effective_cell(cell: &RawCell, values: Option<&BTreeMap<String, String>>) -> 
 }
 
 /// A 128-bit hash of a key's values (two SipHash passes with different salts).
-fn key_hash(parts: &[&Typed]) -> u128 {
+fn key_hash(parts: &[KeyPart<'_>]) -> u128 {
     let pass = |salt: u64| {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         salt.hash(&mut h);
@@ -672,16 +712,157 @@ fn cell_text(row: &RawRow, source: Option<usize>) -> String {
     source.and_then(|i| row.cells.get(i)).map(RawCell::original_text).unwrap_or_default()
 }
 
+/// Everything that decides whether a row is good, shared by the column-wise
+/// pass ([`columns`]) and the row-wise one that explains bad rows.
+struct Rules<'a> {
+    columns: &'a [Column],
+    layout: &'a Layout,
+    header_count: usize,
+    short_rows: ShortRows,
+    /// Dates of a contract table must lie in `earliest..=latest` (days since the epoch).
+    contract_dates: Option<(i32, i32)>,
+    as_of: NaiveDate,
+    /// Pairs of columns (by position) whose dates must not go backwards.
+    ordered: Vec<(usize, usize)>,
+    /// For each column, the key values its references must be among (when checked).
+    held: Vec<Option<&'a HashSet<String>>>,
+}
+
+impl Rules<'_> {
+    /// Judge one row cell by cell: its typed values (a bad cell is null) and
+    /// every rule it breaks except unique keys, in the order they are reported.
+    fn check_row(&self, row: &RawRow) -> (Vec<Typed>, Vec<Reject>) {
+        let columns = self.columns;
+        let mut broken: Vec<Reject> = Vec::new();
+        let reject = |column: &str, rule: String, value: String| Reject {
+            place: row.place.clone(),
+            column: column.to_string(),
+            rule,
+            value,
+        };
+        let mut values: Vec<Typed> = Vec::with_capacity(columns.len());
+        if let Some(reason) = &row.malformed {
+            broken.push(reject("", reason.clone(), String::new()));
+            return (values, broken);
+        }
+        let count = self.header_count;
+        if row.cells.len() > count || (row.cells.len() < count && self.short_rows == ShortRows::Reject) {
+            let text: Vec<String> = row.cells.iter().map(RawCell::original_text).collect();
+            broken.push(reject("", format!("{} fields, the header has {count}", row.cells.len()), text.join(",")));
+            return (values, broken);
+        }
+        // Fields too long or holding NUL: reported under the column they would fill.
+        let mut bad_fields: Vec<usize> = Vec::new();
+        for (i, cell) in row.cells.iter().enumerate() {
+            if let RawCell::Text(t) = cell {
+                let (rule, value) = if t.len() > MAX_FIELD_BYTES {
+                    (format!("field longer than {MAX_FIELD_BYTES} bytes"), t.chars().take(80).collect())
+                } else if t.contains('\0') {
+                    ("field contains a NUL character".to_string(), t.replace('\0', "\\0"))
+                } else {
+                    continue;
+                };
+                bad_fields.push(i);
+                broken.push(reject(&self.layout.header_name(i), rule, value));
+            }
+        }
+        for (c, held) in columns.iter().zip(&self.held) {
+            if c.source.is_some_and(|i| bad_fields.contains(&i)) {
+                values.push(Typed::Null);
+                continue;
+            }
+            let original = cell_text(row, c.source);
+            let cell = c.source.and_then(|i| row.cells.get(i)).unwrap_or(&RawCell::Empty);
+            let typed = match type_cell(&effective_cell(cell, c.values.as_ref()), c.ty) {
+                Ok(v) => v,
+                Err(rule) => {
+                    broken.push(reject(&c.name, rule, original));
+                    values.push(Typed::Null);
+                    continue;
+                }
+            };
+            if typed == Typed::Null {
+                if c.required {
+                    broken.push(reject(&c.name, "missing required value".into(), original));
+                }
+                values.push(Typed::Null);
+                continue;
+            }
+            let before = broken.len();
+            if let (Some(codes), Typed::Str(s)) = (c.codes, &typed)
+                && !codes.contains(&s.as_str())
+            {
+                broken.push(reject(&c.name, code_rule(&c.name, s, codes), original.clone()));
+            }
+            if let (Some(min), Some(v)) = (c.min, typed.number())
+                && v < min
+            {
+                let rule = if min == 0.0 { "negative number".to_string() } else { format!("less than {min}") };
+                broken.push(reject(&c.name, rule, original.clone()));
+            }
+            if let (Typed::Date(d), Some((earliest, latest))) = (&typed, self.contract_dates) {
+                if *d < earliest {
+                    broken.push(reject(&c.name, "date before 2000-01-01".into(), original.clone()));
+                } else if *d > latest {
+                    broken.push(reject(
+                        &c.name,
+                        format!("date more than a year after as_of ({})", self.as_of),
+                        original.clone(),
+                    ));
+                }
+            }
+            if let (Some((table, _)), Some(held), Typed::Str(s)) = (c.references, held, &typed)
+                && !held.contains(s)
+            {
+                broken.push(reject(&c.name, format!("{} \"{s}\" is not in {table}", c.name), original.clone()));
+            }
+            values.push(if broken.len() == before { typed } else { Typed::Null });
+        }
+        for (a, b) in &self.ordered {
+            if let (Some(Typed::Date(x)), Some(Typed::Date(y)), Some(ca), Some(cb)) =
+                (values.get(*a), values.get(*b), columns.get(*a), columns.get(*b))
+                && y < x
+            {
+                broken.push(reject(&cb.name, format!("{} before {}", cb.name, ca.name), cell_text(row, cb.source)));
+            }
+        }
+        (values, broken)
+    }
+}
+
+/// The record in slot `i` of a raw batch, cell by cell.
+fn slot_row(raw: &RawBatch, i: usize) -> RawRow {
+    if let Ok(k) = raw.rows.binary_search_by_key(&i, |(slot, _)| *slot)
+        && let Some((_, row)) = raw.rows.get(k)
+    {
+        return row.clone();
+    }
+    let cells = raw.columns.iter().map(|c| cell_of_array(c.as_ref(), i)).collect();
+    RawRow { place: raw.place(i), cells, malformed: None }
+}
+
+/// How many raw batches are typed side by side before their rows are swept in order.
+fn window() -> usize {
+    2 * rayon::current_num_threads().max(1)
+}
+
 /// Read every row of `reader` into a canonical table: map and type each cell,
 /// check every rule of the contract (when `options.contract` is set), keep the
 /// good rows in batches of at most [`BATCH_ROWS`] and record every broken rule.
+///
+/// Records come from the reader in blocks ([`RowReader::next_batch`]). Each
+/// block is typed and checked column by column, several blocks at once on
+/// rayon's threads ([`columns`]); then its rows are swept in file order, where
+/// unique keys are checked and every row a column-wise rule flagged is judged
+/// again cell by cell, which gives each broken rule its exact place, column
+/// and original text. A bad row costs that second look; a good one does not.
 ///
 /// `source` is the source's name in the pipeline and `file` the file as the
 /// user named it, for messages; `ctx.as_of` bounds dates; `references` maps a
 /// contract table (`schools`) to the key values of the source holding it (a
 /// table not in it is not checked); `progress` is called with the rows read so
-/// far every 65,536 rows and at the end. With `on_bad_rows: fail` the first bad
-/// row is an error.
+/// far every 65,536 rows or so and at the end. With `on_bad_rows: fail` the
+/// first bad row is an error.
 pub fn ingest(
     source: &str,
     file: &str,
@@ -702,13 +883,30 @@ pub fn ingest(
 
     let earliest = NaiveDate::from_ymd_opt(2000, 1, 1).map(days).unwrap_or(i32::MIN);
     let latest = days(ctx.as_of.checked_add_months(chrono::Months::new(12)).unwrap_or(ctx.as_of));
+    let empty_keys = HashSet::new();
+    let rules = Rules {
+        columns,
+        layout: &layout,
+        header_count,
+        short_rows: options.short_rows,
+        contract_dates: spec.map(|_| (earliest, latest)),
+        as_of: ctx.as_of,
+        ordered: spec
+            .map(|s| {
+                s.ordered_dates.iter().filter_map(|(a, b)| Some((layout.position(a)?, layout.position(b)?))).collect()
+            })
+            .unwrap_or_default(),
+        held: columns
+            .iter()
+            .map(|c| {
+                let (table, key) = c.references?;
+                let held = references.get(table)?;
+                Some(held.get(key).unwrap_or(&empty_keys))
+            })
+            .collect(),
+    };
     let unique: Vec<Vec<usize>> = spec
         .map(|s| s.unique.iter().map(|key| key.iter().filter_map(|k| layout.position(k)).collect()).collect())
-        .unwrap_or_default();
-    // Each unique key's hash → the number of the row (line, sheet row or record) that holds it first.
-    let mut seen: Vec<HashMap<u128, u64>> = vec![HashMap::new(); unique.len()];
-    let ordered: Vec<(usize, usize)> = spec
-        .map(|s| s.ordered_dates.iter().filter_map(|(a, b)| Some((layout.position(a)?, layout.position(b)?))).collect())
         .unwrap_or_default();
     // Keys of tables that others reference, kept exactly; an empty table still has an (empty) entry.
     let kept_keys: Vec<(usize, &'static str)> = spec
@@ -723,206 +921,226 @@ pub fn ingest(
                 .collect()
         })
         .unwrap_or_default();
-    let mut keys: KeySet = kept_keys.iter().map(|(_, name)| (name.to_string(), HashSet::new())).collect();
-    let empty_keys = HashSet::new();
-
-    let mut builders: Vec<Builder> = columns.iter().map(|c| Builder::new(c.ty)).collect();
-    let mut batch_rows = 0usize;
-    let mut batches = Vec::new();
-    let mut rejects = Vec::new();
-    let (mut read, mut loaded, mut rejected) = (0u64, 0u64, 0u64);
-    let flush = |builders: &mut Vec<Builder>, batches: &mut Vec<RecordBatch>| -> Result<()> {
-        let arrays = builders.iter_mut().map(Builder::finish).collect();
-        let batch = RecordBatch::try_new(schema.clone(), arrays)
-            .map_err(|e| Diagnostic::runtime(format!("cannot build a table from {file}")).caused_by(e))?;
-        batches.push(batch);
-        Ok(())
+    let mut sweep = Sweep {
+        rules: &rules,
+        schema: schema.clone(),
+        file,
+        context: &context,
+        fail_on_bad_rows: options.on_bad_rows == OnBadRows::Fail,
+        seen: vec![HashMap::new(); unique.len()],
+        unique,
+        keys: kept_keys.iter().map(|(_, name)| (name.to_string(), HashSet::new())).collect(),
+        kept_keys,
+        batches: Vec::new(),
+        rejects: Vec::new(),
+        read: 0,
+        loaded: 0,
+        rejected: 0,
     };
 
-    while let Some(row) = reader.next_row() {
-        let row = row.map_err(within)?;
-        read += 1;
-        if read.is_multiple_of(PROGRESS_EVERY) {
-            progress(read);
+    let mut reported = 0u64;
+    let mut finished = false;
+    while !finished {
+        let mut raws = Vec::with_capacity(window());
+        while raws.len() < window() {
+            match reader.next_batch() {
+                Some(raw) => raws.push(raw.map_err(within)?),
+                None => {
+                    finished = true;
+                    break;
+                }
+            }
         }
-        let mut broken: Vec<Reject> = Vec::new();
-        let reject = |column: &str, rule: String, value: String| Reject {
-            place: row.place.clone(),
-            column: column.to_string(),
-            rule,
-            value,
-        };
-        let mut values: Vec<Typed> = Vec::with_capacity(columns.len());
-        if let Some(reason) = &row.malformed {
-            broken.push(reject("", reason.clone(), String::new()));
-        } else if row.cells.len() > header_count
-            || (row.cells.len() < header_count && options.short_rows == ShortRows::Reject)
-        {
-            let text: Vec<String> = row.cells.iter().map(RawCell::original_text).collect();
-            broken.push(reject(
-                "",
-                format!("{} fields, the header has {header_count}", row.cells.len()),
-                text.join(","),
-            ));
-        } else {
-            // Fields too long or holding NUL: reported under the column they would fill.
-            let mut bad_fields: Vec<usize> = Vec::new();
-            for (i, cell) in row.cells.iter().enumerate() {
-                if let RawCell::Text(t) = cell {
-                    let (rule, value) = if t.len() > MAX_FIELD_BYTES {
-                        (format!("field longer than {MAX_FIELD_BYTES} bytes"), t.chars().take(80).collect())
-                    } else if t.contains('\0') {
-                        ("field contains a NUL character".to_string(), t.replace('\0', "\\0"))
-                    } else {
-                        continue;
-                    };
-                    bad_fields.push(i);
-                    broken.push(reject(&layout.header_name(i), rule, value));
-                }
+        let typed: Vec<Result<columns::TypedBatch>> =
+            raws.par_iter().map(|raw| columns::type_batch(&rules, raw)).collect();
+        for (raw, typed) in raws.iter().zip(typed) {
+            sweep.sweep(raw, typed?)?;
+            if sweep.read / PROGRESS_EVERY > reported / PROGRESS_EVERY {
+                reported = sweep.read;
+                progress(sweep.read);
             }
-            for c in columns {
-                if c.source.is_some_and(|i| bad_fields.contains(&i)) {
-                    values.push(Typed::Null);
-                    continue;
-                }
-                let original = cell_text(&row, c.source);
-                let cell = c.source.and_then(|i| row.cells.get(i)).unwrap_or(&RawCell::Empty);
-                let typed = match type_cell(&effective_cell(cell, c.values.as_ref()), c.ty) {
-                    Ok(v) => v,
-                    Err(rule) => {
-                        broken.push(reject(&c.name, rule, original));
-                        values.push(Typed::Null);
-                        continue;
-                    }
-                };
-                if typed == Typed::Null {
-                    if c.required {
-                        broken.push(reject(&c.name, "missing required value".into(), original));
-                    }
-                    values.push(Typed::Null);
-                    continue;
-                }
-                let before = broken.len();
-                if let (Some(codes), Typed::Str(s)) = (c.codes, &typed)
-                    && !codes.contains(&s.as_str())
-                {
-                    broken.push(reject(&c.name, code_rule(&c.name, s, codes), original.clone()));
-                }
-                if let (Some(min), Some(v)) = (c.min, typed.number())
-                    && v < min
-                {
-                    let rule = if min == 0.0 { "negative number".to_string() } else { format!("less than {min}") };
-                    broken.push(reject(&c.name, rule, original.clone()));
-                }
-                if let Typed::Date(d) = typed
-                    && spec.is_some()
-                {
-                    if d < earliest {
-                        broken.push(reject(&c.name, "date before 2000-01-01".into(), original.clone()));
-                    } else if d > latest {
-                        broken.push(reject(
-                            &c.name,
-                            format!("date more than a year after as_of ({})", ctx.as_of),
-                            original.clone(),
-                        ));
-                    }
-                }
-                if let (Some((table, key)), Typed::Str(s)) = (c.references, &typed)
-                    && let Some(held) = references.get(table)
-                    && !held.get(key).unwrap_or(&empty_keys).contains(s)
-                {
-                    broken.push(reject(&c.name, format!("{} \"{s}\" is not in {table}", c.name), original.clone()));
-                }
-                values.push(if broken.len() == before { typed } else { Typed::Null });
-            }
-            for (a, b) in &ordered {
-                if let (Some(Typed::Date(x)), Some(Typed::Date(y)), Some(ca), Some(cb)) =
-                    (values.get(*a), values.get(*b), columns.get(*a), columns.get(*b))
-                    && y < x
-                {
-                    broken.push(reject(
-                        &cb.name,
-                        format!("{} before {}", cb.name, ca.name),
-                        cell_text(&row, cb.source),
-                    ));
-                }
-            }
+        }
+    }
+    if sweep.batches.is_empty() {
+        sweep.batches.push(RecordBatch::new_empty(schema.clone()));
+    }
+    progress(sweep.read);
+    Ok(Ingested {
+        schema,
+        batches: sweep.batches,
+        rows_read: sweep.read,
+        rows_loaded: sweep.loaded,
+        rows_rejected: sweep.rejected,
+        rejects: sweep.rejects,
+        keys: sweep.keys,
+        warnings,
+    })
+}
+
+/// The in-order part of ingest: unique keys, bad rows explained, good rows kept.
+struct Sweep<'a> {
+    rules: &'a Rules<'a>,
+    schema: SchemaRef,
+    file: &'a str,
+    context: &'a str,
+    fail_on_bad_rows: bool,
+    /// Each unique key's columns, by position.
+    unique: Vec<Vec<usize>>,
+    /// Each unique key's hash → the number of the row (line, sheet row or record) that holds it first.
+    seen: Vec<HashMap<u128, u64>>,
+    kept_keys: Vec<(usize, &'static str)>,
+    keys: KeySet,
+    batches: Vec<RecordBatch>,
+    rejects: Vec<Reject>,
+    read: u64,
+    loaded: u64,
+    rejected: u64,
+}
+
+impl Sweep<'_> {
+    fn sweep(&mut self, raw: &RawBatch, typed: columns::TypedBatch) -> Result<()> {
+        let columns = self.rules.columns;
+        // Rows judged cell by cell and kept: their values, built column by column.
+        let mut slow: Vec<Builder> = columns.iter().map(|c| Builder::new(c.ty)).collect();
+        let mut slow_rows = 0usize;
+        // For each kept row: (0, slot) from the column-wise arrays, or (1, n) the n-th of `slow`.
+        let mut kept: Vec<(usize, usize)> = Vec::with_capacity(raw.len);
+        for i in 0..raw.len {
+            self.read += 1;
+            let judged = typed.flagged.get(i).copied().unwrap_or(true).then(|| {
+                let row = slot_row(raw, i);
+                let (values, broken) = self.rules.check_row(&row);
+                (row, values, broken)
+            });
+            let (place, mut broken) = match &judged {
+                Some((row, _, broken)) => (row.place.clone(), broken.clone()),
+                None => (raw.place(i), Vec::new()),
+            };
             // Unique keys last: a row bad for another reason does not claim its key.
             if broken.is_empty() {
+                let part = |col: usize| match &judged {
+                    Some((_, values, _)) => values.get(col).map(Typed::part).unwrap_or(KeyPart::Null),
+                    None => typed.part(col, i),
+                };
                 let mut fresh: Vec<(usize, u128)> = Vec::new();
-                for (k, cols) in unique.iter().enumerate() {
-                    let parts: Vec<&Typed> = cols.iter().filter_map(|i| values.get(*i)).collect();
+                for (k, cols) in self.unique.iter().enumerate() {
+                    let parts: Vec<KeyPart<'_>> = cols.iter().map(|c| part(*c)).collect();
                     let h = key_hash(&parts);
-                    if let Some(first) = seen.get(k).and_then(|s| s.get(&h)) {
+                    if let Some(first) = self.seen.get(k).and_then(|s| s.get(&h)) {
+                        let row = match &judged {
+                            Some((row, _, _)) => row.clone(),
+                            None => slot_row(raw, i),
+                        };
                         let names: Vec<&str> =
-                            cols.iter().filter_map(|i| columns.get(*i)).map(|c| c.name.as_str()).collect();
+                            cols.iter().filter_map(|c| columns.get(*c)).map(|c| c.name.as_str()).collect();
                         let shown: Vec<String> =
-                            cols.iter().filter_map(|i| columns.get(*i)).map(|c| cell_text(&row, c.source)).collect();
-                        broken.push(reject(
-                            &names.join("+"),
-                            format!("duplicate {} (first at {})", names.join("+"), place_like(&row.place, *first)),
-                            shown.join("+"),
-                        ));
+                            cols.iter().filter_map(|c| columns.get(*c)).map(|c| cell_text(&row, c.source)).collect();
+                        broken.push(Reject {
+                            place: place.clone(),
+                            column: names.join("+"),
+                            rule: format!("duplicate {} (first at {})", names.join("+"), place_like(&place, *first)),
+                            value: shown.join("+"),
+                        });
                     } else {
                         fresh.push((k, h));
                     }
                 }
                 if broken.is_empty() {
                     for (k, h) in fresh {
-                        if let Some(s) = seen.get_mut(k) {
-                            s.insert(h, place_number(&row.place));
+                        if let Some(s) = self.seen.get_mut(k) {
+                            s.insert(h, place_number(&place));
                         }
                     }
                 }
             }
-        }
-        if !broken.is_empty() {
-            if options.on_bad_rows == OnBadRows::Fail
-                && let Some(first) = broken.first()
-            {
-                return Err(Diagnostic::new(
-                    ErrorKind::Runtime,
-                    format!(
-                        "bad row in {file}, {}, column \"{}\": {} (value \"{}\")",
-                        first.place, first.column, first.rule, first.value
-                    ),
-                )
-                .in_context(&context)
-                .hint("fix the export, or set `on_bad_rows: reject` to set bad rows aside in rejects/"));
+            if !broken.is_empty() {
+                if self.fail_on_bad_rows
+                    && let Some(first) = broken.first()
+                {
+                    return Err(Diagnostic::new(
+                        ErrorKind::Runtime,
+                        format!(
+                            "bad row in {}, {}, column \"{}\": {} (value \"{}\")",
+                            self.file, first.place, first.column, first.rule, first.value
+                        ),
+                    )
+                    .in_context(self.context)
+                    .hint("fix the export, or set `on_bad_rows: reject` to set bad rows aside in rejects/"));
+                }
+                self.rejected += 1;
+                self.rejects.extend(broken);
+                continue;
             }
-            rejected += 1;
-            rejects.extend(broken);
-            continue;
-        }
-        for (i, name) in &kept_keys {
-            if let (Some(Typed::Str(s)), Some(set)) = (values.get(*i), keys.get_mut(*name)) {
-                set.insert(s.clone());
+            for (col, name) in &self.kept_keys {
+                let value = match &judged {
+                    Some((_, values, _)) => values.get(*col).map(Typed::part),
+                    None => Some(typed.part(*col, i)),
+                };
+                if let (Some(KeyPart::Str(s)), Some(set)) = (value, self.keys.get_mut(*name))
+                    && !set.contains(s)
+                {
+                    set.insert(s.to_string());
+                }
             }
+            match judged {
+                Some((_, values, _)) => {
+                    for (b, v) in slow.iter_mut().zip(&values) {
+                        b.push(v);
+                    }
+                    kept.push((1, slow_rows));
+                    slow_rows += 1;
+                }
+                None => kept.push((0, i)),
+            }
+            self.loaded += 1;
         }
-        for (b, v) in builders.iter_mut().zip(&values) {
-            b.push(v);
+        let batch = self.assemble(typed, &mut slow, slow_rows, &kept)?;
+        if batch.num_rows() > 0 {
+            self.batches.push(batch);
         }
-        loaded += 1;
-        batch_rows += 1;
-        if batch_rows == BATCH_ROWS {
-            flush(&mut builders, &mut batches)?;
-            batch_rows = 0;
-        }
+        Ok(())
     }
-    if batch_rows > 0 || batches.is_empty() {
-        flush(&mut builders, &mut batches)?;
+
+    /// The kept rows, in file order, from the column-wise arrays and the rows judged one by one.
+    fn assemble(
+        &self,
+        typed: columns::TypedBatch,
+        slow: &mut [Builder],
+        slow_rows: usize,
+        kept: &[(usize, usize)],
+    ) -> Result<RecordBatch> {
+        let failed = |e: datafusion::arrow::error::ArrowError| {
+            Diagnostic::runtime(format!("cannot build a table from {}", self.file)).caused_by(e)
+        };
+        let fast = typed.arrays;
+        let arrays: Vec<ArrayRef> = if slow_rows == 0 && kept.len() == typed.len {
+            fast
+        } else if slow_rows == 0 {
+            let mask = {
+                let mut keep = vec![false; typed.len];
+                for (_, i) in kept {
+                    if let Some(k) = keep.get_mut(*i) {
+                        *k = true;
+                    }
+                }
+                BooleanArray::from(keep)
+            };
+            fast.iter().map(|a| filter(a.as_ref(), &mask)).collect::<std::result::Result<_, _>>().map_err(failed)?
+        } else {
+            let slow: Vec<ArrayRef> = slow.iter_mut().map(Builder::finish).collect();
+            fast.iter()
+                .zip(&slow)
+                .map(|(f, s)| interleave(&[f.as_ref(), s.as_ref()], kept))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(failed)?
+        };
+        RecordBatch::try_new_with_options(
+            self.schema.clone(),
+            arrays,
+            &RecordBatchOptions::new().with_row_count(Some(kept.len())),
+        )
+        .map_err(failed)
     }
-    progress(read);
-    Ok(Ingested {
-        schema,
-        batches,
-        rows_read: read,
-        rows_loaded: loaded,
-        rows_rejected: rejected,
-        rejects,
-        keys,
-        warnings,
-    })
 }
 
 /// Write rejects as CSV (`file,place,column,rule,value`), atomically: the file
