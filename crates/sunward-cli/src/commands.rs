@@ -171,6 +171,7 @@ fn run_pipeline(registry: &Registry, pipeline: &Path, sets: &[String], args: &Ru
         session: SessionOptions { memory_limit: args.memory_limit, target_partitions: None },
         progress: progress.clone(),
         allow_stale_inputs: args.allow_stale_metrics,
+        stage_dir: args.stage.clone(),
     };
     let result = runtime.block_on(sunward_engine::run(&plan, &options));
     progress.finish();

@@ -59,6 +59,11 @@ struct RunArgs {
     /// Memory the query engine may use before spilling to disk, e.g. 512M or 2G.
     #[arg(long, value_name = "SIZE", value_parser = parse_memory)]
     memory_limit: Option<usize>,
+    /// Where large tables wait between steps (a folder made and removed inside
+    /// it; default: the output folder). Tables larger than an eighth of
+    /// --memory-limit (256 MiB without one) are staged there as Parquet.
+    #[arg(long, value_name = "DIR")]
+    stage: Option<PathBuf>,
     /// No progress display and no summary; errors and warnings are still printed.
     #[arg(long, short)]
     quiet: bool,

@@ -13,6 +13,7 @@ pub mod manifest;
 pub mod provenance;
 pub mod run;
 pub mod session;
+pub mod stage;
 pub mod stats;
 
 pub use check::check;

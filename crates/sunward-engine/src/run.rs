@@ -10,18 +10,20 @@
 //! other file follows the umask.
 //!
 //! Sources load in waves — every source whose referenced sources are loaded
-//! runs at once on its own thread — then each is registered in one DataFusion
-//! session. Steps run in dependency order, each result materialised once under
-//! its name. Outputs write atomically. If a source rejects more rows than its
+//! runs at once on its own thread — into the run's staging store
+//! ([`crate::stage`]): a small table stays in memory, a large one streams to a
+//! Parquet file there. Each is registered in one DataFusion session. Steps run
+//! in dependency order, each result streamed into the stage once under its
+//! name, so no table has to fit in memory whole. Outputs read their tables
+//! back from the session. Outputs write atomically. If a source rejects more rows than its
 //! `max_rejected`, the run stops before any step with exit class
 //! `TooManyRejects`; the rejects files and the manifest are still written.
 
-use crate::ingest::{Ingested, KeySet, ingest, write_rejects};
+use crate::ingest::{Ingested, KeySet, ingest_into, write_rejects};
 use crate::manifest::{FileRecord, Manifest, SourceRecord, file_record, manifest_file_name, normalize};
 use crate::session::{SessionOptions, new_session};
-use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::datasource::MemTable;
+use crate::stage::{DEFAULT_THRESHOLD, Stage, StagedTable, TableWriter};
+use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -53,11 +55,30 @@ pub struct RunOptions {
     /// Read a `produced_by` table even when its manifest shows other inputs
     /// or parameters (the differences become warnings).
     pub allow_stale_inputs: bool,
+    /// The folder in which the run's staging folder is made (default: the output folder).
+    pub stage_dir: Option<PathBuf>,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { session: SessionOptions::default(), progress: Arc::new(Silent), allow_stale_inputs: false }
+        RunOptions {
+            session: SessionOptions::default(),
+            progress: Arc::new(Silent),
+            allow_stale_inputs: false,
+            stage_dir: None,
+        }
+    }
+}
+
+impl RunOptions {
+    /// Bytes of one table held in memory before it moves to the staging
+    /// folder: an eighth of the memory limit (at least 1 MiB), or
+    /// [`DEFAULT_THRESHOLD`] without one.
+    pub fn stage_threshold(&self) -> usize {
+        match self.session.memory_limit {
+            Some(limit) => (limit / 8).max(1 << 20),
+            None => DEFAULT_THRESHOLD,
+        }
     }
 }
 
@@ -122,6 +143,7 @@ fn placed(d: Diagnostic, plan: &Plan, kind: PluginKind, name: &str) -> Diagnosti
 struct Loaded {
     files: Vec<PathBuf>,
     ingested: Ingested,
+    table: StagedTable,
 }
 
 fn load_source(
@@ -129,6 +151,7 @@ fn load_source(
     plan: &Plan,
     done: &HashMap<String, Loaded>,
     progress: &dyn Progress,
+    stage: &Stage,
 ) -> Result<Loaded> {
     let files: Vec<PathBuf> = source.plugin.files(&source.config, &plan.run)?.iter().map(|f| normalize(f)).collect();
     let label = files.first().map(|f| f.display().to_string()).unwrap_or_else(|| source.name.clone());
@@ -138,10 +161,19 @@ fn load_source(
         .iter()
         .filter_map(|(table, name)| done.get(name).map(|l| (table.clone(), &l.ingested.keys)))
         .collect();
-    let ingested = ingest(&source.name, &label, &source.options, reader.as_mut(), &plan.run, &references, &|n| {
-        progress.rows(&source.name, n)
-    })?;
-    Ok(Loaded { files, ingested })
+    let mut writer: Option<TableWriter> = None;
+    let ingested = ingest_into(
+        &source.name,
+        &label,
+        &source.options,
+        reader.as_mut(),
+        &plan.run,
+        &references,
+        &|n| progress.rows(&source.name, n),
+        &mut |batch| writer.get_or_insert_with(|| stage.table(&source.name, batch.schema())).push(batch),
+    )?;
+    let table = writer.unwrap_or_else(|| stage.table(&source.name, ingested.schema.clone())).finish()?;
+    Ok(Loaded { files, ingested, table })
 }
 
 /// Create `dir` (if missing) readable by its owner only: the rejects hold the
@@ -226,6 +258,8 @@ async fn run_stages(
     timings: &mut BTreeMap<String, u64>,
 ) -> Result<RunReport> {
     let mut warnings: Vec<Diagnostic> = Vec::new();
+    let stage = Stage::new(options.stage_dir.as_ref().unwrap_or(&plan.run.out_dir), options.stage_threshold())?;
+    let stage = &stage;
 
     // Sources, in waves.
     progress.stage("loading sources");
@@ -243,7 +277,7 @@ async fn run_stages(
                 .iter()
                 .map(|s| {
                     let done = &loaded;
-                    (s.name.clone(), scope.spawn(move || load_source(s, plan, done, progress)))
+                    (s.name.clone(), scope.spawn(move || load_source(s, plan, done, progress, stage)))
                 })
                 .collect();
             handles
@@ -335,59 +369,56 @@ async fn run_stages(
 
     // One session holding every table.
     let session = new_session(&options.session)?;
-    let mut tables: HashMap<String, (SchemaRef, Vec<RecordBatch>)> = HashMap::new();
     let mut table_reports = Vec::new();
+    // Every table by name, for the outputs.
+    let mut staged: HashMap<String, StagedTable> = HashMap::new();
     for source in &plan.sources {
         if let Some(l) = loaded.remove(&source.name) {
-            let Ingested { schema, batches, rows_loaded, .. } = l.ingested;
-            let mem = MemTable::try_new(schema.clone(), vec![batches.clone()])?;
-            session.register_table(source.name.as_str(), Arc::new(mem))?;
-            manifest.tables.insert(source.name.clone(), rows_loaded);
-            table_reports.push(TableReport { name: source.name.clone(), rows: rows_loaded });
-            tables.insert(source.name.clone(), (schema, batches));
+            session.register_table(source.name.as_str(), l.table.provider()?)?;
+            manifest.tables.insert(source.name.clone(), l.table.rows);
+            table_reports.push(TableReport { name: source.name.clone(), rows: l.table.rows });
+            staged.insert(source.name.clone(), l.table);
         }
     }
 
-    // Steps in order.
+    // Steps in order, each streamed into the stage.
     for step in &plan.steps {
         progress.stage(&format!("step {}", step.name));
         let clock = Instant::now();
         let ctx = StepContext { session: &session, run: &plan.run, name: &step.name };
-        let computed = async {
+        let failed = |e: datafusion::error::DataFusionError| {
+            let resources = matches!(e.find_root(), datafusion::error::DataFusionError::ResourcesExhausted(_));
+            let d = Diagnostic::runtime(format!("the step failed: {}", e.message()));
+            let d =
+                if resources { d.hint("the query needs more memory than --memory-limit allows; raise it") } else { d };
+            d.caused_by(e)
+        };
+        let table = async {
             let df = step.plugin.run(&step.config, &ctx).await?;
-            let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-            let batches = df.collect().await.map_err(|e| {
-                let resources = matches!(e.find_root(), datafusion::error::DataFusionError::ResourcesExhausted(_));
-                let d = Diagnostic::runtime(format!("the step failed: {}", e.message()));
-                let d = if resources {
-                    d.hint("the query needs more memory than --memory-limit allows; raise it")
-                } else {
-                    d
-                };
-                d.caused_by(e)
-            })?;
-            Ok::<_, Diagnostic>((schema, batches))
+            let mut stream = df.execute_stream().await.map_err(failed)?;
+            // The executed plan's schema can differ from the logical one in
+            // nullability (a UNION of a nullable and a non-null branch, say); the
+            // table is staged with the schema its batches actually carry.
+            let mut writer = stage.table(&step.name, stream.schema());
+            while let Some(batch) = stream.next().await {
+                writer.push(batch.map_err(failed)?)?;
+            }
+            writer.finish()
         }
         .await
         .map_err(|e| placed(e, plan, PluginKind::Transform, &step.name))?;
-        let (logical_schema, batches) = computed;
-        // The executed plan's schema can differ from the logical one in
-        // nullability (a UNION of a nullable and a non-null branch, say); the
-        // table is registered with the schema its batches actually carry.
-        let schema = batches.first().map(|b| b.schema()).unwrap_or(logical_schema);
-        let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
-        let mem = MemTable::try_new(schema.clone(), vec![batches.clone()]).map_err(|e| {
+        let provider = table.provider().map_err(|e| {
             placed(
-                Diagnostic::runtime(format!("the step's result cannot be registered: {}", e.message())).caused_by(e),
+                Diagnostic::runtime(format!("the step's result cannot be registered: {}", e.message)).caused_by(e),
                 plan,
                 PluginKind::Transform,
                 &step.name,
             )
         })?;
-        session.register_table(step.name.as_str(), Arc::new(mem))?;
-        manifest.tables.insert(step.name.clone(), rows);
-        table_reports.push(TableReport { name: step.name.clone(), rows });
-        tables.insert(step.name.clone(), (schema, batches));
+        session.register_table(step.name.as_str(), provider)?;
+        manifest.tables.insert(step.name.clone(), table.rows);
+        table_reports.push(TableReport { name: step.name.clone(), rows: table.rows });
+        staged.insert(step.name.clone(), table);
         timings.insert(format!("step {}", step.name), clock.elapsed().as_millis() as u64);
     }
 
@@ -396,17 +427,12 @@ async fn run_stages(
     let clock = Instant::now();
     let mut outputs = Vec::new();
     for output in &plan.outputs {
-        let data: Vec<TableData> = output
-            .inputs
-            .iter()
-            .filter_map(|name| {
-                tables.get(name).map(|(schema, batches)| TableData {
-                    name: name.clone(),
-                    schema: schema.clone(),
-                    batches: batches.clone(),
-                })
-            })
-            .collect();
+        let mut data: Vec<TableData> = Vec::new();
+        for name in &output.inputs {
+            let Some(table) = staged.get(name) else { continue };
+            let batches = table.read_all().map_err(|e| placed(e, plan, PluginKind::Sink, &output.name))?;
+            data.push(TableData { name: name.clone(), schema: table.schema.clone(), batches });
+        }
         let files = output
             .plugin
             .write(&output.config, &data, &plan.run)

@@ -50,7 +50,7 @@ pub type KeySet = HashMap<String, HashSet<String>>;
 pub struct Ingested {
     /// The canonical schema.
     pub schema: SchemaRef,
-    /// The good rows.
+    /// The good rows (from [`ingest`]; [`ingest_into`] hands them out instead and leaves this empty).
     pub batches: Vec<RecordBatch>,
     /// Rows read from the file (good and bad).
     pub rows_read: u64,
@@ -872,6 +872,34 @@ pub fn ingest(
     references: &HashMap<String, &KeySet>,
     progress: &dyn Fn(u64),
 ) -> Result<Ingested> {
+    let mut batches = Vec::new();
+    let mut ingested = ingest_into(source, file, options, reader, ctx, references, progress, &mut |b| {
+        batches.push(b);
+        Ok(())
+    })?;
+    if batches.is_empty() {
+        batches.push(RecordBatch::new_empty(ingested.schema.clone()));
+    }
+    ingested.batches = batches;
+    Ok(ingested)
+}
+
+/// [`ingest`], handing each batch of good rows to `out` as soon as it is
+/// made instead of keeping them (`Ingested::batches` is left empty): what a
+/// run does, so that a table larger than memory can go straight to disk.
+/// Batches come in file order, each non-empty, with the schema of
+/// `Ingested::schema`.
+#[allow(clippy::too_many_arguments)]
+pub fn ingest_into(
+    source: &str,
+    file: &str,
+    options: &SourceOptions,
+    reader: &mut dyn RowReader,
+    ctx: &RunContext,
+    references: &HashMap<String, &KeySet>,
+    progress: &dyn Fn(u64),
+    out: &mut dyn FnMut(RecordBatch) -> Result<()>,
+) -> Result<Ingested> {
     let context = format!("sources.{source}");
     let within = |d: Diagnostic| if d.context.is_none() { d.in_context(&context) } else { d };
     let header_count = reader.headers().len();
@@ -931,7 +959,7 @@ pub fn ingest(
         unique,
         keys: kept_keys.iter().map(|(_, name)| (name.to_string(), HashSet::new())).collect(),
         kept_keys,
-        batches: Vec::new(),
+        out,
         rejects: Vec::new(),
         read: 0,
         loaded: 0,
@@ -961,13 +989,10 @@ pub fn ingest(
             }
         }
     }
-    if sweep.batches.is_empty() {
-        sweep.batches.push(RecordBatch::new_empty(schema.clone()));
-    }
     progress(sweep.read);
     Ok(Ingested {
         schema,
-        batches: sweep.batches,
+        batches: Vec::new(),
         rows_read: sweep.read,
         rows_loaded: sweep.loaded,
         rows_rejected: sweep.rejected,
@@ -990,7 +1015,7 @@ struct Sweep<'a> {
     seen: Vec<HashMap<u128, u64>>,
     kept_keys: Vec<(usize, &'static str)>,
     keys: KeySet,
-    batches: Vec<RecordBatch>,
+    out: &'a mut dyn FnMut(RecordBatch) -> Result<()>,
     rejects: Vec<Reject>,
     read: u64,
     loaded: u64,
@@ -1096,7 +1121,7 @@ impl Sweep<'_> {
         }
         let batch = self.assemble(typed, &mut slow, slow_rows, &kept)?;
         if batch.num_rows() > 0 {
-            self.batches.push(batch);
+            (self.out)(batch)?;
         }
         Ok(())
     }

@@ -1,0 +1,230 @@
+//! The staging store: where checked tables wait for the steps that read them.
+//!
+//! A table is held in memory while it is small. Once its batches pass the
+//! stage's threshold it moves to a Parquet file in the run's staging folder,
+//! written batch by batch on its own thread while loading goes on, and the
+//! steps read it through a DataFusion scan — so a table far larger than the
+//! memory limit never has to fit in memory, and the rest of the run is held
+//! to `--memory-limit`. The folder holds one file per table
+//! (`<name>.parquet`), readable by any engine that reads Parquet from a path;
+//! it is removed when the run ends.
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::datasource::MemTable;
+use datafusion::datasource::TableProvider;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::parquet::basic::Compression;
+use datafusion::parquet::file::properties::WriterProperties;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::thread::JoinHandle;
+use sunward_core::{Diagnostic, Result};
+
+/// Bytes of a table held in memory before it moves to disk, when no memory limit is set.
+pub const DEFAULT_THRESHOLD: usize = 256 * 1024 * 1024;
+
+/// The staging folder of one run.
+#[derive(Debug)]
+pub struct Stage {
+    dir: tempfile::TempDir,
+    threshold: usize,
+}
+
+impl Stage {
+    /// A fresh staging folder inside `parent` (created if missing); tables
+    /// larger than `threshold` bytes go to disk.
+    pub fn new(parent: &Path, threshold: usize) -> Result<Self> {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            Diagnostic::runtime(format!("cannot create the staging folder {}", parent.display())).caused_by(e)
+        })?;
+        let dir = tempfile::Builder::new().prefix(".sunward-stage-").tempdir_in(parent).map_err(|e| {
+            Diagnostic::runtime(format!("cannot create a staging folder in {}", parent.display()))
+                .hint("the staging folder must be writable; choose another with --stage")
+                .caused_by(e)
+        })?;
+        Ok(Stage { dir, threshold })
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Start a table.
+    pub fn table(&self, name: &str, schema: SchemaRef) -> TableWriter {
+        TableWriter {
+            path: self.dir.path().join(format!("{}.parquet", file_safe(name))),
+            schema,
+            threshold: self.threshold,
+            held: Vec::new(),
+            held_bytes: 0,
+            rows: 0,
+            writer: None,
+        }
+    }
+}
+
+/// A table name as a file name: anything but letters, digits, `_` and `-` becomes `_`.
+fn file_safe(name: &str) -> String {
+    name.chars().map(|c| if c.is_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect()
+}
+
+/// A table being staged, batch by batch.
+pub struct TableWriter {
+    path: PathBuf,
+    schema: SchemaRef,
+    threshold: usize,
+    held: Vec<RecordBatch>,
+    held_bytes: usize,
+    rows: u64,
+    writer: Option<BackgroundWriter>,
+}
+
+/// A Parquet file written on its own thread.
+struct BackgroundWriter {
+    send: SyncSender<RecordBatch>,
+    thread: JoinHandle<Result<()>>,
+}
+
+impl BackgroundWriter {
+    fn start(path: &Path, schema: SchemaRef) -> Result<Self> {
+        let file = std::fs::File::create(path).map_err(|e| {
+            Diagnostic::runtime(format!("cannot create the staging file {}", path.display())).caused_by(e)
+        })?;
+        // Fast to write and to scan: dictionary-encoded text, LZ4 pages, row groups of about a million rows.
+        let props = WriterProperties::builder()
+            .set_compression(Compression::LZ4_RAW)
+            .set_max_row_group_row_count(Some(1 << 20))
+            .build();
+        let mut writer = ArrowWriter::try_new(file, schema, Some(props))
+            .map_err(|e| Diagnostic::runtime(format!("cannot write {}", path.display())).caused_by(e))?;
+        let (send, receive) = sync_channel::<RecordBatch>(4);
+        let label = path.display().to_string();
+        let thread = std::thread::spawn(move || {
+            let failed = |e: datafusion::parquet::errors::ParquetError| {
+                Diagnostic::runtime(format!("cannot write the staging file {label}: {e}"))
+                    .hint("is the disk full? the staging folder is chosen with --stage")
+                    .caused_by(e)
+            };
+            for batch in receive {
+                writer.write(&batch).map_err(failed)?;
+            }
+            writer.close().map_err(failed)?;
+            Ok(())
+        });
+        Ok(BackgroundWriter { send, thread })
+    }
+
+    fn write(&self, batch: RecordBatch) -> Result<()> {
+        // A closed channel means the writer thread stopped on an error, which `finish` reports.
+        let _ = self.send.send(batch);
+        Ok(())
+    }
+
+    fn finish(self) -> Result<()> {
+        drop(self.send);
+        self.thread.join().unwrap_or_else(|_| Err(Diagnostic::runtime("the staging writer stopped unexpectedly")))
+    }
+}
+
+impl TableWriter {
+    /// Add a batch (of the table's schema).
+    pub fn push(&mut self, batch: RecordBatch) -> Result<()> {
+        self.rows += batch.num_rows() as u64;
+        if let Some(w) = &self.writer {
+            return w.write(batch);
+        }
+        self.held_bytes += batch.get_array_memory_size();
+        self.held.push(batch);
+        if self.held_bytes > self.threshold {
+            let w = BackgroundWriter::start(&self.path, self.schema.clone())?;
+            for b in self.held.drain(..) {
+                w.write(b)?;
+            }
+            self.held_bytes = 0;
+            self.writer = Some(w);
+        }
+        Ok(())
+    }
+
+    /// The table, in memory or on disk.
+    pub fn finish(self) -> Result<StagedTable> {
+        let place = match self.writer {
+            Some(w) => {
+                w.finish()?;
+                Placed::File(self.path)
+            }
+            None => Placed::Memory(self.held),
+        };
+        Ok(StagedTable { schema: self.schema, rows: self.rows, place })
+    }
+}
+
+/// Where a staged table is.
+#[derive(Debug, Clone)]
+pub enum Placed {
+    /// Held in memory.
+    Memory(Vec<RecordBatch>),
+    /// A Parquet file in the staging folder.
+    File(PathBuf),
+}
+
+/// A staged table.
+#[derive(Debug, Clone)]
+pub struct StagedTable {
+    /// Its schema.
+    pub schema: SchemaRef,
+    /// Its number of rows.
+    pub rows: u64,
+    /// Where it is.
+    pub place: Placed,
+}
+
+impl StagedTable {
+    /// Every row, in the order staged (what an output writes).
+    pub fn read_all(&self) -> Result<Vec<RecordBatch>> {
+        match &self.place {
+            Placed::Memory(batches) => Ok(batches.clone()),
+            Placed::File(path) => {
+                let failed = |e: datafusion::parquet::errors::ParquetError| {
+                    Diagnostic::runtime(format!("cannot read the staging file {}: {e}", path.display())).caused_by(e)
+                };
+                let file = std::fs::File::open(path).map_err(|e| {
+                    Diagnostic::runtime(format!("cannot open the staging file {}", path.display())).caused_by(e)
+                })?;
+                let reader = ParquetRecordBatchReaderBuilder::try_new(file).and_then(|b| b.build()).map_err(failed)?;
+                let batches = reader.collect::<std::result::Result<Vec<_>, _>>().map_err(|e| {
+                    Diagnostic::runtime(format!("cannot read the staging file {}: {e}", path.display()))
+                })?;
+                // The file's schema may drop the table's metadata; the rows are the same.
+                batches
+                    .into_iter()
+                    .map(|b| {
+                        RecordBatch::try_new(self.schema.clone(), b.columns().to_vec()).map_err(|e| {
+                            Diagnostic::runtime(format!("cannot read the staging file {}", path.display())).caused_by(e)
+                        })
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// A table provider reading it: the batches themselves, or a Parquet scan.
+    pub fn provider(&self) -> Result<Arc<dyn TableProvider>> {
+        match &self.place {
+            Placed::Memory(batches) => Ok(Arc::new(MemTable::try_new(self.schema.clone(), vec![batches.clone()])?)),
+            Placed::File(path) => {
+                let url = ListingTableUrl::parse(path.display().to_string())?;
+                let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+                let config =
+                    ListingTableConfig::new(url).with_listing_options(options).with_schema(self.schema.clone());
+                Ok(Arc::new(ListingTable::try_new(config)?))
+            }
+        }
+    }
+}
