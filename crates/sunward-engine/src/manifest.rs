@@ -67,6 +67,9 @@ pub struct Manifest {
     pub sources: Vec<SourceRecord>,
     /// Rows per table (sources and steps).
     pub tables: BTreeMap<String, u64>,
+    /// Tables too large to hold in memory, staged as Parquet files while the run lasted.
+    #[serde(default)]
+    pub staged: Vec<String>,
     /// Files written.
     pub outputs: Vec<FileRecord>,
     /// Milliseconds per stage.

@@ -226,6 +226,7 @@ pub async fn run(plan: &Plan, options: &RunOptions) -> Result<RunReport> {
         params: plan.run.params.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
         sources: Vec::new(),
         tables: BTreeMap::new(),
+        staged: Vec::new(),
         outputs: Vec::new(),
         timings_ms: BTreeMap::new(),
     };
@@ -377,6 +378,9 @@ async fn run_stages(
             session.register_table(source.name.as_str(), l.table.provider()?)?;
             manifest.tables.insert(source.name.clone(), l.table.rows);
             table_reports.push(TableReport { name: source.name.clone(), rows: l.table.rows });
+            if l.table.is_staged() {
+                manifest.staged.push(source.name.clone());
+            }
             staged.insert(source.name.clone(), l.table);
         }
     }
@@ -418,6 +422,9 @@ async fn run_stages(
         session.register_table(step.name.as_str(), provider)?;
         manifest.tables.insert(step.name.clone(), table.rows);
         table_reports.push(TableReport { name: step.name.clone(), rows: table.rows });
+        if table.is_staged() {
+            manifest.staged.push(step.name.clone());
+        }
         staged.insert(step.name.clone(), table);
         timings.insert(format!("step {}", step.name), clock.elapsed().as_millis() as u64);
     }

@@ -69,6 +69,16 @@ impl Stage {
     }
 }
 
+/// The bytes a batch's rows take. Not `get_array_memory_size`: the batches an
+/// aggregation emits are slices of one large buffer, and each would count all of it.
+fn slice_bytes(batch: &RecordBatch) -> usize {
+    batch
+        .columns()
+        .iter()
+        .map(|c| c.to_data().get_slice_memory_size().unwrap_or_else(|_| c.get_array_memory_size()))
+        .sum()
+}
+
 /// A table name as a file name: anything but letters, digits, `_` and `-` becomes `_`.
 fn file_safe(name: &str) -> String {
     name.chars().map(|c| if c.is_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect()
@@ -139,7 +149,7 @@ impl TableWriter {
         if let Some(w) = &self.writer {
             return w.write(batch);
         }
-        self.held_bytes += batch.get_array_memory_size();
+        self.held_bytes += slice_bytes(&batch);
         self.held.push(batch);
         if self.held_bytes > self.threshold {
             let w = BackgroundWriter::start(&self.path, self.schema.clone())?;
@@ -186,6 +196,11 @@ pub struct StagedTable {
 }
 
 impl StagedTable {
+    /// Whether it went to disk.
+    pub fn is_staged(&self) -> bool {
+        matches!(self.place, Placed::File(_))
+    }
+
     /// Every row, in the order staged (what an output writes).
     pub fn read_all(&self) -> Result<Vec<RecordBatch>> {
         match &self.place {
