@@ -966,29 +966,36 @@ pub fn ingest_into(
         rejected: 0,
     };
 
-    let mut reported = 0u64;
-    let mut finished = false;
-    while !finished {
-        let mut raws = Vec::with_capacity(window());
-        while raws.len() < window() {
-            match reader.next_batch() {
-                Some(raw) => raws.push(raw.map_err(within)?),
-                None => {
-                    finished = true;
+    // The reader runs on its own thread, a window of blocks ahead; each window
+    // is typed in parallel, then swept in order.
+    std::thread::scope(|scope| -> Result<()> {
+        let (send, receive) = std::sync::mpsc::sync_channel::<Result<RawBatch>>(window());
+        scope.spawn(move || {
+            while let Some(raw) = reader.next_batch() {
+                let failed = raw.is_err();
+                // A closed channel: the sweep stopped (a bad row with `on_bad_rows: fail`).
+                if send.send(raw).is_err() || failed {
                     break;
                 }
             }
-        }
-        let typed: Vec<Result<columns::TypedBatch>> =
-            raws.par_iter().map(|raw| columns::type_batch(&rules, raw)).collect();
-        for (raw, typed) in raws.iter().zip(typed) {
-            sweep.sweep(raw, typed?)?;
-            if sweep.read / PROGRESS_EVERY > reported / PROGRESS_EVERY {
-                reported = sweep.read;
-                progress(sweep.read);
+        });
+        let mut reported = 0u64;
+        loop {
+            let raws = receive.iter().take(window()).collect::<Result<Vec<RawBatch>>>().map_err(within)?;
+            if raws.is_empty() {
+                return Ok(());
+            }
+            let typed: Vec<Result<columns::TypedBatch>> =
+                raws.par_iter().map(|raw| columns::type_batch(&rules, raw)).collect();
+            for (raw, typed) in raws.iter().zip(typed) {
+                sweep.sweep(raw, typed?)?;
+                if sweep.read / PROGRESS_EVERY > reported / PROGRESS_EVERY {
+                    reported = sweep.read;
+                    progress(sweep.read);
+                }
             }
         }
-    }
+    })?;
     progress(sweep.read);
     Ok(Ingested {
         schema,
