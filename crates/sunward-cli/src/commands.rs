@@ -12,6 +12,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use sunward_core::{Diagnostic, Plan, Registry, ValidateOptions, validate_file};
+use sunward_engine::cache::SourceCache;
 use sunward_engine::run::Silent;
 use sunward_engine::session::SessionOptions;
 use sunward_engine::{Progress, RunOptions};
@@ -172,6 +173,14 @@ fn run_pipeline(registry: &Registry, pipeline: &Path, sets: &[String], args: &Ru
         progress: progress.clone(),
         allow_stale_inputs: args.allow_stale_metrics,
         stage_dir: args.stage.clone(),
+        cache: if args.no_cache {
+            None
+        } else {
+            args.cache_dir
+                .clone()
+                .or_else(SourceCache::default_dir)
+                .map(|dir| SourceCache { dir, limit: args.cache_size as u64 })
+        },
     };
     let result = runtime.block_on(sunward_engine::run(&plan, &options));
     progress.finish();
@@ -194,6 +203,9 @@ fn run_pipeline(registry: &Registry, pipeline: &Path, sets: &[String], args: &Ru
                 && s.rows_rejected > 0
             {
                 line.push_str(&format!(" (see {})", file.display()));
+            }
+            if s.from_cache {
+                line.push_str(" (checked earlier: from the cache)");
             }
             let _ = writeln!(out, "{line}");
         }

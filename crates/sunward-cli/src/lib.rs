@@ -64,6 +64,16 @@ struct RunArgs {
     /// --memory-limit (256 MiB without one) are staged there as Parquet.
     #[arg(long, value_name = "DIR")]
     stage: Option<PathBuf>,
+    /// Read every source afresh: neither use nor fill the cache of checked sources.
+    #[arg(long)]
+    no_cache: bool,
+    /// The cache of checked sources (default: $SUNWARD_CACHE_DIR, else
+    /// $XDG_CACHE_HOME/sunward/sources, else ~/.cache/sunward/sources).
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// The cache's size limit; the least recently used entries beyond it are removed.
+    #[arg(long, value_name = "SIZE", value_parser = parse_memory, default_value = "4G")]
+    cache_size: usize,
     /// No progress display and no summary; errors and warnings are still printed.
     #[arg(long, short)]
     quiet: bool,

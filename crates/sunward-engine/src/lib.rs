@@ -7,6 +7,7 @@
 //! [`provenance`] refuses a table from an earlier run made from other inputs
 //! or parameters.
 
+pub mod cache;
 pub mod check;
 pub mod ingest;
 pub mod manifest;

@@ -10,8 +10,9 @@
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 use sunward_core::atomic::write_atomic;
 use sunward_core::{Diagnostic, Result};
 
@@ -39,6 +40,9 @@ pub struct SourceRecord {
     pub rows_loaded: u64,
     /// Rows set aside.
     pub rows_rejected: u64,
+    /// Whether the checked table came from the source cache instead of being read again.
+    #[serde(default)]
+    pub from_cache: bool,
 }
 
 /// The whole manifest.
@@ -83,6 +87,29 @@ pub fn manifest_file_name(pipeline: &str) -> String {
     format!("manifest-{safe}.json")
 }
 
+/// What tells one version of a file from another without reading it: size,
+/// modification time and (on Unix) inode and change time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    inode: u64,
+    changed: (i64, i64),
+}
+
+impl Stamp {
+    fn of(meta: &std::fs::Metadata) -> Self {
+        #[cfg(unix)]
+        let (inode, changed) = {
+            use std::os::unix::fs::MetadataExt;
+            (meta.ino(), (meta.ctime(), meta.ctime_nsec()))
+        };
+        #[cfg(not(unix))]
+        let (inode, changed) = (0, (0, 0));
+        Stamp { len: meta.len(), modified: meta.modified().ok(), inode, changed }
+    }
+}
+
 /// A path with `.` and `dir/..` removed, without touching the file system:
 /// `pipelines/../sample-data/x.csv` becomes `sample-data/x.csv`. A `..` that
 /// climbs above the start of a relative path is kept.
@@ -105,13 +132,32 @@ pub fn normalize(path: &Path) -> PathBuf {
 }
 
 /// Size and SHA-256 of a file, read in a stream.
+///
+/// A file is read once per process: the hash is remembered with the file's
+/// size and modification time, so the provenance check, the source cache and
+/// the manifest of one run share it, and a file changed since is read again.
 pub fn file_record(path: &Path) -> Result<FileRecord> {
+    type Seen = HashMap<PathBuf, (Stamp, String)>;
+    static HASHED: OnceLock<Mutex<Seen>> = OnceLock::new();
     let err =
         |e: std::io::Error| Diagnostic::runtime(format!("cannot read {} to hash it", path.display())).caused_by(e);
     let mut file = std::fs::File::open(path).map_err(err)?;
+    let meta = file.metadata().map_err(err)?;
+    let stamp = Stamp::of(&meta);
+    let hashed = HASHED.get_or_init(|| Mutex::new(HashMap::new()));
+    let known = hashed.lock().ok().and_then(|h| h.get(path).cloned());
+    if let Some((seen, sha256)) = known
+        && seen == stamp
+        && stamp.modified.is_some()
+    {
+        return Ok(FileRecord { path: path.display().to_string(), bytes: stamp.len, sha256 });
+    }
     let mut hasher = Sha256::new();
     let bytes = std::io::copy(&mut file, &mut hasher).map_err(err)?;
-    let sha256 = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let sha256: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    if let Ok(mut h) = hashed.lock() {
+        h.insert(path.to_path_buf(), (stamp, sha256.clone()));
+    }
     Ok(FileRecord { path: path.display().to_string(), bytes, sha256 })
 }
 

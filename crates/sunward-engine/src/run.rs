@@ -19,6 +19,7 @@
 //! `max_rejected`, the run stops before any step with exit class
 //! `TooManyRejects`; the rejects files and the manifest are still written.
 
+use crate::cache::{CacheKey, KeyParts, SourceCache};
 use crate::ingest::{Ingested, KeySet, ingest_into, write_rejects};
 use crate::manifest::{FileRecord, Manifest, SourceRecord, file_record, manifest_file_name, normalize};
 use crate::session::{SessionOptions, new_session};
@@ -57,6 +58,8 @@ pub struct RunOptions {
     pub allow_stale_inputs: bool,
     /// The folder in which the run's staging folder is made (default: the output folder).
     pub stage_dir: Option<PathBuf>,
+    /// Where checked sources are kept for later runs; `None`: read every source afresh.
+    pub cache: Option<SourceCache>,
 }
 
 impl Default for RunOptions {
@@ -66,6 +69,7 @@ impl Default for RunOptions {
             progress: Arc::new(Silent),
             allow_stale_inputs: false,
             stage_dir: None,
+            cache: None,
         }
     }
 }
@@ -99,6 +103,8 @@ pub struct SourceReport {
     pub rejects_file: Option<PathBuf>,
     /// What loading it found worth knowing (ignored columns, unchecked references, …).
     pub warnings: Vec<Diagnostic>,
+    /// Whether it came from the source cache.
+    pub from_cache: bool,
 }
 
 /// A table made by the run.
@@ -144,17 +150,31 @@ struct Loaded {
     files: Vec<PathBuf>,
     ingested: Ingested,
     table: StagedTable,
+    /// Its key in the source cache, when the cache is on.
+    key: Option<String>,
+    from_cache: bool,
 }
 
 fn load_source(
     source: &PlannedSource,
     plan: &Plan,
     done: &HashMap<String, Loaded>,
-    progress: &dyn Progress,
+    options: &RunOptions,
     stage: &Stage,
 ) -> Result<Loaded> {
+    let progress = options.progress.as_ref();
     let files: Vec<PathBuf> = source.plugin.files(&source.config, &plan.run)?.iter().map(|f| normalize(f)).collect();
     let label = files.first().map(|f| f.display().to_string()).unwrap_or_else(|| source.name.clone());
+    let key = match &options.cache {
+        Some(_) => Some(cache_key(source, plan, done, &files)?),
+        None => None,
+    };
+    if let (Some(cache), Some(key)) = (&options.cache, &key)
+        && let Some((ingested, table)) = cache.get(key)
+    {
+        progress.rows(&source.name, ingested.rows_read);
+        return Ok(Loaded { files, ingested, table, key: Some(key.0.clone()), from_cache: true });
+    }
     let mut reader = source.plugin.open(&source.config, &plan.run)?;
     let references: HashMap<String, &KeySet> = source
         .references
@@ -162,7 +182,7 @@ fn load_source(
         .filter_map(|(table, name)| done.get(name).map(|l| (table.clone(), &l.ingested.keys)))
         .collect();
     let mut writer: Option<TableWriter> = None;
-    let ingested = ingest_into(
+    let mut ingested = ingest_into(
         &source.name,
         &label,
         &source.options,
@@ -173,7 +193,41 @@ fn load_source(
         &mut |batch| writer.get_or_insert_with(|| stage.table(&source.name, batch.schema())).push(batch),
     )?;
     let table = writer.unwrap_or_else(|| stage.table(&source.name, ingested.schema.clone())).finish()?;
-    Ok(Loaded { files, ingested, table })
+    if let (Some(cache), Some(key)) = (&options.cache, &key)
+        && let Err(warning) = cache.put(key, &ingested, &table)
+    {
+        ingested.warnings.push(warning.in_context(format!("sources.{}", source.name)));
+    }
+    Ok(Loaded { files, ingested, table, key: key.map(|k| k.0), from_cache: false })
+}
+
+/// The cache key of a source: its entry, the parameters, `as_of`, its files' contents and the keys it checks against.
+fn cache_key(
+    source: &PlannedSource,
+    plan: &Plan,
+    done: &HashMap<String, Loaded>,
+    files: &[PathBuf],
+) -> Result<CacheKey> {
+    let records = files.iter().map(|f| file_record(f)).collect::<Result<Vec<FileRecord>>>()?;
+    let entry = plan
+        .pipeline
+        .section(PluginKind::Source)
+        .find(|e| e.name == source.name)
+        .map(|e| e.node.to_json())
+        .unwrap_or_default();
+    let references = source
+        .references
+        .iter()
+        .map(|(table, name)| (table.clone(), done.get(name).and_then(|l| l.key.clone()).unwrap_or_default()))
+        .collect();
+    Ok(CacheKey::new(&KeyParts {
+        plugin: &source.plugin_name,
+        entry,
+        params: plan.run.params.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
+        as_of: plan.run.as_of.to_string(),
+        files: &records,
+        references,
+    }))
 }
 
 /// Create `dir` (if missing) readable by its owner only: the rejects hold the
@@ -278,7 +332,7 @@ async fn run_stages(
                 .iter()
                 .map(|s| {
                     let done = &loaded;
-                    (s.name.clone(), scope.spawn(move || load_source(s, plan, done, progress, stage)))
+                    (s.name.clone(), scope.spawn(move || load_source(s, plan, done, options, stage)))
                 })
                 .collect();
             handles
@@ -349,6 +403,7 @@ async fn run_stages(
             rows_read: ing.rows_read,
             rows_loaded: ing.rows_loaded,
             rows_rejected: ing.rows_rejected,
+            from_cache: l.from_cache,
         });
         reports.push(SourceReport {
             name: source.name.clone(),
@@ -358,6 +413,7 @@ async fn run_stages(
             rows_rejected: ing.rows_rejected,
             rejects_file,
             warnings: ing.warnings.clone(),
+            from_cache: l.from_cache,
         });
     }
     if !over_limit.is_empty() {
