@@ -204,13 +204,21 @@ fn run_pipeline(registry: &Registry, pipeline: &Path, sets: &[String], args: &Ru
             {
                 line.push_str(&format!(" (see {})", file.display()));
             }
-            if s.from_cache {
-                line.push_str(" (checked earlier: from the cache)");
-            }
             let _ = writeln!(out, "{line}");
         }
+        let cached: Vec<&str> = report.sources.iter().filter(|s| s.from_cache).map(|s| s.name.as_str()).collect();
+        if !cached.is_empty() {
+            let _ = writeln!(
+                out,
+                "checked earlier, taken from the cache (--no-cache to read again): {}",
+                cached.join(", ")
+            );
+        }
         for t in report.tables.iter().filter(|t| plan.steps.iter().any(|s| s.name == t.name)) {
-            let _ = writeln!(out, "table {}: {} rows", t.name, t.rows);
+            let _ = match t.rows {
+                Some(rows) => writeln!(out, "table {}: {rows} rows", t.name),
+                None => writeln!(out, "table {}: a view, computed inside the step that reads it", t.name),
+            };
         }
         for o in &report.outputs {
             for file in &o.files {

@@ -6,7 +6,7 @@ use crate::{KindArg, PluginsArgs};
 use serde_json::{Map, Value, json};
 use std::fmt::Write as _;
 use std::io::Write;
-use sunward_core::model::SourceOptions;
+use sunward_core::model::{SourceOptions, StepOptions};
 use sunward_core::{PluginKind, Registry};
 
 /// One setting of a plugin, as shown to users.
@@ -188,6 +188,8 @@ pub fn plugins(registry: &Registry, args: &PluginsArgs) -> i32 {
     }
     let shared = serde_json::to_value(sunward_core::schemars::schema_for!(SourceOptions)).unwrap_or_default();
     let shared_fields = fields(&shared);
+    let step_shared = serde_json::to_value(sunward_core::schemars::schema_for!(StepOptions)).unwrap_or_default();
+    let step_fields = fields(&step_shared);
     let mut out = String::new();
     if args.json {
         let items: Vec<Value> = chosen
@@ -208,6 +210,11 @@ pub fn plugins(registry: &Registry, args: &PluginsArgs) -> i32 {
                     && let Value::Object(map) = &mut item
                 {
                     map.insert("source_options".into(), shared_fields.iter().map(field_json).collect());
+                }
+                if h.kind() == PluginKind::Transform
+                    && let Value::Object(map) = &mut item
+                {
+                    map.insert("step_options".into(), step_fields.iter().map(field_json).collect());
                 }
                 item
             })
@@ -231,6 +238,10 @@ pub fn plugins(registry: &Registry, args: &PluginsArgs) -> i32 {
             if h.kind() == PluginKind::Source {
                 out.push_str("\n  options every source accepts:\n");
                 write_fields(&mut out, &shared_fields);
+            }
+            if h.kind() == PluginKind::Transform {
+                out.push_str("\n  options every step accepts:\n");
+                write_fields(&mut out, &step_fields);
             }
             out.push_str("\n  example:\n");
             for line in info.example.lines() {

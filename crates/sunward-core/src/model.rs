@@ -3,7 +3,8 @@
 //! [`Pipeline`] is the parsed file; [`Entry`] one named source, step or output
 //! with its `plugin:` and its raw settings; [`SourceOptions`] the settings every
 //! source shares (contract, header and value mappings, bad-row policy), which
-//! the engine applies whatever the file format.
+//! the engine applies whatever the file format; [`StepOptions`] those every
+//! step shares.
 
 use crate::contract::ColumnType;
 use crate::params::ParamType;
@@ -27,6 +28,23 @@ pub const SOURCE_OPTION_KEYS: &[&str] = &[
     "produced_by",
     "ignore_columns",
 ];
+
+/// The keys every step accepts besides its plugin's own (see [`StepOptions`]).
+pub const STEP_OPTION_KEYS: &[&str] = &["materialize"];
+
+/// Settings every step accepts, whatever its plugin.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepOptions {
+    /// Compute the table once and keep it (in memory, or staged on disk when
+    /// large) even when only one later step reads it. Without it, a table read
+    /// by exactly one later step and by no output is a view: its query becomes
+    /// part of the query that reads it, and it is never held whole. A table
+    /// read by several steps, or written by an output, is always kept, and so
+    /// is every step of a run with `--memory-limit`.
+    #[serde(default)]
+    pub materialize: bool,
+}
 
 /// A parsed pipeline file.
 #[derive(Debug, Clone)]

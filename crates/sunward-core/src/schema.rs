@@ -15,7 +15,7 @@
 //! schema are renamed `<section>.<plugin>.<Name>` and its references rewritten,
 //! so every `$ref` stays valid.
 
-use crate::model::{ParamSpec, SourceOptions};
+use crate::model::{ParamSpec, SourceOptions, StepOptions};
 use crate::plugin::{PluginKind, Registry};
 use serde_json::{Map, Value, json};
 
@@ -31,6 +31,8 @@ pub fn pipeline_schema(registry: &Registry) -> Value {
     let param_spec = absorb(&mut defs, "params", "param", to_value(schemars::schema_for!(ParamSpec)));
     let source_options = absorb(&mut defs, "sources", "options", to_value(schemars::schema_for!(SourceOptions)));
     let shared_properties = source_options.get("properties").and_then(Value::as_object).cloned().unwrap_or_default();
+    let step_options = absorb(&mut defs, "steps", "options", to_value(schemars::schema_for!(StepOptions)));
+    let step_properties = step_options.get("properties").and_then(Value::as_object).cloned().unwrap_or_default();
 
     let mut sections = Map::new();
     for kind in [PluginKind::Source, PluginKind::Transform, PluginKind::Sink] {
@@ -48,10 +50,13 @@ pub fn pipeline_schema(registry: &Registry) -> Value {
                 "plugin".to_string(),
                 json!({"const": name, "description": format!("The {kind} plugin `{name}`.")}),
             );
-            if kind == PluginKind::Source {
-                for (key, value) in &shared_properties {
-                    extra.entry(key.clone()).or_insert_with(|| value.clone());
-                }
+            let shared = match kind {
+                PluginKind::Source => Some(&shared_properties),
+                PluginKind::Transform => Some(&step_properties),
+                PluginKind::Sink => None,
+            };
+            for (key, value) in shared.into_iter().flatten() {
+                extra.entry(key.clone()).or_insert_with(|| value.clone());
             }
             add_properties(&mut branch, &extra, "plugin");
             let mut described = Map::new();

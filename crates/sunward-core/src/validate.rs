@@ -10,7 +10,9 @@
 
 use crate::contract;
 use crate::diag::{Diagnostic, Location, similar};
-use crate::model::{Entry, ParamDef, ParamSpec, Pipeline, SOURCE_OPTION_KEYS, SourceOptions};
+use crate::model::{
+    Entry, ParamDef, ParamSpec, Pipeline, SOURCE_OPTION_KEYS, STEP_OPTION_KEYS, SourceOptions, StepOptions,
+};
 use crate::params::{ParamType, ParamValue, referenced_names};
 use crate::plugin::{
     AnyConfig, ConfigIssue, ErasedSink, ErasedSource, ErasedTransform, PluginHandle, PluginKind, Registry, RunContext,
@@ -67,6 +69,8 @@ pub struct PlannedStep {
     pub config: AnyConfig,
     /// Tables it reads.
     pub inputs: Vec<String>,
+    /// Its shared settings.
+    pub options: StepOptions,
 }
 
 /// An output ready to run.
@@ -312,7 +316,7 @@ impl Validator {
                     .hint(hint);
                 continue;
             };
-            let (plugin_node, source_options) = self.split_entry(e);
+            let (plugin_node, source_options, step_options) = self.split_entry(e);
             let Some(config) = self.parse_config(e, handle, &plugin_node) else { continue };
             for issue in handle.plugin().check(&config) {
                 self.issue(e, &issue);
@@ -331,7 +335,13 @@ impl Validator {
                     });
                 }
                 PluginHandle::Transform(p) => match p.inputs(&config) {
-                    Ok(inputs) => steps.push(PlannedStep { name: e.name.clone(), plugin: p.clone(), config, inputs }),
+                    Ok(inputs) => steps.push(PlannedStep {
+                        name: e.name.clone(),
+                        plugin: p.clone(),
+                        config,
+                        inputs,
+                        options: step_options.unwrap_or_default(),
+                    }),
                     Err(issue) => self.issue(e, &issue),
                 },
                 PluginHandle::Sink(p) => {
@@ -596,9 +606,11 @@ impl Validator {
         }
     }
 
-    /// Split an entry's mapping into the plugin's own keys and, for sources, the shared options.
-    fn split_entry(&mut self, e: &Entry) -> (Node, Option<SourceOptions>) {
+    /// Split an entry's mapping into the plugin's own keys and, for sources
+    /// and steps, the options every source (or step) shares.
+    fn split_entry(&mut self, e: &Entry) -> (Node, Option<SourceOptions>, Option<StepOptions>) {
         let entries = e.node.as_map().unwrap_or_default();
+        let shared_keys = shared_keys(e.kind);
         let mut own = Vec::new();
         let mut shared = Vec::new();
         for (k, v) in entries {
@@ -606,7 +618,7 @@ impl Validator {
             if key == "plugin" {
                 continue;
             }
-            if e.kind == PluginKind::Source && SOURCE_OPTION_KEYS.contains(&key) {
+            if shared_keys.contains(&key) {
                 shared.push((k.clone(), v.clone()));
             } else {
                 own.push((k.clone(), v.clone()));
@@ -614,18 +626,30 @@ impl Validator {
         }
         // A key missing from the entry is reported at the entry's name.
         let own_node = Node { value: Value::Map(own), span: e.name_span, ..e.node.clone() };
-        if e.kind != PluginKind::Source {
-            return (own_node, None);
-        }
         let shared_node = Node { value: Value::Map(shared), ..e.node.clone() };
-        let options = match serde_path_to_error::deserialize::<_, SourceOptions>(shared_node.to_json()) {
-            Ok(o) => Some(o),
-            Err(err) => {
-                self.serde_error(&e.node, &err, &e.context(), SOURCE_OPTION_KEYS);
-                None
+        match e.kind {
+            PluginKind::Source => {
+                let options = match serde_path_to_error::deserialize::<_, SourceOptions>(shared_node.to_json()) {
+                    Ok(o) => Some(o),
+                    Err(err) => {
+                        self.serde_error(&e.node, &err, &e.context(), SOURCE_OPTION_KEYS);
+                        None
+                    }
+                };
+                (own_node, options, None)
             }
-        };
-        (own_node, options)
+            PluginKind::Transform => {
+                let options = match serde_path_to_error::deserialize::<_, StepOptions>(shared_node.to_json()) {
+                    Ok(o) => Some(o),
+                    Err(err) => {
+                        self.serde_error(&e.node, &err, &e.context(), STEP_OPTION_KEYS);
+                        None
+                    }
+                };
+                (own_node, None, options)
+            }
+            PluginKind::Sink => (own_node, None, None),
+        }
     }
 
     fn parse_config(&mut self, e: &Entry, handle: &PluginHandle, node: &Node) -> Option<AnyConfig> {
@@ -634,9 +658,7 @@ impl Validator {
             Err(err) => {
                 let mut allowed: Vec<String> = schema_keys(&handle.plugin().schema());
                 allowed.push("plugin".into());
-                if e.kind == PluginKind::Source {
-                    allowed.extend(SOURCE_OPTION_KEYS.iter().map(|s| s.to_string()));
-                }
+                allowed.extend(shared_keys(e.kind).iter().map(|s| s.to_string()));
                 let allowed: Vec<&str> = allowed.iter().map(String::as_str).collect();
                 self.serde_error(node, &err, &e.context(), &allowed);
                 None
@@ -958,4 +980,13 @@ pub fn find_word_after(text: &str, from: Span, word: &str) -> Option<Span> {
         }
     }
     None
+}
+
+/// The keys every entry of a section accepts besides its plugin's own.
+fn shared_keys(kind: PluginKind) -> &'static [&'static str] {
+    match kind {
+        PluginKind::Source => SOURCE_OPTION_KEYS,
+        PluginKind::Transform => STEP_OPTION_KEYS,
+        PluginKind::Sink => &[],
+    }
 }

@@ -74,6 +74,9 @@ pub struct Manifest {
     /// Tables too large to hold in memory, staged as Parquet files while the run lasted.
     #[serde(default)]
     pub staged: Vec<String>,
+    /// Steps left as views: read by one later step only, their query ran inside that step's (no row count).
+    #[serde(default)]
+    pub views: Vec<String>,
     /// Files written.
     pub outputs: Vec<FileRecord>,
     /// Milliseconds per stage.

@@ -112,8 +112,8 @@ pub struct SourceReport {
 pub struct TableReport {
     /// Table name.
     pub name: String,
-    /// Rows.
-    pub rows: u64,
+    /// Rows; `None` for a step left as a view (computed inside the one step that reads it).
+    pub rows: Option<u64>,
 }
 
 /// What one output wrote.
@@ -281,6 +281,7 @@ pub async fn run(plan: &Plan, options: &RunOptions) -> Result<RunReport> {
         sources: Vec::new(),
         tables: BTreeMap::new(),
         staged: Vec::new(),
+        views: Vec::new(),
         outputs: Vec::new(),
         timings_ms: BTreeMap::new(),
     };
@@ -433,7 +434,7 @@ async fn run_stages(
         if let Some(l) = loaded.remove(&source.name) {
             session.register_table(source.name.as_str(), l.table.provider()?)?;
             manifest.tables.insert(source.name.clone(), l.table.rows);
-            table_reports.push(TableReport { name: source.name.clone(), rows: l.table.rows });
+            table_reports.push(TableReport { name: source.name.clone(), rows: Some(l.table.rows) });
             if l.table.is_staged() {
                 manifest.staged.push(source.name.clone());
             }
@@ -441,11 +442,29 @@ async fn run_stages(
         }
     }
 
-    // Steps in order, each streamed into the stage.
+    // Steps in order: a view when exactly one later step reads it (and no
+    // output, and it does not ask to be kept), else streamed into the stage.
+    // Under a memory limit every step is kept (staged on disk when large):
+    // views merge several steps' operators into one query, and too many
+    // operators sharing a small limit leave each too little to start.
+    let views_allowed = options.session.memory_limit.is_none();
     for step in &plan.steps {
         progress.stage(&format!("step {}", step.name));
         let clock = Instant::now();
         let ctx = StepContext { session: &session, run: &plan.run, name: &step.name };
+        let readers = plan.steps.iter().filter(|s| s.inputs.contains(&step.name)).count();
+        let written = plan.outputs.iter().any(|o| o.inputs.contains(&step.name));
+        if views_allowed && readers == 1 && !written && !step.options.materialize {
+            let df = step
+                .plugin
+                .run(&step.config, &ctx)
+                .await
+                .map_err(|e| placed(e, plan, PluginKind::Transform, &step.name))?;
+            session.register_table(step.name.as_str(), df.into_view())?;
+            manifest.views.push(step.name.clone());
+            table_reports.push(TableReport { name: step.name.clone(), rows: None });
+            continue;
+        }
         let failed = |e: datafusion::error::DataFusionError| {
             let resources = matches!(e.find_root(), datafusion::error::DataFusionError::ResourcesExhausted(_));
             let d = Diagnostic::runtime(format!("the step failed: {}", e.message()));
@@ -477,7 +496,7 @@ async fn run_stages(
         })?;
         session.register_table(step.name.as_str(), provider)?;
         manifest.tables.insert(step.name.clone(), table.rows);
-        table_reports.push(TableReport { name: step.name.clone(), rows: table.rows });
+        table_reports.push(TableReport { name: step.name.clone(), rows: Some(table.rows) });
         if table.is_staged() {
             manifest.staged.push(step.name.clone());
         }

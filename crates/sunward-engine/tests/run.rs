@@ -193,7 +193,7 @@ async fn string_parameters_are_bound_not_pasted() {
     let plan = plan(tmp.path(), &text, &["who=x' OR '1'='1"]);
     let report = run(&plan, &RunOptions::default()).await.unwrap();
     let by_school = report.tables.iter().find(|t| t.name == "by_school").unwrap();
-    assert_eq!(by_school.rows, 0, "the quote in the value is data, not SQL");
+    assert_eq!(by_school.rows, Some(0), "the quote in the value is data, not SQL");
 }
 
 #[tokio::test]
@@ -226,9 +226,32 @@ async fn a_small_memory_limit_spills_instead_of_failing() {
         ..Default::default()
     };
     let report = run(&plan, &run_options).await.unwrap_or_else(|d| panic!("{}", d.render(None)));
-    assert_eq!(report.tables.iter().find(|t| t.name == "sorted").unwrap().rows, 60_000);
+    assert_eq!(report.tables.iter().find(|t| t.name == "sorted").unwrap().rows, Some(60_000));
     let out = std::fs::read_to_string(dir.join("out/sorted.csv")).unwrap();
     let mut lines = out.lines().skip(1);
     assert!(lines.next().unwrap().starts_with("R059999,"));
     assert!(out.lines().last().unwrap().starts_with("R000000,"));
+}
+
+#[tokio::test]
+async fn a_step_read_once_is_a_view_and_the_rest_are_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // `kind_2025` is read by `by_kind` only: a view. `by_kind` is read by two
+    // steps: kept. `biggest` asks to be kept. `top` and `total` are written.
+    let text = "name: lazy\nsources:\n  services:\n    plugin: csv\n    path: services.csv\n    contract: services\nsteps:\n  kind_2025:\n    plugin: sql\n    query: SELECT service_type, participants FROM services WHERE service_date >= DATE '2025-01-01'\n  by_kind:\n    plugin: sql\n    query: SELECT service_type, COUNT(*) AS n, SUM(participants) AS p FROM kind_2025 GROUP BY service_type\n  biggest:\n    plugin: sql\n    materialize: true\n    query: SELECT MAX(p) AS p FROM by_kind\n  top:\n    plugin: sql\n    query: SELECT k.service_type, k.n FROM by_kind k JOIN biggest b ON k.p = b.p\n  total:\n    plugin: sql\n    query: SELECT SUM(n) AS n FROM by_kind\noutputs:\n  top:\n    plugin: csv\n    table: top\n    path: top.csv\n  total:\n    plugin: csv\n    table: total\n    path: total.csv\n";
+    let plan = plan(dir, text, &[]);
+    let report = run(&plan, &RunOptions::default()).await.unwrap_or_else(|d| panic!("{}", d.render(None)));
+    let rows = |name: &str| report.tables.iter().find(|t| t.name == name).unwrap().rows;
+    assert_eq!(rows("kind_2025"), None, "read by one step: a view");
+    assert_eq!(rows("by_kind"), Some(2), "read by two steps: kept (case_session, growth_class)");
+    assert_eq!(rows("biggest"), Some(1), "materialize: true keeps it");
+    // 2025 good rows (R1–R4; R6 names an unknown school but no schools source is loaded here, so it is kept):
+    // case_session 2 rows (2 participants), growth_class 3 rows (45 + 38 + 30 = 113).
+    assert_eq!(std::fs::read_to_string(dir.join("out/top.csv")).unwrap(), "service_type,n\ngrowth_class,3\n");
+    assert_eq!(std::fs::read_to_string(dir.join("out/total.csv")).unwrap(), "n\n5\n");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("out/manifest-lazy.json")).unwrap()).unwrap();
+    assert_eq!(manifest["views"], serde_json::json!(["kind_2025"]));
+    assert!(manifest["tables"].get("kind_2025").is_none(), "a view has no row count");
 }
