@@ -669,16 +669,39 @@ fn effective_cell(cell: &RawCell, values: Option<&BTreeMap<String, String>>) -> 
 }
 
 /// A 128-bit hash of a key's values (two SipHash passes with different salts).
-fn key_hash(parts: &[KeyPart<'_>]) -> u128 {
+fn key_hash<'a>(parts: impl Iterator<Item = KeyPart<'a>> + Clone) -> u128 {
     let pass = |salt: u64| {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         salt.hash(&mut h);
-        for p in parts {
+        for p in parts.clone() {
             p.hash_into(&mut h);
         }
         h.finish()
     };
     (u128::from(pass(0x5EED_0001)) << 64) | u128::from(pass(0x5EED_0002))
+}
+
+/// Key hashes already seen, each with the number of the row that holds it
+/// first. The hashes are uniformly spread already, so the table hashes them
+/// no further: it takes their low 64 bits.
+type SeenKeys = HashMap<u128, u64, std::hash::BuildHasherDefault<PassThrough>>;
+
+/// A hasher for keys that are hashes: the last 64 bits written are the hash.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u128(&mut self, i: u128) {
+        self.0 = i as u64;
+    }
 }
 
 /// The rule text for a code outside its list, pointing at `values:` when the text is a known label.
@@ -726,6 +749,8 @@ struct Rules<'a> {
     ordered: Vec<(usize, usize)>,
     /// For each column, the key values its references must be among (when checked).
     held: Vec<Option<&'a HashSet<String>>>,
+    /// Each unique key's columns, by position.
+    unique: Vec<Vec<usize>>,
 }
 
 impl Rules<'_> {
@@ -932,10 +957,10 @@ pub fn ingest_into(
                 Some(held.get(key).unwrap_or(&empty_keys))
             })
             .collect(),
+        unique: spec
+            .map(|s| s.unique.iter().map(|key| key.iter().filter_map(|k| layout.position(k)).collect()).collect())
+            .unwrap_or_default(),
     };
-    let unique: Vec<Vec<usize>> = spec
-        .map(|s| s.unique.iter().map(|key| key.iter().filter_map(|k| layout.position(k)).collect()).collect())
-        .unwrap_or_default();
     // Keys of tables that others reference, kept exactly; an empty table still has an (empty) entry.
     let kept_keys: Vec<(usize, &'static str)> = spec
         .filter(|s| REFERENCED_TABLES.contains(&s.name))
@@ -955,8 +980,7 @@ pub fn ingest_into(
         file,
         context: &context,
         fail_on_bad_rows: options.on_bad_rows == OnBadRows::Fail,
-        seen: vec![HashMap::new(); unique.len()],
-        unique,
+        seen: (0..rules.unique.len()).map(|_| SeenKeys::default()).collect(),
         keys: kept_keys.iter().map(|(_, name)| (name.to_string(), HashSet::new())).collect(),
         kept_keys,
         out,
@@ -1016,10 +1040,8 @@ struct Sweep<'a> {
     file: &'a str,
     context: &'a str,
     fail_on_bad_rows: bool,
-    /// Each unique key's columns, by position.
-    unique: Vec<Vec<usize>>,
     /// Each unique key's hash → the number of the row (line, sheet row or record) that holds it first.
-    seen: Vec<HashMap<u128, u64>>,
+    seen: Vec<SeenKeys>,
     kept_keys: Vec<(usize, &'static str)>,
     keys: KeySet,
     out: &'a mut dyn FnMut(RecordBatch) -> Result<()>,
@@ -1049,15 +1071,16 @@ impl Sweep<'_> {
                 None => (raw.place(i), Vec::new()),
             };
             // Unique keys last: a row bad for another reason does not claim its key.
-            if broken.is_empty() {
-                let part = |col: usize| match &judged {
-                    Some((_, values, _)) => values.get(col).map(Typed::part).unwrap_or(KeyPart::Null),
-                    None => typed.part(col, i),
+            if broken.is_empty() && !self.rules.unique.is_empty() {
+                let hash = |k: usize, cols: &[usize]| match &judged {
+                    Some((_, values, _)) => {
+                        key_hash(cols.iter().map(|c| values.get(*c).map(Typed::part).unwrap_or(KeyPart::Null)))
+                    }
+                    None => typed.key_hashes.get(k).and_then(|h| h.get(i)).copied().unwrap_or_default(),
                 };
                 let mut fresh: Vec<(usize, u128)> = Vec::new();
-                for (k, cols) in self.unique.iter().enumerate() {
-                    let parts: Vec<KeyPart<'_>> = cols.iter().map(|c| part(*c)).collect();
-                    let h = key_hash(&parts);
+                for (k, cols) in self.rules.unique.iter().enumerate() {
+                    let h = hash(k, cols);
                     if let Some(first) = self.seen.get(k).and_then(|s| s.get(&h)) {
                         let row = match &judged {
                             Some((row, _, _)) => row.clone(),
