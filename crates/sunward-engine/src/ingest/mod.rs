@@ -1081,7 +1081,18 @@ impl Sweep<'_> {
                 let mut fresh: Vec<(usize, u128)> = Vec::new();
                 for (k, cols) in self.rules.unique.iter().enumerate() {
                     let h = hash(k, cols);
-                    if let Some(first) = self.seen.get(k).and_then(|s| s.get(&h)) {
+                    // One key (the usual case): claimed in the same probe that looks for it.
+                    let first = match (self.rules.unique.len(), self.seen.get_mut(k)) {
+                        (1, Some(seen)) => match seen.entry(h) {
+                            std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
+                            std::collections::hash_map::Entry::Vacant(e) => {
+                                e.insert(place_number(&place));
+                                continue;
+                            }
+                        },
+                        (_, seen) => seen.and_then(|s| s.get(&h)).copied(),
+                    };
+                    if let Some(first) = first {
                         let row = match &judged {
                             Some((row, _, _)) => row.clone(),
                             None => slot_row(raw, i),
@@ -1093,7 +1104,7 @@ impl Sweep<'_> {
                         broken.push(Reject {
                             place: place.clone(),
                             column: names.join("+"),
-                            rule: format!("duplicate {} (first at {})", names.join("+"), place_like(&place, *first)),
+                            rule: format!("duplicate {} (first at {})", names.join("+"), place_like(&place, first)),
                             value: shown.join("+"),
                         });
                     } else {

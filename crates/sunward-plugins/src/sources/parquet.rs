@@ -2,13 +2,19 @@
 //!
 //! Values keep their stored types (numbers, dates, timestamps, booleans);
 //! anything else is shown as text. Rows are numbered from 1 for messages.
+//! Row groups are decoded on up to four threads at once and handed out in
+//! file order.
 
 use super::{open_file, sniff};
-use datafusion::arrow::record_batch::{RecordBatch, RecordBatchReader};
-use datafusion::parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
+use datafusion::parquet::errors::ParquetError;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use sunward_core::plugin::cell_of_array;
 use sunward_core::{
     Diagnostic, Places, Plugin, PluginInfo, RawBatch, RawRow, Result, RowPlace, RowReader, RunContext, Source,
@@ -46,22 +52,87 @@ impl Source for ParquetSource {
             return Err(magic.refuse(&path, "Parquet"));
         }
         let file = open_file(&path)?;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-            .and_then(|b| b.with_batch_size(sunward_core::RAW_BATCH_ROWS).build())
-            .map_err(|e| {
-                Diagnostic::runtime(format!("cannot read {label} as Parquet: {e}"))
-                    .hint("check that the file is Parquet; a CSV file is read with plugin: csv, JSON lines with plugin: jsonl")
-                    .caused_by(e)
-            })?;
-        let headers = reader.schema().fields().iter().map(|f| f.name().trim().to_string()).collect();
-        Ok(Box::new(ParquetRows { file: label, headers, reader, batch: None, row: 0, record: 0 }))
+        let not_parquet = |e: ParquetError| {
+            Diagnostic::runtime(format!("cannot read {label} as Parquet: {e}"))
+                .hint("check that the file is Parquet; a CSV file is read with plugin: csv, JSON lines with plugin: jsonl")
+                .caused_by(e)
+        };
+        let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default()).map_err(not_parquet)?;
+        let headers = metadata.schema().fields().iter().map(|f| f.name().trim().to_string()).collect();
+        let groups = metadata.metadata().num_row_groups();
+        let lanes = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 4).min(groups.max(1));
+        let lanes = (0..lanes)
+            .map(|lane| {
+                let (send, receive) = sync_channel::<Decoded>(2);
+                let path = path.clone();
+                let metadata = metadata.clone();
+                std::thread::spawn(move || decode_lane(&path, metadata, lane, lanes, groups, &send));
+                receive
+            })
+            .collect::<Vec<_>>();
+        Ok(Box::new(ParquetRows { file: label, headers, lanes, group: 0, groups, batch: None, row: 0, record: 0 }))
     }
 }
 
+/// What a decoding thread sends: batches of a row group, then the end of it.
+enum Decoded {
+    Batch(RecordBatch),
+    EndOfGroup,
+    Failed(String),
+}
+
+/// Decode row groups `lane`, `lane + lanes`, … in order, sending each one's
+/// batches and then its end; stops when the reader is dropped.
+fn decode_lane(
+    path: &std::path::Path,
+    metadata: ArrowReaderMetadata,
+    lane: usize,
+    lanes: usize,
+    groups: usize,
+    send: &SyncSender<Decoded>,
+) {
+    for group in (lane..groups).step_by(lanes) {
+        // A handle of its own for each group: a cloned handle would share the read position.
+        let reader = std::fs::File::open(path).map_err(|e| e.to_string()).and_then(|f| {
+            ParquetRecordBatchReaderBuilder::new_with_metadata(f, metadata.clone())
+                .with_row_groups(vec![group])
+                .with_batch_size(sunward_core::RAW_BATCH_ROWS)
+                .build()
+                .map_err(|e| e.to_string())
+        });
+        let reader = match reader {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = send.send(Decoded::Failed(e));
+                return;
+            }
+        };
+        for batch in reader {
+            let message = match batch {
+                Ok(b) => Decoded::Batch(b),
+                Err(e) => Decoded::Failed(e.to_string()),
+            };
+            let failed = matches!(message, Decoded::Failed(_));
+            if send.send(message).is_err() || failed {
+                return;
+            }
+        }
+        if send.send(Decoded::EndOfGroup).is_err() {
+            return;
+        }
+    }
+}
+
+/// Reads a Parquet file's row groups on several threads at once (each thread
+/// decodes every n-th group) and hands their batches out in file order.
 struct ParquetRows {
     file: String,
     headers: Vec<String>,
-    reader: ParquetRecordBatchReader,
+    /// One channel per decoding thread; row group `g` comes from lane `g % lanes`.
+    lanes: Vec<Receiver<Decoded>>,
+    /// The row group being handed out, and how many there are.
+    group: usize,
+    groups: usize,
     /// A batch being handed out row by row (`next_row`), and the next row of it.
     batch: Option<RecordBatch>,
     row: usize,
@@ -71,13 +142,28 @@ struct ParquetRows {
 
 impl ParquetRows {
     fn read_batch(&mut self) -> Option<Result<RecordBatch>> {
-        match self.reader.next()? {
-            Ok(batch) => Some(Ok(batch)),
-            Err(e) => {
-                Some(Err(Diagnostic::runtime(format!("cannot read {} after record {}: {e}", self.file, self.record))
-                    .caused_by(e)))
+        while self.group < self.groups {
+            let lane = self.lanes.get(self.group % self.lanes.len().max(1))?;
+            match lane.recv() {
+                Ok(Decoded::Batch(batch)) => return Some(Ok(batch)),
+                Ok(Decoded::EndOfGroup) => self.group += 1,
+                Ok(Decoded::Failed(e)) => {
+                    self.group = self.groups;
+                    return Some(Err(Diagnostic::runtime(format!(
+                        "cannot read {} after record {}: {e}",
+                        self.file, self.record
+                    ))));
+                }
+                Err(_) => {
+                    self.group = self.groups;
+                    return Some(Err(Diagnostic::runtime(format!(
+                        "cannot read {} after record {}: the decoding thread stopped",
+                        self.file, self.record
+                    ))));
+                }
             }
         }
+        None
     }
 }
 
