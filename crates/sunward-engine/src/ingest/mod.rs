@@ -980,7 +980,7 @@ pub fn ingest_into(
         file,
         context: &context,
         fail_on_bad_rows: options.on_bad_rows == OnBadRows::Fail,
-        seen: (0..rules.unique.len()).map(|_| SeenKeys::default()).collect(),
+        seen: (0..rules.unique.len()).map(|_| (0..PARTITIONS).map(|_| SeenKeys::default()).collect()).collect(),
         keys: kept_keys.iter().map(|(_, name)| (name.to_string(), HashSet::new())).collect(),
         kept_keys,
         out,
@@ -1033,6 +1033,21 @@ pub fn ingest_into(
     })
 }
 
+/// A row judged cell by cell: the row, its values and the rules it breaks (unique keys aside).
+struct Judged {
+    row: RawRow,
+    values: Vec<Typed>,
+    broken: Vec<Reject>,
+}
+
+/// How many parts the seen-key tables are cut into, by hash, to be probed on several cores.
+const PARTITIONS: usize = 16;
+
+/// The partition of a key hash (its high bits; the tables use the low ones).
+fn partition(h: u128) -> usize {
+    ((h >> 64) as usize) % PARTITIONS
+}
+
 /// The in-order part of ingest: unique keys, bad rows explained, good rows kept.
 struct Sweep<'a> {
     rules: &'a Rules<'a>,
@@ -1040,8 +1055,9 @@ struct Sweep<'a> {
     file: &'a str,
     context: &'a str,
     fail_on_bad_rows: bool,
-    /// Each unique key's hash → the number of the row (line, sheet row or record) that holds it first.
-    seen: Vec<SeenKeys>,
+    /// For each unique key, by partition of the hash: each hash → the number
+    /// of the row (line, sheet row or record) that holds it first.
+    seen: Vec<Vec<SeenKeys>>,
     kept_keys: Vec<(usize, &'static str)>,
     keys: KeySet,
     out: &'a mut dyn FnMut(RecordBatch) -> Result<()>,
@@ -1054,47 +1070,99 @@ struct Sweep<'a> {
 impl Sweep<'_> {
     fn sweep(&mut self, raw: &RawBatch, typed: columns::TypedBatch) -> Result<()> {
         let columns = self.rules.columns;
+        let len = raw.len;
+        // Rows a column-wise rule flagged, judged cell by cell (on every core).
+        let judged: Vec<Option<Judged>> = (0..len)
+            .into_par_iter()
+            .map(|i| {
+                typed.flagged.get(i).copied().unwrap_or(true).then(|| {
+                    let row = slot_row(raw, i);
+                    let (values, broken) = self.rules.check_row(&row);
+                    Judged { row, values, broken }
+                })
+            })
+            .collect();
+        let place_of = |i: usize| match judged.get(i).and_then(Option::as_ref) {
+            Some(j) => j.row.place.clone(),
+            None => raw.place(i),
+        };
+        let hash_of = |k: usize, i: usize| match judged.get(i).and_then(Option::as_ref) {
+            Some(j) => key_hash(
+                self.rules
+                    .unique
+                    .get(k)
+                    .into_iter()
+                    .flatten()
+                    .map(|c| j.values.get(*c).map(Typed::part).unwrap_or(KeyPart::Null)),
+            ),
+            None => typed.key_hashes.get(k).and_then(|h| h.get(i)).copied().unwrap_or_default(),
+        };
+        let clean = |i: usize| judged.get(i).and_then(Option::as_ref).is_none_or(|j| j.broken.is_empty());
+        // With one unique key (the usual case), the rows' claims are settled
+        // first, each partition of the hashes on its own core; a row bad for
+        // another reason claims nothing.
+        let mut duplicate_of: Vec<Option<u64>> = Vec::new();
+        if let [_] = self.rules.unique.as_slice() {
+            duplicate_of = vec![None; len];
+            let mut buckets: Vec<Vec<(usize, u128, u64)>> = vec![Vec::new(); PARTITIONS];
+            for i in (0..len).filter(|i| clean(*i)) {
+                let h = hash_of(0, i);
+                if let Some(b) = buckets.get_mut(partition(h)) {
+                    b.push((i, h, place_number(&place_of(i))));
+                }
+            }
+            let seen = self.seen.get_mut(0).map(Vec::as_mut_slice).unwrap_or_default();
+            let found: Vec<Vec<(usize, u64)>> = seen
+                .par_iter_mut()
+                .zip(buckets.par_iter())
+                .map(|(map, bucket)| {
+                    let mut found = Vec::new();
+                    for &(i, h, n) in bucket {
+                        match map.entry(h) {
+                            std::collections::hash_map::Entry::Occupied(e) => found.push((i, *e.get())),
+                            std::collections::hash_map::Entry::Vacant(e) => {
+                                e.insert(n);
+                            }
+                        }
+                    }
+                    found
+                })
+                .collect();
+            for (i, first) in found.into_iter().flatten() {
+                if let Some(d) = duplicate_of.get_mut(i) {
+                    *d = Some(first);
+                }
+            }
+        }
         // Rows judged cell by cell and kept: their values, built column by column.
         let mut slow: Vec<Builder> = columns.iter().map(|c| Builder::new(c.ty)).collect();
         let mut slow_rows = 0usize;
         // For each kept row: (0, slot) from the column-wise arrays, or (1, n) the n-th of `slow`.
-        let mut kept: Vec<(usize, usize)> = Vec::with_capacity(raw.len);
-        for i in 0..raw.len {
+        let mut kept: Vec<(usize, usize)> = Vec::with_capacity(len);
+        for (i, judged) in judged.iter().enumerate() {
             self.read += 1;
-            let judged = typed.flagged.get(i).copied().unwrap_or(true).then(|| {
-                let row = slot_row(raw, i);
-                let (values, broken) = self.rules.check_row(&row);
-                (row, values, broken)
-            });
-            let (place, mut broken) = match &judged {
-                Some((row, _, broken)) => (row.place.clone(), broken.clone()),
-                None => (raw.place(i), Vec::new()),
+            let place = match &judged {
+                Some(j) => j.row.place.clone(),
+                None => raw.place(i),
             };
+            let mut broken = judged.as_ref().map(|j| j.broken.clone()).unwrap_or_default();
             // Unique keys last: a row bad for another reason does not claim its key.
             if broken.is_empty() && !self.rules.unique.is_empty() {
-                let hash = |k: usize, cols: &[usize]| match &judged {
-                    Some((_, values, _)) => {
-                        key_hash(cols.iter().map(|c| values.get(*c).map(Typed::part).unwrap_or(KeyPart::Null)))
-                    }
-                    None => typed.key_hashes.get(k).and_then(|h| h.get(i)).copied().unwrap_or_default(),
-                };
                 let mut fresh: Vec<(usize, u128)> = Vec::new();
                 for (k, cols) in self.rules.unique.iter().enumerate() {
-                    let h = hash(k, cols);
-                    // One key (the usual case): claimed in the same probe that looks for it.
-                    let first = match (self.rules.unique.len(), self.seen.get_mut(k)) {
-                        (1, Some(seen)) => match seen.entry(h) {
-                            std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
-                            std::collections::hash_map::Entry::Vacant(e) => {
-                                e.insert(place_number(&place));
-                                continue;
-                            }
-                        },
-                        (_, seen) => seen.and_then(|s| s.get(&h)).copied(),
+                    let first = if duplicate_of.is_empty() {
+                        let h = hash_of(k, i);
+                        let first = self.seen.get(k).and_then(|p| p.get(partition(h))).and_then(|s| s.get(&h));
+                        if first.is_none() {
+                            fresh.push((k, h));
+                        }
+                        first.copied()
+                    } else {
+                        duplicate_of.get(i).copied().flatten()
                     };
                     if let Some(first) = first {
                         let row = match &judged {
-                            Some((row, _, _)) => row.clone(),
+                            Some(j) => j.row.clone(),
                             None => slot_row(raw, i),
                         };
                         let names: Vec<&str> =
@@ -1107,13 +1175,11 @@ impl Sweep<'_> {
                             rule: format!("duplicate {} (first at {})", names.join("+"), place_like(&place, first)),
                             value: shown.join("+"),
                         });
-                    } else {
-                        fresh.push((k, h));
                     }
                 }
                 if broken.is_empty() {
                     for (k, h) in fresh {
-                        if let Some(s) = self.seen.get_mut(k) {
+                        if let Some(s) = self.seen.get_mut(k).and_then(|p| p.get_mut(partition(h))) {
                             s.insert(h, place_number(&place));
                         }
                     }
@@ -1139,7 +1205,7 @@ impl Sweep<'_> {
             }
             for (col, name) in &self.kept_keys {
                 let value = match &judged {
-                    Some((_, values, _)) => values.get(*col).map(Typed::part),
+                    Some(j) => j.values.get(*col).map(Typed::part),
                     None => Some(typed.part(*col, i)),
                 };
                 if let (Some(KeyPart::Str(s)), Some(set)) = (value, self.keys.get_mut(*name))
@@ -1149,8 +1215,8 @@ impl Sweep<'_> {
                 }
             }
             match judged {
-                Some((_, values, _)) => {
-                    for (b, v) in slow.iter_mut().zip(&values) {
+                Some(j) => {
+                    for (b, v) in slow.iter_mut().zip(&j.values) {
                         b.push(v);
                     }
                     kept.push((1, slow_rows));
