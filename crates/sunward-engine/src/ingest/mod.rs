@@ -683,8 +683,25 @@ fn key_hash<'a>(parts: impl Iterator<Item = KeyPart<'a>> + Clone) -> u128 {
 
 /// Key hashes already seen, each with the number of the row that holds it
 /// first. The hashes are uniformly spread already, so the table hashes them
-/// no further: it takes their low 64 bits.
-type SeenKeys = HashMap<u128, u64, std::hash::BuildHasherDefault<PassThrough>>;
+/// no further: it takes their low 64 bits. A hash is kept as two `u64`s, not
+/// a `u128`, so an entry takes 24 bytes rather than 32.
+type SeenKeys = HashMap<SeenHash, u64, std::hash::BuildHasherDefault<PassThrough>>;
+
+/// A 128-bit key hash as two halves.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct SeenHash(u64, u64);
+
+impl From<u128> for SeenHash {
+    fn from(h: u128) -> Self {
+        SeenHash((h >> 64) as u64, h as u64)
+    }
+}
+
+impl Hash for SeenHash {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.1);
+    }
+}
 
 /// A hasher for keys that are hashes: the last 64 bits written are the hash.
 #[derive(Default)]
@@ -699,8 +716,8 @@ impl Hasher for PassThrough {
             self.0 = self.0.rotate_left(8) ^ u64::from(*b);
         }
     }
-    fn write_u128(&mut self, i: u128) {
-        self.0 = i as u64;
+    fn write_u64(&mut self, i: u64) {
+        self.0 = i;
     }
 }
 
@@ -1118,7 +1135,7 @@ impl Sweep<'_> {
                 .map(|(map, bucket)| {
                     let mut found = Vec::new();
                     for &(i, h, n) in bucket {
-                        match map.entry(h) {
+                        match map.entry(SeenHash::from(h)) {
                             std::collections::hash_map::Entry::Occupied(e) => found.push((i, *e.get())),
                             std::collections::hash_map::Entry::Vacant(e) => {
                                 e.insert(n);
@@ -1152,7 +1169,8 @@ impl Sweep<'_> {
                 for (k, cols) in self.rules.unique.iter().enumerate() {
                     let first = if duplicate_of.is_empty() {
                         let h = hash_of(k, i);
-                        let first = self.seen.get(k).and_then(|p| p.get(partition(h))).and_then(|s| s.get(&h));
+                        let first =
+                            self.seen.get(k).and_then(|p| p.get(partition(h))).and_then(|s| s.get(&SeenHash::from(h)));
                         if first.is_none() {
                             fresh.push((k, h));
                         }
@@ -1180,7 +1198,7 @@ impl Sweep<'_> {
                 if broken.is_empty() {
                     for (k, h) in fresh {
                         if let Some(s) = self.seen.get_mut(k).and_then(|p| p.get_mut(partition(h))) {
-                            s.insert(h, place_number(&place));
+                            s.insert(SeenHash::from(h), place_number(&place));
                         }
                     }
                 }
