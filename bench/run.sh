@@ -10,7 +10,8 @@
 # Settings (environment): ROWS (service rows of the Parquet job), CSV_ROWS
 # (service rows of the CSV jobs, a district of 20 schools), RUNS, SUNWARD_BIN
 # (default target/release/sunward; build it with `cargo build --release
-# --workspace`), BENCH_DIR (data, results and DuckDB's virtualenv; default
+# --workspace`, or the faster-to-build `--profile profiling`; every run
+# passes --no-cache, so each one reads and checks its sources), BENCH_DIR (data, results and DuckDB's virtualenv; default
 # bench/work, which git ignores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -81,7 +82,7 @@ PYEOF
 
 job() {
   local name=$1 pipeline=$2 data=$3 sunward_out=$4 label=$5
-  measure "sunward-$name" "$BIN" run "$pipeline" --set "data_dir=$data" --out "$WORK/out/sunward-$name" --quiet
+  measure "sunward-$name" "$BIN" run "$pipeline" --set "data_dir=$data" --out "$WORK/out/sunward-$name" --quiet --no-cache
   local s_time=$MEDIAN s_peak=$PEAK
   measure "duckdb-$name" "$PY" bench/duckdb_job.py "$name" "$data" "$WORK/out/duckdb-$name"
   local d_time=$MEDIAN d_peak=$PEAK
@@ -95,7 +96,7 @@ job groupby bench/groupby.yaml "$parquet_data" by_school_and_type.csv \
 job load_csv bench/load_csv.yaml "$csv_data" counted.csv \
   "$CSV_ROWS service rows, CSV: load with \`contract: services\`, COUNT and COUNT DISTINCT"
 measure metrics "$BIN" run pipelines/metrics.yaml --set "data_dir=$csv_data" --set baseline_year=2022 \
-  --set current_year=2024 --out "$WORK/out/sunward-metrics" --quiet
+  --set current_year=2024 --out "$WORK/out/sunward-metrics" --quiet --no-cache
 rows+=("| \`metrics.yaml\` on the $CSV_ROWS-row district, CSV (every figure of the metrics) | $MEDIAN s, $PEAK MiB | no DuckDB script yet | — |")
 
 echo

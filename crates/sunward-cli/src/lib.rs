@@ -133,7 +133,7 @@ struct DatagenArgs {
     /// Overwrite files that already exist.
     #[arg(long)]
     force: bool,
-    /// custom: the number of schools (1–999) [default: 10].
+    /// custom: the number of schools (1–9,999) [default: 10].
     #[arg(long, value_name = "N")]
     schools: Option<u32>,
     /// custom: the number of districts (1–schools) [default: 1].

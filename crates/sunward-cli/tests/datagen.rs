@@ -294,7 +294,7 @@ fn bad_arguments_are_clear_errors() {
     let out = dir.path().join("out");
     fails_with(&["--preset", "shanghai"], &out, 2, "invalid value 'shanghai'");
     fails_with(&["--preset", "project", "--schools", "4"], &out, 2, "--schools can only be used with --preset custom");
-    fails_with(&["--preset", "custom", "--schools", "0"], &out, 2, "--schools must be between 1 and 999");
+    fails_with(&["--preset", "custom", "--schools", "0"], &out, 2, "--schools must be between 1 and 9999");
     fails_with(&["--preset", "custom", "--schools", "3", "--districts", "4"], &out, 2, "--districts must be between 1");
     fails_with(
         &["--preset", "custom", "--years", "2024..2030"],

@@ -162,7 +162,7 @@ pub struct Spec {
 /// The sizes of a `custom` data set.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CustomOptions {
-    /// Number of schools (1–999).
+    /// Number of schools (1–9,999).
     pub schools: u32,
     /// Number of districts (1–schools).
     pub districts: u32,
@@ -405,8 +405,8 @@ const CUSTOM_DISTRICTS: [&str; 12] = [
 
 fn custom(options: &CustomOptions) -> Result<Spec> {
     let usage = |message: String, hint: &str| Err(Diagnostic::invalid(message).hint(hint.to_string()));
-    if !(1..=999).contains(&options.schools) {
-        return usage(format!("--schools must be between 1 and 999, not {}", options.schools), "e.g. --schools 20");
+    if !(1..=9_999).contains(&options.schools) {
+        return usage(format!("--schools must be between 1 and 9999, not {}", options.schools), "e.g. --schools 20");
     }
     if options.districts < 1 || options.districts > options.schools {
         return usage(
