@@ -682,24 +682,41 @@ fn key_hash<'a>(parts: impl Iterator<Item = KeyPart<'a>> + Clone) -> u128 {
 }
 
 /// Key hashes already seen, each with the number of the row that holds it
-/// first. The hashes are uniformly spread already, so the table hashes them
-/// no further: it takes their low 64 bits. A hash is kept as two `u64`s, not
-/// a `u128`, so an entry takes 24 bytes rather than 32.
-type SeenKeys = HashMap<SeenHash, u64, std::hash::BuildHasherDefault<PassThrough>>;
+/// first. Of a key's 128-bit hash, 96 bits are kept (with the 4 that choose
+/// the partition, 100: two different keys among 100 million collide with a
+/// chance of about one in 10^14), and the row number in 32 bits, so an entry
+/// takes 16 bytes; with the hash table's spare room, about 20–40 bytes per
+/// row. The hashes are spread uniformly already, so the table hashes them no
+/// further: it takes their low 64 bits.
+type SeenKeys = HashMap<SeenHash, u32, std::hash::BuildHasherDefault<PassThrough>>;
 
-/// A 128-bit key hash as two halves.
+/// The kept part of a 128-bit key hash.
 #[derive(Clone, Copy, PartialEq, Eq)]
-struct SeenHash(u64, u64);
+struct SeenHash(u64, u32);
 
 impl From<u128> for SeenHash {
     fn from(h: u128) -> Self {
-        SeenHash((h >> 64) as u64, h as u64)
+        SeenHash(h as u64, (h >> 96) as u32)
     }
 }
 
 impl Hash for SeenHash {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(self.1);
+        state.write_u64(self.0);
+    }
+}
+
+/// A row number as the seen-key table keeps it; beyond 32 bits, "unknown".
+fn stored_place(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Where the first row holding a key is, for a duplicate's rule text.
+fn first_at(place: &RowPlace, first: u32) -> String {
+    if first == u32::MAX {
+        "earlier in the file".to_string()
+    } else {
+        format!("at {}", place_like(place, u64::from(first)))
     }
 }
 
@@ -1118,18 +1135,18 @@ impl Sweep<'_> {
         // With one unique key (the usual case), the rows' claims are settled
         // first, each partition of the hashes on its own core; a row bad for
         // another reason claims nothing.
-        let mut duplicate_of: Vec<Option<u64>> = Vec::new();
+        let mut duplicate_of: Vec<Option<u32>> = Vec::new();
         if let [_] = self.rules.unique.as_slice() {
             duplicate_of = vec![None; len];
-            let mut buckets: Vec<Vec<(usize, u128, u64)>> = vec![Vec::new(); PARTITIONS];
+            let mut buckets: Vec<Vec<(usize, u128, u32)>> = vec![Vec::new(); PARTITIONS];
             for i in (0..len).filter(|i| clean(*i)) {
                 let h = hash_of(0, i);
                 if let Some(b) = buckets.get_mut(partition(h)) {
-                    b.push((i, h, place_number(&place_of(i))));
+                    b.push((i, h, stored_place(place_number(&place_of(i)))));
                 }
             }
             let seen = self.seen.get_mut(0).map(Vec::as_mut_slice).unwrap_or_default();
-            let found: Vec<Vec<(usize, u64)>> = seen
+            let found: Vec<Vec<(usize, u32)>> = seen
                 .par_iter_mut()
                 .zip(buckets.par_iter())
                 .map(|(map, bucket)| {
@@ -1190,7 +1207,7 @@ impl Sweep<'_> {
                         broken.push(Reject {
                             place: place.clone(),
                             column: names.join("+"),
-                            rule: format!("duplicate {} (first at {})", names.join("+"), place_like(&place, first)),
+                            rule: format!("duplicate {} (first {})", names.join("+"), first_at(&place, first)),
                             value: shown.join("+"),
                         });
                     }
@@ -1198,7 +1215,7 @@ impl Sweep<'_> {
                 if broken.is_empty() {
                     for (k, h) in fresh {
                         if let Some(s) = self.seen.get_mut(k).and_then(|p| p.get_mut(partition(h))) {
-                            s.insert(SeenHash::from(h), place_number(&place));
+                            s.insert(SeenHash::from(h), stored_place(place_number(&place)));
                         }
                     }
                 }
