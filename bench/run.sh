@@ -6,6 +6,7 @@
 #
 #   bench/run.sh                   # 10 M Parquet service rows, 515 k CSV rows, 3 runs each
 #   ROWS=1000000 RUNS=1 bench/run.sh   # a quick look
+#   BIG_CSV_ROWS=10000000 PROVINCE=1 bench/run.sh   # also the scale jobs (about 10 minutes more)
 #
 # Settings (environment): ROWS (service rows of the Parquet job), CSV_ROWS
 # (service rows of the CSV jobs, a district of 20 schools), RUNS, SUNWARD_BIN
@@ -98,6 +99,36 @@ job load_csv bench/load_csv.yaml "$csv_data" counted.csv \
 measure metrics "$BIN" run pipelines/metrics.yaml --set "data_dir=$csv_data" --set baseline_year=2022 \
   --set current_year=2024 --out "$WORK/out/sunward-metrics" --quiet --no-cache
 rows+=("| \`metrics.yaml\` on the $CSV_ROWS-row district, CSV (every figure of the metrics) | $MEDIAN s, $PEAK MiB | no DuckDB script yet | — |")
+
+# Opt-in scale jobs (one run each; no DuckDB script computes every metric yet):
+# BIG_CSV_ROWS=10000000 runs metrics.yaml on that many CSV service rows under
+# --memory-limit 1G; PROVINCE=1 runs it on a province (2,000 schools, 60
+# districts, 100 M Parquet service rows, about 2 GB) under --memory-limit 3G.
+scale_runs=$RUNS
+if [ -n "${BIG_CSV_ROWS:-}" ]; then
+  big="$WORK/data/csv-$BIG_CSV_ROWS"
+  if [ ! -f "$big/services.csv" ]; then
+    echo "bench: generating $BIG_CSV_ROWS service rows (200 schools, CSV) in $big"
+    "$BIN" datagen --preset custom --schools 200 --districts 10 --service-rows "$BIG_CSV_ROWS" --format csv --out "$big" --force --quiet
+  fi
+  RUNS=1 measure metrics-big "$BIN" run pipelines/metrics.yaml --set "data_dir=$big" --set baseline_year=2022 \
+    --set current_year=2024 --memory-limit 1G --out "$WORK/out/sunward-metrics-big" --quiet --no-cache
+  rows+=("| \`metrics.yaml\` on $BIG_CSV_ROWS CSV service rows, \`--memory-limit 1G\` | $MEDIAN s, $PEAK MiB | — | — |")
+fi
+if [ -n "${PROVINCE:-}" ]; then
+  province="$WORK/data/province"
+  if [ ! -f "$province/services.parquet" ]; then
+    echo "bench: generating a province (2,000 schools, 100 M service rows, Parquet) in $province"
+    "$BIN" datagen --preset custom --schools 2000 --districts 60 --service-rows 100000000 --format parquet --out "$province" --force --quiet
+  fi
+  # metrics.yaml reads CSV; the same pipeline reading the Parquet files:
+  sed 's|plugin: csv, path: "${data_dir}/\([a-z]*\).csv"|plugin: parquet, path: "${data_dir}/\1.parquet"|' \
+    pipelines/metrics.yaml > "$WORK/metrics-parquet.yaml"
+  RUNS=1 measure province "$BIN" run "$WORK/metrics-parquet.yaml" --set "data_dir=$province" --set baseline_year=2022 \
+    --set current_year=2024 --memory-limit 3G --out "$WORK/out/sunward-province" --quiet --no-cache
+  rows+=("| \`metrics.yaml\` on a province, 100 M Parquet service rows, \`--memory-limit 3G\` | $MEDIAN s, $PEAK MiB | — | — |")
+fi
+RUNS=$scale_runs
 
 echo
 echo "| job | Sunward (median, peak RSS) | DuckDB (median, peak RSS) | Sunward / DuckDB |"
