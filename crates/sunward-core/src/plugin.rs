@@ -24,6 +24,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::common::ParamValues;
 use datafusion::execution::context::{SQLOptions, SessionContext};
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::prelude::DataFrame;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
@@ -439,20 +440,59 @@ pub trait Transform: Plugin {
 }
 
 /// A table handed to a sink.
+///
+/// Its rows are in `batches`, except for a large table given to a sink that
+/// [streams](Sink::streams): then `batches` is empty and `file` names the
+/// Parquet file in the run's staging folder that holds them. [`TableData::iter`]
+/// reads either, batch by batch, in order.
 #[derive(Debug, Clone)]
 pub struct TableData {
     /// The table's pipeline name.
     pub name: String,
     /// Its schema.
     pub schema: SchemaRef,
-    /// Its rows.
+    /// Its rows, when held in memory.
     pub batches: Vec<RecordBatch>,
+    /// A Parquet file holding its rows instead (only for a sink that streams).
+    pub file: Option<PathBuf>,
 }
 
 impl TableData {
+    /// A table held in memory.
+    pub fn in_memory(name: impl Into<String>, schema: SchemaRef, batches: Vec<RecordBatch>) -> Self {
+        TableData { name: name.into(), schema, batches, file: None }
+    }
+
     /// Number of rows.
     pub fn num_rows(&self) -> usize {
-        self.batches.iter().map(RecordBatch::num_rows).sum()
+        match &self.file {
+            Some(path) => std::fs::File::open(path)
+                .ok()
+                .and_then(|f| ParquetRecordBatchReaderBuilder::try_new(f).ok())
+                .map(|b| b.metadata().file_metadata().num_rows() as usize)
+                .unwrap_or(0),
+            None => self.batches.iter().map(RecordBatch::num_rows).sum(),
+        }
+    }
+
+    /// Every batch, in order: from memory, or read from the file one at a time.
+    pub fn iter(&self) -> Box<dyn Iterator<Item = Result<RecordBatch>> + '_> {
+        let Some(path) = &self.file else { return Box::new(self.batches.iter().cloned().map(Ok)) };
+        let failed = move |e: &dyn std::fmt::Display| {
+            Diagnostic::runtime(format!("cannot read the staged table {} from {}: {e}", self.name, path.display()))
+        };
+        let reader = std::fs::File::open(path)
+            .map_err(|e| failed(&e))
+            .and_then(|f| ParquetRecordBatchReaderBuilder::try_new(f).and_then(|b| b.build()).map_err(|e| failed(&e)));
+        match reader {
+            Err(e) => Box::new(std::iter::once(Err(e))),
+            Ok(reader) => Box::new(reader.map(move |b| {
+                // The file's schema may lack the table's metadata; the columns are the same.
+                b.map_err(|e| failed(&e)).and_then(|b| {
+                    RecordBatch::try_new(self.schema.clone(), b.columns().to_vec()).map_err(|e| failed(&e))
+                })
+            })),
+        }
     }
 }
 
@@ -462,6 +502,12 @@ pub trait Sink: Plugin {
     fn inputs(&self, config: &Self::Config) -> Vec<String>;
     /// Write them (atomically: see [`crate::atomic`]) and return the files written.
     fn write(&self, config: &Self::Config, tables: &[TableData], ctx: &RunContext) -> Result<Vec<PathBuf>>;
+    /// Whether `write` reads its tables with [`TableData::iter`], batch by
+    /// batch, so that a table too large for memory can be handed over on disk
+    /// (`TableData::file`). Defaults to false: every table arrives in `batches`.
+    fn streams(&self) -> bool {
+        false
+    }
 }
 
 /// A parsed plugin configuration, typed by the plugin that parsed it.
@@ -505,6 +551,8 @@ pub trait ErasedSink: ErasedPlugin {
     fn inputs(&self, config: &AnyConfig) -> Vec<String>;
     /// [`Sink::write`].
     fn write(&self, config: &AnyConfig, tables: &[TableData], ctx: &RunContext) -> Result<Vec<PathBuf>>;
+    /// [`Sink::streams`].
+    fn streams(&self) -> bool;
 }
 
 struct Typed<P>(P);
@@ -557,6 +605,9 @@ impl<S: Sink> ErasedSink for Typed<S> {
     }
     fn write(&self, config: &AnyConfig, tables: &[TableData], ctx: &RunContext) -> Result<Vec<PathBuf>> {
         self.0.write(typed::<S>(config), tables, ctx)
+    }
+    fn streams(&self) -> bool {
+        self.0.streams()
     }
 }
 

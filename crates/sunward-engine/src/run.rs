@@ -14,8 +14,9 @@
 //! ([`crate::stage`]): a small table stays in memory, a large one streams to a
 //! Parquet file there. Each is registered in one DataFusion session. Steps run
 //! in dependency order, each result streamed into the stage once under its
-//! name, so no table has to fit in memory whole. Outputs read their tables
-//! back from the session. Outputs write atomically. If a source rejects more rows than its
+//! name, so no table has to fit in memory whole. An output that streams
+//! (csv, parquet, jsonl) reads a staged table from its file batch by batch;
+//! other outputs get the table's rows in memory. Outputs write atomically. If a source rejects more rows than its
 //! `max_rejected`, the run stops before any step with exit class
 //! `TooManyRejects`; the rejects files and the manifest are still written.
 
@@ -23,7 +24,7 @@ use crate::cache::{CacheKey, KeyParts, SourceCache};
 use crate::ingest::{Ingested, KeySet, ingest_into, write_rejects};
 use crate::manifest::{FileRecord, Manifest, SourceRecord, file_record, manifest_file_name, normalize};
 use crate::session::{SessionOptions, new_session};
-use crate::stage::{DEFAULT_THRESHOLD, Stage, StagedTable, TableWriter};
+use crate::stage::{DEFAULT_THRESHOLD, Placed, Stage, StagedTable, TableWriter};
 use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -512,8 +513,20 @@ async fn run_stages(
         let mut data: Vec<TableData> = Vec::new();
         for name in &output.inputs {
             let Some(table) = staged.get(name) else { continue };
+            // A sink that streams reads a staged table from its file, batch by batch.
+            if output.plugin.streams()
+                && let Placed::File(path) = &table.place
+            {
+                data.push(TableData {
+                    name: name.clone(),
+                    schema: table.schema.clone(),
+                    batches: Vec::new(),
+                    file: Some(path.clone()),
+                });
+                continue;
+            }
             let batches = table.read_all().map_err(|e| placed(e, plan, PluginKind::Sink, &output.name))?;
-            data.push(TableData { name: name.clone(), schema: table.schema.clone(), batches });
+            data.push(TableData::in_memory(name.clone(), table.schema.clone(), batches));
         }
         let files = output
             .plugin

@@ -231,6 +231,14 @@ async fn a_small_memory_limit_spills_instead_of_failing() {
     let mut lines = out.lines().skip(1);
     assert!(lines.next().unwrap().starts_with("R059999,"));
     assert!(out.lines().last().unwrap().starts_with("R000000,"));
+    // The sorted table (about 1.4 MB) is over the 1 MiB staging threshold of a
+    // 4 MiB limit: it was staged on disk and the csv output streamed it from there.
+    assert_eq!(out.lines().count(), 60_001);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("out/manifest-sort.json")).unwrap()).unwrap();
+    let staged = manifest["staged"].as_array().unwrap();
+    assert!(staged.contains(&serde_json::json!("sorted")), "staged: {staged:?}");
+    assert!(staged.contains(&serde_json::json!("services")), "staged: {staged:?}");
 }
 
 #[tokio::test]

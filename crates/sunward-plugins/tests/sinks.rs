@@ -58,7 +58,7 @@ fn table() -> TableData {
         ],
     )
     .unwrap();
-    TableData { name: "t".into(), schema, batches: vec![first, second] }
+    TableData::in_memory("t", schema, vec![first, second])
 }
 
 fn context(out: &Path) -> RunContext {
@@ -127,7 +127,7 @@ fn csv_with_a_bom_and_semicolons() {
 #[test]
 fn csv_of_an_empty_table_is_its_header() {
     let tmp = tempfile::tempdir().unwrap();
-    let empty = TableData { name: "t".into(), schema: schema(), batches: vec![] };
+    let empty = TableData::in_memory("t", schema(), vec![]);
     let config = CsvSinkConfig { table: "t".into(), path: "t.csv".into(), delimiter: ',', bom: false };
     let written = CsvSink.write(&config, &[empty], &context(tmp.path())).unwrap();
     assert_eq!(std::fs::read_to_string(&written[0]).unwrap(), "school,day,events,rate\n");
@@ -311,7 +311,7 @@ fn a_file_is_replaced_whole() {
     let ctx = context(tmp.path());
     std::fs::write(tmp.path().join("t.csv"), "old content that is longer than the new one…".repeat(20)).unwrap();
     let config = CsvSinkConfig { table: "t".into(), path: "t.csv".into(), delimiter: ',', bom: false };
-    let empty = TableData { name: "t".into(), schema: schema(), batches: vec![] };
+    let empty = TableData::in_memory("t", schema(), vec![]);
     CsvSink.write(&config, &[empty], &ctx).unwrap();
     assert_eq!(std::fs::read_to_string(tmp.path().join("t.csv")).unwrap(), "school,day,events,rate\n");
     assert_eq!(files_in(tmp.path()), ["t.csv"]);

@@ -65,6 +65,10 @@ impl Plugin for CsvSink {
 }
 
 impl Sink for CsvSink {
+    fn streams(&self) -> bool {
+        true
+    }
+
     fn inputs(&self, config: &CsvSinkConfig) -> Vec<String> {
         vec![config.table.clone()]
     }
@@ -85,12 +89,14 @@ impl Sink for CsvSink {
                 .with_delimiter(config.delimiter as u8)
                 .with_date_format("%Y-%m-%d".to_string())
                 .build(w);
-            if data.batches.is_empty() {
+            let mut any = false;
+            for batch in data.iter() {
+                writer.write(&batch?).map_err(|e| write_error(&path, e))?;
+                any = true;
+            }
+            if !any {
                 let empty = datafusion::arrow::record_batch::RecordBatch::new_empty(data.schema.clone());
                 writer.write(&empty).map_err(|e| write_error(&path, e))?;
-            }
-            for batch in &data.batches {
-                writer.write(batch).map_err(|e| write_error(&path, e))?;
             }
             Ok(())
         })?;

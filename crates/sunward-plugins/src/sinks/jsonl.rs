@@ -35,6 +35,10 @@ impl Plugin for JsonlSink {
 }
 
 impl Sink for JsonlSink {
+    fn streams(&self) -> bool {
+        true
+    }
+
     fn inputs(&self, config: &JsonlSinkConfig) -> Vec<String> {
         vec![config.table.clone()]
     }
@@ -44,8 +48,8 @@ impl Sink for JsonlSink {
         let path = ctx.output_path(&config.path)?;
         let written = write_atomic(&path, |w| {
             let mut writer = WriterBuilder::new().with_explicit_nulls(true).build::<_, LineDelimited>(w);
-            for batch in &data.batches {
-                writer.write(batch).map_err(|e| write_error(&path, e))?;
+            for batch in data.iter() {
+                writer.write(&batch?).map_err(|e| write_error(&path, e))?;
             }
             writer.finish().map_err(|e| write_error(&path, e))
         })?;

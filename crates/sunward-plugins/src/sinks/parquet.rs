@@ -36,6 +36,10 @@ impl Plugin for ParquetSink {
 }
 
 impl Sink for ParquetSink {
+    fn streams(&self) -> bool {
+        true
+    }
+
     fn inputs(&self, config: &ParquetSinkConfig) -> Vec<String> {
         vec![config.table.clone()]
     }
@@ -48,8 +52,8 @@ impl Sink for ParquetSink {
         {
             let mut writer = ArrowWriter::try_new(file.file(), data.schema.clone(), Some(properties))
                 .map_err(|e| write_error(&path, e))?;
-            for batch in &data.batches {
-                writer.write(batch).map_err(|e| write_error(&path, e))?;
+            for batch in data.iter() {
+                writer.write(&batch?).map_err(|e| write_error(&path, e))?;
             }
             writer.close().map_err(|e| write_error(&path, e))?;
         }
