@@ -60,8 +60,9 @@ struct RunArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_memory)]
     memory_limit: Option<usize>,
     /// Where large tables wait between steps (a folder made and removed inside
-    /// it; default: the output folder). Tables larger than an eighth of
-    /// --memory-limit (256 MiB without one) are staged there as Parquet.
+    /// it; default: the output folder). The tables held in memory stay
+    /// together under an eighth of --memory-limit (256 MiB without one);
+    /// the rest are staged there as Parquet.
     #[arg(long, value_name = "DIR")]
     stage: Option<PathBuf>,
     /// Read every source afresh: neither use nor fill the cache of checked sources.

@@ -76,9 +76,9 @@ impl Default for RunOptions {
 }
 
 impl RunOptions {
-    /// Bytes of one table held in memory before it moves to the staging
-    /// folder: an eighth of the memory limit (at least 1 MiB), or
-    /// [`DEFAULT_THRESHOLD`] without one.
+    /// Bytes all tables held in memory may take together before the next
+    /// one to grow moves to the staging folder: an eighth of the memory
+    /// limit (at least 1 MiB), or [`DEFAULT_THRESHOLD`] without one.
     pub fn stage_threshold(&self) -> usize {
         match self.session.memory_limit {
             Some(limit) => (limit / 8).max(1 << 20),

@@ -1,7 +1,8 @@
 //! The staging store: where checked tables wait for the steps that read them.
 //!
 //! A table is held in memory while it is small. Once its batches pass the
-//! stage's threshold it moves to a Parquet file in the run's staging folder,
+//! stage's threshold — which all the tables held in memory share, so that
+//! together they stay under it — it moves to a Parquet file in the run's staging folder,
 //! written batch by batch on its own thread while loading goes on, and the
 //! steps read it through a DataFusion scan — so a table far larger than the
 //! memory limit never has to fit in memory, and the rest of the run is held
@@ -21,11 +22,12 @@ use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::thread::JoinHandle;
 use sunward_core::{Diagnostic, Result};
 
-/// Bytes of a table held in memory before it moves to disk, when no memory limit is set.
+/// Bytes all tables held in memory may take together, when no memory limit is set.
 pub const DEFAULT_THRESHOLD: usize = 256 * 1024 * 1024;
 
 /// The staging folder of one run.
@@ -33,11 +35,14 @@ pub const DEFAULT_THRESHOLD: usize = 256 * 1024 * 1024;
 pub struct Stage {
     dir: tempfile::TempDir,
     threshold: usize,
+    /// Bytes of every table held in memory so far (tables are loaded on several threads).
+    held: Arc<AtomicUsize>,
 }
 
 impl Stage {
-    /// A fresh staging folder inside `parent` (created if missing); tables
-    /// larger than `threshold` bytes go to disk.
+    /// A fresh staging folder inside `parent` (created if missing); a table
+    /// that would take the bytes of all tables held in memory past
+    /// `threshold` goes to disk.
     pub fn new(parent: &Path, threshold: usize) -> Result<Self> {
         std::fs::create_dir_all(parent).map_err(|e| {
             Diagnostic::runtime(format!("cannot create the staging folder {}", parent.display())).caused_by(e)
@@ -47,7 +52,7 @@ impl Stage {
                 .hint("the staging folder must be writable; choose another with --stage")
                 .caused_by(e)
         })?;
-        Ok(Stage { dir, threshold })
+        Ok(Stage { dir, threshold, held: Arc::new(AtomicUsize::new(0)) })
     }
 
     /// The folder.
@@ -61,6 +66,7 @@ impl Stage {
             path: self.dir.path().join(format!("{}.parquet", file_safe(name))),
             schema,
             threshold: self.threshold,
+            all_held: self.held.clone(),
             held: Vec::new(),
             held_bytes: 0,
             rows: 0,
@@ -89,6 +95,8 @@ pub struct TableWriter {
     path: PathBuf,
     schema: SchemaRef,
     threshold: usize,
+    /// The stage's count of bytes held in memory by every table.
+    all_held: Arc<AtomicUsize>,
     held: Vec<RecordBatch>,
     held_bytes: usize,
     rows: u64,
@@ -155,9 +163,12 @@ impl TableWriter {
         if let Some(w) = &self.writer {
             return w.write(batch);
         }
-        self.held_bytes += slice_bytes(&batch);
+        let bytes = slice_bytes(&batch);
+        self.held_bytes += bytes;
         self.held.push(batch);
-        if self.held_bytes > self.threshold {
+        let all = self.all_held.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        if all > self.threshold {
+            self.all_held.fetch_sub(self.held_bytes, Ordering::Relaxed);
             let w = BackgroundWriter::start(&self.path, self.schema.clone())?;
             for b in self.held.drain(..) {
                 w.write(b)?;
