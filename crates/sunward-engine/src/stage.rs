@@ -118,12 +118,13 @@ impl BackgroundWriter {
         // min/max comparisons were a third of the writer's time, and a staged
         // table is read whole), LZ4 (uncompressed, the kernel's copying of
         // three times the bytes cost more than compressing), row groups of
-        // about a million rows.
+        // 131,072 rows (the writer holds a whole row group in memory: a
+        // million rows of services took about 100 MB, once per staged table).
         let props = WriterProperties::builder()
             .set_dictionary_enabled(false)
             .set_statistics_enabled(EnabledStatistics::None)
             .set_compression(Compression::LZ4_RAW)
-            .set_max_row_group_row_count(Some(1 << 20))
+            .set_max_row_group_row_count(Some(1 << 17))
             .build();
         let mut writer = ArrowWriter::try_new(file, schema, Some(props))
             .map_err(|e| Diagnostic::runtime(format!("cannot write {}", path.display())).caused_by(e))?;
