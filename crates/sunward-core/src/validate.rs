@@ -628,27 +628,20 @@ impl Validator {
         let own_node = Node { value: Value::Map(own), span: e.name_span, ..e.node.clone() };
         let shared_node = Node { value: Value::Map(shared), ..e.node.clone() };
         match e.kind {
-            PluginKind::Source => {
-                let options = match serde_path_to_error::deserialize::<_, SourceOptions>(shared_node.to_json()) {
-                    Ok(o) => Some(o),
-                    Err(err) => {
-                        self.serde_error(&e.node, &err, &e.context(), SOURCE_OPTION_KEYS);
-                        None
-                    }
-                };
-                (own_node, options, None)
-            }
-            PluginKind::Transform => {
-                let options = match serde_path_to_error::deserialize::<_, StepOptions>(shared_node.to_json()) {
-                    Ok(o) => Some(o),
-                    Err(err) => {
-                        self.serde_error(&e.node, &err, &e.context(), STEP_OPTION_KEYS);
-                        None
-                    }
-                };
-                (own_node, None, options)
-            }
+            PluginKind::Source => (own_node, self.shared_options(e, &shared_node, SOURCE_OPTION_KEYS), None),
+            PluginKind::Transform => (own_node, None, self.shared_options(e, &shared_node, STEP_OPTION_KEYS)),
             PluginKind::Sink => (own_node, None, None),
+        }
+    }
+
+    /// The options an entry shares with its section (`SourceOptions`, `StepOptions`); `None` after reporting why not.
+    fn shared_options<T: serde::de::DeserializeOwned>(&mut self, e: &Entry, node: &Node, keys: &[&str]) -> Option<T> {
+        match serde_path_to_error::deserialize::<_, T>(node.to_json()) {
+            Ok(o) => Some(o),
+            Err(err) => {
+                self.serde_error(&e.node, &err, &e.context(), keys);
+                None
+            }
         }
     }
 

@@ -248,3 +248,18 @@ fn unchecked_references_warn_unless_left_out_on_purpose() {
     assert!(one[0].2.starts_with("references to classes"));
     assert!(warned(", references: {cases: none, classes: none}").is_empty());
 }
+
+#[test]
+fn materialize_is_a_step_option_checked_like_any_key() {
+    let text = "name: m\nsources:\n  s:\n    plugin: csv\n    path: a.csv\nsteps:\n  a:\n    plugin: sql\n    from: [s]\n    materialize: true\n  b:\n    plugin: sql\n    from: [a]\n    materialize: maybe\n  c:\n    plugin: sql\n    from: [a]\n    materialise: true\n";
+    let errs = errors(text, &[]);
+    let wrong = errs.iter().find(|e| e.2.contains("materialize")).unwrap_or_else(|| panic!("{errs:#?}"));
+    assert_eq!((wrong.0, wrong.1), (14, 18), "{wrong:?}");
+    let typo = errs.iter().find(|e| e.2.contains("unknown key \"materialise\"")).unwrap_or_else(|| panic!("{errs:#?}"));
+    assert_eq!((typo.0, typo.1), (18, 5));
+    assert!(typo.3.as_deref().unwrap_or_default().contains("materialize"), "{typo:?}");
+    let ok = "name: m\nsources:\n  s:\n    plugin: csv\n    path: a.csv\nsteps:\n  a:\n    plugin: sql\n    from: [s]\n    materialize: true\n";
+    let plan = validate_text(ok, "p.yaml", Path::new("/pipes"), &registry(), &options(&[]))
+        .unwrap_or_else(|d| panic!("{d:?}"));
+    assert!(plan.steps[0].options.materialize);
+}
