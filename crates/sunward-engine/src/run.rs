@@ -21,7 +21,7 @@
 //! `TooManyRejects`; the rejects files and the manifest are still written.
 
 use crate::cache::{CacheKey, KeyParts, SourceCache};
-use crate::ingest::{Ingested, KeySet, ingest_into, write_rejects};
+use crate::ingest::{Ingested, KeySet, SourceToLoad, ingest_into, write_rejects};
 use crate::manifest::{FileRecord, Manifest, SourceRecord, file_record, manifest_file_name, normalize};
 use crate::session::{SessionOptions, new_session};
 use crate::stage::{DEFAULT_THRESHOLD, Placed, Stage, StagedTable, TableWriter};
@@ -183,10 +183,9 @@ fn load_source(
         .filter_map(|(table, name)| done.get(name).map(|l| (table.clone(), &l.ingested.keys)))
         .collect();
     let mut writer: Option<TableWriter> = None;
+    let load = SourceToLoad { name: &source.name, file: &label, options: &source.options };
     let mut ingested = ingest_into(
-        &source.name,
-        &label,
-        &source.options,
+        &load,
         reader.as_mut(),
         &plan.run,
         &references,

@@ -932,7 +932,8 @@ pub fn ingest(
     progress: &dyn Fn(u64),
 ) -> Result<Ingested> {
     let mut batches = Vec::new();
-    let mut ingested = ingest_into(source, file, options, reader, ctx, references, progress, &mut |b| {
+    let load = SourceToLoad { name: source, file, options };
+    let mut ingested = ingest_into(&load, reader, ctx, references, progress, &mut |b| {
         batches.push(b);
         Ok(())
     })?;
@@ -943,22 +944,32 @@ pub fn ingest(
     Ok(ingested)
 }
 
+/// A source to load: its name in the pipeline, its file as the user named
+/// it (for messages), and its options.
+#[derive(Debug, Clone, Copy)]
+pub struct SourceToLoad<'a> {
+    /// The source's name in the pipeline.
+    pub name: &'a str,
+    /// The file as the user named it.
+    pub file: &'a str,
+    /// Its contract, mappings and bad-row policy.
+    pub options: &'a SourceOptions,
+}
+
 /// [`ingest`], handing each batch of good rows to `out` as soon as it is
 /// made instead of keeping them (`Ingested::batches` is left empty): what a
 /// run does, so that a table larger than memory can go straight to disk.
 /// Batches come in file order, each non-empty, with the schema of
 /// `Ingested::schema`.
-#[allow(clippy::too_many_arguments)]
 pub fn ingest_into(
-    source: &str,
-    file: &str,
-    options: &SourceOptions,
+    load: &SourceToLoad<'_>,
     reader: &mut dyn RowReader,
     ctx: &RunContext,
     references: &HashMap<String, &KeySet>,
     progress: &dyn Fn(u64),
     out: &mut dyn FnMut(RecordBatch) -> Result<()>,
 ) -> Result<Ingested> {
+    let SourceToLoad { name: source, file, options } = *load;
     let context = format!("sources.{source}");
     let within = |d: Diagnostic| if d.context.is_none() { d.in_context(&context) } else { d };
     let header_count = reader.headers().len();
