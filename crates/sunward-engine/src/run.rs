@@ -14,11 +14,14 @@
 //! ([`crate::stage`]): a small table stays in memory, a large one streams to a
 //! Parquet file there. Each is registered in one DataFusion session. Steps run
 //! in dependency order, each result streamed into the stage once under its
-//! name, so no table has to fit in memory whole. An output that streams
-//! (csv, parquet, jsonl) reads a staged table from its file batch by batch;
-//! other outputs get the table's rows in memory. Outputs write atomically. If a source rejects more rows than its
-//! `max_rejected`, the run stops before any step with exit class
-//! `TooManyRejects`; the rejects files and the manifest are still written.
+//! name, so no table has to fit in memory whole; a step read by exactly one
+//! later step is a view instead (unless there is a memory limit). An output
+//! that streams (csv, parquet, jsonl) reads a staged table from its file batch
+//! by batch; other outputs get the table's rows in memory. Outputs write
+//! atomically. If a source rejects more rows than its `max_rejected`, the run
+//! stops before any step with exit class `TooManyRejects`; the rejects files
+//! and the manifest are still written. With a [`SourceCache`], a source
+//! checked by an earlier run on the same files and settings is taken from it.
 
 use crate::cache::{CacheKey, KeyParts, SourceCache};
 use crate::ingest::{Ingested, KeySet, SourceToLoad, ingest_into, write_rejects};
