@@ -6,7 +6,7 @@
 //! makes a row bad. A bad row is left out of the table and recorded as a
 //! [`Reject`] with its place, column, rule and original text — never dropped
 //! silently. Records stream through in blocks, typed and checked column by
-//! column on several threads ([`columns`]) and then swept in file order for
+//! column on several threads (module `columns`) and then swept in file order for
 //! unique keys and the exact account of each bad row, so only a few blocks and
 //! the unique-key sets are held in memory besides the table itself.
 
@@ -911,7 +911,7 @@ fn window() -> usize {
 ///
 /// Records come from the reader in blocks ([`RowReader::next_batch`]). Each
 /// block is typed and checked column by column, several blocks at once on
-/// rayon's threads ([`columns`]); then its rows are swept in file order, where
+/// rayon's threads (module `columns`); then its rows are swept in file order, where
 /// unique keys are checked and every row a column-wise rule flagged is judged
 /// again cell by cell, which gives each broken rule its exact place, column
 /// and original text. A bad row costs that second look; a good one does not.
