@@ -286,8 +286,8 @@ fn write_parquet(path: &Path, table: &StagedTable, batches: &[RecordBatch]) -> s
     Ok(())
 }
 
-/// Create `dir` readable by its owner only.
-fn private_folder(dir: &Path) -> std::io::Result<()> {
+/// Create `dir` (if missing) readable by its owner only (the cache, and a run's `rejects/`).
+pub(crate) fn private_folder(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     #[cfg(unix)]
     {

@@ -27,7 +27,7 @@ use crate::cache::{CacheKey, KeyParts, SourceCache};
 use crate::ingest::{Ingested, KeySet, SourceToLoad, ingest_into, write_rejects};
 use crate::manifest::{FileRecord, Manifest, SourceRecord, file_record, manifest_file_name, normalize};
 use crate::session::{SessionOptions, new_session};
-use crate::stage::{DEFAULT_THRESHOLD, Placed, Stage, StagedTable, TableWriter};
+use crate::stage::{DEFAULT_THRESHOLD, Stage, StagedTable, TableWriter};
 use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -236,15 +236,8 @@ fn cache_key(
 /// Create `dir` (if missing) readable by its owner only: the rejects hold the
 /// original text of bad rows, roll numbers and names included.
 fn private_folder(dir: &std::path::Path) -> Result<()> {
-    let failed =
-        |e: std::io::Error| Diagnostic::runtime(format!("cannot create the folder {}", dir.display())).caused_by(e);
-    std::fs::create_dir_all(dir).map_err(failed)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(failed)?;
-    }
-    Ok(())
+    crate::cache::private_folder(dir)
+        .map_err(|e| Diagnostic::runtime(format!("cannot create the folder {}", dir.display())).caused_by(e))
 }
 
 /// Run a validated (and checked) plan.
@@ -516,18 +509,11 @@ async fn run_stages(
         for name in &output.inputs {
             let Some(table) = staged.get(name) else { continue };
             // A sink that streams reads a staged table from its file, batch by batch.
-            if output.plugin.streams()
-                && let Placed::File(path) = &table.place
-            {
-                data.push(TableData {
-                    name: name.clone(),
-                    schema: table.schema.clone(),
-                    batches: Vec::new(),
-                    file: Some(path.clone()),
-                });
+            if output.plugin.streams() {
+                data.push(table.table_data(name));
                 continue;
             }
-            let batches = table.read_all().map_err(|e| placed(e, plan, PluginKind::Sink, &output.name))?;
+            let batches = table.read_all(name).map_err(|e| placed(e, plan, PluginKind::Sink, &output.name))?;
             data.push(TableData::in_memory(name.clone(), table.schema.clone(), batches));
         }
         let files = output

@@ -17,7 +17,6 @@ use datafusion::datasource::TableProvider;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::parquet::arrow::ArrowWriter;
-use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use std::path::{Path, PathBuf};
@@ -25,7 +24,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::thread::JoinHandle;
-use sunward_core::{Diagnostic, Result};
+use sunward_core::{Diagnostic, Result, TableData};
 
 /// Bytes all tables held in memory may take together, when no memory limit is set.
 pub const DEFAULT_THRESHOLD: usize = 256 * 1024 * 1024;
@@ -53,11 +52,6 @@ impl Stage {
                 .caused_by(e)
         })?;
         Ok(Stage { dir, threshold, held: Arc::new(AtomicUsize::new(0)) })
-    }
-
-    /// The folder.
-    pub fn path(&self) -> &Path {
-        self.dir.path()
     }
 
     /// Start a table.
@@ -219,32 +213,23 @@ impl StagedTable {
         matches!(self.place, Placed::File(_))
     }
 
-    /// Every row, in the order staged (what an output writes).
-    pub fn read_all(&self) -> Result<Vec<RecordBatch>> {
+    /// The table as an output sees it: the batches in memory, or the staged
+    /// file to read batch by batch.
+    pub fn table_data(&self, name: &str) -> TableData {
         match &self.place {
-            Placed::Memory(batches) => Ok(batches.clone()),
-            Placed::File(path) => {
-                let failed = |e: datafusion::parquet::errors::ParquetError| {
-                    Diagnostic::runtime(format!("cannot read the staging file {}: {e}", path.display())).caused_by(e)
-                };
-                let file = std::fs::File::open(path).map_err(|e| {
-                    Diagnostic::runtime(format!("cannot open the staging file {}", path.display())).caused_by(e)
-                })?;
-                let reader = ParquetRecordBatchReaderBuilder::try_new(file).and_then(|b| b.build()).map_err(failed)?;
-                let batches = reader.collect::<std::result::Result<Vec<_>, _>>().map_err(|e| {
-                    Diagnostic::runtime(format!("cannot read the staging file {}: {e}", path.display()))
-                })?;
-                // The file's schema may drop the table's metadata; the rows are the same.
-                batches
-                    .into_iter()
-                    .map(|b| {
-                        RecordBatch::try_new(self.schema.clone(), b.columns().to_vec()).map_err(|e| {
-                            Diagnostic::runtime(format!("cannot read the staging file {}", path.display())).caused_by(e)
-                        })
-                    })
-                    .collect()
-            }
+            Placed::Memory(batches) => TableData::in_memory(name, self.schema.clone(), batches.clone()),
+            Placed::File(path) => TableData {
+                name: name.to_string(),
+                schema: self.schema.clone(),
+                batches: Vec::new(),
+                file: Some(path.clone()),
+            },
         }
+    }
+
+    /// Every row, in the order staged (for an output that does not stream).
+    pub fn read_all(&self, name: &str) -> Result<Vec<RecordBatch>> {
+        self.table_data(name).iter().collect()
     }
 
     /// A table provider reading it: the batches themselves, or a Parquet scan.
