@@ -24,7 +24,7 @@
 //! checked by an earlier run on the same files and settings is taken from it.
 
 use crate::cache::{CacheKey, KeyParts, SourceCache};
-use crate::ingest::{Ingested, KeySet, SourceToLoad, ingest_into, write_rejects};
+use crate::ingest::{Ingested, KeyMemory, KeySet, SourceToLoad, ingest_into, write_rejects};
 use crate::manifest::{FileRecord, Manifest, SourceRecord, file_record, manifest_file_name, normalize};
 use crate::session::{SessionOptions, new_session};
 use crate::stage::{DEFAULT_THRESHOLD, Stage, StagedTable, TableWriter};
@@ -186,7 +186,12 @@ fn load_source(
         .filter_map(|(table, name)| done.get(name).map(|l| (table.clone(), &l.ingested.keys)))
         .collect();
     let mut writer: Option<TableWriter> = None;
-    let load = SourceToLoad { name: &source.name, file: &label, options: &source.options };
+    let load = SourceToLoad {
+        name: &source.name,
+        file: &label,
+        options: &source.options,
+        keys: KeyMemory::within(options.session.memory_limit, Some(stage.folder())),
+    };
     let mut ingested = ingest_into(
         &load,
         reader.as_mut(),

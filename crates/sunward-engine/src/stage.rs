@@ -54,6 +54,11 @@ impl Stage {
         Ok(Stage { dir, threshold, held: Arc::new(AtomicUsize::new(0)) })
     }
 
+    /// The staging folder itself (for other spill files of the run).
+    pub fn folder(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// Start a table.
     pub fn table(&self, name: &str, schema: SchemaRef) -> TableWriter {
         TableWriter {

@@ -30,10 +30,8 @@ pub(super) struct TypedBatch {
     pub arrays: Vec<ArrayRef>,
     /// Slots to judge cell by cell: given as rows, or failing a rule here.
     pub flagged: Vec<bool>,
-    /// For each unique key of the rules, each slot's key hash (meaningful for slots not flagged).
-    pub key_hashes: Vec<Vec<u128>>,
-    /// The number of slots.
-    pub len: usize,
+    /// Each slot's hash of the unique key, if the rules have one (meaningful for slots not flagged).
+    pub key_hashes: Vec<u128>,
 }
 
 impl TypedBatch {
@@ -71,7 +69,7 @@ pub(super) fn type_batch(rules: &Rules<'_>, raw: &RawBatch) -> Result<TypedBatch
     if !columnar {
         // Rows only (or a batch this pass cannot read): every slot is judged cell by cell.
         let arrays = rules.columns.iter().map(|c| new_null_array(&arrow_type(c.ty), len)).collect();
-        return Ok(TypedBatch { arrays, flagged: vec![true; len], key_hashes: Vec::new(), len });
+        return Ok(TypedBatch { arrays, flagged: vec![true; len], key_hashes: Vec::new() });
     }
     // Text columns as Utf8; fields too long or holding NUL flagged, whichever column they are in.
     let mut texts: Vec<Option<ArrayRef>> = Vec::with_capacity(raw.columns.len());
@@ -104,22 +102,18 @@ pub(super) fn type_batch(rules: &Rules<'_>, raw: &RawBatch) -> Result<TypedBatch
         arrays.push(array);
     }
     check_rules(rules, &arrays, &mut flagged);
-    let mut typed = TypedBatch { arrays, flagged, key_hashes: Vec::new(), len };
-    typed.key_hashes = rules
-        .unique
-        .iter()
-        .map(|cols| {
-            (0..len)
-                .map(|i| {
-                    if typed.flagged.get(i).copied().unwrap_or(true) {
-                        0
-                    } else {
-                        key_hash(cols.iter().map(|c| typed.part(*c, i)))
-                    }
-                })
-                .collect()
-        })
-        .collect();
+    let mut typed = TypedBatch { arrays, flagged, key_hashes: Vec::new() };
+    if let Some(cols) = &rules.unique {
+        typed.key_hashes = (0..len)
+            .map(|i| {
+                if typed.flagged.get(i).copied().unwrap_or(true) {
+                    0
+                } else {
+                    key_hash(cols.iter().map(|c| typed.part(*c, i)))
+                }
+            })
+            .collect();
+    }
     Ok(typed)
 }
 

@@ -11,14 +11,18 @@
 //! the unique-key sets are held in memory besides the table itself.
 
 mod columns;
+mod keys;
+
+pub use keys::KeyMemory;
 
 use chrono::NaiveDate;
 use datafusion::arrow::array::{
-    ArrayRef, BooleanArray, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder,
+    Array, ArrayRef, AsArray, BooleanArray, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder,
 };
 use datafusion::arrow::compute::{filter, interleave};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use keys::{Claim, UniqueKeys};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
@@ -681,17 +685,11 @@ fn key_hash<'a>(parts: impl Iterator<Item = KeyPart<'a>> + Clone) -> u128 {
     (u128::from(pass(0x5EED_0001)) << 64) | u128::from(pass(0x5EED_0002))
 }
 
-/// Key hashes already seen, each with the number of the row that holds it
-/// first. Of a key's 128-bit hash, 96 bits are kept (with the 4 that choose
-/// the partition, 100: two different keys among 100 million collide with a
-/// chance of about one in 10^14), and the row number in 32 bits, so an entry
-/// takes 16 bytes; with the hash table's spare room, about 20–40 bytes per
-/// row. The hashes are spread uniformly already, so the table hashes them no
-/// further: it takes their low 64 bits.
-type SeenKeys = HashMap<SeenHash, u32, std::hash::BuildHasherDefault<PassThrough>>;
-
-/// The kept part of a 128-bit key hash.
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// The kept part of a 128-bit key hash: 96 of its bits (two different keys
+/// among 100 million collide with a chance of about one in 10^12). The
+/// hashes are spread uniformly already, so the tables that hold them hash
+/// them no further: they take the low 64 bits ([`PassThrough`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct SeenHash(u64, u32);
 
 impl From<u128> for SeenHash {
@@ -783,8 +781,8 @@ struct Rules<'a> {
     ordered: Vec<(usize, usize)>,
     /// For each column, the key values its references must be among (when checked).
     held: Vec<Option<&'a HashSet<String>>>,
-    /// Each unique key's columns, by position.
-    unique: Vec<Vec<usize>>,
+    /// The unique key's columns, by position (a contract table has one key at most).
+    unique: Option<Vec<usize>>,
 }
 
 impl Rules<'_> {
@@ -932,7 +930,7 @@ pub fn ingest(
     progress: &dyn Fn(u64),
 ) -> Result<Ingested> {
     let mut batches = Vec::new();
-    let load = SourceToLoad { name: source, file, options };
+    let load = SourceToLoad { name: source, file, options, keys: KeyMemory::default() };
     let mut ingested = ingest_into(&load, reader, ctx, references, progress, &mut |b| {
         batches.push(b);
         Ok(())
@@ -954,6 +952,8 @@ pub struct SourceToLoad<'a> {
     pub file: &'a str,
     /// Its contract, mappings and bad-row policy.
     pub options: &'a SourceOptions,
+    /// Memory for its unique-key check.
+    pub keys: KeyMemory<'a>,
 }
 
 /// [`ingest`], handing each batch of good rows to `out` as soon as it is
@@ -969,7 +969,7 @@ pub fn ingest_into(
     progress: &dyn Fn(u64),
     out: &mut dyn FnMut(RecordBatch) -> Result<()>,
 ) -> Result<Ingested> {
-    let SourceToLoad { name: source, file, options } = *load;
+    let SourceToLoad { name: source, file, options, .. } = *load;
     let context = format!("sources.{source}");
     let within = |d: Diagnostic| if d.context.is_none() { d.in_context(&context) } else { d };
     let header_count = reader.headers().len();
@@ -1002,9 +1002,7 @@ pub fn ingest_into(
                 Some(held.get(key).unwrap_or(&empty_keys))
             })
             .collect(),
-        unique: spec
-            .map(|s| s.unique.iter().map(|key| key.iter().filter_map(|k| layout.position(k)).collect()).collect())
-            .unwrap_or_default(),
+        unique: spec.and_then(|s| s.unique.first()).map(|key| key.iter().filter_map(|k| layout.position(k)).collect()),
     };
     // Keys of tables that others reference, kept exactly; an empty table still has an (empty) entry.
     let kept_keys: Vec<(usize, &'static str)> = spec
@@ -1025,11 +1023,14 @@ pub fn ingest_into(
         file,
         context: &context,
         fail_on_bad_rows: options.on_bad_rows == OnBadRows::Fail,
-        seen: (0..rules.unique.len()).map(|_| (0..PARTITIONS).map(|_| SeenKeys::default()).collect()).collect(),
+        unique_keys: rules.unique.as_ref().map(|_| UniqueKeys::new(load.keys)),
+        held: Vec::new(),
+        held_rows: Vec::new(),
         keys: kept_keys.iter().map(|(_, name)| (name.to_string(), HashSet::new())).collect(),
         kept_keys,
         out,
         rejects: Vec::new(),
+        reject_rows: Vec::new(),
         read: 0,
         loaded: 0,
         rejected: 0,
@@ -1065,6 +1066,7 @@ pub fn ingest_into(
             }
         }
     })?;
+    sweep.finish_held()?;
     progress(sweep.read);
     Ok(Ingested {
         schema,
@@ -1085,12 +1087,21 @@ struct Judged {
     broken: Vec<Reject>,
 }
 
-/// How many parts the seen-key tables are cut into, by hash, to be probed on several cores.
-const PARTITIONS: usize = 16;
-
-/// The partition of a key hash (its high bits; the tables use the low ones).
-fn partition(h: u128) -> usize {
-    ((h >> 64) as usize) % PARTITIONS
+/// A good row the key check holds until the table ends ([`keys`]): where it
+/// is, its key, and where its values wait.
+struct HeldRow {
+    /// Its number among the rows read (1 = the first), to put a late reject in order.
+    seq: u64,
+    place: RowPlace,
+    hash: u128,
+    /// Its place number as claims keep it.
+    stored: u32,
+    /// The key's columns joined by `+`, and their original text.
+    names: String,
+    shown: String,
+    /// Its values: row `row` of `Sweep::held[batch]`.
+    batch: usize,
+    row: usize,
 }
 
 /// The in-order part of ingest: unique keys, bad rows explained, good rows kept.
@@ -1100,13 +1111,17 @@ struct Sweep<'a> {
     file: &'a str,
     context: &'a str,
     fail_on_bad_rows: bool,
-    /// For each unique key, by partition of the hash: each hash → the number
-    /// of the row (line, sheet row or record) that holds it first.
-    seen: Vec<Vec<SeenKeys>>,
+    /// The claims of the table's unique key (when it has one).
+    unique_keys: Option<UniqueKeys<'a>>,
+    /// The values of rows the key check holds, a small batch per block, and each held row.
+    held: Vec<RecordBatch>,
+    held_rows: Vec<HeldRow>,
     kept_keys: Vec<(usize, &'static str)>,
     keys: KeySet,
     out: &'a mut dyn FnMut(RecordBatch) -> Result<()>,
     rejects: Vec<Reject>,
+    /// For each reject, the number of its row among the rows read (see [`HeldRow::seq`]).
+    reject_rows: Vec<u64>,
     read: u64,
     loaded: u64,
     rejected: u64,
@@ -1131,122 +1146,91 @@ impl Sweep<'_> {
             Some(j) => j.row.place.clone(),
             None => raw.place(i),
         };
-        let hash_of = |k: usize, i: usize| match judged.get(i).and_then(Option::as_ref) {
-            Some(j) => key_hash(
-                self.rules
-                    .unique
-                    .get(k)
-                    .into_iter()
-                    .flatten()
-                    .map(|c| j.values.get(*c).map(Typed::part).unwrap_or(KeyPart::Null)),
-            ),
-            None => typed.key_hashes.get(k).and_then(|h| h.get(i)).copied().unwrap_or_default(),
-        };
-        let clean = |i: usize| judged.get(i).and_then(Option::as_ref).is_none_or(|j| j.broken.is_empty());
-        // With one unique key (the usual case), the rows' claims are settled
-        // first, each partition of the hashes on its own core; a row bad for
-        // another reason claims nothing.
-        let mut duplicate_of: Vec<Option<u32>> = Vec::new();
-        if let [_] = self.rules.unique.as_slice() {
-            duplicate_of = vec![None; len];
-            let mut buckets: Vec<Vec<(usize, u128, u32)>> = vec![Vec::new(); PARTITIONS];
-            for i in (0..len).filter(|i| clean(*i)) {
-                let h = hash_of(0, i);
-                if let Some(b) = buckets.get_mut(partition(h)) {
-                    b.push((i, h, stored_place(place_number(&place_of(i)))));
-                }
-            }
-            let seen = self.seen.get_mut(0).map(Vec::as_mut_slice).unwrap_or_default();
-            let found: Vec<Vec<(usize, u32)>> = seen
-                .par_iter_mut()
-                .zip(buckets.par_iter())
-                .map(|(map, bucket)| {
-                    let mut found = Vec::new();
-                    for &(i, h, n) in bucket {
-                        match map.entry(SeenHash::from(h)) {
-                            std::collections::hash_map::Entry::Occupied(e) => found.push((i, *e.get())),
-                            std::collections::hash_map::Entry::Vacant(e) => {
-                                e.insert(n);
-                            }
-                        }
-                    }
-                    found
-                })
+        // The rows' claims on the unique key, made for the block at once; a
+        // row bad for another reason claims nothing.
+        let mut claims: Vec<Option<Claim>> = vec![None; len];
+        if let (Some(cols), Some(unique)) = (&self.rules.unique, self.unique_keys.as_mut()) {
+            let hash_of = |i: usize| match judged.get(i).and_then(Option::as_ref) {
+                Some(j) => key_hash(cols.iter().map(|c| j.values.get(*c).map(Typed::part).unwrap_or(KeyPart::Null))),
+                None => typed.key_hashes.get(i).copied().unwrap_or_default(),
+            };
+            let clean: Vec<usize> = (0..len)
+                .filter(|i| judged.get(*i).and_then(Option::as_ref).is_none_or(|j| j.broken.is_empty()))
                 .collect();
-            for (i, first) in found.into_iter().flatten() {
-                if let Some(d) = duplicate_of.get_mut(i) {
-                    *d = Some(first);
+            let rows: Vec<(u128, u32)> =
+                clean.iter().map(|i| (hash_of(*i), stored_place(place_number(&place_of(*i))))).collect();
+            let mut held_here = 0;
+            for ((i, claim), (hash, stored)) in clean.iter().zip(unique.claim(&rows)?).zip(&rows) {
+                if let Some(c) = claims.get_mut(*i) {
+                    *c = Some(claim);
+                }
+                if claim == Claim::Held {
+                    let row = match judged.get(*i).and_then(Option::as_ref) {
+                        Some(j) => j.row.clone(),
+                        None => slot_row(raw, *i),
+                    };
+                    let (names, shown) = key_text(columns, cols, &row);
+                    self.held_rows.push(HeldRow {
+                        seq: self.read + *i as u64 + 1,
+                        place: row.place,
+                        hash: *hash,
+                        stored: *stored,
+                        names,
+                        shown,
+                        batch: self.held.len(),
+                        row: held_here,
+                    });
+                    held_here += 1;
                 }
             }
         }
         // Rows judged cell by cell and kept: their values, built column by column.
         let mut slow: Vec<Builder> = columns.iter().map(|c| Builder::new(c.ty)).collect();
         let mut slow_rows = 0usize;
-        // For each kept row: (0, slot) from the column-wise arrays, or (1, n) the n-th of `slow`.
+        // For each kept (and each held) row: (0, slot) from the column-wise arrays, or (1, n) the n-th of `slow`.
         let mut kept: Vec<(usize, usize)> = Vec::with_capacity(len);
+        let mut held: Vec<(usize, usize)> = Vec::new();
         for (i, judged) in judged.iter().enumerate() {
             self.read += 1;
-            let place = match &judged {
-                Some(j) => j.row.place.clone(),
-                None => raw.place(i),
-            };
             let mut broken = judged.as_ref().map(|j| j.broken.clone()).unwrap_or_default();
-            // Unique keys last: a row bad for another reason does not claim its key.
-            if broken.is_empty() && !self.rules.unique.is_empty() {
-                let mut fresh: Vec<(usize, u128)> = Vec::new();
-                for (k, cols) in self.rules.unique.iter().enumerate() {
-                    let first = if duplicate_of.is_empty() {
-                        let h = hash_of(k, i);
-                        let first =
-                            self.seen.get(k).and_then(|p| p.get(partition(h))).and_then(|s| s.get(&SeenHash::from(h)));
-                        if first.is_none() {
-                            fresh.push((k, h));
-                        }
-                        first.copied()
-                    } else {
-                        duplicate_of.get(i).copied().flatten()
-                    };
-                    if let Some(first) = first {
-                        let row = match &judged {
-                            Some(j) => j.row.clone(),
-                            None => slot_row(raw, i),
-                        };
-                        let names: Vec<&str> =
-                            cols.iter().filter_map(|c| columns.get(*c)).map(|c| c.name.as_str()).collect();
-                        let shown: Vec<String> =
-                            cols.iter().filter_map(|c| columns.get(*c)).map(|c| cell_text(&row, c.source)).collect();
-                        broken.push(Reject {
-                            place: place.clone(),
-                            column: names.join("+"),
-                            rule: format!("duplicate {} (first {})", names.join("+"), first_at(&place, first)),
-                            value: shown.join("+"),
-                        });
-                    }
-                }
-                if broken.is_empty() {
-                    for (k, h) in fresh {
-                        if let Some(s) = self.seen.get_mut(k).and_then(|p| p.get_mut(partition(h))) {
-                            s.insert(SeenHash::from(h), stored_place(place_number(&place)));
-                        }
-                    }
-                }
+            let claim = claims.get(i).copied().flatten();
+            if let (Some(Claim::Taken(first)), Some(cols)) = (claim, &self.rules.unique) {
+                let row = match &judged {
+                    Some(j) => j.row.clone(),
+                    None => slot_row(raw, i),
+                };
+                let (names, shown) = key_text(columns, cols, &row);
+                broken.push(duplicate(&row.place, names, shown, first));
             }
             if !broken.is_empty() {
                 if self.fail_on_bad_rows
                     && let Some(first) = broken.first()
                 {
-                    return Err(Diagnostic::new(
-                        ErrorKind::Runtime,
-                        format!(
-                            "bad row in {}, {}, column \"{}\": {} (value \"{}\")",
-                            self.file, first.place, first.column, first.rule, first.value
-                        ),
-                    )
-                    .in_context(self.context)
-                    .hint("fix the export, or set `on_bad_rows: reject` to set bad rows aside in rejects/"));
+                    // A row the key check held before this one may be the first bad row.
+                    let late = self.settle_held(false)?;
+                    let first = match late.first() {
+                        Some((seq, duplicate)) if *seq < self.read => duplicate,
+                        _ => first,
+                    };
+                    return Err(self.bad_row(first));
                 }
                 self.rejected += 1;
+                self.reject_rows.extend(std::iter::repeat_n(self.read, broken.len()));
                 self.rejects.extend(broken);
+                continue;
+            }
+            let slot = match judged {
+                Some(j) => {
+                    for (b, v) in slow.iter_mut().zip(&j.values) {
+                        b.push(v);
+                    }
+                    slow_rows += 1;
+                    (1, slow_rows - 1)
+                }
+                None => (0, i),
+            };
+            if claim == Some(Claim::Held) {
+                held.push(slot);
                 continue;
             }
             for (col, name) in &self.kept_keys {
@@ -1260,64 +1244,180 @@ impl Sweep<'_> {
                     set.insert(s.to_string());
                 }
             }
-            match judged {
-                Some(j) => {
-                    for (b, v) in slow.iter_mut().zip(&j.values) {
-                        b.push(v);
-                    }
-                    kept.push((1, slow_rows));
-                    slow_rows += 1;
-                }
-                None => kept.push((0, i)),
-            }
+            kept.push(slot);
             self.loaded += 1;
         }
-        let batch = self.assemble(typed, &mut slow, slow_rows, &kept)?;
+        let slow: Vec<ArrayRef> = slow.iter_mut().map(Builder::finish).collect();
+        if !held.is_empty() {
+            // Copied out, so the block's arrays are not kept alive for a few rows.
+            let batch = self.assemble(&typed.arrays, &slow, &held, true)?;
+            self.held.push(batch);
+        }
+        let batch = self.assemble(&typed.arrays, &slow, &kept, false)?;
         if batch.num_rows() > 0 {
             (self.out)(batch)?;
         }
         Ok(())
     }
 
-    /// The kept rows, in file order, from the column-wise arrays and the rows judged one by one.
+    /// The error for the first bad row when `on_bad_rows: fail`.
+    fn bad_row(&self, first: &Reject) -> Diagnostic {
+        Diagnostic::new(
+            ErrorKind::Runtime,
+            format!(
+                "bad row in {}, {}, column \"{}\": {} (value \"{}\")",
+                self.file, first.place, first.column, first.rule, first.value
+            ),
+        )
+        .in_context(self.context)
+        .hint("fix the export, or set `on_bad_rows: reject` to set bad rows aside in rejects/")
+    }
+
+    /// Decide the rows the key check holds, when the table has ended: the
+    /// duplicates among them join the rejects in file order (or, with
+    /// `on_bad_rows: fail`, the first is the error), the rest are kept, after
+    /// the rows handed out so far.
+    fn finish_held(&mut self) -> Result<()> {
+        let late = self.settle_held(true)?;
+        if self.fail_on_bad_rows
+            && let Some((_, first)) = late.first()
+        {
+            return Err(self.bad_row(first));
+        }
+        if late.is_empty() {
+            return Ok(());
+        }
+        self.rejected += late.len() as u64;
+        let rejects = std::mem::take(&mut self.rejects);
+        let rows = std::mem::take(&mut self.reject_rows);
+        let mut earlier = rows.into_iter().zip(rejects).peekable();
+        for (seq, reject) in late {
+            while let Some((s, r)) = earlier.next_if(|(s, _)| *s < seq) {
+                self.reject_rows.push(s);
+                self.rejects.push(r);
+            }
+            self.reject_rows.push(seq);
+            self.rejects.push(reject);
+        }
+        for (s, r) in earlier {
+            self.reject_rows.push(s);
+            self.rejects.push(r);
+        }
+        Ok(())
+    }
+
+    /// Decide the rows the key check holds: returns the duplicates among
+    /// them (with [`HeldRow::seq`]) in file order; the others are handed out
+    /// when `hand_out`.
+    fn settle_held(&mut self, hand_out: bool) -> Result<Vec<(u64, Reject)>> {
+        let Some(unique) = self.unique_keys.as_mut() else { return Ok(Vec::new()) };
+        if self.held_rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let held_rows = std::mem::take(&mut self.held_rows);
+        let pairs: Vec<(u128, u32)> = held_rows.iter().map(|h| (h.hash, h.stored)).collect();
+        let settled = unique.settle(&pairs)?;
+        let mut late: Vec<(u64, Reject)> = Vec::new();
+        let mut keep: Vec<(usize, usize)> = Vec::new();
+        for (h, first) in held_rows.into_iter().zip(settled) {
+            match first {
+                Some(first) => late.push((h.seq, duplicate(&h.place, h.names, h.shown, first))),
+                None => keep.push((h.batch, h.row)),
+            }
+        }
+        if !hand_out {
+            return Ok(late);
+        }
+        let held = std::mem::take(&mut self.held);
+        for part in keep.chunks(BATCH_ROWS) {
+            let columns: Vec<ArrayRef> = (0..self.schema.fields().len())
+                .map(|c| {
+                    let arrays: Vec<&dyn Array> =
+                        held.iter().filter_map(|b| b.columns().get(c)).map(|a| a.as_ref()).collect();
+                    interleave(&arrays, part)
+                })
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| self.table_failed(e))?;
+            let batch = RecordBatch::try_new_with_options(
+                self.schema.clone(),
+                columns,
+                &RecordBatchOptions::new().with_row_count(Some(part.len())),
+            )
+            .map_err(|e| self.table_failed(e))?;
+            for (col, name) in &self.kept_keys {
+                if let (Some(values), Some(set)) = (batch.column(*col).as_string_opt::<i32>(), self.keys.get_mut(*name))
+                {
+                    set.extend(values.iter().flatten().map(str::to_string));
+                }
+            }
+            self.loaded += part.len() as u64;
+            (self.out)(batch)?;
+        }
+        Ok(late)
+    }
+
+    fn table_failed(&self, e: datafusion::arrow::error::ArrowError) -> Diagnostic {
+        Diagnostic::runtime(format!("cannot build a table from {}", self.file)).caused_by(e)
+    }
+
+    /// The rows `rows` (see `kept` in [`Sweep::sweep`]) of a block, in that
+    /// order, from its column-wise arrays and the rows judged one by one;
+    /// `copy` copies them even when they could be shared.
     fn assemble(
         &self,
-        typed: columns::TypedBatch,
-        slow: &mut [Builder],
-        slow_rows: usize,
-        kept: &[(usize, usize)],
+        fast: &[ArrayRef],
+        slow: &[ArrayRef],
+        rows: &[(usize, usize)],
+        copy: bool,
     ) -> Result<RecordBatch> {
-        let failed = |e: datafusion::arrow::error::ArrowError| {
-            Diagnostic::runtime(format!("cannot build a table from {}", self.file)).caused_by(e)
-        };
-        let fast = typed.arrays;
-        let arrays: Vec<ArrayRef> = if slow_rows == 0 && kept.len() == typed.len {
-            fast
-        } else if slow_rows == 0 {
+        let len = fast.first().map_or(0, |a| a.len());
+        let all_fast = rows.iter().all(|(part, _)| *part == 0);
+        let arrays: Vec<ArrayRef> = if all_fast && rows.len() == len && !copy {
+            fast.to_vec()
+        } else if all_fast && !copy {
             let mask = {
-                let mut keep = vec![false; typed.len];
-                for (_, i) in kept {
+                let mut keep = vec![false; len];
+                for (_, i) in rows {
                     if let Some(k) = keep.get_mut(*i) {
                         *k = true;
                     }
                 }
                 BooleanArray::from(keep)
             };
-            fast.iter().map(|a| filter(a.as_ref(), &mask)).collect::<std::result::Result<_, _>>().map_err(failed)?
-        } else {
-            let slow: Vec<ArrayRef> = slow.iter_mut().map(Builder::finish).collect();
             fast.iter()
-                .zip(&slow)
-                .map(|(f, s)| interleave(&[f.as_ref(), s.as_ref()], kept))
+                .map(|a| filter(a.as_ref(), &mask))
                 .collect::<std::result::Result<_, _>>()
-                .map_err(failed)?
+                .map_err(|e| self.table_failed(e))?
+        } else {
+            fast.iter()
+                .zip(slow)
+                .map(|(f, s)| interleave(&[f.as_ref(), s.as_ref()], rows))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| self.table_failed(e))?
         };
         RecordBatch::try_new_with_options(
             self.schema.clone(),
             arrays,
-            &RecordBatchOptions::new().with_row_count(Some(kept.len())),
+            &RecordBatchOptions::new().with_row_count(Some(rows.len())),
         )
-        .map_err(failed)
+        .map_err(|e| self.table_failed(e))
+    }
+}
+
+/// A key's column names joined by `+`, and the row's original text of them.
+fn key_text(columns: &[Column], cols: &[usize], row: &RawRow) -> (String, String) {
+    let names: Vec<&str> = cols.iter().filter_map(|c| columns.get(*c)).map(|c| c.name.as_str()).collect();
+    let shown: Vec<String> = cols.iter().filter_map(|c| columns.get(*c)).map(|c| cell_text(row, c.source)).collect();
+    (names.join("+"), shown.join("+"))
+}
+
+/// The reject of a row whose key the row numbered `first` claimed.
+fn duplicate(place: &RowPlace, names: String, shown: String, first: u32) -> Reject {
+    Reject {
+        place: place.clone(),
+        rule: format!("duplicate {names} (first {})", first_at(place, first)),
+        column: names,
+        value: shown,
     }
 }
 
