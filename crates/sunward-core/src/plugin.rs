@@ -24,6 +24,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::common::ParamValues;
 use datafusion::execution::context::{SQLOptions, SessionContext};
+use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::prelude::DataFrame;
 use schemars::JsonSchema;
@@ -347,6 +348,15 @@ pub trait RowReader: Send {
         }
         (!rows.is_empty()).then(|| Ok(RawBatch::of_rows(rows)))
     }
+    /// The file this reader reads and its column names exactly as stored,
+    /// when [`next_batch`](RowReader::next_batch) hands out the file's own
+    /// columns, unchanged, with every record in file order (a Parquet file).
+    /// A table whose every row and value passed the checks as stored can
+    /// then be scanned where it lies instead of being copied. Defaults to
+    /// `None`.
+    fn as_stored(&self) -> Option<(&Path, &[String])> {
+        None
+    }
 }
 
 /// Values a plugin needs at run time: parameters, folders, the `as_of` date.
@@ -479,17 +489,33 @@ impl TableData {
     pub fn iter(&self) -> Box<dyn Iterator<Item = Result<RecordBatch>> + '_> {
         let Some(path) = &self.file else { return Box::new(self.batches.iter().cloned().map(Ok)) };
         let failed = move |e: &dyn std::fmt::Display| {
-            Diagnostic::runtime(format!("cannot read the staged table {} from {}: {e}", self.name, path.display()))
+            Diagnostic::runtime(format!("cannot read the table {} from {}: {e}", self.name, path.display()))
         };
-        let reader = std::fs::File::open(path)
-            .map_err(|e| failed(&e))
-            .and_then(|f| ParquetRecordBatchReaderBuilder::try_new(f).and_then(|b| b.build()).map_err(|e| failed(&e)));
+        // The table's columns, by name: a source read where it lies may hold
+        // other columns too, and the file's schema may lack the table's metadata.
+        let reader = std::fs::File::open(path).map_err(|e| failed(&e)).and_then(|f| {
+            let builder = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| failed(&e))?;
+            let stored = builder.schema().clone();
+            let roots: Vec<usize> =
+                self.schema.fields().iter().filter_map(|f| stored.index_of(f.name()).ok()).collect();
+            let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+            builder.with_projection(mask).build().map_err(|e| failed(&e))
+        });
         match reader {
             Err(e) => Box::new(std::iter::once(Err(e))),
             Ok(reader) => Box::new(reader.map(move |b| {
-                // The file's schema may lack the table's metadata; the columns are the same.
                 b.map_err(|e| failed(&e)).and_then(|b| {
-                    RecordBatch::try_new(self.schema.clone(), b.columns().to_vec()).map_err(|e| failed(&e))
+                    let columns = self
+                        .schema
+                        .fields()
+                        .iter()
+                        .map(|f| {
+                            b.column_by_name(f.name())
+                                .cloned()
+                                .ok_or_else(|| failed(&format!("no column {}", f.name())))
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    RecordBatch::try_new(self.schema.clone(), columns).map_err(|e| failed(&e))
                 })
             })),
         }

@@ -122,6 +122,11 @@ struct Meta {
     rejects: Vec<StoredReject>,
     keys: std::collections::HashMap<String, std::collections::HashSet<String>>,
     warnings: Vec<StoredWarning>,
+    /// A source read where it lies: its file (the entry's table file then
+    /// holds only the schema). The key holds the file's SHA-256, so an entry
+    /// found is for the same bytes.
+    #[serde(default)]
+    in_place: Option<PathBuf>,
 }
 
 const TABLE: &str = "table.parquet";
@@ -140,7 +145,14 @@ impl SourceCache {
         let file = std::fs::File::open(&table).ok()?;
         let builder = ParquetRecordBatchReaderBuilder::try_new(file).ok()?;
         let schema = builder.schema().clone();
-        if builder.metadata().file_metadata().num_rows() as u64 != meta.rows_loaded {
+        let rows = match &meta.in_place {
+            Some(source) => {
+                let source = std::fs::File::open(source).ok()?;
+                ParquetRecordBatchReaderBuilder::try_new(source).ok()?.metadata().file_metadata().num_rows()
+            }
+            None => builder.metadata().file_metadata().num_rows(),
+        };
+        if rows as u64 != meta.rows_loaded {
             return None;
         }
         // Used now: the last to be removed.
@@ -182,8 +194,13 @@ impl SourceCache {
             rejects,
             keys: meta.keys,
             warnings,
+            in_place: meta.in_place.clone(),
         };
-        Some((ingested, StagedTable { schema, rows: meta.rows_loaded, place: Placed::File(table) }))
+        let place = match meta.in_place {
+            Some(source) => Placed::InPlace(source),
+            None => Placed::File(table),
+        };
+        Some((ingested, StagedTable { schema, rows: meta.rows_loaded, place }))
     }
 
     /// Keep a source's result; then trim the cache to its limit.
@@ -205,8 +222,14 @@ impl SourceCache {
             }
             Placed::Memory(batches) => write_parquet(&tmp.path().join(TABLE), table, batches)
                 .map_err(|e| failed("cannot write the table", &e))?,
+            Placed::InPlace(_) => write_parquet(&tmp.path().join(TABLE), table, &[])
+                .map_err(|e| failed("cannot write the table's schema", &e))?,
         }
         let meta = Meta {
+            in_place: match &table.place {
+                Placed::InPlace(source) => Some(source.clone()),
+                _ => None,
+            },
             rows_read: ingested.rows_read,
             rows_loaded: ingested.rows_loaded,
             rows_rejected: ingested.rows_rejected,

@@ -74,6 +74,10 @@ pub struct Manifest {
     /// Tables too large to hold in memory, staged as Parquet files while the run lasted.
     #[serde(default)]
     pub staged: Vec<String>,
+    /// Sources read where they lie: Parquet files whose every row and value
+    /// passed the checks as stored, scanned by the steps without a copy.
+    #[serde(default)]
+    pub in_place: Vec<String>,
     /// Steps left as views: read by one later step only, their query ran inside that step's (no row count).
     #[serde(default)]
     pub views: Vec<String>,

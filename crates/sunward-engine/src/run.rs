@@ -27,7 +27,7 @@ use crate::cache::{CacheKey, KeyParts, SourceCache};
 use crate::ingest::{Ingested, KeyMemory, KeySet, SourceToLoad, ingest_into, write_rejects};
 use crate::manifest::{FileRecord, Manifest, SourceRecord, file_record, manifest_file_name, normalize};
 use crate::session::{SessionOptions, new_session};
-use crate::stage::{DEFAULT_THRESHOLD, Stage, StagedTable, TableWriter};
+use crate::stage::{DEFAULT_THRESHOLD, Placed, Stage, StagedTable, TableWriter};
 use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -186,11 +186,13 @@ fn load_source(
         .filter_map(|(table, name)| done.get(name).map(|l| (table.clone(), &l.ingested.keys)))
         .collect();
     let mut writer: Option<TableWriter> = None;
+    let reopen = || source.plugin.open(&source.config, &plan.run);
     let load = SourceToLoad {
         name: &source.name,
         file: &label,
         options: &source.options,
         keys: KeyMemory::within(options.session.memory_limit, Some(stage.folder())),
+        reopen: Some(&reopen),
     };
     let mut ingested = ingest_into(
         &load,
@@ -200,7 +202,14 @@ fn load_source(
         &|n| progress.rows(&source.name, n),
         &mut |batch| writer.get_or_insert_with(|| stage.table(&source.name, batch.schema())).push(batch),
     )?;
-    let table = writer.unwrap_or_else(|| stage.table(&source.name, ingested.schema.clone())).finish()?;
+    let table = match &ingested.in_place {
+        Some(file) => StagedTable {
+            schema: ingested.schema.clone(),
+            rows: ingested.rows_loaded,
+            place: Placed::InPlace(file.clone()),
+        },
+        None => writer.unwrap_or_else(|| stage.table(&source.name, ingested.schema.clone())).finish()?,
+    };
     if let (Some(cache), Some(key)) = (&options.cache, &key)
         && let Err(warning) = cache.put(key, &ingested, &table)
     {
@@ -282,6 +291,7 @@ pub async fn run(plan: &Plan, options: &RunOptions) -> Result<RunReport> {
         sources: Vec::new(),
         tables: BTreeMap::new(),
         staged: Vec::new(),
+        in_place: Vec::new(),
         views: Vec::new(),
         outputs: Vec::new(),
         timings_ms: BTreeMap::new(),
@@ -438,6 +448,9 @@ async fn run_stages(
             table_reports.push(TableReport { name: source.name.clone(), rows: Some(l.table.rows) });
             if l.table.is_staged() {
                 manifest.staged.push(source.name.clone());
+            }
+            if matches!(l.table.place, Placed::InPlace(_)) {
+                manifest.in_place.push(source.name.clone());
             }
             staged.insert(source.name.clone(), l.table);
         }

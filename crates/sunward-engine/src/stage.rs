@@ -199,6 +199,9 @@ pub enum Placed {
     Memory(Vec<RecordBatch>),
     /// A Parquet file in the staging folder.
     File(PathBuf),
+    /// A source's own Parquet file, whose every row and value passed as
+    /// stored: scanned where it lies (it may hold other columns too).
+    InPlace(PathBuf),
 }
 
 /// A staged table.
@@ -223,7 +226,7 @@ impl StagedTable {
     pub fn table_data(&self, name: &str) -> TableData {
         match &self.place {
             Placed::Memory(batches) => TableData::in_memory(name, self.schema.clone(), batches.clone()),
-            Placed::File(path) => TableData {
+            Placed::File(path) | Placed::InPlace(path) => TableData {
                 name: name.to_string(),
                 schema: self.schema.clone(),
                 batches: Vec::new(),
@@ -241,9 +244,10 @@ impl StagedTable {
     pub fn provider(&self) -> Result<Arc<dyn TableProvider>> {
         match &self.place {
             Placed::Memory(batches) => Ok(Arc::new(MemTable::try_new(self.schema.clone(), vec![batches.clone()])?)),
-            Placed::File(path) => {
+            Placed::File(path) | Placed::InPlace(path) => {
                 let url = ListingTableUrl::parse(path.display().to_string())?;
-                let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+                // A source file may be named anything; the table's columns are taken by name.
+                let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension("");
                 let config =
                     ListingTableConfig::new(url).with_listing_options(options).with_schema(self.schema.clone());
                 Ok(Arc::new(ListingTable::try_new(config)?))

@@ -12,7 +12,8 @@
 //! key table is checked (a Bloom filter, a claim log, rows held and settled
 //! at the end), with a filter so small that nearly every row is held: the
 //! same rows, rejects in the same order, counts and keys; only the order of
-//! the kept rows may differ.
+//! the kept rows may differ. That load may also read a Parquet file in place
+//! (when every row and value passes as stored, the file is the table).
 
 use datafusion::arrow::array::{ArrayRef, Date32Array, Float64Array, Int32Array, Int64Array, StringArray};
 use datafusion::arrow::compute::concat_batches;
@@ -28,8 +29,8 @@ use std::path::Path;
 use std::sync::Arc;
 use sunward_core::model::SourceOptions;
 use sunward_core::plugin::PluginHandle;
-use sunward_core::{PluginKind, RawRow, RowReader, RunContext};
-use sunward_engine::ingest::{Ingested, KeyMemory, KeySet, SourceToLoad, ingest, ingest_into};
+use sunward_core::{PluginKind, RawRow, RowReader, RunContext, TableData};
+use sunward_engine::ingest::{Ingested, KeyMemory, KeySet, SourceToLoad, declared_schema, ingest, ingest_into};
 
 /// A reader that hides its batches: every record comes as a row.
 struct RowsOnly(Box<dyn RowReader>);
@@ -74,7 +75,8 @@ fn both_ways(
     let rows = load(true);
     let filtered = {
         let keys = KeyMemory { exact_claims: 0, filter_bytes: 32, log_buffer: 7, spill_dir: None };
-        let load = SourceToLoad { name: "t", file, options: &options, keys };
+        let reopen = || source.open(&config, &ctx);
+        let load = SourceToLoad { name: "t", file, options: &options, keys, reopen: Some(&reopen) };
         let mut batches = Vec::new();
         let loaded = source.open(&config, &ctx).map_err(|e| e.to_string()).and_then(|mut reader| {
             ingest_into(&load, reader.as_mut(), &ctx, references, &|_| {}, &mut |b| {
@@ -84,7 +86,19 @@ fn both_ways(
             .map_err(|e| e.to_string())
         });
         loaded.map(|mut i| {
-            i.batches = batches;
+            i.batches = match &i.in_place {
+                Some(path) => {
+                    assert!(batches.is_empty(), "{file}: rows handed out from a file read in place");
+                    let table = TableData {
+                        name: "t".into(),
+                        schema: i.schema.clone(),
+                        batches: Vec::new(),
+                        file: Some(path.clone()),
+                    };
+                    table.iter().collect::<sunward_core::Result<Vec<_>>>().unwrap()
+                }
+                None => batches,
+            };
             i
         })
     };
@@ -353,4 +367,90 @@ fn blocks_after_the_first_keep_keys_places_and_order() {
     assert_eq!(a.rows_read, 20_000);
     // Every id from 0 to 8,999 is kept once (its first good occurrence).
     assert_eq!(a.rows_loaded, 9_000);
+}
+
+/// Load `file` (Parquet, `contract: services`) the filtered way with a
+/// reopener, as a run does: whether it was read in place, and the rows.
+fn in_place(dir: &Path) -> Option<std::path::PathBuf> {
+    let registry = sunward_plugins::builtin_registry();
+    let Some(PluginHandle::Source(source)) = registry.get(PluginKind::Source, "parquet") else { panic!() };
+    let config = source.parse(json!({ "path": "s.parquet" })).unwrap();
+    let options: SourceOptions = serde_json::from_value(json!({"contract": "services"})).unwrap();
+    let ctx = ctx(dir);
+    let reopen = || source.open(&config, &ctx);
+    let load = SourceToLoad {
+        name: "t",
+        file: "s.parquet",
+        options: &options,
+        keys: KeyMemory::default(),
+        reopen: Some(&reopen),
+    };
+    let mut reader = source.open(&config, &ctx).unwrap();
+    ingest_into(&load, reader.as_mut(), &ctx, &HashMap::new(), &|_| {}, &mut |_| Ok(())).unwrap().in_place
+}
+
+#[test]
+fn a_parquet_file_passing_as_stored_is_the_table_and_any_change_is_caught() {
+    // 20,000 services in row groups of 3,000 (seven blocks), with the
+    // contract's columns and types (and one more column), every row good.
+    let options: SourceOptions = serde_json::from_value(json!({"contract": "services"})).unwrap();
+    let canonical = declared_schema(&options, None).unwrap();
+    let n = 20_000usize;
+    let write = |dir: &Path, change: &dyn Fn(&str, usize, String) -> String| {
+        let mut fields: Vec<Field> = canonical.fields().iter().map(|f| f.as_ref().clone()).collect();
+        fields.push(Field::new("note", DataType::Utf8, true));
+        let schema = Arc::new(Schema::new(fields));
+        let text = |name: &str, f: &dyn Fn(usize) -> Option<String>| -> ArrayRef {
+            Arc::new(StringArray::from((0..n).map(|i| f(i).map(|v| change(name, i, v))).collect::<Vec<_>>()))
+        };
+        let columns: Vec<ArrayRef> = schema
+            .fields()
+            .iter()
+            .map(|f| match f.name().as_str() {
+                "record_id" => text("record_id", &|i| Some(format!("R{i}"))),
+                "school_id" => text("school_id", &|_| Some("S1".into())),
+                "service_date" => {
+                    Arc::new(Date32Array::from_iter_values((0..n).map(|i| 20_100 + (i % 300) as i32))) as ArrayRef
+                }
+                "service_type" => text("service_type", &|_| Some("growth_class".into())),
+                "audience" => text("audience", &|_| Some("student".into())),
+                "participants" => Arc::new(Int64Array::from_iter_values((0..n).map(|i| (i % 40 + 1) as i64))),
+                "worker_id" => text("worker_id", &|_| Some("W1".into())),
+                "duration_min" => Arc::new(Int64Array::from_iter_values((0..n).map(|i| (i % 90) as i64))),
+                "note" => text("note", &|i| Some(format!(" free text {i} "))),
+                other => {
+                    assert!(f.is_nullable(), "{other}");
+                    datafusion::arrow::array::new_null_array(f.data_type(), n)
+                }
+            })
+            .collect();
+        let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+        let file = std::fs::File::create(dir.join("s.parquet")).unwrap();
+        let props = WriterProperties::builder().set_max_row_group_row_count(Some(3_000)).build();
+        let mut writer = ArrowWriter::try_new(file, schema, Some(props)).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.parquet");
+    // Every row good: the file is the table; both ways agree on its rows (see `both_ways`).
+    write(dir.path(), &|_, _, v| v);
+    assert_eq!(in_place(dir.path()), Some(file.clone()));
+    let (a, b) = both_ways(dir.path(), "parquet", "s.parquet", json!({"contract": "services"}), &HashMap::new());
+    assert_same(&a, &b, "clean parquet");
+    assert_eq!(b.unwrap().rows_loaded, n as u64);
+    // A bad code in the sixth block; a key repeated across blocks (found
+    // only when the table ends); a value that loads trimmed: each is a
+    // table that is not the file, read again and handed out.
+    let changes: [(&str, &dyn Fn(&str, usize, String) -> String); 3] = [
+        ("a bad code", &|c, i, v| if c == "service_type" && i == 16_000 { "bad".into() } else { v }),
+        ("a repeated key", &|c, i, v| if c == "record_id" && i == 19_999 { "R5".into() } else { v }),
+        ("a value trimmed", &|c, i, v| if c == "school_id" && i == 12_345 { " S1".into() } else { v }),
+    ];
+    for (what, change) in changes {
+        write(dir.path(), change);
+        assert_eq!(in_place(dir.path()), None, "{what}");
+        let (a, b) = both_ways(dir.path(), "parquet", "s.parquet", json!({"contract": "services"}), &HashMap::new());
+        assert_same(&a, &b, what);
+    }
 }

@@ -26,7 +26,7 @@ use keys::{Claim, UniqueKeys};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use sunward_core::contract::{self, ColumnType, LABELS, TableSpec};
 use sunward_core::model::{OnBadRows, ShortRows, SourceOptions};
@@ -68,6 +68,11 @@ pub struct Ingested {
     pub keys: KeySet,
     /// Warnings (extra columns ignored, …).
     pub warnings: Vec<Diagnostic>,
+    /// When every row and value passed as the file stores them (a Parquet
+    /// file, loaded by [`ingest_into`] with [`SourceToLoad::reopen`]): the
+    /// file, which is then the table itself, to be scanned where it lies;
+    /// no batch was handed out.
+    pub in_place: Option<PathBuf>,
 }
 
 /// Rows per Arrow batch.
@@ -930,7 +935,7 @@ pub fn ingest(
     progress: &dyn Fn(u64),
 ) -> Result<Ingested> {
     let mut batches = Vec::new();
-    let load = SourceToLoad { name: source, file, options, keys: KeyMemory::default() };
+    let load = SourceToLoad { name: source, file, options, keys: KeyMemory::default(), reopen: None };
     let mut ingested = ingest_into(&load, reader, ctx, references, progress, &mut |b| {
         batches.push(b);
         Ok(())
@@ -943,8 +948,8 @@ pub fn ingest(
 }
 
 /// A source to load: its name in the pipeline, its file as the user named
-/// it (for messages), and its options.
-#[derive(Debug, Clone, Copy)]
+/// it (for messages), its options, and how it may be loaded.
+#[derive(Clone, Copy)]
 pub struct SourceToLoad<'a> {
     /// The source's name in the pipeline.
     pub name: &'a str,
@@ -954,6 +959,13 @@ pub struct SourceToLoad<'a> {
     pub options: &'a SourceOptions,
     /// Memory for its unique-key check.
     pub keys: KeyMemory<'a>,
+    /// Opens the source again from its start. Given, a file the reader
+    /// hands out as stored ([`RowReader::as_stored`]) is first checked
+    /// without handing out its rows: if every row and value passes as
+    /// stored, the file is the table ([`Ingested::in_place`]); at the first
+    /// that does not, the rows passed so far are read again and handed out,
+    /// and loading goes on as usual.
+    pub reopen: Option<&'a dyn Fn() -> Result<Box<dyn RowReader>>>,
 }
 
 /// [`ingest`], handing each batch of good rows to `out` as soon as it is
@@ -1034,7 +1046,14 @@ pub fn ingest_into(
         read: 0,
         loaded: 0,
         rejected: 0,
+        in_place: None,
     };
+    // A file whose columns are the table's, by name, may be the table itself.
+    if let (Some(reopen), Some((path, stored))) = (load.reopen, reader.as_stored())
+        && columns.iter().all(|c| c.source.and_then(|i| stored.get(i)).is_some_and(|n| *n == c.name))
+    {
+        sweep.in_place = Some(InPlace { path: path.to_path_buf(), rows: 0, reopen });
+    }
 
     // The reader runs on its own thread, a window of blocks ahead; each window
     // is typed in parallel, then swept in order.
@@ -1077,6 +1096,7 @@ pub fn ingest_into(
         rejects: sweep.rejects,
         keys: sweep.keys,
         warnings,
+        in_place: sweep.in_place.map(|p| p.path),
     })
 }
 
@@ -1125,6 +1145,16 @@ struct Sweep<'a> {
     read: u64,
     loaded: u64,
     rejected: u64,
+    /// While every row so far has passed as the file stores it: the file.
+    in_place: Option<InPlace<'a>>,
+}
+
+/// A file checked without handing out its rows, while they all pass as stored.
+struct InPlace<'a> {
+    path: PathBuf,
+    /// Rows checked so far (the first `rows` records of the file).
+    rows: u64,
+    reopen: &'a dyn Fn() -> Result<Box<dyn RowReader>>,
 }
 
 impl Sweep<'_> {
@@ -1207,7 +1237,7 @@ impl Sweep<'_> {
                     && let Some(first) = broken.first()
                 {
                     // A row the key check held before this one may be the first bad row.
-                    let late = self.settle_held(false)?;
+                    let late = duplicates(self.settle_held()?);
                     let first = match late.first() {
                         Some((seq, duplicate)) if *seq < self.read => duplicate,
                         _ => first,
@@ -1253,6 +1283,21 @@ impl Sweep<'_> {
             let batch = self.assemble(&typed.arrays, &slow, &held, true)?;
             self.held.push(batch);
         }
+        if let Some(in_place) = self.in_place.as_mut() {
+            let as_stored = kept.len() + held.len() == len
+                && typed.flagged.iter().all(|f| !f)
+                && columns.iter().zip(&typed.arrays).all(|(c, typed)| {
+                    c.source.and_then(|i| raw.columns.get(i)).is_some_and(|stored| {
+                        stored.data_type() == typed.data_type() && stored.to_data() == typed.to_data()
+                    })
+                });
+            if as_stored {
+                in_place.rows += len as u64;
+                return Ok(());
+            }
+            let held_rows: HashSet<u64> = self.held_rows.iter().map(|h| h.seq - 1).collect();
+            self.leave_in_place(&held_rows)?;
+        }
         let batch = self.assemble(&typed.arrays, &slow, &kept, false)?;
         if batch.num_rows() > 0 {
             (self.out)(batch)?;
@@ -1278,38 +1323,54 @@ impl Sweep<'_> {
     /// `on_bad_rows: fail`, the first is the error), the rest are kept, after
     /// the rows handed out so far.
     fn finish_held(&mut self) -> Result<()> {
-        let late = self.settle_held(true)?;
+        let decided = self.settle_held()?;
+        let held_rows: HashSet<u64> = decided.iter().map(|(h, _)| h.seq - 1).collect();
+        let mut keep: Vec<(usize, usize)> = Vec::new();
+        let mut late: Vec<(u64, Reject)> = Vec::new();
+        for (h, first) in decided {
+            match first {
+                Some(first) => late.push((h.seq, duplicate(&h.place, h.names, h.shown, first))),
+                None => keep.push((h.batch, h.row)),
+            }
+        }
         if self.fail_on_bad_rows
             && let Some((_, first)) = late.first()
         {
             return Err(self.bad_row(first));
         }
-        if late.is_empty() {
-            return Ok(());
+        if self.in_place.is_some() {
+            if late.is_empty() {
+                // Every held row is kept, and the file holds it already.
+                self.loaded += keep.len() as u64;
+                self.held.clear();
+                return Ok(());
+            }
+            self.leave_in_place(&held_rows)?;
         }
-        self.rejected += late.len() as u64;
-        let rejects = std::mem::take(&mut self.rejects);
-        let rows = std::mem::take(&mut self.reject_rows);
-        let mut earlier = rows.into_iter().zip(rejects).peekable();
-        for (seq, reject) in late {
-            while let Some((s, r)) = earlier.next_if(|(s, _)| *s < seq) {
+        if !late.is_empty() {
+            self.rejected += late.len() as u64;
+            let rejects = std::mem::take(&mut self.rejects);
+            let rows = std::mem::take(&mut self.reject_rows);
+            let mut earlier = rows.into_iter().zip(rejects).peekable();
+            for (seq, reject) in late {
+                while let Some((s, r)) = earlier.next_if(|(s, _)| *s < seq) {
+                    self.reject_rows.push(s);
+                    self.rejects.push(r);
+                }
+                self.reject_rows.push(seq);
+                self.rejects.push(reject);
+            }
+            for (s, r) in earlier {
                 self.reject_rows.push(s);
                 self.rejects.push(r);
             }
-            self.reject_rows.push(seq);
-            self.rejects.push(reject);
         }
-        for (s, r) in earlier {
-            self.reject_rows.push(s);
-            self.rejects.push(r);
-        }
-        Ok(())
+        self.hand_out_held(&keep)
     }
 
-    /// Decide the rows the key check holds: returns the duplicates among
-    /// them (with [`HeldRow::seq`]) in file order; the others are handed out
-    /// when `hand_out`.
-    fn settle_held(&mut self, hand_out: bool) -> Result<Vec<(u64, Reject)>> {
+    /// Decide the rows the key check holds: each with `None` (its key was
+    /// free: it is kept) or the number of the row that claimed the key first.
+    fn settle_held(&mut self) -> Result<Vec<(HeldRow, Option<u32>)>> {
         let Some(unique) = self.unique_keys.as_mut() else { return Ok(Vec::new()) };
         if self.held_rows.is_empty() {
             return Ok(Vec::new());
@@ -1317,17 +1378,11 @@ impl Sweep<'_> {
         let held_rows = std::mem::take(&mut self.held_rows);
         let pairs: Vec<(u128, u32)> = held_rows.iter().map(|h| (h.hash, h.stored)).collect();
         let settled = unique.settle(&pairs)?;
-        let mut late: Vec<(u64, Reject)> = Vec::new();
-        let mut keep: Vec<(usize, usize)> = Vec::new();
-        for (h, first) in held_rows.into_iter().zip(settled) {
-            match first {
-                Some(first) => late.push((h.seq, duplicate(&h.place, h.names, h.shown, first))),
-                None => keep.push((h.batch, h.row)),
-            }
-        }
-        if !hand_out {
-            return Ok(late);
-        }
+        Ok(held_rows.into_iter().zip(settled).collect())
+    }
+
+    /// Hand out the held rows `keep` (`(batch, row)` of [`Sweep::held`]).
+    fn hand_out_held(&mut self, keep: &[(usize, usize)]) -> Result<()> {
         let held = std::mem::take(&mut self.held);
         for part in keep.chunks(BATCH_ROWS) {
             let columns: Vec<ArrayRef> = (0..self.schema.fields().len())
@@ -1353,7 +1408,47 @@ impl Sweep<'_> {
             self.loaded += part.len() as u64;
             (self.out)(batch)?;
         }
-        Ok(late)
+        Ok(())
+    }
+
+    /// Stop checking the file in place: read again the rows checked so far
+    /// (but the rows in `held`, by number from 0, which the key check holds)
+    /// and hand them out, as the file stores them.
+    fn leave_in_place(&mut self, held: &HashSet<u64>) -> Result<()> {
+        let Some(in_place) = self.in_place.take() else { return Ok(()) };
+        let changed = || {
+            Diagnostic::runtime(format!("{} changed while it was being read", self.file))
+                .hint("run again once the file is no longer being written")
+        };
+        let mut reader = (in_place.reopen)()?;
+        let mut at = 0u64;
+        while at < in_place.rows {
+            let raw = reader.next_batch().ok_or_else(changed)??;
+            let take = raw.len.min(usize::try_from(in_place.rows - at).unwrap_or(usize::MAX));
+            let arrays = self
+                .rules
+                .columns
+                .iter()
+                .map(|c| c.source.and_then(|i| raw.columns.get(i)).map(|a| a.slice(0, take)))
+                .collect::<Option<Vec<ArrayRef>>>()
+                .ok_or_else(changed)?;
+            let mut batch = RecordBatch::try_new_with_options(
+                self.schema.clone(),
+                arrays,
+                &RecordBatchOptions::new().with_row_count(Some(take)),
+            )
+            .map_err(|_| changed())?;
+            if (at..at + take as u64).any(|n| held.contains(&n)) {
+                let keep: BooleanArray = (at..at + take as u64).map(|n| Some(!held.contains(&n))).collect();
+                batch =
+                    datafusion::arrow::compute::filter_record_batch(&batch, &keep).map_err(|e| self.table_failed(e))?;
+            }
+            at += take as u64;
+            if batch.num_rows() > 0 {
+                (self.out)(batch)?;
+            }
+        }
+        Ok(())
     }
 
     fn table_failed(&self, e: datafusion::arrow::error::ArrowError) -> Diagnostic {
@@ -1402,6 +1497,11 @@ impl Sweep<'_> {
         )
         .map_err(|e| self.table_failed(e))
     }
+}
+
+/// The duplicates among decided held rows, with their [`HeldRow::seq`], in file order.
+fn duplicates(decided: Vec<(HeldRow, Option<u32>)>) -> Vec<(u64, Reject)> {
+    decided.into_iter().filter_map(|(h, first)| Some((h.seq, duplicate(&h.place, h.names, h.shown, first?)))).collect()
 }
 
 /// A key's column names joined by `+`, and the row's original text of them.

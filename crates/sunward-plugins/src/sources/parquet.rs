@@ -58,7 +58,8 @@ impl Source for ParquetSource {
                 .caused_by(e)
         };
         let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default()).map_err(not_parquet)?;
-        let headers = metadata.schema().fields().iter().map(|f| f.name().trim().to_string()).collect();
+        let stored: Vec<String> = metadata.schema().fields().iter().map(|f| f.name().to_string()).collect();
+        let headers = stored.iter().map(|n| n.trim().to_string()).collect();
         let groups = metadata.metadata().num_row_groups();
         let lanes = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 4).min(groups.max(1));
         let lanes = (0..lanes)
@@ -70,7 +71,18 @@ impl Source for ParquetSource {
                 receive
             })
             .collect::<Vec<_>>();
-        Ok(Box::new(ParquetRows { file: label, headers, lanes, group: 0, groups, batch: None, row: 0, record: 0 }))
+        Ok(Box::new(ParquetRows {
+            file: label,
+            path,
+            stored,
+            headers,
+            lanes,
+            group: 0,
+            groups,
+            batch: None,
+            row: 0,
+            record: 0,
+        }))
     }
 }
 
@@ -127,6 +139,9 @@ fn decode_lane(
 /// decodes every n-th group) and hands their batches out in file order.
 struct ParquetRows {
     file: String,
+    path: PathBuf,
+    /// The column names as stored, and as headers (trimmed).
+    stored: Vec<String>,
     headers: Vec<String>,
     /// One channel per decoding thread; row group `g` comes from lane `g % lanes`.
     lanes: Vec<Receiver<Decoded>>,
@@ -170,6 +185,10 @@ impl ParquetRows {
 impl RowReader for ParquetRows {
     fn headers(&self) -> &[String] {
         &self.headers
+    }
+
+    fn as_stored(&self) -> Option<(&std::path::Path, &[String])> {
+        Some((&self.path, &self.stored))
     }
 
     fn next_row(&mut self) -> Option<Result<RawRow>> {
