@@ -16,6 +16,7 @@ pub mod run;
 pub mod session;
 pub mod stage;
 pub mod stats;
+pub mod watchdog;
 
 pub use check::check;
 pub use run::{OutputReport, Progress, RunOptions, RunReport, Silent, SourceReport, TableReport, run};

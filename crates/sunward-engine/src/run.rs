@@ -28,12 +28,13 @@ use crate::ingest::{Ingested, KeyMemory, KeySet, SourceToLoad, ingest_into, writ
 use crate::manifest::{FileRecord, Manifest, SourceRecord, file_record, manifest_file_name, normalize};
 use crate::session::{SessionOptions, new_session};
 use crate::stage::{DEFAULT_THRESHOLD, Placed, Stage, StagedTable, TableWriter};
+use crate::watchdog::{STALL, Stalled, single_partition, until_stalled};
 use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
-use sunward_core::validate::PlannedSource;
+use sunward_core::validate::{PlannedSource, PlannedStep};
 use sunward_core::{Diagnostic, ErrorKind, Plan, PluginKind, Result, StepContext, TableData};
 
 /// Receives progress while a pipeline runs. Every method has a no-op default.
@@ -88,6 +89,26 @@ impl RunOptions {
             None => DEFAULT_THRESHOLD,
         }
     }
+}
+
+/// Run a step and stream its result into the stage.
+async fn stage_step(step: &PlannedStep, ctx: &StepContext<'_>, stage: &Stage) -> Result<StagedTable> {
+    let failed = |e: datafusion::error::DataFusionError| {
+        let resources = matches!(e.find_root(), datafusion::error::DataFusionError::ResourcesExhausted(_));
+        let d = Diagnostic::runtime(format!("the step failed: {}", e.message()));
+        let d = if resources { d.hint("the query needs more memory than --memory-limit allows; raise it") } else { d };
+        d.caused_by(e)
+    };
+    let df = step.plugin.run(&step.config, ctx).await?;
+    let mut stream = df.execute_stream().await.map_err(failed)?;
+    // The executed plan's schema can differ from the logical one in
+    // nullability (a UNION of a nullable and a non-null branch, say); the
+    // table is staged with the schema its batches actually carry.
+    let mut writer = stage.table(&step.name, stream.schema());
+    while let Some(batch) = stream.next().await {
+        writer.push(batch.map_err(failed)?)?;
+    }
+    writer.finish()
 }
 
 /// What one source did.
@@ -479,26 +500,22 @@ async fn run_stages(
             table_reports.push(TableReport { name: step.name.clone(), rows: None });
             continue;
         }
-        let failed = |e: datafusion::error::DataFusionError| {
-            let resources = matches!(e.find_root(), datafusion::error::DataFusionError::ResourcesExhausted(_));
-            let d = Diagnostic::runtime(format!("the step failed: {}", e.message()));
-            let d =
-                if resources { d.hint("the query needs more memory than --memory-limit allows; raise it") } else { d };
-            d.caused_by(e)
-        };
-        let table = async {
-            let df = step.plugin.run(&step.config, &ctx).await?;
-            let mut stream = df.execute_stream().await.map_err(failed)?;
-            // The executed plan's schema can differ from the logical one in
-            // nullability (a UNION of a nullable and a non-null branch, say); the
-            // table is staged with the schema its batches actually carry.
-            let mut writer = stage.table(&step.name, stream.schema());
-            while let Some(batch) = stream.next().await {
-                writer.push(batch.map_err(failed)?)?;
+        let table = match until_stalled(stage_step(step, &ctx, stage), STALL).await {
+            Ok(done) => done,
+            Err(Stalled) => {
+                // A deadlock of the query engine under a tight memory limit
+                // (see `watchdog`): the step again, on one partition.
+                progress.stage(&format!("step {} again, on one thread (the query engine had stopped)", step.name));
+                let single = single_partition(&session);
+                let ctx = StepContext { session: &single, run: &plan.run, name: &step.name };
+                until_stalled(stage_step(step, &ctx, stage), STALL).await.unwrap_or_else(|Stalled| {
+                    Err(Diagnostic::runtime(
+                        "the step stopped making progress: the query engine used no CPU for 10 s, twice",
+                    )
+                    .hint("raise --memory-limit, or run without it"))
+                })
             }
-            writer.finish()
         }
-        .await
         .map_err(|e| placed(e, plan, PluginKind::Transform, &step.name))?;
         let provider = table.provider().map_err(|e| {
             placed(

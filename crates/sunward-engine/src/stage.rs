@@ -102,10 +102,21 @@ pub struct TableWriter {
     writer: Option<BackgroundWriter>,
 }
 
-/// A Parquet file written on its own thread.
+/// A Parquet file written on its own thread. Dropped unfinished (a step
+/// given up), it still waits for the thread, so the file is closed before
+/// anything else writes to its path.
 struct BackgroundWriter {
-    send: SyncSender<RecordBatch>,
-    thread: JoinHandle<Result<()>>,
+    send: Option<SyncSender<RecordBatch>>,
+    thread: Option<JoinHandle<Result<()>>>,
+}
+
+impl Drop for BackgroundWriter {
+    fn drop(&mut self) {
+        drop(self.send.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl BackgroundWriter {
@@ -141,18 +152,25 @@ impl BackgroundWriter {
             writer.close().map_err(failed)?;
             Ok(())
         });
-        Ok(BackgroundWriter { send, thread })
+        Ok(BackgroundWriter { send: Some(send), thread: Some(thread) })
     }
 
     fn write(&self, batch: RecordBatch) -> Result<()> {
         // A closed channel means the writer thread stopped on an error, which `finish` reports.
-        let _ = self.send.send(batch);
+        if let Some(send) = &self.send {
+            let _ = send.send(batch);
+        }
         Ok(())
     }
 
-    fn finish(self) -> Result<()> {
-        drop(self.send);
-        self.thread.join().unwrap_or_else(|_| Err(Diagnostic::runtime("the staging writer stopped unexpectedly")))
+    fn finish(mut self) -> Result<()> {
+        drop(self.send.take());
+        match self.thread.take() {
+            Some(thread) => {
+                thread.join().unwrap_or_else(|_| Err(Diagnostic::runtime("the staging writer stopped unexpectedly")))
+            }
+            None => Ok(()),
+        }
     }
 }
 
@@ -180,15 +198,26 @@ impl TableWriter {
     }
 
     /// The table, in memory or on disk.
-    pub fn finish(self) -> Result<StagedTable> {
-        let place = match self.writer {
+    pub fn finish(mut self) -> Result<StagedTable> {
+        let place = match self.writer.take() {
             Some(w) => {
                 w.finish()?;
-                Placed::File(self.path)
+                Placed::File(self.path.clone())
             }
-            None => Placed::Memory(self.held),
+            None => {
+                // Its bytes stay counted: the table stays in memory.
+                self.held_bytes = 0;
+                Placed::Memory(std::mem::take(&mut self.held))
+            }
         };
-        Ok(StagedTable { schema: self.schema, rows: self.rows, place })
+        Ok(StagedTable { schema: self.schema.clone(), rows: self.rows, place })
+    }
+}
+
+impl Drop for TableWriter {
+    /// A table dropped unfinished (a step given up) no longer counts as held.
+    fn drop(&mut self) {
+        self.all_held.fetch_sub(self.held_bytes, Ordering::Relaxed);
     }
 }
 

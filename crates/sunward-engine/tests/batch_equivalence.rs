@@ -389,6 +389,9 @@ fn in_place(dir: &Path) -> Option<std::path::PathBuf> {
     ingest_into(&load, reader.as_mut(), &ctx, &HashMap::new(), &|_| {}, &mut |_| Ok(())).unwrap().in_place
 }
 
+/// A change to one value of a generated file: (column, row, value) → value.
+type Change = dyn Fn(&str, usize, String) -> String;
+
 #[test]
 fn a_parquet_file_passing_as_stored_is_the_table_and_any_change_is_caught() {
     // 20,000 services in row groups of 3,000 (seven blocks), with the
@@ -396,7 +399,7 @@ fn a_parquet_file_passing_as_stored_is_the_table_and_any_change_is_caught() {
     let options: SourceOptions = serde_json::from_value(json!({"contract": "services"})).unwrap();
     let canonical = declared_schema(&options, None).unwrap();
     let n = 20_000usize;
-    let write = |dir: &Path, change: &dyn Fn(&str, usize, String) -> String| {
+    let write = |dir: &Path, change: &Change| {
         let mut fields: Vec<Field> = canonical.fields().iter().map(|f| f.as_ref().clone()).collect();
         fields.push(Field::new("note", DataType::Utf8, true));
         let schema = Arc::new(Schema::new(fields));
@@ -442,7 +445,7 @@ fn a_parquet_file_passing_as_stored_is_the_table_and_any_change_is_caught() {
     // A bad code in the sixth block; a key repeated across blocks (found
     // only when the table ends); a value that loads trimmed: each is a
     // table that is not the file, read again and handed out.
-    let changes: [(&str, &dyn Fn(&str, usize, String) -> String); 3] = [
+    let changes: [(&str, &Change); 3] = [
         ("a bad code", &|c, i, v| if c == "service_type" && i == 16_000 { "bad".into() } else { v }),
         ("a repeated key", &|c, i, v| if c == "record_id" && i == 19_999 { "R5".into() } else { v }),
         ("a value trimmed", &|c, i, v| if c == "school_id" && i == 12_345 { " S1".into() } else { v }),

@@ -691,7 +691,7 @@ fn key_hash<'a>(parts: impl Iterator<Item = KeyPart<'a>> + Clone) -> u128 {
 }
 
 /// The kept part of a 128-bit key hash: 96 of its bits (two different keys
-/// among 100 million collide with a chance of about one in 10^12). The
+/// among 100 million collide with a chance of about one in 10^13). The
 /// hashes are spread uniformly already, so the tables that hold them hash
 /// them no further: they take the low 64 bits ([`PassThrough`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
