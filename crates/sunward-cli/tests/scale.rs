@@ -4,7 +4,8 @@
 //! CSV and more as Arrow columns) is larger than the 24 MiB limit given: the
 //! run must stage the large tables on disk, finish, and give exactly the
 //! figures of a run without a limit, and the staging folder must be gone
-//! afterwards.
+//! afterwards. And a clean Parquet export, read where it lies instead of
+//! copied, gives the figures of the same rows read from CSV, from the cache too.
 
 use std::path::Path;
 use std::process::Command;
@@ -72,4 +73,73 @@ fn metrics_under_a_memory_limit_smaller_than_the_data_are_the_same() {
     assert!(bounded_staged.contains(&"services".to_string()), "services is staged: {bounded_staged:?}");
     let left: Vec<_> = std::fs::read_dir(dir.path().join("stage")).unwrap().collect();
     assert!(left.is_empty(), "the staging folder is removed after the run: {left:?}");
+}
+
+#[test]
+fn a_clean_parquet_export_is_read_in_place_with_the_same_figures_and_cached_without_a_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |p: &str| dir.path().join(p).display().to_string();
+    // The same generated services as CSV and as Parquet.
+    for (format, folder) in [("csv", "csv"), ("parquet", "parquet")] {
+        let out = path(folder);
+        let args = ["--preset", "custom", "--schools", "8", "--service-rows", "60000", "--format", format];
+        let mut command = vec!["datagen"];
+        command.extend(args);
+        command.extend(["--out", &out, "--quiet"]);
+        sunward(&command);
+    }
+    let pipeline = |format: &str| {
+        let file = path(&format!("{format}.yaml"));
+        let text = format!(
+            "name: counts\nsources:\n  services:\n    plugin: {format}\n    path: {format}/services.{format}\n    contract: services\n    references: {{schools: none, cases: none, classes: none}}\nsteps:\n  counts:\n    plugin: sql\n    query: |\n      SELECT school_id, service_type, COUNT(*) AS events, SUM(participants) AS participants,\n             COUNT(DISTINCT student_ref) AS students\n      FROM services GROUP BY school_id, service_type ORDER BY school_id, service_type\noutputs:\n  counts: {{plugin: csv, table: counts, path: counts.csv}}\n"
+        );
+        std::fs::write(&file, text).unwrap();
+        file
+    };
+    let (csv, parquet, cache) = (pipeline("csv"), pipeline("parquet"), path("cache"));
+    let counts = |out: &str| std::fs::read(dir.path().join(out).join("counts.csv")).unwrap();
+    let listed = |out: &str, key: &str| -> Vec<String> {
+        let text = std::fs::read_to_string(dir.path().join(out).join("manifest-counts.json")).unwrap();
+        let manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
+        match &manifest[key] {
+            serde_json::Value::Array(names) => names.iter().map(|v| v.as_str().unwrap().to_string()).collect(),
+            _ => manifest["sources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|s| s[key] == serde_json::Value::Bool(true))
+                .map(|s| s["name"].as_str().unwrap().to_string())
+                .collect(),
+        }
+    };
+    sunward(&["run", &csv, "--out", &path("from-csv"), "--no-cache", "-q"]);
+    sunward(&["run", &parquet, "--out", &path("first"), "--cache-dir", &cache, "-q"]);
+    sunward(&["run", &parquet, "--out", &path("second"), "--cache-dir", &cache, "-q"]);
+    assert!(counts("from-csv").len() > 1_000, "the counts have rows");
+    assert!(counts("first") == counts("from-csv"), "the Parquet file read in place gives other figures");
+    assert!(counts("second") == counts("from-csv"), "the cached Parquet source gives other figures");
+    assert_eq!(listed("from-csv", "in_place"), Vec::<String>::new());
+    assert_eq!(listed("first", "in_place"), ["services"]);
+    assert_eq!(listed("first", "staged"), Vec::<String>::new());
+    assert_eq!(listed("first", "from_cache"), Vec::<String>::new());
+    assert_eq!(listed("second", "from_cache"), ["services"]);
+    assert_eq!(listed("second", "in_place"), ["services"]);
+    // The cache holds the file's schema, not a copy of its rows.
+    let largest = walk(dir.path().join("cache").as_path()).into_iter().max().unwrap_or(0);
+    let file = std::fs::metadata(dir.path().join("parquet/services.parquet")).unwrap().len();
+    assert!(largest < file / 10, "the cache holds a {largest}-byte file for a {file}-byte source");
+}
+
+/// The sizes of every file under `dir`.
+fn walk(dir: &Path) -> Vec<u64> {
+    let mut sizes = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let meta = entry.metadata().unwrap();
+        if meta.is_dir() {
+            sizes.extend(walk(&entry.path()));
+        } else {
+            sizes.push(meta.len());
+        }
+    }
+    sizes
 }
