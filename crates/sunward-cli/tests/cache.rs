@@ -1,6 +1,6 @@
 //! The cache of checked sources: a second run on the same exports reuses the
-//! checked tables, and a changed file, parameter or setting never reuses a
-//! stale entry.
+//! checked tables, and a changed file, setting or parameter the source names
+//! never reuses a stale entry.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -89,10 +89,47 @@ fn a_cached_source_is_reused_until_its_file_or_settings_change() {
     assert!(read(&out("3/rejects/services.csv")) == read(&out("4/rejects/services.csv")));
     assert!(read(&out("3/metrics.csv")) == read(&out("4/metrics.csv")));
 
-    // Another parameter value is another key; --no-cache reads everything.
-    let other = run(&data, &out("5"), &cache, &["--set", "baseline_year=2023"]);
-    assert!(other.iter().all(|(_, c)| !c), "another parameter: read afresh: {other:?}");
+    // --no-cache reads everything.
     let fresh = run(&data, &out("6"), &cache, &["--no-cache"]);
     assert!(fresh.iter().all(|(_, c)| !c), "--no-cache: {fresh:?}");
     assert!(read(&out("4/metrics.csv")) == read(&out("6/metrics.csv")));
+
+    // A report pipeline declaring the exports as metrics.yaml does takes them from the cache.
+    let output = Command::new(env!("CARGO_BIN_EXE_sunward"))
+        .arg("run")
+        .arg(repo("pipelines/annual-review.yaml"))
+        .arg("--set")
+        .arg(format!("data_dir={}", data.display()))
+        .arg("--set")
+        .arg(format!("metrics={}", out("6").join("metrics.parquet").display()))
+        .arg("--cache-dir")
+        .arg(&cache)
+        .arg("--out")
+        .arg(out("6"))
+        .output()
+        .expect("the binary runs");
+    assert!(output.status.success(), "the review failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    let text = std::fs::read_to_string(out("6").join("manifest-annual_review.json")).expect("a manifest");
+    let manifest: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    for source in manifest["sources"].as_array().expect("sources") {
+        let from_cache = source["from_cache"].as_bool().unwrap();
+        assert_eq!(from_cache, source["name"] != "metrics", "the review's {}", source["name"]);
+    }
+
+    // A parameter no source names leaves the entries as they are (the figures
+    // are those of a run reading everything afresh); another value of one the
+    // sources name (`data_dir`: the same files in another folder) is another key.
+    let other = run(&data, &out("5"), &cache, &["--set", "baseline_year=2023"]);
+    assert!(other.iter().all(|(_, c)| *c), "a parameter no source names: {other:?}");
+    let afresh = run(&data, &out("7"), &cache, &["--set", "baseline_year=2023", "--no-cache"]);
+    assert!(afresh.iter().all(|(_, c)| !c));
+    assert!(read(&out("5/metrics.csv")) == read(&out("7/metrics.csv")));
+    let moved = dir.path().join("moved");
+    std::fs::create_dir(&moved).unwrap();
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), moved.join(entry.file_name())).unwrap();
+    }
+    let elsewhere = run(&moved, &out("8"), &cache, &[]);
+    assert!(elsewhere.iter().all(|(_, c)| !c), "another data_dir: read afresh: {elsewhere:?}");
 }

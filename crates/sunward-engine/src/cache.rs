@@ -64,7 +64,8 @@ pub struct KeyParts<'a> {
     pub plugin: &'a str,
     /// The source's entry as written in the pipeline (JSON).
     pub entry: serde_json::Value,
-    /// Every parameter, as text.
+    /// The parameters the entry names (`${name}`), as text: what else a
+    /// source reads comes from its entry, its files and `as_of`.
     pub params: Vec<(String, String)>,
     /// The `as_of` date.
     pub as_of: String,

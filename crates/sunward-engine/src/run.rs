@@ -178,6 +178,34 @@ struct Loaded {
     /// Its key in the source cache, when the cache is on.
     key: Option<String>,
     from_cache: bool,
+    /// Its table being kept in the cache: a warning if that failed.
+    cache_write: Option<std::thread::JoinHandle<Option<Diagnostic>>>,
+}
+
+/// Sources being kept in the cache while the run goes on. Dropped (the run
+/// failed), it still waits for them, so none is cut off mid-write and the
+/// staging folder outlives them.
+struct CacheWrites(Vec<(String, std::thread::JoinHandle<Option<Diagnostic>>)>);
+
+impl CacheWrites {
+    /// Wait for every write: the warnings of those that failed.
+    fn finish(mut self) -> Vec<Diagnostic> {
+        std::mem::take(&mut self.0)
+            .into_iter()
+            .filter_map(|(name, write)| {
+                let failed = write.join().unwrap_or_else(|_| Some(Diagnostic::warning("the cache writer stopped")));
+                failed.map(|w| w.in_context(format!("sources.{name}")))
+            })
+            .collect()
+    }
+}
+
+impl Drop for CacheWrites {
+    fn drop(&mut self) {
+        for (_, write) in self.0.drain(..) {
+            let _ = write.join();
+        }
+    }
 }
 
 fn load_source(
@@ -198,7 +226,7 @@ fn load_source(
         && let Some((ingested, table)) = cache.get(key)
     {
         progress.rows(&source.name, ingested.rows_read);
-        return Ok(Loaded { files, ingested, table, key: Some(key.0.clone()), from_cache: true });
+        return Ok(Loaded { files, ingested, table, key: Some(key.0.clone()), from_cache: true, cache_write: None });
     }
     let mut reader = source.plugin.open(&source.config, &plan.run)?;
     let references: HashMap<String, &KeySet> = source
@@ -215,7 +243,7 @@ fn load_source(
         keys: KeyMemory::within(options.session.memory_limit, Some(stage.folder())),
         reopen: Some(&reopen),
     };
-    let mut ingested = ingest_into(
+    let ingested = ingest_into(
         &load,
         reader.as_mut(),
         &plan.run,
@@ -231,12 +259,16 @@ fn load_source(
         },
         None => writer.unwrap_or_else(|| stage.table(&source.name, ingested.schema.clone())).finish()?,
     };
-    if let (Some(cache), Some(key)) = (&options.cache, &key)
-        && let Err(warning) = cache.put(key, &ingested, &table)
-    {
-        ingested.warnings.push(warning.in_context(format!("sources.{}", source.name)));
-    }
-    Ok(Loaded { files, ingested, table, key: key.map(|k| k.0), from_cache: false })
+    // Kept in the cache on a thread of its own, while the steps run.
+    let cache_write = match (&options.cache, &key) {
+        (Some(cache), Some(key)) => {
+            let (cache, key, ingested, table) =
+                (cache.clone(), CacheKey(key.0.clone()), ingested.clone(), table.clone());
+            Some(std::thread::spawn(move || cache.put(&key, &ingested, &table).err()))
+        }
+        _ => None,
+    };
+    Ok(Loaded { files, ingested, table, key: key.map(|k| k.0), from_cache: false, cache_write })
 }
 
 /// The cache key of a source: its entry, the parameters, `as_of`, its files' contents and the keys it checks against.
@@ -260,8 +292,18 @@ fn cache_key(
         .collect();
     Ok(CacheKey::new(&KeyParts {
         plugin: &source.plugin_name,
+        // The parameters the entry names: another pipeline declaring the same
+        // source with the same values (metrics.yaml, then a report) shares the entry.
+        params: {
+            let written = entry.to_string();
+            plan.run
+                .params
+                .iter()
+                .filter(|(k, _)| written.contains(&format!("${{{k}}}")))
+                .map(|(k, v)| (k.clone(), v.to_string()))
+                .collect()
+        },
         entry,
-        params: plan.run.params.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
         as_of: plan.run.as_of.to_string(),
         files: &records,
         references,
@@ -393,6 +435,9 @@ async fn run_stages(
         pending = waiting;
     }
     timings.insert("load_sources".into(), clock.elapsed().as_millis() as u64);
+    let cache_writes = CacheWrites(
+        loaded.iter_mut().filter_map(|(name, l)| l.cache_write.take().map(|w| (name.clone(), w))).collect(),
+    );
 
     // Rejects, counts, limits.
     let mut reports = Vec::new();
@@ -562,5 +607,6 @@ async fn run_stages(
     }
     timings.insert("write_outputs".into(), clock.elapsed().as_millis() as u64);
 
+    warnings.extend(cache_writes.finish());
     Ok(RunReport { sources: reports, tables: table_reports, outputs, manifest: PathBuf::new(), warnings })
 }
