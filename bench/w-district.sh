@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# One district's whole report set, as bench/run.sh times it: the metrics,
+# the annual review of the organisation and of each school it serves, the
+# district comparison and the government summary, each in HTML and PDF,
+# starting from an empty cache of checked sources (so the metrics read and
+# check every export, and the reports take them from the cache).
+#
+#   bench/w-district.sh SUNWARD_BIN DATA_DIR WORK_DIR
+#
+# Generated districts have no texts of their own (the organisation's words
+# in the reviews, the bureau's in the summary); a line of placeholder text
+# for each unit is written under WORK_DIR/texts, for timing only.
+set -euo pipefail
+bin=$1 data=$2 work=$3
+cd "$(dirname "$0")/.."
+texts="$work/texts"
+if [ ! -d "$texts" ]; then
+  mkdir -p "$texts/annual-review" "$texts/government-summary"
+  tail -n +2 "$data/schools.csv" | while IFS=, read -r school _ _ district _ _ org _; do
+    for unit in "$school" "$org"; do
+      [ -n "$unit" ] && printf '## 学校的话\n\n（基准测试用的占位文字。）\n' > "$texts/annual-review/$unit.md"
+    done
+    printf '（基准测试用的占位文字。）\n' > "$texts/government-summary/$district.md"
+  done
+fi
+export SUNWARD_CACHE_DIR="$work/cache"
+rm -rf "$SUNWARD_CACHE_DIR" "$work/out"
+years=(--set baseline_year=2022 --set current_year=2024)
+metrics="metrics=$work/out/metrics.parquet"
+"$bin" run pipelines/metrics.yaml --set "data_dir=$data" "${years[@]}" --out "$work/out" --quiet
+"$bin" run pipelines/annual-review.yaml --set "data_dir=$data" --set "$metrics" --set year=2024 \
+  --set academic_year=2023 --set "texts_dir=$texts/annual-review" --out "$work/out" --quiet
+"$bin" run pipelines/district-comparison.yaml --set "data_dir=$data" --set "$metrics" "${years[@]}" \
+  --out "$work/out" --quiet
+"$bin" run pipelines/government-summary.yaml --set "data_dir=$data" --set "$metrics" "${years[@]}" \
+  --set "texts_dir=$texts/government-summary" --out "$work/out" --quiet
