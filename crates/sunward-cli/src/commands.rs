@@ -214,6 +214,10 @@ fn run_pipeline(registry: &Registry, pipeline: &Path, sets: &[String], args: &Ru
                 cached.join(", ")
             );
         }
+        let in_place: Vec<&str> = report.sources.iter().filter(|s| s.in_place).map(|s| s.name.as_str()).collect();
+        if !in_place.is_empty() {
+            let _ = writeln!(out, "every row passed as stored, read where it lies (no copy): {}", in_place.join(", "));
+        }
         for t in report.tables.iter().filter(|t| plan.steps.iter().any(|s| s.name == t.name)) {
             let _ = match t.rows {
                 Some(rows) => writeln!(out, "table {}: {rows} rows", t.name),

@@ -113,7 +113,9 @@ fn a_clean_parquet_export_is_read_in_place_with_the_same_figures_and_cached_with
         }
     };
     sunward(&["run", &csv, "--out", &path("from-csv"), "--no-cache", "-q"]);
-    sunward(&["run", &parquet, "--out", &path("first"), "--cache-dir", &cache, "-q"]);
+    let first = sunward(&["run", &parquet, "--out", &path("first"), "--cache-dir", &cache]);
+    let said = String::from_utf8_lossy(&first.stdout);
+    assert!(said.contains("read where it lies (no copy): services"), "the run says so: {said}");
     sunward(&["run", &parquet, "--out", &path("second"), "--cache-dir", &cache, "-q"]);
     assert!(counts("from-csv").len() > 1_000, "the counts have rows");
     assert!(counts("first") == counts("from-csv"), "the Parquet file read in place gives other figures");

@@ -130,6 +130,8 @@ pub struct SourceReport {
     pub warnings: Vec<Diagnostic>,
     /// Whether it came from the source cache.
     pub from_cache: bool,
+    /// Whether its file is the table itself, scanned where it lies (see [`Placed::InPlace`]).
+    pub in_place: bool,
 }
 
 /// A table made by the run.
@@ -492,6 +494,7 @@ async fn run_stages(
             rejects_file,
             warnings: ing.warnings.clone(),
             from_cache: l.from_cache,
+            in_place: matches!(l.table.place, Placed::InPlace(_)),
         });
     }
     if !over_limit.is_empty() {

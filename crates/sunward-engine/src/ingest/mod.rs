@@ -6,12 +6,14 @@
 //! makes a row bad. A bad row is left out of the table and recorded as a
 //! [`Reject`] with its place, column, rule and original text — never dropped
 //! silently. Records stream through in blocks, typed and checked column by
-//! column on several threads (module `columns`) and then swept in file order for
-//! unique keys and the exact account of each bad row, so only a few blocks and
-//! the unique-key sets are held in memory besides the table itself.
+//! column on several threads (module `columns`) and then swept in file order
+//! (module `sweep`) for unique keys (module `keys`, in bounded memory) and the
+//! exact account of each bad row, so only a few blocks and the key check's
+//! bounded state are held in memory besides the table itself.
 
 mod columns;
 mod keys;
+mod sweep;
 
 pub use keys::KeyMemory;
 
@@ -22,7 +24,7 @@ use datafusion::arrow::array::{
 use datafusion::arrow::compute::{filter, interleave};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
-use keys::{Claim, UniqueKeys};
+use keys::UniqueKeys;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
@@ -32,6 +34,7 @@ use sunward_core::contract::{self, ColumnType, LABELS, TableSpec};
 use sunward_core::model::{OnBadRows, ShortRows, SourceOptions};
 use sunward_core::plugin::cell_of_array;
 use sunward_core::{Diagnostic, ErrorKind, RawBatch, RawCell, RawRow, Result, RowPlace, RowReader, RunContext};
+use sweep::{InPlace, Sweep};
 
 /// One broken rule of one row, as written to `rejects/<source>.csv`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1029,6 +1032,15 @@ pub fn ingest_into(
                 .collect()
         })
         .unwrap_or_default();
+    // A file whose columns are the table's, by name, may be the table itself.
+    let in_place = match (load.reopen, reader.as_stored()) {
+        (Some(reopen), Some((path, stored)))
+            if columns.iter().all(|c| c.source.and_then(|i| stored.get(i)).is_some_and(|n| *n == c.name)) =>
+        {
+            Some(InPlace { path: path.to_path_buf(), rows: 0, reopen })
+        }
+        _ => None,
+    };
     let mut sweep = Sweep {
         rules: &rules,
         schema: schema.clone(),
@@ -1046,14 +1058,8 @@ pub fn ingest_into(
         read: 0,
         loaded: 0,
         rejected: 0,
-        in_place: None,
+        in_place,
     };
-    // A file whose columns are the table's, by name, may be the table itself.
-    if let (Some(reopen), Some((path, stored))) = (load.reopen, reader.as_stored())
-        && columns.iter().all(|c| c.source.and_then(|i| stored.get(i)).is_some_and(|n| *n == c.name))
-    {
-        sweep.in_place = Some(InPlace { path: path.to_path_buf(), rows: 0, reopen });
-    }
 
     // The reader runs on its own thread, a window of blocks ahead; each window
     // is typed in parallel, then swept in order.
@@ -1098,427 +1104,6 @@ pub fn ingest_into(
         warnings,
         in_place: sweep.in_place.map(|p| p.path),
     })
-}
-
-/// A row judged cell by cell: the row, its values and the rules it breaks (unique keys aside).
-struct Judged {
-    row: RawRow,
-    values: Vec<Typed>,
-    broken: Vec<Reject>,
-}
-
-/// A good row the key check holds until the table ends ([`keys`]): where it
-/// is, its key, and where its values wait.
-struct HeldRow {
-    /// Its number among the rows read (1 = the first), to put a late reject in order.
-    seq: u64,
-    place: RowPlace,
-    hash: u128,
-    /// Its place number as claims keep it.
-    stored: u32,
-    /// The key's columns joined by `+`, and their original text.
-    names: String,
-    shown: String,
-    /// Its values: row `row` of `Sweep::held[batch]`.
-    batch: usize,
-    row: usize,
-}
-
-/// The in-order part of ingest: unique keys, bad rows explained, good rows kept.
-struct Sweep<'a> {
-    rules: &'a Rules<'a>,
-    schema: SchemaRef,
-    file: &'a str,
-    context: &'a str,
-    fail_on_bad_rows: bool,
-    /// The claims of the table's unique key (when it has one).
-    unique_keys: Option<UniqueKeys<'a>>,
-    /// The values of rows the key check holds, a small batch per block, and each held row.
-    held: Vec<RecordBatch>,
-    held_rows: Vec<HeldRow>,
-    kept_keys: Vec<(usize, &'static str)>,
-    keys: KeySet,
-    out: &'a mut dyn FnMut(RecordBatch) -> Result<()>,
-    rejects: Vec<Reject>,
-    /// For each reject, the number of its row among the rows read (see [`HeldRow::seq`]).
-    reject_rows: Vec<u64>,
-    read: u64,
-    loaded: u64,
-    rejected: u64,
-    /// While every row so far has passed as the file stores it: the file.
-    in_place: Option<InPlace<'a>>,
-}
-
-/// A file checked without handing out its rows, while they all pass as stored.
-struct InPlace<'a> {
-    path: PathBuf,
-    /// Rows checked so far (the first `rows` records of the file).
-    rows: u64,
-    reopen: &'a dyn Fn() -> Result<Box<dyn RowReader>>,
-}
-
-impl Sweep<'_> {
-    fn sweep(&mut self, raw: &RawBatch, typed: columns::TypedBatch) -> Result<()> {
-        let columns = self.rules.columns;
-        let len = raw.len;
-        // Rows a column-wise rule flagged, judged cell by cell (on every core).
-        let judged: Vec<Option<Judged>> = (0..len)
-            .into_par_iter()
-            .map(|i| {
-                typed.flagged.get(i).copied().unwrap_or(true).then(|| {
-                    let row = slot_row(raw, i);
-                    let (values, broken) = self.rules.check_row(&row);
-                    Judged { row, values, broken }
-                })
-            })
-            .collect();
-        let place_of = |i: usize| match judged.get(i).and_then(Option::as_ref) {
-            Some(j) => j.row.place.clone(),
-            None => raw.place(i),
-        };
-        // The rows' claims on the unique key, made for the block at once; a
-        // row bad for another reason claims nothing.
-        let mut claims: Vec<Option<Claim>> = vec![None; len];
-        if let (Some(cols), Some(unique)) = (&self.rules.unique, self.unique_keys.as_mut()) {
-            let hash_of = |i: usize| match judged.get(i).and_then(Option::as_ref) {
-                Some(j) => key_hash(cols.iter().map(|c| j.values.get(*c).map(Typed::part).unwrap_or(KeyPart::Null))),
-                None => typed.key_hashes.get(i).copied().unwrap_or_default(),
-            };
-            let clean: Vec<usize> = (0..len)
-                .filter(|i| judged.get(*i).and_then(Option::as_ref).is_none_or(|j| j.broken.is_empty()))
-                .collect();
-            let rows: Vec<(u128, u32)> =
-                clean.iter().map(|i| (hash_of(*i), stored_place(place_number(&place_of(*i))))).collect();
-            let mut held_here = 0;
-            for ((i, claim), (hash, stored)) in clean.iter().zip(unique.claim(&rows)?).zip(&rows) {
-                if let Some(c) = claims.get_mut(*i) {
-                    *c = Some(claim);
-                }
-                if claim == Claim::Held {
-                    let row = match judged.get(*i).and_then(Option::as_ref) {
-                        Some(j) => j.row.clone(),
-                        None => slot_row(raw, *i),
-                    };
-                    let (names, shown) = key_text(columns, cols, &row);
-                    self.held_rows.push(HeldRow {
-                        seq: self.read + *i as u64 + 1,
-                        place: row.place,
-                        hash: *hash,
-                        stored: *stored,
-                        names,
-                        shown,
-                        batch: self.held.len(),
-                        row: held_here,
-                    });
-                    held_here += 1;
-                }
-            }
-        }
-        // Rows judged cell by cell and kept: their values, built column by column.
-        let mut slow: Vec<Builder> = columns.iter().map(|c| Builder::new(c.ty)).collect();
-        let mut slow_rows = 0usize;
-        // For each kept (and each held) row: (0, slot) from the column-wise arrays, or (1, n) the n-th of `slow`.
-        let mut kept: Vec<(usize, usize)> = Vec::with_capacity(len);
-        let mut held: Vec<(usize, usize)> = Vec::new();
-        for (i, judged) in judged.iter().enumerate() {
-            self.read += 1;
-            let mut broken = judged.as_ref().map(|j| j.broken.clone()).unwrap_or_default();
-            let claim = claims.get(i).copied().flatten();
-            if let (Some(Claim::Taken(first)), Some(cols)) = (claim, &self.rules.unique) {
-                let row = match &judged {
-                    Some(j) => j.row.clone(),
-                    None => slot_row(raw, i),
-                };
-                let (names, shown) = key_text(columns, cols, &row);
-                broken.push(duplicate(&row.place, names, shown, first));
-            }
-            if !broken.is_empty() {
-                if self.fail_on_bad_rows
-                    && let Some(first) = broken.first()
-                {
-                    // A row the key check held before this one may be the first bad row.
-                    let late = duplicates(self.settle_held()?);
-                    let first = match late.first() {
-                        Some((seq, duplicate)) if *seq < self.read => duplicate,
-                        _ => first,
-                    };
-                    return Err(self.bad_row(first));
-                }
-                self.rejected += 1;
-                self.reject_rows.extend(std::iter::repeat_n(self.read, broken.len()));
-                self.rejects.extend(broken);
-                continue;
-            }
-            let slot = match judged {
-                Some(j) => {
-                    for (b, v) in slow.iter_mut().zip(&j.values) {
-                        b.push(v);
-                    }
-                    slow_rows += 1;
-                    (1, slow_rows - 1)
-                }
-                None => (0, i),
-            };
-            if claim == Some(Claim::Held) {
-                held.push(slot);
-                continue;
-            }
-            for (col, name) in &self.kept_keys {
-                let value = match &judged {
-                    Some(j) => j.values.get(*col).map(Typed::part),
-                    None => Some(typed.part(*col, i)),
-                };
-                if let (Some(KeyPart::Str(s)), Some(set)) = (value, self.keys.get_mut(*name))
-                    && !set.contains(s)
-                {
-                    set.insert(s.to_string());
-                }
-            }
-            kept.push(slot);
-            self.loaded += 1;
-        }
-        let slow: Vec<ArrayRef> = slow.iter_mut().map(Builder::finish).collect();
-        if !held.is_empty() {
-            // Copied out, so the block's arrays are not kept alive for a few rows.
-            let batch = self.assemble(&typed.arrays, &slow, &held, true)?;
-            self.held.push(batch);
-        }
-        if let Some(in_place) = self.in_place.as_mut() {
-            let as_stored = kept.len() + held.len() == len
-                && typed.flagged.iter().all(|f| !f)
-                && columns.iter().zip(&typed.arrays).all(|(c, typed)| {
-                    c.source.and_then(|i| raw.columns.get(i)).is_some_and(|stored| {
-                        stored.data_type() == typed.data_type() && stored.to_data() == typed.to_data()
-                    })
-                });
-            if as_stored {
-                in_place.rows += len as u64;
-                return Ok(());
-            }
-            let held_rows: HashSet<u64> = self.held_rows.iter().map(|h| h.seq - 1).collect();
-            self.leave_in_place(&held_rows)?;
-        }
-        let batch = self.assemble(&typed.arrays, &slow, &kept, false)?;
-        if batch.num_rows() > 0 {
-            (self.out)(batch)?;
-        }
-        Ok(())
-    }
-
-    /// The error for the first bad row when `on_bad_rows: fail`.
-    fn bad_row(&self, first: &Reject) -> Diagnostic {
-        Diagnostic::new(
-            ErrorKind::Runtime,
-            format!(
-                "bad row in {}, {}, column \"{}\": {} (value \"{}\")",
-                self.file, first.place, first.column, first.rule, first.value
-            ),
-        )
-        .in_context(self.context)
-        .hint("fix the export, or set `on_bad_rows: reject` to set bad rows aside in rejects/")
-    }
-
-    /// Decide the rows the key check holds, when the table has ended: the
-    /// duplicates among them join the rejects in file order (or, with
-    /// `on_bad_rows: fail`, the first is the error), the rest are kept, after
-    /// the rows handed out so far.
-    fn finish_held(&mut self) -> Result<()> {
-        let decided = self.settle_held()?;
-        let held_rows: HashSet<u64> = decided.iter().map(|(h, _)| h.seq - 1).collect();
-        let mut keep: Vec<(usize, usize)> = Vec::new();
-        let mut late: Vec<(u64, Reject)> = Vec::new();
-        for (h, first) in decided {
-            match first {
-                Some(first) => late.push((h.seq, duplicate(&h.place, h.names, h.shown, first))),
-                None => keep.push((h.batch, h.row)),
-            }
-        }
-        if self.fail_on_bad_rows
-            && let Some((_, first)) = late.first()
-        {
-            return Err(self.bad_row(first));
-        }
-        if self.in_place.is_some() {
-            if late.is_empty() {
-                // Every held row is kept, and the file holds it already.
-                self.loaded += keep.len() as u64;
-                self.held.clear();
-                return Ok(());
-            }
-            self.leave_in_place(&held_rows)?;
-        }
-        if !late.is_empty() {
-            self.rejected += late.len() as u64;
-            let rejects = std::mem::take(&mut self.rejects);
-            let rows = std::mem::take(&mut self.reject_rows);
-            let mut earlier = rows.into_iter().zip(rejects).peekable();
-            for (seq, reject) in late {
-                while let Some((s, r)) = earlier.next_if(|(s, _)| *s < seq) {
-                    self.reject_rows.push(s);
-                    self.rejects.push(r);
-                }
-                self.reject_rows.push(seq);
-                self.rejects.push(reject);
-            }
-            for (s, r) in earlier {
-                self.reject_rows.push(s);
-                self.rejects.push(r);
-            }
-        }
-        self.hand_out_held(&keep)
-    }
-
-    /// Decide the rows the key check holds: each with `None` (its key was
-    /// free: it is kept) or the number of the row that claimed the key first.
-    fn settle_held(&mut self) -> Result<Vec<(HeldRow, Option<u32>)>> {
-        let Some(unique) = self.unique_keys.as_mut() else { return Ok(Vec::new()) };
-        if self.held_rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let held_rows = std::mem::take(&mut self.held_rows);
-        let pairs: Vec<(u128, u32)> = held_rows.iter().map(|h| (h.hash, h.stored)).collect();
-        let settled = unique.settle(&pairs)?;
-        Ok(held_rows.into_iter().zip(settled).collect())
-    }
-
-    /// Hand out the held rows `keep` (`(batch, row)` of [`Sweep::held`]).
-    fn hand_out_held(&mut self, keep: &[(usize, usize)]) -> Result<()> {
-        let held = std::mem::take(&mut self.held);
-        for part in keep.chunks(BATCH_ROWS) {
-            let columns: Vec<ArrayRef> = (0..self.schema.fields().len())
-                .map(|c| {
-                    let arrays: Vec<&dyn Array> =
-                        held.iter().filter_map(|b| b.columns().get(c)).map(|a| a.as_ref()).collect();
-                    interleave(&arrays, part)
-                })
-                .collect::<std::result::Result<_, _>>()
-                .map_err(|e| self.table_failed(e))?;
-            let batch = RecordBatch::try_new_with_options(
-                self.schema.clone(),
-                columns,
-                &RecordBatchOptions::new().with_row_count(Some(part.len())),
-            )
-            .map_err(|e| self.table_failed(e))?;
-            for (col, name) in &self.kept_keys {
-                if let (Some(values), Some(set)) = (batch.column(*col).as_string_opt::<i32>(), self.keys.get_mut(*name))
-                {
-                    set.extend(values.iter().flatten().map(str::to_string));
-                }
-            }
-            self.loaded += part.len() as u64;
-            (self.out)(batch)?;
-        }
-        Ok(())
-    }
-
-    /// Stop checking the file in place: read again the rows checked so far
-    /// (but the rows in `held`, by number from 0, which the key check holds)
-    /// and hand them out, as the file stores them.
-    fn leave_in_place(&mut self, held: &HashSet<u64>) -> Result<()> {
-        let Some(in_place) = self.in_place.take() else { return Ok(()) };
-        let changed = || {
-            Diagnostic::runtime(format!("{} changed while it was being read", self.file))
-                .hint("run again once the file is no longer being written")
-        };
-        let mut reader = (in_place.reopen)()?;
-        let mut at = 0u64;
-        while at < in_place.rows {
-            let raw = reader.next_batch().ok_or_else(changed)??;
-            let take = raw.len.min(usize::try_from(in_place.rows - at).unwrap_or(usize::MAX));
-            let arrays = self
-                .rules
-                .columns
-                .iter()
-                .map(|c| c.source.and_then(|i| raw.columns.get(i)).map(|a| a.slice(0, take)))
-                .collect::<Option<Vec<ArrayRef>>>()
-                .ok_or_else(changed)?;
-            let mut batch = RecordBatch::try_new_with_options(
-                self.schema.clone(),
-                arrays,
-                &RecordBatchOptions::new().with_row_count(Some(take)),
-            )
-            .map_err(|_| changed())?;
-            if (at..at + take as u64).any(|n| held.contains(&n)) {
-                let keep: BooleanArray = (at..at + take as u64).map(|n| Some(!held.contains(&n))).collect();
-                batch =
-                    datafusion::arrow::compute::filter_record_batch(&batch, &keep).map_err(|e| self.table_failed(e))?;
-            }
-            at += take as u64;
-            if batch.num_rows() > 0 {
-                (self.out)(batch)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn table_failed(&self, e: datafusion::arrow::error::ArrowError) -> Diagnostic {
-        Diagnostic::runtime(format!("cannot build a table from {}", self.file)).caused_by(e)
-    }
-
-    /// The rows `rows` (see `kept` in [`Sweep::sweep`]) of a block, in that
-    /// order, from its column-wise arrays and the rows judged one by one;
-    /// `copy` copies them even when they could be shared.
-    fn assemble(
-        &self,
-        fast: &[ArrayRef],
-        slow: &[ArrayRef],
-        rows: &[(usize, usize)],
-        copy: bool,
-    ) -> Result<RecordBatch> {
-        let len = fast.first().map_or(0, |a| a.len());
-        let all_fast = rows.iter().all(|(part, _)| *part == 0);
-        let arrays: Vec<ArrayRef> = if all_fast && rows.len() == len && !copy {
-            fast.to_vec()
-        } else if all_fast && !copy {
-            let mask = {
-                let mut keep = vec![false; len];
-                for (_, i) in rows {
-                    if let Some(k) = keep.get_mut(*i) {
-                        *k = true;
-                    }
-                }
-                BooleanArray::from(keep)
-            };
-            fast.iter()
-                .map(|a| filter(a.as_ref(), &mask))
-                .collect::<std::result::Result<_, _>>()
-                .map_err(|e| self.table_failed(e))?
-        } else {
-            fast.iter()
-                .zip(slow)
-                .map(|(f, s)| interleave(&[f.as_ref(), s.as_ref()], rows))
-                .collect::<std::result::Result<_, _>>()
-                .map_err(|e| self.table_failed(e))?
-        };
-        RecordBatch::try_new_with_options(
-            self.schema.clone(),
-            arrays,
-            &RecordBatchOptions::new().with_row_count(Some(rows.len())),
-        )
-        .map_err(|e| self.table_failed(e))
-    }
-}
-
-/// The duplicates among decided held rows, with their [`HeldRow::seq`], in file order.
-fn duplicates(decided: Vec<(HeldRow, Option<u32>)>) -> Vec<(u64, Reject)> {
-    decided.into_iter().filter_map(|(h, first)| Some((h.seq, duplicate(&h.place, h.names, h.shown, first?)))).collect()
-}
-
-/// A key's column names joined by `+`, and the row's original text of them.
-fn key_text(columns: &[Column], cols: &[usize], row: &RawRow) -> (String, String) {
-    let names: Vec<&str> = cols.iter().filter_map(|c| columns.get(*c)).map(|c| c.name.as_str()).collect();
-    let shown: Vec<String> = cols.iter().filter_map(|c| columns.get(*c)).map(|c| cell_text(row, c.source)).collect();
-    (names.join("+"), shown.join("+"))
-}
-
-/// The reject of a row whose key the row numbered `first` claimed.
-fn duplicate(place: &RowPlace, names: String, shown: String, first: u32) -> Reject {
-    Reject {
-        place: place.clone(),
-        rule: format!("duplicate {names} (first {})", first_at(place, first)),
-        column: names,
-        value: shown,
-    }
 }
 
 /// Write rejects as CSV (`file,place,column,rule,value`), atomically: the file
