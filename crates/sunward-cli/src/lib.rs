@@ -11,6 +11,7 @@
 //! pipeline or usage, 3 too many rejected rows.
 
 mod commands;
+mod contract;
 mod datagen;
 mod describe;
 mod progress;
@@ -43,6 +44,16 @@ enum Command {
     Schema,
     /// Generate the nine canonical tables of a preset or custom data set (deterministic).
     Datagen(DatagenArgs),
+    /// Print the data contract: the nine canonical tables, their columns, codes and rules.
+    Contract(ContractArgs),
+}
+
+/// Arguments of `sunward contract`.
+#[derive(Debug, Args)]
+struct ContractArgs {
+    /// Print Markdown (as in docs/CONTRACT.md) instead of text.
+    #[arg(long)]
+    markdown: bool,
 }
 
 /// Arguments of `sunward run`.
@@ -223,5 +234,6 @@ where
         Command::Plugins(args) => describe::plugins(&registry, &args),
         Command::Schema => describe::schema(&registry),
         Command::Datagen(args) => datagen::run(&args),
+        Command::Contract(args) => contract::run(&args),
     }
 }

@@ -59,6 +59,8 @@ pub struct ColumnSpec {
 pub struct TableSpec {
     /// Table name (`services`).
     pub name: &'static str,
+    /// What one row is, in a few words, with the Chinese name the exports use.
+    pub row: &'static str,
     /// Columns in canonical order.
     pub columns: &'static [ColumnSpec],
     /// Unique keys: each is a set of columns whose combined value may appear once.
@@ -141,6 +143,7 @@ pub const DOMAINS: &[&str] = &["interpersonal", "emotion_regulation", "resilienc
 pub const TABLES: &[TableSpec] = &[
     TableSpec {
         name: "schools",
+        row: "a school: the unit every figure is made for, with its district and the social-work organisation serving it (学校)",
         columns: &[
             col("school_id", Str, true),
             col("school_name", Str, true),
@@ -156,6 +159,7 @@ pub const TABLES: &[TableSpec] = &[
     },
     TableSpec {
         name: "enrolment",
+        row: "a school in an academic year: its enrolled students and classes, the denominators of rates (在校生)",
         columns: &[
             fk("school_id", true, "schools"),
             col("academic_year", Int, true),
@@ -167,6 +171,7 @@ pub const TABLES: &[TableSpec] = &[
     },
     TableSpec {
         name: "classes",
+        row: "a class in an academic year; a class gets a new `class_id` each year (班级)",
         columns: &[
             col("class_id", Str, true),
             fk("school_id", true, "schools"),
@@ -179,6 +184,7 @@ pub const TABLES: &[TableSpec] = &[
     },
     TableSpec {
         name: "services",
+        row: "a service event: a session, a class, a workshop, a letter, a call (服务记录)",
         columns: &[
             col("record_id", Str, true),
             fk("school_id", true, "schools"),
@@ -198,6 +204,7 @@ pub const TABLES: &[TableSpec] = &[
     },
     TableSpec {
         name: "cases",
+        row: "a case opened for a student, with its three-colour tier (个案)",
         columns: &[
             col("case_id", Str, true),
             fk("school_id", true, "schools"),
@@ -215,6 +222,7 @@ pub const TABLES: &[TableSpec] = &[
     },
     TableSpec {
         name: "screenings",
+        row: "a student screened in an academic year, and the follow-up of a high result (心理筛查)",
         columns: &[
             col("screening_id", Str, true),
             fk("school_id", true, "schools"),
@@ -234,6 +242,7 @@ pub const TABLES: &[TableSpec] = &[
     },
     TableSpec {
         name: "incidents",
+        row: "an extreme incident at a school (极端事件)",
         columns: &[
             col("incident_id", Str, true),
             fk("school_id", true, "schools"),
@@ -246,6 +255,7 @@ pub const TABLES: &[TableSpec] = &[
     },
     TableSpec {
         name: "outcomes",
+        row: "a student's pre and post scores on one domain, from a group or a case (前后测)",
         columns: &[
             col("student_ref", Str, true),
             fk("school_id", true, "schools"),
@@ -259,6 +269,7 @@ pub const TABLES: &[TableSpec] = &[
     },
     TableSpec {
         name: "attendance",
+        row: "a day a social worker was on site at a school (驻校)",
         columns: &[col("worker_id", Str, true), fk("school_id", true, "schools"), col("on_date", Date, true)],
         unique: &[],
         ordered_dates: &[],
@@ -274,6 +285,31 @@ pub fn table(name: &str) -> Option<&'static TableSpec> {
 pub fn table_names() -> impl Iterator<Item = &'static str> {
     TABLES.iter().map(|t| t.name)
 }
+
+/// What a column means, where its name and rules do not say it all, as
+/// `(table, column, meaning)`.
+pub const MEANINGS: &[(&str, &str, &str)] = &[
+    ("schools", "org_id", "the organisation that serves the school; empty: none"),
+    ("enrolment", "academic_year", "named by the calendar year it starts in: 2024 is 2024-09-01 to 2025-08-31"),
+    ("classes", "class_id", "unique across the whole table, every year"),
+    ("classes", "academic_year", "as in enrolment"),
+    ("services", "record_id", "a repeated record_id is a repeated record"),
+    ("services", "participants", "the head count of the event"),
+    ("services", "student_ref", "the pseudonymous student of a one-to-one service"),
+    ("services", "case_id", "the case of a `case_session`"),
+    ("services", "class_id", "the class of a class-based event (`growth_class`)"),
+    ("services", "worker_id", "the social worker who delivered it"),
+    ("services", "topic", "e.g. 生命教育, 校园欺凌防范"),
+    ("cases", "closed_on", "empty: the case is still open"),
+    ("cases", "initial_tier", "the tier at intake: `red` 红色, `orange` 橙色, `green` 绿色"),
+    ("cases", "final_tier", "the tier at closing or at the latest review"),
+    ("screenings", "instrument", "e.g. MHT, SDQ"),
+    ("screenings", "second_assessed_on", "the second-stage assessment by a psychology teacher or social worker"),
+    ("screenings", "intervention_on", "the first intervention"),
+    ("screenings", "referred_on", "the referral to a medical institution"),
+    ("outcomes", "pre_score", "higher is better"),
+    ("outcomes", "post_score", "higher is better"),
+];
 
 /// The Chinese labels real exports use for codes, as `(column, label, code)`.
 /// Offered as hints when a value is outside its code list.
@@ -324,6 +360,13 @@ pub const LABELS: &[(&str, &str, &str)] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_meaning_names_a_contract_column() {
+        for (table_name, column, _) in MEANINGS {
+            assert!(table(table_name).and_then(|t| t.column(column)).is_some(), "{table_name}.{column}");
+        }
+    }
 
     #[test]
     fn every_reference_points_at_a_unique_key() {
