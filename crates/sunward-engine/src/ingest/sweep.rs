@@ -197,7 +197,9 @@ impl Sweep<'_> {
                 && typed.flagged.iter().all(|f| !f)
                 && columns.iter().zip(&typed.arrays).all(|(c, typed)| {
                     c.source.and_then(|i| raw.columns.get(i)).is_some_and(|stored| {
-                        stored.data_type() == typed.data_type() && stored.to_data() == typed.to_data()
+                        let (stored, typed) = (stored.to_data(), typed.to_data());
+                        // The same buffers (a column taken as stored), or the same values.
+                        stored.data_type() == typed.data_type() && (stored.ptr_eq(&typed) || stored == typed)
                     })
                 });
             if as_stored {
