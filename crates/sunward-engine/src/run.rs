@@ -34,6 +34,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
+use sunward_core::params::ParamValue;
 use sunward_core::validate::{PlannedSource, PlannedStep};
 use sunward_core::{Diagnostic, ErrorKind, Plan, PluginKind, Result, StepContext, TableData};
 
@@ -302,7 +303,11 @@ fn cache_key(
                 .params
                 .iter()
                 .filter(|(k, _)| written.contains(&format!("${{{k}}}")))
-                .map(|(k, v)| (k.clone(), v.to_string()))
+                .map(|(k, v)| match v {
+                    // `pipelines/../data` and `data` are one folder.
+                    ParamValue::Path(path) => (k.clone(), normalize(path).display().to_string()),
+                    other => (k.clone(), other.to_string()),
+                })
                 .collect()
         },
         entry,
