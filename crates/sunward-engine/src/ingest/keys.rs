@@ -91,6 +91,17 @@ fn partition(h: SeenHash) -> usize {
     (h.1 as usize) % PARTITIONS
 }
 
+/// The positions of `rows` in each partition, in file order.
+fn by_partition(rows: &[(u128, u32)]) -> Vec<Vec<usize>> {
+    let mut buckets: Vec<Vec<usize>> = vec![Vec::new(); PARTITIONS];
+    for (i, (h, _)) in rows.iter().enumerate() {
+        if let Some(b) = buckets.get_mut(partition(SeenHash::from(*h))) {
+            b.push(i);
+        }
+    }
+    buckets
+}
+
 /// The claims of one table's unique key.
 pub(super) struct UniqueKeys<'a> {
     memory: KeyMemory<'a>,
@@ -143,12 +154,7 @@ impl<'a> UniqueKeys<'a> {
         match &mut self.method {
             Method::Exact(seen) => {
                 // Each partition on its own core; within one, rows in file order.
-                let mut buckets: Vec<Vec<usize>> = vec![Vec::new(); PARTITIONS];
-                for (i, (h, _)) in rows.iter().enumerate() {
-                    if let Some(b) = buckets.get_mut(partition(SeenHash::from(*h))) {
-                        b.push(i);
-                    }
-                }
+                let buckets = by_partition(rows);
                 let taken: Vec<Vec<(usize, u32)>> = seen
                     .par_iter_mut()
                     .zip(buckets.par_iter())
@@ -178,12 +184,7 @@ impl<'a> UniqueKeys<'a> {
             }
             Method::Filtered { filters, capacity, claims: count, log } => {
                 // Each partition's filter on its own core; within one, rows in file order.
-                let mut buckets: Vec<Vec<usize>> = vec![Vec::new(); PARTITIONS];
-                for (i, (h, _)) in rows.iter().enumerate() {
-                    if let Some(b) = buckets.get_mut(partition(SeenHash::from(*h))) {
-                        b.push(i);
-                    }
-                }
+                let buckets = by_partition(rows);
                 let held: Vec<Vec<usize>> = filters
                     .par_iter_mut()
                     .zip(buckets.par_iter())
