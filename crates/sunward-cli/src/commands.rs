@@ -7,14 +7,15 @@
 use crate::progress::TermProgress;
 use crate::report::{PipelineText, exit_code};
 use crate::workflow;
-use crate::{RunArgs, ValidateArgs};
+use crate::{EngineArg, RunArgs, ValidateArgs};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use sunward_core::{Diagnostic, Plan, Registry, ValidateOptions, validate_file};
 use sunward_engine::cache::SourceCache;
 use sunward_engine::run::Silent;
-use sunward_engine::session::SessionOptions;
+use sunward_cluster::ClusterEngine;
+use sunward_engine::session::{Engine, LocalEngine, SessionOptions};
 use sunward_engine::{Progress, RunOptions};
 
 /// Validate the pipeline file and check it against its inputs. On success,
@@ -166,9 +167,20 @@ fn run_pipeline(registry: &Registry, pipeline: &Path, sets: &[String], args: &Ru
         Ok(prepared) => prepared,
         Err(code) => return code,
     };
+    let engine: Arc<dyn Engine> = match &args.engine {
+        EngineArg::Local => Arc::new(LocalEngine),
+        EngineArg::Ballista(url) => match runtime.block_on(ClusterEngine::connect(url)) {
+            Ok(cluster) => Arc::new(cluster),
+            Err(diagnostic) => {
+                text.print_warnings(&warnings);
+                return text.print_errors(std::slice::from_ref(&diagnostic));
+            }
+        },
+    };
     let progress: Arc<dyn Progress> =
         if !args.quiet && std::io::stderr().is_terminal() { Arc::new(TermProgress::new()) } else { Arc::new(Silent) };
     let options = RunOptions {
+        engine,
         session: SessionOptions { memory_limit: args.memory_limit, target_partitions: None },
         progress: progress.clone(),
         allow_stale_inputs: args.allow_stale_metrics,

@@ -6,10 +6,13 @@
 //! Subcommands: `run` (validate, check, run a pipeline, or every pipeline of
 //! a workflow file in order), `validate` (validate and check only), `plugins` (describe the registered plugins), `schema`
 //! (the JSON Schema of the pipeline format) and `datagen` (write the nine
-//! canonical tables of a preset or custom data set, deterministically). Exit codes follow
+//! canonical tables of a preset or custom data set, deterministically), `contract`
+//! (the data contract) and `cluster` (a Ballista scheduler or executor, for
+//! `run --engine ballista://…`). Exit codes follow
 //! [`sunward_core::ErrorKind::exit_code`]: 0 ok, 1 runtime failure, 2 invalid
 //! pipeline or usage, 3 too many rejected rows.
 
+mod cluster;
 mod commands;
 mod contract;
 mod datagen;
@@ -46,6 +49,9 @@ enum Command {
     Datagen(DatagenArgs),
     /// Print the data contract: the nine canonical tables, their columns, codes and rules.
     Contract(ContractArgs),
+    /// Serve a cluster that `sunward run --engine ballista://HOST:PORT` runs SQL steps on.
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
 }
 
 /// Arguments of `sunward contract`.
@@ -93,6 +99,29 @@ struct RunArgs {
     /// other inputs or parameters than this run's; each difference becomes a warning.
     #[arg(long)]
     allow_stale_metrics: bool,
+    /// Where the SQL steps run: `local` (this process) or `ballista://HOST:PORT`
+    /// (an Apache Ballista cluster started with `sunward cluster`; --stage must
+    /// then be a folder every machine of the cluster sees at the same path).
+    #[arg(long, value_name = "ENGINE", env = "SUNWARD_ENGINE", default_value = "local", value_parser = parse_engine)]
+    engine: EngineArg,
+}
+
+/// Where a run's steps execute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum EngineArg {
+    /// This process.
+    Local,
+    /// A Ballista cluster: the URL as given.
+    Ballista(String),
+}
+
+fn parse_engine(text: &str) -> Result<EngineArg, String> {
+    if text == "local" {
+        return Ok(EngineArg::Local);
+    }
+    sunward_cluster::client::parse_url(text)
+        .map(|_| EngineArg::Ballista(text.to_string()))
+        .map_err(|d| format!("{}; {}", d.message, d.hint.unwrap_or_default()))
 }
 
 /// Arguments of `sunward validate`.
@@ -235,5 +264,6 @@ where
         Command::Schema => describe::schema(&registry),
         Command::Datagen(args) => datagen::run(&args),
         Command::Contract(args) => contract::run(&args),
+        Command::Cluster(command) => cluster::run(&command),
     }
 }

@@ -59,6 +59,9 @@ pub struct Manifest {
     pub pipeline_file: String,
     /// UTC start time, ISO 8601.
     pub started_at: String,
+    /// Where the queries ran: `local`, or the cluster (`ballista://host:port`).
+    #[serde(default = "local")]
+    pub engine: String,
     /// `succeeded` or `failed`.
     pub status: String,
     /// The error, when failed.
@@ -85,6 +88,10 @@ pub struct Manifest {
     pub outputs: Vec<FileRecord>,
     /// Milliseconds per stage.
     pub timings_ms: BTreeMap<String, u64>,
+}
+
+fn local() -> String {
+    "local".to_string()
 }
 
 /// The manifest's file name for a pipeline: `manifest-<name>.json`.

@@ -26,7 +26,7 @@
 use crate::cache::{CacheKey, KeyParts, SourceCache};
 use crate::ingest::{Ingested, KeyMemory, KeySet, SourceToLoad, ingest_into, write_rejects};
 use crate::manifest::{FileRecord, Manifest, SourceRecord, file_record, manifest_file_name, normalize};
-use crate::session::{SessionOptions, new_session};
+use crate::session::{Engine, LocalEngine, SessionOptions};
 use crate::stage::{DEFAULT_THRESHOLD, Placed, Stage, StagedTable, TableWriter};
 use crate::watchdog::{STALL, Stalled, single_partition, until_stalled};
 use futures::StreamExt;
@@ -66,6 +66,8 @@ pub struct RunOptions {
     pub stage_dir: Option<PathBuf>,
     /// Where checked sources are kept for later runs; `None`: read every source afresh.
     pub cache: Option<SourceCache>,
+    /// Where the steps' queries execute (default: [`LocalEngine`], in this process).
+    pub engine: Arc<dyn Engine>,
 }
 
 impl Default for RunOptions {
@@ -76,6 +78,7 @@ impl Default for RunOptions {
             allow_stale_inputs: false,
             stage_dir: None,
             cache: None,
+            engine: Arc::new(LocalEngine),
         }
     }
 }
@@ -354,6 +357,7 @@ pub async fn run(plan: &Plan, options: &RunOptions) -> Result<RunReport> {
         pipeline: plan.pipeline.name.clone(),
         pipeline_file: plan.pipeline.file.clone(),
         started_at: started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        engine: options.engine.describe(),
         status: "failed".to_string(),
         error: None,
         as_of: plan.run.as_of.format("%Y-%m-%d").to_string(),
@@ -510,13 +514,17 @@ async fn run_stages(
         .hint("fix the export or the source's mappings, or raise `max_rejected`; no output was written"));
     }
 
-    // One session holding every table.
-    let session = new_session(&options.session)?;
+    // One session holding every table. A distributed engine's workers read
+    // every table from a file in the staging folder.
+    let session = options.engine.session(&options.session)?;
+    let distributed = options.engine.distributed();
+    let shared = |name: &str, table: StagedTable| if distributed { stage.shared(name, table) } else { Ok(table) };
     let mut table_reports = Vec::new();
     // Every table by name, for the outputs.
     let mut staged: HashMap<String, StagedTable> = HashMap::new();
     for source in &plan.sources {
-        if let Some(l) = loaded.remove(&source.name) {
+        if let Some(mut l) = loaded.remove(&source.name) {
+            l.table = shared(&source.name, l.table).map_err(|e| placed(e, plan, PluginKind::Source, &source.name))?;
             session.register_table(source.name.as_str(), l.table.provider()?)?;
             manifest.tables.insert(source.name.clone(), l.table.rows);
             table_reports.push(TableReport { name: source.name.clone(), rows: Some(l.table.rows) });
@@ -535,7 +543,9 @@ async fn run_stages(
     // Under a memory limit every step is kept (staged on disk when large):
     // views merge several steps' operators into one query, and too many
     // operators sharing a small limit leave each too little to start.
-    let views_allowed = options.session.memory_limit.is_none();
+    // A distributed engine plans a view's query on its own workers, so every
+    // step is kept there too.
+    let views_allowed = options.session.memory_limit.is_none() && !distributed;
     for step in &plan.steps {
         progress.stage(&format!("step {}", step.name));
         let clock = Instant::now();
@@ -553,7 +563,12 @@ async fn run_stages(
             table_reports.push(TableReport { name: step.name.clone(), rows: None });
             continue;
         }
-        let table = match until_stalled(stage_step(step, &ctx, stage), STALL).await {
+        // The stall guard is for this process's own query engine: with a
+        // distributed engine, this process waits idle while the workers run.
+        let watched = async {
+            if distributed { Ok(stage_step(step, &ctx, stage).await) } else { until_stalled(stage_step(step, &ctx, stage), STALL).await }
+        };
+        let table = match watched.await {
             Ok(done) => done,
             Err(Stalled) => {
                 // A deadlock of the query engine under a tight memory limit
@@ -569,6 +584,7 @@ async fn run_stages(
                 })
             }
         }
+        .and_then(|table| shared(&step.name, table))
         .map_err(|e| placed(e, plan, PluginKind::Transform, &step.name))?;
         let provider = table.provider().map_err(|e| {
             placed(

@@ -1,12 +1,19 @@
-//! The DataFusion session every run and check uses.
+//! The DataFusion session every run and check uses, and the engine it runs on.
 //!
 //! One place decides the session's settings: a memory limit that makes large
 //! sorts and aggregations spill to disk instead of exhausting a small machine,
 //! and the statistical functions registered for every SQL step.
+//!
+//! An [`Engine`] makes the session a run uses. [`LocalEngine`] runs queries in
+//! this process; another engine (the Ballista cluster of `sunward-cluster`)
+//! plans them here and executes them elsewhere. Such an engine is
+//! [`Engine::distributed`]: the run then keeps every table as a Parquet file
+//! in the staging folder, which every process of the engine reads, and never
+//! as a table in this process's memory or a view.
 
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::FairSpillPool;
-use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use std::sync::Arc;
 use sunward_core::{Diagnostic, Result};
@@ -20,8 +27,38 @@ pub struct SessionOptions {
     pub target_partitions: Option<usize>,
 }
 
-/// Make a session with these settings.
-pub fn new_session(options: &SessionOptions) -> Result<SessionContext> {
+/// Where a run's queries execute.
+pub trait Engine: Send + Sync {
+    /// A session with these settings, every Sunward SQL function registered,
+    /// whose queries run on this engine.
+    fn session(&self, options: &SessionOptions) -> Result<SessionContext>;
+
+    /// Whether queries run in other processes, which read tables only from
+    /// files in the staging folder (no in-memory tables, no views).
+    fn distributed(&self) -> bool {
+        false
+    }
+
+    /// How the engine is named in the manifest and in messages (`local`, `ballista://host:port`).
+    fn describe(&self) -> String;
+}
+
+/// Queries run in this process, on all its cores (the default).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LocalEngine;
+
+impl Engine for LocalEngine {
+    fn session(&self, options: &SessionOptions) -> Result<SessionContext> {
+        new_session(options)
+    }
+
+    fn describe(&self) -> String {
+        "local".to_string()
+    }
+}
+
+/// A session's settings and runtime (memory pool, spill folder), without functions.
+pub fn session_parts(options: &SessionOptions) -> Result<(SessionConfig, Arc<RuntimeEnv>)> {
     let mut config = SessionConfig::new().with_information_schema(false);
     if let Some(n) = options.target_partitions {
         config = config.with_target_partitions(n.max(1));
@@ -37,6 +74,12 @@ pub fn new_session(options: &SessionOptions) -> Result<SessionContext> {
     }
     let runtime =
         runtime.build_arc().map_err(|e| Diagnostic::runtime("cannot set up the query engine").caused_by(e))?;
+    Ok((config, runtime))
+}
+
+/// Make a local session with these settings and every Sunward SQL function.
+pub fn new_session(options: &SessionOptions) -> Result<SessionContext> {
+    let (config, runtime) = session_parts(options)?;
     let ctx = SessionContext::new_with_config_rt(config, runtime);
     crate::stats::register(&ctx);
     Ok(ctx)

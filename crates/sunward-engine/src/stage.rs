@@ -46,7 +46,9 @@ impl Stage {
         std::fs::create_dir_all(parent).map_err(|e| {
             Diagnostic::runtime(format!("cannot create the staging folder {}", parent.display())).caused_by(e)
         })?;
-        let dir = tempfile::Builder::new().prefix(".sunward-stage-").tempdir_in(parent).map_err(|e| {
+        // Absolute, so that a table's path means the same file to every process reading it.
+        let parent = std::path::absolute(parent).unwrap_or_else(|_| parent.to_path_buf());
+        let dir = tempfile::Builder::new().prefix(".sunward-stage-").tempdir_in(&parent).map_err(|e| {
             Diagnostic::runtime(format!("cannot create a staging folder in {}", parent.display()))
                 .hint("the staging folder must be writable; choose another with --stage")
                 .caused_by(e)
@@ -59,10 +61,15 @@ impl Stage {
         self.dir.path()
     }
 
+    /// The file a table of this name is staged in.
+    fn path_of(&self, name: &str) -> PathBuf {
+        self.dir.path().join(format!("{}.parquet", file_safe(name)))
+    }
+
     /// Start a table.
     pub fn table(&self, name: &str, schema: SchemaRef) -> TableWriter {
         TableWriter {
-            path: self.dir.path().join(format!("{}.parquet", file_safe(name))),
+            path: self.path_of(name),
             schema,
             threshold: self.threshold,
             all_held: self.held.clone(),
@@ -72,6 +79,45 @@ impl Stage {
             writer: None,
         }
     }
+}
+
+impl Stage {
+    /// The table as a file inside the staging folder, for an engine whose
+    /// workers read tables only from there: a table held in memory is
+    /// written out (a table without rows too), and a file elsewhere (in the
+    /// source cache, or a source read in place) is linked in, or copied where
+    /// a link cannot be made (another file system).
+    pub fn shared(&self, name: &str, table: StagedTable) -> Result<StagedTable> {
+        let path = self.path_of(name);
+        let place = match table.place {
+            Placed::Memory(batches) => {
+                let writer = BackgroundWriter::start(&path, table.schema.clone())?;
+                let bytes: usize = batches.iter().map(slice_bytes).sum();
+                for batch in batches {
+                    writer.write(batch)?;
+                }
+                writer.finish()?;
+                self.held.fetch_sub(bytes.min(self.held.load(Ordering::Relaxed)), Ordering::Relaxed);
+                Placed::File(path)
+            }
+            Placed::File(file) if file.parent() == Some(self.dir.path()) => Placed::File(file),
+            Placed::File(file) => Placed::File(link_or_copy(&file, &path)?),
+            Placed::InPlace(file) => Placed::InPlace(link_or_copy(&file, &path)?),
+        };
+        Ok(StagedTable { schema: table.schema, rows: table.rows, place })
+    }
+}
+
+/// `to` made the same file as `from`: a hard link, else a copy.
+fn link_or_copy(from: &Path, to: &Path) -> Result<PathBuf> {
+    if std::fs::hard_link(from, to).is_err() {
+        std::fs::copy(from, to).map_err(|e| {
+            Diagnostic::runtime(format!("cannot copy {} into the staging folder", from.display()))
+                .hint("is the disk of the staging folder (--stage) full?")
+                .caused_by(e)
+        })?;
+    }
+    Ok(to.to_path_buf())
 }
 
 /// The bytes a batch's rows take. Not `get_array_memory_size`: the batches an

@@ -24,7 +24,7 @@ use datafusion::arrow::array::{Array, ArrayRef, Float64Array};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue};
-use datafusion::logical_expr::{ColumnarValue, Volatility, create_udf};
+use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
 use datafusion::prelude::SessionContext;
 use statrs::function::erf::erfc_inv;
 use statrs::function::gamma::{gamma_lr, gamma_ur, ln_gamma};
@@ -198,10 +198,12 @@ fn vectorised<const N: usize>(
     })
 }
 
-/// Register every statistics function in `ctx`.
-pub fn register(ctx: &SessionContext) {
+/// Every statistics function, as DataFusion scalar functions: what
+/// [`register`] adds to a local session, and what a cluster's scheduler and
+/// executors register so that a plan calling them runs there too.
+pub fn functions() -> Vec<ScalarUDF> {
     let f64s = |n: usize| vec![DataType::Float64; n];
-    let udfs = [
+    vec![
         create_udf(
             "poisson_ci_low",
             f64s(1),
@@ -244,8 +246,12 @@ pub fn register(ctx: &SessionContext) {
             Volatility::Immutable,
             vectorised(|[c, b, r]| rate_ratio_ci_high(c, b, r)),
         ),
-    ];
-    for udf in udfs {
+    ]
+}
+
+/// Register every statistics function in `ctx`.
+pub fn register(ctx: &SessionContext) {
+    for udf in functions() {
         ctx.register_udf(udf);
     }
 }

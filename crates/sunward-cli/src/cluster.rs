@@ -1,0 +1,149 @@
+//! `sunward cluster scheduler` and `sunward cluster executor`: the two
+//! long-running processes of a Ballista cluster, from the same binary as the
+//! client, so that every process knows the same SQL functions.
+//!
+//! Both listen on 127.0.0.1 unless told otherwise: the tables they read are
+//! children's records, and a cluster spanning machines should be reachable
+//! from those machines only (see docs/DISTRIBUTED.md).
+
+use clap::{Args, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use sunward_cluster::{ExecutorOptions, SchedulerOptions, serve_executor, serve_scheduler};
+use sunward_core::Diagnostic;
+
+/// `sunward cluster …`.
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Run the scheduler: clients send it their queries, executors take tasks from it.
+    Scheduler(SchedulerArgs),
+    /// Run an executor: it registers with the scheduler and runs the tasks it is given.
+    Executor(ExecutorArgs),
+}
+
+/// Arguments of `sunward cluster scheduler`.
+#[derive(Debug, Args)]
+pub struct SchedulerArgs {
+    /// The address to listen on; 0.0.0.0:50050 listens on every network of the machine.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:50050")]
+    bind: SocketAddr,
+    /// The name executors and clients reach it by, when not the bind address.
+    #[arg(long, value_name = "HOST")]
+    external_host: Option<String>,
+    /// Seconds without a heartbeat after which an executor is taken as lost and its tasks run elsewhere.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    executor_timeout: u64,
+    /// Print Ballista's log at `info` (default: warnings and errors; RUST_LOG overrides).
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+/// Arguments of `sunward cluster executor`.
+#[derive(Debug, Args)]
+pub struct ExecutorArgs {
+    /// The scheduler to register with.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:50050")]
+    scheduler: String,
+    /// The address of its data service (clients and other executors fetch results there);
+    /// the task service listens on the next port unless --grpc-port says otherwise.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:50051")]
+    bind: SocketAddr,
+    /// The port of its task service.
+    #[arg(long, value_name = "PORT")]
+    grpc_port: Option<u16>,
+    /// The name the scheduler and clients reach it by, when not the bind address.
+    #[arg(long, value_name = "HOST")]
+    external_host: Option<String>,
+    /// Where data passed between stages is kept (default: a temporary folder).
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<PathBuf>,
+    /// Tasks run at once (default: the number of cores).
+    #[arg(long, value_name = "N")]
+    concurrent_tasks: Option<usize>,
+    /// Memory its tasks may use together before spilling, e.g. 4G (default: a share of the machine's memory).
+    #[arg(long, value_name = "SIZE", value_parser = crate::parse_memory)]
+    memory_limit: Option<usize>,
+    /// Seconds between heartbeats to the scheduler.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5)]
+    heartbeat: u64,
+    /// Print Ballista's log at `info` (default: warnings and errors; RUST_LOG overrides).
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+/// Run a cluster process until it is stopped; the exit code.
+pub fn run(command: &ClusterCommand) -> i32 {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        // Planning recurses over the plan tree; Ballista's own binaries use large stacks too.
+        .thread_stack_size(32 * 1024 * 1024)
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{}", Diagnostic::runtime("cannot start the async runtime").caused_by(e).render(None));
+            return 1;
+        }
+    };
+    let result = match command {
+        ClusterCommand::Scheduler(args) => {
+            sunward_cluster::init_logging(args.verbose);
+            eprintln!("sunward scheduler listening on {}{}", args.bind, exposure(&args.bind));
+            eprintln!("  executors: sunward cluster executor --scheduler {}", reach(&args.bind, &args.external_host));
+            eprintln!("  runs:      sunward run PIPELINE --engine ballista://{} --stage SHARED_DIR", reach(&args.bind, &args.external_host));
+            let options = SchedulerOptions {
+                bind: args.bind,
+                external_host: args.external_host.clone(),
+                executor_timeout: Duration::from_secs(args.executor_timeout),
+            };
+            runtime.block_on(serve_scheduler(&options))
+        }
+        ClusterCommand::Executor(args) => {
+            sunward_cluster::init_logging(args.verbose);
+            let grpc = args.grpc_port.unwrap_or(args.bind.port().wrapping_add(1));
+            eprintln!(
+                "sunward executor: data on {}, tasks on port {grpc}{}; scheduler {}",
+                args.bind,
+                exposure(&args.bind),
+                args.scheduler
+            );
+            let options = ExecutorOptions {
+                scheduler: args.scheduler.clone(),
+                bind: args.bind,
+                grpc_port: args.grpc_port,
+                external_host: args.external_host.clone(),
+                work_dir: args.work_dir.clone(),
+                concurrent_tasks: args.concurrent_tasks,
+                memory_limit: args.memory_limit.map(|m| m as u64),
+                heartbeat: Duration::from_secs(args.heartbeat),
+            };
+            runtime.block_on(serve_executor(&options))
+        }
+    };
+    match result {
+        Ok(()) => 0,
+        Err(diagnostic) => {
+            eprintln!("{}", diagnostic.render(None));
+            diagnostic.kind.exit_code()
+        }
+    }
+}
+
+/// Who can reach an address, said beside it.
+fn exposure(bind: &SocketAddr) -> &'static str {
+    if bind.ip().is_loopback() {
+        " (this machine only)"
+    } else {
+        " — reachable from the network: let only the cluster's machines reach it (firewall), as the tables are children's records"
+    }
+}
+
+/// The address others use to reach a process bound to `bind`.
+fn reach(bind: &SocketAddr, external: &Option<String>) -> String {
+    match external {
+        Some(host) => format!("{host}:{}", bind.port()),
+        None if bind.ip().is_unspecified() => format!("THIS_HOST:{}", bind.port()),
+        None => bind.to_string(),
+    }
+}

@@ -1,0 +1,117 @@
+//! `sunward cluster executor`: Ballista's executor with Sunward's functions.
+//!
+//! An executor registers with the scheduler, runs the tasks it is given
+//! (each reading the staged Parquet files its plan names), keeps the data one
+//! stage hands to the next in its work folder, and serves that data, and the
+//! final results, over Arrow Flight on its own port. It sends a heartbeat to
+//! the scheduler every few seconds; one that stops is taken as lost.
+
+use crate::functions::executor_registry;
+use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use sunward_core::{Diagnostic, Result};
+
+/// How an executor runs.
+#[derive(Debug, Clone)]
+pub struct ExecutorOptions {
+    /// The scheduler, `HOST:PORT`.
+    pub scheduler: String,
+    /// The address of its data (Arrow Flight) service (default 127.0.0.1:50051:
+    /// this machine only); its task service listens on `grpc_port`.
+    pub bind: SocketAddr,
+    /// The port of its task service (default: the data port + 1).
+    pub grpc_port: Option<u16>,
+    /// The host name the scheduler and clients use to reach it (default: the bind address).
+    pub external_host: Option<String>,
+    /// Where the data passed between stages is kept (default: a temporary folder).
+    pub work_dir: Option<PathBuf>,
+    /// Tasks run at once (default: the number of cores).
+    pub concurrent_tasks: Option<usize>,
+    /// Memory all its tasks may use before spilling (default: Ballista's share of the machine's memory).
+    pub memory_limit: Option<u64>,
+    /// How often it tells the scheduler it is alive.
+    pub heartbeat: Duration,
+}
+
+impl Default for ExecutorOptions {
+    fn default() -> Self {
+        ExecutorOptions {
+            scheduler: "127.0.0.1:50050".to_string(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            grpc_port: None,
+            external_host: None,
+            work_dir: None,
+            concurrent_tasks: None,
+            memory_limit: None,
+            heartbeat: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Split `HOST:PORT` (the port is required).
+pub fn host_and_port(address: &str) -> Result<(String, u16)> {
+    let bad = || {
+        Diagnostic::invalid(format!("`{address}` is not HOST:PORT"))
+            .hint("for example 127.0.0.1:50050, or scheduler.internal:50050")
+    };
+    let (host, port) = address.rsplit_once(':').ok_or_else(bad)?;
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return Err(bad());
+    }
+    Ok((host.to_string(), port))
+}
+
+/// Run an executor until the process is stopped (SIGTERM, Ctrl-C) or the scheduler tells it to stop.
+pub async fn serve_executor(options: &ExecutorOptions) -> Result<()> {
+    let (scheduler_host, scheduler_port) = host_and_port(&options.scheduler)?;
+    let grpc_port = options.grpc_port.unwrap_or(options.bind.port().wrapping_add(1));
+    if let Some(dir) = &options.work_dir {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Diagnostic::runtime(format!("cannot create the work folder {}", dir.display())).caused_by(e)
+        })?;
+    }
+    let defaults = ExecutorProcessConfig::default();
+    let config = ExecutorProcessConfig {
+        bind_host: options.bind.ip().to_string(),
+        port: options.bind.port(),
+        grpc_port,
+        external_host: Some(options.external_host.clone().unwrap_or_else(|| options.bind.ip().to_string())),
+        scheduler_host: scheduler_host.clone(),
+        scheduler_port,
+        work_dir: options.work_dir.as_ref().map(|d| d.display().to_string()),
+        vcores: options.concurrent_tasks.unwrap_or(defaults.vcores).max(1),
+        memory_pool_size: options.memory_limit,
+        executor_heartbeat_interval_seconds: options.heartbeat.as_secs().max(1),
+        print_thread_info: false,
+        override_function_registry: Some(Arc::new(executor_registry())),
+        ..defaults
+    };
+    start_executor_process(Arc::new(config)).await.map_err(|e| {
+        Diagnostic::runtime(format!("the executor stopped: {e}"))
+            .hint(format!(
+                "is the scheduler running at {scheduler_host}:{scheduler_port}, and are ports {} and {grpc_port} free?",
+                options.bind.port()
+            ))
+            .caused_by(e)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses() {
+        assert_eq!(host_and_port("127.0.0.1:50050").unwrap(), ("127.0.0.1".to_string(), 50050));
+        assert_eq!(host_and_port("scheduler.internal:7").unwrap(), ("scheduler.internal".to_string(), 7));
+        assert_eq!(host_and_port("[::1]:50050").unwrap(), ("::1".to_string(), 50050));
+        for bad in ["127.0.0.1", ":50050", "host:port", "host:70000", ""] {
+            assert!(host_and_port(bad).is_err(), "{bad} accepted");
+        }
+    }
+}

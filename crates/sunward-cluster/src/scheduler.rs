@@ -1,0 +1,58 @@
+//! `sunward cluster scheduler`: Ballista's scheduler with Sunward's functions.
+//!
+//! It listens for clients and executors on one gRPC port, keeps the
+//! cluster's state in memory, and forgets an executor that has not sent a
+//! heartbeat for `executor_timeout`, after which the tasks it held are run
+//! again elsewhere.
+
+use crate::functions::scheduler_session;
+use ballista_scheduler::cluster::BallistaCluster;
+use ballista_scheduler::config::SchedulerConfig;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use sunward_core::{Diagnostic, Result};
+
+/// How a scheduler runs.
+#[derive(Debug, Clone)]
+pub struct SchedulerOptions {
+    /// The address to listen on (default 127.0.0.1:50050: this machine only).
+    pub bind: SocketAddr,
+    /// The host name executors and clients use to reach it (default: the bind address).
+    pub external_host: Option<String>,
+    /// An executor silent for this long is taken as lost and its tasks run elsewhere.
+    pub executor_timeout: Duration,
+}
+
+impl Default for SchedulerOptions {
+    fn default() -> Self {
+        SchedulerOptions {
+            bind: SocketAddr::from(([127, 0, 0, 1], 50050)),
+            external_host: None,
+            executor_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Run a scheduler until the process is stopped.
+pub async fn serve_scheduler(options: &SchedulerOptions) -> Result<()> {
+    let timeout = options.executor_timeout.as_secs().max(2);
+    let mut config = SchedulerConfig {
+        bind_host: options.bind.ip().to_string(),
+        bind_port: options.bind.port(),
+        external_host: options.external_host.clone().unwrap_or_else(|| options.bind.ip().to_string()),
+        executor_timeout_seconds: timeout,
+        expire_dead_executor_interval_seconds: (timeout / 4).max(1),
+        no_executors_grace_period_seconds: timeout,
+        ..SchedulerConfig::default()
+    };
+    config.override_session_builder = Some(Arc::new(scheduler_session));
+    let cluster = BallistaCluster::new_from_config(&config)
+        .await
+        .map_err(|e| Diagnostic::runtime("cannot set up the scheduler").caused_by(e))?;
+    ballista_scheduler::scheduler_process::start_server(cluster, options.bind, Arc::new(config)).await.map_err(|e| {
+        Diagnostic::runtime(format!("the scheduler stopped: {e}"))
+            .hint(format!("is {} already in use, or not an address of this machine?", options.bind))
+            .caused_by(e)
+    })
+}
