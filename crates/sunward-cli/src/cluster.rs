@@ -91,7 +91,10 @@ pub fn run(command: &ClusterCommand) -> i32 {
             sunward_cluster::init_logging(args.verbose);
             eprintln!("sunward scheduler listening on {}{}", args.bind, exposure(&args.bind));
             eprintln!("  executors: sunward cluster executor --scheduler {}", reach(&args.bind, &args.external_host));
-            eprintln!("  runs:      sunward run PIPELINE --engine ballista://{} --stage SHARED_DIR", reach(&args.bind, &args.external_host));
+            eprintln!(
+                "  runs:      sunward run PIPELINE --engine ballista://{} --stage SHARED_DIR",
+                reach(&args.bind, &args.external_host)
+            );
             let options = SchedulerOptions {
                 bind: args.bind,
                 external_host: args.external_host.clone(),

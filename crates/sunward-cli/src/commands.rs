@@ -11,10 +11,10 @@ use crate::{EngineArg, RunArgs, ValidateArgs};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use sunward_cluster::ClusterEngine;
 use sunward_core::{Diagnostic, Plan, Registry, ValidateOptions, validate_file};
 use sunward_engine::cache::SourceCache;
 use sunward_engine::run::Silent;
-use sunward_cluster::ClusterEngine;
 use sunward_engine::session::{Engine, LocalEngine, SessionOptions};
 use sunward_engine::{Progress, RunOptions};
 

@@ -156,7 +156,8 @@ fn metrics_from_a_cluster_equal_the_local_run() {
     let run = metrics_run(&data, &remote, &["--engine", &engine]).arg("--stage").arg(&stage).spawn().unwrap();
     succeeded(&finish(run, Duration::from_secs(300)), "the cluster run");
 
-    let (a, b) = (std::fs::read(local.join("metrics.csv")).unwrap(), std::fs::read(remote.join("metrics.csv")).unwrap());
+    let (a, b) =
+        (std::fs::read(local.join("metrics.csv")).unwrap(), std::fs::read(remote.join("metrics.csv")).unwrap());
     assert!(a.len() > 100_000, "the metrics table has its rows ({} bytes)", a.len());
     assert!(a == b, "the cluster's metrics.csv differs from the local one");
     let manifest: serde_json::Value =
@@ -210,7 +211,8 @@ fn an_executor_lost_mid_run_completes_or_fails_cleanly() {
     );
     if output.status.success() {
         succeeded(&metrics_run(&data, &local, &[]).output().unwrap(), "the local run");
-        let same = std::fs::read(local.join("metrics.csv")).unwrap() == std::fs::read(remote.join("metrics.csv")).unwrap();
+        let same =
+            std::fs::read(local.join("metrics.csv")).unwrap() == std::fs::read(remote.join("metrics.csv")).unwrap();
         assert!(same, "the run survived the lost executor but its figures differ");
     } else {
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -229,11 +231,17 @@ fn a_scheduler_that_is_not_there_fails_the_run_at_once() {
     let out = dir.path().join("out");
     let engine = format!("ballista://127.0.0.1:{}", free_port());
     let started = Instant::now();
-    let output = finish(metrics_run(&sample_district(), &out, &["--engine", &engine]).stderr(Stdio::piped()).spawn().unwrap(), Duration::from_secs(60));
+    let output = finish(
+        metrics_run(&sample_district(), &out, &["--engine", &engine]).stderr(Stdio::piped()).spawn().unwrap(),
+        Duration::from_secs(60),
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(started.elapsed() < Duration::from_secs(20), "took {:?}", started.elapsed());
-    assert!(stderr.contains(&format!("cannot reach the cluster's scheduler at {}", &engine["ballista://".len()..])), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot reach the cluster's scheduler at {}", &engine["ballista://".len()..])),
+        "{stderr}"
+    );
     assert!(!out.join("metrics.csv").exists());
     // The engine from the environment, as from the flag.
     let output = metrics_run(&sample_district(), &out, &[]).env("SUNWARD_ENGINE", &engine).output().unwrap();

@@ -114,7 +114,11 @@ mod tests {
         let started = std::time::Instant::now();
         let err = ClusterEngine::connect(&format!("ballista://127.0.0.1:{port}")).await.unwrap_err();
         assert!(started.elapsed() < CONNECT_TIMEOUT + Duration::from_secs(1));
-        assert!(err.message.contains(&format!("cannot reach the cluster's scheduler at 127.0.0.1:{port}")), "{}", err.message);
+        assert!(
+            err.message.contains(&format!("cannot reach the cluster's scheduler at 127.0.0.1:{port}")),
+            "{}",
+            err.message
+        );
         assert!(err.hint.as_deref().unwrap_or("").contains("sunward cluster scheduler"));
     }
 }

@@ -50,7 +50,14 @@ mod tests {
 
     #[test]
     fn both_sides_know_every_statistics_function() {
-        let names = ["poisson_ci_low", "poisson_ci_high", "wilson_ci_low", "wilson_ci_high", "rate_ratio_ci_low", "rate_ratio_ci_high"];
+        let names = [
+            "poisson_ci_low",
+            "poisson_ci_high",
+            "wilson_ci_low",
+            "wilson_ci_high",
+            "rate_ratio_ci_low",
+            "rate_ratio_ci_high",
+        ];
         let registry = executor_registry();
         let state = scheduler_session(SessionConfig::new()).unwrap();
         for name in names {

@@ -566,7 +566,11 @@ async fn run_stages(
         // The stall guard is for this process's own query engine: with a
         // distributed engine, this process waits idle while the workers run.
         let watched = async {
-            if distributed { Ok(stage_step(step, &ctx, stage).await) } else { until_stalled(stage_step(step, &ctx, stage), STALL).await }
+            if distributed {
+                Ok(stage_step(step, &ctx, stage).await)
+            } else {
+                until_stalled(stage_step(step, &ctx, stage), STALL).await
+            }
         };
         let table = match watched.await {
             Ok(done) => done,
