@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The metrics pipeline on one machine's local engine and on a Ballista
+# cluster (one scheduler and two executors, all on this machine), in one run:
+# median wall time, the client's peak memory, each executor's peak memory,
+# where the client's time went (the manifest's timings), and whether the two
+# metrics tables are byte-identical. It measures; it asserts only that the
+# figures are the same.
+#
+#   bench/cluster.sh                          # 10 M CSV service rows, 3 runs each
+#   CSV_ROWS=515000 RUNS=1 bench/cluster.sh   # a quick look
+#
+# Settings (environment): CSV_ROWS, RUNS, SUNWARD_BIN (default
+# target/release/sunward; `cargo build --profile profiling --workspace` builds
+# a faster-to-make one), BENCH_DIR (default bench/work), TASKS (tasks each
+# executor runs at once; default 1, so the two executors share the cores the
+# local engine has), MEMORY (each executor's --memory-limit; default 4G).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CSV_ROWS=${CSV_ROWS:-10000000}
+RUNS=${RUNS:-3}
+BIN=${SUNWARD_BIN:-target/release/sunward}
+WORK=${BENCH_DIR:-bench/work}
+TASKS=${TASKS:-1}
+MEMORY=${MEMORY:-4G}
+
+if [ ! -x "$BIN" ]; then
+  echo "bench: $BIN not found: build it with \`cargo build --release --workspace\`, or set SUNWARD_BIN" >&2
+  exit 1
+fi
+if [ ! -x /usr/bin/time ]; then
+  echo "bench: installing GNU time (for peak memory)"
+  as_root=(); if [ "$(id -u)" -ne 0 ]; then as_root=(sudo); fi
+  "${as_root[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq time
+fi
+data="$WORK/data/csv-$CSV_ROWS"
+if [ ! -f "$data/services.csv" ]; then
+  echo "bench: generating $CSV_ROWS service rows (20 schools, CSV) in $data"
+  "$BIN" datagen --preset custom --schools 20 --districts 2 --service-rows "$CSV_ROWS" --out "$data" --force --quiet
+fi
+data=$(realpath "$data")
+run_dir=$(mktemp -d "$WORK/cluster.XXXXXX")
+run_dir=$(realpath "$run_dir")
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# The cluster: each process under GNU time, for its peak memory when it stops.
+pids=()
+# Each pid is GNU time's; the signal goes to the process it measures, and
+# time writes its peak memory once that process has stopped.
+stop_cluster() {
+  for pid in "${pids[@]}"; do pkill -TERM -P "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop_cluster EXIT
+wait_port() {
+  for _ in $(seq 300); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "bench: nothing listens on $1" >&2; exit 1
+}
+scheduler=$(free_port)
+/usr/bin/time -f "%M" -o "$run_dir/scheduler.rss" "$BIN" cluster scheduler --bind "127.0.0.1:$scheduler" \
+  >/dev/null 2>"$run_dir/scheduler.log" & pids+=($!)
+wait_port "$scheduler"
+for i in 1 2; do
+  data_port=$(free_port); task_port=$(free_port)
+  /usr/bin/time -f "%M" -o "$run_dir/executor$i.rss" "$BIN" cluster executor --scheduler "127.0.0.1:$scheduler" \
+    --bind "127.0.0.1:$data_port" --grpc-port "$task_port" --work-dir "$run_dir/executor$i" \
+    --concurrent-tasks "$TASKS" --memory-limit "$MEMORY" >/dev/null 2>"$run_dir/executor$i.log" & pids+=($!)
+  wait_port "$data_port"; wait_port "$task_port"
+done
+
+measure() {
+  local name=$1; shift
+  local times=() peak=0
+  for _ in $(seq "$RUNS"); do
+    /usr/bin/time -f "%e %M" -o "$run_dir/time.txt" "$@" >/dev/null 2>"$run_dir/$name.stderr" || {
+      echo "bench: $name failed:" >&2; cat "$run_dir/$name.stderr" >&2; exit 1; }
+    read -r wall kib < "$run_dir/time.txt"
+    times+=("$wall")
+    if (( kib > peak )); then peak=$kib; fi
+  done
+  MEDIAN=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}')
+  PEAK=$(( peak / 1024 ))
+}
+timings() {
+  python3 - "$1" <<'PYEOF'
+import json, sys
+t = json.load(open(sys.argv[1]))["timings_ms"]
+steps = sum(v for k, v in t.items() if k.startswith("step "))
+print(f"loading {t['load_sources'] / 1000:.1f} s, steps {steps / 1000:.1f} s, outputs {t['write_outputs'] / 1000:.1f} s")
+PYEOF
+}
+
+common=(run pipelines/metrics.yaml --set "data_dir=$data" --set baseline_year=2022 --set current_year=2024 --quiet --no-cache)
+measure local "$BIN" "${common[@]}" --out "$run_dir/local" --stage "$run_dir"
+local_time=$MEDIAN local_peak=$PEAK local_split=$(timings "$run_dir/local/manifest-metrics.json")
+measure cluster "$BIN" "${common[@]}" --out "$run_dir/cluster" --stage "$run_dir" --engine "ballista://127.0.0.1:$scheduler"
+cluster_time=$MEDIAN cluster_peak=$PEAK cluster_split=$(timings "$run_dir/cluster/manifest-metrics.json")
+stop_cluster; trap - EXIT
+# The last line of GNU time's file (a line before it says when the process was stopped by a signal).
+rss() { echo $(( $(tail -n 1 "$run_dir/$1.rss") / 1024 )); }
+same=no; cmp -s "$run_dir/local/metrics.csv" "$run_dir/cluster/metrics.csv" && same=yes
+
+echo "metrics.yaml, $CSV_ROWS CSV service rows, $RUNS runs each, $(nproc) cores"
+echo "| engine | median wall | peak RSS | where the client's time went |"
+echo "|---|---|---|---|"
+echo "| local | $local_time s | $local_peak MiB | $local_split |"
+echo "| cluster: 1 scheduler + 2 executors ($TASKS task(s) each, --memory-limit $MEMORY) | $cluster_time s | client $cluster_peak MiB; executors $(rss executor1) and $(rss executor2) MiB; scheduler $(rss scheduler) MiB | $cluster_split |"
+echo "metrics.csv byte-identical: $same"
+[ "$same" = yes ]
+rm -rf "$run_dir"
