@@ -35,8 +35,11 @@ if [ ! -x /usr/bin/time ]; then
 fi
 data="$WORK/data/csv-$CSV_ROWS"
 if [ ! -f "$data/services.csv" ]; then
-  echo "bench: generating $CSV_ROWS service rows (20 schools, CSV) in $data"
-  "$BIN" datagen --preset custom --schools 20 --districts 2 --service-rows "$CSV_ROWS" --out "$data" --force --quiet
+  # As bench/run.sh makes the same folder: a district of 20 schools, or from a
+  # million rows on, 200 schools in 10 districts.
+  if (( CSV_ROWS >= 1000000 )); then size=(--schools 200 --districts 10); else size=(--schools 20); fi
+  echo "bench: generating $CSV_ROWS service rows (${size[*]}, CSV) in $data"
+  "$BIN" datagen --preset custom "${size[@]}" --service-rows "$CSV_ROWS" --format csv --out "$data" --force --quiet
 fi
 data=$(realpath "$data")
 run_dir=$(mktemp -d "$WORK/cluster.XXXXXX")

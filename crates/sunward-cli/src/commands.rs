@@ -194,6 +194,7 @@ fn run_pipeline(registry: &Registry, pipeline: &Path, sets: &[String], args: &Ru
                 .map(|dir| SourceCache { dir, limit: args.cache_size as u64 })
         },
     };
+    let options_engine = options.engine.describe();
     let result = runtime.block_on(sunward_engine::run(&plan, &options));
     progress.finish();
     drop(options);
@@ -240,6 +241,9 @@ fn run_pipeline(registry: &Registry, pipeline: &Path, sets: &[String], args: &Ru
             for file in &o.files {
                 let _ = writeln!(out, "wrote {}", file.display());
             }
+        }
+        if options_engine != "local" {
+            let _ = writeln!(out, "the steps ran on the cluster at {options_engine}");
         }
         let _ = writeln!(out, "manifest: {}", report.manifest.display());
     }

@@ -97,11 +97,11 @@ fn pipeline() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines/metrics.yaml").display().to_string()
 }
 
-/// `sunward run pipelines/metrics.yaml` on `data` into `out`, plus `extra` arguments.
+/// `sunward run pipelines/metrics.yaml` on `data` into `out`, plus `extra` arguments (not quiet: it prints its summary).
 fn metrics_run(data: &Path, out: &Path, extra: &[&str]) -> Command {
     let mut command = Command::new(BIN);
     command
-        .args(["run", &pipeline(), "--no-cache", "-q"])
+        .args(["run", &pipeline(), "--no-cache"])
         .args(["--set", &format!("data_dir={}", data.display())])
         .args(["--set", "baseline_year=2022", "--set", "current_year=2024"])
         .arg("--out")
@@ -153,8 +153,17 @@ fn metrics_from_a_cluster_equal_the_local_run() {
     let (local, remote, stage) = (dir.path().join("local"), dir.path().join("cluster"), dir.path().join("stage"));
     succeeded(&metrics_run(&data, &local, &[]).output().unwrap(), "the local run");
     let engine = cluster.engine();
-    let run = metrics_run(&data, &remote, &["--engine", &engine]).arg("--stage").arg(&stage).spawn().unwrap();
-    succeeded(&finish(run, Duration::from_secs(300)), "the cluster run");
+    // The summary says where the steps ran.
+    let run = metrics_run(&data, &remote, &["--engine", &engine])
+        .arg("--stage")
+        .arg(&stage)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let output = finish(run, Duration::from_secs(300));
+    succeeded(&output, "the cluster run");
+    let summary = String::from_utf8_lossy(&output.stdout);
+    assert!(summary.contains(&format!("the steps ran on the cluster at {engine}")), "{summary}");
 
     let (a, b) =
         (std::fs::read(local.join("metrics.csv")).unwrap(), std::fs::read(remote.join("metrics.csv")).unwrap());
