@@ -286,9 +286,38 @@ mod serial {
         }
     }
 
+    /// Why a file is refused before any reading, from its first bytes: another
+    /// format's magic number or a UTF-16 byte-order mark (then the decoder would
+    /// turn the bytes into UTF-16 text instead).
+    fn refusal(path: &Path) -> Option<String> {
+        let bytes = std::fs::read(path).unwrap();
+        let refused = [
+            (
+                &b"PK\x03\x04"[..],
+                "this is an Excel workbook (.xlsx), not CSV: use plugin: xlsx; point `plugin:` at the format the file really is",
+            ),
+            (
+                &[0xD0, 0xCF, 0x11, 0xE0][..],
+                "this is an old Excel workbook (.xls), not CSV; open it in Excel, save it as .xlsx and use plugin: xlsx",
+            ),
+            (
+                &b"PAR1"[..],
+                "this is a Parquet file, not CSV: use plugin: parquet; point `plugin:` at the format the file really is",
+            ),
+            (&[0xFF, 0xFE][..], UTF16),
+            (&[0xFE, 0xFF][..], UTF16),
+        ];
+        refused.iter().find(|(magic, _)| bytes.starts_with(magic)).map(|(_, why)| why.to_string())
+    }
+
+    const UTF16: &str = "this file is UTF-16 text (it starts with a UTF-16 byte-order mark), not CSV; save it again as UTF-8 (or GB18030) text";
+
     /// Headers and every event, or the error opening the file.
     pub fn read(path: &Path, config: &CsvConfig) -> super::Outcome {
         let file = path.display().to_string();
+        if let Some(refusal) = refusal(path) {
+            return Err(format!("cannot read {file} as CSV: {refusal}"));
+        }
         let watched = Watched {
             inner: text_reader(path, config.encoding),
             quote: config.quote as u8,
@@ -636,4 +665,27 @@ fn cases_the_properties_found() {
     assert_same_as_serial(pieces.as_bytes(), ',', '"', Encoding::Utf8, 0);
     // A quote left open on the last line, right after a closed one.
     assert_same_as_serial(b"\"a\"\n\"", ',', '"', Encoding::Utf8, 0);
+}
+
+#[test]
+fn files_refused_by_their_first_bytes_are_refused_the_same_way() {
+    // Found by the byte soup on a CI run: a file starting 0xFF 0xFE is
+    // refused as UTF-16 by the source, which the reference did not do.
+    for (bytes, says) in [
+        (&b"\xFF\xFE"[..], "UTF-16"),
+        (&b"\xFE\xFFa,b\n"[..], "UTF-16"),
+        (&b"\xFF\xFEa,b\n1,2\n"[..], "UTF-16"),
+        (&b"PK\x03\x04rest"[..], "Excel workbook"),
+        (&b"\xD0\xCF\x11\xE0rest"[..], "old Excel"),
+        (&b"PAR1rest"[..], "Parquet"),
+    ] {
+        for encoding in [Encoding::Utf8, Encoding::Gb18030] {
+            assert_same_as_serial(bytes, ',', '"', encoding, 0);
+            let tmp = tempfile::tempdir().unwrap();
+            let path = tmp.path().join("f.csv");
+            std::fs::write(&path, bytes).unwrap();
+            let err = chunked(&path, &config(&path, ',', '"', encoding), 64, Drive::Batches).unwrap_err();
+            assert!(err.contains(says), "{err}");
+        }
+    }
 }
