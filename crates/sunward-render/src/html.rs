@@ -21,6 +21,10 @@ body { margin: 0; color: var(--ink); background: #fff;
 .title-page { border-bottom: 3px solid var(--primary); margin-bottom: 1.5rem; padding-bottom: 1rem; }
 h1 { font-size: 1.7rem; line-height: 1.35; margin: 0.5rem 0; color: var(--primary); }
 .subtitle { font-size: 1.15rem; color: var(--muted); margin: 0 0 0.75rem; }
+.audience { font-weight: 600; margin: 0.75rem 0 0; }
+.marking { margin: 0 0 1rem; padding: 0.3rem 0.6rem; border: 1px solid var(--accent); color: var(--accent);
+  font-weight: 600; display: inline-block; }
+@media print { .marking { position: fixed; top: 0; right: 0; } }
 .meta { display: flex; flex-wrap: wrap; gap: 0.25rem 1.5rem; margin: 0; font-size: 0.95rem; color: var(--muted); }
 .meta div { display: flex; gap: 0.4rem; }
 .meta dt::after { content: "："; }
@@ -73,15 +77,20 @@ pub fn render(doc: &Document) -> String {
     out.push_str("<meta name=\"generator\" content=\"Sunward\">\n");
     let _ = writeln!(out, "<title>{}</title>", esc(&doc.title));
     let _ = writeln!(out, "<style>{}</style>", CSS.trim());
-    out.push_str("</head>\n<body>\n<main class=\"report\">\n<header class=\"title-page\">\n");
+    out.push_str("</head>\n<body>\n<main class=\"report\">\n");
+    if let Some(mark) = &doc.meta.marking {
+        let _ = writeln!(out, "<p class=\"marking\" role=\"note\">{}</p>", esc(mark));
+    }
+    out.push_str("<header class=\"title-page\">\n");
     let _ = writeln!(out, "<h1>{}</h1>", esc(&doc.title));
     if let Some(sub) = &doc.subtitle {
         let _ = writeln!(out, "<p class=\"subtitle\">{}</p>", esc(sub));
     }
+    let generated = doc.meta.generated_display(lang);
     let meta: Vec<(&str, &String)> = [
         (lang.pick("单位", "Organisation"), &doc.meta.organisation),
         (lang.pick("期间", "Period"), &doc.meta.period),
-        (lang.pick("生成日期", "Generated"), &doc.meta.generated),
+        (lang.pick("生成日期", "Generated"), &generated),
     ]
     .into_iter()
     .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
@@ -92,6 +101,9 @@ pub fn render(doc: &Document) -> String {
             let _ = write!(out, "<div><dt>{}</dt><dd>{}</dd></div>", esc(k), esc(v));
         }
         out.push_str("</dl>\n");
+    }
+    if let Some(audience) = &doc.meta.audience {
+        let _ = writeln!(out, "<p class=\"audience\">{}</p>", esc(audience));
     }
     out.push_str("</header>\n");
     for block in &doc.blocks {
@@ -105,7 +117,7 @@ pub fn render(doc: &Document) -> String {
 /// The line at the end of a report (and in the PDF's footer): what made it and when.
 pub(crate) fn colophon(doc: &Document) -> String {
     let lang = doc.lang;
-    match &doc.meta.generated {
+    match doc.meta.generated_display(lang) {
         Some(date) => format!("{}{date}", lang.pick("由向阳 Sunward 生成，", "Made with Sunward, ")),
         None => lang.pick("由向阳 Sunward 生成", "Made with Sunward").to_string(),
     }

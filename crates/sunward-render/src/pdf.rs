@@ -140,7 +140,11 @@ pub fn render(doc: &Document, font: &[u8]) -> Result<Vec<u8>, PdfError> {
     pdf.set_paper_size(genpdf::PaperSize::A4);
     pdf.set_font_size(10);
     pdf.set_line_spacing(1.45);
-    pdf.set_page_decorator(Decorator { page: 0, header: doc.title.clone(), footer: footer_text(doc), lang: doc.lang });
+    let header = match &doc.meta.marking {
+        Some(mark) => format!("{mark} · {}", doc.title),
+        None => doc.title.clone(),
+    };
+    pdf.set_page_decorator(Decorator { page: 0, header, footer: footer_text(doc), lang: doc.lang });
 
     title_page(&mut pdf, doc);
     for (block, plot) in doc.blocks.iter().zip(plots) {
@@ -225,14 +229,20 @@ fn title_page(pdf: &mut genpdf::Document, doc: &Document) {
         pdf.push(paragraph(sub, Style::new().with_font_size(15).with_color(INK)).padded(Margins::trbl(0, 0, 10, 0)));
     }
     for (label, value) in [
-        (lang.pick("单位", "Organisation"), &doc.meta.organisation),
-        (lang.pick("期间", "Period"), &doc.meta.period),
-        (lang.pick("生成日期", "Generated"), &doc.meta.generated),
+        (lang.pick("单位", "Organisation"), doc.meta.organisation.clone()),
+        (lang.pick("期间", "Period"), doc.meta.period.clone()),
+        (lang.pick("生成日期", "Generated"), doc.meta.generated_display(lang)),
     ] {
         if let Some(value) = value {
             let sep = lang.pick("：", ": ");
             pdf.push(paragraph(&format!("{label}{sep}{value}"), Style::new().with_font_size(11).with_color(MUTED)));
         }
+    }
+    if let Some(audience) = &doc.meta.audience {
+        pdf.push(
+            paragraph(audience, Style::new().with_font_size(11).bold().with_color(INK))
+                .padded(Margins::trbl(6, 0, 0, 0)),
+        );
     }
     pdf.push(elements::PageBreak::new());
 }
@@ -244,9 +254,10 @@ fn used_chars(doc: &Document, plots: &[Option<Plot>]) -> BTreeSet<char> {
     let mut add = |s: &str| set.extend(s.chars());
     add(&doc.title);
     doc.subtitle.iter().for_each(|s| add(s));
-    for s in [&doc.meta.organisation, &doc.meta.period, &doc.meta.generated].into_iter().flatten() {
+    for s in [&doc.meta.organisation, &doc.meta.period, &doc.meta.audience, &doc.meta.marking].into_iter().flatten() {
         add(s);
     }
+    doc.meta.generated_display(doc.lang).iter().for_each(|s| add(s));
     add("单位期间生成日期：第页·— Organisation Period Generated");
     for block in &doc.blocks {
         match block {

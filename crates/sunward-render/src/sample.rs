@@ -70,6 +70,7 @@ pub fn document(lang: Lang) -> Document {
             organisation: Some(t("向阳社工服务中心", "Sunward Social Work Centre")),
             period: Some(t("2024年1月—12月", "January–December 2024")),
             generated: Some("2025-01-15".into()),
+            ..Meta::default()
         },
         lang,
         blocks: vec![

@@ -39,7 +39,7 @@ fn chinese_pdf_text_comes_out_exactly() {
     eprintln!("sample-zh.pdf: {} bytes in {took:?}", bytes.len());
     for needle in [
         "2024年度学校社会工作服务年报",
-        "生成日期：2025-01-15",
+        "生成日期：2025年1月15日",
         "一、年度概况",
         "（一）各校服务",
         "二、极端事件与筛查",
