@@ -11,7 +11,8 @@
 //!   row of a table (`unit` is that row), in parallel, and `{unit}` in `path`
 //!   becomes the row's key; the unit's own text files are read through
 //!   `texts:` paths holding `{unit}` as well.
-//! - **Publication** (`publication: true`, the default): small counts show as
+//! - **Audience**: `audience: public` (the default) applies the publication
+//!   rules: small counts show as
 //!   `<k`, rates resting on them are withheld, tables with totals get
 //!   complementary suppression, small bars and funnel points are dropped, and
 //!   a note says so ([`publish`]). A table handed to a report may not hold a
@@ -77,12 +78,18 @@ pub struct ReportSinkConfig {
     #[serde(default = "default_lang")]
     #[schemars(default = "default_lang")]
     pub lang: String,
-    /// Apply the publication rules of metrics.md (small counts as `<k`, rates on them
-    /// withheld, complementary suppression, a note). On by default: turn it off only for a
-    /// report that stays inside the organisation.
-    #[serde(default = "default_publication")]
-    #[schemars(default = "default_publication")]
-    pub publication: bool,
+    /// Who reads the report: `public` (the default; the publication rules of metrics.md are
+    /// applied: small counts as `<k`, the rates built on them withheld, complementary
+    /// suppression, a note) or `internal` (every count shown; every page is marked 内部资料 and
+    /// the title page says who the report is for). `${audience}` takes a parameter.
+    #[serde(default = "default_audience")]
+    #[schemars(default = "default_audience")]
+    pub audience: String,
+    /// The line on the title page saying who the report is for, replacing the template's
+    /// (front matter `audience:`) and the default (`内部资料：供…内部使用` or `公开版：…`);
+    /// `${param}` is replaced. An empty text prints none.
+    #[serde(default)]
+    pub audience_note: Option<String>,
     /// The publication threshold k: counts from 1 to k−1 are withheld.
     #[serde(default = "default_threshold")]
     #[schemars(default = "default_threshold")]
@@ -122,8 +129,8 @@ fn default_formats() -> Vec<ReportFormat> {
 fn default_lang() -> String {
     "zh-CN".to_string()
 }
-fn default_publication() -> bool {
-    true
+fn default_audience() -> String {
+    "public".to_string()
 }
 fn default_threshold() -> u64 {
     5
@@ -137,6 +144,61 @@ fn parse_lang(text: &str) -> Option<Lang> {
         "zh-cn" | "zh" | "zh-hans" => Some(Lang::ZhCn),
         "en" | "en-gb" | "en-us" => Some(Lang::En),
         _ => None,
+    }
+}
+
+/// Who reads a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Readers outside the organisation: the publication rules apply.
+    Public,
+    /// The organisation's or bureau's own staff: every count is shown and every page is marked.
+    Internal,
+}
+
+impl Audience {
+    fn parse(text: &str) -> Option<Audience> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "public" => Some(Audience::Public),
+            "internal" => Some(Audience::Internal),
+            _ => None,
+        }
+    }
+
+    /// The name templates see as `audience`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Audience::Public => "public",
+            Audience::Internal => "internal",
+        }
+    }
+}
+
+const AUDIENCE_HINT: &str = "write `audience: public` (publication rules on) or `audience: internal` (every count shown, pages marked 内部资料)";
+
+/// Sets who the report is for on its title page, and the internal mark on every page.
+fn state_audience(doc: &mut Document, audience: Audience, note: Option<String>, threshold: u64) {
+    let lang = doc.lang;
+    let who = doc.meta.organisation.clone().unwrap_or_else(|| lang.pick("本单位", "the organisation").to_string());
+    let default = match (audience, lang) {
+        (Audience::Internal, Lang::ZhCn) => format!("内部资料：供{who}内部使用，请勿公开或转发。"),
+        (Audience::Internal, Lang::En) => format!("Internal: for the use of {who}; not for publication or forwarding."),
+        (Audience::Public, Lang::ZhCn) => {
+            format!("公开版：小于{threshold}的非零计数显示为“<{threshold}”，以这类计数计算的比率不予公布。")
+        }
+        (Audience::Public, Lang::En) => format!(
+            "Public edition: counts from 1 to {} are shown as “<{threshold}”, and rates built on them are withheld.",
+            threshold.saturating_sub(1)
+        ),
+    };
+    // The output's setting, else the template's front matter, else the default.
+    doc.meta.audience = match note {
+        Some(text) if text.trim().is_empty() => None,
+        Some(text) => Some(text),
+        None => Some(doc.meta.audience.take().unwrap_or(default)),
+    };
+    if audience == Audience::Internal {
+        doc.meta.marking = Some(lang.pick("内部资料", "Internal").to_string());
     }
 }
 
@@ -158,10 +220,15 @@ impl Plugin for ReportSink {
         if !config.lang.contains("${") && parse_lang(&config.lang).is_none() {
             issues.push(ConfigIssue::field("lang", format!("unknown language \"{}\"", config.lang)).hint(LANG_HINT));
         }
-        if config.threshold < 2 && config.publication {
+        if !config.audience.contains("${") && Audience::parse(&config.audience).is_none() {
+            issues.push(
+                ConfigIssue::field("audience", format!("unknown audience \"{}\"", config.audience)).hint(AUDIENCE_HINT),
+            );
+        }
+        if config.threshold < 2 {
             issues.push(
                 ConfigIssue::field("threshold", "a threshold below 2 withholds nothing")
-                    .hint("metrics.md's default is 5; write `publication: false` to turn the rules off"),
+                    .hint("metrics.md's default is 5; write `audience: internal` for a report that shows every count"),
             );
         }
         if config.for_each.is_none() && config.path.contains("{unit}") {
@@ -246,7 +313,11 @@ impl Sink for ReportSink {
                 units
             }
         };
-        let rules = config.publication.then(|| Rules::new(config.threshold));
+        let audience_text = ctx.interpolate(&config.audience)?;
+        let audience = Audience::parse(&audience_text)
+            .ok_or_else(|| Diagnostic::invalid(format!("unknown audience \"{audience_text}\"")).hint(AUDIENCE_HINT))?;
+        let audience_note = config.audience_note.as_deref().map(|n| ctx.interpolate(n)).transpose()?;
+        let rules = (audience == Audience::Public).then(|| Rules::new(config.threshold));
         let font = if config.formats.contains(&ReportFormat::Pdf) {
             Some(pdf::load_font().map_err(|e| Diagnostic::runtime(e.0).hint("run scripts/prepare-fonts.sh"))?)
         } else {
@@ -267,7 +338,8 @@ impl Sink for ReportSink {
                     unit => unit.clone(),
                     texts => texts,
                     lang => lang.tag(),
-                    publication => config.publication,
+                    audience => audience.name(),
+                    publication => rules.is_some(),
                     threshold => config.threshold,
                     __sunward_report => minijinja::Value::from_dyn_object(tracker.clone()),
                 };
@@ -287,6 +359,7 @@ impl Sink for ReportSink {
                     .hint(format!("that line reads: {line}"))
                 })?;
                 doc.lang = lang;
+                state_audience(&mut doc, audience, audience_note.clone(), config.threshold);
                 let refuse = |m: String| Diagnostic::invalid(format!("{}{place}: {m}", template_path.display()));
                 publish::refuse_identifying(&doc).map_err(refuse)?;
                 if let Some(rules) = &rules {
