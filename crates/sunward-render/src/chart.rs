@@ -65,6 +65,10 @@ pub struct LineChart {
     /// The interval's upper ends, one per label.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub high: Option<Vec<f64>>,
+    /// How each point's value is printed beside it (e.g. `5.3`), when the
+    /// report rounds its figures; by default the value with at most two decimals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Vec<String>>,
     /// The unit or axis label, e.g. `每千名学生`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
@@ -104,6 +108,12 @@ pub struct FunnelPoint {
     pub denominator: f64,
     /// Its rate, on the plot's scale.
     pub rate: f64,
+    /// The counts of events the rate rests on, one per period when several
+    /// periods are pooled (e.g. `[3, 4, 2]` for three academic years). With
+    /// them the publication rules judge the point by its counts; without, by
+    /// the events its rate and size imply and by the table row of its label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counts: Option<Vec<u64>>,
 }
 
 /// Where a funnel point lies against the control limits.
@@ -271,6 +281,11 @@ impl Chart {
                 if c.low.is_some() != c.high.is_some() {
                     return Err("line chart needs both low and high, or neither".to_string());
                 }
+                if let Some(labels) = &c.labels
+                    && labels.len() != c.values.len()
+                {
+                    return Err(format!("line chart has {} labels for {} values", labels.len(), c.values.len()));
+                }
                 finite(&c.values, "line chart")
             }
             Chart::Funnel(c) => {
@@ -369,7 +384,7 @@ mod tests {
         assert_eq!(l.low998, 0.0);
         assert!(close(l.high95, 9.3765, 1e-3), "{l:?}");
         assert!(close(l.high998, 12.771, 1e-3), "{l:?}");
-        let at = |rate: f64| FunnelPoint { label: "甲校".into(), denominator: 1000.0, rate };
+        let at = |rate: f64| FunnelPoint { label: "甲校".into(), denominator: 1000.0, rate, counts: None };
         assert_eq!(plot.side(&at(0.0)), FunnelSide::Below95);
         assert_eq!(plot.side(&at(5.0)), FunnelSide::Within);
         assert_eq!(plot.side(&at(9.0)), FunnelSide::Within);
@@ -381,9 +396,9 @@ mod tests {
         // Without a given overall rate: Σ events / Σ students = (3 + 40 + 10) / 7000.
         plot.overall = None;
         plot.points = vec![
-            FunnelPoint { label: "甲校".into(), denominator: 1000.0, rate: 3.0 },
-            FunnelPoint { label: "乙校".into(), denominator: 4000.0, rate: 10.0 },
-            FunnelPoint { label: "丙校".into(), denominator: 2000.0, rate: 5.0 },
+            FunnelPoint { label: "甲校".into(), denominator: 1000.0, rate: 3.0, counts: None },
+            FunnelPoint { label: "乙校".into(), denominator: 4000.0, rate: 10.0, counts: None },
+            FunnelPoint { label: "丙校".into(), denominator: 2000.0, rate: 5.0, counts: None },
         ];
         assert!(close(plot.overall_rate(), 53.0 / 7.0, 1e-9));
     }

@@ -240,8 +240,7 @@ fn title_page(pdf: &mut genpdf::Document, doc: &Document) {
     }
     if let Some(audience) = &doc.meta.audience {
         pdf.push(
-            paragraph(audience, Style::new().with_font_size(11).with_color(PRIMARY))
-                .padded(Margins::trbl(6, 0, 0, 0)),
+            paragraph(audience, Style::new().with_font_size(11).with_color(PRIMARY)).padded(Margins::trbl(6, 0, 0, 0)),
         );
     }
     pdf.push(elements::PageBreak::new());

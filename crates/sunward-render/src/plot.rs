@@ -258,14 +258,14 @@ fn line_chart(c: &LineChart) -> Plot {
     for (i, (x, y)) in points.iter().enumerate() {
         shapes.push(Shape::Marker { x: *x, y: *y, r: 4.0, colour: Colour::Primary });
         let label_y = if c.low.is_some() { sy(highs[i]) - 6.0 } else { y - 9.0 };
-        shapes.push(text(*x + 7.0, label_y.min(y - 9.0), format_number(c.values[i]), FONT, Anchor::Start, Colour::Ink));
+        shapes.push(text(*x + 7.0, label_y.min(y - 9.0), line_label(c, i), FONT, Anchor::Start, Colour::Ink));
         shapes.push(text(*x, bottom + 17.0, c.x[i].clone(), FONT, Anchor::Middle, Colour::Ink));
     }
     if let Some(unit) = &c.unit {
         shapes.push(text(left - 8.0, top - 10.0, unit.clone(), SMALL, Anchor::Start, Colour::Axis));
     }
     let summary =
-        c.x.iter().zip(&c.values).map(|(x, v)| format!("{x} {}", format_number(*v))).collect::<Vec<_>>().join("; ");
+        c.x.iter().enumerate().map(|(i, x)| format!("{x} {}", line_label(c, i))).collect::<Vec<_>>().join("; ");
     Plot { height: bottom + 28.0, shapes, summary }
 }
 
@@ -360,6 +360,14 @@ fn funnel(c: &FunnelPlot, lang: Lang) -> Plot {
     Plot { height, shapes, summary }
 }
 
+/// The label printed beside a line chart's point `i`: the chart's own, or the value.
+fn line_label(c: &LineChart, i: usize) -> String {
+    match c.labels.as_ref().and_then(|l| l.get(i)) {
+        Some(label) => label.clone(),
+        None => format_number(c.values[i]),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,8 +385,8 @@ mod tests {
         let plot = layout(
             &Chart::Funnel(FunnelPlot {
                 points: vec![
-                    FunnelPoint { label: "甲校".into(), denominator: 1000.0, rate: 5.0 },
-                    FunnelPoint { label: "乙校".into(), denominator: 1000.0, rate: 14.0 },
+                    FunnelPoint { label: "甲校".into(), denominator: 1000.0, rate: 5.0, counts: None },
+                    FunnelPoint { label: "乙校".into(), denominator: 1000.0, rate: 14.0, counts: None },
                 ],
                 scale: 1000.0,
                 overall: Some(5.0),

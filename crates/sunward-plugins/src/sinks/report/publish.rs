@@ -55,6 +55,10 @@ pub fn publish(doc: &mut Document, rules: &Rules) -> Result<usize, Refusal> {
     let mut hidden = 0;
     // Rows (by their first cell) with a hidden figure: a chart must not show them either.
     let mut hidden_labels: BTreeSet<String> = BTreeSet::new();
+    // Rows whose count was withheld as a complement: a pooled point must not give it back.
+    let mut complement_labels: BTreeSet<String> = BTreeSet::new();
+    // Points each funnel plot lost, in document order.
+    let mut unplaced: Vec<usize> = Vec::new();
     for (i, block) in doc.blocks.iter_mut().enumerate() {
         if let Block::Table(table) = block {
             let name = table.caption.clone().unwrap_or_else(|| format!("table {}", i + 1));
@@ -82,11 +86,17 @@ pub fn publish(doc: &mut Document, rules: &Rules) -> Result<usize, Refusal> {
             let premarked_hidden = table.rows.iter().flatten().filter(|c| c.is_hidden()).count();
             hidden += outcome.suppressed + outcome.withheld_rates + outcome.complementary + premarked_hidden;
             hidden += withhold_row_rates(&mut published, &numeric, rules);
-            for row in published.rows.iter() {
-                if row.iter().any(Cell::is_hidden)
-                    && let Some(Cell::Text(label)) = row.first()
-                {
+            for (row, raw_row) in published.rows.iter().zip(&raw.rows) {
+                let Some(Cell::Text(label)) = row.first() else { continue };
+                if row.iter().any(Cell::is_hidden) {
                     hidden_labels.insert(label.clone());
+                }
+                let complement = row
+                    .iter()
+                    .zip(raw_row)
+                    .any(|(cell, figure)| matches!((cell, figure), (Cell::Withheld(_), Figure::Count(_))));
+                if complement {
+                    complement_labels.insert(label.clone());
                 }
             }
             *table = published;
@@ -117,18 +127,85 @@ pub fn publish(doc: &mut Document, rules: &Rules) -> Result<usize, Refusal> {
                     funnel.overall = Some(funnel.overall_rate());
                 }
                 let before = funnel.points.len();
-                funnel.points.retain(|p| {
-                    let events = (p.rate * p.denominator / scale).round();
-                    !(small_whole(rules, events)
-                        || small_whole(rules, p.denominator.round())
-                        || hidden_labels.contains(&p.label))
+                funnel.points.retain(|p| match &p.counts {
+                    Some(counts) => {
+                        pooled_point_shows(rules, counts)
+                            && !small_whole(rules, p.denominator.round())
+                            && !complement_labels.contains(&p.label)
+                    }
+                    None => {
+                        let events = (p.rate * p.denominator / scale).round();
+                        !(small_whole(rules, events)
+                            || small_whole(rules, p.denominator.round())
+                            || hidden_labels.contains(&p.label))
+                    }
                 });
-                hidden += before - funnel.points.len();
+                let dropped = before - funnel.points.len();
+                hidden += dropped;
+                unplaced.push(dropped);
             }
             _ => {}
         }
     }
+    say_what_funnels_leave_out(doc, rules, &unplaced);
     Ok(hidden)
+}
+
+/// Whether a funnel point resting on these counts (one per pooled period)
+/// can be shown: their sum is 0 or at least k, and they are not a mix of
+/// hidden (1..k−1) and shown counts — with a year's count shown in a table
+/// and the pooled count on the chart, the hidden year would follow by
+/// subtraction.
+pub fn pooled_point_shows(rules: &Rules, counts: &[u64]) -> bool {
+    let sum: u64 = counts.iter().sum();
+    let small = |c: &u64| *c >= 1 && rules.is_small(*c);
+    let mixed = counts.iter().any(small) && counts.iter().any(|c| !small(c) && *c > 0);
+    (sum == 0 || !rules.is_small(sum)) && !mixed
+}
+
+/// Every funnel plot that lost points gets a note saying how many units it
+/// leaves out and why; one that lost them all is replaced by a sentence, so
+/// no empty chart is drawn. `unplaced` holds the points each funnel lost, in
+/// document order.
+fn say_what_funnels_leave_out(doc: &mut Document, rules: &Rules, unplaced: &[usize]) {
+    let lang = doc.lang;
+    let k = rules.k;
+    let mut funnels = unplaced.iter();
+    let mut blocks = Vec::with_capacity(doc.blocks.len());
+    for block in std::mem::take(&mut doc.blocks) {
+        let Block::Figure { chart: Chart::Funnel(funnel), caption } = &block else {
+            blocks.push(block);
+            continue;
+        };
+        let dropped = funnels.next().copied().unwrap_or(0);
+        if funnel.points.is_empty() && dropped > 0 {
+            let text = match lang {
+                sunward_render::Lang::ZhCn => format!(
+                    "{caption}：未绘制。各单位的事件数均小于{k}，或与表中已公布的数字相减可得出被隐去的数字，没有一个单位能在图中标出而不泄露小数字。"
+                ),
+                sunward_render::Lang::En => format!(
+                    "{caption}: not drawn. Every unit's count of events is under {k}, or would give back a withheld figure by subtraction, so no unit can be placed without disclosing a small number."
+                ),
+            };
+            blocks.push(Block::Note { text });
+            continue;
+        }
+        blocks.push(block);
+        if dropped > 0 {
+            let text = match lang {
+                sunward_render::Lang::ZhCn => {
+                    format!("图中未标出{dropped}个单位：其事件数小于{k}，或与表中已公布的数字相减可得出被隐去的数字。")
+                }
+                sunward_render::Lang::En => format!(
+                    "{dropped} {} not shown: {} count of events is under {k}, or would give back a withheld figure by subtraction.",
+                    if dropped == 1 { "unit is" } else { "units are" },
+                    if dropped == 1 { "its" } else { "their" }
+                ),
+            };
+            blocks.push(Block::Note { text });
+        }
+    }
+    doc.blocks = blocks;
 }
 
 /// Whether `v` is a whole count that the rules hide (1 ≤ v < k).
@@ -283,5 +360,68 @@ mod tests {
         assert_eq!(f.points.len(), 1);
         // The overall rate stays that of all schools: (2 + 30) / 11,000 × 1000.
         assert!((f.overall.unwrap() - 32.0 / 11.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn pooled_points_show_only_counts_that_give_nothing_back() {
+        let rules = Rules::new(5);
+        // By hand: a sum under 5 is itself small; a hidden year beside a shown one
+        // comes back by subtraction; all hidden but a sum of 5 or more reveals only the sum.
+        for (counts, shows) in [
+            (vec![0, 0], true),
+            (vec![2, 3], true),
+            (vec![1, 2], false),
+            (vec![5, 0, 7], true),
+            (vec![6, 2], false),
+            (vec![0, 4], false),
+            (vec![4, 4, 4], true),
+            (vec![12], true),
+            (vec![3], false),
+        ] {
+            assert_eq!(pooled_point_shows(&rules, &counts), shows, "{counts:?}");
+        }
+        // The whole grid of two and three years of 0..=9 events, against the rule
+        // read off each year's publication: hidden (1..4), shown (0 or 5+).
+        for a in 0..10u64 {
+            for b in 0..10u64 {
+                for c in [None, Some(0u64), Some(3), Some(8)] {
+                    let counts: Vec<u64> = [Some(a), Some(b), c].into_iter().flatten().collect();
+                    let hidden = counts.iter().filter(|n| (1..5).contains(*n)).count();
+                    let shown_nonzero = counts.iter().filter(|n| **n >= 5).count();
+                    let total: u64 = counts.iter().sum();
+                    let expected = (hidden == 0 || shown_nonzero == 0) && (total == 0 || total >= 5);
+                    assert_eq!(pooled_point_shows(&rules, &counts), expected, "{counts:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_funnel_left_without_points_becomes_a_sentence() {
+        let funnel = r#"{"kind": "funnel", "points": [{"label": "A", "denominator": 1000, "rate": 2.0}, {"label": "B", "denominator": 900, "rate": 3.3333}]}"#;
+        let mut d = doc(&format!("```chart 图1 漏斗图\n{funnel}\n```\n"));
+        publish(&mut d, &Rules::new(5)).unwrap();
+        assert!(!d.blocks.iter().any(|b| matches!(b, Block::Figure { .. })), "{:?}", d.blocks);
+        let Block::Note { text } = &d.blocks[0] else { panic!("{:?}", d.blocks) };
+        assert!(text.starts_with("图1 漏斗图：未绘制。"), "{text}");
+    }
+
+    #[test]
+    fn pooled_points_are_judged_by_their_counts_and_complements() {
+        // Row C's count 2 is hidden; its pooled point (2 + 4 + 3 = 9 events, all years hidden)
+        // still shows. Row B's 7 is withheld as the complement: its pooled point would give it
+        // back and is dropped. Row A (12 + 3) mixes a shown and a hidden year: dropped.
+        let table = "| 学校 | 学生 | 事件 |\n|---|---:|---:|\n| A | 2000 | 12 |\n| B | 1500 | 7 |\n| C | 30 | 2 |\n| **合计** | 3530 | 21 |\n";
+        let funnel = r#"{"kind": "funnel", "points": [
+            {"label": "A", "denominator": 4000, "rate": 3.75, "counts": [12, 3]},
+            {"label": "B", "denominator": 3000, "rate": 4.0, "counts": [7, 5]},
+            {"label": "C", "denominator": 90, "rate": 100.0, "counts": [2, 4, 3]}]}"#;
+        let mut d = doc(&format!("{table}\n```chart 图1\n{funnel}\n```\n"));
+        publish(&mut d, &Rules::new(5)).unwrap();
+        let Block::Figure { chart: Chart::Funnel(f), .. } = &d.blocks[1] else { panic!("the funnel") };
+        let labels: Vec<&str> = f.points.iter().map(|p| p.label.as_str()).collect();
+        assert_eq!(labels, ["C"]);
+        let Block::Note { text } = &d.blocks[2] else { panic!("{:?}", d.blocks) };
+        assert!(text.starts_with("图中未标出2个单位"), "{text}");
     }
 }

@@ -8,6 +8,7 @@
 //! | `fig(key, period=period)` | function | `metric()` for the template's `unit` (its `unit_type` and `unit_id`) and, by default, the template's `period` variable |
 //! | `funnel(rate, size, overall, scale=1000)` | function | where a unit lies on a funnel plot: none inside the 95% limits, else a label such as `高于95%控制限` |
 //! | `small(n)` | function | whether publication hides the count `n` (1 ≤ n < k) |
+//! | `can_show(counts)` | function | whether a funnel point resting on these counts (one per pooled period) is shown under publication: their sum is 0 or ≥ k and they do not mix hidden and shown counts |
 //! | `t(zh, en)` | function | the text in the report's language |
 //! | `count` | filter | a count as published: `<5` for 1..k−1 |
 //! | `num(d=1)` | filter | a number with at most `d` decimals (`2.8`) |
@@ -158,10 +159,28 @@ pub fn environment(root: &Path, figures: Arc<Figures>) -> Environment<'static> {
                 x_label: None,
                 y_label: None,
             };
-            let side = plot.side(&FunnelPoint { label: String::new(), denominator: size, rate });
+            let side = plot.side(&FunnelPoint { label: String::new(), denominator: size, rate, counts: None });
             Ok(side.label(t.lang).map(Value::from).unwrap_or(Value::from(())))
         },
     );
+    env.add_function("can_show", |state: &State, counts: Vec<Value>| -> Result<bool, Error> {
+        let t = tracker(state)?;
+        let Some(rules) = &t.rules else { return Ok(true) };
+        let mut whole = Vec::with_capacity(counts.len());
+        for c in &counts {
+            match number(c, "can_show()")? {
+                Some(n) if n.fract() == 0.0 && n >= 0.0 => whole.push(n as u64),
+                Some(n) => {
+                    return Err(Error::new(
+                        ErrorKind::InvalidOperation,
+                        format!("can_show() expects whole counts ≥ 0, not {n}"),
+                    ));
+                }
+                None => return Ok(false),
+            }
+        }
+        Ok(super::publish::pooled_point_shows(rules, &whole))
+    });
     env.add_function("t", |state: &State, zh: String, en: String| -> Result<String, Error> {
         Ok(match tracker(state)?.lang {
             Lang::ZhCn => zh,
