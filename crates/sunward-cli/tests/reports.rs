@@ -230,8 +230,20 @@ fn the_district_reports_of_the_sample_district() {
         let name = line.split(',').nth(1).unwrap();
         assert_eq!(row_of(&rows, name).len(), 2, "{name} in tables 1 and 2");
     }
-    let district = row_of(&rows, "全区");
+    // 太仓市 is a county-level city: the whole is 全市, not 全区.
+    let district = row_of(&rows, "全市");
     assert_eq!(district[1][2], format!("{}", get("AY2024", "incidents")), "{district:?}");
+    assert!(!comparison.contains("全区"), "{comparison}");
+    // The comparison is the bureau's own (internal by default): every page after the
+    // title page is marked, and the title page says who it is for.
+    assert!(comparison.contains("内部资料：供太仓市教育局内部使用"), "{comparison}");
+    assert_eq!(comparison.matches("内部资料 · ").count() + 1, pdf_pages(&comparison_pdf), "{comparison}");
+    // The summary is public and its fall is real: the rate ratio's interval lies below 1.
+    assert!(summary.contains("公开版"), "{summary}");
+    let flat = summary.split_whitespace().collect::<String>();
+    assert!(flat.contains(&format!("降至2024学年的{rate_now}")), "{summary}");
+    assert!(flat.contains("区间整体低于1"), "{summary}");
+    assert!(flat.contains("生成日期：2025年10月20日"), "{summary}");
     assert!(dom.contains("<svg"), "the funnel plot is inline SVG");
     // Self-contained: nothing is fetched from elsewhere.
     let raw = std::fs::read_to_string(out.join("district-comparison_AY2024_320585.html")).unwrap();
@@ -258,6 +270,7 @@ fn a_tiny_school_has_its_small_counts_withheld() {
         format!("data_dir={}", data.display()),
         format!("metrics={}", out.join("metrics.parquet").display()),
         "baseline_year=2023".to_string(),
+        "audience=public".to_string(),
     ];
     run("district-comparison.yaml", &sets, &out);
     let texts = dir.path().join("texts");
@@ -326,4 +339,60 @@ fn the_review_in_english() {
     assert!(dom.contains("1. The year at a glance") && dom.contains("Case sessions"), "{dom}");
     let rows = html_rows(&dom);
     assert_eq!(row_of(&rows, "Parent workshops")[0][1..], ["2".to_string(), "426".to_string()]);
+}
+
+/// The Qingpu sample has a handful of incidents per school and year: under
+/// `audience: public` most single-year counts are withheld. The comparison
+/// must still say something true in its funnel plot, and never give a
+/// verdict beside a withheld rate.
+#[test]
+fn the_qingpu_comparison_in_public_pools_years_and_never_draws_an_empty_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("qingpu");
+    let data = repo().join("sample-data/qingpu");
+    metrics(&data, 2023, 2024, &out);
+    let sets = [
+        format!("data_dir={}", data.display()),
+        format!("metrics={}", out.join("metrics.parquet").display()),
+        "baseline_year=2023".to_string(),
+        "audience=public".to_string(),
+    ];
+    run("district-comparison.yaml", &sets, &out);
+    let html = out.join("district-comparison_AY2024_310118.html");
+    let dom = chromium_dom(&html);
+    let rows = html_rows(&dom);
+    // Table 2 (the incidents table) has no verdict column: the plot pools the years.
+    let header = rows.iter().find(|r| r.iter().any(|c| c == "每千人")).expect("table 2");
+    assert!(!header.iter().any(|c| c.contains("漏斗图")), "{header:?}");
+    for row in &rows {
+        if row.iter().any(|c| c == "—") {
+            assert!(!row.iter().any(|c| c.contains("控制限")), "a verdict beside a withheld rate: {row:?}");
+        }
+    }
+    // The plot pools 2023 and 2024, says so, and shows at least one school.
+    assert!(dom.contains("漏斗图，2023—2024学年合计"), "caption names the pooled years");
+    assert!(dom.contains("把2个学年（2023—2024学年合计）合并"), "the text says why");
+    let svg = dom.split("<svg").nth(1).expect("the funnel is drawn").split("</svg>").next().unwrap();
+    // Points are circles below the legend row (whose marker sits at y = 10).
+    let points = svg.split("<circle").skip(1).filter(|c| !c.contains("cy=\"10\"")).count();
+    assert!(points >= 1, "an empty funnel plot:\n{svg}");
+    // And it counts the schools it leaves out: 11 schools in all.
+    let left_out = 11 - points;
+    assert!(dom.contains(&format!("图中未标出{left_out}个单位")), "the note on schools not shown");
+    // No small count reaches the published text of the PDF either.
+    let pdf = pdf_text(&out.join("district-comparison_AY2024_310118.pdf"));
+    assert!(pdf.contains("公开版"), "{pdf}");
+    assert!(!pdf.contains("控制限内"), "{pdf}");
+
+    // The same data for the bureau itself: every count shown, single year, verdicts given.
+    let internal = dir.path().join("internal");
+    std::fs::create_dir_all(&internal).unwrap();
+    let mut sets = sets.to_vec();
+    sets.pop();
+    run("district-comparison.yaml", &sets, &internal);
+    let dom = chromium_dom(&internal.join("district-comparison_AY2024_310118.html"));
+    assert!(dom.contains("内部资料"), "marked internal");
+    assert!(!dom.contains("&lt;5"), "an internal report shows every count");
+    assert!(dom.contains("漏斗图，2024学年"), "a single year");
+    assert!(html_rows(&dom).iter().any(|r| r.iter().any(|c| c == "控制限内")), "verdicts in an internal report");
 }
