@@ -1,8 +1,22 @@
-//! The PDF renderer, on genpdf 0.2: A4, a title page, headings, wrapped
-//! paragraphs, key-figure tiles, tables whose numbers are right-aligned and
-//! whose header row repeats on every page the table reaches, vector charts,
-//! and a header and footer with the page number on every page after the
-//! title page.
+//! The PDF renderer, on genpdf 0.2: A4, a title page (or, for a short
+//! document, a title block at the top of page 1 — [`Meta::compact`](crate::document::Meta::compact)),
+//! headings, wrapped paragraphs, key-figure tiles, tables whose numbers are
+//! right-aligned, vector charts, a header and footer with the page number,
+//! and an outline of the level 1 and 2 headings.
+//!
+//! **Pagination.** genpdf places each element only after drawing it, so it
+//! cannot keep one thing with the next. The body is therefore one genpdf
+//! element (`Flow`) that lays out its own pieces, each of which can say
+//! beforehand how much room its first unbreakable part needs: a heading or
+//! a table caption never ends a page without what follows it, a figure's
+//! caption never leaves its chart, paragraphs leave no single line on either
+//! side of a break, a table breaks only between rows, with at least two
+//! rows on each side (never the totals row alone; a table of six rows or
+//! fewer moves whole), and every page a table continues on starts with a
+//! continued caption ([`continued_caption`]: `续表2 …`, `Table 2 (continued) …`)
+//! and the header row. Text is wrapped by the renderer itself
+//! ([`tokens`] and genpdf's font metrics), so its height is known before
+//! it is drawn.
 //!
 //! How it deals with genpdf's limits:
 //! - **Chinese line breaking.** genpdf breaks lines only at spaces and drops a
@@ -21,8 +35,10 @@
 //!   process-global counter into the file, and leaves streams uncompressed in
 //!   debug builds; the finished file is therefore rewritten once with lopdf:
 //!   every stream Flate-compressed (the font too), the info dictionary set to
-//!   the title, producer and the document's own `generated` date, and the
-//!   file `/ID` derived from the content.
+//!   the title, creator and producer (`Sunward`) and the document's own
+//!   `generated` date, `/Lang` and the outline added to the catalog, the
+//!   "Adobe Illustrator 14.0" creator printpdf writes into its layers'
+//!   usage dictionary dropped, and the file `/ID` derived from the content.
 //! - **Charts** are drawn from the same layout as the SVG ([`crate::plot`])
 //!   with genpdf's lines and strings: genpdf cannot fill shapes or set line
 //!   widths, so bars, bands and dots are hatched with hairlines 0.3 mm apart —
