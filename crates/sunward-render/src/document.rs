@@ -67,6 +67,12 @@ pub struct Meta {
     /// A mark printed on every page (`内部资料` for an internal report).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marking: Option<String>,
+    /// How the PDF opens: `Some(true)` prints the title block at the top of
+    /// page 1 and starts the body below it (for a short summary),
+    /// `Some(false)` gives the title a page of its own; by default a short
+    /// document (fewer than [`COMPACT_BLOCKS`] blocks) is compact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compact: Option<bool>,
 }
 
 impl Meta {
@@ -111,6 +117,9 @@ pub fn display_date(text: &str, lang: Lang) -> String {
         (None, _) => text.to_string(),
     }
 }
+
+/// Documents with fewer blocks than this open compactly by default (see [`Meta::compact`]).
+pub const COMPACT_BLOCKS: usize = 8;
 
 /// The language of a report: Chinese first.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -192,6 +201,17 @@ pub struct Tile {
     /// An optional line under the figure (`较上年 −47%`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+/// How many key-figure tiles go in one row so that every row is full or
+/// nearly so and no empty box is ever drawn: 1–4 tiles in one row, 5 and 6
+/// as 3+2 and 3+3, 7 and 8 as 4+3 and 4+4, then rows of at most four.
+pub fn tile_columns(count: usize) -> usize {
+    if count <= 4 {
+        return count.max(1);
+    }
+    let rows = count.div_ceil(4);
+    count.div_ceil(rows)
 }
 
 /// A table: columns, body rows, an optional totals row and a note.
@@ -418,6 +438,11 @@ impl std::fmt::Display for DocumentError {
 impl std::error::Error for DocumentError {}
 
 impl Document {
+    /// Whether the title block shares page 1 with the body (see [`Meta::compact`]).
+    pub fn is_compact(&self) -> bool {
+        self.meta.compact.unwrap_or(self.blocks.len() < COMPACT_BLOCKS)
+    }
+
     /// A new document with a title and nothing else.
     pub fn new(title: impl Into<String>) -> Document {
         Document {
@@ -540,6 +565,30 @@ mod tests {
         assert_eq!(format_number(-0.0001), "0");
         assert_eq!(format_number(f64::NAN), "—");
         assert_eq!(format_decimal(5.25, 1), "5.2");
+    }
+
+    #[test]
+    fn tiles_fill_their_rows() {
+        let cols: Vec<usize> = (0..=9).map(tile_columns).collect();
+        assert_eq!(cols, [1, 1, 2, 3, 4, 3, 3, 4, 4, 3]);
+        for n in 1..=12 {
+            let c = tile_columns(n);
+            let last = n - (n - 1) / c * c;
+            assert!(c <= 4 && last * 2 >= c, "{n} tiles in {c} columns leave {last} in the last row");
+        }
+    }
+
+    #[test]
+    fn short_documents_open_compactly_unless_told() {
+        let mut doc = Document::new("t");
+        doc.blocks = vec![Block::PageBreak; 7];
+        assert!(doc.is_compact());
+        doc.blocks.push(Block::PageBreak);
+        assert!(!doc.is_compact());
+        doc.meta.compact = Some(true);
+        assert!(doc.is_compact());
+        let doc: Document = serde_json::from_str(r#"{"title": "t", "meta": {"compact": false}}"#).unwrap();
+        assert!(!doc.is_compact());
     }
 
     #[test]

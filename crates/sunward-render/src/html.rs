@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use crate::document::{Align, Block, Cell, Document, Table, Tile};
+use crate::document::{Align, Block, Cell, Document, Table, Tile, tile_columns};
 use crate::plot::{self, Anchor, Shape, Stroke};
 
 const CSS: &str = r#"
@@ -33,7 +33,12 @@ h2 { font-size: 1.35rem; margin: 2rem 0 0.75rem; padding-bottom: 0.25rem; border
 h3 { font-size: 1.15rem; margin: 1.5rem 0 0.5rem; }
 h4 { font-size: 1rem; margin: 1.25rem 0 0.5rem; }
 p { margin: 0 0 0.9rem; }
-.tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(9.5rem, 1fr)); gap: 0.75rem; margin: 1rem 0 1.25rem; }
+.tiles { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 0.75rem; margin: 1rem 0 1.25rem; }
+.tiles.cols-1 { grid-template-columns: minmax(0, 1fr); }
+@media (min-width: 40rem) {
+  .tiles.cols-3 { grid-template-columns: repeat(3, minmax(0, 1fr)); }
+  .tiles.cols-4 { grid-template-columns: repeat(4, minmax(0, 1fr)); }
+}
 .tile { background: var(--soft); border-left: 4px solid var(--primary); padding: 0.7rem 0.8rem; border-radius: 4px; }
 .tile-value { font-size: 1.75rem; font-weight: 700; line-height: 1.2; color: var(--primary); font-variant-numeric: tabular-nums; }
 .tile-label { font-size: 0.92rem; }
@@ -49,7 +54,7 @@ th:first-child, td:first-child { white-space: nowrap; }
 .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.hidden { color: var(--muted); }
 .note { font-size: 0.85rem; color: var(--muted); margin-top: 0.4rem; }
-svg.chart { display: block; width: 100%; height: auto; max-width: 44rem; font-family: inherit; }
+svg.chart { display: block; width: 100%; height: auto; min-width: 640px; max-width: 44rem; font-family: inherit; }
 .colophon { margin-top: 2.5rem; padding-top: 0.5rem; border-top: 1px solid var(--rule); font-size: 0.8rem; color: var(--muted); }
 .page-break { display: none; }
 @media (min-width: 48rem) { body { font-size: 17px; } .report { padding: 2.5rem 2rem 4rem; } h1 { font-size: 2rem; } }
@@ -61,6 +66,9 @@ svg.chart { display: block; width: 100%; height: auto; max-width: 44rem; font-fa
   figure, .tile, tr { break-inside: avoid; page-break-inside: avoid; }
   thead { display: table-header-group; }
   .scroll { overflow: visible; }
+  svg.chart { min-width: 0; }
+  .tiles.cols-3 { grid-template-columns: repeat(3, minmax(0, 1fr)); }
+  .tiles.cols-4 { grid-template-columns: repeat(4, minmax(0, 1fr)); }
   .tile { border: 1px solid var(--rule); border-left: 4px solid var(--primary); }
   .page-break { display: block; break-after: page; page-break-after: always; }
 }
@@ -133,7 +141,8 @@ fn block_html(out: &mut String, block: &Block, doc: &Document) {
             let _ = writeln!(out, "<p>{}</p>", esc(text).replace('\n', "<br>"));
         }
         Block::KeyFigures { tiles } => {
-            out.push_str("<div class=\"tiles\">\n");
+            // As many columns as `tile_columns` says (two on a phone), so no row has a gap that looks like a missing figure.
+            let _ = writeln!(out, "<div class=\"tiles cols-{}\">", tile_columns(tiles.len()));
             for Tile { label, value, note } in tiles {
                 let _ = write!(
                     out,
@@ -152,7 +161,10 @@ fn block_html(out: &mut String, block: &Block, doc: &Document) {
         Block::Figure { caption, chart } => {
             let plot = plot::layout(chart, doc.lang);
             let _ = writeln!(out, "<figure class=\"chart\">\n<figcaption>{}</figcaption>", esc(caption));
+            // The chart keeps its natural width (chart text at least 11 px) and scrolls in its own frame on a phone.
+            out.push_str("<div class=\"scroll\">");
             svg(out, &plot, caption);
+            out.push_str("</div>\n");
             out.push_str("</figure>\n");
         }
         Block::Note { text } => {

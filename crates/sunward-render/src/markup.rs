@@ -123,6 +123,13 @@ pub fn parse(src: &str) -> Result<Document, MarkupError> {
                         "period" => doc.meta.period = Some(value),
                         "generated" => doc.meta.generated = Some(value),
                         "audience" => doc.meta.audience = Some(value),
+                        "compact" => {
+                            doc.meta.compact = Some(match value.as_str() {
+                                "true" | "yes" => true,
+                                "false" | "no" => false,
+                                _ => return Err(err(format!("compact is true or false, not {value:?}"))),
+                            })
+                        }
                         "lang" => {
                             doc.lang = match value.as_str() {
                                 "zh-CN" => Lang::ZhCn,
@@ -132,7 +139,7 @@ pub fn parse(src: &str) -> Result<Document, MarkupError> {
                         }
                         other => {
                             return Err(err(format!(
-                                "unknown front matter key {other:?}; expected title, subtitle, organisation, period, generated, audience or lang"
+                                "unknown front matter key {other:?}; expected title, subtitle, organisation, period, generated, audience, compact or lang"
                             )));
                         }
                     }
@@ -466,7 +473,7 @@ Table: 表1 各校服务场次
         assert_eq!(err("# no front matter\n"), "line 1: the front matter (between --- lines) must give a title");
         assert_eq!(
             err("---\ntitle: t\ncolour: red\n---\n"),
-            "line 3: unknown front matter key \"colour\"; expected title, subtitle, organisation, period, generated, audience or lang"
+            "line 3: unknown front matter key \"colour\"; expected title, subtitle, organisation, period, generated, audience, compact or lang"
         );
         assert_eq!(err("---\ntitle: t\n---\n\n<div>x</div>\n"), "line 5: raw HTML is not allowed in report markup");
         assert_eq!(

@@ -1,8 +1,22 @@
-//! The PDF renderer, on genpdf 0.2: A4, a title page, headings, wrapped
-//! paragraphs, key-figure tiles, tables whose numbers are right-aligned and
-//! whose header row repeats on every page the table reaches, vector charts,
-//! and a header and footer with the page number on every page after the
-//! title page.
+//! The PDF renderer, on genpdf 0.2: A4, a title page (or, for a short
+//! document, a title block at the top of page 1 — [`Meta::compact`](crate::document::Meta::compact)),
+//! headings, wrapped paragraphs, key-figure tiles, tables whose numbers are
+//! right-aligned, vector charts, a header and footer with the page number,
+//! and an outline of the level 1 and 2 headings.
+//!
+//! **Pagination.** genpdf places each element only after drawing it, so it
+//! cannot keep one thing with the next. The body is therefore one genpdf
+//! element (`Flow`) that lays out its own pieces, each of which can say
+//! beforehand how much room its first unbreakable part needs: a heading or
+//! a table caption never ends a page without what follows it, a figure's
+//! caption never leaves its chart, paragraphs leave no single line on either
+//! side of a break, a table breaks only between rows, with at least two
+//! rows on each side (never the totals row alone; a table of six rows or
+//! fewer moves whole), and every page a table continues on starts with a
+//! continued caption ([`continued_caption`]: `续表2 …`, `Table 2 (continued) …`)
+//! and the header row. Text is wrapped by the renderer itself
+//! ([`tokens`] and genpdf's font metrics), so its height is known before
+//! it is drawn.
 //!
 //! How it deals with genpdf's limits:
 //! - **Chinese line breaking.** genpdf breaks lines only at spaces and drops a
@@ -21,8 +35,10 @@
 //!   process-global counter into the file, and leaves streams uncompressed in
 //!   debug builds; the finished file is therefore rewritten once with lopdf:
 //!   every stream Flate-compressed (the font too), the info dictionary set to
-//!   the title, producer and the document's own `generated` date, and the
-//!   file `/ID` derived from the content.
+//!   the title, creator and producer (`Sunward`) and the document's own
+//!   `generated` date, `/Lang` and the outline added to the catalog, the
+//!   "Adobe Illustrator 14.0" creator printpdf writes into its layers'
+//!   usage dictionary dropped, and the file `/ID` derived from the content.
 //! - **Charts** are drawn from the same layout as the SVG ([`crate::plot`])
 //!   with genpdf's lines and strings: genpdf cannot fill shapes or set line
 //!   widths, so bars, bands and dots are hatched with hairlines 0.3 mm apart —
@@ -32,15 +48,16 @@
 //! The font comes from [`find_font`]: `SUNWARD_FONT`, or the file that
 //! `scripts/prepare-fonts.sh` writes to `assets/fonts/wqy-microhei.ttf`.
 
+use std::cell::{Cell as StdCell, RefCell};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
-use genpdf::elements::{self, CellDecorator, Paragraph, TableLayout};
 use genpdf::fonts::{FontData, FontFamily};
 use genpdf::style::{Color, Style};
-use genpdf::{Alignment, Context, Element, Margins, Mm, PageDecorator, Position, RenderResult, Size, render};
+use genpdf::{Context, Element, Margins, Mm, PageDecorator, Position, RenderResult, Size, render};
 
-use crate::document::{Align, Block, Cell, Document, Lang, Table};
+use crate::document::{Align, Block, Document, Lang, Table, Tile, tile_columns};
 use crate::plot::{self, Anchor, Plot, Shape, Stroke, is_wide};
 
 /// Why a PDF could not be made.
@@ -140,68 +157,72 @@ pub fn render(doc: &Document, font: &[u8]) -> Result<Vec<u8>, PdfError> {
     pdf.set_paper_size(genpdf::PaperSize::A4);
     pdf.set_font_size(10);
     pdf.set_line_spacing(1.45);
-    let header = match &doc.meta.marking {
-        Some(mark) => format!("{mark} · {}", doc.title),
-        None => doc.title.clone(),
-    };
-    pdf.set_page_decorator(Decorator { page: 0, header, footer: footer_text(doc), lang: doc.lang });
+    let shared = Rc::new(Shared::default());
+    let compact = doc.is_compact();
+    pdf.set_page_decorator(Decorator {
+        shared: shared.clone(),
+        header: match &doc.meta.marking {
+            Some(mark) => format!("{mark} · {}", doc.title),
+            None => doc.title.clone(),
+        },
+        footer: footer_text(doc),
+        lang: doc.lang,
+        footer_on_first: compact,
+    });
 
-    title_page(&mut pdf, doc);
+    let mut flow = Flow { pieces: Vec::new(), idx: 0 };
+    title_block(&mut flow, doc, compact);
+    let body = Style::new().with_font_size(10).with_color(INK);
     for (block, plot) in doc.blocks.iter().zip(plots) {
         match block {
             Block::Heading { level, text } => {
                 let (size, color, before) = match level {
-                    1 => (16, PRIMARY, 4.0),
-                    2 => (13, INK, 3.0),
-                    _ => (11, INK, 2.0),
+                    1 => (16, PRIMARY, 5.0),
+                    2 => (13, INK, 3.5),
+                    _ => (11, INK, 2.5),
                 };
-                pdf.push(
-                    paragraph(text, Style::new().with_font_size(size).with_color(color))
-                        .padded(Margins::trbl(before, 0, 1.5, 0)),
-                );
+                let mut heading = TextPiece::new(text, Style::new().with_font_size(size).with_color(color), 1.3);
+                heading.pad = (before, 2.0);
+                heading.keep = true;
+                heading.mark = (*level <= 2).then(|| (*level, shared.clone()));
+                flow.push(heading);
             }
             Block::Paragraph { text } => {
                 for line in text.split('\n') {
-                    pdf.push(paragraph(line, Style::new()).padded(Margins::trbl(0, 0, 2.5, 0)));
+                    let mut p = TextPiece::new(line, body, 1.45);
+                    p.pad = (0.0, 2.5);
+                    flow.push(p);
                 }
             }
-            Block::KeyFigures { tiles } => pdf.push(tiles_table(tiles).padded(Margins::trbl(1, 0, 4, 0))),
+            Block::KeyFigures { tiles } => {
+                flow.push(TilesPiece { tiles: tiles.clone(), layout: None });
+                flow.push(Spacer(4.0));
+            }
             Block::Table(table) => {
-                if let Some(caption) = &table.caption {
-                    pdf.push(
-                        paragraph(caption, Style::new().with_font_size(10).with_color(INK))
-                            .padded(Margins::trbl(2, 0, 1, 0)),
-                    );
-                }
-                pdf.push(TableElement::new(table));
-                if let Some(note) = &table.note {
-                    for line in note.split('\n') {
-                        pdf.push(paragraph(line, note_style()).padded(Margins::trbl(1, 0, 0, 0)));
-                    }
-                }
-                pdf.push(elements::Break::new(0.8));
+                flow.push(TablePiece::new(table, doc.lang));
+                flow.push(Spacer(4.0));
             }
             Block::Figure { caption, .. } => {
-                pdf.push(
-                    paragraph(caption, Style::new().with_font_size(10).with_color(INK))
-                        .padded(Margins::trbl(2, 0, 1, 0)),
-                );
                 if let Some(plot) = plot {
-                    pdf.push(ChartElement { plot });
+                    flow.push(ChartPiece { caption: caption_piece(caption), plot });
                 }
-                pdf.push(elements::Break::new(0.6));
+                flow.push(Spacer(3.0));
             }
             Block::Note { text } => {
                 for line in text.split('\n') {
-                    pdf.push(paragraph(line, note_style()).padded(Margins::trbl(1, 0, 1, 0)));
+                    let mut p = TextPiece::new(line, note_style(), 1.4);
+                    p.pad = (1.0, 1.0);
+                    flow.push(p);
                 }
             }
-            Block::PageBreak => pdf.push(elements::PageBreak::new()),
+            Block::PageBreak => flow.pieces.push(Box::new(PageBreak)),
         }
     }
+    pdf.push(flow);
     let mut raw = Vec::new();
     pdf.render(&mut raw)?;
-    finish(raw, doc)
+    let marks = shared.marks.borrow().clone();
+    finish(raw, doc, &marks)
 }
 
 fn printpdf_helvetica() -> printpdf::BuiltinFont {
@@ -219,14 +240,22 @@ fn footer_text(doc: &Document) -> String {
     parts.join(" · ")
 }
 
-fn title_page(pdf: &mut genpdf::Document, doc: &Document) {
+/// The title, subtitle and facts: on a page of their own, lower down, for a
+/// long report; at the top of page 1 above a rule, with the body following,
+/// for a compact one.
+fn title_block(flow: &mut Flow, doc: &Document, compact: bool) {
     let lang = doc.lang;
-    pdf.push(elements::Break::new(9.0));
-    pdf.push(
-        paragraph(&doc.title, Style::new().with_font_size(24).with_color(PRIMARY)).padded(Margins::trbl(0, 0, 4, 0)),
-    );
+    if !compact {
+        flow.push(Gap(60.0));
+    }
+    let (title_size, sub_size) = if compact { (20, 13) } else { (24, 15) };
+    let mut title = TextPiece::new(&doc.title, Style::new().with_font_size(title_size).with_color(PRIMARY), 1.3);
+    title.pad = (0.0, if compact { 2.0 } else { 5.0 });
+    flow.push(title);
     if let Some(sub) = &doc.subtitle {
-        pdf.push(paragraph(sub, Style::new().with_font_size(15).with_color(INK)).padded(Margins::trbl(0, 0, 10, 0)));
+        let mut p = TextPiece::new(sub, Style::new().with_font_size(sub_size).with_color(INK), 1.3);
+        p.pad = (0.0, if compact { 3.0 } else { 10.0 });
+        flow.push(p);
     }
     for (label, value) in [
         (lang.pick("单位", "Organisation"), doc.meta.organisation.clone()),
@@ -235,15 +264,24 @@ fn title_page(pdf: &mut genpdf::Document, doc: &Document) {
     ] {
         if let Some(value) = value {
             let sep = lang.pick("：", ": ");
-            pdf.push(paragraph(&format!("{label}{sep}{value}"), Style::new().with_font_size(11).with_color(MUTED)));
+            let size = if compact { 10 } else { 11 };
+            flow.push(TextPiece::new(
+                &format!("{label}{sep}{value}"),
+                Style::new().with_font_size(size).with_color(MUTED),
+                1.4,
+            ));
         }
     }
     if let Some(audience) = &doc.meta.audience {
-        pdf.push(
-            paragraph(audience, Style::new().with_font_size(11).with_color(PRIMARY)).padded(Margins::trbl(6, 0, 0, 0)),
-        );
+        let mut p = TextPiece::new(audience, Style::new().with_font_size(11).with_color(PRIMARY), 1.4);
+        p.pad = (4.0, 0.0);
+        flow.push(p);
     }
-    pdf.push(elements::PageBreak::new());
+    if compact {
+        flow.push(Rule);
+    } else {
+        flow.pieces.push(Box::new(PageBreak));
+    }
 }
 
 /// Every character the PDF will print: the document's text, the labels the
@@ -257,7 +295,7 @@ fn used_chars(doc: &Document, plots: &[Option<Plot>]) -> BTreeSet<char> {
         add(s);
     }
     doc.meta.generated_display(doc.lang).iter().for_each(|s| add(s));
-    add("单位期间生成日期：第页·— Organisation Period Generated");
+    add("单位期间生成日期：第页·—续表 Organisation Period Generated");
     for block in &doc.blocks {
         match block {
             Block::Heading { text, .. } | Block::Paragraph { text } | Block::Note { text } => add(text),
@@ -373,54 +411,741 @@ pub fn tokens(text: &str) -> Vec<String> {
     out
 }
 
-fn paragraph(text: &str, style: Style) -> Paragraph {
-    let mut p = Paragraph::default();
-    for t in tokens(text) {
-        p.push_styled(t, style);
+/// Heading marks for the outline, and the page being filled, shared by the
+/// page decorator and the pieces.
+#[derive(Default)]
+struct Shared {
+    page: StdCell<usize>,
+    marks: RefCell<Vec<Mark>>,
+}
+
+/// Where a heading landed: the outline entry built from it.
+#[derive(Debug, Clone, PartialEq)]
+struct Mark {
+    level: u8,
+    text: String,
+    /// 1-based page number.
+    page: usize,
+    /// The heading's top, in millimetres above the page's bottom edge.
+    top: f64,
+}
+
+/// One piece of the page flow. Unlike a genpdf element, a piece can tell
+/// beforehand how much room its first unbreakable part needs, so the flow
+/// can keep a heading or caption with what follows it.
+trait Piece {
+    /// The height (mm) the piece needs before it may start on this page.
+    fn need(&mut self, context: &Context, width: f64) -> f64;
+    /// Whether the piece must share a page with the start of the next one.
+    fn keeps_with_next(&self) -> bool {
+        false
     }
+    /// Whether this is a page break.
+    fn is_page_break(&self) -> bool {
+        false
+    }
+    /// Draws as much as fits and returns the height used and whether more
+    /// remains for the next page; `at_top` is true at the top of a page.
+    fn draw(
+        &mut self,
+        context: &Context,
+        area: render::Area<'_>,
+        at_top: bool,
+    ) -> Result<(f64, bool), genpdf::error::Error>;
+}
+
+/// The whole body as one genpdf element that places its pieces itself: a
+/// piece starts on a page only if it (and, for a heading or caption, the
+/// start of what it keeps with) fits, otherwise the page ends there.
+struct Flow {
+    pieces: Vec<Box<dyn Piece>>,
+    idx: usize,
+}
+
+impl Flow {
+    fn push(&mut self, piece: impl Piece + 'static) {
+        self.pieces.push(Box::new(piece));
+    }
+
+    /// The room piece `i` needs, with the pieces it keeps with.
+    fn chain_need(&mut self, i: usize, context: &Context, width: f64) -> f64 {
+        let need = self.pieces[i].need(context, width);
+        if self.pieces[i].keeps_with_next() && i + 1 < self.pieces.len() && !self.pieces[i + 1].is_page_break() {
+            need + self.chain_need(i + 1, context, width)
+        } else {
+            need
+        }
+    }
+}
+
+impl Element for Flow {
+    fn render(
+        &mut self,
+        context: &Context,
+        mut area: render::Area<'_>,
+        _style: Style,
+    ) -> Result<RenderResult, genpdf::error::Error> {
+        let width = mm(area.size().width);
+        let mut used = 0.0;
+        let done = |used: f64, more: bool| RenderResult { size: Size::new(width, used), has_more: more };
+        while self.idx < self.pieces.len() {
+            if self.pieces[self.idx].is_page_break() {
+                self.idx += 1;
+                if used > 0.0 {
+                    return Ok(done(used, self.idx < self.pieces.len()));
+                }
+                continue;
+            }
+            if used > 0.0 && self.chain_need(self.idx, context, width) > mm(area.size().height) + 1e-6 {
+                return Ok(done(used, true));
+            }
+            let (h, more) = self.pieces[self.idx].draw(context, area.clone(), used == 0.0)?;
+            used += h;
+            area.add_offset(Position::new(0, h));
+            if more {
+                return Ok(done(used, true));
+            }
+            self.idx += 1;
+        }
+        Ok(done(used, false))
+    }
+}
+
+/// Breaks tokens into lines no wider than `width` (a token wider than the
+/// line gets a line of its own).
+fn wrap(context: &Context, tokens: &[String], style: Style, width: f64) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut w = 0.0;
+    for t in tokens {
+        let tw = mm(style.str_width(&context.font_cache, t));
+        let visible = mm(style.str_width(&context.font_cache, t.trim_end()));
+        if !line.is_empty() && w + visible > width {
+            lines.push(line.trim_end().to_string());
+            line.clear();
+            w = 0.0;
+        }
+        line.push_str(t);
+        w += tw;
+    }
+    if !line.trim().is_empty() || lines.is_empty() {
+        lines.push(line.trim_end().to_string());
+    }
+    lines
+}
+
+fn line_height(context: &Context, style: Style) -> f64 {
+    mm(style.line_height(&context.font_cache))
+}
+
+/// Prints one line at `y` within `width`, left or right aligned.
+fn print_line(
+    context: &Context,
+    area: &render::Area<'_>,
+    y: f64,
+    width: f64,
+    line: &str,
+    style: Style,
+    align: Align,
+) -> Result<(), genpdf::error::Error> {
+    let x = match align {
+        Align::Text => 0.0,
+        Align::Numeric => (width - mm(style.str_width(&context.font_cache, line))).max(0.0),
+    };
+    area.print_str(&context.font_cache, Position::new(x, y), style, line)?;
+    Ok(())
+}
+
+/// Running text (a paragraph line, a heading, a note): wrapped once for the
+/// width, drawn line by line, breaking across pages between lines but
+/// never leaving one line alone on either side of a break.
+struct TextPiece {
+    tokens: Vec<String>,
+    style: Style,
+    /// Space above and below (mm); the space above is dropped at a page top.
+    pad: (f64, f64),
+    keep: bool,
+    /// The outline level and the shared record, for headings.
+    mark: Option<(u8, Rc<Shared>)>,
+    text: String,
+    lines: Vec<String>,
+    width: f64,
+    next: usize,
+}
+
+impl TextPiece {
+    fn new(text: &str, style: Style, spacing: f64) -> TextPiece {
+        TextPiece {
+            tokens: tokens(text),
+            style: style.with_line_spacing(spacing),
+            pad: (0.0, 0.0),
+            keep: false,
+            mark: None,
+            text: text.to_string(),
+            lines: Vec::new(),
+            width: -1.0,
+            next: 0,
+        }
+    }
+
+    fn layout(&mut self, context: &Context, width: f64) {
+        if (self.width - width).abs() > 1e-6 {
+            self.lines = wrap(context, &self.tokens, self.style, width);
+            self.width = width;
+        }
+    }
+
+    /// The whole height, for a piece that is never broken (a caption).
+    fn height(&mut self, context: &Context, width: f64) -> f64 {
+        self.layout(context, width);
+        self.pad.0 + self.lines.len() as f64 * line_height(context, self.style) + self.pad.1
+    }
+}
+
+fn caption_piece(text: &str) -> TextPiece {
+    let mut p = TextPiece::new(text, Style::new().with_font_size(10).with_color(INK), 1.35);
+    p.pad = (2.0, 1.0);
     p
 }
 
-fn aligned(text: &str, style: Style, align: Align) -> Paragraph {
-    let p = paragraph(text, style);
-    if align == Align::Numeric { p.aligned(Alignment::Right) } else { p }
-}
-
-/// Key figures: three tiles to a row, value large, label and note below.
-fn tiles_table(tiles: &[crate::document::Tile]) -> TableLayout {
-    let cols = tiles.len().clamp(1, 3);
-    let mut table = TableLayout::new(vec![1; cols]);
-    table.set_cell_decorator(TileDecorator);
-    for chunk in tiles.chunks(cols) {
-        let mut row = table.row();
-        for i in 0..cols {
-            let mut cell = elements::LinearLayout::vertical();
-            if let Some(t) = chunk.get(i) {
-                cell.push(paragraph(&t.value, Style::new().with_font_size(18).with_color(PRIMARY)));
-                cell.push(paragraph(&t.label, Style::new().with_font_size(9).with_color(INK)));
-                if let Some(note) = &t.note {
-                    cell.push(paragraph(note, Style::new().with_font_size(8).with_color(MUTED)));
-                }
-            }
-            row.push_element(cell.padded(Margins::trbl(2.5, 3, 3, 4)));
-        }
-        // The row has exactly `cols` cells, so this cannot fail.
-        let _ = row.push();
+impl Piece for TextPiece {
+    fn need(&mut self, context: &Context, width: f64) -> f64 {
+        self.layout(context, width);
+        let left = self.lines.len() - self.next;
+        let lines = if self.keep || left <= 3 { left } else { 2 };
+        let pad = if self.next == 0 { self.pad.0 } else { 0.0 };
+        pad + lines as f64 * line_height(context, self.style) + if lines == left { self.pad.1 } else { 0.0 }
     }
-    table
+
+    fn keeps_with_next(&self) -> bool {
+        self.keep
+    }
+
+    fn draw(
+        &mut self,
+        context: &Context,
+        area: render::Area<'_>,
+        at_top: bool,
+    ) -> Result<(f64, bool), genpdf::error::Error> {
+        let width = mm(area.size().width);
+        self.layout(context, width);
+        let avail = mm(area.size().height);
+        let lh = line_height(context, self.style);
+        let mut y = if self.next == 0 && !at_top { self.pad.0 } else { 0.0 };
+        if self.next == 0
+            && let Some((level, shared)) = &self.mark
+        {
+            shared.marks.borrow_mut().push(Mark {
+                level: *level,
+                text: self.text.clone(),
+                page: shared.page.get(),
+                top: CONTENT_BOTTOM + avail - y + 2.0,
+            });
+        }
+        let left = self.lines.len() - self.next;
+        let mut fit = (((avail - y) / lh + 1e-6).floor().max(0.0) as usize).min(left);
+        if fit < left {
+            // No widow: carry at least two lines over; no orphan: keep two here.
+            if left - fit == 1 && fit >= 3 {
+                fit -= 1;
+            }
+            if fit == 1 && left > 1 && !at_top {
+                fit = 0;
+            }
+            if fit == 0 && at_top {
+                fit = 1;
+            }
+        }
+        for line in &self.lines[self.next..self.next + fit] {
+            print_line(context, &area, y, width, line, self.style, Align::Text)?;
+            y += lh;
+        }
+        self.next += fit;
+        let more = self.next < self.lines.len();
+        if !more {
+            y = (y + self.pad.1).min(avail.max(y));
+        }
+        Ok((y, more))
+    }
 }
 
-/// A coloured bar on the left of each tile and a rule under it.
-struct TileDecorator;
+/// Vertical space that disappears at the top of a page.
+struct Spacer(f64);
 
-impl CellDecorator for TileDecorator {
-    fn decorate_cell(&mut self, _column: usize, _row: usize, _has_more: bool, area: render::Area<'_>, _style: Style) {
-        let h = mm(area.size().height);
+impl Piece for Spacer {
+    fn need(&mut self, _context: &Context, _width: f64) -> f64 {
+        0.0
+    }
+
+    fn draw(
+        &mut self,
+        _context: &Context,
+        area: render::Area<'_>,
+        at_top: bool,
+    ) -> Result<(f64, bool), genpdf::error::Error> {
+        Ok((if at_top { 0.0 } else { self.0.min(mm(area.size().height)) }, false))
+    }
+}
+
+/// Vertical space that stays even at the top of a page (the title page's).
+struct Gap(f64);
+
+impl Piece for Gap {
+    fn need(&mut self, _context: &Context, _width: f64) -> f64 {
+        self.0
+    }
+
+    fn draw(
+        &mut self,
+        _context: &Context,
+        area: render::Area<'_>,
+        _at_top: bool,
+    ) -> Result<(f64, bool), genpdf::error::Error> {
+        Ok((self.0.min(mm(area.size().height)), false))
+    }
+}
+
+/// The rule under a compact title block.
+struct Rule;
+
+impl Piece for Rule {
+    fn need(&mut self, _context: &Context, _width: f64) -> f64 {
+        8.0
+    }
+
+    fn draw(
+        &mut self,
+        _context: &Context,
+        area: render::Area<'_>,
+        _at_top: bool,
+    ) -> Result<(f64, bool), genpdf::error::Error> {
         let w = mm(area.size().width);
-        for dx in [0.2, 0.5, 0.8] {
-            area.draw_line(vec![Position::new(dx, 1.5), Position::new(dx, h - 1.0)], Style::new().with_color(PRIMARY));
+        for y in [3.0, 3.3, 3.6] {
+            area.draw_line(vec![Position::new(0, y), Position::new(w, y)], Style::new().with_color(PRIMARY));
         }
-        area.draw_line(vec![Position::new(0, h - 0.5), Position::new(w - 2.0, h - 0.5)], Style::new().with_color(RULE));
+        Ok((8.0, false))
+    }
+}
+
+struct PageBreak;
+
+impl Piece for PageBreak {
+    fn need(&mut self, _context: &Context, _width: f64) -> f64 {
+        0.0
+    }
+
+    fn is_page_break(&self) -> bool {
+        true
+    }
+
+    fn draw(
+        &mut self,
+        _context: &Context,
+        _area: render::Area<'_>,
+        _at_top: bool,
+    ) -> Result<(f64, bool), genpdf::error::Error> {
+        Ok((0.0, false))
+    }
+}
+
+/// Key figures: as many tiles to a row as [`tile_columns`] says, value
+/// large, label and note below; a short last row leaves blank paper, never
+/// an empty box.
+struct TilesPiece {
+    tiles: Vec<Tile>,
+    /// Per row: its height and each tile's lines (value, label, note).
+    layout: Option<(f64, Vec<TileRow>)>,
+}
+
+/// A row of tiles: its height and its tiles' lines.
+type TileRow = (f64, Vec<TileLines>);
+
+struct TileLines {
+    value: Vec<String>,
+    label: Vec<String>,
+    note: Vec<String>,
+}
+
+const TILE_PAD: (f64, f64, f64, f64) = (2.5, 3.0, 3.0, 4.0);
+
+fn tile_styles() -> (Style, Style, Style) {
+    (
+        Style::new().with_font_size(18).with_color(PRIMARY).with_line_spacing(1.2),
+        Style::new().with_font_size(9).with_color(INK).with_line_spacing(1.35),
+        Style::new().with_font_size(8).with_color(MUTED).with_line_spacing(1.35),
+    )
+}
+
+impl TilesPiece {
+    fn layout(&mut self, context: &Context, width: f64) -> f64 {
+        if let Some((w, rows)) = &self.layout
+            && (*w - width).abs() < 1e-6
+        {
+            return rows.iter().map(|r| r.0).sum();
+        }
+        let cols = tile_columns(self.tiles.len());
+        let inner = width / cols as f64 - TILE_PAD.1 - TILE_PAD.3;
+        let (vs, ls, ns) = tile_styles();
+        let mut rows = Vec::new();
+        for chunk in self.tiles.chunks(cols) {
+            let cells: Vec<TileLines> = chunk
+                .iter()
+                .map(|t| TileLines {
+                    value: wrap(context, &tokens(&t.value), vs, inner),
+                    label: wrap(context, &tokens(&t.label), ls, inner),
+                    note: t.note.as_deref().map(|n| wrap(context, &tokens(n), ns, inner)).unwrap_or_default(),
+                })
+                .collect();
+            let h = cells
+                .iter()
+                .map(|c| {
+                    c.value.len() as f64 * line_height(context, vs)
+                        + c.label.len() as f64 * line_height(context, ls)
+                        + c.note.len() as f64 * line_height(context, ns)
+                })
+                .fold(0.0, f64::max)
+                + TILE_PAD.0
+                + TILE_PAD.2;
+            rows.push((h, cells));
+        }
+        let total = rows.iter().map(|r| r.0).sum();
+        self.layout = Some((width, rows));
+        total
+    }
+}
+
+impl Piece for TilesPiece {
+    fn need(&mut self, context: &Context, width: f64) -> f64 {
+        self.layout(context, width)
+    }
+
+    fn draw(
+        &mut self,
+        context: &Context,
+        area: render::Area<'_>,
+        _at_top: bool,
+    ) -> Result<(f64, bool), genpdf::error::Error> {
+        let width = mm(area.size().width);
+        let total = self.layout(context, width);
+        let cols = tile_columns(self.tiles.len());
+        let cw = width / cols as f64;
+        let (vs, ls, ns) = tile_styles();
+        let mut y0 = 0.0;
+        if let Some((_, rows)) = &self.layout {
+            for (h, cells) in rows {
+                for (i, cell) in cells.iter().enumerate() {
+                    let mut a = area.clone();
+                    a.add_offset(Position::new(cw * i as f64, y0));
+                    a.set_width(Mm::from(cw));
+                    for dx in [0.2, 0.5, 0.8] {
+                        a.draw_line(
+                            vec![Position::new(dx, 1.5), Position::new(dx, h - 1.0)],
+                            Style::new().with_color(PRIMARY),
+                        );
+                    }
+                    a.draw_line(
+                        vec![Position::new(0, h - 0.5), Position::new(cw - 2.0, h - 0.5)],
+                        Style::new().with_color(RULE),
+                    );
+                    a.add_offset(Position::new(TILE_PAD.3, TILE_PAD.0));
+                    let mut y = 0.0;
+                    for (lines, style) in [(&cell.value, vs), (&cell.label, ls), (&cell.note, ns)] {
+                        for line in lines {
+                            print_line(context, &a, y, cw, line, style, Align::Text)?;
+                            y += line_height(context, style);
+                        }
+                    }
+                }
+                y0 += h;
+            }
+        }
+        Ok((total, false))
+    }
+}
+
+/// `表2 各校…` → `续表2 各校…`; `Table 2 Incidents` → `Table 2 (continued) Incidents`;
+/// a caption without a number gets `续表：` before it or ` (continued)` after it.
+pub fn continued_caption(caption: &str, lang: Lang) -> String {
+    match lang {
+        Lang::ZhCn => {
+            let numbered =
+                caption.strip_prefix('表').is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()));
+            if numbered { format!("续{caption}") } else { format!("续表：{caption}") }
+        }
+        Lang::En => {
+            let mut words = caption.splitn(3, ' ');
+            match (words.next(), words.next(), words.next()) {
+                (Some("Table"), Some(n), rest) if n.starts_with(|c: char| c.is_ascii_digit()) => match rest {
+                    Some(rest) => format!("Table {n} (continued) {rest}"),
+                    None => format!("Table {n} (continued)"),
+                },
+                _ => format!("{caption} (continued)"),
+            }
+        }
+    }
+}
+
+/// Tables this short move to the next page whole rather than break.
+const SMALL_TABLE: usize = 6;
+
+/// A table with its caption and note. It breaks between rows only: the
+/// caption and header row never end a page without two rows under them, at
+/// least two body rows (never the totals row alone) go over to the next
+/// page, a table of up to six rows is never broken, and every page it
+/// continues on starts with a continued caption (`续表N …`) and the header
+/// row again. Rules: heavy above and below the header, light between rows,
+/// heavy above and below the totals row.
+struct TablePiece {
+    caption: Option<TextPiece>,
+    continued: TextPiece,
+    header: Vec<(String, Align)>,
+    /// Cells (text, colour) and whether the row is the totals row.
+    rows: Vec<(Vec<(String, Color)>, bool)>,
+    note: Vec<TextPiece>,
+    weights: Vec<usize>,
+    /// Per width: the header's lines and height, each row's lines and height.
+    layout: Option<(f64, RowLines, Vec<RowLines>)>,
+    next: usize,
+}
+
+/// A row's wrapped cells and its height.
+type RowLines = (Vec<Vec<String>>, f64);
+
+const CELL_PAD: (f64, f64) = (1.2, 2.0);
+
+fn cell_style() -> Style {
+    Style::new().with_font_size(9).with_color(INK).with_line_spacing(1.35)
+}
+
+impl TablePiece {
+    fn new(table: &Table, lang: Lang) -> TablePiece {
+        let rows = table
+            .rows
+            .iter()
+            .map(|r| (r, false))
+            .chain(table.totals.iter().map(|r| (r, true)))
+            .map(|(cells, totals)| {
+                let cells =
+                    cells.iter().map(|c| (c.display().to_string(), if c.is_hidden() { MUTED } else { INK })).collect();
+                (cells, totals)
+            })
+            .collect();
+        let continued = match &table.caption {
+            Some(c) => continued_caption(c, lang),
+            None => lang.pick("续表", "Table (continued)").to_string(),
+        };
+        let note = table
+            .note
+            .iter()
+            .flat_map(|n| n.split('\n'))
+            .map(|line| {
+                let mut p = TextPiece::new(line, note_style(), 1.4);
+                p.pad = (2.0, 0.0);
+                p
+            })
+            .collect();
+        TablePiece {
+            caption: table.caption.as_deref().map(caption_piece),
+            continued: caption_piece(&continued),
+            header: table.columns.iter().map(|c| (c.title.clone(), c.align)).collect(),
+            rows,
+            note,
+            weights: column_weights(table),
+            layout: None,
+            next: 0,
+        }
+    }
+
+    fn column_widths(&self, width: f64) -> Vec<f64> {
+        let total: usize = self.weights.iter().sum();
+        self.weights.iter().map(|w| width * *w as f64 / total.max(1) as f64).collect()
+    }
+
+    fn layout(&mut self, context: &Context, width: f64) {
+        if self.layout.as_ref().is_some_and(|l| (l.0 - width).abs() < 1e-6) {
+            return;
+        }
+        let widths = self.column_widths(width);
+        let style = cell_style();
+        let lh = line_height(context, style);
+        let lay = |cells: Vec<&str>, pad: f64| -> RowLines {
+            let lines: Vec<Vec<String>> = cells
+                .iter()
+                .zip(&widths)
+                .map(|(text, w)| wrap(context, &tokens(text), style, w - 2.0 * CELL_PAD.1))
+                .collect();
+            let n = lines.iter().map(Vec::len).max().unwrap_or(1);
+            (lines, n as f64 * lh + 2.0 * pad)
+        };
+        let header = lay(self.header.iter().map(|h| h.0.as_str()).collect(), 1.5);
+        let rows =
+            self.rows.iter().map(|(cells, _)| lay(cells.iter().map(|c| c.0.as_str()).collect(), CELL_PAD.0)).collect();
+        self.layout = Some((width, header, rows));
+    }
+
+    fn note_height(&mut self, context: &Context, width: f64) -> f64 {
+        self.note.iter_mut().map(|n| n.height(context, width)).sum()
+    }
+
+    /// The caption (or continued caption) and header row heights.
+    fn head_height(&mut self, context: &Context, width: f64) -> f64 {
+        self.layout(context, width);
+        let caption = if self.next == 0 {
+            self.caption.as_mut().map_or(0.0, |c| c.height(context, width))
+        } else {
+            self.continued.height(context, width)
+        };
+        caption + self.layout.as_ref().map_or(0.0, |l| l.1.1)
+    }
+
+    fn row_heights(&self) -> Vec<f64> {
+        self.layout.as_ref().map(|l| l.2.iter().map(|r| r.1).collect()).unwrap_or_default()
+    }
+
+    /// How many rows from `self.next` to put on a page with `avail` mm.
+    fn rows_here(&mut self, context: &Context, width: f64, avail: f64, at_top: bool) -> usize {
+        let heights = self.row_heights();
+        let n = heights.len();
+        let mut y = self.head_height(context, width);
+        let mut k = 0;
+        while self.next + k < n && y + heights[self.next + k] <= avail + 1e-6 {
+            y += heights[self.next + k];
+            k += 1;
+        }
+        if self.next + k == n && k > 0 {
+            let note = self.note_height(context, width);
+            if y + note > avail + 1e-6 {
+                // The note stays with the last rows.
+                k = k.saturating_sub(2);
+            }
+        }
+        if self.next + k < n {
+            // At least two body rows go over with the rest (never the totals alone).
+            let body_left = self.rows[self.next + k..].iter().filter(|r| !r.1).count();
+            let body_from_here = self.rows[self.next..].iter().filter(|r| !r.1).count();
+            let want = 2.min(body_from_here);
+            if body_left < want {
+                k = k.saturating_sub(want - body_left);
+            }
+            // A small table, or a start of fewer than two rows, waits for the next page.
+            let small = self.next == 0 && n <= SMALL_TABLE;
+            if !at_top && (small || (self.next == 0 && k < 2)) {
+                k = 0;
+            }
+            if at_top && k == 0 {
+                k = 1;
+            }
+        }
+        k
+    }
+}
+
+impl Piece for TablePiece {
+    fn need(&mut self, context: &Context, width: f64) -> f64 {
+        self.layout(context, width);
+        let heights = self.row_heights();
+        let left = &heights[self.next..];
+        let whole = self.next == 0 && heights.len() <= SMALL_TABLE;
+        let take = if whole { left.len() } else { left.len().min(2) };
+        let note = if take == left.len() { self.note_height(context, width) } else { 0.0 };
+        self.head_height(context, width) + left[..take].iter().sum::<f64>() + note
+    }
+
+    fn draw(
+        &mut self,
+        context: &Context,
+        area: render::Area<'_>,
+        at_top: bool,
+    ) -> Result<(f64, bool), genpdf::error::Error> {
+        let width = mm(area.size().width);
+        self.layout(context, width);
+        let avail = mm(area.size().height);
+        let k = self.rows_here(context, width, avail, at_top);
+        if k == 0 && !self.rows.is_empty() {
+            return Ok((0.0, true));
+        }
+        let mut y = 0.0;
+        let caption = if self.next == 0 { self.caption.as_mut() } else { Some(&mut self.continued) };
+        if let Some(caption) = caption {
+            let h = caption.height(context, width);
+            let mut a = area.clone();
+            a.add_offset(Position::new(0, y + caption.pad.0));
+            let lh = line_height(context, caption.style);
+            for (i, line) in caption.lines.iter().enumerate() {
+                print_line(context, &a, i as f64 * lh, width, line, caption.style, Align::Text)?;
+            }
+            y += h;
+        }
+        let widths = self.column_widths(width);
+        let style = cell_style();
+        let lh = line_height(context, style);
+        let Some((_, header, rows)) = &self.layout else { return Ok((y, false)) };
+        let rule = |y: f64, colour: Color| {
+            area.draw_line(vec![Position::new(0, y), Position::new(width, y)], Style::new().with_color(colour))
+        };
+        let draw_row = |y: f64,
+                        lines: &RowLines,
+                        pad: f64,
+                        colours: Option<&Vec<(String, Color)>>|
+         -> Result<(), genpdf::error::Error> {
+            let mut x = 0.0;
+            for (c, (cell, w)) in lines.0.iter().zip(&widths).enumerate() {
+                let align = self.header[c].1;
+                let colour = colours.map_or(INK, |cs| cs[c].1);
+                let mut a = area.clone();
+                a.add_offset(Position::new(x + CELL_PAD.1, y + pad));
+                for (i, line) in cell.iter().enumerate() {
+                    print_line(
+                        context,
+                        &a,
+                        i as f64 * lh,
+                        w - 2.0 * CELL_PAD.1,
+                        line,
+                        style.with_color(colour),
+                        align,
+                    )?;
+                }
+                x += w;
+            }
+            Ok(())
+        };
+        draw_row(y, header, 1.5, None)?;
+        for dy in [0.0, 0.3, header.1 - 0.3, header.1] {
+            rule(y + dy, INK);
+        }
+        y += header.1;
+        let end = self.next + k;
+        for (r, row) in rows.iter().enumerate().take(end).skip(self.next) {
+            let h = row.1;
+            let (cells, totals) = &self.rows[r];
+            draw_row(y, row, CELL_PAD.0, Some(cells))?;
+            if *totals {
+                rule(y, INK);
+                rule(y + 0.3, INK);
+            }
+            if r + 1 == self.rows.len() {
+                rule(y + h - 0.3, INK);
+                rule(y + h, INK);
+            } else {
+                rule(y + h, RULE);
+            }
+            y += h;
+        }
+        self.next = end;
+        if self.next < self.rows.len() {
+            return Ok((y, true));
+        }
+        for note in &mut self.note {
+            let h = note.height(context, width);
+            let mut a = area.clone();
+            a.add_offset(Position::new(0, y + note.pad.0));
+            let nl = line_height(context, note.style);
+            for (i, line) in note.lines.iter().enumerate() {
+                print_line(context, &a, i as f64 * nl, width, line, note.style, Align::Text)?;
+            }
+            y += h;
+        }
+        Ok((y.min(avail.max(y)), false))
     }
 }
 
@@ -444,196 +1169,123 @@ fn column_weights(table: &Table) -> Vec<usize> {
         .collect()
 }
 
-/// A table whose header row is drawn again at the top of every page it
-/// continues on. Rules: heavy above and below the header, light between
-/// rows, heavy above and below the totals row.
-struct TableElement {
-    header: Vec<(String, Align)>,
-    body: TableLayout,
-    weights: Vec<usize>,
-}
-
-impl TableElement {
-    fn new(table: &Table) -> TableElement {
-        let weights = column_weights(table);
-        let aligns: Vec<Align> = table.columns.iter().map(|c| c.align).collect();
-        let mut body = TableLayout::new(weights.clone());
-        let n_rows = table.rows.len() + usize::from(table.totals.is_some());
-        body.set_cell_decorator(Rules {
-            totals_row: table.totals.as_ref().map(|_| n_rows - 1),
-            last_row: n_rows.saturating_sub(1),
-        });
-        for cells in table.rows.iter().chain(table.totals.iter()) {
-            let mut row = body.row();
-            for (cell, align) in cells.iter().zip(&aligns) {
-                let color = match cell {
-                    Cell::Suppressed(_) | Cell::Withheld(_) => MUTED,
-                    _ => INK,
-                };
-                let style = Style::new().with_font_size(9).with_color(color);
-                row.push_element(aligned(cell.display(), style, *align).padded(Margins::trbl(1.2, 2, 1.2, 2)));
-            }
-            // Rows were checked to have one cell per column.
-            let _ = row.push();
-        }
-        TableElement { header: table.columns.iter().map(|c| (c.title.clone(), c.align)).collect(), body, weights }
-    }
-
-    fn header_layout(&self) -> TableLayout {
-        let mut header = TableLayout::new(self.weights.clone());
-        header.set_cell_decorator(HeaderRules);
-        let mut row = header.row();
-        for (title, align) in &self.header {
-            row.push_element(
-                aligned(title, Style::new().with_font_size(9).with_color(INK), *align)
-                    .padded(Margins::trbl(1.5, 2, 1.5, 2)),
-            );
-        }
-        let _ = row.push();
-        header
-    }
-}
-
-impl Element for TableElement {
-    fn render(
-        &mut self,
-        context: &Context,
-        mut area: render::Area<'_>,
-        style: Style,
-    ) -> Result<RenderResult, genpdf::error::Error> {
-        // Leave a page rather than strand a header row at its foot.
-        if area.size().height < Mm::from(22.0) {
-            return Ok(RenderResult { size: Size::new(0, 0), has_more: true });
-        }
-        let head = self.header_layout().render(context, area.clone(), style)?;
-        area.add_offset(Position::new(0, head.size.height));
-        let body = self.body.render(context, area, style)?;
-        Ok(RenderResult {
-            size: Size::new(head.size.width.max(body.size.width), head.size.height + body.size.height),
-            has_more: body.has_more,
-        })
-    }
-}
-
-struct HeaderRules;
-
-impl CellDecorator for HeaderRules {
-    fn decorate_cell(&mut self, _column: usize, _row: usize, _has_more: bool, area: render::Area<'_>, _style: Style) {
-        let (w, h) = (area.size().width, mm(area.size().height));
-        for y in [0.0, 0.3, h - 0.3, h] {
-            area.draw_line(vec![Position::new(0, y), Position::new(w, Mm::from(y))], Style::new().with_color(INK));
-        }
-    }
-}
-
-struct Rules {
-    totals_row: Option<usize>,
-    last_row: usize,
-}
-
-impl CellDecorator for Rules {
-    fn decorate_cell(&mut self, _column: usize, row: usize, has_more: bool, area: render::Area<'_>, _style: Style) {
-        let (w, h) = (area.size().width, mm(area.size().height));
-        let line = |y: f64, color: Color| {
-            area.draw_line(vec![Position::new(0, y), Position::new(w, Mm::from(y))], Style::new().with_color(color))
-        };
-        if Some(row) == self.totals_row {
-            line(0.0, INK);
-            line(0.3, INK);
-        }
-        if row == self.last_row && !has_more {
-            line(h, INK);
-            line(h - 0.3, INK);
-        } else {
-            line(h, RULE);
-        }
-    }
-}
-
-/// A chart drawn from its [`Plot`] across the full text width.
-struct ChartElement {
+/// A figure: its caption and the chart drawn from its [`Plot`] across the
+/// text width, never parted.
+struct ChartPiece {
+    caption: TextPiece,
     plot: Plot,
 }
 
 const HATCH: f64 = 0.3;
 
-impl Element for ChartElement {
-    fn render(
+impl ChartPiece {
+    fn chart_height(&self, width: f64) -> f64 {
+        self.plot.height * width.min(160.0) / plot::WIDTH
+    }
+}
+
+impl Piece for ChartPiece {
+    fn need(&mut self, context: &Context, width: f64) -> f64 {
+        self.caption.height(context, width) + self.chart_height(width)
+    }
+
+    fn draw(
         &mut self,
         context: &Context,
         area: render::Area<'_>,
-        _style: Style,
-    ) -> Result<RenderResult, genpdf::error::Error> {
-        let width = mm(area.size().width).min(160.0);
-        let f = width / plot::WIDTH;
-        let height = self.plot.height * f;
-        if Mm::from(height) > area.size().height {
-            return Ok(RenderResult { size: Size::new(0, 0), has_more: true });
+        at_top: bool,
+    ) -> Result<(f64, bool), genpdf::error::Error> {
+        let width = mm(area.size().width);
+        let need = self.need(context, width);
+        if need > mm(area.size().height) + 1e-6 && !at_top {
+            return Ok((0.0, true));
         }
-        let pen = |c: plot::Colour| {
-            let (r, g, b) = c.rgb();
-            Style::new().with_color(Color::Rgb(r, g, b))
-        };
-        for shape in &self.plot.shapes {
-            match shape {
-                Shape::Rect { x, y, w, h, colour } => {
-                    let mut yy = y * f + HATCH / 2.0;
-                    while yy < (y + h) * f {
-                        area.draw_line(vec![Position::new(x * f, yy), Position::new((x + w) * f, yy)], pen(*colour));
-                        yy += HATCH;
-                    }
-                }
-                Shape::Line { points, colour, stroke, heavy } => {
-                    let pts: Vec<(f64, f64)> = points.iter().map(|(x, y)| (x * f, y * f)).collect();
-                    let offsets: &[f64] = if *heavy { &[-0.2, 0.0, 0.2] } else { &[0.0] };
-                    for dy in offsets {
-                        let shifted: Vec<(f64, f64)> = pts.iter().map(|(x, y)| (*x, y + dy)).collect();
-                        for seg in dashes(&shifted, *stroke) {
-                            area.draw_line(seg.into_iter().map(|(x, y)| Position::new(x, y)).collect(), pen(*colour));
-                        }
-                    }
-                }
-                Shape::Band { xs, top, bottom, colour } => {
-                    let (x0, x1) = (xs[0] * f, xs[xs.len() - 1] * f);
-                    let mut x = x0;
-                    while x <= x1 {
-                        let u = x / f;
-                        let i = xs.windows(2).position(|w| u <= w[1]).unwrap_or(xs.len() - 2);
-                        let t = ((u - xs[i]) / (xs[i + 1] - xs[i])).clamp(0.0, 1.0);
-                        let yt = top[i] + (top[i + 1] - top[i]) * t;
-                        let yb = bottom[i] + (bottom[i + 1] - bottom[i]) * t;
-                        area.draw_line(vec![Position::new(x, yt * f), Position::new(x, yb * f)], pen(*colour));
-                        x += HATCH;
-                    }
-                }
-                Shape::Marker { x, y, r, colour } => {
-                    let (cx, cy, r) = (x * f, y * f, r * f);
-                    let mut dy = -r + HATCH / 2.0;
-                    while dy < r {
-                        let half = (r * r - dy * dy).max(0.0).sqrt();
-                        area.draw_line(
-                            vec![Position::new(cx - half, cy + dy), Position::new(cx + half, cy + dy)],
-                            pen(*colour),
-                        );
-                        dy += HATCH;
-                    }
-                }
-                Shape::Text { x, y, text, size, anchor, colour } => {
-                    let pt = ((size * f) / 0.3528).round().clamp(5.0, 40.0) as u8;
-                    let s = pen(*colour).with_font_size(pt);
-                    let w = mm(s.str_width(&context.font_cache, text));
-                    let left = match anchor {
-                        Anchor::Start => x * f,
-                        Anchor::Middle => x * f - w / 2.0,
-                        Anchor::End => x * f - w,
-                    };
-                    let top = y * f - mm(s.font(&context.font_cache).glyph_height(pt));
-                    area.print_str(&context.font_cache, Position::new(left.max(0.0), top.max(0.0)), s, text)?;
+        let caption_h = self.caption.height(context, width);
+        let lh = line_height(context, self.caption.style);
+        for (i, line) in self.caption.lines.iter().enumerate() {
+            print_line(
+                context,
+                &area,
+                self.caption.pad.0 + i as f64 * lh,
+                width,
+                line,
+                self.caption.style,
+                Align::Text,
+            )?;
+        }
+        let mut chart_area = area.clone();
+        chart_area.add_offset(Position::new(0, caption_h));
+        draw_plot(context, &chart_area, &self.plot, width.min(160.0))?;
+        Ok((need, false))
+    }
+}
+
+/// Draws a chart `width` mm wide with genpdf's lines and strings.
+fn draw_plot(context: &Context, area: &render::Area<'_>, plot: &Plot, width: f64) -> Result<(), genpdf::error::Error> {
+    let f = width / plot::WIDTH;
+    let pen = |c: plot::Colour| {
+        let (r, g, b) = c.rgb();
+        Style::new().with_color(Color::Rgb(r, g, b))
+    };
+    for shape in &plot.shapes {
+        match shape {
+            Shape::Rect { x, y, w, h, colour } => {
+                let mut yy = y * f + HATCH / 2.0;
+                while yy < (y + h) * f {
+                    area.draw_line(vec![Position::new(x * f, yy), Position::new((x + w) * f, yy)], pen(*colour));
+                    yy += HATCH;
                 }
             }
+            Shape::Line { points, colour, stroke, heavy } => {
+                let pts: Vec<(f64, f64)> = points.iter().map(|(x, y)| (x * f, y * f)).collect();
+                let offsets: &[f64] = if *heavy { &[-0.2, 0.0, 0.2] } else { &[0.0] };
+                for dy in offsets {
+                    let shifted: Vec<(f64, f64)> = pts.iter().map(|(x, y)| (*x, y + dy)).collect();
+                    for seg in dashes(&shifted, *stroke) {
+                        area.draw_line(seg.into_iter().map(|(x, y)| Position::new(x, y)).collect(), pen(*colour));
+                    }
+                }
+            }
+            Shape::Band { xs, top, bottom, colour } => {
+                let (x0, x1) = (xs[0] * f, xs[xs.len() - 1] * f);
+                let mut x = x0;
+                while x <= x1 {
+                    let u = x / f;
+                    let i = xs.windows(2).position(|w| u <= w[1]).unwrap_or(xs.len() - 2);
+                    let t = ((u - xs[i]) / (xs[i + 1] - xs[i])).clamp(0.0, 1.0);
+                    let yt = top[i] + (top[i + 1] - top[i]) * t;
+                    let yb = bottom[i] + (bottom[i + 1] - bottom[i]) * t;
+                    area.draw_line(vec![Position::new(x, yt * f), Position::new(x, yb * f)], pen(*colour));
+                    x += HATCH;
+                }
+            }
+            Shape::Marker { x, y, r, colour } => {
+                let (cx, cy, r) = (x * f, y * f, r * f);
+                let mut dy = -r + HATCH / 2.0;
+                while dy < r {
+                    let half = (r * r - dy * dy).max(0.0).sqrt();
+                    area.draw_line(
+                        vec![Position::new(cx - half, cy + dy), Position::new(cx + half, cy + dy)],
+                        pen(*colour),
+                    );
+                    dy += HATCH;
+                }
+            }
+            Shape::Text { x, y, text, size, anchor, colour } => {
+                let pt = ((size * f) / 0.3528).round().clamp(5.0, 40.0) as u8;
+                let s = pen(*colour).with_font_size(pt);
+                let w = mm(s.str_width(&context.font_cache, text));
+                let left = match anchor {
+                    Anchor::Start => x * f,
+                    Anchor::Middle => x * f - w / 2.0,
+                    Anchor::End => x * f - w,
+                };
+                let top = y * f - mm(s.font(&context.font_cache).glyph_height(pt));
+                area.print_str(&context.font_cache, Position::new(left.max(0.0), top.max(0.0)), s, text)?;
+            }
         }
-        Ok(RenderResult { size: Size::new(width, height), has_more: false })
     }
+    Ok(())
 }
 
 /// Cuts a polyline into the visible pieces of its dash pattern (mm).
@@ -677,14 +1329,20 @@ fn dashes(points: &[(f64, f64)], stroke: Stroke) -> Vec<Vec<(f64, f64)>> {
     out
 }
 
+/// The page margins the decorator leaves: the body's bottom edge lies this
+/// many millimetres above the paper's.
+const CONTENT_BOTTOM: f64 = 22.0;
+
 /// Header (the title, a rule) and footer (organisation and period, the page
-/// number) on every page after the title page, drawn directly with fixed
-/// positions so they can never be skipped for lack of room.
+/// number) on every page after the title page — and the footer on page 1
+/// too when the title block shares it with the body — drawn directly with
+/// fixed positions so they can never be skipped for lack of room.
 struct Decorator {
-    page: usize,
+    shared: Rc<Shared>,
     header: String,
     footer: String,
     lang: Lang,
+    footer_on_first: bool,
 }
 
 impl PageDecorator for Decorator {
@@ -694,16 +1352,19 @@ impl PageDecorator for Decorator {
         mut area: render::Area<'a>,
         style: Style,
     ) -> Result<render::Area<'a>, genpdf::error::Error> {
-        self.page += 1;
+        let page = self.shared.page.get() + 1;
+        self.shared.page.set(page);
         area.add_margins(Margins::trbl(14, 20, 12, 20));
         let (w, h) = (area.size().width, area.size().height);
-        if self.page > 1 {
-            let small = style.with_font_size(8).with_color(MUTED);
+        let small = style.with_font_size(8).with_color(MUTED);
+        if page > 1 {
             area.print_str(&context.font_cache, Position::new(0, 0), small, &self.header)?;
             area.draw_line(vec![Position::new(0, 5.5), Position::new(w, Mm::from(5.5))], Style::new().with_color(RULE));
+        }
+        if page > 1 || self.footer_on_first {
             let number = match self.lang {
-                Lang::ZhCn => format!("第{}页", self.page),
-                Lang::En => format!("Page {}", self.page),
+                Lang::ZhCn => format!("第{page}页"),
+                Lang::En => format!("Page {page}"),
             };
             let nw = small.str_width(&context.font_cache, &number);
             let y = h - Mm::from(4.0);
@@ -720,18 +1381,52 @@ impl PageDecorator for Decorator {
 }
 
 /// Rewrites printpdf's output deterministically: streams compressed, info
-/// dictionary from the document, file ID from the content.
-fn finish(raw: Vec<u8>, doc: &Document) -> Result<Vec<u8>, PdfError> {
+/// dictionary from the document (title, creator and producer "Sunward", the
+/// document's own date), the language and an outline of the level 1 and 2
+/// headings in the catalog, printpdf's "Adobe Illustrator" layer creator
+/// dropped, and the file ID from the content.
+fn finish(raw: Vec<u8>, doc: &Document, marks: &[Mark]) -> Result<Vec<u8>, PdfError> {
     use lopdf::{Dictionary, Object, StringFormat};
     let mut pdf = lopdf::Document::load_mem(&raw).map_err(|e| PdfError(format!("cannot re-read the PDF: {e}")))?;
+    // printpdf describes its layers (optional content groups) as made by
+    // "Adobe Illustrator 14.0": drop that usage dictionary.
+    for object in pdf.objects.values_mut() {
+        if let Object::Dictionary(dict) = object
+            && dict.type_is(b"OCG")
+        {
+            dict.remove(b"Usage");
+        }
+    }
+    let pages = pdf.get_pages();
+    let outline = build_outline(&mut pdf, marks, &pages);
+    let root = pdf
+        .trailer
+        .get(b"Root")
+        .and_then(Object::as_reference)
+        .map_err(|e| PdfError(format!("the PDF has no catalog: {e}")))?;
+    let catalog = pdf
+        .get_object_mut(root)
+        .and_then(Object::as_dict_mut)
+        .map_err(|e| PdfError(format!("the PDF has no catalog: {e}")))?;
     // Drop XMP metadata (it carries the clock) if any.
-    if let Ok(root) = pdf.trailer.get(b"Root").and_then(Object::as_reference)
-        && let Ok(catalog) = pdf.get_object_mut(root).and_then(Object::as_dict_mut)
-    {
-        catalog.remove(b"Metadata");
+    catalog.remove(b"Metadata");
+    catalog.set("Lang", Object::string_literal(doc.lang.tag()));
+    let mut prefs = Dictionary::new();
+    prefs.set("DisplayDocTitle", Object::Boolean(true));
+    catalog.set("ViewerPreferences", Object::Dictionary(prefs));
+    match outline {
+        Some(id) => {
+            catalog.set("Outlines", Object::Reference(id));
+            catalog.set("PageMode", Object::Name(b"UseOutlines".to_vec()));
+        }
+        None => {
+            catalog.remove(b"Outlines");
+            catalog.set("PageMode", Object::Name(b"UseNone".to_vec()));
+        }
     }
     let mut info = Dictionary::new();
     info.set("Title", Object::String(utf16be(&doc.title), StringFormat::Hexadecimal));
+    info.set("Creator", Object::string_literal("Sunward"));
     info.set("Producer", Object::string_literal("Sunward"));
     if let Some(date) = doc.meta.generated.as_deref().and_then(pdf_date) {
         info.set("CreationDate", Object::string_literal(date.clone()));
@@ -756,6 +1451,82 @@ fn finish(raw: Vec<u8>, doc: &Document) -> Result<Vec<u8>, PdfError> {
     let mut out = Vec::new();
     pdf.save_to(&mut out).map_err(|e| PdfError(format!("cannot write the PDF: {e}")))?;
     Ok(out)
+}
+
+/// Adds the outline (bookmarks): level 1 headings at the top, each level 2
+/// heading under the level 1 before it, every entry opening its page at
+/// the heading. Returns the outline dictionary's id, or `None` without headings.
+fn build_outline(
+    pdf: &mut lopdf::Document,
+    marks: &[Mark],
+    pages: &std::collections::BTreeMap<u32, lopdf::ObjectId>,
+) -> Option<lopdf::ObjectId> {
+    use lopdf::{Dictionary, Object, ObjectId, StringFormat};
+    if marks.is_empty() {
+        return None;
+    }
+    // (mark index, children's mark indices) for each top-level entry.
+    let mut tree: Vec<(usize, Vec<usize>)> = Vec::new();
+    for (i, m) in marks.iter().enumerate() {
+        match tree.last_mut() {
+            Some((_, children)) if m.level > 1 => children.push(i),
+            _ => tree.push((i, Vec::new())),
+        }
+    }
+    let root = pdf.new_object_id();
+    let ids: Vec<ObjectId> = marks.iter().map(|_| pdf.new_object_id()).collect();
+    let entry = |i: usize, parent: ObjectId, prev: Option<usize>, next: Option<usize>, kids: &[usize]| {
+        let m = &marks[i];
+        let mut d = Dictionary::new();
+        d.set("Title", Object::String(utf16be(&m.text), StringFormat::Hexadecimal));
+        d.set("Parent", Object::Reference(parent));
+        if let Some(p) = prev {
+            d.set("Prev", Object::Reference(ids[p]));
+        }
+        if let Some(n) = next {
+            d.set("Next", Object::Reference(ids[n]));
+        }
+        if let (Some(first), Some(last)) = (kids.first(), kids.last()) {
+            d.set("First", Object::Reference(ids[*first]));
+            d.set("Last", Object::Reference(ids[*last]));
+            d.set("Count", Object::Integer(kids.len() as i64));
+        }
+        if let Some(page) = pages.get(&(m.page as u32)) {
+            let top = (m.top * 72.0 / 25.4 * 100.0).round() / 100.0;
+            d.set(
+                "Dest",
+                Object::Array(vec![
+                    Object::Reference(*page),
+                    Object::Name(b"XYZ".to_vec()),
+                    Object::Null,
+                    Object::Real(top),
+                    Object::Null,
+                ]),
+            );
+        }
+        Object::Dictionary(d)
+    };
+    let mut objects = Vec::new();
+    for (t, (i, kids)) in tree.iter().enumerate() {
+        let prev = t.checked_sub(1).map(|p| tree[p].0);
+        let next = tree.get(t + 1).map(|n| n.0);
+        objects.push((ids[*i], entry(*i, root, prev, next, kids)));
+        for (k, c) in kids.iter().enumerate() {
+            let prev = k.checked_sub(1).map(|p| kids[p]);
+            let next = kids.get(k + 1).copied();
+            objects.push((ids[*c], entry(*c, ids[*i], prev, next, &[])));
+        }
+    }
+    for (id, object) in objects {
+        pdf.objects.insert(id, object);
+    }
+    let mut outlines = Dictionary::new();
+    outlines.set("Type", Object::Name(b"Outlines".to_vec()));
+    outlines.set("First", Object::Reference(ids[tree[0].0]));
+    outlines.set("Last", Object::Reference(ids[tree[tree.len() - 1].0]));
+    outlines.set("Count", Object::Integer(marks.len() as i64));
+    pdf.objects.insert(root, Object::Dictionary(outlines));
+    Some(root)
 }
 
 fn utf16be(s: &str) -> Vec<u8> {

@@ -147,3 +147,140 @@ pub fn document(lang: Lang) -> Document {
         ],
     }
 }
+
+/// A long Chinese or English report for trying page layout: several
+/// headings, four key-figure tiles, a 40-row table with a totals row that
+/// must break across pages, a second table, a chart and notes. Its figures
+/// are invented.
+pub fn long_document(lang: Lang) -> Document {
+    use crate::document::{Cell, Table};
+    let zh = lang == Lang::ZhCn;
+    let t = |z: &str, e: &str| if zh { z.to_string() } else { e.to_string() };
+    let para = t(
+        "本年度，中心在四十所学校开展驻校社会工作服务，围绕“筛查—评估—干预—跟踪”的闭环，为学生提供个案辅导、小组活动和成长课堂。各校的服务量与学生规模大致相称，规模较小的学校按发布规则隐去了小于5的计数。",
+        "This year the centre worked on site in forty schools, following the screening, assessment, intervention and follow-up loop. Each school's volume of work roughly matches its size; counts below 5 in small schools are withheld under the publication rules.",
+    );
+    let schools: Vec<Vec<Cell>> = (1..=40)
+        .map(|i: u32| {
+            let name = if zh { format!("第{i}中心学校") } else { format!("School no. {i}") };
+            let cases = f64::from(i * 7 % 53 + 5);
+            let groups = f64::from(i * 3 % 17 + 5);
+            vec![
+                Cell::Text(name),
+                Cell::number(f64::from(300 + i * 37 % 900)),
+                Cell::number(cases),
+                Cell::number(groups),
+                Cell::number(cases + groups),
+            ]
+        })
+        .collect();
+    let sum =
+        |c: usize| schools.iter().map(|r| if let Cell::Number { value, .. } = &r[c] { *value } else { 0.0 }).sum();
+    let totals = vec![
+        Cell::Text(t("合计", "Total")),
+        Cell::number(sum(1)),
+        Cell::number(sum(2)),
+        Cell::number(sum(3)),
+        Cell::number(sum(4)),
+    ];
+    let big = Table {
+        caption: Some(t("表1 各校服务场次（2024年度）", "Table 1 Sessions by school, 2024")),
+        columns: vec![
+            Column::text(t("学校", "School")),
+            Column::numeric(t("在校学生数", "Students")),
+            Column::numeric(t("个案辅导", "Case sessions")),
+            Column::numeric(t("小组活动", "Group sessions")),
+            Column::numeric(t("合计", "Total")),
+        ],
+        rows: schools,
+        totals: Some(totals),
+        note: Some(t("数据来源：服务记录导出，2024年1月1日至12月31日。", "Source: service records, 2024.")),
+    };
+    let incidents = Table {
+        caption: Some(t("表2 各校极端事件发生率（每千名学生）", "Table 2 Extreme incidents per 1,000 students")),
+        columns: vec![
+            Column::text(t("学校", "School")),
+            Column::numeric(t("事件数", "Incidents")),
+            Column::numeric(t("发生率", "Rate")),
+        ],
+        rows: (1..=12)
+            .map(|i: u32| {
+                vec![
+                    Cell::Text(if zh { format!("第{i}中心学校") } else { format!("School no. {i}") }),
+                    if i.is_multiple_of(4) { Cell::Suppressed("<5".into()) } else { Cell::number(f64::from(i + 4)) },
+                    if i.is_multiple_of(4) {
+                        Cell::Withheld("—".into())
+                    } else {
+                        Cell::number(f64::from(i * 13 % 40) / 10.0 + 1.0)
+                    },
+                ]
+            })
+            .collect(),
+        totals: None,
+        note: None,
+    };
+    let mut blocks = vec![
+        Block::Heading { level: 1, text: t("一、年度概况", "1. The year at a glance") },
+        Block::Paragraph { text: para.clone() },
+        Block::KeyFigures {
+            tiles: vec![
+                Tile {
+                    label: t("服务学生人次", "Student contacts"),
+                    value: "13208".into(),
+                    note: Some(t("较上年 +12%", "+12% on last year")),
+                },
+                Tile { label: t("个案辅导场次", "Case sessions"), value: "1134".into(), note: None },
+                Tile { label: t("高危学生", "High-risk students"), value: "47".into(), note: None },
+                Tile { label: t("驻校天数", "Days on site"), value: "3101".into(), note: None },
+            ],
+        },
+        Block::Paragraph { text: para.clone() },
+        Block::Heading { level: 2, text: t("（一）各校服务", "1.1 Services by school") },
+        Block::Paragraph { text: para.clone() },
+        Block::Paragraph { text: para.clone() },
+        Block::Table(big),
+        Block::Paragraph { text: para.clone() },
+        Block::Heading { level: 1, text: t("二、极端事件与筛查", "2. Incidents and screening") },
+        Block::Paragraph { text: para.clone() },
+        Block::Heading { level: 2, text: t("（一）发生率趋势", "2.1 The trend") },
+        Block::Figure {
+            caption: t(
+                "图1 极端事件发生率（每千名学生，95%置信区间）",
+                "Figure 1 Extreme incidents per 1,000 students (95% CI)",
+            ),
+            chart: Chart::Line(LineChart {
+                x: vec![t("2022学年", "2022"), t("2023学年", "2023"), t("2024学年", "2024")],
+                values: vec![5.3, 4.1, 2.8],
+                low: Some(vec![4.6, 3.5, 2.3]),
+                high: Some(vec![6.1, 4.8, 3.4]),
+                labels: None,
+                unit: Some(t("每千名学生", "per 1,000 students")),
+            }),
+        },
+        Block::Heading { level: 2, text: t("（二）各校情况", "2.2 By school") },
+        Block::Paragraph { text: para.clone() },
+        Block::Table(incidents),
+        Block::Note {
+            text: t(
+                "注：小于5的计数显示为“<5”，由其可推算的数字显示为“—”。",
+                "Note: counts from 1 to 4 are shown as “<5”.",
+            ),
+        },
+        Block::Heading { level: 1, text: t("三、下一年度计划", "3. Next year") },
+        Block::Paragraph { text: para.clone() },
+        Block::Paragraph { text: para },
+    ];
+    blocks.shrink_to_fit();
+    Document {
+        title: t("2024年度学校社会工作服务年报", "School social work: annual review 2024"),
+        subtitle: Some(t("向阳社工服务中心", "Sunward Social Work Centre")),
+        meta: Meta {
+            organisation: Some(t("向阳社工服务中心", "Sunward Social Work Centre")),
+            period: Some(t("2024年1月—12月", "January–December 2024")),
+            generated: Some("2025-01-15".into()),
+            ..Meta::default()
+        },
+        lang,
+        blocks,
+    }
+}
