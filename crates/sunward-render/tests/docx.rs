@@ -25,9 +25,10 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// Converts `docx` to PDF with LibreOffice, in a fresh user profile so that
-/// tests running side by side (and a desktop LibreOffice) never share one.
-fn soffice_to_pdf(docx: &Path, dir: &Path) -> PathBuf {
+/// Converts `docx` to `format` (`pdf`, `odt`) with LibreOffice, in a fresh
+/// user profile so that tests running side by side (and a desktop
+/// LibreOffice) never share one.
+fn soffice_convert(docx: &Path, dir: &Path, format: &str) -> PathBuf {
     static RUN: AtomicUsize = AtomicUsize::new(0);
     let profile = std::env::temp_dir().join(format!(
         "sunward-soffice-{}-{}",
@@ -36,7 +37,7 @@ fn soffice_to_pdf(docx: &Path, dir: &Path) -> PathBuf {
     ));
     let out = Command::new("soffice")
         .arg(format!("-env:UserInstallation=file://{}", profile.display()))
-        .args(["--headless", "--norestore", "--convert-to", "pdf", "--outdir"])
+        .args(["--headless", "--norestore", "--convert-to", format, "--outdir"])
         .arg(dir)
         .arg(docx)
         .output()
@@ -47,15 +48,15 @@ fn soffice_to_pdf(docx: &Path, dir: &Path) -> PathBuf {
             )
         });
     let _ = std::fs::remove_dir_all(&profile);
-    let pdf = dir.join(docx.with_extension("pdf").file_name().unwrap());
+    let converted = dir.join(docx.with_extension(format).file_name().unwrap());
     assert!(
-        out.status.success() && pdf.is_file(),
+        out.status.success() && converted.is_file(),
         "soffice did not convert {}: {}{}",
         docx.display(),
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    pdf
+    converted
 }
 
 /// The text of each page of a PDF.
@@ -70,12 +71,17 @@ fn pdftotext_pages(pdf: &Path) -> Vec<String> {
 
 /// Renders, writes, converts and reads back a document: the text per page.
 fn through_libreoffice(doc: &Document, name: &str) -> Vec<String> {
-    let bytes = docx::render(doc, Some(&font())).unwrap();
-    let dir = scratch(name);
-    let path = dir.join(format!("{name}.docx"));
-    std::fs::write(&path, &bytes).unwrap();
-    let pdf = soffice_to_pdf(&path, &dir);
+    let path = write_docx(doc, name);
+    let pdf = soffice_convert(&path, path.parent().unwrap(), "pdf");
     pdftotext_pages(&pdf)
+}
+
+/// Renders a document into a fresh scratch folder; the .docx's path.
+fn write_docx(doc: &Document, name: &str) -> PathBuf {
+    let bytes = docx::render(doc, Some(&font())).unwrap();
+    let path = scratch(name).join(format!("{name}.docx"));
+    std::fs::write(&path, &bytes).unwrap();
+    path
 }
 
 fn squeeze(s: &str) -> String {
@@ -178,11 +184,58 @@ fn libreoffice_reads_the_chinese_report() {
 fn libreoffice_shows_every_text_of_the_sample_report() {
     for (lang, name) in [(Lang::ZhCn, "sample-zh"), (Lang::En, "sample-en")] {
         let doc = sample::document(lang);
-        let flat = squeeze(&through_libreoffice(&doc, name).join("\n"));
+        let pages = through_libreoffice(&doc, name);
+        let flat = squeeze(&pages.join("\n"));
         for t in doc.texts() {
             assert!(flat.contains(&squeeze(&t)), "{name}: the printed report lacks {t:?}");
         }
-        let page = if lang == Lang::ZhCn { "第3页" } else { "Page3" };
-        assert!(flat.contains(page), "{name}: no {page}");
+        // Every page after the title page ends with its own number.
+        let printed: Vec<&String> = pages.iter().filter(|p| !p.trim().is_empty()).collect();
+        assert!(printed.len() >= 3, "{name}: {} pages", printed.len());
+        for (i, page) in printed.iter().enumerate().skip(1) {
+            let last = page.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or_default();
+            let want = if lang == Lang::ZhCn { format!("第{}页", i + 1) } else { format!("Page{}", i + 1) };
+            assert_eq!(squeeze(last), want, "{name}: page {} ends with {last:?}", i + 1);
+        }
+    }
+}
+
+#[test]
+fn long_tables_repeat_their_header_row_on_every_page() {
+    let mut doc = Document::new("长表测试");
+    doc.blocks.push(Block::Table(Table {
+        caption: Some("表 各校名单".into()),
+        columns: vec![Column::text("学校名称"), Column::numeric("在校学生数")],
+        rows: (1..=120).map(|i| vec![Cell::Text(format!("第{i}学校")), Cell::number(f64::from(i * 10))]).collect(),
+        totals: Some(vec![Cell::Text("合计".into()), Cell::number(72600.0)]),
+        note: None,
+    }));
+    let pages = through_libreoffice(&doc, "long-table");
+    // Page 1 is the title page; the table runs over pages 2, 3, ….
+    let table_pages: Vec<&String> = pages.iter().skip(1).filter(|p| p.contains("学校")).collect();
+    assert!(table_pages.len() >= 3, "{} pages hold the table", table_pages.len());
+    for (i, page) in table_pages.iter().enumerate() {
+        // The first line after the caption (on the first page) or at the top of the page.
+        let first = page.lines().find(|l| !l.trim().is_empty() && !l.contains("表 各校名单")).unwrap_or_default();
+        assert!(first.contains("学校名称") && first.contains("在校学生数"), "page {} starts with {first:?}", i + 2);
+    }
+    let flat = squeeze(&pages.join(""));
+    assert!(flat.contains("第120学校") && flat.contains("72600"));
+}
+
+#[test]
+fn libreoffice_sees_the_headings_as_an_outline() {
+    let path = write_docx(&chinese_report(), "outline");
+    let odt = soffice_convert(&path, path.parent().unwrap(), "odt");
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&odt).unwrap()).unwrap();
+    let mut content = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("content.xml").unwrap(), &mut content).unwrap();
+    for (level, text) in [(1, "一、年度概况"), (2, "（一）各校服务")] {
+        let start = content.find(text).unwrap_or_else(|| panic!("no {text:?} in content.xml"));
+        let open = &content[content[..start].rfind('<').unwrap()..start];
+        assert!(
+            open.starts_with("<text:h") && open.contains(&format!("text:outline-level=\"{level}\"")),
+            "{text} is not a level-{level} heading: {open}"
+        );
     }
 }
