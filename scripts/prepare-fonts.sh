@@ -9,8 +9,9 @@
 # a shared glyph back to the higher code point, so "2024年度" would copy out
 # with U+F98E instead of 年 and a search would not find it.
 # Also copies the font's licence to assets/fonts/LICENSE-wqy-microhei.txt and
-# makes sure pdftotext and pdftoppm (poppler-utils) and headless Chromium are
-# there for the report tests.
+# makes sure pdftotext and pdftoppm (poppler-utils), headless Chromium and
+# LibreOffice Writer (which opens the Word reports in their tests) are there
+# for the report tests.
 #
 # Idempotent: every step checks before it acts; run it again at any time.
 # The .ttf is produced here, not committed (assets/fonts/.gitignore).
@@ -27,7 +28,8 @@ as_root=()
 if [ "$(id -u)" -ne 0 ]; then as_root=(sudo); fi
 apt_updated=0
 apt_install() {
-  local missing=()
+  local missing=() flags=()
+  if [ "${1:-}" = --no-install-recommends ]; then flags=(--no-install-recommends); shift; fi
   for pkg in "$@"; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
       missing+=("$pkg")
@@ -43,13 +45,15 @@ apt_install() {
       "${as_root[@]}" apt-get update -qq
       apt_updated=1
     fi
-    DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq "${missing[@]}"
+    DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq "${flags[@]}" "${missing[@]}"
   fi
 }
 
 # Debian's python3-fonttools runs with Debian's own python (not a pyenv or venv one).
 # chromium: the report tests open the HTML in headless Chromium and read its DOM.
+# libreoffice-writer-nogui: the Word report tests print the .docx to PDF with soffice.
 apt_install fonts-wqy-microhei poppler-utils python3-fonttools chromium
+apt_install --no-install-recommends libreoffice-writer-nogui
 PYTHON=/usr/bin/python3
 if ! "$PYTHON" -c 'import fontTools' 2>/dev/null; then
   echo "prepare-fonts: $PYTHON cannot import fontTools (package python3-fonttools)" >&2

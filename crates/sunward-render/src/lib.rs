@@ -1,14 +1,16 @@
 //! Sunward's reports: a renderer-neutral [`Document`] (headings, paragraphs,
 //! key-figure tiles, tables, charts, notes), the publication rules that make
 //! a table fit for readers outside the organisation ([`publication`]), and
-//! two renderers that turn one document into a self-contained HTML file
-//! ([`html`]) and an A4 PDF ([`pdf`]) with the same text and numbers.
+//! three renderers that turn one document into a self-contained HTML file
+//! ([`html`]), an A4 PDF ([`pdf`]) and an editable Word document ([`docx`])
+//! with the same text and numbers.
 //!
 //! Nothing here reads a clock or the environment while rendering: the same
 //! document gives byte-identical output.
 
 pub mod chart;
 pub mod document;
+pub mod docx;
 pub mod html;
 pub mod markup;
 pub mod pdf;
