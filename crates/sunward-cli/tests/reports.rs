@@ -49,6 +49,23 @@ fn pdf_text(path: &Path) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
+/// The text of a Word file as LibreOffice prints it (to PDF, read with pdftotext).
+fn docx_text(path: &Path, scratch: &Path) -> String {
+    let profile = scratch.join("soffice-profile");
+    let outdir = scratch.join("soffice-out");
+    std::fs::create_dir_all(&outdir).unwrap();
+    let output = Command::new("soffice")
+        .arg(format!("-env:UserInstallation=file://{}", profile.display()))
+        .args(["--headless", "--norestore", "--convert-to", "pdf", "--outdir"])
+        .arg(&outdir)
+        .arg(path)
+        .output()
+        .expect("soffice (libreoffice-writer-nogui) is installed by scripts/prepare-fonts.sh");
+    let pdf = outdir.join(path.with_extension("pdf").file_name().unwrap());
+    assert!(pdf.is_file(), "soffice did not convert {}: {}", path.display(), String::from_utf8_lossy(&output.stderr));
+    pdf_text(&pdf)
+}
+
 fn pdf_pages(path: &Path) -> usize {
     let output = Command::new("pdfinfo").arg(path).output().expect("pdfinfo (poppler-utils)");
     let text = String::from_utf8_lossy(&output.stdout);
@@ -131,7 +148,7 @@ fn the_annual_reviews_of_the_sample_project() {
     let set = format!("metrics={}", out.join("metrics.parquet").display());
     run("annual-review.yaml", std::slice::from_ref(&set), &out);
     for unit in ["KS-ORG1", "KS01", "KS02"] {
-        for ext in ["html", "pdf"] {
+        for ext in ["html", "pdf", "docx"] {
             let f = out.join(format!("annual-review_2025_{unit}.{ext}"));
             assert!(f.is_file(), "{} is missing", f.display());
         }
@@ -154,6 +171,14 @@ fn the_annual_reviews_of_the_sample_project() {
         "全年驻校101天",
     ] {
         assert!(compact.contains(figure), "{figure} not in the PDF:\n{text}");
+    }
+    // The Word file, as LibreOffice prints it, shows the same headings and figures,
+    // and the title page says who the review is for.
+    let word = docx_text(&out.join("annual-review_2025_KS-ORG1.docx"), dir.path());
+    let word_compact: String = word.split_whitespace().collect();
+    for needle in ["2025年度学校社会工作服务年报", "一、年度概况", "个案辅导134次", "全年驻校101天", "内部资料：供"]
+    {
+        assert!(word_compact.contains(needle), "{needle} not in the Word file:\n{word}");
     }
     let size = std::fs::metadata(&pdf).unwrap().len();
     let pages = pdf_pages(&pdf);
@@ -184,7 +209,7 @@ fn the_annual_reviews_of_the_sample_project() {
     std::fs::create_dir_all(&again).unwrap();
     run("annual-review.yaml", &[set], &again);
     for unit in ["KS-ORG1", "KS01", "KS02"] {
-        for ext in ["html", "pdf"] {
+        for ext in ["html", "pdf", "docx"] {
             let name = format!("annual-review_2025_{unit}.{ext}");
             assert!(std::fs::read(out.join(&name)).unwrap() == std::fs::read(again.join(&name)).unwrap(), "{name}");
         }

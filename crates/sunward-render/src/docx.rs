@@ -112,7 +112,7 @@ pub fn render(doc: &Document, font: Option<&[u8]>) -> Result<Vec<u8>, DocxError>
         ("word/styles.xml".into(), styles(doc.lang).into_bytes()),
         ("word/settings.xml".into(), settings(doc.lang).into_bytes()),
         ("word/fontTable.xml".into(), font_table().into_bytes()),
-        ("word/footer1.xml".into(), footer(doc.lang).into_bytes()),
+        ("word/footer1.xml".into(), footer(doc.lang, doc.meta.marking.as_deref()).into_bytes()),
         ("word/footer2.xml".into(), empty_footer().into_bytes()),
     ];
     for image in images.iter().flatten() {
@@ -439,12 +439,18 @@ fn font_table() -> String {
 }
 
 /// The footer on every page after the title page: the page number, centred,
-/// as a `PAGE` field (`第N页` / `Page N`).
-fn footer(lang: Lang) -> String {
-    let (before, after) = match lang {
+/// as a `PAGE` field (`第N页` / `Page N`), after the internal mark if any.
+fn footer(lang: Lang, marking: Option<&str>) -> String {
+    let (number, after) = match lang {
         Lang::ZhCn => ("第", "页"),
         Lang::En => ("Page ", ""),
     };
+    // An internal report's mark goes before the number on every page.
+    let before = match marking {
+        Some(mark) => format!("{mark} · {number}"),
+        None => number.to_string(),
+    };
+    let before = before.as_str();
     let mut s = format!("{XML_DECL}<w:ftr xmlns:w=\"{NS_W}\"><w:p><w:pPr><w:pStyle w:val=\"Footer\"/></w:pPr>");
     s.push_str(&run(before, ""));
     s.push_str(
@@ -536,15 +542,22 @@ fn title_page(out: &mut String, doc: &Document) {
         out.push_str(&para("Subtitle", "", &run(sub, "")));
     }
     for (label, value) in [
-        (lang.pick("单位", "Organisation"), &doc.meta.organisation),
-        (lang.pick("期间", "Period"), &doc.meta.period),
-        (lang.pick("生成日期", "Generated"), &doc.meta.generated),
+        (lang.pick("单位", "Organisation"), doc.meta.organisation.clone()),
+        (lang.pick("期间", "Period"), doc.meta.period.clone()),
+        (lang.pick("生成日期", "Generated"), doc.meta.generated_display(lang)),
     ] {
         if let Some(value) = value {
             let sep = lang.pick("：", ": ");
             let rpr = format!("<w:color w:val=\"{MUTED}\"/><w:sz w:val=\"22\"/><w:szCs w:val=\"22\"/>");
             out.push_str(&para("", "<w:spacing w:after=\"60\"/>", &run(&format!("{label}{sep}{value}"), &rpr)));
         }
+    }
+    if let Some(audience) = &doc.meta.audience {
+        out.push_str(&para(
+            "",
+            "<w:spacing w:before=\"240\"/>",
+            &run(audience, "<w:b/><w:sz w:val=\"22\"/><w:szCs w:val=\"22\"/>"),
+        ));
     }
     out.push_str(&page_break());
 }
@@ -999,6 +1012,7 @@ mod tests {
             organisation: Some("向阳社工服务中心".into()),
             period: Some("2024年".into()),
             generated: Some("2025-01-15".into()),
+            ..Meta::default()
         };
         doc.blocks = vec![
             Block::Heading { level: 1, text: "一、年度概况".into() },

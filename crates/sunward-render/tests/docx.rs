@@ -97,6 +97,7 @@ fn chinese_report() -> Document {
             organisation: Some("向阳社工服务中心".into()),
             period: Some("2024年1月—12月".into()),
             generated: Some("2025-01-15".into()),
+            ..Meta::default()
         },
         lang: Lang::ZhCn,
         blocks: vec![
@@ -149,7 +150,7 @@ fn libreoffice_reads_the_chinese_report() {
     let flat = squeeze(&all);
     for needle in [
         "2024年度学校社会工作服务年报",
-        "生成日期：2025-01-15",
+        "生成日期：2025年1月15日",
         "一、年度概况",
         "（一）各校服务",
         "表1各校服务场次（2024年度）",

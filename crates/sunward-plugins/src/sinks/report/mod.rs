@@ -35,7 +35,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use sunward_core::atomic::write_atomic;
 use sunward_core::{ConfigIssue, Diagnostic, Plugin, PluginInfo, Result, RunContext, Sink, TableData};
 use sunward_render::publication::{IDENTIFYING_COLUMNS, Rules};
-use sunward_render::{Block, Document, Lang, html, markup, pdf};
+use sunward_render::{Block, Document, Lang, docx, html, markup, pdf};
 
 use super::{table, write_error};
 use template::Tracker;
@@ -121,6 +121,9 @@ pub enum ReportFormat {
     Html,
     /// An A4 PDF with the Chinese font embedded (subset).
     Pdf,
+    /// A Word document (.docx) to edit in Word or WPS: heading styles, real tables, charts
+    /// as images, page numbers.
+    Docx,
 }
 
 fn default_formats() -> Vec<ReportFormat> {
@@ -318,7 +321,7 @@ impl Sink for ReportSink {
             .ok_or_else(|| Diagnostic::invalid(format!("unknown audience \"{audience_text}\"")).hint(AUDIENCE_HINT))?;
         let audience_note = config.audience_note.as_deref().map(|n| ctx.interpolate(n)).transpose()?;
         let rules = (audience == Audience::Public).then(|| Rules::new(config.threshold));
-        let font = if config.formats.contains(&ReportFormat::Pdf) {
+        let font = if config.formats.iter().any(|f| matches!(f, ReportFormat::Pdf | ReportFormat::Docx)) {
             Some(pdf::load_font().map_err(|e| Diagnostic::runtime(e.0).hint("run scripts/prepare-fonts.sh"))?)
         } else {
             None
@@ -377,6 +380,12 @@ impl Sink for ReportSink {
                                 Diagnostic::runtime(format!("{}{place}: {}", template_path.display(), e.0))
                             })?;
                             files.push((with_ext(&base, "pdf"), bytes));
+                        }
+                        ReportFormat::Docx => {
+                            let bytes = docx::render(&doc, font.as_deref()).map_err(|e| {
+                                Diagnostic::runtime(format!("{}{place}: {}", template_path.display(), e.0))
+                            })?;
+                            files.push((with_ext(&base, "docx"), bytes));
                         }
                     }
                 }
