@@ -156,7 +156,7 @@ fn the_annual_reviews_of_the_sample_project() {
     // The organisation's review shows seed 000's itemised figures for 2025.
     let pdf = out.join("annual-review_2025_KS-ORG1.pdf");
     let text = pdf_text(&pdf);
-    for heading in ["2025年度学校社会工作服务年报", "一、年度概况", "二、个案工作", "五、成长课堂", "八、驻校服务"]
+    for heading in ["2025年度学校社会工作服务年报", "一、年度概况", "三、个案工作", "六、成长课堂", "十、驻校服务"]
     {
         assert!(text.contains(heading), "{heading} not in the PDF:\n{text}");
     }
@@ -420,4 +420,203 @@ fn the_qingpu_comparison_in_public_pools_years_and_never_draws_an_empty_chart() 
     assert!(!dom.contains("&lt;5"), "an internal report shows every count");
     assert!(dom.contains("漏斗图，2024学年"), "a single year");
     assert!(html_rows(&dom).iter().any(|r| r.iter().any(|c| c == "控制限内")), "verdicts in an internal report");
+}
+
+/// The metrics and the annual reviews of the sample project (2025, Chinese
+/// unless `lang` says otherwise) into a fresh folder.
+fn sample_reviews(dir: &Path, extra: &[&str]) -> std::path::PathBuf {
+    let out = dir.join("project");
+    metrics(&repo().join("sample-data/project"), 2024, 2024, &out);
+    let mut sets = vec![format!("metrics={}", out.join("metrics.parquet").display())];
+    sets.extend(extra.iter().map(|s| s.to_string()));
+    run("annual-review.yaml", &sets, &out);
+    out
+}
+
+fn cells(row: &[String]) -> Vec<&str> {
+    row.iter().map(String::as_str).collect()
+}
+
+/// Readers saw 10 高危学生 in the tiles and 11 red cases in the tier table,
+/// and "86次" of immediate support under a column headed （人）. Each figure
+/// now says what it counts. Worked by hand from sample-data/project (2025):
+/// red-tier cases active in 2025: 11, of 10 distinct student_refs (one
+/// student has two); immediate_support rows: 86 (each one student);
+/// student_contacts: Σ participants of student services = 134 + 86 + 211 +
+/// 351 + 2913 = 3695.
+#[test]
+fn the_annual_review_says_what_each_figure_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = sample_reviews(dir.path(), &[]);
+    let text = pdf_text(&out.join("annual-review_2025_KS-ORG1.pdf"));
+    let compact: String = text.split_whitespace().collect();
+    for needle in [
+        // Beside the headline 人次, its definition.
+        "全年累计服务学生3695人次（学生每参与一次服务计一次，同一学生参与多次计多次）",
+        // The line of definitions under the tiles explains 11 against 10.
+        "人次——学生每参与一次服务计一次",
+        "所以本年红色个案（11个）多于高危学生（10名）",
+        // And so does the note under the tier table.
+        "本表数的是个案，不是学生",
+        "本年11个红色个案涉及高危学生10名",
+        // The case-work text names both.
+        "高危（红色）学生10名，共有红色个案11个",
+    ] {
+        assert!(compact.contains(needle), "{needle} not in the PDF:\n{text}");
+    }
+    let dom = chromium_dom(&out.join("annual-review_2025_KS-ORG1.html"));
+    // Beside the headline 人次 and the high-risk students, what they count.
+    assert!(dom.contains("人次：每参与一次计一次"), "{dom}");
+    assert!(dom.contains("人：每名学生只计一次"), "{dom}");
+    let rows = html_rows(&dom);
+    let header = rows.iter().find(|r| r.first().is_some_and(|c| c == "学校") && r.len() == 6).expect("table 1");
+    assert_eq!(header[2], "即时关爱（次）", "{header:?}");
+    assert!(!dom.contains("即时关爱（人）"), "immediate support counts times, not students");
+    assert_eq!(cells(&row_of(&rows, "合计")[0][..3]), ["合计", "134", "86"]);
+    // Trainings and workshops add up attendances over sessions.
+    assert!(dom.contains("参加人次") && !dom.contains("参加人数"));
+}
+
+/// The sections a real review has: group outcomes, home–school–community
+/// work and last year. By hand from sample-data/project:
+/// outcomes of AY2024 (rows, all one per student and domain): resilience 42,
+/// 31 with post > pre (74%); emotion_regulation 22, 10 (45%);
+/// interpersonal 21, 12 (57%); no self_esteem rows.
+/// 2025: no joint_meeting or home_visit rows; parent_workshop 2 rows, 426
+/// participants. The records of 2024 start on 2024-09-03 (services and
+/// attendance) and end on 2024-12-31, so 2024 is shown beside 2025 without a
+/// change: 2366 student attendances (Σ participants, student audience),
+/// 61 case sessions, 33 on-site days.
+#[test]
+fn the_annual_review_reports_outcomes_joint_work_and_last_year() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = sample_reviews(dir.path(), &[]);
+    let table = metrics_csv(&out.join("metrics.csv"));
+    let figure = |period: &str, key: &str| table[&("org".into(), "KS-ORG1".into(), period.into(), key.into())].clone();
+    assert_eq!(figure("2024", "student_contacts"), "2366.0");
+    assert_eq!(figure("AY2024", "outcome_n.resilience"), "42.0");
+
+    let dom = chromium_dom(&out.join("annual-review_2025_KS-ORG1.html"));
+    let rows = html_rows(&dom);
+    // Table 3: area, students measured, scored higher, share.
+    let outcome = |area: &str| {
+        let found: Vec<_> = row_of(&rows, area).into_iter().filter(|r| r.len() == 4).collect();
+        assert_eq!(found.len(), 1, "{area}: {rows:?}");
+        found[0].clone()
+    };
+    assert_eq!(cells(&outcome("抗逆力")), ["抗逆力", "42", "31", "74%"]);
+    assert_eq!(cells(&outcome("情绪调节")), ["情绪调节", "22", "10", "45%"]);
+    assert_eq!(cells(&outcome("人际交往")), ["人际交往", "21", "12", "57%"]);
+    assert!(row_of(&rows, "自尊").is_empty(), "a domain nobody was measured in is left out");
+    assert!(dom.contains("五、小组活动及成效") && dom.contains("小组前后测结果（2024学年）"));
+
+    // Home, school and community: joint meetings, parent workshops, home visits.
+    assert!(dom.contains("九、家校社协同"));
+    assert_eq!(cells(&row_of(&rows, "家校社联席会议")[0][1..]), ["0", "0"]);
+    assert_eq!(cells(&row_of(&rows, "家长工作坊")[0][1..]), ["2", "426"]);
+    assert_eq!(cells(&row_of(&rows, "家访")[0][1..]), ["0", "0"]);
+    assert!(dom.contains("本年没有家校社联席会议的记录"));
+
+    // Last year: only September to December 2024 is in the data, said plainly, no change.
+    assert!(dom.contains("二、与上年比较"));
+    assert!(dom.contains("数据中2024年的记录从9月3日开始、到12月31日为止，只有4个月，不是完整的一年"), "{dom}");
+    let header = rows.iter().find(|r| r.first().is_some_and(|c| c == "项目") && r.contains(&"2025年".to_string()));
+    assert_eq!(cells(header.expect("table 2")), ["项目", "2025年", "2024年（9—12月）"]);
+    assert_eq!(cells(&row_of(&rows, "服务学生（人次）")[0][1..]), ["3695", "2366"]);
+    assert_eq!(cells(&row_of(&rows, "个案辅导（次）")[0][1..]), ["134", "61"]);
+    assert_eq!(cells(&row_of(&rows, "驻校天数（天）")[0][1..]), ["101", "33"]);
+    assert_eq!(row_of(&rows, "服务学生（人次）")[0].len(), 3, "no change against a part year");
+
+    // A review of 2024 has no earlier year at all: it says so.
+    let early = dir.path().join("early");
+    std::fs::create_dir_all(&early).unwrap();
+    run(
+        "annual-review.yaml",
+        &[format!("metrics={}", out.join("metrics.parquet").display()), "year=2024".into()],
+        &early,
+    );
+    let text: String = pdf_text(&early.join("annual-review_2024_KS-ORG1.pdf")).split_whitespace().collect();
+    assert!(text.contains("数据中没有2023年的服务或驻校记录，因此本年报无法与上年比较"), "{text}");
+}
+
+/// Two whole years (the Taicang sample, 2023 and 2024): the change is given.
+/// By hand from sample-data/taicang, the seven schools of TC-ORG1: student
+/// attendances 24964 in 2024, 17900 in 2023 → +39%; case sessions 789 and
+/// 660 → +20%.
+#[test]
+fn the_annual_review_compares_two_whole_years() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = repo().join("sample-data/taicang");
+    let out = dir.path().join("taicang");
+    metrics(&data, 2022, 2024, &out);
+    let texts = dir.path().join("texts");
+    std::fs::create_dir_all(&texts).unwrap();
+    let schools = std::fs::read_to_string(data.join("schools.csv")).unwrap();
+    for line in schools.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        std::fs::write(texts.join(format!("{}.md", f[0])), "学校的文字。\n").unwrap();
+        std::fs::write(texts.join(format!("{}.md", f[6])), "机构的文字。\n").unwrap();
+    }
+    let sets = [
+        format!("data_dir={}", data.display()),
+        format!("metrics={}", out.join("metrics.parquet").display()),
+        "year=2024".to_string(),
+        "academic_year=2023".to_string(),
+        format!("texts_dir={}", texts.display()),
+    ];
+    run("annual-review.yaml", &sets, &out);
+    let rows = html_rows(&chromium_dom(&out.join("annual-review_2024_TC-ORG1.html")));
+    let header = rows.iter().find(|r| r.first().is_some_and(|c| c == "项目") && r.contains(&"2024年".to_string()));
+    assert_eq!(cells(header.expect("table 2")), ["项目", "2024年", "2023年", "变化"]);
+    assert_eq!(cells(&row_of(&rows, "服务学生（人次）")[0][1..]), ["24964", "17900", "+39%"]);
+    assert_eq!(cells(&row_of(&rows, "个案辅导（次）")[0][1..]), ["789", "660", "+20%"]);
+}
+
+/// A school's own text is the school team's, and its title says so.
+#[test]
+fn the_school_reviews_title_their_own_words_by_who_wrote_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = sample_reviews(dir.path(), &[]);
+    let school: String = pdf_text(&out.join("annual-review_2025_KS01.pdf")).split_whitespace().collect();
+    assert!(school.contains("十一、学校社工自述"), "{school}");
+    assert!(!school.contains("机构自述"), "{school}");
+    // Its case-work note does not point to case stories it does not hold.
+    assert!(!school.contains("收入第十一部分"), "{school}");
+    let org: String = pdf_text(&out.join("annual-review_2025_KS-ORG1.pdf")).split_whitespace().collect();
+    assert!(org.contains("十一、机构自述"), "{org}");
+}
+
+/// The English review reads as prose: figures with thousands separators,
+/// the peer mental-health monitors by their name, no "label: figure" lines,
+/// and the schools' Chinese names whole in the PDF.
+#[test]
+fn the_english_review_reads_as_prose() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = sample_reviews(dir.path(), &["lang=en"]);
+    let text = pdf_text(&out.join("annual-review_2025_KS-ORG1.pdf"));
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for needle in [
+        "Students took part in their services 3,695 times over the year",
+        "with 2,913 student attendances",
+        "This year 10 high-risk students had an active red-tier case",
+        "Social workers trained peer mental-health monitors in 3 sessions",
+        "Peer mental-health monitor training",
+        "social workers spent 101 days on site",
+        "The records for 2024 run only from 3 September to 31 December",
+        "In the organisation's words",
+    ] {
+        assert!(flat.contains(needle), "{needle} not in the PDF:\n{text}");
+    }
+    for form in ["3695", "2913", "Class committee", "Days on site over the year:", "Growth classes held:", "reached students"]
+    {
+        assert!(!flat.contains(form), "{form} in the PDF:\n{text}");
+    }
+    // A school's name is never split across lines of a table cell.
+    for name in ["湖畔中学", "湖畔小学"] {
+        assert!(text.lines().any(|l| l.contains(name)), "{name} split in the PDF:\n{text}");
+    }
+    let dom = chromium_dom(&out.join("annual-review_2025_KS-ORG1.html"));
+    let rows = html_rows(&dom);
+    assert_eq!(cells(&row_of(&rows, "Case sessions")[0][1..]), ["85", "49", "134"]);
+    assert_eq!(cells(&row_of(&rows, "Student attendances")[0][1..]), ["3,695", "2,366"]);
 }
