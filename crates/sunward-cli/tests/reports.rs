@@ -607,7 +607,8 @@ fn the_english_review_reads_as_prose() {
     ] {
         assert!(flat.contains(needle), "{needle} not in the PDF:\n{text}");
     }
-    for form in ["3695", "2913", "Class committee", "Days on site over the year:", "Growth classes held:", "reached students"]
+    for form in
+        ["3695", "2913", "Class committee", "Days on site over the year:", "Growth classes held:", "reached students"]
     {
         assert!(!flat.contains(form), "{form} in the PDF:\n{text}");
     }
