@@ -23,6 +23,7 @@
 
 pub mod publish;
 pub mod template;
+pub mod typed;
 pub mod values;
 
 use rayon::prelude::*;
@@ -39,6 +40,7 @@ use sunward_render::{Block, Document, Lang, docx, html, markup, pdf};
 
 use super::{table, write_error};
 use template::Tracker;
+use typed::{Identity, Registry, Settle};
 use values::Figures;
 
 /// The files of one report: path and bytes, one per format.
@@ -286,7 +288,11 @@ impl Sink for ReportSink {
             Some(m) => Figures::from_table(table(tables, m)?)?,
             None => Figures::default(),
         };
-        let env = template::environment(&root, Arc::new(figures));
+        let figures = Arc::new(figures);
+        let env = template::environment(&root, figures.clone());
+        // What a change or a rate ratio rests on: the baseline academic year, when the
+        // pipeline names one.
+        let baseline = ctx.params.get("baseline_year").map(|v| format!("AY{}", v.to_string().trim_matches('"')));
         let mut table_values = BTreeMap::new();
         for t in &config.tables {
             table_values.insert(t.clone(), values::rows(table(tables, t)?)?);
@@ -334,7 +340,13 @@ impl Sink for ReportSink {
             .par_iter()
             .map(|(key, unit)| {
                 let texts = read_texts(config, ctx, key)?;
-                let tracker = Arc::new(Tracker { rules: rules.clone(), lang, hidden: AtomicUsize::new(0) });
+                let tracker = Arc::new(Tracker {
+                    rules: rules.clone(),
+                    lang,
+                    hidden: AtomicUsize::new(0),
+                    registry: Registry::default(),
+                    baseline: baseline.clone(),
+                });
                 let context = minijinja::context! {
                     params => params.clone(),
                     tables => tables_value.clone(),
@@ -365,10 +377,22 @@ impl Sink for ReportSink {
                 state_audience(&mut doc, audience, audience_note.clone(), config.threshold);
                 let refuse = |m: String| Diagnostic::invalid(format!("{}{place}: {m}", template_path.display()));
                 publish::refuse_identifying(&doc).map_err(refuse)?;
-                if let Some(rules) = &rules {
-                    let hidden =
-                        publish::publish(&mut doc, rules).map_err(refuse)? + tracker.hidden.load(Ordering::Relaxed);
-                    add_note(&mut doc, rules, hidden);
+                let records = tracker.registry.records();
+                let value_of = |i: &Identity| figures.get(&i.unit_type, &i.unit_id, &i.period, &i.key).flatten();
+                let mut settle = Settle {
+                    records: &records,
+                    rules: rules.as_ref(),
+                    hidden: Default::default(),
+                    value_of: &value_of,
+                    withheld: 0,
+                };
+                match &rules {
+                    Some(rules) => {
+                        let hidden = publish::publish(&mut doc, rules, &mut settle).map_err(refuse)?
+                            + tracker.hidden.load(Ordering::Relaxed);
+                        add_note(&mut doc, rules, hidden);
+                    }
+                    None => publish::settle_document(&mut doc, &mut settle),
                 }
                 let base = ctx.output_path(&ctx.interpolate(&config.path)?.replace("{unit}", key))?;
                 let mut files = Vec::new();

@@ -20,6 +20,8 @@ use std::collections::BTreeSet;
 use sunward_render::publication::{Figure, RawTable, Rules, TotalsColumn, refuse_identifying_columns};
 use sunward_render::{Align, Block, Cell, Chart, Document};
 
+use super::typed::{self, Identity, Kind, Piece, Record, Settle};
+
 /// Headers of a totals column.
 const TOTALS_HEADERS: &[&str] = &["合计", "总计", "total", "totals"];
 
@@ -49,16 +51,114 @@ fn figure_of(cell: &Cell, numeric: bool) -> Figure {
     }
 }
 
+/// The typed count a cell holds alone (one token of a whole count), if any.
+fn lone_count(cell: &Cell, records: &[Record]) -> Option<Identity> {
+    let text = typed::cell_text(cell)?;
+    match typed::pieces(text).as_slice() {
+        [Piece::Token(id, _)] => {
+            let record = records.get(*id)?;
+            (record.kind == Kind::Count && record.value.fract() == 0.0 && record.value >= 0.0)
+                .then(|| record.identity.clone())
+        }
+        _ => None,
+    }
+}
+
+/// A cell as the rules see it: a typed count as that count; any other cell
+/// holding tokens is left for [`settle_document`]; an untyped cell is read
+/// by [`figure_of`].
+fn typed_figure_of(cell: &Cell, numeric: bool, records: &[Record]) -> Figure {
+    if let Some(identity) = lone_count(cell, records) {
+        let value = records.iter().find(|r| r.identity == identity).map(|r| r.value).unwrap_or_default();
+        return Figure::Count(value as u64);
+    }
+    match typed::cell_text(cell) {
+        Some(text) if typed::has_token(text) => Figure::Other(Cell::Text(text.to_string())),
+        _ => figure_of(cell, numeric),
+    }
+}
+
+/// Resolves every token left in the document: table cells holding figures,
+/// and every text a reader sees (title, headings, paragraphs, tiles,
+/// captions, notes, chart labels).
+pub fn settle_document(doc: &mut Document, settle: &mut Settle<'_>) {
+    doc.title = settle.text(&doc.title);
+    for text in doc.subtitle.iter_mut().chain(doc.meta.organisation.iter_mut()).chain(doc.meta.period.iter_mut()) {
+        *text = settle.text(text);
+    }
+    for block in doc.blocks.iter_mut() {
+        match block {
+            Block::Heading { text, .. } | Block::Paragraph { text } | Block::Note { text } => *text = settle.text(text),
+            Block::KeyFigures { tiles } => {
+                for tile in tiles {
+                    tile.label = settle.text(&tile.label);
+                    tile.value = settle.text(&tile.value);
+                    if let Some(note) = &mut tile.note {
+                        *note = settle.text(note);
+                    }
+                }
+            }
+            Block::Table(table) => {
+                for text in table.caption.iter_mut().chain(table.note.iter_mut()) {
+                    *text = settle.text(text);
+                }
+                for column in &mut table.columns {
+                    column.title = settle.text(&column.title);
+                }
+                for cell in table.rows.iter_mut().flatten().chain(table.totals.iter_mut().flatten()) {
+                    if let Some(text) = typed::cell_text(cell)
+                        && typed::has_token(text)
+                    {
+                        *cell = settle.cell(&text.to_string());
+                    }
+                }
+            }
+            Block::Figure { caption, chart } => {
+                *caption = settle.text(caption);
+                settle_chart(chart, settle);
+            }
+            Block::PageBreak => {}
+        }
+    }
+}
+
+fn settle_chart(chart: &mut Chart, settle: &mut Settle<'_>) {
+    let mut all = |texts: &mut dyn Iterator<Item = &mut String>| {
+        for text in texts {
+            *text = settle.text(text);
+        }
+    };
+    match chart {
+        Chart::Bar(bar) => {
+            all(&mut bar.categories.iter_mut().chain(bar.labels.iter_mut().flatten()).chain(bar.unit.iter_mut()));
+        }
+        Chart::Line(line) => {
+            all(&mut line.x.iter_mut().chain(line.labels.iter_mut().flatten()).chain(line.unit.iter_mut()));
+        }
+        Chart::Funnel(funnel) => {
+            all(&mut funnel
+                .points
+                .iter_mut()
+                .map(|p| &mut p.label)
+                .chain(funnel.x_label.iter_mut())
+                .chain(funnel.y_label.iter_mut()));
+        }
+    }
+}
+
 /// Applies the rules to the document; returns how many figures it hid.
-pub fn publish(doc: &mut Document, rules: &Rules) -> Result<usize, Refusal> {
+///
+/// Typed figures ([`typed`](super::typed)) are judged by their type: a
+/// table cell holding one count token takes part in complementary
+/// suppression as that count; a rate token is withheld exactly when a count
+/// it rests on is hidden. Cells written without figures (numbers from
+/// `tables.*`) are read as before: digits are counts, and a row with a hidden
+/// count withholds its other figures.
+pub fn publish(doc: &mut Document, rules: &Rules, settle: &mut Settle<'_>) -> Result<usize, Refusal> {
     let lang = doc.lang;
     let mut hidden = 0;
-    // Rows (by their first cell) with a hidden figure: a chart must not show them either.
-    let mut hidden_labels: BTreeSet<String> = BTreeSet::new();
-    // Rows whose count was withheld as a complement: a pooled point must not give it back.
-    let mut complement_labels: BTreeSet<String> = BTreeSet::new();
-    // Points each funnel plot lost, in document order.
-    let mut unplaced: Vec<usize> = Vec::new();
+    // The raw figures of each table's body rows, by block index.
+    let mut raw_rows: Vec<(usize, Vec<Vec<Figure>>)> = Vec::new();
     for (i, block) in doc.blocks.iter_mut().enumerate() {
         if let Block::Table(table) = block {
             let name = table.caption.clone().unwrap_or_else(|| format!("table {}", i + 1));
@@ -72,7 +172,9 @@ pub fn publish(doc: &mut Document, rules: &Rules) -> Result<usize, Refusal> {
                          (not `|count`), so that the second cell of each line can be withheld as well"
                 ));
             }
-            let convert = |row: &Vec<Cell>| row.iter().zip(&numeric).map(|(c, n)| figure_of(c, *n)).collect::<Vec<_>>();
+            let convert = |row: &Vec<Cell>| {
+                row.iter().zip(&numeric).map(|(c, n)| typed_figure_of(c, *n, settle.records)).collect::<Vec<_>>()
+            };
             let raw = RawTable {
                 name: name.clone(),
                 caption: table.caption.clone(),
@@ -86,23 +188,50 @@ pub fn publish(doc: &mut Document, rules: &Rules) -> Result<usize, Refusal> {
             let premarked_hidden = table.rows.iter().flatten().filter(|c| c.is_hidden()).count();
             hidden += outcome.suppressed + outcome.withheld_rates + outcome.complementary + premarked_hidden;
             hidden += withhold_row_rates(&mut published, &numeric, rules);
-            for (row, raw_row) in published.rows.iter().zip(&raw.rows) {
-                let Some(Cell::Text(label)) = row.first() else { continue };
-                if row.iter().any(Cell::is_hidden) {
-                    hidden_labels.insert(label.clone());
-                }
-                let complement = row
-                    .iter()
-                    .zip(raw_row)
-                    .any(|(cell, figure)| matches!((cell, figure), (Cell::Withheld(_), Figure::Count(_))));
-                if complement {
-                    complement_labels.insert(label.clone());
+            // A typed count hidden here (small, or the complement of one) is hidden everywhere.
+            let lines = table.rows.iter().zip(&published.rows).chain(table.totals.iter().zip(published.totals.iter()));
+            for (before, after) in lines {
+                for (cell, out) in before.iter().zip(after) {
+                    if out.is_hidden()
+                        && let Some(identity) = lone_count(cell, settle.records)
+                    {
+                        settle.hidden.insert(identity);
+                    }
                 }
             }
+            raw_rows.push((i, raw.rows));
             *table = published;
         }
     }
-    for block in doc.blocks.iter_mut() {
+    let before = settle.withheld;
+    settle_document(doc, settle);
+    hidden += settle.withheld - before;
+
+    // Rows (by their first cell) with a hidden figure: a chart must not show them either.
+    let mut hidden_labels: BTreeSet<String> = BTreeSet::new();
+    // Rows whose count was withheld as a complement: a pooled point must not give it back.
+    let mut complement_labels: BTreeSet<String> = BTreeSet::new();
+    // Points each funnel plot lost, in document order.
+    let mut unplaced: Vec<usize> = Vec::new();
+    for (i, raw) in &raw_rows {
+        let Some(Block::Table(table)) = doc.blocks.get(*i) else { continue };
+        for (row, raw_row) in table.rows.iter().zip(raw) {
+            let Some(Cell::Text(label)) = row.first() else { continue };
+            if row.iter().any(Cell::is_hidden) {
+                hidden_labels.insert(label.clone());
+            }
+            let complement = row
+                .iter()
+                .zip(raw_row)
+                .any(|(cell, figure)| matches!((cell, figure), (Cell::Withheld(_), Figure::Count(_))));
+            if complement {
+                complement_labels.insert(label.clone());
+            }
+        }
+    }
+    // Bar charts that lost every bar: drawn empty they would look like missing data.
+    let mut emptied_bars: Vec<usize> = Vec::new();
+    for (i, block) in doc.blocks.iter_mut().enumerate() {
         match block {
             Block::Figure { chart: Chart::Bar(bar), .. } => {
                 let keep: Vec<bool> = bar
@@ -119,6 +248,9 @@ pub fn publish(doc: &mut Document, rules: &Rules) -> Result<usize, Refusal> {
                         retain_kept(labels, &keep);
                     }
                     hidden += dropped;
+                    if bar.categories.is_empty() {
+                        emptied_bars.push(i);
+                    }
                 }
             }
             Block::Figure { chart: Chart::Funnel(funnel), .. } => {
@@ -145,6 +277,22 @@ pub fn publish(doc: &mut Document, rules: &Rules) -> Result<usize, Refusal> {
                 unplaced.push(dropped);
             }
             _ => {}
+        }
+    }
+    for i in emptied_bars {
+        if let Some(Block::Figure { caption, .. }) = doc.blocks.get(i) {
+            let k = rules.k;
+            let text = match lang {
+                sunward_render::Lang::ZhCn => {
+                    format!("{caption}：未绘制。图中每一项的数字均小于{k}，按发布规则不予公布。")
+                }
+                sunward_render::Lang::En => {
+                    format!(
+                        "{caption}: not drawn. Every item's figure is under {k}, which the publication rules withhold."
+                    )
+                }
+            };
+            doc.blocks[i] = Block::Note { text };
         }
     }
     say_what_funnels_leave_out(doc, rules, &unplaced);
@@ -231,8 +379,9 @@ fn withhold_row_rates(table: &mut sunward_render::Table, numeric: &[bool], rules
         }
         for (cell, numeric) in row.iter_mut().zip(numeric) {
             let is_rate = match cell {
-                Cell::Number { display, .. } => !is_count_text(display),
-                Cell::Text(_) => true,
+                Cell::Number { display, .. } => !is_count_text(display) && !typed::has_token(display),
+                // A typed figure is judged by the counts it rests on, not by its row.
+                Cell::Text(text) => !typed::has_token(text),
                 _ => false,
             };
             if *numeric && is_rate {
@@ -269,6 +418,14 @@ mod tests {
     use super::*;
     use sunward_render::markup;
 
+    /// Publishes a document whose figures were written without `metric()`.
+    fn untyped(d: &mut Document, rules: &Rules) -> Result<usize, Refusal> {
+        let value_of = |_: &Identity| None;
+        let mut settle =
+            Settle { records: &[], rules: Some(rules), hidden: Default::default(), value_of: &value_of, withheld: 0 };
+        publish(d, rules, &mut settle)
+    }
+
     fn doc(body: &str) -> Document {
         markup::parse(&format!("---\ntitle: t\n---\n\n{body}")).expect("markup")
     }
@@ -284,7 +441,7 @@ mod tests {
         // would give it back by subtraction, so the next smallest count of
         // that column (12, school A) is withheld as well.
         let mut d = doc("| 学校 | 事件 |\n|---|---:|\n| A | 12 |\n| B | 3 |\n| C | 40 |\n| **合计** | 55 |\n");
-        let hidden = publish(&mut d, &Rules::new(5)).unwrap();
+        let hidden = untyped(&mut d, &Rules::new(5)).unwrap();
         assert_eq!(cells(&d), [vec!["A", "—"], vec!["B", "<5"], vec!["C", "40"], vec!["合计", "55"]]);
         assert_eq!(hidden, 2);
     }
@@ -295,7 +452,7 @@ mod tests {
         let mut d = doc(
             "| 学校 | 学生 | 事件 | 每千人 |\n|---|---:|---:|---:|\n| A | 2500 | 2 | 0.8 |\n| B | 160 | 9 | 56% |\n",
         );
-        publish(&mut d, &Rules::new(5)).unwrap();
+        untyped(&mut d, &Rules::new(5)).unwrap();
         assert_eq!(cells(&d), [vec!["A", "2500", "<5", "—"], vec!["B", "160", "9", "56%"]]);
     }
 
@@ -306,7 +463,7 @@ mod tests {
         let table = "| 学校 | 学生 | 事件 | 每千人 |\n|---|---:|---:|---:|\n| A | 2000 | 12 | 6.0 |\n| B | 1500 | 7 | 4.7 |\n| C | 30 | 2 | 66.7 |\n| **合计** | 3530 | 21 | 5.9 |\n";
         let funnel = r#"{"kind": "funnel", "points": [{"label": "A", "denominator": 2000, "rate": 6.0}, {"label": "B", "denominator": 1500, "rate": 4.6667}, {"label": "C", "denominator": 30, "rate": 66.667}]}"#;
         let mut d = doc(&format!("{table}\n```chart 图1\n{funnel}\n```\n"));
-        publish(&mut d, &Rules::new(5)).unwrap();
+        untyped(&mut d, &Rules::new(5)).unwrap();
         assert_eq!(
             cells(&d),
             [
@@ -326,7 +483,7 @@ mod tests {
         // Row A: 2 + 30 = 32; the 2 is hidden, so 30 is withheld too (else 32 − 30 = 2).
         let mut d =
             doc("| 学校 | 小学 | 初中 | 合计 |\n|---|---:|---:|---:|\n| A | 2 | 30 | 32 |\n| B | 10 | 20 | 30 |\n");
-        publish(&mut d, &Rules::new(5)).unwrap();
+        untyped(&mut d, &Rules::new(5)).unwrap();
         assert_eq!(cells(&d), [vec!["A", "<5", "—", "32"], vec!["B", "10", "20", "30"]]);
     }
 
@@ -340,7 +497,7 @@ mod tests {
     #[test]
     fn premarked_cells_in_a_table_with_totals_are_an_error() {
         let mut d = doc("| 学校 | 事件 |\n|---|---:|\n| A | <5 |\n| B | 30 |\n| **合计** | 33 |\n");
-        let err = publish(&mut d, &Rules::new(5)).unwrap_err();
+        let err = untyped(&mut d, &Rules::new(5)).unwrap_err();
         assert!(err.contains("raw whole counts"), "{err}");
     }
 
@@ -348,14 +505,14 @@ mod tests {
     fn small_bars_and_funnel_points_are_dropped() {
         let chart = r#"{"kind": "bar", "categories": ["a", "b"], "values": [3, 40]}"#;
         let mut d = doc(&format!("```chart 图1\n{chart}\n```\n"));
-        assert_eq!(publish(&mut d, &Rules::new(5)).unwrap(), 1);
+        assert_eq!(untyped(&mut d, &Rules::new(5)).unwrap(), 1);
         let Block::Figure { chart: Chart::Bar(bar), .. } = &d.blocks[0] else { panic!() };
         assert_eq!(bar.categories, ["b"]);
 
         // 2 events in 1000 students (rate 2.0 per 1,000) is a small count; 30 in 10,000 is not.
         let funnel = r#"{"kind": "funnel", "points": [{"label": "A", "denominator": 1000, "rate": 2.0}, {"label": "B", "denominator": 10000, "rate": 3.0}]}"#;
         let mut d = doc(&format!("```chart 图2\n{funnel}\n```\n"));
-        assert_eq!(publish(&mut d, &Rules::new(5)).unwrap(), 1);
+        assert_eq!(untyped(&mut d, &Rules::new(5)).unwrap(), 1);
         let Block::Figure { chart: Chart::Funnel(f), .. } = &d.blocks[0] else { panic!() };
         assert_eq!(f.points.len(), 1);
         // The overall rate stays that of all schools: (2 + 30) / 11,000 × 1000.
@@ -400,7 +557,7 @@ mod tests {
     fn a_funnel_left_without_points_becomes_a_sentence() {
         let funnel = r#"{"kind": "funnel", "points": [{"label": "A", "denominator": 1000, "rate": 2.0}, {"label": "B", "denominator": 900, "rate": 3.3333}]}"#;
         let mut d = doc(&format!("```chart 图1 漏斗图\n{funnel}\n```\n"));
-        publish(&mut d, &Rules::new(5)).unwrap();
+        untyped(&mut d, &Rules::new(5)).unwrap();
         assert!(!d.blocks.iter().any(|b| matches!(b, Block::Figure { .. })), "{:?}", d.blocks);
         let Block::Note { text } = &d.blocks[0] else { panic!("{:?}", d.blocks) };
         assert!(text.starts_with("图1 漏斗图：未绘制。"), "{text}");
@@ -417,11 +574,20 @@ mod tests {
             {"label": "B", "denominator": 3000, "rate": 4.0, "counts": [7, 5]},
             {"label": "C", "denominator": 90, "rate": 100.0, "counts": [2, 4, 3]}]}"#;
         let mut d = doc(&format!("{table}\n```chart 图1\n{funnel}\n```\n"));
-        publish(&mut d, &Rules::new(5)).unwrap();
+        untyped(&mut d, &Rules::new(5)).unwrap();
         let Block::Figure { chart: Chart::Funnel(f), .. } = &d.blocks[1] else { panic!("the funnel") };
         let labels: Vec<&str> = f.points.iter().map(|p| p.label.as_str()).collect();
         assert_eq!(labels, ["C"]);
         let Block::Note { text } = &d.blocks[2] else { panic!("{:?}", d.blocks) };
         assert!(text.starts_with("图中未标出2个单位"), "{text}");
+    }
+
+    #[test]
+    fn a_bar_chart_left_without_bars_becomes_a_sentence() {
+        let chart = r#"{"kind": "bar", "categories": ["a", "b"], "values": [3, 2]}"#;
+        let mut d = doc(&format!("```chart 图1 各主题\n{chart}\n```\n"));
+        assert_eq!(untyped(&mut d, &Rules::new(5)).unwrap(), 2);
+        let [Block::Note { text }] = d.blocks.as_slice() else { panic!("{:?}", d.blocks) };
+        assert!(text.starts_with("图1 各主题：未绘制。"), "{text}");
     }
 }

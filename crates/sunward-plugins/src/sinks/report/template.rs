@@ -25,10 +25,11 @@ use minijinja::{Environment, Error, ErrorKind, State, UndefinedBehavior, Value};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use sunward_render::document::format_decimal;
+use sunward_render::document::{format_decimal, format_number};
 use sunward_render::publication::Rules;
 use sunward_render::{FunnelPlot, FunnelPoint, Lang};
 
+use super::typed::{Identity, Record, Registry, kind_of, token};
 use super::values::Figures;
 
 /// The context variable holding the render's [`Tracker`].
@@ -43,6 +44,11 @@ pub struct Tracker {
     pub lang: Lang,
     /// Figures hidden by the filters so far.
     pub hidden: AtomicUsize,
+    /// The figures handed to the template, typed ([`typed`](super::typed)).
+    pub registry: Registry,
+    /// The baseline academic year's period (`AY2022`) when the pipeline has a
+    /// `baseline_year` parameter: what a change or a rate ratio rests on.
+    pub baseline: Option<String>,
 }
 
 impl Object for Tracker {}
@@ -72,6 +78,9 @@ fn number(value: &Value, what: &str) -> Result<Option<f64>, Error> {
     if value.is_none() || value.is_undefined() {
         return Ok(None);
     }
+    if let Some(figure) = value.downcast_object_ref::<FigureValue>() {
+        return Ok(Some(figure.value));
+    }
     if let Some(text) = value.as_str()
         && let Ok(x) = text.trim().parse::<f64>()
     {
@@ -82,13 +91,55 @@ fn number(value: &Value, what: &str) -> Result<Option<f64>, Error> {
         .map_err(|_| Error::new(ErrorKind::InvalidOperation, format!("{what} expects a number, not {value:?}")))
 }
 
-/// A figure as a template value: an integer when it is whole (so a count
-/// prints as `134`, not `134.0`), a float otherwise, none when null.
-fn figure_value(v: Option<f64>) -> Value {
-    match v {
-        Some(x) if x.fract() == 0.0 && x.abs() < 9.0e15 => Value::from(x as i64),
-        Some(x) => Value::from(x),
-        None => Value::from(()),
+/// A number as a template value: an integer when it is whole (so a count
+/// prints as `134`, not `134.0`), a float otherwise.
+fn plain_number(x: f64) -> Value {
+    if x.fract() == 0.0 && x.abs() < 9.0e15 { Value::from(x as i64) } else { Value::from(x) }
+}
+
+/// A figure of the metrics table in a template: printed, it becomes a token
+/// the publication pass resolves by the figure's type; `.value` is the raw
+/// number (for charts and comparisons).
+#[derive(Debug)]
+pub struct FigureValue {
+    /// Its number in the render's registry.
+    pub id: usize,
+    /// Its value.
+    pub value: f64,
+}
+
+impl Object for FigureValue {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        match key.as_str()? {
+            "value" => Some(plain_number(self.value)),
+            _ => None,
+        }
+    }
+
+    fn is_true(self: &Arc<Self>) -> bool {
+        self.value != 0.0
+    }
+
+    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&token(self.id, &format_number(self.value)))
+    }
+}
+
+/// The figure `identity` with value `v` as a template value: none when null,
+/// else a registered [`FigureValue`].
+fn figure_value(t: &Tracker, identity: Identity, v: Option<f64>, academic_years: &[String]) -> Value {
+    let Some(value) = v else { return Value::from(()) };
+    let kind = kind_of(&identity, value, t.baseline.as_deref(), academic_years);
+    let id = t.registry.register(Record { identity, value, kind });
+    Value::from_object(FigureValue { id, value })
+}
+
+/// A filter's output for `value`: a token of the same figure when `value` is
+/// one (so the formatted text keeps its type), else the text itself.
+fn keep_type(value: &Value, text: String) -> Value {
+    match value.downcast_object_ref::<FigureValue>() {
+        Some(figure) => Value::from_safe_string(token(figure.id, &text)),
+        None => Value::from(text),
     }
 }
 
@@ -101,29 +152,42 @@ pub fn environment(root: &Path, figures: Arc<Figures>) -> Environment<'static> {
     env.set_trim_blocks(true);
     env.set_lstrip_blocks(true);
 
-    let lookup = Arc::new(move |key: &str, unit_type: &str, unit_id: &str, period: &str| -> Result<Value, Error> {
-        match figures.get(unit_type, unit_id, period, key) {
-            Some(v) => Ok(figure_value(v)),
-            None => {
-                let detail = if figures.is_empty() {
-                    "the metrics table is empty or not declared (`metrics:`)".to_string()
-                } else if !figures.distinct(3).iter().any(|k| k == key) {
-                    format!("there is no metric \"{key}\"")
-                } else if !figures.distinct(2).iter().any(|p| p == period) {
-                    format!("there is no period \"{period}\"; periods: {}", figures.distinct(2).join(", "))
-                } else {
-                    format!("there is no unit {unit_type} \"{unit_id}\"")
-                };
-                Err(Error::new(
-                    ErrorKind::InvalidOperation,
-                    format!("metric(\"{key}\", \"{unit_type}\", \"{unit_id}\", \"{period}\"): {detail}"),
-                ))
+    let academic_years: Arc<Vec<String>> =
+        Arc::new(figures.distinct(2).into_iter().filter(|p| p.starts_with("AY") && !p.contains('-')).collect());
+    let lookup = Arc::new(
+        move |state: &State, key: &str, unit_type: &str, unit_id: &str, period: &str| -> Result<Value, Error> {
+            match figures.get(unit_type, unit_id, period, key) {
+                Some(v) => {
+                    let identity = Identity {
+                        unit_type: unit_type.to_string(),
+                        unit_id: unit_id.to_string(),
+                        period: period.to_string(),
+                        key: key.to_string(),
+                    };
+                    let t = tracker(state)?;
+                    Ok(figure_value(&t, identity, v, &academic_years))
+                }
+                None => {
+                    let detail = if figures.is_empty() {
+                        "the metrics table is empty or not declared (`metrics:`)".to_string()
+                    } else if !figures.distinct(3).iter().any(|k| k == key) {
+                        format!("there is no metric \"{key}\"")
+                    } else if !figures.distinct(2).iter().any(|p| p == period) {
+                        format!("there is no period \"{period}\"; periods: {}", figures.distinct(2).join(", "))
+                    } else {
+                        format!("there is no unit {unit_type} \"{unit_id}\"")
+                    };
+                    Err(Error::new(
+                        ErrorKind::InvalidOperation,
+                        format!("metric(\"{key}\", \"{unit_type}\", \"{unit_id}\", \"{period}\"): {detail}"),
+                    ))
+                }
             }
-        }
-    });
+        },
+    );
     let metric = lookup.clone();
-    env.add_function("metric", move |key: &str, unit_type: &str, unit_id: &str, period: &str| {
-        metric(key, unit_type, unit_id, period)
+    env.add_function("metric", move |state: &State, key: &str, unit_type: &str, unit_id: &str, period: &str| {
+        metric(state, key, unit_type, unit_id, period)
     });
     env.add_function("fig", move |state: &State, key: &str, period: Option<String>| -> Result<Value, Error> {
         let text = |name: &str| -> Result<String, Error> {
@@ -142,7 +206,7 @@ pub fn environment(root: &Path, figures: Arc<Figures>) -> Environment<'static> {
             Some(p) => p,
             None => text("period")?,
         };
-        lookup(key, &text("unit.unit_type")?, &text("unit.unit_id")?, &period)
+        lookup(state, key, &text("unit.unit_type")?, &text("unit.unit_id")?, &period)
     });
     env.add_function("small", |state: &State, n: Value| -> Result<bool, Error> {
         let t = tracker(state)?;
@@ -150,8 +214,13 @@ pub fn environment(root: &Path, figures: Arc<Figures>) -> Environment<'static> {
     });
     env.add_function(
         "funnel",
-        |state: &State, rate: f64, size: f64, overall: f64, scale: Option<f64>| -> Result<Value, Error> {
+        |state: &State, rate: Value, size: Value, overall: Value, scale: Option<f64>| -> Result<Value, Error> {
             let t = tracker(state)?;
+            let (Some(rate), Some(size), Some(overall)) =
+                (number(&rate, "funnel()")?, number(&size, "funnel()")?, number(&overall, "funnel()")?)
+            else {
+                return Ok(Value::from(()));
+            };
             let plot = FunnelPlot {
                 points: Vec::new(),
                 scale: scale.unwrap_or(1000.0),
@@ -188,40 +257,44 @@ pub fn environment(root: &Path, figures: Arc<Figures>) -> Environment<'static> {
         })
     });
 
-    env.add_filter("count", |state: &State, value: Value| -> Result<String, Error> {
+    env.add_filter("count", |state: &State, value: Value| -> Result<Value, Error> {
         let t = tracker(state)?;
-        let Some(n) = number(&value, "count")? else { return Ok(t.none()) };
+        let Some(n) = number(&value, "count")? else { return Ok(Value::from(t.none())) };
         if n.fract() != 0.0 || n < 0.0 {
             return Err(Error::new(ErrorKind::InvalidOperation, format!("count expects a whole number ≥ 0, not {n}")));
         }
+        if value.downcast_object_ref::<FigureValue>().is_some() {
+            // A figure is judged by its type when the document is published.
+            return Ok(keep_type(&value, format_decimal(n, 0)));
+        }
         if t.is_small(n) {
             t.hide();
-            return Ok(t.rules.as_ref().map(Rules::marker).unwrap_or_default());
+            return Ok(Value::from(t.rules.as_ref().map(Rules::marker).unwrap_or_default()));
         }
-        Ok(format_decimal(n, 0))
+        Ok(Value::from(format_decimal(n, 0)))
     });
-    env.add_filter("num", |state: &State, value: Value, decimals: Option<usize>| -> Result<String, Error> {
+    env.add_filter("num", |state: &State, value: Value, decimals: Option<usize>| -> Result<Value, Error> {
         let t = tracker(state)?;
         Ok(match number(&value, "num")? {
-            Some(x) => fixed(x, decimals.unwrap_or(1)),
-            None => t.none(),
+            Some(x) => keep_type(&value, fixed(x, decimals.unwrap_or(1))),
+            None => Value::from(t.none()),
         })
     });
-    env.add_filter("pct", |state: &State, value: Value, decimals: Option<usize>| -> Result<String, Error> {
+    env.add_filter("pct", |state: &State, value: Value, decimals: Option<usize>| -> Result<Value, Error> {
         let t = tracker(state)?;
         Ok(match number(&value, "pct")? {
-            Some(x) => format!("{}%", fixed(x * 100.0, decimals.unwrap_or(0))),
-            None => t.none(),
+            Some(x) => keep_type(&value, format!("{}%", fixed(x * 100.0, decimals.unwrap_or(0)))),
+            None => Value::from(t.none()),
         })
     });
-    env.add_filter("change", |state: &State, value: Value, decimals: Option<usize>| -> Result<String, Error> {
+    env.add_filter("change", |state: &State, value: Value, decimals: Option<usize>| -> Result<Value, Error> {
         let t = tracker(state)?;
         Ok(match number(&value, "change")? {
             Some(x) => {
                 let text = fixed(x * 100.0, decimals.unwrap_or(0));
-                if x > 0.0 { format!("+{text}%") } else { format!("{text}%") }
+                keep_type(&value, if x > 0.0 { format!("+{text}%") } else { format!("{text}%") })
             }
-            None => t.none(),
+            None => Value::from(t.none()),
         })
     });
     env.add_filter("withhold", |state: &State, value: Value, counts: Rest<Value>| -> Result<Value, Error> {
@@ -264,9 +337,28 @@ mod tests {
     }
 
     #[test]
-    fn whole_figures_become_integers() {
-        assert_eq!(figure_value(Some(134.0)).to_string(), "134");
-        assert_eq!(figure_value(Some(0.55)).to_string(), "0.55");
-        assert!(figure_value(None).is_none());
+    fn figures_print_as_tokens_and_give_their_value() {
+        let t = Tracker {
+            rules: None,
+            lang: Lang::ZhCn,
+            hidden: AtomicUsize::new(0),
+            registry: Registry::default(),
+            baseline: None,
+        };
+        let identity = |key: &str| Identity {
+            unit_type: "school".into(),
+            unit_id: "S1".into(),
+            period: "AY2024".into(),
+            key: key.into(),
+        };
+        let n = figure_value(&t, identity("incidents"), Some(134.0), &[]);
+        assert_eq!(n.to_string(), token(0, "134"));
+        assert_eq!(n.get_attr("value").unwrap().to_string(), "134");
+        let r = figure_value(&t, identity("screening_coverage"), Some(0.55), &[]);
+        assert_eq!(r.get_attr("value").unwrap().to_string(), "0.55");
+        assert!(figure_value(&t, identity("incidents"), None, &[]).is_none());
+        let records = t.registry.records();
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[0].kind, super::super::typed::Kind::Count);
     }
 }

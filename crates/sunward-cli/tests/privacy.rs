@@ -1,0 +1,84 @@
+//! Privacy by type: a figure from the metrics table is judged by what it is
+//! (a count, or a rate with the counts it rests on), wherever a template
+//! prints it — in prose, in a left-aligned column, with a unit after it, in
+//! a tile — not by the look of the text.
+//!
+//! The tiny fixture (tests/fixtures/tiny), AY2024, worked by hand:
+//!   大河中学 (T1) 12 incidents of 2000 students → 6.0 per 1,000;
+//!   山顶小学 (T3) 2 incidents of 30 students → 66.7 per 1,000 (2 is under 5).
+//!   Screening coverage rests on enrolment only, never on the incidents.
+
+mod common;
+
+use common::{ok, repo};
+use std::path::Path;
+use std::process::Command;
+
+const TEMPLATE: &str = r#"---
+title: 隐私测试
+---
+{% set period = "AY2024" %}
+{% set n = metric("incidents", "school", "T3", period) %}
+
+山顶小学全年发生{{ n }}起事件，每千人{{ metric("incident_rate_per_1000", "school", "T3", period) | num(1) }}；大河中学发生{{ metric("incidents", "school", "T1", period) }}起，每千人{{ metric("incident_rate_per_1000", "school", "T1", period) | num(1) }}。
+
+| 学校 | 事件 | 说明 |
+|---|---|---|
+| 山顶小学 | {{ n }}人 | 共{{ n | count }}起 |
+
+```tiles
+山顶小学事件 | {{ n }}
+山顶小学每千人 | {{ metric("incident_rate_per_1000", "school", "T3", period) | num(1) }}
+山顶小学筛查覆盖率 | {{ metric("screening_coverage", "school", "T3", period) | pct }}
+```
+"#;
+
+fn render(audience: &str, dir: &Path, metrics: &Path) -> String {
+    std::fs::write(dir.join("t.md.j2"), TEMPLATE).unwrap();
+    let pipeline = dir.join(format!("{audience}.yaml"));
+    std::fs::write(
+        &pipeline,
+        format!(
+            "name: privacy\nsources:\n  metrics: {{plugin: parquet, path: \"{}\"}}\noutputs:\n  r: {{plugin: report, template: t.md.j2, metrics: metrics, path: {audience}, formats: [html], audience: {audience}}}\n",
+            metrics.display()
+        ),
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let output = Command::new(env!("CARGO_BIN_EXE_sunward"))
+        .current_dir(repo())
+        .args(["run", "--quiet", "--out"])
+        .arg(&out)
+        .arg(&pipeline)
+        .output()
+        .unwrap();
+    ok(&output);
+    let html = std::fs::read_to_string(out.join(format!("{audience}.html"))).unwrap();
+    html.replace("&lt;", "<")
+}
+
+#[test]
+fn small_counts_are_withheld_wherever_a_template_prints_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = repo().join("crates/sunward-cli/tests/fixtures/tiny");
+    let metrics_dir = dir.path().join("metrics");
+    common::run_metrics(&data, 2023, 2024, &metrics_dir);
+    let metrics = metrics_dir.join("metrics.parquet");
+
+    let public = render("public", dir.path(), &metrics);
+    // Prose: the count and the rate on it; the school with 12 keeps both.
+    assert!(public.contains("山顶小学全年发生<5起事件，每千人—；大河中学发生12起，每千人6.0。"), "{public}");
+    // A left-aligned column, with a unit after the count: the whole cell is withheld.
+    assert!(!public.contains(">2人<") && !public.contains(">共2起<"), "{public}");
+    // Tiles: the count, the rate on it; coverage rests on enrolment and stays.
+    assert!(public.contains("<div class=\"tile-value\"><5</div>"), "{public}");
+    assert!(public.contains("<div class=\"tile-value\">—</div>"), "{public}");
+    assert!(!public.contains("66.7"), "the rate on a small count leaked: {public}");
+    // No private-use character (a figure's token) reaches the page.
+    assert!(!public.chars().any(|c| ('\u{E000}'..='\u{E002}').contains(&c)), "a token leaked");
+
+    let internal = render("internal", dir.path(), &metrics);
+    assert!(internal.contains("山顶小学全年发生2起事件，每千人66.7；大河中学发生12起，每千人6.0。"), "{internal}");
+    assert!(internal.contains(">2人<") && internal.contains(">共2起<"), "{internal}");
+    assert!(!internal.chars().any(|c| ('\u{E000}'..='\u{E002}').contains(&c)), "a token leaked");
+}

@@ -1,0 +1,429 @@
+//! Figures that keep their type through a template.
+//!
+//! `metric()` and `fig()` hand the template a *figure*: the value with the
+//! metric it came from (key, unit, period) and its kind from `metrics.md` — a
+//! count, a rate or share with the counts it rests on, or a plain value.
+//! Whatever the template does with it — print it in a table cell, in a tile,
+//! in a sentence as "3人", or format it with `num`, `pct` or `change` — what
+//! reaches the rendered markup is a *token* carrying the figure's number in
+//! this render's [`Registry`] and its display text. The publication pass then
+//! decides by type, not by the look of the text:
+//!
+//! - a count from 1 to k−1 shows as `<k`, and a count withheld as a table's
+//!   complement shows as `—`, wherever it appears;
+//! - a rate is withheld (`—`) exactly when a count it rests on is hidden;
+//!   a rate built on enrolment alone is never withheld because a neighbour
+//!   is;
+//! - a plain value (days on site, workers) is shown.
+//!
+//! Without publication every token becomes its display text. A token never
+//! reaches a renderer: [`Settle::text`] resolves every string of the
+//! document, and the document check refuses a private-use character left
+//! over.
+//!
+//! The raw number stays available as `figure.value` for charts and
+//! comparisons; a chart's points go through the chart rules of the
+//! publication pass instead.
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+use sunward_render::Cell;
+use sunward_render::markup::cell_of;
+use sunward_render::publication::Rules;
+
+/// Starts a token; then the record's number, [`SEP`], the display text and [`CLOSE`].
+pub const OPEN: char = '\u{E000}';
+/// Separates a token's number from its display text.
+pub const SEP: char = '\u{E001}';
+/// Ends a token.
+pub const CLOSE: char = '\u{E002}';
+
+/// Which figure of the metrics table: unit, period and metric key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Identity {
+    /// `district`, `school`, `org`, …
+    pub unit_type: String,
+    /// The unit's id.
+    pub unit_id: String,
+    /// `AY2024`, `2025`, `AY2024-1`, …
+    pub period: String,
+    /// The metric key, e.g. `incidents`.
+    pub key: String,
+}
+
+impl Identity {
+    /// The same unit and period, another metric.
+    pub fn sibling(&self, key: &str) -> Identity {
+        Identity { key: key.to_string(), ..self.clone() }
+    }
+
+    /// The same unit and metric, another period.
+    pub fn in_period(&self, period: &str) -> Identity {
+        Identity { period: period.to_string(), ..self.clone() }
+    }
+}
+
+/// What kind of figure a metric is, for the publication rules.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind {
+    /// A count of students, events or sessions (subject to `<k`).
+    Count,
+    /// A rate or share, withheld when a count it rests on is hidden.
+    Rate {
+        /// The counts of the metrics table it is computed from.
+        rests_on: Vec<Identity>,
+    },
+    /// A value the rules do not apply to (days on site, staff).
+    Plain,
+}
+
+/// Counts by key or key prefix (`metrics.md`).
+const COUNTS: &[&str] = &[
+    "incidents",
+    "student_contacts",
+    "students_individual",
+    "high_risk_students",
+    "case_sessions",
+    "screened_high",
+    "screened_classes",
+    "cases_active",
+];
+const COUNT_PREFIXES: &[&str] = &["cases_active.", "events.", "participants.", "outcome_n."];
+/// Values the rules do not apply to: they count no student.
+const PLAIN: &[&str] = &["onsite_days", "workers"];
+
+/// The kind of the figure `identity`, whose value is `value`. `baseline` is
+/// the baseline academic year's period (`AY2022`) when the report knows it;
+/// `academic_years` lists the academic-year periods of the table, for a
+/// change whose baseline is not known (then it rests on every one of them).
+pub fn kind_of(identity: &Identity, value: f64, baseline: Option<&str>, academic_years: &[String]) -> Kind {
+    let key = identity.key.as_str();
+    let on = |k: &str| vec![identity.sibling(k)];
+    match key {
+        k if COUNTS.contains(&k) || COUNT_PREFIXES.iter().any(|p| k.starts_with(p)) => Kind::Count,
+        k if PLAIN.contains(&k) => Kind::Plain,
+        "incident_rate_per_1000" | "incident_rate_ci_low" | "incident_rate_ci_high" => {
+            Kind::Rate { rests_on: on("incidents") }
+        }
+        "incident_rate_ratio"
+        | "incident_rate_ratio_ci_low"
+        | "incident_rate_ratio_ci_high"
+        | "incident_rate_change" => {
+            let now = identity.sibling("incidents");
+            let mut rests_on = vec![now.clone()];
+            match baseline {
+                Some(b) => rests_on.push(now.in_period(b)),
+                None => {
+                    rests_on.extend(academic_years.iter().filter(|p| **p != identity.period).map(|p| now.in_period(p)))
+                }
+            }
+            Kind::Rate { rests_on }
+        }
+        "closed_loop_rate" | "median_days_to_intervention" => Kind::Rate { rests_on: on("screened_high") },
+        "red_deescalation_rate" | "sessions_per_high_risk_case" => Kind::Rate { rests_on: on("cases_active.red") },
+        "referral_rate" => Kind::Rate { rests_on: on("cases_active") },
+        "class_coverage" | "screening_coverage" => Kind::Rate { rests_on: Vec::new() },
+        k if k.starts_with("improvement_rate.") => {
+            Kind::Rate { rests_on: on(&format!("outcome_n.{}", &k["improvement_rate.".len()..])) }
+        }
+        // A metric this list does not know (a plugin's): a whole number is
+        // treated as a count, which hides more, never less.
+        _ if value.fract() == 0.0 => Kind::Count,
+        _ => Kind::Rate { rests_on: Vec::new() },
+    }
+}
+
+/// A figure handed to a template.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// Which figure.
+    pub identity: Identity,
+    /// Its value.
+    pub value: f64,
+    /// Its kind.
+    pub kind: Kind,
+}
+
+/// The figures of one render, numbered in the order the template used them.
+#[derive(Debug, Default)]
+pub struct Registry {
+    records: Mutex<Vec<Record>>,
+}
+
+impl Registry {
+    /// Adds a figure; returns its number.
+    pub fn register(&self, record: Record) -> usize {
+        let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        records.push(record);
+        records.len() - 1
+    }
+
+    /// Every figure, by number.
+    pub fn records(&self) -> Vec<Record> {
+        self.records.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// The token for figure `id` shown as `display`.
+pub fn token(id: usize, display: &str) -> String {
+    let clean: String = display.chars().filter(|c| ![OPEN, SEP, CLOSE].contains(c)).collect();
+    format!("{OPEN}{id}{SEP}{clean}{CLOSE}")
+}
+
+/// A piece of text: plain, or a token.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Piece<'a> {
+    /// Text as written.
+    Text(&'a str),
+    /// A figure's token: its number and display text.
+    Token(usize, &'a str),
+}
+
+/// Splits `text` into plain text and tokens. A malformed token is kept as text.
+pub fn pieces(text: &str) -> Vec<Piece<'_>> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(OPEN) {
+        let after = &rest[start + OPEN.len_utf8()..];
+        let parsed = after.find(CLOSE).and_then(|end| {
+            let inner = &after[..end];
+            let (id, display) = inner.split_once(SEP)?;
+            Some((id.parse::<usize>().ok()?, display, end))
+        });
+        match parsed {
+            Some((id, display, end)) => {
+                if start > 0 {
+                    out.push(Piece::Text(&rest[..start]));
+                }
+                out.push(Piece::Token(id, display));
+                rest = &after[end + CLOSE.len_utf8()..];
+            }
+            None => {
+                out.push(Piece::Text(&rest[..start + OPEN.len_utf8()]));
+                rest = after;
+            }
+        }
+    }
+    if !rest.is_empty() {
+        out.push(Piece::Text(rest));
+    }
+    out
+}
+
+/// Whether `text` holds a token.
+pub fn has_token(text: &str) -> bool {
+    text.contains(OPEN)
+}
+
+/// What the rules make of one figure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Shown as formatted.
+    Show,
+    /// A small count: `<k`.
+    Suppress,
+    /// Withheld: `—`.
+    Withhold,
+}
+
+/// Resolves tokens under the publication rules (or none).
+pub struct Settle<'a> {
+    /// This render's figures.
+    pub records: &'a [Record],
+    /// The rules; `None` shows every figure.
+    pub rules: Option<&'a Rules>,
+    /// Counts withheld as a table's complement.
+    pub hidden: BTreeSet<Identity>,
+    /// The value of any figure of the metrics table (for the counts a rate rests on).
+    pub value_of: &'a dyn Fn(&Identity) -> Option<f64>,
+    /// Figures hidden so far.
+    pub withheld: usize,
+}
+
+impl Settle<'_> {
+    fn small(&self, value: f64) -> bool {
+        self.rules.is_some_and(|r| value.fract() == 0.0 && value >= 1.0 && r.is_small(value as u64))
+    }
+
+    /// The verdict on figure `id`.
+    pub fn verdict(&self, id: usize) -> Verdict {
+        if self.rules.is_none() {
+            return Verdict::Show;
+        }
+        let Some(record) = self.records.get(id) else { return Verdict::Withhold };
+        match &record.kind {
+            Kind::Count if self.small(record.value) => Verdict::Suppress,
+            Kind::Count if self.hidden.contains(&record.identity) => Verdict::Withhold,
+            Kind::Count | Kind::Plain => Verdict::Show,
+            Kind::Rate { rests_on } => {
+                let hidden = rests_on
+                    .iter()
+                    .any(|dep| self.hidden.contains(dep) || (self.value_of)(dep).is_some_and(|v| self.small(v)));
+                if hidden { Verdict::Withhold } else { Verdict::Show }
+            }
+        }
+    }
+
+    fn marker(&self, verdict: Verdict) -> String {
+        match (verdict, self.rules) {
+            (Verdict::Suppress, Some(r)) => r.marker(),
+            (_, Some(r)) => r.withheld_marker.clone(),
+            (_, None) => String::new(),
+        }
+    }
+
+    /// `text` with every token replaced by its display text or its marker.
+    pub fn text(&mut self, text: &str) -> String {
+        if !has_token(text) {
+            return text.to_string();
+        }
+        let mut out = String::with_capacity(text.len());
+        for piece in pieces(text) {
+            match piece {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Token(id, display) => match self.verdict(id) {
+                    Verdict::Show => out.push_str(display),
+                    hidden => {
+                        self.withheld += 1;
+                        out.push_str(&self.marker(hidden));
+                    }
+                },
+            }
+        }
+        out
+    }
+
+    /// A table cell holding tokens: shown as a figure when every token is
+    /// shown; else the whole cell is hidden (`<k` for a lone small count).
+    pub fn cell(&mut self, text: &str) -> Cell {
+        let parts = pieces(text);
+        let verdicts: Vec<Verdict> = parts
+            .iter()
+            .filter_map(|p| if let Piece::Token(id, _) = p { Some(self.verdict(*id)) } else { None })
+            .collect();
+        if verdicts.iter().all(|v| *v == Verdict::Show) {
+            return cell_of(&self.text(text));
+        }
+        self.withheld += 1;
+        let lone = verdicts.len() == 1 && parts.len() == 1;
+        if lone && verdicts[0] == Verdict::Suppress {
+            Cell::Suppressed(self.marker(Verdict::Suppress))
+        } else {
+            Cell::Withheld(self.marker(Verdict::Withhold))
+        }
+    }
+}
+
+/// The language-neutral text of a cell (its display), for finding tokens.
+pub fn cell_text(cell: &Cell) -> Option<&str> {
+    match cell {
+        Cell::Text(s) => Some(s),
+        Cell::Number { display, .. } => Some(display),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(key: &str, period: &str) -> Identity {
+        Identity { unit_type: "school".into(), unit_id: "S1".into(), period: period.into(), key: key.into() }
+    }
+
+    #[test]
+    fn tokens_split_back_into_their_pieces() {
+        let text = format!("共{}人，占{}。", token(0, "3"), token(12, "55%"));
+        assert_eq!(
+            pieces(&text),
+            [
+                Piece::Text("共"),
+                Piece::Token(0, "3"),
+                Piece::Text("人，占"),
+                Piece::Token(12, "55%"),
+                Piece::Text("。")
+            ]
+        );
+        // A stray opening mark is text.
+        assert_eq!(pieces("a\u{E000}b"), [Piece::Text("a\u{E000}"), Piece::Text("b")]);
+        // Display text cannot close a token early.
+        assert_eq!(pieces(&token(1, "x\u{E002}y")), [Piece::Token(1, "xy")]);
+    }
+
+    #[test]
+    fn kinds_follow_the_metric_definitions() {
+        assert_eq!(kind_of(&id("incidents", "AY2024"), 3.0, None, &[]), Kind::Count);
+        assert_eq!(kind_of(&id("participants.home_visit", "AY2024"), 3.0, None, &[]), Kind::Count);
+        assert_eq!(kind_of(&id("onsite_days", "2025"), 3.0, None, &[]), Kind::Plain);
+        assert_eq!(
+            kind_of(&id("incident_rate_per_1000", "AY2024"), 2.5, None, &[]),
+            Kind::Rate { rests_on: vec![id("incidents", "AY2024")] }
+        );
+        assert_eq!(
+            kind_of(&id("incident_rate_change", "AY2024"), -0.2, Some("AY2022"), &[]),
+            Kind::Rate { rests_on: vec![id("incidents", "AY2024"), id("incidents", "AY2022")] }
+        );
+        let years = ["AY2022".to_string(), "AY2023".to_string(), "AY2024".to_string()];
+        assert_eq!(
+            kind_of(&id("incident_rate_ratio", "AY2024"), 0.8, None, &years),
+            Kind::Rate {
+                rests_on: vec![id("incidents", "AY2024"), id("incidents", "AY2022"), id("incidents", "AY2023")]
+            }
+        );
+        assert_eq!(
+            kind_of(&id("improvement_rate.resilience", "AY2024"), 0.5, None, &[]),
+            Kind::Rate { rests_on: vec![id("outcome_n.resilience", "AY2024")] }
+        );
+        assert_eq!(kind_of(&id("screening_coverage", "AY2024"), 0.98, None, &[]), Kind::Rate { rests_on: vec![] });
+        // Unknown metrics: whole numbers are counts.
+        assert_eq!(kind_of(&id("plugin_thing", "AY2024"), 4.0, None, &[]), Kind::Count);
+    }
+
+    #[test]
+    fn the_rules_decide_by_type() {
+        let records = vec![
+            Record { identity: id("incidents", "AY2024"), value: 3.0, kind: Kind::Count },
+            Record { identity: id("incidents", "AY2023"), value: 12.0, kind: Kind::Count },
+            Record {
+                identity: id("incident_rate_per_1000", "AY2024"),
+                value: 2.5,
+                kind: Kind::Rate { rests_on: vec![id("incidents", "AY2024")] },
+            },
+            Record { identity: id("screening_coverage", "AY2024"), value: 0.98, kind: Kind::Rate { rests_on: vec![] } },
+            Record { identity: id("onsite_days", "2025"), value: 2.0, kind: Kind::Plain },
+        ];
+        let value_of = |i: &Identity| records.iter().find(|r| &r.identity == i).map(|r| r.value);
+        let rules = Rules::new(5);
+        let mut settle = Settle {
+            records: &records,
+            rules: Some(&rules),
+            hidden: BTreeSet::new(),
+            value_of: &value_of,
+            withheld: 0,
+        };
+        // In prose: "3人" is still a small count; the rate on it is withheld; coverage
+        // (on enrolment) and days on site are shown.
+        let prose = format!(
+            "{}人，每千人{}，覆盖率{}，驻校{}天，上年{}起",
+            token(0, "3"),
+            token(2, "2.5"),
+            token(3, "98%"),
+            token(4, "2"),
+            token(1, "12")
+        );
+        assert_eq!(settle.text(&prose), "<5人，每千人—，覆盖率98%，驻校2天，上年12起");
+        assert_eq!(settle.withheld, 2);
+        // A count withheld as a complement is withheld everywhere it appears.
+        settle.hidden.insert(id("incidents", "AY2023"));
+        assert_eq!(settle.text(&token(1, "12")), "—");
+        // Cells: a lone small count is <5; an interval of two rates on it is one —.
+        assert_eq!(settle.cell(&token(0, "3")), Cell::Suppressed("<5".into()));
+        assert_eq!(settle.cell(&format!("{}–{}", token(2, "0.6"), token(2, "8.0"))), Cell::Withheld("—".into()));
+        assert_eq!(settle.cell(&token(3, "98%")), cell_of("98%"));
+        // Without rules every figure shows.
+        let mut open =
+            Settle { records: &records, rules: None, hidden: BTreeSet::new(), value_of: &value_of, withheld: 0 };
+        assert_eq!(open.text(&prose), "3人，每千人2.5，覆盖率98%，驻校2天，上年12起");
+    }
+}
