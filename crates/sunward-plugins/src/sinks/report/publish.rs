@@ -109,7 +109,7 @@ pub fn settle_document(doc: &mut Document, settle: &mut Settle<'_>) {
                     if let Some(text) = typed::cell_text(cell)
                         && typed::has_token(text)
                     {
-                        *cell = settle.cell(&text.to_string());
+                        *cell = settle.cell(text);
                     }
                 }
             }
