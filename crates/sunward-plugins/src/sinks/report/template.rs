@@ -4,7 +4,7 @@
 //!
 //! | name | kind | what it does |
 //! |---|---|---|
-//! | `metric(key, unit_type, unit_id, period)` | function | a figure of the metrics table (an integer when whole, none when null); an error when no such row exists |
+//! | `metric(key, unit_type, unit_id, period)` | function | a typed figure of the metrics table ([`FigureValue`]: printed it is a token the publication pass judges by type; `.value` is the number), none when null; an error when no such row exists |
 //! | `fig(key, period=period)` | function | `metric()` for the template's `unit` (its `unit_type` and `unit_id`) and, by default, the template's `period` variable |
 //! | `funnel(rate, size, overall, scale=1000)` | function | where a unit lies on a funnel plot: none inside the 95% limits, else a label such as `高于95%控制限` |
 //! | `small(n)` | function | whether publication hides the count `n` (1 ≤ n < k) |
