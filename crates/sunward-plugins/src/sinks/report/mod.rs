@@ -385,6 +385,7 @@ impl Sink for ReportSink {
                     hidden: Default::default(),
                     value_of: &value_of,
                     withheld: 0,
+                    group_digits: lang == Lang::En,
                 };
                 match &rules {
                     Some(rules) => {

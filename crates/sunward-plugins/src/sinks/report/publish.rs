@@ -105,11 +105,20 @@ pub fn settle_document(doc: &mut Document, settle: &mut Settle<'_>) {
                 for column in &mut table.columns {
                     column.title = settle.text(&column.title);
                 }
-                for cell in table.rows.iter_mut().flatten().chain(table.totals.iter_mut().flatten()) {
-                    if let Some(text) = typed::cell_text(cell)
-                        && typed::has_token(text)
-                    {
-                        *cell = settle.cell(text);
+                let numeric: Vec<bool> = table.columns.iter().map(|c| c.align == Align::Numeric).collect();
+                for row in table.rows.iter_mut().chain(table.totals.iter_mut()) {
+                    for (cell, numeric) in row.iter_mut().zip(&numeric) {
+                        if let Some(text) = typed::cell_text(cell)
+                            && typed::has_token(text)
+                        {
+                            *cell = settle.cell(text);
+                        } else if let Cell::Number { display, .. } = cell
+                            && settle.group_digits
+                            && *numeric
+                        {
+                            // A whole figure written from `tables.*` (enrolment): grouped like the rest.
+                            *display = typed::group_thousands(display);
+                        }
                     }
                 }
             }
@@ -421,8 +430,14 @@ mod tests {
     /// Publishes a document whose figures were written without `metric()`.
     fn untyped(d: &mut Document, rules: &Rules) -> Result<usize, Refusal> {
         let value_of = |_: &Identity| None;
-        let mut settle =
-            Settle { records: &[], rules: Some(rules), hidden: Default::default(), value_of: &value_of, withheld: 0 };
+        let mut settle = Settle {
+            records: &[],
+            rules: Some(rules),
+            hidden: Default::default(),
+            value_of: &value_of,
+            withheld: 0,
+            group_digits: false,
+        };
         publish(d, rules, &mut settle)
     }
 

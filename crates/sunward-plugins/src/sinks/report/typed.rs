@@ -239,6 +239,23 @@ pub struct Settle<'a> {
     pub value_of: &'a dyn Fn(&Identity) -> Option<f64>,
     /// Figures hidden so far.
     pub withheld: usize,
+    /// Group the digits of whole figures in thousands (`3,695`), as English does.
+    pub group_digits: bool,
+}
+
+/// `3695` → `3,695`; anything but a plain run of digits is left alone.
+pub fn group_thousands(text: &str) -> String {
+    if text.len() < 4 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + text.len() / 3);
+    for (i, c) in text.chars().enumerate() {
+        if i > 0 && (text.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 impl Settle<'_> {
@@ -283,6 +300,7 @@ impl Settle<'_> {
             match piece {
                 Piece::Text(t) => out.push_str(t),
                 Piece::Token(id, display) => match self.verdict(id) {
+                    Verdict::Show if self.group_digits => out.push_str(&group_thousands(display)),
                     Verdict::Show => out.push_str(display),
                     hidden => {
                         self.withheld += 1;
@@ -401,6 +419,7 @@ mod tests {
             hidden: BTreeSet::new(),
             value_of: &value_of,
             withheld: 0,
+            group_digits: false,
         };
         // In prose: "3人" is still a small count; the rate on it is withheld; coverage
         // (on enrolment) and days on site are shown.
@@ -422,8 +441,41 @@ mod tests {
         assert_eq!(settle.cell(&format!("{}–{}", token(2, "0.6"), token(2, "8.0"))), Cell::Withheld("—".into()));
         assert_eq!(settle.cell(&token(3, "98%")), cell_of("98%"));
         // Without rules every figure shows.
-        let mut open =
-            Settle { records: &records, rules: None, hidden: BTreeSet::new(), value_of: &value_of, withheld: 0 };
+        let mut open = Settle {
+            records: &records,
+            rules: None,
+            hidden: BTreeSet::new(),
+            value_of: &value_of,
+            withheld: 0,
+            group_digits: false,
+        };
         assert_eq!(open.text(&prose), "3人，每千人2.5，覆盖率98%，驻校2天，上年12起");
+    }
+
+    #[test]
+    fn english_groups_whole_figures_in_thousands() {
+        for (raw, grouped) in [
+            ("0", "0"),
+            ("999", "999"),
+            ("1000", "1,000"),
+            ("3695", "3,695"),
+            ("12173", "12,173"),
+            ("100000", "100,000"),
+            ("1234567", "1,234,567"),
+            ("2.5", "2.5"),
+            ("98%", "98%"),
+            ("<5", "<5"),
+        ] {
+            assert_eq!(group_thousands(raw), grouped);
+        }
+        // Against a reference over a whole range: strip the commas and the digits come back,
+        // every group after the first has three digits, the first one to three.
+        for n in (0u64..200_000).step_by(7) {
+            let g = group_thousands(&n.to_string());
+            assert_eq!(g.replace(',', ""), n.to_string());
+            let groups: Vec<&str> = g.split(',').collect();
+            assert!((1..=3).contains(&groups[0].len()), "{g}");
+            assert!(groups[1..].iter().all(|x| x.len() == 3), "{g}");
+        }
     }
 }
