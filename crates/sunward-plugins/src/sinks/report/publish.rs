@@ -93,6 +93,9 @@ pub fn settle_document(doc: &mut Document, settle: &mut Settle<'_>) {
                 for tile in tiles {
                     tile.label = settle.text(&tile.label);
                     tile.value = settle.text(&tile.value);
+                    if settle.group_digits {
+                        tile.value = typed::group_thousands(&tile.value);
+                    }
                     if let Some(note) = &mut tile.note {
                         *note = settle.text(note);
                     }

@@ -10,7 +10,7 @@
 //! | `small(n)` | function | whether publication hides the count `n` (1 ≤ n < k) |
 //! | `can_show(counts)` | function | whether a funnel point resting on these counts (one per pooled period) is shown under publication: their sum is 0 or ≥ k and they do not mix hidden and shown counts |
 //! | `t(zh, en)` | function | the text in the report's language |
-//! | `count` | filter | a count as published: `<5` for 1..k−1 |
+//! | `count` | filter | a count as published: `<5` for 1..k−1; digits grouped in English (`3,695`) |
 //! | `num(d=1)` | filter | a number with at most `d` decimals (`2.8`) |
 //! | `pct(d=0)` | filter | a share as a percentage (`0.553` → `55%`) |
 //! | `change(d=0)` | filter | a relative change with its sign (`−0.472` → `−47%`) |
@@ -29,7 +29,7 @@ use sunward_render::document::{format_decimal, format_number};
 use sunward_render::publication::Rules;
 use sunward_render::{FunnelPlot, FunnelPoint, Lang};
 
-use super::typed::{Identity, Record, Registry, kind_of, token};
+use super::typed::{Identity, Record, Registry, group_thousands, kind_of, token};
 use super::values::Figures;
 
 /// The context variable holding the render's [`Tracker`].
@@ -271,7 +271,8 @@ pub fn environment(root: &Path, figures: Arc<Figures>) -> Environment<'static> {
             t.hide();
             return Ok(Value::from(t.rules.as_ref().map(Rules::marker).unwrap_or_default()));
         }
-        Ok(Value::from(format_decimal(n, 0)))
+        let text = format_decimal(n, 0);
+        Ok(Value::from(if t.lang == Lang::En { group_thousands(&text) } else { text }))
     });
     env.add_filter("num", |state: &State, value: Value, decimals: Option<usize>| -> Result<Value, Error> {
         let t = tracker(state)?;
