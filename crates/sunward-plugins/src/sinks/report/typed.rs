@@ -250,7 +250,7 @@ pub fn group_thousands(text: &str) -> String {
     }
     let mut out = String::with_capacity(text.len() + text.len() / 3);
     for (i, c) in text.chars().enumerate() {
-        if i > 0 && (text.len() - i) % 3 == 0 {
+        if i > 0 && (text.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
