@@ -556,12 +556,15 @@ fn footer(lang: Lang, marking: Option<&str>) -> String {
 /// number a `PAGE` field.
 fn official_footer() -> String {
     let mut s = format!("{XML_DECL}<w:ftr xmlns:w=\"{NS_W}\"><w:p><w:pPr><w:pStyle w:val=\"Footer\"/></w:pPr>");
-    s.push_str(&run("— ", ""));
+    // The dashes and spaces set in the Latin font (not as East Asian text),
+    // two of them to a side, so that the gap reads as one in extracted text.
+    let latin = "<w:rFonts w:hint=\"default\"/>";
+    s.push_str(&run("—  ", latin));
     s.push_str(
         "<w:r><w:fldChar w:fldCharType=\"begin\"/></w:r><w:r><w:instrText xml:space=\"preserve\"> PAGE </w:instrText></w:r>\
          <w:r><w:fldChar w:fldCharType=\"separate\"/></w:r><w:r><w:t>1</w:t></w:r><w:r><w:fldChar w:fldCharType=\"end\"/></w:r>",
     );
-    s.push_str(&run(" —", ""));
+    s.push_str(&run("  —", latin));
     s.push_str("</w:p></w:ftr>");
     s
 }

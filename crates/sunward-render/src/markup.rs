@@ -231,8 +231,8 @@ pub fn parse(src: &str) -> Result<Document, MarkupError> {
                 doc.blocks.push(Block::Heading { level, text: std::mem::take(&mut text).trim().to_string() });
             }
             Event::End(TagEnd::Paragraph) => {
-                let para = std::mem::take(&mut text).trim().to_string();
-                let styled = trim_spans(std::mem::take(&mut spans));
+                let mut para = std::mem::take(&mut text).trim().to_string();
+                let styled = cjk_strong(trim_spans(std::mem::take(&mut spans)), &mut para);
                 if let Some(q) = quote.as_mut() {
                     q.push(para);
                 } else if !lists.is_empty() {
@@ -255,8 +255,8 @@ pub fn parse(src: &str) -> Result<Document, MarkupError> {
                 if quote.is_none()
                     && let Some(outer) = lists.last_mut()
                 {
-                    let item = std::mem::take(&mut text).trim().to_string();
-                    let styled = trim_spans(std::mem::take(&mut spans));
+                    let mut item = std::mem::take(&mut text).trim().to_string();
+                    let styled = cjk_strong(trim_spans(std::mem::take(&mut spans)), &mut item);
                     if !item.is_empty() {
                         outer.list.items.push(list_item(item, styled));
                         outer.count += 1;
@@ -286,8 +286,8 @@ pub fn parse(src: &str) -> Result<Document, MarkupError> {
                 }
             }
             Event::End(TagEnd::Item) => {
-                let item = std::mem::take(&mut text).trim().to_string();
-                let styled = trim_spans(std::mem::take(&mut spans));
+                let mut item = std::mem::take(&mut text).trim().to_string();
+                let styled = cjk_strong(trim_spans(std::mem::take(&mut spans)), &mut item);
                 if !item.is_empty()
                     && let Some(open) = lists.last_mut()
                 {
@@ -451,6 +451,42 @@ fn trim_spans(mut spans: Vec<Span>) -> Vec<Span> {
         last.text = last.text.trim_end().to_string();
     }
     spans
+}
+
+/// Bold that CommonMark misses in Chinese. A closing `**` after
+/// punctuation counts only when followed by a space or punctuation, so the
+/// usual lead-in `**一是加强队伍建设。**其后文字` comes out of the parser
+/// as literal asterisks. Pairs of `**` left in unstyled text are read as
+/// bold here, and `text` is made the spans' text again.
+fn cjk_strong(spans: Vec<Span>, text: &mut String) -> Vec<Span> {
+    if !spans.iter().any(|s| !s.strong && s.text.matches("**").count() >= 2) {
+        return spans;
+    }
+    let mut out: Vec<Span> = Vec::new();
+    for span in spans {
+        if span.strong || span.text.matches("**").count() < 2 {
+            out.push(span);
+            continue;
+        }
+        let parts: Vec<&str> = span.text.split("**").collect();
+        // With an odd number of markers the last one stays as written.
+        let used = (parts.len() - 1) / 2 * 2;
+        for (i, part) in parts[..used].iter().enumerate() {
+            out.push(Span { text: part.to_string(), strong: i % 2 == 1, emphasis: span.emphasis });
+        }
+        out.push(Span { text: parts[used..].join("**"), strong: false, emphasis: span.emphasis });
+    }
+    out.retain(|s| !s.text.is_empty());
+    // Join neighbours of the same style.
+    let mut joined: Vec<Span> = Vec::new();
+    for span in out {
+        match joined.last_mut() {
+            Some(last) if last.strong == span.strong && last.emphasis == span.emphasis => last.text.push_str(&span.text),
+            _ => joined.push(span),
+        }
+    }
+    *text = crate::document::spans_text(&joined);
+    joined
 }
 
 /// A list item: plain unless some span is styled.

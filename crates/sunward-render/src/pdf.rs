@@ -1713,12 +1713,19 @@ impl PageDecorator for Decorator {
         if self.official {
             // A4 with the text area of GB/T 9704-2012: 156 mm × 225 mm, 37 mm
             // from the top and 28 mm from the left; the page number 7 mm below it.
-            let number = format!("— {page} —");
+            // `— 2 —`: the dashes and the number printed apart, half a character
+            // between them, so that text extraction keeps the spaces.
             let big = style.with_font_size(14).with_color(INK);
-            let nw = big.str_width(&context.font_cache, &number);
-            let x = Mm::from(28.0) + (Mm::from(156.0) - nw) / 2.0;
-            let y = area.size().height - Mm::from(OFFICIAL_BOTTOM) + Mm::from(5.0);
-            area.print_str(&context.font_cache, Position::new(x, y), big, &number)?;
+            let number = page.to_string();
+            let w = |s: &str| mm(big.str_width(&context.font_cache, s));
+            let gap = pt_mm(14.0) / 2.0;
+            let total = 2.0 * w("—") + 2.0 * gap + w(&number);
+            let mut x = 28.0 + (156.0 - total) / 2.0;
+            let y = mm(area.size().height) - OFFICIAL_BOTTOM + 5.0;
+            for (piece, after) in [("—", gap), (number.as_str(), gap), ("—", 0.0)] {
+                area.print_str(&context.font_cache, Position::new(x, y), big, piece)?;
+                x += w(piece) + after;
+            }
             area.add_margins(Margins::trbl(37, 26, OFFICIAL_BOTTOM, 28));
             return Ok(area);
         }
@@ -1832,10 +1839,11 @@ fn embolden(pdf: &mut lopdf::Document, pages: &std::collections::BTreeMap<u32, l
     use lopdf::content::{Content, Operation};
     let fail = |e: lopdf::Error| PdfError(format!("cannot rewrite a page for bold text: {e}"));
     let is_heavy = |operands: &[Object]| {
+        // printpdf writes colours with two decimals (0x11 → 0.07).
         let v: Vec<f64> = operands.iter().filter_map(|o| o.as_f64().or_else(|_| o.as_i64().map(|i| i as f64)).ok()).collect();
         v.len() == 3
             && HEAVY.iter().any(|&(r, g, b)| {
-                [r, g, b].iter().zip(&v).all(|(c, x)| (f64::from(*c) / 255.0 - x).abs() < 1e-3)
+                [r, g, b].iter().zip(&v).all(|(c, x)| (f64::from(*c) / 255.0 - x).abs() < 0.006)
             })
     };
     for &id in pages.values() {
