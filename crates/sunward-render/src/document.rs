@@ -626,10 +626,8 @@ impl Document {
                         err(e);
                     }
                 }
-                Block::RichParagraph { text, spans } => {
-                    if spans_text(spans) != *text {
-                        err("the spans' texts joined differ from the paragraph's text".to_string());
-                    }
+                Block::RichParagraph { text, spans } if spans_text(spans) != *text => {
+                    err("the spans' texts joined differ from the paragraph's text".to_string())
                 }
                 Block::List(list) => {
                     if list.items.is_empty() {
@@ -847,6 +845,76 @@ mod tests {
         .unwrap();
         let back: Document = serde_json::from_str(&serde_json::to_string(&doc).unwrap()).unwrap();
         assert_eq!(doc, back);
+    }
+}
+
+#[cfg(test)]
+mod emphasis_tests {
+    use super::*;
+
+    #[test]
+    fn rich_paragraphs_lists_and_the_official_style_round_trip_through_json() {
+        let doc: Document = serde_json::from_str(
+            r#"{"title": "t", "meta": {"organisation": "青浦区教育局", "period": "2025年", "style": "official",
+                "doc_number": "青教〔2025〕12号", "recipient": "区人民政府："},
+                "blocks": [
+                {"type": "rich_paragraph", "text": "一是加强。其后",
+                 "spans": [{"text": "一是加强。", "strong": true}, {"text": "其后"}]},
+                {"type": "list", "ordered": true, "start": 3,
+                 "items": [{"text": "甲乙", "spans": [{"text": "甲", "emphasis": true}, {"text": "乙"}]}, {"text": "丙"}]},
+                {"type": "list", "items": [{"text": "丁"}]}]}"#,
+        )
+        .unwrap();
+        doc.check().unwrap();
+        assert_eq!(doc.meta.style, DocStyle::Official);
+        let Block::List(list) = &doc.blocks[1] else { panic!() };
+        assert_eq!((list.marker(0), list.marker(1)), ("3.".to_string(), "4.".to_string()));
+        let Block::List(bullets) = &doc.blocks[2] else { panic!() };
+        assert_eq!((bullets.ordered, bullets.marker(0).as_str()), (false, "•"));
+        let json = serde_json::to_string(&doc).unwrap();
+        assert!(!json.contains("\"strong\":false") && !json.contains("\"spans\":[]"), "{json}");
+        let back: Document = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, doc);
+        // What a reader sees: the plain texts, the number and recipient, no period in an official document.
+        let texts = doc.texts();
+        for t in ["一是加强。其后", "甲乙", "丙", "丁", "青教〔2025〕12号", "区人民政府："] {
+            assert!(texts.contains(&t.to_string()), "{t}");
+        }
+        assert!(!texts.contains(&"2025年".to_string()));
+        // The default style is not written out, so older readers see the same JSON.
+        let json = serde_json::to_string(&Document::new("t")).unwrap();
+        assert!(!json.contains("style"), "{json}");
+    }
+
+    #[test]
+    fn spans_must_spell_the_text_and_unknown_span_fields_are_refused() {
+        let mut doc = Document::new("t");
+        doc.blocks.push(Block::RichParagraph { text: "ab".into(), spans: vec![Span::strong("a")] });
+        doc.blocks.push(Block::List(List { ordered: true, start: None, items: vec![] }));
+        doc.blocks.push(Block::List(List {
+            ordered: false,
+            start: None,
+            items: vec![
+                ListItem { text: "x".into(), spans: vec![Span::plain("y")] },
+                ListItem::styled(vec![Span::emphasis("z")]),
+            ],
+        }));
+        let messages: Vec<String> = doc.check().unwrap_err().into_iter().map(|e| e.message).collect();
+        assert_eq!(
+            messages,
+            [
+                "block 1 (rich_paragraph): the spans' texts joined differ from the paragraph's text",
+                "block 2 (list): a list needs at least one item",
+                "block 3 (list): item 1: the spans' texts joined differ from its text",
+            ]
+        );
+        let err = serde_json::from_str::<Document>(
+            r#"{"title": "t", "blocks": [{"type": "rich_paragraph", "text": "a", "spans": [{"text": "a", "bold": true}]}]}"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("unknown field `bold`"), "{err}");
+        let err = serde_json::from_str::<Document>(r#"{"title": "t", "meta": {"style": "fancy"}}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown variant `fancy`"), "{err}");
     }
 }
 

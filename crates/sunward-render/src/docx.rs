@@ -664,8 +664,11 @@ fn document_xml(doc: &Document, images: &[Option<Image>]) -> String {
     } else {
         title_page(&mut body, doc);
     }
-    let mut ctx = Body { lang: doc.lang, official, lists: 0 };
-    for (block, image) in doc.blocks.iter().zip(images) {
+    let mut ctx = Body { lang: doc.lang, official, lists: 0, keep_next: false };
+    let last = doc.blocks.len().saturating_sub(1);
+    for (i, (block, image)) in doc.blocks.iter().zip(images).enumerate() {
+        // An official document's last paragraph stays with the signature.
+        ctx.keep_next = official && i == last;
         block_xml(&mut body, block, image.as_ref(), &mut ctx);
     }
     if official {
@@ -715,11 +718,18 @@ fn official_head(out: &mut String, doc: &Document) {
         out.push_str(&para(
             "",
             "<w:spacing w:before=\"480\" w:after=\"360\" w:line=\"240\" w:lineRule=\"auto\"/><w:jc w:val=\"center\"/>",
-            &run(&name, &format!("<w:b/><w:bCs/><w:color w:val=\"{OFFICIAL_RED}\"/><w:sz w:val=\"72\"/><w:szCs w:val=\"72\"/>")),
+            &run(
+                &name,
+                &format!("<w:b/><w:bCs/><w:color w:val=\"{OFFICIAL_RED}\"/><w:sz w:val=\"72\"/><w:szCs w:val=\"72\"/>"),
+            ),
         ));
     }
     if let Some(number) = &doc.meta.doc_number {
-        out.push_str(&para("", "<w:spacing w:before=\"240\" w:after=\"0\"/><w:jc w:val=\"center\"/>", &run(number, "")));
+        out.push_str(&para(
+            "",
+            "<w:spacing w:before=\"240\" w:after=\"0\"/><w:jc w:val=\"center\"/>",
+            &run(number, ""),
+        ));
     }
     // The red rule: the bottom border of an empty, low paragraph.
     out.push_str(&para(
@@ -811,6 +821,8 @@ struct Body {
     lang: Lang,
     official: bool,
     lists: usize,
+    /// Keep this block's paragraphs with the next paragraph.
+    keep_next: bool,
 }
 
 /// Runs for styled text: strong as real bold (`w:b`), emphasis as italic
@@ -835,7 +847,8 @@ fn spans_runs(spans: &[Span], lang: Lang) -> String {
 }
 
 fn block_xml(out: &mut String, block: &Block, image: Option<&Image>, ctx: &mut Body) {
-    let body_ppr = if ctx.official { official_indent() } else { String::new() };
+    let keep = if ctx.keep_next { "<w:keepNext/>" } else { "" };
+    let body_ppr = if ctx.official { format!("{keep}{}", official_indent()) } else { keep.to_string() };
     match block {
         Block::Heading { level, text } => {
             let style = ["Heading1", "Heading2", "Heading3"][usize::from((*level).clamp(1, 3) - 1)];
@@ -847,8 +860,10 @@ fn block_xml(out: &mut String, block: &Block, image: Option<&Image>, ctx: &mut B
             ctx.lists += 1;
             let spacing = if ctx.official { "" } else { "<w:spacing w:after=\"60\"/>" };
             for item in &list.items {
-                let ppr =
-                    format!("<w:numPr><w:ilvl w:val=\"0\"/><w:numId w:val=\"{}\"/></w:numPr>{spacing}", ctx.lists);
+                let ppr = format!(
+                    "{keep}<w:numPr><w:ilvl w:val=\"0\"/><w:numId w:val=\"{}\"/></w:numPr>{spacing}",
+                    ctx.lists
+                );
                 out.push_str(&para("", &ppr, &spans_runs(&spans_or_plain(&item.text, &item.spans), ctx.lang)));
             }
         }

@@ -69,13 +69,14 @@ strong { font-weight: 700; }
   line-height: 1.3; margin: 1.5rem 0 1.25rem; }
 .doc-number { margin: 0 0 0.4rem; }
 .red-rule { border: 0; border-top: 2px solid #c00000; margin: 0; }
-.official h1 { color: var(--ink); text-align: center; font-size: 1.6rem; margin: 1.5rem 0 1.25rem; }
+.official h1 { color: var(--ink); text-align: center; font-size: 1.6rem; margin: 1.5rem 0 1.25rem; text-wrap: balance; }
 .official .subtitle { text-align: center; }
 .official h2 { border-bottom: 0; font-size: 1.1rem; margin: 1rem 0 0.5rem; text-indent: 2em; }
 .official h3, .official h4 { font-size: 1rem; margin: 0.8rem 0 0.4rem; text-indent: 2em; }
-.official > p:not(.recipient):not(.marking) { text-indent: 2em; }
+.official > p:not(.recipient):not(.marking):not(.subtitle) { text-indent: 2em; }
 .recipient { text-indent: 0; margin: 0 0 0.5rem; }
-.signature { margin: 2.5rem 4em 0 auto; width: max-content; text-align: center; }
+.signature { margin: 2.5rem 4em 0 auto; width: max-content; text-align: center;
+  break-before: avoid; page-break-before: avoid; break-inside: avoid; page-break-inside: avoid; }
 .signature p { margin: 0; text-indent: 0; }
 .annotation { margin-top: 1rem; }
 @media (min-width: 48rem) { body { font-size: 17px; } .report { padding: 2.5rem 2rem 4rem; } h1 { font-size: 2rem; } }
@@ -93,8 +94,13 @@ strong { font-weight: 700; }
   .tile { border: 1px solid var(--rule); border-left: 4px solid var(--primary); }
   .page-break { display: block; break-after: page; page-break-after: always; }
   @page official { size: A4; margin: 37mm 26mm 35mm 28mm;
-    @bottom-center { content: "— " counter(page) " —"; font-size: 12pt; } }
-  .official { page: official; }
+    @bottom-center { content: "— " counter(page) " —"; font-size: 14pt; vertical-align: top; padding-top: 5mm; } }
+  .official { page: official; font-size: 16pt; line-height: 1.75; }
+  .official .issuer-mark { font-size: 36pt; }
+  .official h1 { font-size: 22pt; }
+  .official h2, .official h3, .official h4 { font-size: 16pt; margin: 0; }
+  .official p, .official li { margin: 0; }
+  .official ol, .official ul { margin: 0; padding-left: 4em; }
 }
 "#;
 

@@ -42,7 +42,18 @@
 //!   [`Meta`] fields, one `key: value` a line.
 //! - `#`, `##`, `###` are headings of level 1, 2, 3 (deeper ones are 3).
 //! - A paragraph is running text; soft line breaks join Chinese lines
-//!   without a space.
+//!   without a space. `**bold**` and `*emphasis*` are kept
+//!   ([`Block::RichParagraph`]), including the Chinese lead-in
+//!   `**一是加强队伍建设。**其后文字` that CommonMark itself leaves as
+//!   asterisks (a closing `**` after punctuation and before a character).
+//! - `1.` / `-` lists are [`Block::List`]s: numbered from their first number
+//!   (`3.` starts at 3) or bulleted, items keeping their bold and emphasis;
+//!   a list inside an item follows the item as a list of its own.
+//! - Front matter `style: official` lays the document out as a government
+//!   document (GB/T 9704-2012, [`DocStyle::Official`]); `doc_number:`
+//!   (`青教〔2025〕12号`) and `recipient:` (`区人民政府：`) give its
+//!   document number and main recipient, `organisation:` the issuing
+//!   authority and `generated:` the date at its end.
 //! - ```` ```tiles ```` holds one key figure a line: `label | value | note`.
 //! - A table's numeric columns are the right-aligned ones (`---:`); a row
 //!   whose first cell is bold is the totals row; a paragraph `Table: …`
@@ -481,7 +492,9 @@ fn cjk_strong(spans: Vec<Span>, text: &mut String) -> Vec<Span> {
     let mut joined: Vec<Span> = Vec::new();
     for span in out {
         match joined.last_mut() {
-            Some(last) if last.strong == span.strong && last.emphasis == span.emphasis => last.text.push_str(&span.text),
+            Some(last) if last.strong == span.strong && last.emphasis == span.emphasis => {
+                last.text.push_str(&span.text)
+            }
             _ => joined.push(span),
         }
     }
@@ -577,17 +590,7 @@ Table: 表1 各校服务场次
         let kinds: Vec<&str> = doc.blocks.iter().map(Block::kind).collect();
         assert_eq!(
             kinds,
-            [
-                "heading",
-                "paragraph",
-                "key_figures",
-                "table",
-                "figure",
-                "note",
-                "page_break",
-                "heading",
-                "list"
-            ]
+            ["heading", "paragraph", "key_figures", "table", "figure", "note", "page_break", "heading", "list"]
         );
         assert_eq!(doc.blocks[1], Block::Paragraph { text: "全年累计服务学生3208人次，较上年增长12%。".into() });
         let Block::KeyFigures { tiles } = &doc.blocks[2] else { panic!() };
@@ -650,7 +653,9 @@ Table: 表1 各校服务场次
                 ordered: true,
                 start: Some(3),
                 items: vec![
-                    ListItem { text: "第三项要点".into(), spans: vec![Span::plain("第三项"), Span::strong("要点")] },
+                    ListItem {
+                        text: "第三项要点".into(), spans: vec![Span::plain("第三项"), Span::strong("要点")]
+                    },
                     ListItem::plain("第四项")
                 ]
             })

@@ -138,8 +138,9 @@ const EMPHASIS: Color = Color::Rgb(0x1f, 0x5a, 0x8a);
 const OFFICIAL_RED: Color = Color::Rgb(0xc0, 0x00, 0x00);
 /// Text filled in these colours is drawn heavier (see [`embolden`]).
 const HEAVY: [(u8, u8, u8); 2] = [(0x11, 0x11, 0x11), (0xc0, 0x00, 0x00)];
-/// The outline width (pt) that makes heavy text look bold.
-const HEAVY_STROKE: f64 = 0.35;
+/// The outline width that makes heavy text look bold, per point of type
+/// (0.25 pt at 10 pt, 0.4 pt at 16 pt).
+const HEAVY_STROKE: f64 = 0.025;
 
 /// Renders a document to PDF bytes with the given TrueType font (the whole
 /// font; it is subset here).
@@ -169,7 +170,8 @@ pub fn render(doc: &Document, font: &[u8]) -> Result<Vec<u8>, PdfError> {
     pdf.set_font_size(10);
     pdf.set_line_spacing(1.45);
     let official = doc.meta.style == DocStyle::Official;
-    let shared = Rc::new(Shared { bottom: if official { OFFICIAL_BOTTOM } else { CONTENT_BOTTOM }, ..Shared::default() });
+    let shared =
+        Rc::new(Shared { bottom: if official { OFFICIAL_BOTTOM } else { CONTENT_BOTTOM }, ..Shared::default() });
     let compact = doc.is_compact();
     pdf.set_page_decorator(Decorator {
         shared: shared.clone(),
@@ -286,7 +288,10 @@ fn split_lines(spans: &[Span]) -> Vec<Vec<Span>> {
                 lines.push(Vec::new());
             }
             if !part.is_empty() {
-                lines.last_mut().unwrap_or_else(|| unreachable!()).push(Span { text: part.to_string(), ..span.clone() });
+                lines
+                    .last_mut()
+                    .unwrap_or_else(|| unreachable!())
+                    .push(Span { text: part.to_string(), ..span.clone() });
             }
         }
     }
@@ -313,7 +318,13 @@ fn list_pieces(flow: &mut Flow, list: &List, body: Style, spacing: f64, indent: 
             if j == 0 {
                 p.label = Some((markers[i].clone(), label_x));
             }
-            let after = if indent > 0.0 { 0.0 } else if i == last { 2.5 } else { 1.2 };
+            let after = if indent > 0.0 {
+                0.0
+            } else if i == last {
+                2.5
+            } else {
+                1.2
+            };
             p.pad = (0.0, if j + 1 == lines.len() { after } else { 0.0 });
             flow.push(p);
         }
@@ -345,7 +356,11 @@ fn official_head(flow: &mut Flow, doc: &Document) {
         flow.push(p);
     }
     flow.push(RedRule);
-    let mut title = TextPiece::styled(&[Span::strong(doc.title.as_str())], Style::new().with_font_size(22).with_color(STRONG), 1.35);
+    let mut title = TextPiece::styled(
+        &[Span::strong(doc.title.as_str())],
+        Style::new().with_font_size(22).with_color(STRONG),
+        1.35,
+    );
     title.halign = HAlign::Centre;
     title.pad = (4.0, 6.0);
     title.keep = true;
@@ -371,6 +386,10 @@ fn official_end(flow: &mut Flow, doc: &Document, body: Style, spacing: f64) {
     let em = pt_mm(f64::from(body.font_size()));
     let date = doc.meta.generated_display(doc.lang);
     if doc.meta.organisation.is_some() || date.is_some() {
+        // Never a page with the signature alone: the last paragraph comes along.
+        if let Some(last) = flow.pieces.last_mut() {
+            last.keep_with_next();
+        }
         flow.push(Signature {
             issuer: doc.meta.organisation.clone(),
             date,
@@ -662,6 +681,9 @@ trait Piece {
     fn is_page_break(&self) -> bool {
         false
     }
+    /// Makes the piece keep with the next (and stay whole, for text); the
+    /// pieces that never break across pages ignore it.
+    fn keep_with_next(&mut self) {}
     /// Draws as much as fits and returns the height used and whether more
     /// remains for the next page; `at_top` is true at the top of a page.
     fn draw(
@@ -732,7 +754,10 @@ impl Element for Flow {
 /// Breaks tokens into lines no wider than `width` (a token wider than the
 /// line gets a line of its own).
 fn wrap(context: &Context, tokens: &[String], style: Style, width: f64) -> Vec<String> {
-    wrap_ranges(context, tokens, style, width, width).into_iter().map(|r| tokens[r].concat().trim_end().to_string()).collect()
+    wrap_ranges(context, tokens, style, width, width)
+        .into_iter()
+        .map(|r| tokens[r].concat().trim_end().to_string())
+        .collect()
 }
 
 /// Breaks tokens into lines, the first no wider than `first`, the others
@@ -894,6 +919,10 @@ impl Piece for TextPiece {
 
     fn keeps_with_next(&self) -> bool {
         self.keep
+    }
+
+    fn keep_with_next(&mut self) {
+        self.keep = true;
     }
 
     fn draw(
@@ -1831,20 +1860,24 @@ fn finish(raw: Vec<u8>, doc: &Document, marks: &[Mark]) -> Result<Vec<u8>, PdfEr
 
 /// Simulated bold, since the embedded font has no bold face: text filled in
 /// a [`HEAVY`] colour is drawn with text render mode 2 (fill, then stroke
-/// the outlines in the same colour, [`HEAVY_STROKE`] wide). The glyphs are
+/// the outlines in the same colour, [`HEAVY_STROKE`] of the type size wide). The glyphs are
 /// written once, so the text copies out once; the line width and stroke
 /// colour are set back after the text object.
-fn embolden(pdf: &mut lopdf::Document, pages: &std::collections::BTreeMap<u32, lopdf::ObjectId>) -> Result<(), PdfError> {
+fn embolden(
+    pdf: &mut lopdf::Document,
+    pages: &std::collections::BTreeMap<u32, lopdf::ObjectId>,
+) -> Result<(), PdfError> {
     use lopdf::Object;
     use lopdf::content::{Content, Operation};
     let fail = |e: lopdf::Error| PdfError(format!("cannot rewrite a page for bold text: {e}"));
     let is_heavy = |operands: &[Object]| {
         // printpdf writes colours with two decimals (0x11 → 0.07).
-        let v: Vec<f64> = operands.iter().filter_map(|o| o.as_f64().or_else(|_| o.as_i64().map(|i| i as f64)).ok()).collect();
+        let v: Vec<f64> =
+            operands.iter().filter_map(|o| o.as_f64().or_else(|_| o.as_i64().map(|i| i as f64)).ok()).collect();
         v.len() == 3
-            && HEAVY.iter().any(|&(r, g, b)| {
-                [r, g, b].iter().zip(&v).all(|(c, x)| (f64::from(*c) / 255.0 - x).abs() < 0.006)
-            })
+            && HEAVY
+                .iter()
+                .any(|&(r, g, b)| [r, g, b].iter().zip(&v).all(|(c, x)| (f64::from(*c) / 255.0 - x).abs() < 0.006))
     };
     for &id in pages.values() {
         let data = pdf.get_page_content(id).map_err(fail)?;
@@ -1857,10 +1890,19 @@ fn embolden(pdf: &mut lopdf::Document, pages: &std::collections::BTreeMap<u32, l
                     let colour = op.operands.clone();
                     ops.push(op);
                     ops.push(Operation::new("RG", colour));
-                    ops.push(Operation::new("w", vec![Object::Real(HEAVY_STROKE)]));
+                    ops.push(Operation::new("w", vec![Object::Real(HEAVY_STROKE * 10.0)]));
                     ops.push(Operation::new("Tr", vec![Object::Integer(2)]));
                     on = true;
                     touched = true;
+                }
+                // The outline grows with the type: 0.025 of the font size.
+                "Tf" if on => {
+                    let size =
+                        op.operands.get(1).and_then(|o| o.as_f64().or_else(|_| o.as_i64().map(|i| i as f64)).ok());
+                    ops.push(op);
+                    if let Some(size) = size {
+                        ops.push(Operation::new("w", vec![Object::Real(HEAVY_STROKE * size)]));
+                    }
                 }
                 "rg" if on => {
                     ops.push(op);

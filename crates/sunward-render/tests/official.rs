@@ -78,9 +78,10 @@ fn pdftotext_raw(path: &Path) -> Vec<String> {
 }
 
 fn pdftotext_with(path: &Path, args: &[&str]) -> Vec<String> {
-    let out = Command::new("pdftotext").args(["-enc", "UTF-8"]).args(args).arg(path).arg("-").output().unwrap_or_else(
-        |e| panic!("cannot run pdftotext ({e}): run scripts/prepare-fonts.sh, which installs poppler-utils"),
-    );
+    let out =
+        Command::new("pdftotext").args(["-enc", "UTF-8"]).args(args).arg(path).arg("-").output().unwrap_or_else(|e| {
+            panic!("cannot run pdftotext ({e}): run scripts/prepare-fonts.sh, which installs poppler-utils")
+        });
     assert!(out.status.success(), "pdftotext failed: {}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
     let mut pages: Vec<String> = text.split('\u{c}').map(str::to_string).collect();
@@ -156,7 +157,8 @@ fn pdf_keeps_the_bold_lead_in_once_and_the_plan_numbers() {
     let content = pdf_page_contents(&bytes);
     assert!(content.contains("2 Tr"), "no stroked (bold) text in the page content");
     // The plan keeps its numbers, each at the start of its line.
-    for (n, text) in [(1, "完善三级预警网络"), (2, "开展专职心理教师全员培训"), (3, "建立学校心理健康工作评估制度")] {
+    for (n, text) in [(1, "完善三级预警网络"), (2, "开展专职心理教师全员培训"), (3, "建立学校心理健康工作评估制度")]
+    {
         let line = all.lines().find(|l| l.contains(text)).unwrap_or_else(|| panic!("no {text}:\n{all}"));
         assert!(line.trim_start().starts_with(&format!("{n}.")), "{line:?}");
     }
@@ -215,7 +217,9 @@ fn html_has_strong_ordered_lists_and_the_official_elements() {
     assert!(out.contains("<p class=\"doc-number\">青教〔2025〕12号</p>"));
     assert!(out.contains("<hr class=\"red-rule\">"));
     assert!(out.contains("<p class=\"recipient\">区人民政府：</p>"));
-    assert!(out.contains("<footer class=\"signature\"><p class=\"issuer\">青浦区教育局</p><p class=\"date\">2025年10月20日</p></footer>"));
+    assert!(out.contains(
+        "<footer class=\"signature\"><p class=\"issuer\">青浦区教育局</p><p class=\"date\">2025年10月20日</p></footer>"
+    ));
     assert!(out.contains("<p class=\"annotation\">（此件公开发布）</p>"));
     assert!(out.contains("content: \"— \" counter(page) \" —\""));
     // No title page facts and no colophon in an official document.
@@ -261,13 +265,18 @@ fn word_has_bold_runs_numbering_and_the_official_layout() {
     let first: Vec<String> = pages[0].lines().map(squeeze).filter(|l| !l.is_empty()).collect();
     // (LibreOffice sets a space between Chinese and figures: `青教〔2025〕12 号`.)
     assert_eq!(first[0], "青浦区教育局文件", "{}", pages[0]);
-    assert!(first.contains(&"青教〔2025〕12号".to_string()) && first.contains(&"区人民政府：".to_string()), "{}", pages[0]);
+    assert!(
+        first.contains(&"青教〔2025〕12号".to_string()) && first.contains(&"区人民政府：".to_string()),
+        "{}",
+        pages[0]
+    );
     let raw = pdftotext_raw(&converted);
     assert!(raw[0].contains("— 1 —"), "{}", raw[0]);
     assert!(raw[1].contains("— 2 —"), "{}", raw[1]);
     let all = pages.join("\n");
     // LibreOffice prints the list numbers Word would.
-    for (n, text) in [(1, "完善三级预警网络"), (2, "开展专职心理教师全员培训"), (3, "建立学校心理健康工作评估制度")] {
+    for (n, text) in [(1, "完善三级预警网络"), (2, "开展专职心理教师全员培训"), (3, "建立学校心理健康工作评估制度")]
+    {
         let line = all.lines().find(|l| l.contains(text)).unwrap_or_else(|| panic!("no {text}:\n{all}"));
         assert!(line.trim_start().starts_with(&format!("{n}.")), "{line:?}");
     }
