@@ -874,7 +874,21 @@ impl TextPiece {
             let plain: Vec<String> = self.tokens.iter().map(|t| t.iter().map(|(c, _)| c).collect()).collect();
             let rest = (width - self.indent).max(1.0);
             let first = (rest - self.first).max(1.0);
-            self.lines = wrap_ranges(context, &plain, self.style, first, rest)
+            let mut ranges = wrap_ranges(context, &plain, self.style, first, rest);
+            if self.halign == HAlign::Centre && ranges.len() > 1 {
+                // A centred title is set in lines of even length: the narrowest
+                // measure that needs no more lines (not a full line and a stub).
+                let mut w = rest;
+                while w > rest / 2.0 {
+                    let narrower = wrap_ranges(context, &plain, self.style, w - 1.0, w - 1.0);
+                    if narrower.len() > ranges.len() {
+                        break;
+                    }
+                    w -= 1.0;
+                    ranges = narrower;
+                }
+            }
+            self.lines = ranges
                 .into_iter()
                 .map(|r| {
                     let mut chars: Vec<(char, Tone)> = self.tokens[r].iter().flatten().copied().collect();
