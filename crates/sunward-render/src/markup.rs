@@ -239,7 +239,10 @@ pub fn parse(src: &str) -> Result<Document, MarkupError> {
                     HeadingLevel::H2 => 2,
                     _ => 3,
                 };
-                doc.blocks.push(Block::Heading { level, text: std::mem::take(&mut text).trim().to_string() });
+                // Headings are plain text: drop the asterisks of a bold CommonMark missed.
+                let mut heading = std::mem::take(&mut text).trim().to_string();
+                cjk_strong(trim_spans(std::mem::take(&mut spans)), &mut heading);
+                doc.blocks.push(Block::Heading { level, text: heading });
             }
             Event::End(TagEnd::Paragraph) => {
                 let mut para = std::mem::take(&mut text).trim().to_string();
@@ -664,6 +667,9 @@ Table: 表1 各校服务场次
         assert_eq!(doc.blocks.len(), 4);
         let back: Document = serde_json::from_str(&serde_json::to_string(&doc).unwrap()).unwrap();
         assert_eq!(back, doc);
+        let doc = parse("---\ntitle: t\n---\n\n# **一、总体情况。**概述\n\n单个**星号不配对\n").unwrap();
+        assert_eq!(doc.blocks[0], Block::Heading { level: 1, text: "一、总体情况。概述".into() });
+        assert_eq!(doc.blocks[1], Block::Paragraph { text: "单个**星号不配对".into() });
     }
 
     #[test]

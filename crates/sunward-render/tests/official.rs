@@ -311,3 +311,26 @@ fn a_standard_report_keeps_bold_and_numbers_too() {
         assert!(all.lines().any(|l| l.trim_start().starts_with(&format!("{n}."))), "no {n}.:\n{all}");
     }
 }
+
+#[test]
+fn the_signature_never_stands_on_a_page_alone() {
+    let font = font();
+    let dir = scratch("signature");
+    let mut pages_seen = std::collections::BTreeSet::new();
+    for n in 6..=26 {
+        let body: String = (1..=n)
+            .map(|i| format!("第{i}段：全区各校按计划开展心理健康教育活动，覆盖全体学生，家校协同机制运行良好。\n\n"))
+            .collect();
+        let src = format!(
+            "---\ntitle: 关于心理健康工作的报告\norganisation: 青浦区教育局\ngenerated: 2025-10-20\nstyle: official\n---\n\n{body}特此报告。\n"
+        );
+        let doc = markup::parse(&src).unwrap();
+        let path = dir.join(format!("signature-{n}.pdf"));
+        std::fs::write(&path, pdf::render(&doc, &font).unwrap()).unwrap();
+        let pages = pdftotext_pages(&path);
+        pages_seen.insert(pages.len());
+        let last = squeeze(pages.last().unwrap());
+        assert!(last.contains("2025年10月20日") && last.contains("特此报告。"), "{n} paragraphs: {last}");
+    }
+    assert!(pages_seen.len() >= 2, "the documents should cross a page boundary: {pages_seen:?}");
+}
