@@ -15,7 +15,7 @@
 //!   paragraphs and images from process-wide counters (two renders of the
 //!   same document differ, as printpdf's did for the PDF), brings an image
 //!   decoder and serde models of every part, and still needs raw XML for
-//!   `tblHeader`, `cantSplit` and a footer field. The eight parts a report
+//!   `tblHeader`, `cantSplit` and a footer field. The parts a report
 //!   needs are a few hundred lines of plain strings, each element in the
 //!   order the schema asks for, every text escaped ([`esc`]).
 //! - **Charts are PNG images** drawn from the same layout as the SVG and the
@@ -34,6 +34,14 @@
 //!   entries carry the DOS epoch (1980-01-01) and fixed permissions, the
 //!   core properties carry the title and the document's own `generated`
 //!   date and no author, and every id is the block's position.
+//!
+//! Bold (`**…**`) is real bold (`w:b`); emphasis is italic in English and
+//! emphasis dots (`w:em`) in Chinese; lists are real Word lists
+//! (`numbering.xml`, one numbering instance per list so each starts at its
+//! own number, with a hanging indent). An official document
+//! ([`DocStyle::Official`]) has the GB/T 9704-2012 page and head (red
+//! authority mark, document number, red rule as a paragraph border), the
+//! signature and date at the end, and `— PAGE —` in the footer of every page.
 //!
 //! Layout follows the PDF: A4, a title page (title, subtitle, organisation,
 //! period, date) without a page number, then the blocks; table captions and

@@ -29,8 +29,15 @@
 //!   ([`crate::subset`]) — which also makes the PDF's `ToUnicode` map hold
 //!   exactly the characters written, so `pdftotext` finds "2024年度". Only
 //!   the regular face is embedded; the bold and italic slots genpdf insists
-//!   on point at a built-in PDF font and are never used (genpdf has no
-//!   synthetic bold: headings differ by size and colour).
+//!   on point at a built-in PDF font (Helvetica, no Chinese) and are never
+//!   used. Headings differ by size and colour; strong text (`**…**`) is
+//!   printed in the same font in a near-black and drawn bold by
+//!   `embolden` (text render mode 2: fill, then stroke the outlines), so it
+//!   reads as bold and its text is in the file once.
+//! - **Official documents** ([`DocStyle::Official`]) take the page of
+//!   GB/T 9704-2012 (a 156 × 225 mm text area, 三号 body text with a
+//!   two-character indent, `— 2 —` page numbers, no header) and open with
+//!   the red authority mark and rule instead of a title page.
 //! - **Byte-identical output.** printpdf stamps the clock and a
 //!   process-global counter into the file, and leaves streams uncompressed in
 //!   debug builds; the finished file is therefore rewritten once with lopdf:
