@@ -80,6 +80,16 @@ const PAGE_H: u32 = 16838;
 const MARGIN_X: u32 = 1134;
 /// The text width in twips.
 const TEXT_W: u32 = PAGE_W - 2 * MARGIN_X;
+/// An official document's margins (GB/T 9704-2012: left 28 mm, right 26 mm)
+/// and text width (156 mm), in twips.
+const OFFICIAL_LEFT: u32 = 1588;
+const OFFICIAL_RIGHT: u32 = 1474;
+const OFFICIAL_TEXT_W: u32 = PAGE_W - OFFICIAL_LEFT - OFFICIAL_RIGHT;
+
+/// The text width of a document's pages, in twips.
+fn text_width(doc: &Document) -> u32 {
+    if doc.meta.style == DocStyle::Official { OFFICIAL_TEXT_W } else { TEXT_W }
+}
 /// English Metric Units per millimetre (images are sized in EMU).
 const EMU_PER_MM: f64 = 36_000.0;
 /// The widest a chart is set, in millimetres (as the PDF).
@@ -181,8 +191,10 @@ fn chart_images(doc: &Document, font: Option<&[u8]>) -> Result<Vec<Option<Image>
         n += 1;
         let plot = plot::layout(chart, doc.lang);
         let png = raster::draw(&plot, face)?;
-        let cx = (CHART_MM * EMU_PER_MM).round() as u64;
-        let cy = (plot.height / plot::WIDTH * CHART_MM * EMU_PER_MM).round() as u64;
+        // As wide as the PDF's, or the text if that is narrower (an official page).
+        let chart_mm = CHART_MM.min(f64::from(text_width(doc)) * 25.4 / 1440.0);
+        let cx = (chart_mm * EMU_PER_MM).round() as u64;
+        let cy = (plot.height / plot::WIDTH * chart_mm * EMU_PER_MM).round() as u64;
         out.push(Some(Image {
             name: format!("chart{n}.png"),
             rel: format!("rIdImg{n}"),
@@ -672,7 +684,7 @@ fn document_xml(doc: &Document, images: &[Option<Image>]) -> String {
     } else {
         title_page(&mut body, doc);
     }
-    let mut ctx = Body { lang: doc.lang, official, lists: 0, keep_next: false };
+    let mut ctx = Body { lang: doc.lang, official, lists: 0, keep_next: false, text_w: text_width(doc) };
     let last = doc.blocks.len().saturating_sub(1);
     for (i, (block, image)) in doc.blocks.iter().zip(images).enumerate() {
         // An official document's last paragraph stays with the signature.
@@ -708,7 +720,7 @@ fn official_section() -> String {
     format!(
         "<w:sectPr><w:footerReference w:type=\"default\" r:id=\"rIdFooter\"/>\
          <w:pgSz w:w=\"{PAGE_W}\" w:h=\"{PAGE_H}\"/>\
-         <w:pgMar w:top=\"2098\" w:right=\"1474\" w:bottom=\"1984\" w:left=\"1588\" w:header=\"851\" w:footer=\"1247\" w:gutter=\"0\"/>\
+         <w:pgMar w:top=\"2098\" w:right=\"{OFFICIAL_RIGHT}\" w:bottom=\"1984\" w:left=\"{OFFICIAL_LEFT}\" w:header=\"851\" w:footer=\"1247\" w:gutter=\"0\"/>\
          <w:cols w:space=\"425\"/></w:sectPr>"
     )
 }
@@ -831,6 +843,8 @@ struct Body {
     lists: usize,
     /// Keep this block's paragraphs with the next paragraph.
     keep_next: bool,
+    /// The text width, in twips.
+    text_w: u32,
 }
 
 /// Runs for styled text: strong as real bold (`w:b`), emphasis as italic
@@ -875,14 +889,15 @@ fn block_xml(out: &mut String, block: &Block, image: Option<&Image>, ctx: &mut B
                 out.push_str(&para("", &ppr, &spans_runs(&spans_or_plain(&item.text, &item.spans), ctx.lang)));
             }
         }
-        Block::KeyFigures { tiles } => tiles_xml(out, tiles),
-        Block::Table(table) => table_xml(out, table),
+        Block::KeyFigures { tiles } => tiles_xml(out, tiles, ctx.text_w),
+        Block::Table(table) => table_xml(out, table, ctx.text_w),
         Block::Figure { caption, .. } => {
             out.push_str(&para("Caption", "", &run(caption, "")));
             if let Some(image) = image {
                 out.push_str(&para(
                     "",
-                    "<w:keepLines/><w:spacing w:after=\"200\"/><w:jc w:val=\"center\"/>",
+                    // The line grows with the picture (an official page's fixed line would crop it).
+                    "<w:keepLines/><w:spacing w:after=\"200\" w:line=\"240\" w:lineRule=\"auto\"/><w:jc w:val=\"center\"/>",
                     &drawing(image, caption),
                 ));
             }
@@ -912,7 +927,7 @@ fn drawing(image: &Image, caption: &str) -> String {
 
 /// Column widths in twips, in proportion to the widest text in each column
 /// (as the PDF: between 3 and 16 ems), filling the text width.
-fn column_widths(table: &Table) -> Vec<u32> {
+fn column_widths(table: &Table, text_w: u32) -> Vec<u32> {
     let weights: Vec<f64> = table
         .columns
         .iter()
@@ -929,11 +944,11 @@ fn column_widths(table: &Table) -> Vec<u32> {
         })
         .collect();
     let total: f64 = weights.iter().sum::<f64>().max(1.0);
-    let mut widths: Vec<u32> = weights.iter().map(|w| (f64::from(TEXT_W) * w / total).floor() as u32).collect();
+    let mut widths: Vec<u32> = weights.iter().map(|w| (f64::from(text_w) * w / total).floor() as u32).collect();
     // Give the rounding remainder to the first column so the grid fills the width exactly.
     let used: u32 = widths.iter().sum();
     if let Some(first) = widths.first_mut() {
-        *first += TEXT_W.saturating_sub(used);
+        *first += text_w.saturating_sub(used);
     }
     widths
 }
@@ -949,14 +964,14 @@ enum RowKind {
 /// Caption (Caption style, kept with the table), the table — a three-line
 /// table: heavy rules above and below the header and around the totals,
 /// light ones between rows — and the note in the Note style.
-fn table_xml(out: &mut String, table: &Table) {
+fn table_xml(out: &mut String, table: &Table, text_w: u32) {
     if let Some(caption) = &table.caption {
         out.push_str(&para("Caption", "", &run(caption, "")));
     }
-    let widths = column_widths(table);
+    let widths = column_widths(table, text_w);
     let _ = write!(
         out,
-        "<w:tbl><w:tblPr><w:tblW w:w=\"{TEXT_W}\" w:type=\"dxa\"/>\
+        "<w:tbl><w:tblPr><w:tblW w:w=\"{text_w}\" w:type=\"dxa\"/>\
          <w:tblBorders><w:top w:val=\"single\" w:sz=\"12\" w:space=\"0\" w:color=\"{INK}\"/>\
          <w:left w:val=\"nil\"/><w:bottom w:val=\"single\" w:sz=\"12\" w:space=\"0\" w:color=\"{INK}\"/><w:right w:val=\"nil\"/>\
          <w:insideH w:val=\"single\" w:sz=\"4\" w:space=\"0\" w:color=\"{RULE}\"/><w:insideV w:val=\"nil\"/></w:tblBorders>\
@@ -1020,12 +1035,12 @@ fn row_xml(out: &mut String, table: &Table, widths: &[u32], cells: &[Cell], kind
 /// Key figures: a borderless full-width grid, three tiles to a row; each
 /// tile tinted with a coloured left edge, value large, label and note
 /// below. Cells left over in the last row stay blank and untinted.
-fn tiles_xml(out: &mut String, tiles: &[Tile]) {
+fn tiles_xml(out: &mut String, tiles: &[Tile], text_w: u32) {
     if tiles.is_empty() {
         return;
     }
     let cols = tiles.len().clamp(1, 3);
-    let width = TEXT_W / cols as u32;
+    let width = text_w / cols as u32;
     let _ = write!(
         out,
         "<w:tbl><w:tblPr><w:tblW w:w=\"{}\" w:type=\"dxa\"/>\
@@ -1531,7 +1546,7 @@ mod tests {
         let Some(Block::Table(table)) = doc.blocks.iter().find(|b| matches!(b, Block::Table(_))) else {
             panic!("no table")
         };
-        let widths = column_widths(table);
+        let widths = column_widths(table, TEXT_W);
         assert_eq!(widths.iter().sum::<u32>(), TEXT_W);
         assert!(widths[0] > widths[1], "{widths:?}");
     }

@@ -204,6 +204,10 @@ pub fn render(doc: &Document, font: &[u8]) -> Result<Vec<u8>, PdfError> {
     let body = Style::new().with_font_size(body_size).with_color(INK);
     let first_indent = if official { 2.0 * pt_mm(f64::from(body_size)) } else { 0.0 };
     for (block, plot) in doc.blocks.iter().zip(plots) {
+        if official && matches!(block, Block::KeyFigures { .. } | Block::Table(_) | Block::Figure { .. }) {
+            // Official paragraphs have no space after them: set tiles, tables and charts apart.
+            flow.push(Lead(3.0));
+        }
         match block {
             Block::Heading { level, text } => {
                 let mut heading = if official {
@@ -1012,6 +1016,29 @@ struct Spacer(f64);
 impl Piece for Spacer {
     fn need(&mut self, _context: &Context, _width: f64) -> f64 {
         0.0
+    }
+
+    fn draw(
+        &mut self,
+        _context: &Context,
+        area: render::Area<'_>,
+        at_top: bool,
+    ) -> Result<(f64, bool), genpdf::error::Error> {
+        Ok((if at_top { 0.0 } else { self.0.min(mm(area.size().height)) }, false))
+    }
+}
+
+/// Vertical space before a block that disappears at the top of a page and,
+/// unlike a [`Spacer`], passes a heading's keep on to the block after it.
+struct Lead(f64);
+
+impl Piece for Lead {
+    fn need(&mut self, _context: &Context, _width: f64) -> f64 {
+        self.0
+    }
+
+    fn keeps_with_next(&self) -> bool {
+        true
     }
 
     fn draw(

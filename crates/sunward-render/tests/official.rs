@@ -334,3 +334,40 @@ fn the_signature_never_stands_on_a_page_alone() {
     }
     assert!(pages_seen.len() >= 2, "the documents should cross a page boundary: {pages_seen:?}");
 }
+
+#[test]
+fn the_sample_report_in_official_style_keeps_every_text() {
+    // Tiles, tables and charts inside the official page: nothing is lost.
+    let font = font();
+    let mut doc = sunward_render::sample::document(sunward_render::Lang::ZhCn);
+    doc.meta.style = DocStyle::Official;
+    doc.meta.doc_number = Some("青教〔2025〕12号".into());
+    doc.meta.recipient = Some("区人民政府：".into());
+    let dir = scratch("sample-official");
+    let path = dir.join("sample-official.pdf");
+    std::fs::write(&path, pdf::render(&doc, &font).unwrap()).unwrap();
+    let pages = pdftotext_pages(&path);
+    let flat = squeeze(&pages.concat());
+    for t in doc.texts() {
+        assert!(flat.contains(&squeeze(&t)), "pdftotext lacks {t:?}");
+    }
+    for (i, page) in pages.iter().enumerate() {
+        assert!(page.contains(&format!("— {} —", i + 1)), "page {}:\n{page}", i + 1);
+        // A heading stays with the table after it, across the space set before tables.
+        if page.contains("（一）各校服务") {
+            assert!(page.contains("表1 各校服务场次"), "the heading ends page {}:\n{page}", i + 1);
+        }
+    }
+    // In Word, tiles, tables and charts fit the official text width (156 mm = 8844 twips), not the report's.
+    let bytes = docx::render(&doc, Some(&font)).unwrap();
+    let body = part(&bytes, "word/document.xml");
+    assert!(body.contains("<w:tblW w:w=\"8844\" w:type=\"dxa\"/>"), "the table spans the text width");
+    assert!(!body.contains("w:w=\"9638\""), "nothing is as wide as a report's text");
+    assert!(body.contains("<wp:extent cx=\"5615940\""), "charts are 156 mm wide");
+    // The picture's line is not the page's fixed 28.95 pt line, which would crop it.
+    let pic = body.find("<w:drawing>").unwrap();
+    let para = body[..pic].rfind("<w:p>").unwrap();
+    assert!(body[para..pic].contains("w:line=\"240\" w:lineRule=\"auto\""), "{}", &body[para..pic]);
+    std::fs::write(dir.join("sample-official.docx"), &bytes).unwrap();
+    std::fs::write(dir.join("sample-official.html"), html::render(&doc)).unwrap();
+}
