@@ -73,6 +73,41 @@ pub struct Meta {
     /// document (fewer than [`COMPACT_BLOCKS`] blocks) is compact.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compact: Option<bool>,
+    /// How the whole document is laid out: the ordinary report, or
+    /// [`DocStyle::Official`], a government document after GB/T 9704-2012.
+    #[serde(default, skip_serializing_if = "DocStyle::is_standard")]
+    pub style: DocStyle,
+    /// The document number (发文字号) of an official document, e.g.
+    /// `青教〔2025〕12号`, printed centred above the red rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc_number: Option<String>,
+    /// The main recipient (主送机关) of an official document, e.g.
+    /// `区人民政府：`, printed flush left before the body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<String>,
+}
+
+/// The layout of a whole document.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocStyle {
+    /// A report: a title page (or a compact title block), running header
+    /// and footer with `第N页`.
+    #[default]
+    Standard,
+    /// A document to government after GB/T 9704-2012: the issuing
+    /// authority's mark (`meta.organisation` + `文件`) in red, centred, the
+    /// document number and a red rule below it, the title centred, the
+    /// main recipient, the body, the issuer and the date (`2025年10月20日`)
+    /// at the end, page numbers as `— 2 —`; no title page.
+    Official,
+}
+
+impl DocStyle {
+    /// Whether this is the default style (not written out by serde).
+    pub fn is_standard(&self) -> bool {
+        *self == DocStyle::Standard
+    }
 }
 
 impl Meta {
@@ -167,6 +202,18 @@ pub enum Block {
         /// The paragraph's text.
         text: String,
     },
+    /// A paragraph with inline emphasis (a bold lead-in such as
+    /// `**一是加强队伍建设。**其后文字`): `text` is the plain text, `spans`
+    /// the same text in styled pieces, in order (their texts joined are
+    /// `text`, which [`Document::check`] verifies).
+    RichParagraph {
+        /// The paragraph's plain text.
+        text: String,
+        /// The text in pieces with their style.
+        spans: Vec<Span>,
+    },
+    /// A bulleted or numbered list.
+    List(List),
     /// Headline figures shown as tiles.
     KeyFigures {
         /// The tiles, in reading order.
@@ -188,6 +235,97 @@ pub enum Block {
     },
     /// Starts a new page in the PDF (and a page break when the HTML is printed).
     PageBreak,
+}
+
+/// A piece of running text with its inline style.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Span {
+    /// The text.
+    pub text: String,
+    /// Strong importance (Markdown `**…**`): bold.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub strong: bool,
+    /// Stress emphasis (Markdown `*…*`): italic, or emphasis dots in Chinese.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub emphasis: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl Span {
+    /// Unstyled text.
+    pub fn plain(text: impl Into<String>) -> Span {
+        Span { text: text.into(), ..Span::default() }
+    }
+
+    /// Bold text.
+    pub fn strong(text: impl Into<String>) -> Span {
+        Span { text: text.into(), strong: true, ..Span::default() }
+    }
+
+    /// Emphasised text.
+    pub fn emphasis(text: impl Into<String>) -> Span {
+        Span { text: text.into(), emphasis: true, ..Span::default() }
+    }
+}
+
+/// The spans a renderer draws for `text` with optional `spans`: the spans,
+/// or the whole text as one plain span when there are none.
+pub fn spans_or_plain(text: &str, spans: &[Span]) -> Vec<Span> {
+    if spans.is_empty() { vec![Span::plain(text)] } else { spans.to_vec() }
+}
+
+/// The plain text of some spans.
+pub fn spans_text(spans: &[Span]) -> String {
+    spans.iter().map(|s| s.text.as_str()).collect()
+}
+
+/// A bulleted (`ordered: false`) or numbered list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct List {
+    /// Numbered (`1.`, `2.`, …) rather than bulleted.
+    #[serde(default)]
+    pub ordered: bool,
+    /// The first number of a numbered list (1 when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<u64>,
+    /// The items, in order.
+    pub items: Vec<ListItem>,
+}
+
+impl List {
+    /// The marker of item `i` (0-based): `3.` in a numbered list, `•` in a bulleted one.
+    pub fn marker(&self, i: usize) -> String {
+        if self.ordered { format!("{}.", self.start.unwrap_or(1) + i as u64) } else { "•".to_string() }
+    }
+}
+
+/// One list item: plain text, and optionally the same text in styled spans
+/// (as [`Block::RichParagraph`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListItem {
+    /// The item's plain text.
+    pub text: String,
+    /// The text in styled pieces; empty for plain text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spans: Vec<Span>,
+}
+
+impl ListItem {
+    /// A plain item.
+    pub fn plain(text: impl Into<String>) -> ListItem {
+        ListItem { text: text.into(), spans: Vec::new() }
+    }
+
+    /// An item made of spans (its text is theirs, joined).
+    pub fn styled(spans: Vec<Span>) -> ListItem {
+        ListItem { text: spans_text(&spans), spans }
+    }
 }
 
 /// A headline figure: `服务学生人次 3208`.
@@ -488,6 +626,19 @@ impl Document {
                         err(e);
                     }
                 }
+                Block::RichParagraph { text, spans } if spans_text(spans) != *text => {
+                    err("the spans' texts joined differ from the paragraph's text".to_string())
+                }
+                Block::List(list) => {
+                    if list.items.is_empty() {
+                        err("a list needs at least one item".to_string());
+                    }
+                    for (k, item) in list.items.iter().enumerate() {
+                        if !item.spans.is_empty() && spans_text(&item.spans) != item.text {
+                            err(format!("item {}: the spans' texts joined differ from its text", k + 1));
+                        }
+                    }
+                }
                 _ => {}
             }
         }
@@ -500,20 +651,35 @@ impl Document {
     /// title, subtitle, meta values, headings, paragraphs, tiles, table
     /// captions, column titles, cells and notes, figure captions. Renderer
     /// tests check each one against their output.
+    ///
+    /// An official document ([`DocStyle::Official`]) shows no period; it
+    /// shows its document number and main recipient.
     pub fn texts(&self) -> Vec<String> {
         let mut out = vec![self.title.clone()];
         out.extend(self.subtitle.clone());
-        for v in
-            [&self.meta.organisation, &self.meta.period, &self.meta.audience, &self.meta.marking].into_iter().flatten()
+        let official = self.meta.style == DocStyle::Official;
+        let period = if official { &None } else { &self.meta.period };
+        for v in [
+            &self.meta.organisation,
+            period,
+            &self.meta.audience,
+            &self.meta.marking,
+            &self.meta.doc_number,
+            &self.meta.recipient,
+        ]
+        .into_iter()
+        .flatten()
         {
             out.push(v.clone());
         }
         out.extend(self.meta.generated_display(self.lang));
         for block in &self.blocks {
             match block {
-                Block::Heading { text, .. } | Block::Paragraph { text } | Block::Note { text } => {
-                    out.push(text.clone())
-                }
+                Block::Heading { text, .. }
+                | Block::Paragraph { text }
+                | Block::RichParagraph { text, .. }
+                | Block::Note { text } => out.push(text.clone()),
+                Block::List(list) => out.extend(list.items.iter().map(|i| i.text.clone())),
                 Block::KeyFigures { tiles } => {
                     for t in tiles {
                         out.push(t.value.clone());
@@ -543,6 +709,8 @@ impl Block {
         match self {
             Block::Heading { .. } => "heading",
             Block::Paragraph { .. } => "paragraph",
+            Block::RichParagraph { .. } => "rich_paragraph",
+            Block::List(_) => "list",
             Block::KeyFigures { .. } => "key_figures",
             Block::Table(_) => "table",
             Block::Figure { .. } => "figure",
@@ -677,6 +845,76 @@ mod tests {
         .unwrap();
         let back: Document = serde_json::from_str(&serde_json::to_string(&doc).unwrap()).unwrap();
         assert_eq!(doc, back);
+    }
+}
+
+#[cfg(test)]
+mod emphasis_tests {
+    use super::*;
+
+    #[test]
+    fn rich_paragraphs_lists_and_the_official_style_round_trip_through_json() {
+        let doc: Document = serde_json::from_str(
+            r#"{"title": "t", "meta": {"organisation": "青浦区教育局", "period": "2025年", "style": "official",
+                "doc_number": "青教〔2025〕12号", "recipient": "区人民政府："},
+                "blocks": [
+                {"type": "rich_paragraph", "text": "一是加强。其后",
+                 "spans": [{"text": "一是加强。", "strong": true}, {"text": "其后"}]},
+                {"type": "list", "ordered": true, "start": 3,
+                 "items": [{"text": "甲乙", "spans": [{"text": "甲", "emphasis": true}, {"text": "乙"}]}, {"text": "丙"}]},
+                {"type": "list", "items": [{"text": "丁"}]}]}"#,
+        )
+        .unwrap();
+        doc.check().unwrap();
+        assert_eq!(doc.meta.style, DocStyle::Official);
+        let Block::List(list) = &doc.blocks[1] else { panic!() };
+        assert_eq!((list.marker(0), list.marker(1)), ("3.".to_string(), "4.".to_string()));
+        let Block::List(bullets) = &doc.blocks[2] else { panic!() };
+        assert_eq!((bullets.ordered, bullets.marker(0).as_str()), (false, "•"));
+        let json = serde_json::to_string(&doc).unwrap();
+        assert!(!json.contains("\"strong\":false") && !json.contains("\"spans\":[]"), "{json}");
+        let back: Document = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, doc);
+        // What a reader sees: the plain texts, the number and recipient, no period in an official document.
+        let texts = doc.texts();
+        for t in ["一是加强。其后", "甲乙", "丙", "丁", "青教〔2025〕12号", "区人民政府："] {
+            assert!(texts.contains(&t.to_string()), "{t}");
+        }
+        assert!(!texts.contains(&"2025年".to_string()));
+        // The default style is not written out, so older readers see the same JSON.
+        let json = serde_json::to_string(&Document::new("t")).unwrap();
+        assert!(!json.contains("style"), "{json}");
+    }
+
+    #[test]
+    fn spans_must_spell_the_text_and_unknown_span_fields_are_refused() {
+        let mut doc = Document::new("t");
+        doc.blocks.push(Block::RichParagraph { text: "ab".into(), spans: vec![Span::strong("a")] });
+        doc.blocks.push(Block::List(List { ordered: true, start: None, items: vec![] }));
+        doc.blocks.push(Block::List(List {
+            ordered: false,
+            start: None,
+            items: vec![
+                ListItem { text: "x".into(), spans: vec![Span::plain("y")] },
+                ListItem::styled(vec![Span::emphasis("z")]),
+            ],
+        }));
+        let messages: Vec<String> = doc.check().unwrap_err().into_iter().map(|e| e.message).collect();
+        assert_eq!(
+            messages,
+            [
+                "block 1 (rich_paragraph): the spans' texts joined differ from the paragraph's text",
+                "block 2 (list): a list needs at least one item",
+                "block 3 (list): item 1: the spans' texts joined differ from its text",
+            ]
+        );
+        let err = serde_json::from_str::<Document>(
+            r#"{"title": "t", "blocks": [{"type": "rich_paragraph", "text": "a", "spans": [{"text": "a", "bold": true}]}]}"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("unknown field `bold`"), "{err}");
+        let err = serde_json::from_str::<Document>(r#"{"title": "t", "meta": {"style": "fancy"}}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown variant `fancy`"), "{err}");
     }
 }
 

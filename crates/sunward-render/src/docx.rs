@@ -15,7 +15,7 @@
 //!   paragraphs and images from process-wide counters (two renders of the
 //!   same document differ, as printpdf's did for the PDF), brings an image
 //!   decoder and serde models of every part, and still needs raw XML for
-//!   `tblHeader`, `cantSplit` and a footer field. The eight parts a report
+//!   `tblHeader`, `cantSplit` and a footer field. The parts a report
 //!   needs are a few hundred lines of plain strings, each element in the
 //!   order the schema asks for, every text escaped ([`esc`]).
 //! - **Charts are PNG images** drawn from the same layout as the SVG and the
@@ -35,6 +35,14 @@
 //!   core properties carry the title and the document's own `generated`
 //!   date and no author, and every id is the block's position.
 //!
+//! Bold (`**…**`) is real bold (`w:b`); emphasis is italic in English and
+//! emphasis dots (`w:em`) in Chinese; lists are real Word lists
+//! (`numbering.xml`, one numbering instance per list so each starts at its
+//! own number, with a hanging indent). An official document
+//! ([`DocStyle::Official`]) has the GB/T 9704-2012 page and head (red
+//! authority mark, document number, red rule as a paragraph border), the
+//! signature and date at the end, and `— PAGE —` in the footer of every page.
+//!
 //! Layout follows the PDF: A4, a title page (title, subtitle, organisation,
 //! period, date) without a page number, then the blocks; table captions and
 //! figure captions above what they caption; key figures as a borderless
@@ -43,7 +51,7 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 
-use crate::document::{Align, Block, Cell, Document, Lang, Table, Tile};
+use crate::document::{Align, Block, Cell, DocStyle, Document, Lang, List, Span, Table, Tile, spans_or_plain};
 use crate::plot::{self, Anchor, Plot, Shape, Stroke};
 
 /// Why a Word document could not be made.
@@ -72,6 +80,16 @@ const PAGE_H: u32 = 16838;
 const MARGIN_X: u32 = 1134;
 /// The text width in twips.
 const TEXT_W: u32 = PAGE_W - 2 * MARGIN_X;
+/// An official document's margins (GB/T 9704-2012: left 28 mm, right 26 mm)
+/// and text width (156 mm), in twips.
+const OFFICIAL_LEFT: u32 = 1588;
+const OFFICIAL_RIGHT: u32 = 1474;
+const OFFICIAL_TEXT_W: u32 = PAGE_W - OFFICIAL_LEFT - OFFICIAL_RIGHT;
+
+/// The text width of a document's pages, in twips.
+fn text_width(doc: &Document) -> u32 {
+    if doc.meta.style == DocStyle::Official { OFFICIAL_TEXT_W } else { TEXT_W }
+}
 /// English Metric Units per millimetre (images are sized in EMU).
 const EMU_PER_MM: f64 = 36_000.0;
 /// The widest a chart is set, in millimetres (as the PDF).
@@ -84,6 +102,12 @@ const INK: &str = "222222";
 const MUTED: &str = "666666";
 const RULE: &str = "B0B8C0";
 const TILE_FILL: &str = "F3F6F9";
+/// The red of an official document's authority mark and rule.
+const OFFICIAL_RED: &str = "C00000";
+/// An official document's body size (三号, 16 pt) in half-points, and one
+/// character's width in twips.
+const OFFICIAL_SZ: u32 = 32;
+const OFFICIAL_CHAR: u32 = 320;
 
 const NS_W: &str = "http://schemas.openxmlformats.org/wordprocessingml/2006/main";
 const NS_R: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
@@ -103,16 +127,19 @@ pub fn render(doc: &Document, font: Option<&[u8]>) -> Result<Vec<u8>, DocxError>
         return Err(DocxError(format!("the document is not valid: {}", list.join("; "))));
     }
     let images = chart_images(doc, font)?;
+    let official = doc.meta.style == DocStyle::Official;
+    let footer1 = if official { official_footer() } else { footer(doc.lang, doc.meta.marking.as_deref()) };
     let mut parts: Vec<(String, Vec<u8>)> = vec![
         ("[Content_Types].xml".into(), content_types().into_bytes()),
         ("_rels/.rels".into(), package_rels().into_bytes()),
         ("docProps/core.xml".into(), core_properties(doc).into_bytes()),
         ("word/document.xml".into(), document_xml(doc, &images).into_bytes()),
         ("word/_rels/document.xml.rels".into(), document_rels(&images).into_bytes()),
-        ("word/styles.xml".into(), styles(doc.lang).into_bytes()),
+        ("word/styles.xml".into(), styles(doc.lang, official).into_bytes()),
+        ("word/numbering.xml".into(), numbering(doc, official).into_bytes()),
         ("word/settings.xml".into(), settings(doc.lang).into_bytes()),
         ("word/fontTable.xml".into(), font_table().into_bytes()),
-        ("word/footer1.xml".into(), footer(doc.lang, doc.meta.marking.as_deref()).into_bytes()),
+        ("word/footer1.xml".into(), footer1.into_bytes()),
         ("word/footer2.xml".into(), empty_footer().into_bytes()),
     ];
     for image in images.iter().flatten() {
@@ -164,8 +191,10 @@ fn chart_images(doc: &Document, font: Option<&[u8]>) -> Result<Vec<Option<Image>
         n += 1;
         let plot = plot::layout(chart, doc.lang);
         let png = raster::draw(&plot, face)?;
-        let cx = (CHART_MM * EMU_PER_MM).round() as u64;
-        let cy = (plot.height / plot::WIDTH * CHART_MM * EMU_PER_MM).round() as u64;
+        // As wide as the PDF's, or the text if that is narrower (an official page).
+        let chart_mm = CHART_MM.min(f64::from(text_width(doc)) * 25.4 / 1440.0);
+        let cx = (chart_mm * EMU_PER_MM).round() as u64;
+        let cy = (plot.height / plot::WIDTH * chart_mm * EMU_PER_MM).round() as u64;
         out.push(Some(Image {
             name: format!("chart{n}.png"),
             rel: format!("rIdImg{n}"),
@@ -226,6 +255,7 @@ fn content_types() -> String {
          <Default Extension=\"png\" ContentType=\"image/png\"/>\
          <Override PartName=\"/word/document.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml\"/>\
          <Override PartName=\"/word/styles.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.wordprocessingml.styles+xml\"/>\
+         <Override PartName=\"/word/numbering.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.wordprocessingml.numbering+xml\"/>\
          <Override PartName=\"/word/settings.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.wordprocessingml.settings+xml\"/>\
          <Override PartName=\"/word/fontTable.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.wordprocessingml.fontTable+xml\"/>\
          <Override PartName=\"/word/footer1.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.wordprocessingml.footer+xml\"/>\
@@ -249,6 +279,7 @@ fn document_rels(images: &[Option<Image>]) -> String {
     let mut s = format!(
         "{XML_DECL}<Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">\
          <Relationship Id=\"rIdStyles\" Type=\"{REL_BASE}/styles\" Target=\"styles.xml\"/>\
+         <Relationship Id=\"rIdNumbering\" Type=\"{REL_BASE}/numbering\" Target=\"numbering.xml\"/>\
          <Relationship Id=\"rIdSettings\" Type=\"{REL_BASE}/settings\" Target=\"settings.xml\"/>\
          <Relationship Id=\"rIdFonts\" Type=\"{REL_BASE}/fontTable\" Target=\"fontTable.xml\"/>\
          <Relationship Id=\"rIdFooter\" Type=\"{REL_BASE}/footer\" Target=\"footer1.xml\"/>\
@@ -331,7 +362,13 @@ struct ParaStyle {
     rpr: String,
 }
 
-fn styles(lang: Lang) -> String {
+/// The styles; an official document sets its text in 三号 (16 pt) with a
+/// two-character first-line indent, black headings at body size, and its
+/// title centred in 二号 (22 pt).
+fn styles(lang: Lang, official: bool) -> String {
+    if official {
+        return official_styles(lang);
+    }
     let heading = |level: u8, size: u32, colour: &str, before: u32| ParaStyle {
         id: ["Heading1", "Heading2", "Heading3"][usize::from(level - 1)],
         name: ["heading 1", "heading 2", "heading 3"][usize::from(level - 1)],
@@ -389,11 +426,82 @@ fn styles(lang: Lang) -> String {
             rpr: format!("<w:color w:val=\"{MUTED}\"/><w:sz w:val=\"18\"/><w:szCs w:val=\"18\"/>"),
         },
     ];
+    style_sheet(lang, 21, "<w:spacing w:after=\"120\" w:line=\"312\" w:lineRule=\"auto\"/>", "", list)
+}
+
+fn official_styles(lang: Lang) -> String {
+    let sz = OFFICIAL_SZ;
+    let indent = official_indent();
+    let heading = |level: u8, bold: bool| ParaStyle {
+        id: ["Heading1", "Heading2", "Heading3"][usize::from(level - 1)],
+        name: ["heading 1", "heading 2", "heading 3"][usize::from(level - 1)],
+        builtin: true,
+        ppr: format!("<w:keepNext/><w:keepLines/>{indent}<w:outlineLvl w:val=\"{}\"/>", level - 1),
+        rpr: format!(
+            "{}<w:color w:val=\"000000\"/><w:sz w:val=\"{sz}\"/><w:szCs w:val=\"{sz}\"/>",
+            if bold { "<w:b/><w:bCs/>" } else { "" }
+        ),
+    };
+    let list = [
+        ParaStyle {
+            id: "Title",
+            name: "Title",
+            builtin: true,
+            ppr: "<w:spacing w:before=\"480\" w:after=\"480\" w:line=\"560\" w:lineRule=\"exact\"/><w:jc w:val=\"center\"/>"
+                .into(),
+            rpr: "<w:b/><w:bCs/><w:color w:val=\"000000\"/><w:sz w:val=\"44\"/><w:szCs w:val=\"44\"/>".into(),
+        },
+        ParaStyle {
+            id: "Subtitle",
+            name: "Subtitle",
+            builtin: true,
+            ppr: "<w:spacing w:after=\"240\"/><w:jc w:val=\"center\"/>".into(),
+            rpr: format!("<w:sz w:val=\"{sz}\"/><w:szCs w:val=\"{sz}\"/>"),
+        },
+        heading(1, true),
+        heading(2, false),
+        heading(3, false),
+        ParaStyle {
+            id: "Caption",
+            name: "caption",
+            builtin: true,
+            ppr: "<w:keepNext/><w:spacing w:before=\"200\" w:after=\"80\" w:line=\"360\" w:lineRule=\"auto\"/><w:jc w:val=\"center\"/>".into(),
+            rpr: "<w:b/><w:bCs/><w:sz w:val=\"24\"/><w:szCs w:val=\"24\"/>".into(),
+        },
+        ParaStyle {
+            id: "Note",
+            name: "Note",
+            builtin: false,
+            ppr: "<w:spacing w:before=\"60\" w:after=\"120\" w:line=\"300\" w:lineRule=\"auto\"/>".into(),
+            rpr: format!("<w:color w:val=\"{MUTED}\"/><w:sz w:val=\"21\"/><w:szCs w:val=\"21\"/>"),
+        },
+        ParaStyle {
+            id: "TableText",
+            name: "Table Text",
+            builtin: false,
+            ppr: "<w:spacing w:before=\"40\" w:after=\"40\" w:line=\"240\" w:lineRule=\"auto\"/>".into(),
+            rpr: "<w:sz w:val=\"21\"/><w:szCs w:val=\"21\"/>".into(),
+        },
+        ParaStyle {
+            id: "Footer",
+            name: "footer",
+            builtin: true,
+            ppr: "<w:spacing w:after=\"0\"/><w:jc w:val=\"center\"/>".into(),
+            rpr: "<w:sz w:val=\"28\"/><w:szCs w:val=\"28\"/>".into(),
+        },
+    ];
+    // 22 lines to the page: a fixed 28.95 pt line.
+    style_sheet(lang, sz, "<w:spacing w:after=\"0\" w:line=\"579\" w:lineRule=\"exact\"/>", "", list)
+}
+
+/// The style sheet: defaults (size in half-points, paragraph spacing), the
+/// Normal style (with `normal_ppr`) and the paragraph styles.
+fn style_sheet(lang: Lang, size: u32, spacing: &str, normal_ppr: &str, list: [ParaStyle; 9]) -> String {
     let mut s = format!(
-        "{XML_DECL}<w:styles xmlns:w=\"{NS_W}\"><w:docDefaults><w:rPrDefault><w:rPr>{}<w:sz w:val=\"21\"/><w:szCs w:val=\"21\"/>{}</w:rPr></w:rPrDefault>\
-         <w:pPrDefault><w:pPr><w:spacing w:after=\"120\" w:line=\"312\" w:lineRule=\"auto\"/></w:pPr></w:pPrDefault></w:docDefaults>\
+        "{XML_DECL}<w:styles xmlns:w=\"{NS_W}\"><w:docDefaults><w:rPrDefault><w:rPr>{}<w:sz w:val=\"{size}\"/><w:szCs w:val=\"{size}\"/>{}</w:rPr></w:rPrDefault>\
+         <w:pPrDefault><w:pPr>{spacing}</w:pPr></w:pPrDefault></w:docDefaults>\
          <w:style w:type=\"paragraph\" w:default=\"1\" w:styleId=\"Normal\"><w:name w:val=\"Normal\"/><w:qFormat/>\
-         <w:pPr><w:widowControl/></w:pPr><w:rPr><w:color w:val=\"{INK}\"/></w:rPr></w:style>\
+         <w:pPr><w:widowControl/>{normal_ppr}</w:pPr><w:rPr><w:color w:val=\"{INK}\"/></w:rPr></w:style>\
          <w:style w:type=\"character\" w:default=\"1\" w:styleId=\"DefaultParagraphFont\"><w:name w:val=\"Default Paragraph Font\"/><w:uiPriority w:val=\"1\"/><w:semiHidden/></w:style>\
          <w:style w:type=\"table\" w:default=\"1\" w:styleId=\"TableNormal\"><w:name w:val=\"Normal Table\"/><w:semiHidden/>\
          <w:tblPr><w:tblInd w:w=\"0\" w:type=\"dxa\"/><w:tblCellMar><w:top w:w=\"0\" w:type=\"dxa\"/><w:left w:w=\"108\" w:type=\"dxa\"/>\
@@ -464,6 +572,69 @@ fn footer(lang: Lang, marking: Option<&str>) -> String {
     s
 }
 
+/// An official document's footer on every page: `— 2 —`, centred, the
+/// number a `PAGE` field.
+fn official_footer() -> String {
+    let mut s = format!("{XML_DECL}<w:ftr xmlns:w=\"{NS_W}\"><w:p><w:pPr><w:pStyle w:val=\"Footer\"/></w:pPr>");
+    // The dashes and spaces set in the Latin font (not as East Asian text),
+    // two of them to a side, so that the gap reads as one in extracted text.
+    let latin = "<w:rFonts w:hint=\"default\"/>";
+    s.push_str(&run("—  ", latin));
+    s.push_str(
+        "<w:r><w:fldChar w:fldCharType=\"begin\"/></w:r><w:r><w:instrText xml:space=\"preserve\"> PAGE </w:instrText></w:r>\
+         <w:r><w:fldChar w:fldCharType=\"separate\"/></w:r><w:r><w:t>1</w:t></w:r><w:r><w:fldChar w:fldCharType=\"end\"/></w:r>",
+    );
+    s.push_str(&run("  —", latin));
+    s.push_str("</w:p></w:ftr>");
+    s
+}
+
+/// The two-character first-line indent of an official document's paragraphs.
+fn official_indent() -> String {
+    format!("<w:ind w:firstLineChars=\"200\" w:firstLine=\"{}\"/>", 2 * OFFICIAL_CHAR)
+}
+
+/// The list numbering: one abstract numbering for numbered lists (`1.`),
+/// one for bulleted ones (`•`), each with a hanging indent, and one
+/// instance per list block so that every list starts at its own number.
+fn numbering(doc: &Document, official: bool) -> String {
+    // The number or bullet hangs in a two-character gutter (indented two
+    // characters more in an official document, like its paragraphs).
+    let (left, hanging) = if official { (4 * OFFICIAL_CHAR, 2 * OFFICIAL_CHAR) } else { (420, 420) };
+    let level = |fmt: &str, text: &str| {
+        format!(
+            "<w:lvl w:ilvl=\"0\"><w:start w:val=\"1\"/><w:numFmt w:val=\"{fmt}\"/><w:lvlText w:val=\"{text}\"/>\
+             <w:lvlJc w:val=\"left\"/><w:pPr><w:ind w:left=\"{left}\" w:hanging=\"{hanging}\"/></w:pPr></w:lvl>"
+        )
+    };
+    let mut s = format!(
+        "{XML_DECL}<w:numbering xmlns:w=\"{NS_W}\">\
+         <w:abstractNum w:abstractNumId=\"0\"><w:multiLevelType w:val=\"singleLevel\"/>{}</w:abstractNum>\
+         <w:abstractNum w:abstractNumId=\"1\"><w:multiLevelType w:val=\"singleLevel\"/>{}</w:abstractNum>",
+        level("decimal", "%1."),
+        level("bullet", "•")
+    );
+    for (id, list) in lists(doc).enumerate() {
+        let _ = write!(
+            s,
+            "<w:num w:numId=\"{}\"><w:abstractNumId w:val=\"{}\"/><w:lvlOverride w:ilvl=\"0\"><w:startOverride w:val=\"{}\"/></w:lvlOverride></w:num>",
+            id + 1,
+            if list.ordered { 0 } else { 1 },
+            list.start.unwrap_or(1)
+        );
+    }
+    s.push_str("</w:numbering>");
+    s
+}
+
+/// The document's lists, in order: list `i` uses numbering instance `i + 1`.
+fn lists(doc: &Document) -> impl Iterator<Item = &List> {
+    doc.blocks.iter().filter_map(|b| match b {
+        Block::List(list) => Some(list),
+        _ => None,
+    })
+}
+
 /// The title page's footer: empty.
 fn empty_footer() -> String {
     format!("{XML_DECL}<w:ftr xmlns:w=\"{NS_W}\"><w:p><w:pPr><w:pStyle w:val=\"Footer\"/></w:pPr></w:p></w:ftr>")
@@ -507,16 +678,28 @@ fn para(style: &str, ppr: &str, runs: &str) -> String {
 
 fn document_xml(doc: &Document, images: &[Option<Image>]) -> String {
     let mut body = String::with_capacity(32 * 1024);
-    title_page(&mut body, doc);
-    for (block, image) in doc.blocks.iter().zip(images) {
-        block_xml(&mut body, block, image.as_ref());
+    let official = doc.meta.style == DocStyle::Official;
+    if official {
+        official_head(&mut body, doc);
+    } else {
+        title_page(&mut body, doc);
+    }
+    let mut ctx = Body { lang: doc.lang, official, lists: 0, keep_next: false, text_w: text_width(doc) };
+    let last = doc.blocks.len().saturating_sub(1);
+    for (i, (block, image)) in doc.blocks.iter().zip(images).enumerate() {
+        // An official document's last paragraph stays with the signature.
+        ctx.keep_next = official && i == last;
+        block_xml(&mut body, block, image.as_ref(), &mut ctx);
+    }
+    if official {
+        official_end(&mut body, doc);
     }
     format!(
         "{XML_DECL}<w:document xmlns:w=\"{NS_W}\" xmlns:r=\"{NS_R}\" \
          xmlns:wp=\"http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing\" \
          xmlns:a=\"http://schemas.openxmlformats.org/drawingml/2006/main\" \
          xmlns:pic=\"http://schemas.openxmlformats.org/drawingml/2006/picture\"><w:body>{body}{}</w:body></w:document>",
-        section()
+        if official { official_section() } else { section() }
     )
 }
 
@@ -528,6 +711,96 @@ fn section() -> String {
          <w:pgMar w:top=\"1304\" w:right=\"{MARGIN_X}\" w:bottom=\"1304\" w:left=\"{MARGIN_X}\" w:header=\"709\" w:footer=\"567\" w:gutter=\"0\"/>\
          <w:cols w:space=\"425\"/><w:titlePg/></w:sectPr>"
     )
+}
+
+/// An official document's page (GB/T 9704-2012): top margin 37 mm, bottom
+/// 35 mm, left 28 mm, right 26 mm (a 156 mm × 225 mm text area), the
+/// `— N —` footer on every page.
+fn official_section() -> String {
+    format!(
+        "<w:sectPr><w:footerReference w:type=\"default\" r:id=\"rIdFooter\"/>\
+         <w:pgSz w:w=\"{PAGE_W}\" w:h=\"{PAGE_H}\"/>\
+         <w:pgMar w:top=\"2098\" w:right=\"{OFFICIAL_RIGHT}\" w:bottom=\"1984\" w:left=\"{OFFICIAL_LEFT}\" w:header=\"851\" w:footer=\"1247\" w:gutter=\"0\"/>\
+         <w:cols w:space=\"425\"/></w:sectPr>"
+    )
+}
+
+/// The head of an official document: the mark (`内部资料`) top left, the
+/// issuing authority's mark (`…文件`) large, red and centred, the
+/// document number centred, the red rule, the title (and subtitle)
+/// centred and the main recipient flush left.
+fn official_head(out: &mut String, doc: &Document) {
+    if let Some(mark) = &doc.meta.marking {
+        out.push_str(&para("", "<w:spacing w:after=\"0\"/>", &run(mark, "")));
+    }
+    if let Some(org) = &doc.meta.organisation {
+        let name = format!("{org}{}", doc.lang.pick("文件", ""));
+        out.push_str(&para(
+            "",
+            "<w:spacing w:before=\"480\" w:after=\"360\" w:line=\"240\" w:lineRule=\"auto\"/><w:jc w:val=\"center\"/>",
+            &run(
+                &name,
+                &format!("<w:b/><w:bCs/><w:color w:val=\"{OFFICIAL_RED}\"/><w:sz w:val=\"72\"/><w:szCs w:val=\"72\"/>"),
+            ),
+        ));
+    }
+    if let Some(number) = &doc.meta.doc_number {
+        out.push_str(&para(
+            "",
+            "<w:spacing w:before=\"240\" w:after=\"0\"/><w:jc w:val=\"center\"/>",
+            &run(number, ""),
+        ));
+    }
+    // The red rule: the bottom border of an empty, low paragraph.
+    out.push_str(&para(
+        "",
+        &format!(
+            "<w:pBdr><w:bottom w:val=\"single\" w:sz=\"18\" w:space=\"1\" w:color=\"{OFFICIAL_RED}\"/></w:pBdr>\
+             <w:spacing w:after=\"0\" w:line=\"200\" w:lineRule=\"exact\"/>"
+        ),
+        "",
+    ));
+    out.push_str(&para("Title", "", &run(&doc.title, "")));
+    if let Some(sub) = &doc.subtitle {
+        out.push_str(&para("Subtitle", "", &run(sub, "")));
+    }
+    if let Some(recipient) = &doc.meta.recipient {
+        out.push_str(&para("", "", &run(recipient, "")));
+    }
+}
+
+/// The end of an official document: the issuer centred over the date, the
+/// date four characters in from the right (one blank line above), then the
+/// audience as the annotation (`（此件公开发布）`), indented two characters.
+fn official_end(out: &mut String, doc: &Document) {
+    let date = doc.meta.generated_display(doc.lang);
+    let width = |s: &str| plot::text_width(s, f64::from(OFFICIAL_CHAR));
+    let date_right = 4 * OFFICIAL_CHAR;
+    let date_w = date.as_deref().map_or(0.0, width);
+    if let Some(org) = &doc.meta.organisation {
+        let right = (f64::from(date_right) + (date_w - width(org)) / 2.0).max(0.0).round() as u32;
+        let right = if date.is_some() { right } else { date_right };
+        out.push_str(&para(
+            "",
+            &format!("<w:keepNext/><w:spacing w:before=\"1158\"/><w:ind w:right=\"{right}\"/><w:jc w:val=\"right\"/>"),
+            &run(org, ""),
+        ));
+    }
+    if let Some(date) = &date {
+        let before = if doc.meta.organisation.is_some() { "" } else { "<w:spacing w:before=\"1158\"/>" };
+        out.push_str(&para(
+            "",
+            &format!("{before}<w:ind w:right=\"{date_right}\"/><w:jc w:val=\"right\"/>"),
+            &run(date, ""),
+        ));
+    }
+    if let Some(audience) = &doc.meta.audience {
+        out.push_str(&para(
+            "",
+            &format!("<w:spacing w:before=\"579\"/>{}", official_indent()),
+            &run(&crate::html::annotation(audience, doc.lang), ""),
+        ));
+    }
 }
 
 fn page_break() -> String {
@@ -562,21 +835,69 @@ fn title_page(out: &mut String, doc: &Document) {
     out.push_str(&page_break());
 }
 
-fn block_xml(out: &mut String, block: &Block, image: Option<&Image>) {
+/// What the body's blocks share: the language, the style, and how many
+/// lists came before (each list has its own numbering instance).
+struct Body {
+    lang: Lang,
+    official: bool,
+    lists: usize,
+    /// Keep this block's paragraphs with the next paragraph.
+    keep_next: bool,
+    /// The text width, in twips.
+    text_w: u32,
+}
+
+/// Runs for styled text: strong as real bold (`w:b`), emphasis as italic
+/// in English and as emphasis dots (`w:em`) in Chinese.
+fn spans_runs(spans: &[Span], lang: Lang) -> String {
+    let mut out = String::new();
+    for span in spans {
+        let mut rpr = String::new();
+        if span.strong {
+            rpr.push_str("<w:b/><w:bCs/>");
+        }
+        if span.emphasis {
+            rpr.push_str(match lang {
+                Lang::ZhCn => "<w:em w:val=\"dot\"/>",
+                Lang::En => "<w:i/><w:iCs/>",
+            });
+        }
+        // w:em goes after w:i in w:rPr's schema order; b and i come first.
+        out.push_str(&run(&span.text, &rpr));
+    }
+    out
+}
+
+fn block_xml(out: &mut String, block: &Block, image: Option<&Image>, ctx: &mut Body) {
+    let keep = if ctx.keep_next { "<w:keepNext/>" } else { "" };
+    let body_ppr = if ctx.official { format!("{keep}{}", official_indent()) } else { keep.to_string() };
     match block {
         Block::Heading { level, text } => {
             let style = ["Heading1", "Heading2", "Heading3"][usize::from((*level).clamp(1, 3) - 1)];
             out.push_str(&para(style, "", &run(text, "")));
         }
-        Block::Paragraph { text } => out.push_str(&para("", "", &run(text, ""))),
-        Block::KeyFigures { tiles } => tiles_xml(out, tiles),
-        Block::Table(table) => table_xml(out, table),
+        Block::Paragraph { text } => out.push_str(&para("", &body_ppr, &run(text, ""))),
+        Block::RichParagraph { spans, .. } => out.push_str(&para("", &body_ppr, &spans_runs(spans, ctx.lang))),
+        Block::List(list) => {
+            ctx.lists += 1;
+            let spacing = if ctx.official { "" } else { "<w:spacing w:after=\"60\"/>" };
+            for item in &list.items {
+                let ppr = format!(
+                    "{keep}<w:numPr><w:ilvl w:val=\"0\"/><w:numId w:val=\"{}\"/></w:numPr>{spacing}",
+                    ctx.lists
+                );
+                out.push_str(&para("", &ppr, &spans_runs(&spans_or_plain(&item.text, &item.spans), ctx.lang)));
+            }
+        }
+        Block::KeyFigures { tiles } => tiles_xml(out, tiles, ctx.text_w),
+        Block::Table(table) => table_xml(out, table, ctx.text_w),
         Block::Figure { caption, .. } => {
             out.push_str(&para("Caption", "", &run(caption, "")));
             if let Some(image) = image {
                 out.push_str(&para(
                     "",
-                    "<w:keepLines/><w:spacing w:after=\"200\"/><w:jc w:val=\"center\"/>",
+                    // The line grows with the picture (an official page's fixed line would crop it).
+                    "<w:keepLines/><w:spacing w:after=\"200\" w:line=\"240\" w:lineRule=\"auto\"/><w:jc w:val=\"center\"/>",
                     &drawing(image, caption),
                 ));
             }
@@ -606,7 +927,7 @@ fn drawing(image: &Image, caption: &str) -> String {
 
 /// Column widths in twips, in proportion to the widest text in each column
 /// (as the PDF: between 3 and 16 ems), filling the text width.
-fn column_widths(table: &Table) -> Vec<u32> {
+fn column_widths(table: &Table, text_w: u32) -> Vec<u32> {
     let weights: Vec<f64> = table
         .columns
         .iter()
@@ -623,11 +944,11 @@ fn column_widths(table: &Table) -> Vec<u32> {
         })
         .collect();
     let total: f64 = weights.iter().sum::<f64>().max(1.0);
-    let mut widths: Vec<u32> = weights.iter().map(|w| (f64::from(TEXT_W) * w / total).floor() as u32).collect();
+    let mut widths: Vec<u32> = weights.iter().map(|w| (f64::from(text_w) * w / total).floor() as u32).collect();
     // Give the rounding remainder to the first column so the grid fills the width exactly.
     let used: u32 = widths.iter().sum();
     if let Some(first) = widths.first_mut() {
-        *first += TEXT_W.saturating_sub(used);
+        *first += text_w.saturating_sub(used);
     }
     widths
 }
@@ -643,14 +964,14 @@ enum RowKind {
 /// Caption (Caption style, kept with the table), the table — a three-line
 /// table: heavy rules above and below the header and around the totals,
 /// light ones between rows — and the note in the Note style.
-fn table_xml(out: &mut String, table: &Table) {
+fn table_xml(out: &mut String, table: &Table, text_w: u32) {
     if let Some(caption) = &table.caption {
         out.push_str(&para("Caption", "", &run(caption, "")));
     }
-    let widths = column_widths(table);
+    let widths = column_widths(table, text_w);
     let _ = write!(
         out,
-        "<w:tbl><w:tblPr><w:tblW w:w=\"{TEXT_W}\" w:type=\"dxa\"/>\
+        "<w:tbl><w:tblPr><w:tblW w:w=\"{text_w}\" w:type=\"dxa\"/>\
          <w:tblBorders><w:top w:val=\"single\" w:sz=\"12\" w:space=\"0\" w:color=\"{INK}\"/>\
          <w:left w:val=\"nil\"/><w:bottom w:val=\"single\" w:sz=\"12\" w:space=\"0\" w:color=\"{INK}\"/><w:right w:val=\"nil\"/>\
          <w:insideH w:val=\"single\" w:sz=\"4\" w:space=\"0\" w:color=\"{RULE}\"/><w:insideV w:val=\"nil\"/></w:tblBorders>\
@@ -714,12 +1035,12 @@ fn row_xml(out: &mut String, table: &Table, widths: &[u32], cells: &[Cell], kind
 /// Key figures: a borderless full-width grid, three tiles to a row; each
 /// tile tinted with a coloured left edge, value large, label and note
 /// below. Cells left over in the last row stay blank and untinted.
-fn tiles_xml(out: &mut String, tiles: &[Tile]) {
+fn tiles_xml(out: &mut String, tiles: &[Tile], text_w: u32) {
     if tiles.is_empty() {
         return;
     }
     let cols = tiles.len().clamp(1, 3);
-    let width = TEXT_W / cols as u32;
+    let width = text_w / cols as u32;
     let _ = write!(
         out,
         "<w:tbl><w:tblPr><w:tblW w:w=\"{}\" w:type=\"dxa\"/>\
@@ -1225,7 +1546,7 @@ mod tests {
         let Some(Block::Table(table)) = doc.blocks.iter().find(|b| matches!(b, Block::Table(_))) else {
             panic!("no table")
         };
-        let widths = column_widths(table);
+        let widths = column_widths(table, TEXT_W);
         assert_eq!(widths.iter().sum::<u32>(), TEXT_W);
         assert!(widths[0] > widths[1], "{widths:?}");
     }

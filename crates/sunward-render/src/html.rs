@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use crate::document::{Align, Block, Cell, Document, Table, Tile, tile_columns};
+use crate::document::{Align, Block, Cell, DocStyle, Document, Span, Table, Tile, spans_or_plain, tile_columns};
 use crate::plot::{self, Anchor, Shape, Stroke};
 
 const CSS: &str = r#"
@@ -57,6 +57,28 @@ td.hidden { color: var(--muted); }
 svg.chart { display: block; width: 100%; height: auto; min-width: 640px; max-width: 44rem; font-family: inherit; }
 .colophon { margin-top: 2.5rem; padding-top: 0.5rem; border-top: 1px solid var(--rule); font-size: 0.8rem; color: var(--muted); }
 .page-break { display: none; }
+ol, ul { margin: 0 0 0.9rem; padding-left: 2.2em; }
+li { margin: 0 0 0.35rem; padding-left: 0.2em; }
+strong { font-weight: 700; }
+:lang(zh) em { font-style: normal; text-emphasis: filled dot; -webkit-text-emphasis: filled dot;
+  text-emphasis-position: under right; -webkit-text-emphasis-position: under; }
+.official { max-width: 44rem; }
+.official-head { text-align: center; margin-bottom: 1.75rem; }
+.official-head .marking { float: left; }
+.issuer-mark { clear: both; color: #c00000; font-size: 2.3rem; font-weight: 700; letter-spacing: 0.08em;
+  line-height: 1.3; margin: 1.5rem 0 1.25rem; }
+.doc-number { margin: 0 0 0.4rem; }
+.red-rule { border: 0; border-top: 2px solid #c00000; margin: 0; }
+.official h1 { color: var(--ink); text-align: center; font-size: 1.6rem; margin: 1.5rem 0 1.25rem; text-wrap: balance; }
+.official .subtitle { text-align: center; }
+.official h2 { border-bottom: 0; font-size: 1.1rem; margin: 1rem 0 0.5rem; text-indent: 2em; }
+.official h3, .official h4 { font-size: 1rem; margin: 0.8rem 0 0.4rem; text-indent: 2em; }
+.official > p:not(.recipient):not(.marking):not(.subtitle) { text-indent: 2em; }
+.recipient { text-indent: 0; margin: 0 0 0.5rem; }
+.signature { margin: 2.5rem 4em 0 auto; width: max-content; text-align: center;
+  break-before: avoid; page-break-before: avoid; break-inside: avoid; page-break-inside: avoid; }
+.signature p { margin: 0; text-indent: 0; }
+.annotation { margin-top: 1rem; }
 @media (min-width: 48rem) { body { font-size: 17px; } .report { padding: 2.5rem 2rem 4rem; } h1 { font-size: 2rem; } }
 @media print {
   @page { size: A4; margin: 18mm 16mm 20mm; }
@@ -71,6 +93,14 @@ svg.chart { display: block; width: 100%; height: auto; min-width: 640px; max-wid
   .tiles.cols-4 { grid-template-columns: repeat(4, minmax(0, 1fr)); }
   .tile { border: 1px solid var(--rule); border-left: 4px solid var(--primary); }
   .page-break { display: block; break-after: page; page-break-after: always; }
+  @page official { size: A4; margin: 37mm 26mm 35mm 28mm;
+    @bottom-center { content: "— " counter(page) " —"; font-size: 14pt; vertical-align: top; padding-top: 5mm; } }
+  .official { page: official; font-size: 16pt; line-height: 1.75; }
+  .official .issuer-mark { font-size: 36pt; }
+  .official h1 { font-size: 22pt; }
+  .official h2, .official h3, .official h4 { font-size: 16pt; margin: 0; }
+  .official p, .official li { margin: 0; }
+  .official ol, .official ul { margin: 0; padding-left: 4em; }
 }
 "#;
 
@@ -85,6 +115,10 @@ pub fn render(doc: &Document) -> String {
     out.push_str("<meta name=\"generator\" content=\"Sunward\">\n");
     let _ = writeln!(out, "<title>{}</title>", esc(&doc.title));
     let _ = writeln!(out, "<style>{}</style>", CSS.trim());
+    if doc.meta.style == DocStyle::Official {
+        official(&mut out, doc);
+        return out;
+    }
     out.push_str("</head>\n<body>\n<main class=\"report\">\n");
     if let Some(mark) = &doc.meta.marking {
         let _ = writeln!(out, "<p class=\"marking\" role=\"note\">{}</p>", esc(mark));
@@ -122,6 +156,77 @@ pub fn render(doc: &Document) -> String {
     out
 }
 
+/// An official document (GB/T 9704-2012): the issuing authority's mark in
+/// red, the document number, a red rule, the title centred, the main
+/// recipient, the body, the issuer and date at the end and the audience
+/// as the annotation; printed pages numbered `— 2 —`.
+fn official(out: &mut String, doc: &Document) {
+    let lang = doc.lang;
+    out.push_str("</head>\n<body>\n<main class=\"report official\">\n<header class=\"official-head\">\n");
+    if let Some(mark) = &doc.meta.marking {
+        let _ = writeln!(out, "<p class=\"marking\" role=\"note\">{}</p>", esc(mark));
+    }
+    if let Some(org) = &doc.meta.organisation {
+        let _ = writeln!(out, "<p class=\"issuer-mark\">{}{}</p>", esc(org), esc(lang.pick("文件", "")));
+    }
+    if let Some(number) = &doc.meta.doc_number {
+        let _ = writeln!(out, "<p class=\"doc-number\">{}</p>", esc(number));
+    }
+    out.push_str("<hr class=\"red-rule\">\n</header>\n");
+    let _ = writeln!(out, "<h1>{}</h1>", esc(&doc.title));
+    if let Some(sub) = &doc.subtitle {
+        let _ = writeln!(out, "<p class=\"subtitle\">{}</p>", esc(sub));
+    }
+    if let Some(recipient) = &doc.meta.recipient {
+        let _ = writeln!(out, "<p class=\"recipient\">{}</p>", esc(recipient));
+    }
+    for block in &doc.blocks {
+        block_html(out, block, doc);
+    }
+    let date = doc.meta.generated_display(lang);
+    if doc.meta.organisation.is_some() || date.is_some() {
+        out.push_str("<footer class=\"signature\">");
+        if let Some(org) = &doc.meta.organisation {
+            let _ = write!(out, "<p class=\"issuer\">{}</p>", esc(org));
+        }
+        if let Some(date) = &date {
+            let _ = write!(out, "<p class=\"date\">{}</p>", esc(date));
+        }
+        out.push_str("</footer>\n");
+    }
+    if let Some(audience) = &doc.meta.audience {
+        let _ = writeln!(out, "<p class=\"annotation\">{}</p>", esc(&annotation(audience, lang)));
+    }
+    out.push_str("</main>\n</body>\n</html>\n");
+}
+
+/// The audience as an official document's annotation (附注), in brackets:
+/// `（此件公开发布）`.
+pub(crate) fn annotation(audience: &str, lang: crate::document::Lang) -> String {
+    let a = audience.trim();
+    if a.starts_with('（') || a.starts_with('(') {
+        a.to_string()
+    } else {
+        format!("{}{a}{}", lang.pick("（", "("), lang.pick("）", ")"))
+    }
+}
+
+/// Styled text as HTML: `<strong>`, `<em>`, line breaks as `<br>`.
+fn spans_html(spans: &[Span]) -> String {
+    let mut out = String::new();
+    for span in spans {
+        let mut t = esc(&span.text).replace('\n', "<br>");
+        if span.emphasis {
+            t = format!("<em>{t}</em>");
+        }
+        if span.strong {
+            t = format!("<strong>{t}</strong>");
+        }
+        out.push_str(&t);
+    }
+    out
+}
+
 /// The line at the end of a report (and in the PDF's footer): what made it and when.
 pub(crate) fn colophon(doc: &Document) -> String {
     let lang = doc.lang;
@@ -139,6 +244,21 @@ fn block_html(out: &mut String, block: &Block, doc: &Document) {
         }
         Block::Paragraph { text } => {
             let _ = writeln!(out, "<p>{}</p>", esc(text).replace('\n', "<br>"));
+        }
+        Block::RichParagraph { spans, .. } => {
+            let _ = writeln!(out, "<p>{}</p>", spans_html(spans));
+        }
+        Block::List(list) => {
+            let tag = if list.ordered { "ol" } else { "ul" };
+            let start = match list.start {
+                Some(n) if list.ordered && n != 1 => format!(" start=\"{n}\""),
+                _ => String::new(),
+            };
+            let _ = writeln!(out, "<{tag}{start}>");
+            for item in &list.items {
+                let _ = writeln!(out, "<li>{}</li>", spans_html(&spans_or_plain(&item.text, &item.spans)));
+            }
+            let _ = writeln!(out, "</{tag}>");
         }
         Block::KeyFigures { tiles } => {
             // As many columns as `tile_columns` says (two on a phone), so no row has a gap that looks like a missing figure.

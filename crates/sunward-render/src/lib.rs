@@ -20,4 +20,4 @@ pub mod sample;
 pub mod subset;
 
 pub use chart::{BarChart, Chart, FunnelPlot, FunnelPoint, FunnelSide, LineChart};
-pub use document::{Align, Block, Cell, Column, Document, Lang, Meta, Table, Tile};
+pub use document::{Align, Block, Cell, Column, DocStyle, Document, Lang, List, ListItem, Meta, Span, Table, Tile};

@@ -42,7 +42,18 @@
 //!   [`Meta`] fields, one `key: value` a line.
 //! - `#`, `##`, `###` are headings of level 1, 2, 3 (deeper ones are 3).
 //! - A paragraph is running text; soft line breaks join Chinese lines
-//!   without a space.
+//!   without a space. `**bold**` and `*emphasis*` are kept
+//!   ([`Block::RichParagraph`]), including the Chinese lead-in
+//!   `**一是加强队伍建设。**其后文字` that CommonMark itself leaves as
+//!   asterisks (a closing `**` after punctuation and before a character).
+//! - `1.` / `-` lists are [`Block::List`]s: numbered from their first number
+//!   (`3.` starts at 3) or bulleted, items keeping their bold and emphasis;
+//!   a list inside an item follows the item as a list of its own.
+//! - Front matter `style: official` lays the document out as a government
+//!   document (GB/T 9704-2012, [`DocStyle::Official`]); `doc_number:`
+//!   (`青教〔2025〕12号`) and `recipient:` (`区人民政府：`) give its
+//!   document number and main recipient, `organisation:` the issuing
+//!   authority and `generated:` the date at its end.
 //! - ```` ```tiles ```` holds one key figure a line: `label | value | note`.
 //! - A table's numeric columns are the right-aligned ones (`---:`); a row
 //!   whose first cell is bold is the totals row; a paragraph `Table: …`
@@ -57,7 +68,7 @@
 use pulldown_cmark::{Alignment, CodeBlockKind, Event, HeadingLevel, MetadataBlockKind, Options, Parser, Tag, TagEnd};
 
 use crate::chart::Chart;
-use crate::document::{Align, Block, Cell, Column, Document, Lang, Table, Tile};
+use crate::document::{Align, Block, Cell, Column, DocStyle, Document, Lang, List, ListItem, Span, Table, Tile};
 
 /// A mistake in report markup, with its 1-based line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,7 +104,11 @@ pub fn parse(src: &str) -> Result<Document, MarkupError> {
     let mut pending_caption: Option<String> = None;
     // Nesting.
     let mut quote: Option<Vec<String>> = None;
-    let mut list_depth = 0usize;
+    // The lists being read, outermost first.
+    let mut lists: Vec<OpenList> = Vec::new();
+    // The current text again, in styled pieces, and the open emphasis.
+    let mut spans: Vec<Span> = Vec::new();
+    let (mut strong, mut emphasis) = (0usize, 0usize);
     let mut code: Option<(String, usize)> = None;
     let mut metadata = false;
 
@@ -123,6 +138,17 @@ pub fn parse(src: &str) -> Result<Document, MarkupError> {
                         "period" => doc.meta.period = Some(value),
                         "generated" => doc.meta.generated = Some(value),
                         "audience" => doc.meta.audience = Some(value),
+                        "doc_number" => doc.meta.doc_number = Some(value),
+                        "recipient" => doc.meta.recipient = Some(value),
+                        "style" => {
+                            doc.meta.style = match value.as_str() {
+                                "official" => DocStyle::Official,
+                                "standard" | "report" => DocStyle::Standard,
+                                other => {
+                                    return Err(err(format!("unknown style {other:?}; expected official or standard")));
+                                }
+                            }
+                        }
                         "compact" => {
                             doc.meta.compact = Some(match value.as_str() {
                                 "true" | "yes" => true,
@@ -139,7 +165,7 @@ pub fn parse(src: &str) -> Result<Document, MarkupError> {
                         }
                         other => {
                             return Err(err(format!(
-                                "unknown front matter key {other:?}; expected title, subtitle, organisation, period, generated, audience, compact or lang"
+                                "unknown front matter key {other:?}; expected title, subtitle, organisation, period, generated, audience, compact, lang, style, doc_number or recipient"
                             )));
                         }
                     }
@@ -203,40 +229,94 @@ pub fn parse(src: &str) -> Result<Document, MarkupError> {
             Event::Start(Tag::Heading { .. })
             | Event::Start(Tag::Paragraph)
             | Event::Start(Tag::Item)
-            | Event::Start(Tag::TableCell) => text.clear(),
+            | Event::Start(Tag::TableCell) => {
+                text.clear();
+                spans.clear();
+            }
             Event::End(TagEnd::Heading(level)) => {
                 let level = match level {
                     HeadingLevel::H1 => 1,
                     HeadingLevel::H2 => 2,
                     _ => 3,
                 };
-                doc.blocks.push(Block::Heading { level, text: std::mem::take(&mut text).trim().to_string() });
+                // Headings are plain text: drop the asterisks of a bold CommonMark missed.
+                let mut heading = std::mem::take(&mut text).trim().to_string();
+                cjk_strong(trim_spans(std::mem::take(&mut spans)), &mut heading);
+                doc.blocks.push(Block::Heading { level, text: heading });
             }
             Event::End(TagEnd::Paragraph) => {
-                let para = std::mem::take(&mut text).trim().to_string();
+                let mut para = std::mem::take(&mut text).trim().to_string();
+                let styled = cjk_strong(trim_spans(std::mem::take(&mut spans)), &mut para);
                 if let Some(q) = quote.as_mut() {
                     q.push(para);
-                } else if list_depth > 0 {
+                } else if !lists.is_empty() {
                     text = para;
+                    spans = styled;
                 } else if let Some(caption) = caption_of(&para) {
                     match doc.blocks.last_mut() {
                         Some(Block::Table(t)) if t.caption.is_none() => t.caption = Some(caption),
                         _ => pending_caption = Some(caption),
                     }
-                } else {
+                } else if styled.iter().all(|s| !s.strong && !s.emphasis) {
                     doc.blocks.push(Block::Paragraph { text: para });
+                } else {
+                    doc.blocks.push(Block::RichParagraph { text: para, spans: styled });
                 }
             }
-            Event::Start(Tag::List(_)) => list_depth += 1,
-            Event::End(TagEnd::List(_)) => list_depth -= 1,
-            Event::End(TagEnd::Item) => {
-                let item = std::mem::take(&mut text).trim().to_string();
-                if !item.is_empty() {
-                    let para = format!("· {item}");
-                    match quote.as_mut() {
-                        Some(q) => q.push(para),
-                        None => doc.blocks.push(Block::Paragraph { text: para }),
+            Event::Start(Tag::List(first)) => {
+                // A list inside an item: what the outer list has so far goes
+                // first (its current item included), the rest after the inner list.
+                if quote.is_none()
+                    && let Some(outer) = lists.last_mut()
+                {
+                    let mut item = std::mem::take(&mut text).trim().to_string();
+                    let styled = cjk_strong(trim_spans(std::mem::take(&mut spans)), &mut item);
+                    if !item.is_empty() {
+                        outer.list.items.push(list_item(item, styled));
+                        outer.count += 1;
                     }
+                    if !outer.list.items.is_empty() {
+                        doc.blocks.push(Block::List(outer.list.clone()));
+                        outer.list.items.clear();
+                        if outer.list.ordered {
+                            outer.list.start = Some(outer.first + outer.count as u64);
+                        }
+                    }
+                }
+                text.clear();
+                spans.clear();
+                lists.push(OpenList {
+                    list: List { ordered: first.is_some(), start: first.filter(|n| *n != 1), items: Vec::new() },
+                    first: first.unwrap_or(1),
+                    count: 0,
+                });
+            }
+            Event::End(TagEnd::List(_)) => {
+                if let Some(open) = lists.pop()
+                    && quote.is_none()
+                    && !open.list.items.is_empty()
+                {
+                    doc.blocks.push(Block::List(open.list));
+                }
+            }
+            Event::End(TagEnd::Item) => {
+                let mut item = std::mem::take(&mut text).trim().to_string();
+                let styled = cjk_strong(trim_spans(std::mem::take(&mut spans)), &mut item);
+                if !item.is_empty()
+                    && let Some(open) = lists.last_mut()
+                {
+                    match quote.as_mut() {
+                        Some(q) => {
+                            let marker = if open.list.ordered {
+                                format!("{}.", open.first + open.count as u64)
+                            } else {
+                                "·".to_string()
+                            };
+                            q.push(format!("{marker} {item}"));
+                        }
+                        None => open.list.items.push(list_item(item, styled)),
+                    }
+                    open.count += 1;
                 }
             }
             Event::Start(Tag::BlockQuote(_)) => quote = Some(Vec::new()),
@@ -269,7 +349,15 @@ pub fn parse(src: &str) -> Result<Document, MarkupError> {
                     row.clear();
                 }
             }
-            Event::Start(Tag::Strong) if table.is_some() && cell_index == 0 && text.is_empty() => strong_first = true,
+            Event::Start(Tag::Strong) => {
+                if table.is_some() && cell_index == 0 && text.is_empty() {
+                    strong_first = true;
+                }
+                strong += 1;
+            }
+            Event::End(TagEnd::Strong) => strong = strong.saturating_sub(1),
+            Event::Start(Tag::Emphasis) => emphasis += 1,
+            Event::End(TagEnd::Emphasis) => emphasis = emphasis.saturating_sub(1),
             Event::End(TagEnd::TableCell) => {
                 let content = std::mem::take(&mut text).trim().to_string();
                 if let Some((t, row)) = table.as_mut() {
@@ -309,16 +397,23 @@ pub fn parse(src: &str) -> Result<Document, MarkupError> {
                     doc.blocks.push(Block::Table(t));
                 }
             }
-            Event::Text(t) | Event::Code(t) => text.push_str(&t),
+            Event::Text(t) | Event::Code(t) => {
+                text.push_str(&t);
+                push_span(&mut spans, &t, strong > 0, emphasis > 0);
+            }
             Event::SoftBreak => {
                 let next = src[range.end..].trim_start().chars().next();
                 if text.chars().last().is_some_and(|c| c.is_ascii_alphanumeric() || c == ',' || c == '.')
                     && next.is_some_and(|c| c.is_ascii_alphanumeric())
                 {
                     text.push(' ');
+                    push_span(&mut spans, " ", strong > 0, emphasis > 0);
                 }
             }
-            Event::HardBreak => text.push('\n'),
+            Event::HardBreak => {
+                text.push('\n');
+                push_span(&mut spans, "\n", strong > 0, emphasis > 0);
+            }
             Event::Html(_) | Event::InlineHtml(_) => {
                 return Err(fail(range.start, "raw HTML is not allowed in report markup".into()));
             }
@@ -336,6 +431,83 @@ pub fn parse(src: &str) -> Result<Document, MarkupError> {
         message: errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "),
     })?;
     Ok(doc)
+}
+
+/// A list being read: the part not yet written out, its first number and
+/// how many items it has had so far.
+struct OpenList {
+    list: List,
+    first: u64,
+    count: usize,
+}
+
+/// Appends text to the spans, joining it to the last span when the style is the same.
+fn push_span(spans: &mut Vec<Span>, text: &str, strong: bool, emphasis: bool) {
+    match spans.last_mut() {
+        Some(last) if last.strong == strong && last.emphasis == emphasis => last.text.push_str(text),
+        _ => spans.push(Span { text: text.to_string(), strong, emphasis }),
+    }
+}
+
+/// Trims the spans as the text is trimmed (start of the first, end of the
+/// last) and drops empty ones.
+fn trim_spans(mut spans: Vec<Span>) -> Vec<Span> {
+    while spans.first().is_some_and(|s| s.text.trim_start().is_empty()) {
+        spans.remove(0);
+    }
+    while spans.last().is_some_and(|s| s.text.trim_end().is_empty()) {
+        spans.pop();
+    }
+    if let Some(first) = spans.first_mut() {
+        first.text = first.text.trim_start().to_string();
+    }
+    if let Some(last) = spans.last_mut() {
+        last.text = last.text.trim_end().to_string();
+    }
+    spans
+}
+
+/// Bold that CommonMark misses in Chinese. A closing `**` after
+/// punctuation counts only when followed by a space or punctuation, so the
+/// usual lead-in `**一是加强队伍建设。**其后文字` comes out of the parser
+/// as literal asterisks. Pairs of `**` left in unstyled text are read as
+/// bold here, and `text` is made the spans' text again.
+fn cjk_strong(spans: Vec<Span>, text: &mut String) -> Vec<Span> {
+    if !spans.iter().any(|s| !s.strong && s.text.matches("**").count() >= 2) {
+        return spans;
+    }
+    let mut out: Vec<Span> = Vec::new();
+    for span in spans {
+        if span.strong || span.text.matches("**").count() < 2 {
+            out.push(span);
+            continue;
+        }
+        let parts: Vec<&str> = span.text.split("**").collect();
+        // With an odd number of markers the last one stays as written.
+        let used = (parts.len() - 1) / 2 * 2;
+        for (i, part) in parts[..used].iter().enumerate() {
+            out.push(Span { text: part.to_string(), strong: i % 2 == 1, emphasis: span.emphasis });
+        }
+        out.push(Span { text: parts[used..].join("**"), strong: false, emphasis: span.emphasis });
+    }
+    out.retain(|s| !s.text.is_empty());
+    // Join neighbours of the same style.
+    let mut joined: Vec<Span> = Vec::new();
+    for span in out {
+        match joined.last_mut() {
+            Some(last) if last.strong == span.strong && last.emphasis == span.emphasis => {
+                last.text.push_str(&span.text)
+            }
+            _ => joined.push(span),
+        }
+    }
+    *text = crate::document::spans_text(&joined);
+    joined
+}
+
+/// A list item: plain unless some span is styled.
+fn list_item(text: String, spans: Vec<Span>) -> ListItem {
+    if spans.iter().all(|s| !s.strong && !s.emphasis) { ListItem::plain(text) } else { ListItem { text, spans } }
 }
 
 fn caption_of(para: &str) -> Option<String> {
@@ -421,18 +593,7 @@ Table: 表1 各校服务场次
         let kinds: Vec<&str> = doc.blocks.iter().map(Block::kind).collect();
         assert_eq!(
             kinds,
-            [
-                "heading",
-                "paragraph",
-                "key_figures",
-                "table",
-                "figure",
-                "note",
-                "page_break",
-                "heading",
-                "paragraph",
-                "paragraph"
-            ]
+            ["heading", "paragraph", "key_figures", "table", "figure", "note", "page_break", "heading", "list"]
         );
         assert_eq!(doc.blocks[1], Block::Paragraph { text: "全年累计服务学生3208人次，较上年增长12%。".into() });
         let Block::KeyFigures { tiles } = &doc.blocks[2] else { panic!() };
@@ -457,7 +618,77 @@ Table: 表1 各校服务场次
         assert_eq!(bar.values, [2913.0, 351.0]);
         assert_eq!(doc.blocks[5], Block::Note { text: "注：小于5的计数显示为“<5”。".into() });
         assert_eq!(doc.blocks[7], Block::Heading { level: 2, text: "（一）说明".into() });
-        assert_eq!(doc.blocks[8], Block::Paragraph { text: "· 第一项".into() });
+        assert_eq!(
+            doc.blocks[8],
+            Block::List(List {
+                ordered: false,
+                start: None,
+                items: vec![ListItem::plain("第一项"), ListItem::plain("第二项")]
+            })
+        );
+    }
+
+    #[test]
+    fn bold_lead_ins_and_numbered_plans_keep_their_markup() {
+        let src = "---\ntitle: t\nstyle: official\ndoc_number: 青教〔2025〕12号\nrecipient: 区人民政府：\n---\n\n\
+                   **一是加强队伍建设。**其后文字，*重点*在于落实。\n\n普通段落。\n\n\
+                   3. 第三项**要点**\n4. 第四项\n\n> 1. 引用中的条目\n";
+        let doc = parse(src).unwrap();
+        assert_eq!(doc.meta.style, DocStyle::Official);
+        assert_eq!(doc.meta.doc_number.as_deref(), Some("青教〔2025〕12号"));
+        assert_eq!(doc.meta.recipient.as_deref(), Some("区人民政府："));
+        assert_eq!(
+            doc.blocks[0],
+            Block::RichParagraph {
+                text: "一是加强队伍建设。其后文字，重点在于落实。".into(),
+                spans: vec![
+                    Span::strong("一是加强队伍建设。"),
+                    Span::plain("其后文字，"),
+                    Span::emphasis("重点"),
+                    Span::plain("在于落实。")
+                ]
+            }
+        );
+        assert_eq!(doc.blocks[1], Block::Paragraph { text: "普通段落。".into() });
+        assert_eq!(
+            doc.blocks[2],
+            Block::List(List {
+                ordered: true,
+                start: Some(3),
+                items: vec![
+                    ListItem {
+                        text: "第三项要点".into(), spans: vec![Span::plain("第三项"), Span::strong("要点")]
+                    },
+                    ListItem::plain("第四项")
+                ]
+            })
+        );
+        assert_eq!(doc.blocks[3], Block::Note { text: "1. 引用中的条目".into() });
+        assert_eq!(doc.blocks.len(), 4);
+        let back: Document = serde_json::from_str(&serde_json::to_string(&doc).unwrap()).unwrap();
+        assert_eq!(back, doc);
+        let doc = parse("---\ntitle: t\n---\n\n# **一、总体情况。**概述\n\n单个**星号不配对\n").unwrap();
+        assert_eq!(doc.blocks[0], Block::Heading { level: 1, text: "一、总体情况。概述".into() });
+        assert_eq!(doc.blocks[1], Block::Paragraph { text: "单个**星号不配对".into() });
+    }
+
+    #[test]
+    fn nested_lists_keep_their_order_and_numbers() {
+        let doc = parse("---\ntitle: t\n---\n\n1. 甲\n   - 子一\n   - 子二\n2. 乙\n").unwrap();
+        let lists: Vec<&List> = doc
+            .blocks
+            .iter()
+            .map(|b| match b {
+                Block::List(l) => l,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(lists.len(), 3);
+        assert_eq!((lists[0].ordered, lists[0].start, lists[0].items[0].text.as_str()), (true, None, "甲"));
+        assert_eq!(lists[1].items.len(), 2);
+        assert!(!lists[1].ordered);
+        assert_eq!((lists[2].start, lists[2].items[0].text.as_str()), (Some(2), "乙"));
+        assert_eq!(lists[2].marker(0), "2.");
     }
 
     #[test]
@@ -473,7 +704,7 @@ Table: 表1 各校服务场次
         assert_eq!(err("# no front matter\n"), "line 1: the front matter (between --- lines) must give a title");
         assert_eq!(
             err("---\ntitle: t\ncolour: red\n---\n"),
-            "line 3: unknown front matter key \"colour\"; expected title, subtitle, organisation, period, generated, audience, compact or lang"
+            "line 3: unknown front matter key \"colour\"; expected title, subtitle, organisation, period, generated, audience, compact, lang, style, doc_number or recipient"
         );
         assert_eq!(err("---\ntitle: t\n---\n\n<div>x</div>\n"), "line 5: raw HTML is not allowed in report markup");
         assert_eq!(

@@ -29,8 +29,15 @@
 //!   ([`crate::subset`]) — which also makes the PDF's `ToUnicode` map hold
 //!   exactly the characters written, so `pdftotext` finds "2024年度". Only
 //!   the regular face is embedded; the bold and italic slots genpdf insists
-//!   on point at a built-in PDF font and are never used (genpdf has no
-//!   synthetic bold: headings differ by size and colour).
+//!   on point at a built-in PDF font (Helvetica, no Chinese) and are never
+//!   used. Headings differ by size and colour; strong text (`**…**`) is
+//!   printed in the same font in a near-black and drawn bold by
+//!   `embolden` (text render mode 2: fill, then stroke the outlines), so it
+//!   reads as bold and its text is in the file once.
+//! - **Official documents** ([`DocStyle::Official`]) take the page of
+//!   GB/T 9704-2012 (a 156 × 225 mm text area, 三号 body text with a
+//!   two-character indent, `— 2 —` page numbers, no header) and open with
+//!   the red authority mark and rule instead of a title page.
 //! - **Byte-identical output.** printpdf stamps the clock and a
 //!   process-global counter into the file, and leaves streams uncompressed in
 //!   debug builds; the finished file is therefore rewritten once with lopdf:
@@ -50,6 +57,7 @@
 
 use std::cell::{Cell as StdCell, RefCell};
 use std::collections::BTreeSet;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -57,7 +65,7 @@ use genpdf::fonts::{FontData, FontFamily};
 use genpdf::style::{Color, Style};
 use genpdf::{Context, Element, Margins, Mm, PageDecorator, Position, RenderResult, Size, render};
 
-use crate::document::{Align, Block, Document, Lang, Table, Tile, tile_columns};
+use crate::document::{Align, Block, DocStyle, Document, Lang, List, Span, Table, Tile, spans_or_plain, tile_columns};
 use crate::plot::{self, Anchor, Plot, Shape, Stroke, is_wide};
 
 /// Why a PDF could not be made.
@@ -129,6 +137,17 @@ const PRIMARY: Color = Color::Rgb(0x2f, 0x6f, 0x9f);
 const MUTED: Color = Color::Rgb(0x66, 0x66, 0x66);
 const RULE: Color = Color::Rgb(0xb0, 0xb8, 0xc0);
 const INK: Color = Color::Rgb(0x22, 0x22, 0x22);
+/// Strong text: near-black, and drawn heavier (see [`embolden`]).
+const STRONG: Color = Color::Rgb(0x11, 0x11, 0x11);
+/// Emphasised text (the font has no italic): the primary blue.
+const EMPHASIS: Color = Color::Rgb(0x1f, 0x5a, 0x8a);
+/// The red of an official document's authority mark and rule (also drawn heavier).
+const OFFICIAL_RED: Color = Color::Rgb(0xc0, 0x00, 0x00);
+/// Text filled in these colours is drawn heavier (see [`embolden`]).
+const HEAVY: [(u8, u8, u8); 2] = [(0x11, 0x11, 0x11), (0xc0, 0x00, 0x00)];
+/// The outline width that makes heavy text look bold, per point of type
+/// (0.25 pt at 10 pt, 0.4 pt at 16 pt).
+const HEAVY_STROKE: f64 = 0.025;
 
 /// Renders a document to PDF bytes with the given TrueType font (the whole
 /// font; it is subset here).
@@ -157,7 +176,9 @@ pub fn render(doc: &Document, font: &[u8]) -> Result<Vec<u8>, PdfError> {
     pdf.set_paper_size(genpdf::PaperSize::A4);
     pdf.set_font_size(10);
     pdf.set_line_spacing(1.45);
-    let shared = Rc::new(Shared::default());
+    let official = doc.meta.style == DocStyle::Official;
+    let shared =
+        Rc::new(Shared { bottom: if official { OFFICIAL_BOTTOM } else { CONTENT_BOTTOM }, ..Shared::default() });
     let compact = doc.is_compact();
     pdf.set_page_decorator(Decorator {
         shared: shared.clone(),
@@ -168,32 +189,68 @@ pub fn render(doc: &Document, font: &[u8]) -> Result<Vec<u8>, PdfError> {
         footer: footer_text(doc),
         lang: doc.lang,
         footer_on_first: compact,
+        official,
     });
 
     let mut flow = Flow { pieces: Vec::new(), idx: 0 };
-    title_block(&mut flow, doc, compact);
-    let body = Style::new().with_font_size(10).with_color(INK);
+    if official {
+        official_head(&mut flow, doc);
+    } else {
+        title_block(&mut flow, doc, compact);
+    }
+    // An official document's body is set in 三号 (16 pt), 22 lines to the
+    // page, paragraphs indented two characters.
+    let (body_size, body_spacing, body_after) = if official { (16, 1.5, 0.0) } else { (10, 1.45, 2.5) };
+    let body = Style::new().with_font_size(body_size).with_color(INK);
+    let first_indent = if official { 2.0 * pt_mm(f64::from(body_size)) } else { 0.0 };
     for (block, plot) in doc.blocks.iter().zip(plots) {
+        if official && matches!(block, Block::KeyFigures { .. } | Block::Table(_) | Block::Figure { .. }) {
+            // Official paragraphs have no space after them: set tiles, tables and charts apart.
+            flow.push(Lead(3.0));
+        }
         match block {
             Block::Heading { level, text } => {
-                let (size, color, before) = match level {
-                    1 => (16, PRIMARY, 5.0),
-                    2 => (13, INK, 3.5),
-                    _ => (11, INK, 2.5),
+                let mut heading = if official {
+                    // 一、 headings heavy, the others plain, all at body size and indented like paragraphs.
+                    let tone = if *level == 1 { Span::strong(text.as_str()) } else { Span::plain(text.as_str()) };
+                    let mut h = TextPiece::styled(&[tone], body, body_spacing);
+                    h.first = first_indent;
+                    h
+                } else {
+                    let (size, color) = match level {
+                        1 => (16, PRIMARY),
+                        2 => (13, INK),
+                        _ => (11, INK),
+                    };
+                    TextPiece::new(text, Style::new().with_font_size(size).with_color(color), 1.3)
                 };
-                let mut heading = TextPiece::new(text, Style::new().with_font_size(size).with_color(color), 1.3);
-                heading.pad = (before, 2.0);
+                heading.pad = match (official, level) {
+                    (true, _) => (0.0, 0.0),
+                    (false, 1) => (5.0, 2.0),
+                    (false, 2) => (3.5, 2.0),
+                    _ => (2.5, 2.0),
+                };
                 heading.keep = true;
                 heading.mark = (*level <= 2).then(|| (*level, shared.clone()));
                 flow.push(heading);
             }
             Block::Paragraph { text } => {
                 for line in text.split('\n') {
-                    let mut p = TextPiece::new(line, body, 1.45);
-                    p.pad = (0.0, 2.5);
+                    let mut p = TextPiece::new(line, body, body_spacing);
+                    p.pad = (0.0, body_after);
+                    p.first = first_indent;
                     flow.push(p);
                 }
             }
+            Block::RichParagraph { spans, .. } => {
+                for line in split_lines(spans) {
+                    let mut p = TextPiece::styled(&line, body, body_spacing);
+                    p.pad = (0.0, body_after);
+                    p.first = first_indent;
+                    flow.push(p);
+                }
+            }
+            Block::List(list) => list_pieces(&mut flow, list, body, body_spacing, first_indent),
             Block::KeyFigures { tiles } => {
                 flow.push(TilesPiece { tiles: tiles.clone(), layout: None });
                 flow.push(Spacer(4.0));
@@ -218,11 +275,151 @@ pub fn render(doc: &Document, font: &[u8]) -> Result<Vec<u8>, PdfError> {
             Block::PageBreak => flow.pieces.push(Box::new(PageBreak)),
         }
     }
+    if official {
+        official_end(&mut flow, doc, body, body_spacing);
+    }
     pdf.push(flow);
     let mut raw = Vec::new();
     pdf.render(&mut raw)?;
     let marks = shared.marks.borrow().clone();
     finish(raw, doc, &marks)
+}
+
+/// Points to millimetres.
+fn pt_mm(pt: f64) -> f64 {
+    pt * 25.4 / 72.0
+}
+
+/// Styled text cut at its line breaks (`\n`), one list of spans per line.
+fn split_lines(spans: &[Span]) -> Vec<Vec<Span>> {
+    let mut lines = vec![Vec::new()];
+    for span in spans {
+        for (i, part) in span.text.split('\n').enumerate() {
+            if i > 0 {
+                lines.push(Vec::new());
+            }
+            if !part.is_empty() {
+                lines
+                    .last_mut()
+                    .unwrap_or_else(|| unreachable!())
+                    .push(Span { text: part.to_string(), ..span.clone() });
+            }
+        }
+    }
+    lines
+}
+
+/// A list: each item a paragraph whose marker (`1.`, `•`) hangs in the
+/// gutter before its text, which wraps under itself (a hanging indent).
+fn list_pieces(flow: &mut Flow, list: &List, body: Style, spacing: f64, indent: f64) {
+    let size = f64::from(body.font_size());
+    let em = pt_mm(size);
+    let markers: Vec<String> = (0..list.items.len()).map(|i| list.marker(i)).collect();
+    let widest = markers.iter().map(|m| plot::text_width(m, em)).fold(0.0, f64::max);
+    // The marker starts at the paragraph indent (or one character in), the text after the widest marker.
+    let label_x = if indent > 0.0 { indent } else { em };
+    let hang = label_x + widest + 0.5 * em;
+    let last = list.items.len().saturating_sub(1);
+    for (i, item) in list.items.iter().enumerate() {
+        let spans = spans_or_plain(&item.text, &item.spans);
+        let lines = split_lines(&spans);
+        for (j, line) in lines.iter().enumerate() {
+            let mut p = TextPiece::styled(line, body, spacing);
+            p.indent = hang;
+            if j == 0 {
+                p.label = Some((markers[i].clone(), label_x));
+            }
+            let after = if indent > 0.0 {
+                0.0
+            } else if i == last {
+                2.5
+            } else {
+                1.2
+            };
+            p.pad = (0.0, if j + 1 == lines.len() { after } else { 0.0 });
+            flow.push(p);
+        }
+    }
+}
+
+/// The head of an official document (GB/T 9704-2012): the mark
+/// (`内部资料`) top left, the issuing authority's mark (`…文件`) large, red
+/// and centred, the document number centred above the red rule, the title
+/// centred two lines below, the main recipient flush left.
+fn official_head(flow: &mut Flow, doc: &Document) {
+    let body = Style::new().with_font_size(16).with_color(INK);
+    if let Some(mark) = &doc.meta.marking {
+        let mut p = TextPiece::new(mark, body, 1.3);
+        p.pad = (0.0, 2.0);
+        flow.push(p);
+    }
+    if let Some(org) = &doc.meta.organisation {
+        let name = format!("{org}{}", doc.lang.pick("文件", ""));
+        let mut p = TextPiece::new(&name, Style::new().with_font_size(36).with_color(OFFICIAL_RED), 1.2);
+        p.halign = HAlign::Centre;
+        p.pad = (8.0, 6.0);
+        flow.push(p);
+    }
+    if let Some(number) = &doc.meta.doc_number {
+        let mut p = TextPiece::new(number, body, 1.3);
+        p.halign = HAlign::Centre;
+        p.pad = (4.0, 0.0);
+        flow.push(p);
+    }
+    flow.push(RedRule);
+    let mut title = TextPiece::styled(
+        &[Span::strong(doc.title.as_str())],
+        Style::new().with_font_size(22).with_color(STRONG),
+        1.35,
+    );
+    title.halign = HAlign::Centre;
+    title.pad = (4.0, 6.0);
+    title.keep = true;
+    flow.push(title);
+    if let Some(sub) = &doc.subtitle {
+        let mut p = TextPiece::new(sub, body, 1.4);
+        p.halign = HAlign::Centre;
+        p.pad = (0.0, 6.0);
+        p.keep = true;
+        flow.push(p);
+    }
+    if let Some(recipient) = &doc.meta.recipient {
+        let mut p = TextPiece::new(recipient, body, 1.5);
+        p.keep = true;
+        flow.push(p);
+    }
+}
+
+/// The end of an official document: the issuer centred over the date, the
+/// date four characters in from the right, after a blank line; then the
+/// audience as the annotation (`（此件公开发布）`), indented two characters.
+fn official_end(flow: &mut Flow, doc: &Document, body: Style, spacing: f64) {
+    let em = pt_mm(f64::from(body.font_size()));
+    let date = doc.meta.generated_display(doc.lang);
+    if doc.meta.organisation.is_some() || date.is_some() {
+        // Never a page with the signature alone: the last paragraph comes along.
+        if let Some(last) = flow.pieces.last_mut() {
+            last.keep_with_next();
+        }
+        flow.push(Signature {
+            issuer: doc.meta.organisation.clone(),
+            date,
+            style: body.with_line_spacing(spacing),
+            right: 4.0 * em,
+            before: line_height_estimate(body, spacing),
+        });
+    }
+    if let Some(audience) = &doc.meta.audience {
+        let mut p = TextPiece::new(&crate::html::annotation(audience, doc.lang), body, spacing);
+        p.first = 2.0 * em;
+        p.pad = (line_height_estimate(body, spacing), 0.0);
+        flow.push(p);
+    }
+}
+
+/// A line's height before a context is at hand (the font's line gap is close to 1.2 em).
+fn line_height_estimate(style: Style, spacing: f64) -> f64 {
+    pt_mm(f64::from(style.font_size())) * 1.2 * spacing
 }
 
 fn printpdf_helvetica() -> printpdf::BuiltinFont {
@@ -291,14 +488,29 @@ fn used_chars(doc: &Document, plots: &[Option<Plot>]) -> BTreeSet<char> {
     let mut add = |s: &str| set.extend(s.chars());
     add(&doc.title);
     doc.subtitle.iter().for_each(|s| add(s));
-    for s in [&doc.meta.organisation, &doc.meta.period, &doc.meta.audience, &doc.meta.marking].into_iter().flatten() {
+    for s in [
+        &doc.meta.organisation,
+        &doc.meta.period,
+        &doc.meta.audience,
+        &doc.meta.marking,
+        &doc.meta.doc_number,
+        &doc.meta.recipient,
+    ]
+    .into_iter()
+    .flatten()
+    {
         add(s);
     }
+    add("文件（）()•");
     doc.meta.generated_display(doc.lang).iter().for_each(|s| add(s));
     add("单位期间生成日期：第页·—续表 Organisation Period Generated");
     for block in &doc.blocks {
         match block {
-            Block::Heading { text, .. } | Block::Paragraph { text } | Block::Note { text } => add(text),
+            Block::Heading { text, .. }
+            | Block::Paragraph { text }
+            | Block::RichParagraph { text, .. }
+            | Block::Note { text } => add(text),
+            Block::List(list) => list.items.iter().for_each(|i| add(&i.text)),
             Block::KeyFigures { tiles } => {
                 for t in tiles {
                     add(&t.label);
@@ -373,18 +585,52 @@ const MAX_WORD: usize = 18;
 /// opening punctuation to the one after, Latin words whole (a space ends a
 /// word and stays with it; words longer than 18 characters are cut).
 pub fn tokens(text: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+    let chars: Vec<(char, Tone)> = text.chars().map(|c| (c, Tone::Plain)).collect();
+    toned_tokens(&chars).into_iter().map(|t| t.into_iter().map(|(c, _)| c).collect()).collect()
+}
+
+/// How a character of running text is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tone {
+    Plain,
+    Strong,
+    Emphasis,
+}
+
+impl Tone {
+    fn of(span: &Span) -> Tone {
+        match (span.strong, span.emphasis) {
+            (true, _) => Tone::Strong,
+            (false, true) => Tone::Emphasis,
+            _ => Tone::Plain,
+        }
+    }
+
+    /// The style a run of this tone is printed in.
+    fn style(self, base: Style) -> Style {
+        match self {
+            Tone::Plain => base,
+            Tone::Strong => base.with_color(if base.color() == Some(OFFICIAL_RED) { OFFICIAL_RED } else { STRONG }),
+            Tone::Emphasis => base.with_color(EMPHASIS),
+        }
+    }
+}
+
+/// [`tokens`] for text whose characters carry a tone.
+fn toned_tokens(text: &[(char, Tone)]) -> Vec<Vec<(char, Tone)>> {
+    let mut out: Vec<Vec<(char, Tone)>> = Vec::new();
     let mut glue_next = false;
     let mut prev_latin = false;
     let mut latin_run = 0usize;
-    for c in text.chars() {
+    let ends_with_space = |t: &Vec<(char, Tone)>| t.last().is_some_and(|(c, _)| *c == ' ');
+    for &(c, tone) in text {
         if c.is_whitespace() {
             if let Some(last) = out.last_mut() {
-                if !last.ends_with(' ') {
-                    last.push(' ');
+                if !ends_with_space(last) {
+                    last.push((' ', tone));
                 }
             } else {
-                out.push(" ".to_string());
+                out.push(vec![(' ', tone)]);
             }
             glue_next = false;
             prev_latin = false;
@@ -392,14 +638,14 @@ pub fn tokens(text: &str) -> Vec<String> {
         }
         let wide = is_wide(c) || is_opening(c) || is_closing(c) && !c.is_ascii();
         let glue = !out.is_empty()
-            && !out.last().is_some_and(|s| s.ends_with(' '))
+            && !out.last().is_some_and(ends_with_space)
             && (glue_next || is_closing(c) || (!wide && prev_latin && latin_run < MAX_WORD));
         if glue {
             if let Some(last) = out.last_mut() {
-                last.push(c);
+                last.push((c, tone));
             }
         } else {
-            out.push(c.to_string());
+            out.push(vec![(c, tone)]);
             latin_run = 0;
         }
         if !wide {
@@ -417,6 +663,8 @@ pub fn tokens(text: &str) -> Vec<String> {
 struct Shared {
     page: StdCell<usize>,
     marks: RefCell<Vec<Mark>>,
+    /// The body's bottom edge, in millimetres above the paper's.
+    bottom: f64,
 }
 
 /// Where a heading landed: the outline entry built from it.
@@ -444,6 +692,9 @@ trait Piece {
     fn is_page_break(&self) -> bool {
         false
     }
+    /// Makes the piece keep with the next (and stay whole, for text); the
+    /// pieces that never break across pages ignore it.
+    fn keep_with_next(&mut self) {}
     /// Draws as much as fits and returns the height used and whether more
     /// remains for the next page; `at_top` is true at the top of a page.
     fn draw(
@@ -514,22 +765,31 @@ impl Element for Flow {
 /// Breaks tokens into lines no wider than `width` (a token wider than the
 /// line gets a line of its own).
 fn wrap(context: &Context, tokens: &[String], style: Style, width: f64) -> Vec<String> {
+    wrap_ranges(context, tokens, style, width, width)
+        .into_iter()
+        .map(|r| tokens[r].concat().trim_end().to_string())
+        .collect()
+}
+
+/// Breaks tokens into lines, the first no wider than `first`, the others
+/// no wider than `rest`: the range of tokens on each line.
+fn wrap_ranges(context: &Context, tokens: &[String], style: Style, first: f64, rest: f64) -> Vec<Range<usize>> {
     let mut lines = Vec::new();
-    let mut line = String::new();
+    let mut start = 0;
     let mut w = 0.0;
-    for t in tokens {
+    for (i, t) in tokens.iter().enumerate() {
+        let width = if lines.is_empty() { first } else { rest };
         let tw = mm(style.str_width(&context.font_cache, t));
         let visible = mm(style.str_width(&context.font_cache, t.trim_end()));
-        if !line.is_empty() && w + visible > width {
-            lines.push(line.trim_end().to_string());
-            line.clear();
+        if i > start && w + visible > width {
+            lines.push(start..i);
+            start = i;
             w = 0.0;
         }
-        line.push_str(t);
         w += tw;
     }
-    if !line.trim().is_empty() || lines.is_empty() {
-        lines.push(line.trim_end().to_string());
+    if !tokens[start..].concat().trim().is_empty() || lines.is_empty() {
+        lines.push(start..tokens.len());
     }
     lines
 }
@@ -560,7 +820,8 @@ fn print_line(
 /// width, drawn line by line, breaking across pages between lines but
 /// never leaving one line alone on either side of a break.
 struct TextPiece {
-    tokens: Vec<String>,
+    /// The tokens ([`tokens`]), each character with its tone.
+    tokens: Vec<Vec<(char, Tone)>>,
     style: Style,
     /// Space above and below (mm); the space above is dropped at a page top.
     pad: (f64, f64),
@@ -568,20 +829,51 @@ struct TextPiece {
     /// The outline level and the shared record, for headings.
     mark: Option<(u8, Rc<Shared>)>,
     text: String,
-    lines: Vec<String>,
+    /// Left indent of every line (mm).
+    indent: f64,
+    /// Further indent of the first line (mm).
+    first: f64,
+    /// A marker printed on the first line at the given x (mm): a list item's number.
+    label: Option<(String, f64)>,
+    halign: HAlign,
+    /// Each line as runs of one tone.
+    lines: Vec<Vec<(String, Tone)>>,
     width: f64,
     next: usize,
 }
 
+/// A line's runs as plain text.
+fn runs_text(runs: &[(String, Tone)]) -> String {
+    runs.iter().map(|(t, _)| t.as_str()).collect()
+}
+
+/// How a line of running text sits between the margins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HAlign {
+    Left,
+    Centre,
+}
+
 impl TextPiece {
     fn new(text: &str, style: Style, spacing: f64) -> TextPiece {
+        TextPiece::styled(&[Span::plain(text)], style, spacing)
+    }
+
+    /// Running text in styled spans: strong runs heavy, emphasised ones coloured.
+    fn styled(spans: &[Span], style: Style, spacing: f64) -> TextPiece {
+        let chars: Vec<(char, Tone)> =
+            spans.iter().flat_map(|s| s.text.chars().map(move |c| (c, Tone::of(s)))).collect();
         TextPiece {
-            tokens: tokens(text),
+            tokens: toned_tokens(&chars),
             style: style.with_line_spacing(spacing),
             pad: (0.0, 0.0),
             keep: false,
             mark: None,
-            text: text.to_string(),
+            text: chars.iter().map(|(c, _)| c).collect(),
+            indent: 0.0,
+            first: 0.0,
+            label: None,
+            halign: HAlign::Left,
             lines: Vec::new(),
             width: -1.0,
             next: 0,
@@ -590,7 +882,40 @@ impl TextPiece {
 
     fn layout(&mut self, context: &Context, width: f64) {
         if (self.width - width).abs() > 1e-6 {
-            self.lines = wrap(context, &self.tokens, self.style, width);
+            let plain: Vec<String> = self.tokens.iter().map(|t| t.iter().map(|(c, _)| c).collect()).collect();
+            let rest = (width - self.indent).max(1.0);
+            let first = (rest - self.first).max(1.0);
+            let mut ranges = wrap_ranges(context, &plain, self.style, first, rest);
+            if self.halign == HAlign::Centre && ranges.len() > 1 {
+                // A centred title is set in lines of even length: the narrowest
+                // measure that needs no more lines (not a full line and a stub).
+                let mut w = rest;
+                while w > rest / 2.0 {
+                    let narrower = wrap_ranges(context, &plain, self.style, w - 1.0, w - 1.0);
+                    if narrower.len() > ranges.len() {
+                        break;
+                    }
+                    w -= 1.0;
+                    ranges = narrower;
+                }
+            }
+            self.lines = ranges
+                .into_iter()
+                .map(|r| {
+                    let mut chars: Vec<(char, Tone)> = self.tokens[r].iter().flatten().copied().collect();
+                    while chars.last().is_some_and(|(c, _)| c.is_whitespace()) {
+                        chars.pop();
+                    }
+                    let mut runs: Vec<(String, Tone)> = Vec::new();
+                    for (c, tone) in chars {
+                        match runs.last_mut() {
+                            Some((text, t)) if *t == tone => text.push(c),
+                            _ => runs.push((c.to_string(), tone)),
+                        }
+                    }
+                    runs
+                })
+                .collect();
             self.width = width;
         }
     }
@@ -621,6 +946,10 @@ impl Piece for TextPiece {
         self.keep
     }
 
+    fn keep_with_next(&mut self) {
+        self.keep = true;
+    }
+
     fn draw(
         &mut self,
         context: &Context,
@@ -639,7 +968,7 @@ impl Piece for TextPiece {
                 level: *level,
                 text: self.text.clone(),
                 page: shared.page.get(),
-                top: CONTENT_BOTTOM + avail - y + 2.0,
+                top: shared.bottom + avail - y + 2.0,
             });
         }
         let left = self.lines.len() - self.next;
@@ -656,8 +985,20 @@ impl Piece for TextPiece {
                 fit = 1;
             }
         }
-        for line in &self.lines[self.next..self.next + fit] {
-            print_line(context, &area, y, width, line, self.style, Align::Text)?;
+        for (k, line) in self.lines[self.next..self.next + fit].iter().enumerate() {
+            let first = self.next + k == 0;
+            if first && let Some((label, x)) = &self.label {
+                area.print_str(&context.font_cache, Position::new(*x, y), self.style, label)?;
+            }
+            let line_w: f64 = line.iter().map(|(t, _)| mm(self.style.str_width(&context.font_cache, t))).sum();
+            let mut x = self.indent + if first { self.first } else { 0.0 };
+            if self.halign == HAlign::Centre {
+                x = self.indent + ((width - self.indent - line_w) / 2.0).max(0.0);
+            }
+            for (text, tone) in line {
+                area.print_str(&context.font_cache, Position::new(x, y), tone.style(self.style), text)?;
+                x += mm(self.style.str_width(&context.font_cache, text));
+            }
             y += lh;
         }
         self.next += fit;
@@ -675,6 +1016,29 @@ struct Spacer(f64);
 impl Piece for Spacer {
     fn need(&mut self, _context: &Context, _width: f64) -> f64 {
         0.0
+    }
+
+    fn draw(
+        &mut self,
+        _context: &Context,
+        area: render::Area<'_>,
+        at_top: bool,
+    ) -> Result<(f64, bool), genpdf::error::Error> {
+        Ok((if at_top { 0.0 } else { self.0.min(mm(area.size().height)) }, false))
+    }
+}
+
+/// Vertical space before a block that disappears at the top of a page and,
+/// unlike a [`Spacer`], passes a heading's keep on to the block after it.
+struct Lead(f64);
+
+impl Piece for Lead {
+    fn need(&mut self, _context: &Context, _width: f64) -> f64 {
+        self.0
+    }
+
+    fn keeps_with_next(&self) -> bool {
+        true
     }
 
     fn draw(
@@ -724,6 +1088,71 @@ impl Piece for Rule {
             area.draw_line(vec![Position::new(0, y), Position::new(w, y)], Style::new().with_color(PRIMARY));
         }
         Ok((8.0, false))
+    }
+}
+
+/// The red rule under an official document's mark and number (about 0.5 mm
+/// of hairlines: genpdf cannot set a line width).
+struct RedRule;
+
+impl Piece for RedRule {
+    fn need(&mut self, _context: &Context, _width: f64) -> f64 {
+        6.0
+    }
+
+    fn draw(
+        &mut self,
+        _context: &Context,
+        area: render::Area<'_>,
+        _at_top: bool,
+    ) -> Result<(f64, bool), genpdf::error::Error> {
+        let w = mm(area.size().width);
+        for i in 0..6 {
+            let y = 3.0 + f64::from(i) * 0.1;
+            area.draw_line(vec![Position::new(0, y), Position::new(w, y)], Style::new().with_color(OFFICIAL_RED));
+        }
+        Ok((6.0, false))
+    }
+}
+
+/// An official document's signature: the issuer centred over the date,
+/// the date `right` millimetres in from the right margin; kept together.
+struct Signature {
+    issuer: Option<String>,
+    date: Option<String>,
+    style: Style,
+    right: f64,
+    before: f64,
+}
+
+impl Piece for Signature {
+    fn need(&mut self, context: &Context, _width: f64) -> f64 {
+        self.before + 2.0 * line_height(context, self.style)
+    }
+
+    fn draw(
+        &mut self,
+        context: &Context,
+        area: render::Area<'_>,
+        at_top: bool,
+    ) -> Result<(f64, bool), genpdf::error::Error> {
+        let width = mm(area.size().width);
+        let lh = line_height(context, self.style);
+        let w = |s: &str| mm(self.style.str_width(&context.font_cache, s));
+        let mut y = if at_top { 0.0 } else { self.before };
+        let date_w = self.date.as_deref().map_or(0.0, w);
+        // The centre of the date (or of the space it would take).
+        let centre = width - self.right - date_w / 2.0;
+        if let Some(issuer) = &self.issuer {
+            let x = (centre - w(issuer) / 2.0).clamp(0.0, (width - w(issuer)).max(0.0));
+            area.print_str(&context.font_cache, Position::new(x, y), self.style, issuer)?;
+            y += lh;
+        }
+        if let Some(date) = &self.date {
+            area.print_str(&context.font_cache, Position::new(width - self.right - date_w, y), self.style, date)?;
+            y += lh;
+        }
+        Ok((y, false))
     }
 }
 
@@ -1072,7 +1501,7 @@ impl Piece for TablePiece {
             a.add_offset(Position::new(0, y + caption.pad.0));
             let lh = line_height(context, caption.style);
             for (i, line) in caption.lines.iter().enumerate() {
-                print_line(context, &a, i as f64 * lh, width, line, caption.style, Align::Text)?;
+                print_line(context, &a, i as f64 * lh, width, &runs_text(line), caption.style, Align::Text)?;
             }
             y += h;
         }
@@ -1141,7 +1570,7 @@ impl Piece for TablePiece {
             a.add_offset(Position::new(0, y + note.pad.0));
             let nl = line_height(context, note.style);
             for (i, line) in note.lines.iter().enumerate() {
-                print_line(context, &a, i as f64 * nl, width, line, note.style, Align::Text)?;
+                print_line(context, &a, i as f64 * nl, width, &runs_text(line), note.style, Align::Text)?;
             }
             y += h;
         }
@@ -1208,7 +1637,7 @@ impl Piece for ChartPiece {
                 &area,
                 self.caption.pad.0 + i as f64 * lh,
                 width,
-                line,
+                &runs_text(line),
                 self.caption.style,
                 Align::Text,
             )?;
@@ -1332,6 +1761,8 @@ fn dashes(points: &[(f64, f64)], stroke: Stroke) -> Vec<Vec<(f64, f64)>> {
 /// The page margins the decorator leaves: the body's bottom edge lies this
 /// many millimetres above the paper's.
 const CONTENT_BOTTOM: f64 = 22.0;
+/// The same for an official document (GB/T 9704-2012: 35 mm).
+const OFFICIAL_BOTTOM: f64 = 35.0;
 
 /// Header (the title, a rule) and footer (organisation and period, the page
 /// number) on every page after the title page — and the footer on page 1
@@ -1343,6 +1774,8 @@ struct Decorator {
     footer: String,
     lang: Lang,
     footer_on_first: bool,
+    /// An official document: no header, `— N —` centred under the text on every page.
+    official: bool,
 }
 
 impl PageDecorator for Decorator {
@@ -1354,6 +1787,25 @@ impl PageDecorator for Decorator {
     ) -> Result<render::Area<'a>, genpdf::error::Error> {
         let page = self.shared.page.get() + 1;
         self.shared.page.set(page);
+        if self.official {
+            // A4 with the text area of GB/T 9704-2012: 156 mm × 225 mm, 37 mm
+            // from the top and 28 mm from the left; the page number 7 mm below it.
+            // `— 2 —`: the dashes and the number printed apart, half a character
+            // between them, so that text extraction keeps the spaces.
+            let big = style.with_font_size(14).with_color(INK);
+            let number = page.to_string();
+            let w = |s: &str| mm(big.str_width(&context.font_cache, s));
+            let gap = pt_mm(14.0) / 2.0;
+            let total = 2.0 * w("—") + 2.0 * gap + w(&number);
+            let mut x = 28.0 + (156.0 - total) / 2.0;
+            let y = mm(area.size().height) - OFFICIAL_BOTTOM + 5.0;
+            for (piece, after) in [("—", gap), (number.as_str(), gap), ("—", 0.0)] {
+                area.print_str(&context.font_cache, Position::new(x, y), big, piece)?;
+                x += w(piece) + after;
+            }
+            area.add_margins(Margins::trbl(37, 26, OFFICIAL_BOTTOM, 28));
+            return Ok(area);
+        }
         area.add_margins(Margins::trbl(14, 20, 12, 20));
         let (w, h) = (area.size().width, area.size().height);
         let small = style.with_font_size(8).with_color(MUTED);
@@ -1398,6 +1850,7 @@ fn finish(raw: Vec<u8>, doc: &Document, marks: &[Mark]) -> Result<Vec<u8>, PdfEr
         }
     }
     let pages = pdf.get_pages();
+    embolden(&mut pdf, &pages)?;
     let outline = build_outline(&mut pdf, marks, &pages);
     let root = pdf
         .trailer
@@ -1451,6 +1904,75 @@ fn finish(raw: Vec<u8>, doc: &Document, marks: &[Mark]) -> Result<Vec<u8>, PdfEr
     let mut out = Vec::new();
     pdf.save_to(&mut out).map_err(|e| PdfError(format!("cannot write the PDF: {e}")))?;
     Ok(out)
+}
+
+/// Simulated bold, since the embedded font has no bold face: text filled in
+/// a [`HEAVY`] colour is drawn with text render mode 2 (fill, then stroke
+/// the outlines in the same colour, [`HEAVY_STROKE`] of the type size wide). The glyphs are
+/// written once, so the text copies out once; the line width and stroke
+/// colour are set back after the text object.
+fn embolden(
+    pdf: &mut lopdf::Document,
+    pages: &std::collections::BTreeMap<u32, lopdf::ObjectId>,
+) -> Result<(), PdfError> {
+    use lopdf::Object;
+    use lopdf::content::{Content, Operation};
+    let fail = |e: lopdf::Error| PdfError(format!("cannot rewrite a page for bold text: {e}"));
+    let is_heavy = |operands: &[Object]| {
+        // printpdf writes colours with two decimals (0x11 → 0.07).
+        let v: Vec<f64> =
+            operands.iter().filter_map(|o| o.as_f64().or_else(|_| o.as_i64().map(|i| i as f64)).ok()).collect();
+        v.len() == 3
+            && HEAVY
+                .iter()
+                .any(|&(r, g, b)| [r, g, b].iter().zip(&v).all(|(c, x)| (f64::from(*c) / 255.0 - x).abs() < 0.006))
+    };
+    for &id in pages.values() {
+        let data = pdf.get_page_content(id).map_err(fail)?;
+        let content = Content::decode(&data).map_err(fail)?;
+        let mut ops = Vec::with_capacity(content.operations.len());
+        let (mut on, mut touched) = (false, false);
+        for op in content.operations {
+            match op.operator.as_str() {
+                "rg" if is_heavy(&op.operands) => {
+                    let colour = op.operands.clone();
+                    ops.push(op);
+                    ops.push(Operation::new("RG", colour));
+                    ops.push(Operation::new("w", vec![Object::Real(HEAVY_STROKE * 10.0)]));
+                    ops.push(Operation::new("Tr", vec![Object::Integer(2)]));
+                    on = true;
+                    touched = true;
+                }
+                // The outline grows with the type: 0.025 of the font size.
+                "Tf" if on => {
+                    let size =
+                        op.operands.get(1).and_then(|o| o.as_f64().or_else(|_| o.as_i64().map(|i| i as f64)).ok());
+                    ops.push(op);
+                    if let Some(size) = size {
+                        ops.push(Operation::new("w", vec![Object::Real(HEAVY_STROKE * size)]));
+                    }
+                }
+                "rg" if on => {
+                    ops.push(op);
+                    ops.push(Operation::new("Tr", vec![Object::Integer(0)]));
+                    on = false;
+                }
+                "ET" if on => {
+                    ops.push(Operation::new("Tr", vec![Object::Integer(0)]));
+                    ops.push(op);
+                    ops.push(Operation::new("RG", vec![Object::Integer(0), Object::Integer(0), Object::Integer(0)]));
+                    ops.push(Operation::new("w", vec![Object::Integer(1)]));
+                    on = false;
+                }
+                _ => ops.push(op),
+            }
+        }
+        if touched {
+            let bytes = Content { operations: ops }.encode().map_err(fail)?;
+            pdf.change_page_content(id, bytes).map_err(fail)?;
+        }
+    }
+    Ok(())
 }
 
 /// Adds the outline (bookmarks): level 1 headings at the top, each level 2
