@@ -22,6 +22,10 @@ title: 隐私测试
 
 山顶小学全年发生{{ n }}起事件，每千人{{ metric("incident_rate_per_1000", "school", "T3", period) | num(1) }}；大河中学发生{{ metric("incidents", "school", "T1", period) }}起，每千人{{ metric("incident_rate_per_1000", "school", "T1", period) | num(1) }}。
 
+**山顶小学：**列表前发生{{ n }}起。
+
+1. 计划项发生{{ n }}起
+
 | 学校 | 事件 | 说明 |
 |---|---|---|
 | 山顶小学 | {{ n }}人 | 共{{ n | count }}起 |
@@ -68,6 +72,8 @@ fn small_counts_are_withheld_wherever_a_template_prints_them() {
     let public = render("public", dir.path(), &metrics);
     // Prose: the count and the rate on it; the school with 12 keeps both.
     assert!(public.contains("山顶小学全年发生<5起事件，每千人—；大河中学发生12起，每千人6.0。"), "{public}");
+    // Bold lead-ins and numbered items are prose too.
+    assert!(public.contains("列表前发生<5起。") && public.contains("计划项发生<5起"), "{public}");
     // A left-aligned column, with a unit after the count: the whole cell is withheld.
     assert!(!public.contains(">2人<") && !public.contains(">共2起<"), "{public}");
     // Tiles: the count, the rate on it; coverage rests on enrolment and stays.
@@ -80,5 +86,6 @@ fn small_counts_are_withheld_wherever_a_template_prints_them() {
     let internal = render("internal", dir.path(), &metrics);
     assert!(internal.contains("山顶小学全年发生2起事件，每千人66.7；大河中学发生12起，每千人6.0。"), "{internal}");
     assert!(internal.contains(">2人<") && internal.contains(">共2起<"), "{internal}");
+    assert!(internal.contains("列表前发生2起。") && internal.contains("计划项发生2起"), "{internal}");
     assert!(!internal.chars().any(|c| ('\u{E000}'..='\u{E002}').contains(&c)), "a token leaked");
 }

@@ -89,6 +89,20 @@ pub fn settle_document(doc: &mut Document, settle: &mut Settle<'_>) {
     for block in doc.blocks.iter_mut() {
         match block {
             Block::Heading { text, .. } | Block::Paragraph { text } | Block::Note { text } => *text = settle.text(text),
+            Block::RichParagraph { text, spans } => {
+                settle_spans(spans, settle);
+                *text = if spans.is_empty() { settle.text(text) } else { sunward_render::document::spans_text(spans) };
+            }
+            Block::List(list) => {
+                for item in &mut list.items {
+                    settle_spans(&mut item.spans, settle);
+                    item.text = if item.spans.is_empty() {
+                        settle.text(&item.text)
+                    } else {
+                        sunward_render::document::spans_text(&item.spans)
+                    };
+                }
+            }
             Block::KeyFigures { tiles } => {
                 for tile in tiles {
                     tile.label = settle.text(&tile.label);
@@ -131,6 +145,13 @@ pub fn settle_document(doc: &mut Document, settle: &mut Settle<'_>) {
             }
             Block::PageBreak => {}
         }
+    }
+}
+
+/// Resolves the tokens of styled text, piece by piece (a figure's token never spans two pieces).
+fn settle_spans(spans: &mut [sunward_render::Span], settle: &mut Settle<'_>) {
+    for span in spans {
+        span.text = settle.text(&span.text);
     }
 }
 
