@@ -621,3 +621,31 @@ fn the_english_review_reads_as_prose() {
     assert_eq!(cells(&row_of(&rows, "Case sessions")[0][1..]), ["85", "49", "134"]);
     assert_eq!(cells(&row_of(&rows, "Student attendances")[0][1..]), ["3,695", "2,366"]);
 }
+
+/// The summary as a government document (`--set style=official`): the
+/// bureau's mark, the document number and the recipient at the head, the
+/// issuer and the date in Chinese at the end, page numbers as — 2 —.
+#[test]
+fn the_summary_in_the_official_style() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("taicang");
+    metrics(&repo().join("sample-data/taicang"), 2022, 2024, &out);
+    let sets = [
+        format!("metrics={}", out.join("metrics.parquet").display()),
+        "style=official".to_string(),
+        "doc_number=太教〔2025〕12号".to_string(),
+        "recipient=市人民政府：".to_string(),
+    ];
+    run("government-summary.yaml", &sets, &out);
+    let pdf = out.join("government-summary_AY2024_320585.pdf");
+    let text = pdf_text(&pdf);
+    let flat: String = text.split_whitespace().collect();
+    for needle in ["太仓市教育局文件", "太教〔2025〕12号", "市人民政府：", "2025年10月20日", "—2—"]
+    {
+        assert!(flat.contains(needle), "{needle} not in the official summary:\n{text}");
+    }
+    // The date closes the document: it comes after the bureau's own account.
+    let date = flat.rfind("2025年10月20日").unwrap();
+    assert!(date > flat.find("五、").unwrap(), "{text}");
+    assert!(pdf_pages(&pdf) >= 2);
+}
