@@ -1579,20 +1579,23 @@ impl Piece for TablePiece {
 }
 
 /// Column weights from the widest cell text of each column (in em), so a
-/// column of long names gets room and a column of figures does not.
+/// column of long names gets room and a column of figures does not. A
+/// header counts by its longest word, since it may wrap between words
+/// ("Median days to intervention"), while a school's name may not.
 fn column_weights(table: &Table) -> Vec<usize> {
     table
         .columns
         .iter()
         .enumerate()
         .map(|(i, col)| {
+            let header = col.title.split_whitespace().map(|w| plot::text_width(w, 1.0)).fold(0.0, f64::max);
             let widest = table
                 .rows
                 .iter()
                 .chain(table.totals.iter())
                 .filter_map(|r| r.get(i))
                 .map(|c| plot::text_width(c.display(), 1.0))
-                .fold(plot::text_width(&col.title, 1.0), f64::max);
+                .fold(header, f64::max);
             (widest.clamp(3.0, 16.0) * 10.0) as usize
         })
         .collect()

@@ -365,3 +365,36 @@ fn html_tiles_fill_their_grid() {
     }
     assert!(!html::render(&doc).contains("auto-fit"), "auto-fit leaves gaps in the last row");
 }
+
+#[test]
+fn chinese_names_stay_whole_beside_long_english_headers() {
+    // Seven columns, as the English district comparison has them: the long
+    // headers may wrap between words, the names of the schools may not.
+    let names = ["城东初级中学", "浏河初级中学", "璜泾高级中学", "沙溪第一中学"];
+    let headers = [
+        "Students",
+        "Class coverage",
+        "Screening coverage",
+        "High-level screenings",
+        "Loop closed",
+        "Median days to intervention",
+    ];
+    let mut columns = vec![Column::text("School")];
+    columns.extend(headers.iter().map(|h| Column::numeric(*h)));
+    let rows = names
+        .iter()
+        .map(|n| {
+            let mut row = vec![Cell::Text((*n).into())];
+            row.extend((0..headers.len()).map(|i| Cell::number(1000.0 + i as f64)));
+            row
+        })
+        .collect();
+    let mut doc = Document::new("Schools compared");
+    doc.lang = Lang::En;
+    doc.meta = meta();
+    doc.blocks = vec![Block::Table(Table { caption: Some("Table 1".into()), columns, rows, totals: None, note: None })];
+    let text = pages(&pdf::render(&doc, &font()).unwrap(), "names-whole.pdf").join(" ");
+    for name in names {
+        assert!(text.contains(name), "{name} is split across lines: {text}");
+    }
+}
