@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 use sunward_cluster::{ExecutorOptions, SchedulerOptions, serve_executor, serve_scheduler};
-use sunward_core::Diagnostic;
+use sunward_core::{Diagnostic, Registry};
 
 /// `sunward cluster …`.
 #[derive(Debug, Subcommand)]
@@ -73,7 +73,9 @@ pub struct ExecutorArgs {
 }
 
 /// Run a cluster process until it is stopped; the exit code.
-pub fn run(command: &ClusterCommand) -> i32 {
+/// Runs a cluster process with the SQL functions of `registry` (the statistics
+/// functions and those of any plugin built into this binary).
+pub fn run(command: &ClusterCommand, registry: &Registry) -> i32 {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         // Planning recurses over the plan tree; Ballista's own binaries use large stacks too.
@@ -99,6 +101,7 @@ pub fn run(command: &ClusterCommand) -> i32 {
                 bind: args.bind,
                 external_host: args.external_host.clone(),
                 executor_timeout: Duration::from_secs(args.executor_timeout),
+                functions: registry.functions().clone(),
             };
             runtime.block_on(serve_scheduler(&options))
         }
@@ -120,6 +123,7 @@ pub fn run(command: &ClusterCommand) -> i32 {
                 concurrent_tasks: args.concurrent_tasks,
                 memory_limit: args.memory_limit.map(|m| m as u64),
                 heartbeat: Duration::from_secs(args.heartbeat),
+                functions: registry.functions().clone(),
             };
             runtime.block_on(serve_executor(&options))
         }

@@ -181,7 +181,7 @@ fn run_pipeline(registry: &Registry, pipeline: &Path, sets: &[String], args: &Ru
         if !args.quiet && std::io::stderr().is_terminal() { Arc::new(TermProgress::new()) } else { Arc::new(Silent) };
     let options = RunOptions {
         engine,
-        session: SessionOptions { memory_limit: args.memory_limit, target_partitions: None },
+        session: SessionOptions { memory_limit: args.memory_limit, ..SessionOptions::default() },
         progress: progress.clone(),
         allow_stale_inputs: args.allow_stale_metrics,
         stage_dir: args.stage.clone(),

@@ -146,19 +146,59 @@ fn plural(kind: PluginKind) -> &'static str {
     }
 }
 
-fn kind_of(arg: KindArg) -> PluginKind {
+fn kind_of(arg: KindArg) -> Option<PluginKind> {
     match arg {
-        KindArg::Source => PluginKind::Source,
-        KindArg::Transform => PluginKind::Transform,
-        KindArg::Sink => PluginKind::Sink,
+        KindArg::Source => Some(PluginKind::Source),
+        KindArg::Transform => Some(PluginKind::Transform),
+        KindArg::Sink => Some(PluginKind::Sink),
+        KindArg::Function => None,
     }
+}
+
+/// `sunward plugins --kind function`: the SQL functions, with their
+/// signature and documentation.
+fn functions(registry: &Registry, args: &PluginsArgs) -> i32 {
+    let all = registry.functions().describe();
+    let chosen: Vec<_> = all.iter().filter(|f| args.name.as_deref().is_none_or(|n| n == f.name)).collect();
+    if chosen.is_empty() {
+        let names: Vec<&str> = all.iter().map(|f| f.name.as_str()).collect();
+        let mut message = format!("error: no SQL function named \"{}\"", args.name.as_deref().unwrap_or_default());
+        if let Some(name) = &args.name
+            && let Some(similar) = sunward_core::diag::similar(name, names.iter().copied())
+        {
+            message.push_str(&format!("\n  = hint: {similar}"));
+        }
+        message.push_str(&format!("\n  = hint: functions: {}", names.join(", ")));
+        eprintln!("{message}");
+        return 2;
+    }
+    let mut out = String::new();
+    if args.json {
+        out = serde_json::to_string_pretty(&chosen).unwrap_or_default();
+        out.push('\n');
+    } else {
+        for (i, f) in chosen.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            let _ = writeln!(out, "{} ({} SQL function)", f.signature, f.kind);
+            if !f.description.is_empty() {
+                let _ = writeln!(out, "  {}", f.description);
+            }
+        }
+    }
+    print!("{out}");
+    0
 }
 
 /// `sunward plugins`.
 pub fn plugins(registry: &Registry, args: &PluginsArgs) -> i32 {
+    if args.kind == Some(KindArg::Function) {
+        return functions(registry, args);
+    }
     let chosen: Vec<_> = registry
         .iter()
-        .filter(|h| args.kind.is_none_or(|k| kind_of(k) == h.kind()))
+        .filter(|h| args.kind.is_none_or(|k| kind_of(k) == Some(h.kind())))
         .filter(|h| args.name.as_deref().is_none_or(|n| n == h.plugin().info().name))
         .collect();
     if chosen.is_empty() {

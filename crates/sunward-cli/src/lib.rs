@@ -229,6 +229,8 @@ enum KindArg {
     Transform,
     /// Sinks (`outputs:`).
     Sink,
+    /// SQL functions every `sql` step can call (the statistics functions, and plugins' own).
+    Function,
 }
 
 fn parse_memory(text: &str) -> Result<usize, String> {
@@ -264,6 +266,6 @@ where
         Command::Schema => describe::schema(&registry),
         Command::Datagen(args) => datagen::run(&args),
         Command::Contract(args) => contract::run(&args),
-        Command::Cluster(command) => cluster::run(&command),
+        Command::Cluster(command) => cluster::run(&command, &registry),
     }
 }

@@ -81,7 +81,7 @@ impl Engine for ClusterEngine {
         }
         // Registered after Ballista's upgrade, which sets the function list anew.
         let ctx = SessionContext::new_with_state(state);
-        sunward_engine::stats::register(&ctx);
+        options.functions.register(&ctx);
         Ok(ctx)
     }
 

@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use sunward_core::plugin::Functions;
 use sunward_core::{Diagnostic, Result};
 
 /// How an executor runs.
@@ -34,6 +35,8 @@ pub struct ExecutorOptions {
     pub memory_limit: Option<u64>,
     /// How often it tells the scheduler it is alive.
     pub heartbeat: Duration,
+    /// The SQL functions its tasks may call (the plugin registry's).
+    pub functions: Functions,
 }
 
 impl Default for ExecutorOptions {
@@ -47,6 +50,7 @@ impl Default for ExecutorOptions {
             concurrent_tasks: None,
             memory_limit: None,
             heartbeat: Duration::from_secs(5),
+            functions: Functions::default(),
         }
     }
 }
@@ -88,7 +92,7 @@ pub async fn serve_executor(options: &ExecutorOptions) -> Result<()> {
         memory_pool_size: options.memory_limit,
         executor_heartbeat_interval_seconds: options.heartbeat.as_secs().max(1),
         print_thread_info: false,
-        override_function_registry: Some(Arc::new(executor_registry())),
+        override_function_registry: Some(Arc::new(executor_registry(&options.functions))),
         ..defaults
     };
     start_executor_process(Arc::new(config)).await.map_err(|e| {

@@ -11,6 +11,7 @@ use ballista_scheduler::config::SchedulerConfig;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use sunward_core::plugin::Functions;
 use sunward_core::{Diagnostic, Result};
 
 /// How a scheduler runs.
@@ -22,6 +23,8 @@ pub struct SchedulerOptions {
     pub external_host: Option<String>,
     /// An executor silent for this long is taken as lost and its tasks run elsewhere.
     pub executor_timeout: Duration,
+    /// The SQL functions its sessions know (the plugin registry's).
+    pub functions: Functions,
 }
 
 impl Default for SchedulerOptions {
@@ -30,6 +33,7 @@ impl Default for SchedulerOptions {
             bind: SocketAddr::from(([127, 0, 0, 1], 50050)),
             external_host: None,
             executor_timeout: Duration::from_secs(30),
+            functions: Functions::default(),
         }
     }
 }
@@ -46,7 +50,8 @@ pub async fn serve_scheduler(options: &SchedulerOptions) -> Result<()> {
         no_executors_grace_period_seconds: timeout,
         ..SchedulerConfig::default()
     };
-    config.override_session_builder = Some(Arc::new(scheduler_session));
+    let functions = options.functions.clone();
+    config.override_session_builder = Some(Arc::new(move |c| scheduler_session(c, &functions)));
     let cluster = BallistaCluster::new_from_config(&config)
         .await
         .map_err(|e| Diagnostic::runtime("cannot set up the scheduler").caused_by(e))?;

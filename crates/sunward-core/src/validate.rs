@@ -15,7 +15,8 @@ use crate::model::{
 };
 use crate::params::{ParamType, ParamValue, referenced_names};
 use crate::plugin::{
-    AnyConfig, ConfigIssue, ErasedSink, ErasedSource, ErasedTransform, PluginHandle, PluginKind, Registry, RunContext,
+    AnyConfig, ConfigIssue, ErasedSink, ErasedSource, ErasedTransform, Functions, PluginHandle, PluginKind, Registry,
+    RunContext,
 };
 use crate::yaml::{self, Node, PathPart, Span, Value};
 use chrono::NaiveDate;
@@ -101,6 +102,9 @@ pub struct Plan {
     pub outputs: Vec<PlannedOutput>,
     /// Warnings found along the way.
     pub warnings: Vec<Diagnostic>,
+    /// The SQL functions of the registry it was validated against: every
+    /// session of the run registers them.
+    pub functions: Functions,
 }
 
 impl Plan {
@@ -383,7 +387,15 @@ impl Validator {
         let (params_map, as_of) = values?;
         let run =
             RunContext { pipeline_dir: dir.to_path_buf(), out_dir: options.out_dir.clone(), params: params_map, as_of };
-        Some(Plan { pipeline, run, sources, steps, outputs, warnings: Vec::new() })
+        Some(Plan {
+            pipeline,
+            run,
+            sources,
+            steps,
+            outputs,
+            warnings: Vec::new(),
+            functions: registry.functions().clone(),
+        })
     }
 
     fn params(&mut self, node: Option<&Node>) -> Vec<ParamDef> {

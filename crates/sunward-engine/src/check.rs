@@ -68,7 +68,11 @@ pub async fn check(plan: &Plan) -> Vec<Diagnostic> {
         }
     }
 
-    let session = match new_session(&SessionOptions { memory_limit: None, target_partitions: Some(1) }) {
+    let session = match new_session(&SessionOptions {
+        memory_limit: None,
+        target_partitions: Some(1),
+        functions: plan.functions.clone(),
+    }) {
         Ok(s) => s,
         Err(d) => {
             diags.push(d);

@@ -15,7 +15,6 @@ pub mod provenance;
 pub mod run;
 pub mod session;
 pub mod stage;
-pub mod stats;
 pub mod watchdog;
 
 pub use check::check;

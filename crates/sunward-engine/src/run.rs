@@ -516,7 +516,9 @@ async fn run_stages(
 
     // One session holding every table. A distributed engine's workers read
     // every table from a file in the staging folder.
-    let session = options.engine.session(&options.session)?;
+    // The plan's SQL functions (the registry's: statistics and plugins' own).
+    let session_options = SessionOptions { functions: plan.functions.clone(), ..options.session.clone() };
+    let session = options.engine.session(&session_options)?;
     let distributed = options.engine.distributed();
     let shared = |name: &str, table: StagedTable| if distributed { stage.shared(name, table) } else { Ok(table) };
     let mut table_reports = Vec::new();

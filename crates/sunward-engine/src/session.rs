@@ -16,6 +16,7 @@ use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use std::sync::Arc;
+use sunward_core::plugin::Functions;
 use sunward_core::{Diagnostic, Result};
 
 /// Settings of a session.
@@ -25,6 +26,8 @@ pub struct SessionOptions {
     pub memory_limit: Option<usize>,
     /// Number of partitions (threads) per query; default: the number of cores.
     pub target_partitions: Option<usize>,
+    /// The SQL functions every session registers (the plan's, from the plugin registry).
+    pub functions: Functions,
 }
 
 /// Where a run's queries execute.
@@ -81,7 +84,7 @@ pub fn session_parts(options: &SessionOptions) -> Result<(SessionConfig, Arc<Run
 pub fn new_session(options: &SessionOptions) -> Result<SessionContext> {
     let (config, runtime) = session_parts(options)?;
     let ctx = SessionContext::new_with_config_rt(config, runtime);
-    crate::stats::register(&ctx);
+    options.functions.register(&ctx);
     Ok(ctx)
 }
 

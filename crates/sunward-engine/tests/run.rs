@@ -222,7 +222,11 @@ async fn a_small_memory_limit_spills_instead_of_failing() {
     };
     let plan = validate_text(text, "p.yaml", dir, &sunward_plugins::builtin_registry(), &options).unwrap();
     let run_options = RunOptions {
-        session: SessionOptions { memory_limit: Some(4 << 20), target_partitions: Some(2) },
+        session: SessionOptions {
+            memory_limit: Some(4 << 20),
+            target_partitions: Some(2),
+            ..SessionOptions::default()
+        },
         ..Default::default()
     };
     let report = run(&plan, &run_options).await.unwrap_or_else(|d| panic!("{}", d.render(None)));

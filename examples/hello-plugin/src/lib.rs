@@ -1,14 +1,24 @@
 //! An example of a third-party Sunward plugin crate.
 //!
 //! It adds one transform, `row_number`, which copies a table and adds a column
-//! numbering its rows (1, 2, 3, …), optionally in the order of one column. The
+//! numbering its rows (1, 2, 3, …), optionally in the order of one column, and
+//! one SQL function, `age_band(age)`, which every `sql` step can call. The
 //! crate shows the whole path a plugin takes: a typed, documented `Config`
 //! (its doc comments become the help of `sunward plugins`), the [`Plugin`] and
-//! [`Transform`] traits, a `register` function, and a binary
-//! (`src/main.rs`) that is a complete `sunward` with the plugin built in.
+//! [`Transform`] traits, a function with its documentation, a `register`
+//! function, and a binary (`src/main.rs`) that is a complete `sunward` with
+//! the plugin built in — a cluster started from that binary knows the
+//! function too.
 
 use serde::Deserialize;
+use std::sync::Arc;
+use sunward_core::datafusion::arrow::array::{AsArray, StringArray};
+use sunward_core::datafusion::arrow::compute::cast;
+use sunward_core::datafusion::arrow::datatypes::{DataType, Int64Type};
 use sunward_core::datafusion::functions_window::expr_fn::row_number;
+use sunward_core::datafusion::logical_expr::{
+    ColumnarValue, DocSection, Documentation, ScalarUDF, Volatility, create_udf,
+};
 use sunward_core::datafusion::prelude::{DataFrame, ExprFunctionExt, ident};
 use sunward_core::schemars::{self, JsonSchema};
 use sunward_core::{ConfigIssue, Diagnostic, Plugin, PluginInfo, Registry, StepContext, Transform, async_trait};
@@ -16,6 +26,37 @@ use sunward_core::{ConfigIssue, Diagnostic, Plugin, PluginInfo, Registry, StepCo
 /// Register this crate's plugins.
 pub fn register(registry: &mut Registry) {
     registry.add_transform(RowNumber);
+    registry.add_scalar_function(age_band());
+}
+
+/// `age_band(age)`: the age band of a person, `under 30`, `30–39` or `40 and over`;
+/// null for a null age.
+pub fn age_band() -> ScalarUDF {
+    let band = |age: i64| match age {
+        ..30 => "under 30",
+        30..40 => "30–39",
+        _ => "40 and over",
+    };
+    let function = create_udf(
+        "age_band",
+        vec![DataType::Int64],
+        DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(move |args: &[ColumnarValue]| {
+            let ages = ColumnarValue::values_to_arrays(args)?;
+            let ages = cast(&ages[0], &DataType::Int64)?;
+            let ages = ages.as_primitive::<Int64Type>();
+            let bands: StringArray = ages.iter().map(|a| a.map(band)).collect();
+            Ok(ColumnarValue::Array(Arc::new(bands)))
+        }),
+    );
+    let doc = Documentation::builder(
+        DocSection { include: true, label: "Hello plugin", description: None },
+        "The age band of a person: under 30, 30–39, or 40 and over; null for a null age.",
+        "age_band(age)",
+    )
+    .build();
+    sunward_plugins::functions::documented(function, doc)
 }
 
 /// The `row_number` transform.

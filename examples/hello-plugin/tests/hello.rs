@@ -57,15 +57,16 @@ fn runs_a_pipeline_using_row_number() {
 
     let mut reader = csv::Reader::from_path(out.path().join("numbered.csv")).expect("the output exists");
     let headers = reader.headers().expect("a header").clone();
-    assert_eq!(headers.iter().collect::<Vec<_>>(), ["n", "name", "age"]);
+    assert_eq!(headers.iter().collect::<Vec<_>>(), ["n", "name", "age", "band"]);
     let rows: Vec<Vec<String>> =
         reader.records().map(|r| r.expect("a record").iter().map(str::to_string).collect()).collect();
+    // The bands by hand: 25 and 29 are under 30, 34 is 30–39, 41 is 40 and over, no age no band.
     let expected = [
-        ["1", "Zhao Min", "25"],
-        ["2", "Li Lei", "29"],
-        ["3", "Wang Fang", "34"],
-        ["4", "Zhang Wei", "41"],
-        ["5", "Chen Jing", ""],
+        ["1", "Zhao Min", "25", "under 30"],
+        ["2", "Li Lei", "29", "under 30"],
+        ["3", "Wang Fang", "34", "30–39"],
+        ["4", "Zhang Wei", "41", "40 and over"],
+        ["5", "Chen Jing", "", ""],
     ];
     assert_eq!(rows, expected.map(|r| r.map(str::to_string).to_vec()).to_vec());
 }
@@ -84,4 +85,20 @@ fn an_unknown_order_column_is_reported_by_validate() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("has no column \"agee\" to order by"), "{stderr}");
     assert!(stderr.contains("similar: age"), "{stderr}");
+}
+
+#[test]
+fn plugins_lists_the_plugins_function_with_its_signature_and_documentation() {
+    let output = binary().args(["plugins", "--kind", "function"]).output().expect("the binary runs");
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains("age_band(age)"), "{stdout}");
+    assert!(stdout.contains("under 30, 30–39, or 40 and over"), "{stdout}");
+    // The built-in statistics functions are listed the same way.
+    assert!(stdout.contains("poisson_ci_high(count)"), "{stdout}");
+    let output = binary().args(["plugins", "--kind", "function", "age_band", "--json"]).output().expect("runs");
+    let (stdout, _) = text(&output);
+    let items: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(items[0]["name"], "age_band");
+    assert_eq!(items[0]["kind"], "scalar");
 }

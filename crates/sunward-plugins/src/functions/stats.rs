@@ -1,4 +1,5 @@
-//! Statistics as SQL functions, registered in every session.
+//! Statistics as SQL functions, registered in every session (through the
+//! plugin registry, see [`super::register`]).
 //!
 //! Analysts and the shipped pipelines compute intervals in SQL:
 //! - `poisson_ci_low(count)`, `poisson_ci_high(count)`: the exact (Garwood)
@@ -249,7 +250,7 @@ pub fn functions() -> Vec<ScalarUDF> {
     ]
 }
 
-/// Register every statistics function in `ctx`.
+/// Register every statistics function in `ctx` (a session made without a registry).
 pub fn register(ctx: &SessionContext) {
     for udf in functions() {
         ctx.register_udf(udf);

@@ -6,7 +6,7 @@
 //! make an expected value. Every end must agree to 1e-9 relative.
 
 use std::path::Path;
-use sunward_engine::stats::{
+use sunward_plugins::functions::stats::{
     gamma_quantile, poisson_ci_high, poisson_ci_low, rate_ratio_ci_high, rate_ratio_ci_low, wilson_ci_high,
     wilson_ci_low,
 };
