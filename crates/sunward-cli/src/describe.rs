@@ -288,6 +288,12 @@ pub fn plugins(registry: &Registry, args: &PluginsArgs) -> i32 {
                 let _ = writeln!(out, "    {line}");
             }
         }
+        // The whole list also names the SQL functions every `sql` step can call.
+        let functions = registry.functions().describe();
+        if args.kind.is_none() && args.name.is_none() && !functions.is_empty() {
+            let names: Vec<&str> = functions.iter().map(|f| f.name.as_str()).collect();
+            let _ = writeln!(out, "\nSQL functions: {} (sunward plugins --kind function)", names.join(", "));
+        }
     }
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(out.as_bytes());

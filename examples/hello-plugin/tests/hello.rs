@@ -26,6 +26,9 @@ fn plugins_lists_row_number_and_the_builtins() {
     assert!(stdout.contains("row_number (transform, under `steps:`)"), "{stdout}");
     assert!(stdout.contains("sql (transform, under `steps:`)"), "{stdout}");
     assert!(stdout.contains("csv (source, under `sources:`)"), "{stdout}");
+    // The whole list ends by naming the SQL functions, the plugin's among them.
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(last.starts_with("SQL functions: age_band, poisson_ci_high"), "{last}");
 
     let output = binary().args(["plugins", "row_number"]).output().expect("the binary runs");
     let (stdout, _) = text(&output);

@@ -1,10 +1,11 @@
 //! The `report` output: a minijinja template renders report markup (see
 //! [`sunward_render::markup`]) from the pipeline's tables and figures; the
 //! markup becomes a [`Document`]; the publication rules are applied; the
-//! document is written as a self-contained HTML file and an A4 PDF.
+//! document is written as a self-contained HTML file, an A4 PDF and, when
+//! asked, a Word file.
 //!
 //! - **Figures** come from the long metrics table (`metrics:`) through
-//!   `metric(key, unit_type, unit_id, period)`; other tables reach the
+//!   `metric(key, unit_type, unit_id, period)`, typed ([`typed`]); other tables reach the
 //!   template as `tables.<name>` (lists of rows). The filters that format and
 //!   publish figures are listed in [`template`].
 //! - **One report per unit**: with `for_each`, the template renders once per
@@ -12,11 +13,13 @@
 //!   becomes the row's key; the unit's own text files are read through
 //!   `texts:` paths holding `{unit}` as well.
 //! - **Audience**: `audience: public` (the default) applies the publication
-//!   rules: small counts show as
-//!   `<k`, rates resting on them are withheld, tables with totals get
-//!   complementary suppression, small bars and funnel points are dropped, and
-//!   a note says so ([`publish`]). A table handed to a report may not hold a
-//!   `student_ref` column, nor may any table the report shows — publication or not.
+//!   rules: small counts show as `<k`, rates resting on them are withheld,
+//!   tables with totals get complementary suppression, small bars and funnel
+//!   points are dropped, and a note says so ([`publish`]); the title page
+//!   says it is the public edition. `audience: internal` shows every count,
+//!   marks every page 内部资料 and says on the title page who may read it.
+//!   A table handed to a report may not hold a `student_ref` column, nor may
+//!   any table the report shows, whatever the audience.
 //! - **Atomic and all-or-nothing**: every report is rendered before any file
 //!   is written, so a failure for one unit leaves no files at all; each file
 //!   is written to a temporary name and renamed.

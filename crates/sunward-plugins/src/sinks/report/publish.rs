@@ -1,20 +1,27 @@
 //! The publication pass over a rendered document, for reports read outside
 //! the organisation (`metrics.md`, "Publication rules").
 //!
-//! Templates write raw whole counts in tables; this pass reads every table's
-//! right-aligned columns, treats a cell written as digits only (`134`) as a
-//! count and anything else (`2.8`, `55%`, a `withhold`ed `—`) as already
-//! formatted, and applies [`Rules::publish`]: small counts become `<k`, and
+//! Figures from the metrics table arrive typed ([`typed`](super::typed)): a
+//! cell holding one count takes part in the rules as that count, and every
+//! other figure — in a cell, a sentence, a tile, a caption — is shown,
+//! suppressed or withheld by its type once the tables are done. Numbers a
+//! template writes from `tables.*` are untyped: in a table's right-aligned
+//! columns a cell written as digits only (`134`) is a count and anything
+//! else (`2.8`, `55%`, a `withhold`ed `—`) is already formatted. The tables
+//! go through [`Rules::publish`]: small counts become `<k`, and
 //! along the totals row (a bold first cell) and a totals column (headed
 //! 合计, 总计 or Total) a second count is withheld so no hidden count can be
 //! recovered by subtraction. A totals line is treated as one even when the
 //! figures do not add up exactly (a distinct count above school level): that
 //! hides more, never less. Bar charts lose bars of small counts; funnel plots
-//! lose points whose events or enrolment are small counts (their overall
-//! rate is kept from all points). In a row where a count is hidden, the
-//! row's other figures that are not counts (its rates) are withheld too, and
-//! a chart drops the bar or point labelled like that row. Every table is refused when a column is
-//! headed `student_ref`, publication or not.
+//! lose points whose events or enrolment are small counts, or — for a point
+//! pooling several periods (`counts`) — whose counts would give a hidden one
+//! back (their overall rate is kept from all points); a chart left with
+//! nothing becomes a sentence, and a funnel that lost points gets a note
+//! counting them. In a row where a count is hidden, the row's untyped
+//! figures that are not counts (its rates) are withheld too, and a chart
+//! drops the bar or point labelled like that row. Every table is refused
+//! when a column is headed `student_ref`, whatever the audience.
 
 use std::collections::BTreeSet;
 use sunward_render::publication::{Figure, RawTable, Rules, TotalsColumn, refuse_identifying_columns};
