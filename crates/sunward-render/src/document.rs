@@ -576,6 +576,21 @@ impl std::fmt::Display for DocumentError {
 impl std::error::Error for DocumentError {}
 
 impl Document {
+    /// The facts of the title page every renderer prints, as (label, value)
+    /// in the report's language: organisation, period and the date it was
+    /// made (as readers write dates), each only when given.
+    pub fn title_facts(&self) -> Vec<(&'static str, String)> {
+        let lang = self.lang;
+        [
+            (lang.pick("单位", "Organisation"), self.meta.organisation.clone()),
+            (lang.pick("期间", "Period"), self.meta.period.clone()),
+            (lang.pick("生成日期", "Generated"), self.meta.generated_display(lang)),
+        ]
+        .into_iter()
+        .filter_map(|(label, value)| value.map(|v| (label, v)))
+        .collect()
+    }
+
     /// Whether the title block shares page 1 with the body (see [`Meta::compact`]).
     pub fn is_compact(&self) -> bool {
         self.meta.compact.unwrap_or(self.blocks.len() < COMPACT_BLOCKS)

@@ -820,16 +820,10 @@ fn title_page(out: &mut String, doc: &Document) {
     if let Some(sub) = &doc.subtitle {
         out.push_str(&para("Subtitle", "", &run(sub, "")));
     }
-    for (label, value) in [
-        (lang.pick("单位", "Organisation"), doc.meta.organisation.clone()),
-        (lang.pick("期间", "Period"), doc.meta.period.clone()),
-        (lang.pick("生成日期", "Generated"), doc.meta.generated_display(lang)),
-    ] {
-        if let Some(value) = value {
-            let sep = lang.pick("：", ": ");
-            let rpr = format!("<w:color w:val=\"{MUTED}\"/><w:sz w:val=\"22\"/><w:szCs w:val=\"22\"/>");
-            out.push_str(&para("", "<w:spacing w:after=\"60\"/>", &run(&format!("{label}{sep}{value}"), &rpr)));
-        }
+    for (label, value) in doc.title_facts() {
+        let sep = lang.pick("：", ": ");
+        let rpr = format!("<w:color w:val=\"{MUTED}\"/><w:sz w:val=\"22\"/><w:szCs w:val=\"22\"/>");
+        out.push_str(&para("", "<w:spacing w:after=\"60\"/>", &run(&format!("{label}{sep}{value}"), &rpr)));
     }
     if let Some(audience) = &doc.meta.audience {
         out.push_str(&para(

@@ -128,19 +128,11 @@ pub fn render(doc: &Document) -> String {
     if let Some(sub) = &doc.subtitle {
         let _ = writeln!(out, "<p class=\"subtitle\">{}</p>", esc(sub));
     }
-    let generated = doc.meta.generated_display(lang);
-    let meta: Vec<(&str, &String)> = [
-        (lang.pick("单位", "Organisation"), &doc.meta.organisation),
-        (lang.pick("期间", "Period"), &doc.meta.period),
-        (lang.pick("生成日期", "Generated"), &generated),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
-    .collect();
+    let meta = doc.title_facts();
     if !meta.is_empty() {
         out.push_str("<dl class=\"meta\">");
         for (k, v) in meta {
-            let _ = write!(out, "<div><dt>{}</dt><dd>{}</dd></div>", esc(k), esc(v));
+            let _ = write!(out, "<div><dt>{}</dt><dd>{}</dd></div>", esc(k), esc(&v));
         }
         out.push_str("</dl>\n");
     }

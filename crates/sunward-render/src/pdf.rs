@@ -454,20 +454,14 @@ fn title_block(flow: &mut Flow, doc: &Document, compact: bool) {
         p.pad = (0.0, if compact { 3.0 } else { 10.0 });
         flow.push(p);
     }
-    for (label, value) in [
-        (lang.pick("单位", "Organisation"), doc.meta.organisation.clone()),
-        (lang.pick("期间", "Period"), doc.meta.period.clone()),
-        (lang.pick("生成日期", "Generated"), doc.meta.generated_display(lang)),
-    ] {
-        if let Some(value) = value {
-            let sep = lang.pick("：", ": ");
-            let size = if compact { 10 } else { 11 };
-            flow.push(TextPiece::new(
-                &format!("{label}{sep}{value}"),
-                Style::new().with_font_size(size).with_color(MUTED),
-                1.4,
-            ));
-        }
+    for (label, value) in doc.title_facts() {
+        let sep = lang.pick("：", ": ");
+        let size = if compact { 10 } else { 11 };
+        flow.push(TextPiece::new(
+            &format!("{label}{sep}{value}"),
+            Style::new().with_font_size(size).with_color(MUTED),
+            1.4,
+        ));
     }
     if let Some(audience) = &doc.meta.audience {
         let mut p = TextPiece::new(audience, Style::new().with_font_size(11).with_color(PRIMARY), 1.4);
@@ -1010,35 +1004,30 @@ impl Piece for TextPiece {
     }
 }
 
-/// Vertical space that disappears at the top of a page.
-struct Spacer(f64);
-
-impl Piece for Spacer {
-    fn need(&mut self, _context: &Context, _width: f64) -> f64 {
-        0.0
-    }
-
-    fn draw(
-        &mut self,
-        _context: &Context,
-        area: render::Area<'_>,
-        at_top: bool,
-    ) -> Result<(f64, bool), genpdf::error::Error> {
-        Ok((if at_top { 0.0 } else { self.0.min(mm(area.size().height)) }, false))
-    }
+/// Vertical space, of three kinds:
+/// - `Spacer`: between blocks; needs no room of its own and disappears at
+///   the top of a page;
+/// - `Lead`: before a block; disappears at the top of a page and passes a
+///   heading's keep on to the block after it;
+/// - `Gap`: stays even at the top of a page (the title page's).
+#[derive(Clone, Copy, PartialEq)]
+enum Space {
+    Spacer(f64),
+    Lead(f64),
+    Gap(f64),
 }
+use Space::{Gap, Lead, Spacer};
 
-/// Vertical space before a block that disappears at the top of a page and,
-/// unlike a [`Spacer`], passes a heading's keep on to the block after it.
-struct Lead(f64);
-
-impl Piece for Lead {
+impl Piece for Space {
     fn need(&mut self, _context: &Context, _width: f64) -> f64 {
-        self.0
+        match *self {
+            Spacer(_) => 0.0,
+            Lead(h) | Gap(h) => h,
+        }
     }
 
     fn keeps_with_next(&self) -> bool {
-        true
+        matches!(self, Lead(_))
     }
 
     fn draw(
@@ -1047,25 +1036,11 @@ impl Piece for Lead {
         area: render::Area<'_>,
         at_top: bool,
     ) -> Result<(f64, bool), genpdf::error::Error> {
-        Ok((if at_top { 0.0 } else { self.0.min(mm(area.size().height)) }, false))
-    }
-}
-
-/// Vertical space that stays even at the top of a page (the title page's).
-struct Gap(f64);
-
-impl Piece for Gap {
-    fn need(&mut self, _context: &Context, _width: f64) -> f64 {
-        self.0
-    }
-
-    fn draw(
-        &mut self,
-        _context: &Context,
-        area: render::Area<'_>,
-        _at_top: bool,
-    ) -> Result<(f64, bool), genpdf::error::Error> {
-        Ok((self.0.min(mm(area.size().height)), false))
+        let height = match *self {
+            Spacer(_) | Lead(_) if at_top => 0.0,
+            Spacer(h) | Lead(h) | Gap(h) => h,
+        };
+        Ok((height.min(mm(area.size().height)), false))
     }
 }
 

@@ -27,7 +27,7 @@ use std::collections::BTreeSet;
 use sunward_render::publication::{Figure, RawTable, Rules, TotalsColumn, refuse_identifying_columns};
 use sunward_render::{Align, Block, Cell, Chart, Document};
 
-use super::typed::{self, Identity, Kind, Piece, Record, Settle};
+use super::typed::{self, Kind, Piece, Record, Settle};
 
 /// Headers of a totals column.
 const TOTALS_HEADERS: &[&str] = &["合计", "总计", "total", "totals"];
@@ -59,13 +59,12 @@ fn figure_of(cell: &Cell, numeric: bool) -> Figure {
 }
 
 /// The typed count a cell holds alone (one token of a whole count), if any.
-fn lone_count(cell: &Cell, records: &[Record]) -> Option<Identity> {
+fn lone_count<'r>(cell: &Cell, records: &'r [Record]) -> Option<&'r Record> {
     let text = typed::cell_text(cell)?;
     match typed::pieces(text).as_slice() {
         [Piece::Token(id, _)] => {
             let record = records.get(*id)?;
-            (record.kind == Kind::Count && record.value.fract() == 0.0 && record.value >= 0.0)
-                .then(|| record.identity.clone())
+            (record.kind == Kind::Count && record.value.fract() == 0.0 && record.value >= 0.0).then_some(record)
         }
         _ => None,
     }
@@ -75,9 +74,8 @@ fn lone_count(cell: &Cell, records: &[Record]) -> Option<Identity> {
 /// holding tokens is left for [`settle_document`]; an untyped cell is read
 /// by [`figure_of`].
 fn typed_figure_of(cell: &Cell, numeric: bool, records: &[Record]) -> Figure {
-    if let Some(identity) = lone_count(cell, records) {
-        let value = records.iter().find(|r| r.identity == identity).map(|r| r.value).unwrap_or_default();
-        return Figure::Count(value as u64);
+    if let Some(record) = lone_count(cell, records) {
+        return Figure::Count(record.value as u64);
     }
     match typed::cell_text(cell) {
         Some(text) if typed::has_token(text) => Figure::Other(Cell::Text(text.to_string())),
@@ -233,9 +231,9 @@ pub fn publish(doc: &mut Document, rules: &Rules, settle: &mut Settle<'_>) -> Re
             for (before, after) in lines {
                 for (cell, out) in before.iter().zip(after) {
                     if out.is_hidden()
-                        && let Some(identity) = lone_count(cell, settle.records)
+                        && let Some(record) = lone_count(cell, settle.records)
                     {
-                        settle.hidden.insert(identity);
+                        settle.hidden.insert(record.identity.clone());
                     }
                 }
             }
@@ -456,6 +454,7 @@ fn totals_column(table: &sunward_render::Table) -> Option<TotalsColumn> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sinks::report::typed::Identity;
     use sunward_render::markup;
 
     /// Publishes a document whose figures were written without `metric()`.
