@@ -14,6 +14,7 @@ use std::sync::Arc;
 use sunward_cluster::ClusterEngine;
 use sunward_core::{Diagnostic, Plan, Registry, ValidateOptions, validate_file};
 use sunward_engine::cache::SourceCache;
+use sunward_engine::checks::Status as CheckStatus;
 use sunward_engine::run::Silent;
 use sunward_engine::session::{Engine, LocalEngine, SessionOptions};
 use sunward_engine::{Progress, RunOptions};
@@ -112,8 +113,16 @@ pub fn validate(registry: &Registry, args: &ValidateArgs) -> i32 {
             }
             text.print_warnings(&warnings);
             let count = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+            let mut extras = String::new();
+            if !plan.checks.is_empty() {
+                extras.push_str(&format!(", {}", count(plan.checks.len(), "check", "checks")));
+            }
+            if !plan.run.sql_functions.is_empty() {
+                let names: Vec<&str> = plan.run.sql_functions.iter().map(|f| f.name.as_str()).collect();
+                extras.push_str(&format!(", SQL functions: {}", names.join(", ")));
+            }
             println!(
-                "ok: {} — {}, {}, {}",
+                "ok: {} — {}, {}, {}{extras}",
                 plan.pipeline.name,
                 count(plan.sources.len(), "source", "sources"),
                 count(plan.steps.len(), "step", "steps"),
@@ -236,6 +245,15 @@ fn run_pipeline(registry: &Registry, pipeline: &Path, sets: &[String], args: &Ru
                 Some(rows) => writeln!(out, "table {}: {rows} rows", t.name),
                 None => writeln!(out, "table {}: a view, computed inside the step that reads it", t.name),
             };
+        }
+        if !report.checks.is_empty() {
+            let passed = report.checks.iter().filter(|c| c.status == CheckStatus::Passed).count();
+            let warned = report.checks.len() - passed;
+            let _ = writeln!(
+                out,
+                "checks: {passed} passed{}",
+                if warned > 0 { format!(", {warned} warned (see above)") } else { String::new() }
+            );
         }
         for o in &report.outputs {
             for file in &o.files {

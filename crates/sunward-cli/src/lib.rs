@@ -10,7 +10,8 @@
 //! (the data contract) and `cluster` (a Ballista scheduler or executor, for
 //! `run --engine ballista://…`). Exit codes follow
 //! [`sunward_core::ErrorKind::exit_code`]: 0 ok, 1 runtime failure, 2 invalid
-//! pipeline or usage, 3 too many rejected rows.
+//! pipeline or usage, 3 too many rejected rows, 4 a data check (or, for
+//! `test`, a pipeline test) failed.
 
 mod cluster;
 mod commands;
@@ -19,6 +20,7 @@ mod datagen;
 mod describe;
 mod progress;
 mod report;
+mod test;
 mod workflow;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -41,6 +43,9 @@ enum Command {
     Run(RunArgs),
     /// Validate a pipeline (or a workflow) and check its inputs and queries without running it.
     Validate(ValidateArgs),
+    /// Run a pipeline's data checks on its inputs, then its tests (tests/<pipeline>/*.yaml
+    /// beside it: given rows for sources, expected rows of tables).
+    Test(TestArgs),
     /// Describe the plugins this binary knows: settings, shared options, example.
     Plugins(PluginsArgs),
     /// Print the JSON Schema (draft 2020-12) of the pipeline format, for editors.
@@ -135,6 +140,16 @@ struct ValidateArgs {
     /// Report a stale metrics table as a warning instead of an error.
     #[arg(long)]
     allow_stale_metrics: bool,
+}
+
+/// Arguments of `sunward test`.
+#[derive(Debug, Args)]
+struct TestArgs {
+    /// The pipeline file.
+    pipeline: PathBuf,
+    /// Set a parameter for the checks and every test, e.g. `--set data_dir=exports` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
 }
 
 /// Arguments of `sunward plugins`.
@@ -262,6 +277,7 @@ where
     match cli.command {
         Command::Run(args) => commands::run(&registry, &args),
         Command::Validate(args) => commands::validate(&registry, &args),
+        Command::Test(args) => test::run(&registry, &args.pipeline, &args.sets),
         Command::Plugins(args) => describe::plugins(&registry, &args),
         Command::Schema => describe::schema(&registry),
         Command::Datagen(args) => datagen::run(&args),

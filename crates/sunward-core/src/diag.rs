@@ -19,6 +19,8 @@ pub enum ErrorKind {
     Runtime,
     /// A source rejected more rows than its `max_rejected` allows (exit code 3).
     TooManyRejects,
+    /// A data check of severity `error` failed (exit code 4).
+    CheckFailed,
     /// Not an error: something the user should know (never fails a run).
     Warning,
 }
@@ -31,6 +33,7 @@ impl ErrorKind {
             ErrorKind::Runtime => 1,
             ErrorKind::Invalid => 2,
             ErrorKind::TooManyRejects => 3,
+            ErrorKind::CheckFailed => 4,
         }
     }
 }
@@ -228,5 +231,6 @@ mod tests {
         assert_eq!(ErrorKind::Runtime.exit_code(), 1);
         assert_eq!(ErrorKind::Invalid.exit_code(), 2);
         assert_eq!(ErrorKind::TooManyRejects.exit_code(), 3);
+        assert_eq!(ErrorKind::CheckFailed.exit_code(), 4);
     }
 }

@@ -5,12 +5,14 @@
 //! is runnable, and defines the interfaces the engine and plugins implement.
 
 pub mod atomic;
+pub mod checks;
 pub mod contract;
 pub mod diag;
 pub mod model;
 pub mod params;
 pub mod plugin;
 pub mod schema;
+pub mod sql_functions;
 pub mod validate;
 pub mod yaml;
 

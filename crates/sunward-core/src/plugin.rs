@@ -14,6 +14,7 @@
 
 use crate::diag::{Diagnostic, Result};
 use crate::params::{ParamValue, interpolate};
+use crate::sql_functions::SqlFunctions;
 use crate::yaml::PathPart;
 use async_trait::async_trait;
 use chrono::{NaiveDate, NaiveDateTime};
@@ -23,6 +24,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::common::ParamValues;
+use datafusion::error::DataFusionError;
 use datafusion::execution::context::{SQLOptions, SessionContext};
 use datafusion::logical_expr::{AggregateUDF, Documentation, ScalarUDF, Signature, TypeSignature, WindowUDF};
 use datafusion::parquet::arrow::ProjectionMask;
@@ -372,6 +374,9 @@ pub struct RunContext {
     pub params: BTreeMap<String, ParamValue>,
     /// Dates more than a year after this are bad rows.
     pub as_of: NaiveDate,
+    /// The SQL functions the pipeline declares (`functions:`), expanded in
+    /// every query a step plans through [`StepContext::sql`].
+    pub sql_functions: Arc<SqlFunctions>,
 }
 
 impl RunContext {
@@ -415,13 +420,21 @@ impl StepContext<'_> {
         SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false)
     }
 
-    /// Plan a read-only query, binding every parameter to `$name` placeholders.
+    /// Plan a read-only query, binding every parameter to `$name` placeholders
+    /// and expanding calls to the pipeline's declared functions.
     pub async fn sql(&self, query: &str) -> Result<DataFrame> {
-        let df = self
-            .session
-            .sql_with_options(query, Self::sql_options())
-            .await
-            .map_err(|e| Diagnostic::invalid(format!("the query does not plan: {}", e.message())).caused_by(e))?;
+        let planning =
+            |e: DataFusionError| Diagnostic::invalid(format!("the query does not plan: {}", e.message())).caused_by(e);
+        let state = self.session.state();
+        let dialect = state.config().options().sql_parser.dialect;
+        let mut statement = state.sql_to_statement(query, &dialect).map_err(planning)?;
+        self.run
+            .sql_functions
+            .expand(&mut statement)
+            .map_err(|e| Diagnostic::invalid(format!("the query does not plan: {}", e.message)).hint(e.hint))?;
+        let plan = state.statement_to_plan(statement).await.map_err(planning)?;
+        Self::sql_options().verify_plan(&plan).map_err(planning)?;
+        let df = self.session.execute_logical_plan(plan).await.map_err(planning)?;
         let values: Vec<(String, datafusion::common::ScalarValue)> =
             self.run.params.iter().map(|(k, v)| (k.clone(), v.to_scalar())).collect();
         df.with_param_values(ParamValues::from(values)).map_err(|e| {

@@ -89,6 +89,7 @@ pub async fn check(plan: &Plan) -> Vec<Diagnostic> {
             diags.push(d);
         }
     }
+    diags.extend(check_functions(plan, &session).await);
     for step in &plan.steps {
         if step.inputs.iter().any(|i| !schemas.contains_key(i)) {
             continue; // an input failed already; its error is reported
@@ -121,6 +122,88 @@ pub async fn check(plan: &Plan) -> Vec<Diagnostic> {
                 diags.push(d.in_context(format!("steps.{}", step.name)));
             }
         }
+    }
+    diags.extend(check_checks(plan, &session, &schemas).await);
+    diags
+}
+
+/// Plan each data check's query against the tables' schemas, so a misspelt
+/// column or an expression that does not plan is found before the run.
+async fn check_checks(
+    plan: &Plan,
+    session: &datafusion::prelude::SessionContext,
+    schemas: &HashMap<String, SchemaRef>,
+) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    for check in &plan.checks {
+        if !schemas.contains_key(&check.spec.table) || check.reads.iter().any(|t| !schemas.contains_key(t)) {
+            continue; // the table failed already; its error is reported
+        }
+        let query = check.failing_rows_sql().unwrap_or_else(|| {
+            format!("SELECT COUNT(*) FROM {}", sunward_core::checks::quote_ident(&check.spec.table))
+        });
+        let ctx = StepContext { session, run: &plan.run, name: &check.name };
+        if let Err(d) = ctx.sql(&query).await {
+            let near = offending_name(&d.message)
+                .and_then(|n| find_word_after(&plan.pipeline.text, check.span, &n))
+                .unwrap_or(check.span);
+            let message =
+                d.message.replacen("the query does not plan", &format!("the check {} does not plan", check.name), 1);
+            diags.push(
+                Diagnostic::invalid(message)
+                    .at(Some(sunward_core::Location {
+                        file: plan.pipeline.file.clone(),
+                        line: near.line,
+                        column: near.column,
+                    }))
+                    .in_context(check.context.clone())
+                    .hint(format!(
+                        "columns of {}: {}",
+                        check.spec.table,
+                        schemas[&check.spec.table]
+                            .fields()
+                            .iter()
+                            .map(|f| f.name().as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+            );
+        }
+    }
+    diags
+}
+
+/// Plan each declared function's body with its declared types: each
+/// parameter a typed null, the result cast to the declared type.
+async fn check_functions(plan: &Plan, session: &datafusion::prelude::SessionContext) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    for function in plan.run.sql_functions.iter() {
+        let query = plan.run.sql_functions.probe_query(function);
+        let Err(e) = session.sql_with_options(&query, StepContext::sql_options()).await else { continue };
+        let mut place = function.body_place.clone();
+        if place.file == plan.pipeline.file
+            && let Some(name) = offending_name(&e.message())
+            && let Some(span) = find_word_after(&plan.pipeline.text, Span { line: place.line, column: 1 }, &name)
+        {
+            place.line = span.line;
+            place.column = span.column;
+        }
+        let params: Vec<String> = function.params.iter().map(|(p, t)| format!("{p} ({t})")).collect();
+        let hint = if params.is_empty() {
+            "the function has no parameters: its body may use constants and other functions only".to_string()
+        } else {
+            format!("a body may use only its parameters — {} — and functions", params.join(", "))
+        };
+        diags.push(
+            Diagnostic::invalid(format!(
+                "the body of {}() does not plan with its declared types: {}",
+                function.name,
+                e.message()
+            ))
+            .at(Some(place))
+            .in_context(format!("functions.{}", function.name))
+            .hint(hint),
+        );
     }
     diags
 }

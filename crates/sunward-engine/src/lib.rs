@@ -9,6 +9,7 @@
 
 pub mod cache;
 pub mod check;
+pub mod checks;
 pub mod ingest;
 pub mod manifest;
 pub mod provenance;

@@ -74,6 +74,9 @@ pub struct Manifest {
     pub sources: Vec<SourceRecord>,
     /// Rows per table (sources and steps).
     pub tables: BTreeMap<String, u64>,
+    /// The data checks of `checks:` and what became of each.
+    #[serde(default)]
+    pub checks: Vec<crate::checks::CheckOutcome>,
     /// Tables too large to hold in memory, staged as Parquet files while the run lasted.
     #[serde(default)]
     pub staged: Vec<String>,

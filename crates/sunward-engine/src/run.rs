@@ -24,6 +24,7 @@
 //! checked by an earlier run on the same files and settings is taken from it.
 
 use crate::cache::{CacheKey, KeyParts, SourceCache};
+use crate::checks::{CheckOutcome, Status as CheckStatus, failure as check_failure, run_checks};
 use crate::ingest::{Ingested, KeyMemory, KeySet, SourceToLoad, ingest_into, write_rejects};
 use crate::manifest::{FileRecord, Manifest, SourceRecord, file_record, manifest_file_name, normalize};
 use crate::session::{Engine, LocalEngine, SessionOptions};
@@ -163,6 +164,8 @@ pub struct RunReport {
     pub sources: Vec<SourceReport>,
     /// Per table, sources then steps.
     pub tables: Vec<TableReport>,
+    /// Per data check (`checks:`), in order.
+    pub checks: Vec<CheckOutcome>,
     /// Per output.
     pub outputs: Vec<OutputReport>,
     /// The manifest file.
@@ -364,6 +367,7 @@ pub async fn run(plan: &Plan, options: &RunOptions) -> Result<RunReport> {
         params: plan.run.params.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
         sources: Vec::new(),
         tables: BTreeMap::new(),
+        checks: Vec::new(),
         staged: Vec::new(),
         in_place: Vec::new(),
         views: Vec::new(),
@@ -610,6 +614,22 @@ async fn run_stages(
         timings.insert(format!("step {}", step.name), clock.elapsed().as_millis() as u64);
     }
 
+    // Data checks: a failed `error` check stops the run before any output.
+    let mut checks = Vec::new();
+    if !plan.checks.is_empty() {
+        progress.stage("checking the data");
+        let clock = Instant::now();
+        checks = run_checks(plan, &session).await?;
+        timings.insert("checks".into(), clock.elapsed().as_millis() as u64);
+        manifest.checks = checks.clone();
+        if let Some(failed) = check_failure(&checks) {
+            return Err(failed);
+        }
+        for warned in checks.iter().filter(|c| c.status == CheckStatus::Warned) {
+            warnings.push(Diagnostic::warning(format!("data check {}", warned.render())).in_context("checks"));
+        }
+    }
+
     // Outputs.
     progress.stage("writing outputs");
     let clock = Instant::now();
@@ -638,5 +658,5 @@ async fn run_stages(
     timings.insert("write_outputs".into(), clock.elapsed().as_millis() as u64);
 
     warnings.extend(cache_writes.finish());
-    Ok(RunReport { sources: reports, tables: table_reports, outputs, manifest: PathBuf::new(), warnings })
+    Ok(RunReport { sources: reports, tables: table_reports, checks, outputs, manifest: PathBuf::new(), warnings })
 }

@@ -24,6 +24,7 @@ fn ctx() -> RunContext {
         out_dir: std::env::temp_dir(),
         params: BTreeMap::new(),
         as_of: chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
+        sql_functions: Default::default(),
     }
 }
 

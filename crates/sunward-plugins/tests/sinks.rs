@@ -69,6 +69,7 @@ fn context(out: &Path) -> RunContext {
         out_dir: out.to_path_buf(),
         params,
         as_of: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        sql_functions: Default::default(),
     }
 }
 

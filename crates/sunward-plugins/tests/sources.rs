@@ -19,6 +19,7 @@ fn ctx(dir: &Path) -> RunContext {
         out_dir: dir.to_path_buf(),
         params: BTreeMap::new(),
         as_of: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        sql_functions: Default::default(),
     }
 }
 

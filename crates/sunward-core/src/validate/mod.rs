@@ -8,6 +8,7 @@
 //! need the files (inputs exist, SQL plans against the real schemas) are the
 //! engine's `check`.
 
+use crate::checks::Check;
 use crate::contract;
 use crate::diag::{Diagnostic, Location, similar};
 use crate::model::{
@@ -24,7 +25,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-const TOP_KEYS: &[&str] = &["name", "description", "params", "sources", "steps", "outputs"];
+mod checks;
+mod functions;
+
+const TOP_KEYS: &[&str] =
+    &["name", "description", "params", "include", "functions", "sources", "steps", "outputs", "checks"];
 
 /// The `references:` value that turns a table's reference check off on purpose.
 pub const NOT_CHECKED: &str = "none";
@@ -100,6 +105,8 @@ pub struct Plan {
     pub steps: Vec<PlannedStep>,
     /// Outputs.
     pub outputs: Vec<PlannedOutput>,
+    /// The data checks of `checks:`, run after the steps and before any output.
+    pub checks: Vec<Check>,
     /// Warnings found along the way.
     pub warnings: Vec<Diagnostic>,
     /// The SQL functions of the registry it was validated against: every
@@ -245,6 +252,7 @@ impl Validator {
 
         let params = self.params(root.get("params"));
         let values = self.param_values(&params, dir, options);
+        let sql_functions = self.functions(root, text, dir, registry);
 
         let mut entries = Vec::new();
         for kind in [PluginKind::Source, PluginKind::Transform, PluginKind::Sink] {
@@ -290,6 +298,8 @@ impl Validator {
                 tables.insert(e.name.clone(), (e.kind, e.name_span));
             }
         }
+
+        let checks = self.checks(root.get("checks"), &tables);
 
         // `${name}` in every string of sources and outputs.
         let mut known_params: Vec<String> = params.iter().map(|p| p.name.clone()).collect();
@@ -385,14 +395,20 @@ impl Validator {
         let steps = self.order_steps(steps, &pipeline, &tables);
 
         let (params_map, as_of) = values?;
-        let run =
-            RunContext { pipeline_dir: dir.to_path_buf(), out_dir: options.out_dir.clone(), params: params_map, as_of };
+        let run = RunContext {
+            pipeline_dir: dir.to_path_buf(),
+            out_dir: options.out_dir.clone(),
+            params: params_map,
+            as_of,
+            sql_functions: Arc::new(sql_functions),
+        };
         Some(Plan {
             pipeline,
             run,
             sources,
             steps,
             outputs,
+            checks,
             warnings: Vec::new(),
             functions: registry.functions().clone(),
         })

@@ -1,0 +1,601 @@
+//! `sunward test PIPELINE`: the pipeline's data checks, then its tests.
+//!
+//! First, when the pipeline has `checks:`, it runs on its own inputs (with
+//! `--set`) without writing any output, and every check is reported. Then each
+//! test file in `tests/<pipeline>/` beside the pipeline file runs: it gives
+//! rows for some sources (inline `rows:`, inline `csv:` or a small `file:`),
+//! the other sources are empty tables of their contract (or `columns:`), the
+//! pipeline's steps and checks run on them exactly as in a real run (the
+//! contract's rules included), and the rows of the named tables must be the
+//! expected ones — as a set unless `ordered: true`, numbers equal within a
+//! relative tolerance of 1e-9 unless the test gives its own. A failing test
+//! shows the expected rows not found and the rows found but not expected.
+
+use crate::report::PipelineText;
+use serde::Deserialize;
+use serde_json::{Map, Value as Json};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use sunward_core::plugin::PluginHandle;
+use sunward_core::validate::{PlannedOutput, PlannedStep};
+use sunward_core::yaml::{self, PathPart};
+use sunward_core::{Diagnostic, Plan, PluginKind, Registry, ValidateOptions, validate_file};
+use sunward_engine::RunOptions;
+use sunward_engine::checks::Status;
+
+/// Exit code when a test or a data check fails.
+pub const FAILED: i32 = 4;
+
+/// One test file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TestFile {
+    /// What the test shows.
+    #[serde(default)]
+    description: Option<String>,
+    /// Parameter values for this test (as `--set` would give them).
+    #[serde(default)]
+    set: Map<String, Json>,
+    /// Rows for named sources; sources not named are empty.
+    #[serde(default)]
+    given: BTreeMap<String, Given>,
+    /// The rows expected of named tables.
+    expect: BTreeMap<String, Expect>,
+}
+
+/// A source's rows in a test.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Given {
+    /// Rows as mappings of column → value.
+    #[serde(default)]
+    rows: Option<Vec<Map<String, Json>>>,
+    /// The file's text, header first.
+    #[serde(default)]
+    csv: Option<String>,
+    /// A CSV file, relative to the test file.
+    #[serde(default)]
+    file: Option<String>,
+}
+
+/// What a table must hold.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    /// A SQL condition choosing the rows compared (default: every row).
+    #[serde(default, rename = "where")]
+    condition: Option<String>,
+    /// The expected rows; only the columns they name are compared.
+    rows: Vec<Map<String, Json>>,
+    /// Compare in order (default: as a set).
+    #[serde(default)]
+    ordered: bool,
+    /// Relative tolerance for numbers (default 1e-9).
+    #[serde(default)]
+    tolerance: Option<f64>,
+}
+
+/// The test files beside a pipeline: `tests/<stem>/*.yaml`, sorted.
+pub fn test_files(pipeline: &Path) -> Vec<PathBuf> {
+    let stem = pipeline.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    let dir = pipeline.parent().unwrap_or(Path::new(".")).join("tests").join(stem);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// Read a test file, reporting a mistake at its line and column.
+fn read_test(path: &Path) -> Result<TestFile, Diagnostic> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Diagnostic::invalid(format!("cannot read the test file {file}")).caused_by(e))?;
+    let node = yaml::parse(&text, &file)?;
+    serde_path_to_error::deserialize::<_, TestFile>(node.to_json()).map_err(|err| {
+        let parts: Vec<PathPart> = err
+            .path()
+            .iter()
+            .filter_map(|seg| match seg {
+                serde_path_to_error::Segment::Map { key } => Some(PathPart::Key(key.clone())),
+                serde_path_to_error::Segment::Seq { index } => Some(PathPart::Index(*index)),
+                _ => None,
+            })
+            .collect();
+        let at = node.find(&parts, false);
+        Diagnostic::invalid(format!("this test file is not valid: {}", err.inner()))
+            .at(Some(at.location(&file)))
+            .hint("a test has `given:` (rows per source: `rows:`, `csv:` or `file:`) and `expect:` (rows per table, optional `where:`, `ordered:`, `tolerance:`)")
+    })
+}
+
+/// A JSON scalar as a CSV field.
+fn field(value: &Json) -> String {
+    match value {
+        Json::Null => String::new(),
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Write CSV text (RFC 4180 quoting) from a header and rows.
+fn csv_text(header: &[String], rows: &[Vec<String>]) -> String {
+    let quote = |f: &str| {
+        if f.contains([',', '"', '\n', '\r']) { format!("\"{}\"", f.replace('"', "\"\"")) } else { f.to_string() }
+    };
+    let mut out = header.iter().map(|h| quote(h)).collect::<Vec<_>>().join(",");
+    out.push('\n');
+    for row in rows {
+        out.push_str(&row.iter().map(|f| quote(f)).collect::<Vec<_>>().join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// The columns an empty table of this source has: its contract's, or its `columns:`.
+fn empty_header(plan: &Plan, source: &str) -> Option<Vec<String>> {
+    let s = plan.sources.iter().find(|s| s.name == source)?;
+    if let Some(table) = s.options.contract.as_deref().and_then(sunward_core::contract::table) {
+        return Some(table.columns.iter().map(|c| c.name.to_string()).collect());
+    }
+    (!s.options.columns.is_empty()).then(|| s.options.columns.keys().cloned().collect())
+}
+
+/// The plan a test runs: given files in place of the sources, no outputs but
+/// one `jsonl` file per expected table.
+fn test_plan(
+    mut plan: Plan,
+    test: &TestFile,
+    test_path: &Path,
+    registry: &Registry,
+    work: &Path,
+) -> Result<Plan, Diagnostic> {
+    let csv = match registry.get(PluginKind::Source, "csv") {
+        Some(PluginHandle::Source(p)) => p.clone(),
+        _ => return Err(Diagnostic::runtime("this binary has no `csv` source, which tests need")),
+    };
+    let given_dir = work.join("given");
+    std::fs::create_dir_all(&given_dir)
+        .map_err(|e| Diagnostic::runtime(format!("cannot create {}", given_dir.display())).caused_by(e))?;
+    for name in test.given.keys() {
+        if !plan.sources.iter().any(|s| &s.name == name) {
+            let names: Vec<&str> = plan.sources.iter().map(|s| s.name.as_str()).collect();
+            return Err(Diagnostic::invalid(format!(
+                "`given:` names \"{name}\", which is not a source of the pipeline"
+            ))
+            .hint(format!("sources: {}", names.join(", "))));
+        }
+    }
+    let mut sources = Vec::new();
+    for mut source in std::mem::take(&mut plan.sources) {
+        let path = given_dir.join(format!("{}.csv", source.name));
+        let text = match test.given.get(&source.name) {
+            Some(Given { rows: Some(rows), csv: None, file: None }) => {
+                let mut header: Vec<String> = Vec::new();
+                for row in rows {
+                    for key in row.keys() {
+                        if !header.contains(key) {
+                            header.push(key.clone());
+                        }
+                    }
+                }
+                let rows: Vec<Vec<String>> = rows
+                    .iter()
+                    .map(|r| header.iter().map(|h| r.get(h).map(field).unwrap_or_default()).collect())
+                    .collect();
+                csv_text(&header, &rows)
+            }
+            Some(Given { rows: None, csv: Some(text), file: None }) => text.clone(),
+            Some(Given { rows: None, csv: None, file: Some(file) }) => {
+                let file = test_path.parent().unwrap_or(Path::new(".")).join(file);
+                std::fs::read_to_string(&file).map_err(|e| {
+                    Diagnostic::invalid(format!("cannot read the given file {}", file.display()))
+                        .hint("`file:` is relative to the test file")
+                        .caused_by(e)
+                })?
+            }
+            Some(_) => {
+                return Err(Diagnostic::invalid(format!(
+                    "`given.{}` must have exactly one of `rows:`, `csv:` or `file:`",
+                    source.name
+                )));
+            }
+            None => match empty_header(&plan, &source.name) {
+                Some(header) => csv_text(&header, &[]),
+                None => {
+                    return Err(Diagnostic::invalid(format!(
+                        "the test gives no rows for source \"{}\", and it has no contract or `columns:` to make an empty table from",
+                        source.name
+                    ))
+                    .hint(format!("add `given: {{{}: {{rows: [...]}}}}`", source.name)));
+                }
+            },
+        };
+        std::fs::write(&path, text)
+            .map_err(|e| Diagnostic::runtime(format!("cannot write {}", path.display())).caused_by(e))?;
+        source.config = csv
+            .parse(serde_json::json!({"path": path.display().to_string()}))
+            .map_err(|e| Diagnostic::runtime(format!("cannot configure the test's csv source: {e}")))?;
+        source.plugin = csv.clone();
+        source.plugin_name = "csv".to_string();
+        // Given rows are written with canonical names and codes.
+        source.options.headers.clear();
+        source.options.values.clear();
+        source.options.ignore_columns.clear();
+        source.options.produced_by = None;
+        source.options.max_rejected = None;
+        sources.push(source);
+    }
+    plan.sources = sources;
+
+    let (sql, jsonl) = match (registry.get(PluginKind::Transform, "sql"), registry.get(PluginKind::Sink, "jsonl")) {
+        (Some(PluginHandle::Transform(s)), Some(PluginHandle::Sink(j))) => (s.clone(), j.clone()),
+        _ => {
+            return Err(Diagnostic::runtime("this binary lacks the `sql` step or the `jsonl` output, which tests need"));
+        }
+    };
+    plan.outputs.clear();
+    for (i, (table, expect)) in test.expect.iter().enumerate() {
+        let tables: Vec<&str> =
+            plan.sources.iter().map(|s| s.name.as_str()).chain(plan.steps.iter().map(|s| s.name.as_str())).collect();
+        if !tables.contains(&table.as_str()) {
+            return Err(Diagnostic::invalid(format!(
+                "`expect:` names \"{table}\", which is not a table of the pipeline"
+            ))
+            .hint(format!("tables: {}", tables.join(", "))));
+        }
+        let step = format!("sunward_test_{i}");
+        let query = match &expect.condition {
+            Some(c) => format!("SELECT * FROM \"{table}\" WHERE {c}"),
+            None => format!("SELECT * FROM \"{table}\""),
+        };
+        let config = sql
+            .parse(serde_json::json!({ "query": query }))
+            .map_err(|e| Diagnostic::runtime(format!("cannot configure the test's query: {e}")))?;
+        plan.steps.push(PlannedStep {
+            name: step.clone(),
+            plugin: sql.clone(),
+            config,
+            inputs: vec![table.clone()],
+            options: Default::default(),
+        });
+        let config = jsonl
+            .parse(serde_json::json!({ "table": step, "path": format!("{step}.jsonl") }))
+            .map_err(|e| Diagnostic::runtime(format!("cannot configure the test's output: {e}")))?;
+        plan.outputs.push(PlannedOutput { name: step.clone(), plugin: jsonl.clone(), config, inputs: vec![step] });
+    }
+    Ok(plan)
+}
+
+/// Whether an actual value matches an expected one.
+fn matches(expected: &Json, actual: &Json, tolerance: f64) -> bool {
+    match (expected, actual) {
+        (Json::Number(e), Json::Number(a)) => {
+            let (e, a) = (e.as_f64().unwrap_or(f64::NAN), a.as_f64().unwrap_or(f64::NAN));
+            e == a || (e - a).abs() <= tolerance * e.abs().max(a.abs())
+        }
+        // A number written as text in the table (or the test) still compares as a number.
+        (Json::Number(_), Json::String(s)) | (Json::String(s), Json::Number(_)) => {
+            let other = if let Json::Number(n) = expected {
+                n
+            } else if let Json::Number(n) = actual {
+                n
+            } else {
+                unreachable!()
+            };
+            s.parse::<f64>().is_ok_and(|v| matches(&Json::from(v), &Json::Number(other.clone()), tolerance))
+        }
+        (e, a) => e == a,
+    }
+}
+
+/// A row as `a | b | c` in the given columns.
+fn show(row: &Map<String, Json>, columns: &[String]) -> String {
+    columns
+        .iter()
+        .map(|c| match row.get(c) {
+            Some(Json::String(s)) => s.clone(),
+            Some(v) => v.to_string(),
+            None => "(missing)".to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+/// Compare a table's rows with the expected ones; `None` when they agree, else the diff.
+fn compare(table: &str, expect: &Expect, actual: &[Map<String, Json>]) -> Option<String> {
+    let tolerance = expect.tolerance.unwrap_or(1e-9);
+    let mut columns: Vec<String> = Vec::new();
+    for row in &expect.rows {
+        for k in row.keys() {
+            if !columns.contains(k) {
+                columns.push(k.clone());
+            }
+        }
+    }
+    if let Some(row) = actual.first()
+        && let Some(unknown) = columns.iter().find(|c| !row.contains_key(*c))
+    {
+        let have: Vec<&str> = row.keys().map(String::as_str).collect();
+        return Some(format!(
+            "{table}: the expected rows name the column \"{unknown}\", which it does not have (columns: {})",
+            have.join(", ")
+        ));
+    }
+    let agree = |e: &Map<String, Json>, a: &Map<String, Json>| {
+        columns.iter().all(|c| matches(e.get(c).unwrap_or(&Json::Null), a.get(c).unwrap_or(&Json::Null), tolerance))
+    };
+    let (missing, unexpected): (Vec<&Map<String, Json>>, Vec<&Map<String, Json>>) = if expect.ordered {
+        let n = expect.rows.len().max(actual.len());
+        let mut missing = Vec::new();
+        let mut unexpected = Vec::new();
+        for i in 0..n {
+            match (expect.rows.get(i), actual.get(i)) {
+                (Some(e), Some(a)) if agree(e, a) => {}
+                (e, a) => {
+                    missing.extend(e);
+                    unexpected.extend(a);
+                }
+            }
+        }
+        (missing, unexpected)
+    } else {
+        let mut left: Vec<&Map<String, Json>> = actual.iter().collect();
+        let mut missing = Vec::new();
+        for e in &expect.rows {
+            match left.iter().position(|a| agree(e, a)) {
+                Some(i) => {
+                    left.remove(i);
+                }
+                None => missing.push(e),
+            }
+        }
+        (missing, left)
+    };
+    if missing.is_empty() && unexpected.is_empty() {
+        return None;
+    }
+    let mut out = format!(
+        "{table}: {} expected row{} not found, {} row{} not expected{}\n      {}",
+        missing.len(),
+        if missing.len() == 1 { "" } else { "s" },
+        unexpected.len(),
+        if unexpected.len() == 1 { "" } else { "s" },
+        if expect.ordered { " (compared in order)" } else { "" },
+        columns.join(" | ")
+    );
+    for m in missing {
+        out.push_str(&format!("\n    - {}", show(m, &columns)));
+    }
+    for u in unexpected.iter().take(20) {
+        out.push_str(&format!("\n    + {}", show(u, &columns)));
+    }
+    if unexpected.len() > 20 {
+        out.push_str(&format!("\n    + … and {} more", unexpected.len() - 20));
+    }
+    Some(out)
+}
+
+/// The rows of a JSON-lines file.
+fn read_jsonl(path: &Path) -> Result<Vec<Map<String, Json>>, Diagnostic> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Diagnostic::runtime(format!("cannot read {}", path.display())).caused_by(e))?;
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            serde_json::from_str::<Map<String, Json>>(l)
+                .map_err(|e| Diagnostic::runtime(format!("cannot read a row of {}", path.display())).caused_by(e))
+        })
+        .collect()
+}
+
+fn options() -> RunOptions {
+    RunOptions { cache: None, ..RunOptions::default() }
+}
+
+/// Run one test file: `Ok(None)` passed, `Ok(Some(why))` failed.
+fn run_test(
+    registry: &Registry,
+    pipeline: &Path,
+    sets: &[String],
+    test_path: &Path,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<Option<String>, Vec<Diagnostic>> {
+    let test = read_test(test_path).map_err(|d| vec![d])?;
+    let work =
+        tempfile::tempdir().map_err(|e| vec![Diagnostic::runtime("cannot make a scratch folder").caused_by(e)])?;
+    let mut all_sets = sets.to_vec();
+    for (k, v) in &test.set {
+        let value = match v {
+            Json::Array(items) => items.iter().map(field).collect::<Vec<_>>().join(","),
+            other => field(other),
+        };
+        all_sets.push(format!("{k}={value}"));
+    }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let options_v = ValidateOptions {
+        sets: all_sets,
+        cwd,
+        out_dir: work.path().join("out"),
+        today: chrono::Local::now().date_naive(),
+    };
+    let plan = validate_file(pipeline, registry, &options_v)?;
+    let plan = test_plan(plan, &test, test_path, registry, work.path()).map_err(|d| vec![d])?;
+    let checked = runtime.block_on(sunward_engine::check(&plan));
+    let errors: Vec<Diagnostic> = checked.into_iter().filter(Diagnostic::is_error).collect();
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let report = match runtime.block_on(sunward_engine::run(&plan, &options())) {
+        Ok(report) => report,
+        Err(d) => return Ok(Some(d.message)),
+    };
+    let mut problems = Vec::new();
+    for s in report.sources.iter().filter(|s| s.rows_rejected > 0) {
+        let reasons = s
+            .rejects_file
+            .as_ref()
+            .and_then(|f| std::fs::read_to_string(f).ok())
+            .map(|t| t.lines().skip(1).take(5).map(|l| format!("\n      {l}")).collect::<String>())
+            .unwrap_or_default();
+        problems.push(format!(
+            "{}: {} given row{} broke the contract and were set aside:{reasons}",
+            s.name,
+            s.rows_rejected,
+            if s.rows_rejected == 1 { "" } else { "s" }
+        ));
+    }
+    for (i, (table, expect)) in test.expect.iter().enumerate() {
+        let rows = read_jsonl(&plan.run.out_dir.join(format!("sunward_test_{i}.jsonl"))).map_err(|d| vec![d])?;
+        if let Some(diff) = compare(table, expect, &rows) {
+            problems.push(diff);
+        }
+    }
+    for c in report.checks.iter().filter(|c| c.status == Status::Warned) {
+        problems.push(format!("data check {} warned: {}", c.name, c.summary));
+    }
+    if let (Some(what), false) = (&test.description, problems.is_empty()) {
+        problems.insert(0, format!("the test: {}", what.trim()));
+    }
+    Ok((!problems.is_empty()).then(|| problems.join("\n  ")))
+}
+
+/// `sunward test`.
+pub fn run(registry: &Registry, pipeline: &Path, sets: &[String]) -> i32 {
+    let text = PipelineText::read(pipeline);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{}", Diagnostic::runtime("cannot start the async runtime").caused_by(e).render(None));
+            return 1;
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    let mut failed = 0usize;
+    let mut passed = 0usize;
+
+    // The checks, on the pipeline's own inputs.
+    let scratch = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("{}", Diagnostic::runtime("cannot make a scratch folder").caused_by(e).render(None));
+            return 1;
+        }
+    };
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let options_v = ValidateOptions {
+        sets: sets.to_vec(),
+        cwd,
+        out_dir: scratch.path().to_path_buf(),
+        today: chrono::Local::now().date_naive(),
+    };
+    let mut plan = match validate_file(pipeline, registry, &options_v) {
+        Ok(plan) => plan,
+        Err(diags) => return text.print_errors(&diags),
+    };
+    let errors: Vec<Diagnostic> =
+        runtime.block_on(sunward_engine::check(&plan)).into_iter().filter(Diagnostic::is_error).collect();
+    if !errors.is_empty() {
+        return text.print_errors(&errors);
+    }
+    if !plan.checks.is_empty() {
+        plan.outputs.clear();
+        let _ = writeln!(out, "checks on the pipeline's inputs:");
+        match runtime.block_on(sunward_engine::run(&plan, &options())) {
+            Ok(report) => {
+                for c in &report.checks {
+                    let mark = match c.status {
+                        Status::Passed => "ok  ",
+                        Status::Warned => "WARN",
+                        Status::Failed => "FAIL",
+                    };
+                    let _ = writeln!(out, "  {mark} {}", c.render().replace('\n', "\n       "));
+                }
+                passed += 1;
+            }
+            Err(d) => {
+                failed += 1;
+                let _ = writeln!(out, "  FAIL {}", d.message.replace('\n', "\n  "));
+            }
+        }
+    }
+
+    let files = test_files(pipeline);
+    if files.is_empty() {
+        let stem = pipeline.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+        let _ = writeln!(out, "no tests: add test files as tests/{stem}/<name>.yaml beside the pipeline");
+    }
+    let mut invalid = 0;
+    for file in &files {
+        let name = file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+        match run_test(registry, pipeline, sets, file, &runtime) {
+            Ok(None) => {
+                passed += 1;
+                let _ = writeln!(out, "ok   {name}");
+            }
+            Ok(Some(why)) => {
+                failed += 1;
+                let _ = writeln!(out, "FAIL {name} ({})\n  {why}", file.display());
+            }
+            Err(diags) => {
+                failed += 1;
+                let _ = writeln!(out, "FAIL {name} ({}): the test cannot run", file.display());
+                let _ = out.flush();
+                invalid = invalid.max(text.print_errors(&diags));
+            }
+        }
+    }
+    let _ = writeln!(out, "{passed} passed, {failed} failed");
+    if invalid > 0 {
+        invalid
+    } else if failed > 0 {
+        FAILED
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expect(rows: Json, ordered: bool) -> Expect {
+        Expect { condition: None, rows: serde_json::from_value(rows).unwrap(), ordered, tolerance: None }
+    }
+
+    fn rows(v: Json) -> Vec<Map<String, Json>> {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn rows_compare_as_a_set_with_numbers_within_tolerance() {
+        let actual = rows(serde_json::json!([{"a": "x", "n": 0.1 + 0.2, "z": 1}, {"a": "y", "n": 2, "z": 2}]));
+        assert_eq!(
+            compare("t", &expect(serde_json::json!([{"a": "y", "n": 2.0}, {"a": "x", "n": 0.3}]), false), &actual),
+            None
+        );
+        let diff =
+            compare("t", &expect(serde_json::json!([{"a": "y", "n": 2.5}, {"a": "x", "n": 0.3}]), false), &actual)
+                .unwrap();
+        assert_eq!(diff, "t: 1 expected row not found, 1 row not expected\n      a | n\n    - y | 2.5\n    + y | 2");
+        let diff = compare("t", &expect(serde_json::json!([{"a": "y"}, {"a": "x"}]), true), &actual).unwrap();
+        assert!(diff.contains("(compared in order)"), "{diff}");
+        let diff = compare("t", &expect(serde_json::json!([{"b": 1}]), false), &actual).unwrap();
+        assert!(diff.contains("\"b\""), "{diff}");
+    }
+
+    #[test]
+    fn nulls_and_text_numbers() {
+        assert!(matches(&Json::Null, &Json::Null, 1e-9));
+        assert!(!matches(&Json::Null, &Json::from(0), 1e-9));
+        assert!(matches(&Json::from(5), &Json::from("5.0"), 1e-9));
+        assert!(matches(&Json::from(1000.0), &Json::from(1000.0000001), 1e-9));
+        assert!(!matches(&Json::from(1000.0), &Json::from(1000.01), 1e-9));
+    }
+}
