@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use sunward_core::plugin::PluginHandle;
-use sunward_core::validate::{PlannedOutput, PlannedStep};
+use sunward_core::validate::{PlannedOutput, PlannedSource, PlannedStep};
 use sunward_core::yaml::{self, PathPart};
 use sunward_core::{Diagnostic, Plan, PluginKind, Registry, ValidateOptions, validate_file};
 use sunward_engine::RunOptions;
@@ -139,8 +139,7 @@ fn csv_text(header: &[String], rows: &[Vec<String>]) -> String {
 }
 
 /// The columns an empty table of this source has: its contract's, or its `columns:`.
-fn empty_header(plan: &Plan, source: &str) -> Option<Vec<String>> {
-    let s = plan.sources.iter().find(|s| s.name == source)?;
+fn empty_header(s: &PlannedSource) -> Option<Vec<String>> {
     if let Some(table) = s.options.contract.as_deref().and_then(sunward_core::contract::table) {
         return Some(table.columns.iter().map(|c| c.name.to_string()).collect());
     }
@@ -206,7 +205,7 @@ fn test_plan(
                     source.name
                 )));
             }
-            None => match empty_header(&plan, &source.name) {
+            None => match empty_header(&source) {
                 Some(header) => csv_text(&header, &[]),
                 None => {
                     return Err(Diagnostic::invalid(format!(
@@ -237,7 +236,9 @@ fn test_plan(
     let (sql, jsonl) = match (registry.get(PluginKind::Transform, "sql"), registry.get(PluginKind::Sink, "jsonl")) {
         (Some(PluginHandle::Transform(s)), Some(PluginHandle::Sink(j))) => (s.clone(), j.clone()),
         _ => {
-            return Err(Diagnostic::runtime("this binary lacks the `sql` step or the `jsonl` output, which tests need"));
+            return Err(Diagnostic::runtime(
+                "this binary lacks the `sql` step or the `jsonl` output, which tests need",
+            ));
         }
     };
     plan.outputs.clear();

@@ -214,8 +214,13 @@ impl CheckSpec {
 }
 
 impl Check {
-    /// The default name: `cases.unique(case_id)`, `metrics.row_count`, `services.expression`.
+    /// The default name: `cases.unique(case_id)`, `metrics.row_count`,
+    /// `services.expression(participants > 0)`.
     pub fn default_name(spec: &CheckSpec, kind: &str) -> String {
+        if let Some(e) = &spec.expression {
+            let e = e.split_whitespace().collect::<Vec<_>>().join(" ");
+            return format!("{}.expression({e})", spec.table);
+        }
         let columns = spec.columns();
         if columns.is_empty() {
             format!("{}.{kind}", spec.table)

@@ -210,6 +210,20 @@ async fn check_functions(plan: &Plan, session: &datafusion::prelude::SessionCont
 
 /// The column or table a DataFusion planning error names, to point at it.
 fn offending_name(message: &str) -> Option<String> {
+    // A declared function called wrongly: point at the call.
+    if let Some(pos) = message.find("() is a function declared under") {
+        let name: String = message[..pos]
+            .chars()
+            .rev()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        if !name.is_empty() {
+            return Some(name);
+        }
+    }
     for marker in ["No field named ", "table '", "Invalid function '"] {
         if let Some(pos) = message.find(marker) {
             let rest = &message[pos + marker.len()..];
@@ -240,5 +254,10 @@ mod tests {
         assert_eq!(offending_name("Schema error: No field named \"Foo\".").as_deref(), Some("Foo"));
         assert_eq!(offending_name("No field named s.school_id.").as_deref(), Some("school_id"));
         assert_eq!(offending_name("something else"), None);
+        assert_eq!(
+            offending_name("the query does not plan: ratio() is a function declared under `functions:` and …")
+                .as_deref(),
+            Some("ratio")
+        );
     }
 }

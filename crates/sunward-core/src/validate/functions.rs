@@ -35,12 +35,14 @@ fn column_type(name: &str) -> Option<ColumnType> {
     }
 }
 
-/// Where line `line`, column `column` (1-based) of a scalar's text is in the file.
-fn inside_scalar(text: &str, node: &Node, line: usize, column: usize) -> Span {
+/// Where line `line`, column `column` (1-based) of a scalar's text is in the
+/// file; `key` is where the scalar's key is written.
+fn inside_scalar(text: &str, key: Span, node: &Node, line: usize, column: usize) -> Span {
     if node.block {
-        // A block scalar's text starts on the line after its `|` or `>`, indented.
-        let file_line = node.span.line + line;
-        let indent = text.lines().nth(file_line - 1).map(|l| l.len() - l.trim_start().len()).unwrap_or(0);
+        // A block scalar's text starts on the line after its key and `|` or `>`, indented.
+        // Its indentation is the first line's; deeper lines keep their extra spaces in the text.
+        let file_line = key.line + line;
+        let indent = text.lines().nth(key.line).map(|l| l.len() - l.trim_start().len()).unwrap_or(0);
         Span { line: file_line, column: indent + column }
     } else {
         let quoted = node.raw.is_none() || matches!(text_at(text, node.span), Some('"' | '\''));
@@ -195,12 +197,13 @@ impl Validator {
                 }
             };
             let description = value.get("description").and_then(|n| n.as_str()).map(str::to_string);
+            let body_key = value.key_node("body").map(|k| k.span).unwrap_or(key.span);
             let body = match value.get("body") {
                 Some(node) => match node.as_str() {
                     Some(b) if !b.trim().is_empty() => match parse_expression(b) {
                         Ok(parsed) => Some((b.to_string(), parsed, node)),
                         Err((message, line, column)) => {
-                            let at = inside_scalar(text, node, line, column);
+                            let at = inside_scalar(text, body_key, node, line, column);
                             self.error(at, format!("the body of {name}() is not a SQL expression: {message}"))
                                 .in_context(&context)
                                 .hint("a body is one expression over the parameters, e.g. `count * 1000.0 / students`");
@@ -222,7 +225,8 @@ impl Validator {
             };
             let (Some(returns), Some((body, parsed, body_node)), true) = (returns, body, ok) else { continue };
             let place = Location { file: self.file.clone(), line: key.span.line, column: key.span.column };
-            let body_span = if body_node.block { inside_scalar(text, body_node, 1, 1) } else { body_node.span };
+            let body_span =
+                if body_node.block { inside_scalar(text, body_key, body_node, 1, 1) } else { body_node.span };
             let body_place = Location { file: self.file.clone(), line: body_span.line, column: body_span.column };
             out.push((Declared { name, params, returns, body, parsed, description, place, body_place }, key.span));
         }

@@ -1,0 +1,272 @@
+//! Extending a pipeline without Rust, end to end through the binary: SQL
+//! functions declared in YAML (and in an included file), data checks, and
+//! `sunward test` with the tests shipped beside `pipelines/metrics.yaml`.
+//! Every mistake is expected at the line and column counted by hand in the
+//! pipeline text written here.
+
+mod common;
+
+use common::{ok, repo};
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn sunward(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sunward")).current_dir(dir).args(args).output().expect("the binary runs")
+}
+
+fn text(output: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// A folder with two schools' services (one of them a student's case
+/// session) and `pipeline.yaml` with the given body after its sources.
+fn project(rest: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("schools.csv"),
+        "school_id,school_name,stage,district_id,district_name,city,org_id,org_name\n\
+         S1,一中,junior,D1,青浦区,上海市,,\nS2,二中,junior,D1,青浦区,上海市,,\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("services.csv"),
+        "record_id,school_id,service_date,service_type,audience,participants,student_ref,case_id,class_id,worker_id,duration_min,topic\n\
+         R1,S1,2025-03-04,consultation,student,1,P0001,,,W1,50,\n\
+         R2,S1,2025-03-05,group_session,student,12,,,,W1,45,\n\
+         R3,S2,2025-03-06,group_session,student,30,,,,W2,40,\n",
+    )
+    .unwrap();
+    let head = "name: extend\n\
+                sources:\n\
+                \x20 schools: {plugin: csv, path: schools.csv, contract: schools}\n\
+                \x20 services: {plugin: csv, path: services.csv, contract: services, references: {cases: none, classes: none}}\n";
+    std::fs::write(dir.path().join("pipeline.yaml"), format!("{head}{rest}")).unwrap();
+    dir
+}
+
+#[test]
+fn a_yaml_function_runs_in_a_step_with_its_declared_types() {
+    // `share` divides two integers; declared as floats, 12 / 42 is not 0.
+    let dir = project(
+        "functions:\n\
+         \x20 share:\n\
+         \x20   params: {part: float, whole: float}\n\
+         \x20   returns: float\n\
+         \x20   body: part / NULLIF(whole, 0)\n\
+         \x20   description: a share, null over nothing\n\
+         steps:\n\
+         \x20 by_school:\n\
+         \x20   plugin: sql\n\
+         \x20   query: |\n\
+         \x20     SELECT school_id, SUM(participants) AS p,\n\
+         \x20            ROUND(share(SUM(participants), (SELECT SUM(participants) FROM services)), 4) AS s\n\
+         \x20     FROM services GROUP BY school_id ORDER BY school_id\n\
+         outputs:\n\
+         \x20 out: {plugin: csv, table: by_school, path: by_school.csv}\n",
+    );
+    let output = sunward(dir.path(), &["validate", "pipeline.yaml"]);
+    ok(&output);
+    assert!(text(&output).0.contains("SQL functions: share"), "{}", text(&output).0);
+    ok(&sunward(dir.path(), &["run", "pipeline.yaml", "--out", "out", "--no-cache"]));
+    let written = std::fs::read_to_string(dir.path().join("out/by_school.csv")).unwrap();
+    // S1: 1 + 12 = 13 of 43 = 0.3023; S2: 30 of 43 = 0.6977.
+    assert_eq!(written, "school_id,p,s\nS1,13,0.3023\nS2,30,0.6977\n");
+}
+
+#[test]
+fn validate_points_at_each_mistake_in_functions_and_checks() {
+    let dir = project(concat!(
+        "functions:\n",                                           // line 5
+        "  per_1000:\n",                                          // 6
+        "    params: {count: float, students: integer}\n",        // 7: unknown type at col 38
+        "    returns: float\n",                                   // 8
+        "    body: count / NULLIF(students, 0) * 1000\n",         // 9
+        "  twice:\n",                                             // 10
+        "    params: {x: float}\n",                               // 11
+        "    returns: float\n",                                   // 12
+        "    body: |\n",                                          // 13
+        "      x *\n",                                            // 14
+        "        * 2\n",                                          // 15: parse error at col 9
+        "  ratio:\n",                                             // 16
+        "    params: {a: float}\n",                               // 17
+        "    returns: float\n",                                   // 18
+        "    body: a / b\n",                                      // 19: b is not a parameter: col 15
+        "steps:\n",                                               // 20
+        "  s:\n",                                                 // 21
+        "    plugin: sql\n",                                      // 22
+        "    query: SELECT school_id FROM services\n",            // 23
+        "checks:\n",                                              // 24
+        "  - {table: servics, not_null: school_id}\n",            // 25: unknown table at col 13
+        "  - {table: s, unique: school_idd}\n",                   // 26: unknown column (planned)
+        "  - {table: s, range: {column: school_id}}\n",           // 27: empty range at col 23
+        "  - {table: s, row_count: {min: 1}, severity: fatal}\n", // 28: bad severity
+    ));
+    let output = sunward(dir.path(), &["validate", "pipeline.yaml"]);
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    for expected in [
+        "pipeline.yaml:7:38",
+        "unknown type \"integer\"",
+        "pipeline.yaml:15:9",
+        "the body of twice() is not a SQL expression",
+        "pipeline.yaml:25:13",
+        "unknown table \"servics\"",
+        "pipeline.yaml:27:23",
+        "`range` is empty",
+        "pipeline.yaml:28:",
+        "fatal",
+    ] {
+        assert!(stderr.contains(expected), "missing {expected:?} in:\n{stderr}");
+    }
+    // The pure mistakes fixed, the planning ones are found by the engine's check.
+    let dir = project(concat!(
+        "functions:\n",                                                  // 5
+        "  ratio:\n",                                                    // 6
+        "    params: {a: float}\n",                                      // 7
+        "    returns: float\n",                                          // 8
+        "    body: a / b\n",                                             // 9: b at col 15
+        "steps:\n",                                                      // 10
+        "  s:\n",                                                        // 11
+        "    plugin: sql\n",                                             // 12
+        "    query: SELECT school_id, ratio(1, 2) AS r FROM services\n", // 13
+        "checks:\n",                                                     // 14
+        "  - {table: services, unique: school_idd}\n",                   // 15: col 31
+    ));
+    let output = sunward(dir.path(), &["validate", "pipeline.yaml"]);
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    for expected in [
+        "pipeline.yaml:9:15",
+        "the body of ratio() does not plan with its declared types",
+        "a body may use only its parameters — a (number)",
+        "pipeline.yaml:13:30",
+        "ratio() is a function declared under `functions:` and takes 1 argument, but 2 were given",
+        "pipeline.yaml:15:31",
+        "the check services.unique(school_idd) does not plan",
+    ] {
+        assert!(stderr.contains(expected), "missing {expected:?} in:\n{stderr}");
+    }
+}
+
+#[test]
+fn functions_come_from_an_included_file_and_cycles_are_refused() {
+    let dir = project(concat!(
+        "include: [lib/rates.yaml]\n",
+        "steps:\n",
+        "  s:\n",
+        "    plugin: sql\n",
+        "    query: SELECT school_id, per_100(SUM(participants), 200) AS r FROM services GROUP BY school_id\n",
+        "outputs:\n",
+        "  o: {plugin: csv, table: s, path: s.csv}\n",
+    ));
+    std::fs::create_dir(dir.path().join("lib")).unwrap();
+    std::fs::write(
+        dir.path().join("lib/rates.yaml"),
+        "functions:\n  per_100:\n    params: {n: float, d: int}\n    returns: float\n    body: n * 100 / d\n",
+    )
+    .unwrap();
+    ok(&sunward(dir.path(), &["run", "pipeline.yaml", "--out", "out", "--no-cache"]));
+    let mut rows: Vec<String> =
+        std::fs::read_to_string(dir.path().join("out/s.csv")).unwrap().lines().skip(1).map(str::to_string).collect();
+    rows.sort();
+    assert_eq!(rows, ["S1,6.5", "S2,15.0"]); // 13 × 100 / 200, 30 × 100 / 200
+    // A cycle, reported in the included file.
+    std::fs::write(
+        dir.path().join("lib/rates.yaml"),
+        "functions:\n  per_100:\n    params: {n: float, d: int}\n    returns: float\n    body: twice(n) / d\n  twice:\n    params: {n: float}\n    returns: float\n    body: per_100(n, 1) * 2\n",
+    )
+    .unwrap();
+    let output = sunward(dir.path(), &["validate", "pipeline.yaml"]);
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("functions call each other in a cycle: per_100 → twice → per_100"), "{stderr}");
+    assert!(stderr.contains("lib/rates.yaml:5:11"), "{stderr}");
+}
+
+#[test]
+fn a_failing_error_check_stops_the_run_before_any_output_and_a_warning_is_recorded() {
+    let checks = concat!(
+        "steps:\n",
+        "  s:\n",
+        "    plugin: sql\n",
+        "    query: SELECT * FROM services\n",
+        "outputs:\n",
+        "  o: {plugin: csv, table: s, path: s.csv}\n",
+        "checks:\n",
+        "  - {table: services, expression: participants < 20, severity: warn}\n",
+        "  - {table: services, not_null: student_ref, max_failing: 2}\n",
+    );
+    let dir = project(checks);
+    let output = sunward(dir.path(), &["run", "pipeline.yaml", "--out", "out", "--no-cache"]);
+    ok(&output);
+    let (stdout, stderr) = text(&output);
+    // R3 has 30 participants: 1 of 3 rows; R2 and R3 have no student: 2, allowed.
+    assert!(
+        stderr.contains("data check services.expression(participants < 20): 1 of 3 rows fail (33.33%)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("e.g. "), "{stderr}");
+    assert!(stdout.contains("checks: 1 passed, 1 warned"), "{stdout}");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/manifest-extend.json")).unwrap()).unwrap();
+    let recorded = manifest["checks"].as_array().unwrap();
+    assert_eq!(recorded.len(), 2);
+    assert_eq!(recorded[0]["status"], "warned");
+    assert_eq!(recorded[0]["failing"], 1);
+    assert_eq!(recorded[0]["examples"][0]["record_id"], "R3");
+    assert_eq!(recorded[1]["status"], "passed");
+    assert_eq!(recorded[1]["failing"], 2);
+
+    // Without the allowance the second check fails: exit 4, nothing written,
+    // and the examples never show a student reference.
+    let dir = project(
+        &checks.replace(", max_failing: 2", "").replace("not_null: student_ref", "expression: student_ref IS NULL"),
+    );
+    let output = sunward(dir.path(), &["run", "pipeline.yaml", "--out", "out", "--no-cache"]);
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("1 data check failed"), "{stderr}");
+    assert!(stderr.contains("services.expression(student_ref IS NULL): 1 of 3 rows fail"), "{stderr}");
+    assert!(stderr.contains("record_id=R1"), "{stderr}");
+    assert!(!stderr.contains("P0001"), "a student reference was printed:\n{stderr}");
+    assert!(!dir.path().join("out/s.csv").exists());
+    let manifest = std::fs::read_to_string(dir.path().join("out/manifest-extend.json")).unwrap();
+    assert!(manifest.contains("\"failed\"") && !manifest.contains("P0001"), "{manifest}");
+}
+
+#[test]
+fn the_metrics_tests_pass_and_a_broken_expectation_shows_the_difference() {
+    let output = sunward(&repo(), &["test", "pipelines/metrics.yaml"]);
+    ok(&output);
+    let (stdout, _) = text(&output);
+    for name in ["cases", "closed_loop", "incident_rate", "outcomes", "service_reach"] {
+        assert!(stdout.contains(&format!("ok   {name}\n")), "{name} in:\n{stdout}");
+    }
+    assert!(stdout.contains("ok   metrics.unique(unit_type, unit_id, period, metric)"), "{stdout}");
+    assert!(stdout.ends_with("6 passed, 0 failed\n"), "{stdout}");
+
+    // A copy of the pipeline whose incident-rate test expects 5 where the rate is 4.
+    let copy = tempfile::tempdir().unwrap();
+    let pipelines = repo().join("pipelines");
+    std::fs::copy(pipelines.join("metrics.yaml"), copy.path().join("metrics.yaml")).unwrap();
+    std::fs::create_dir_all(copy.path().join("functions")).unwrap();
+    std::fs::copy(pipelines.join("functions/rates.yaml"), copy.path().join("functions/rates.yaml")).unwrap();
+    std::fs::create_dir_all(copy.path().join("tests/metrics")).unwrap();
+    let test = std::fs::read_to_string(pipelines.join("tests/metrics/incident_rate.yaml")).unwrap();
+    let broken =
+        test.replace("metric: incident_rate_per_1000, value: 4.0}", "metric: incident_rate_per_1000, value: 5.0}");
+    assert_ne!(broken, test);
+    std::fs::write(copy.path().join("tests/metrics/incident_rate.yaml"), broken).unwrap();
+    let data = repo().join("sample-data/project");
+    let output = sunward(copy.path(), &["test", "metrics.yaml", "--set", &format!("data_dir={}", data.display())]);
+    let (stdout, _) = text(&output);
+    assert_eq!(output.status.code(), Some(4), "{stdout}");
+    assert!(stdout.contains("FAIL incident_rate"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "metrics: 1 expected row not found, 1 row not expected\n      unit_type | unit_id | metric | value\n    - school | S1 | incident_rate_per_1000 | 5.0\n    + school | S1 | incident_rate_per_1000 | 4"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("1 passed, 1 failed\n"), "{stdout}");
+}
