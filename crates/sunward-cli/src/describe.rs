@@ -7,6 +7,8 @@ use serde_json::{Map, Value, json};
 use std::fmt::Write as _;
 use std::io::Write;
 use sunward_core::model::{SourceOptions, StepOptions};
+use sunward_core::plugin::FunctionInfo;
+use sunward_core::sql_functions::type_name as sql_type_name;
 use sunward_core::{PluginKind, Registry};
 
 /// One setting of a plugin, as shown to users.
@@ -158,7 +160,14 @@ fn kind_of(arg: KindArg) -> Option<PluginKind> {
 /// `sunward plugins --kind function`: the SQL functions, with their
 /// signature and documentation.
 fn functions(registry: &Registry, args: &PluginsArgs) -> i32 {
-    let all = registry.functions().describe();
+    let mut all = registry.functions().describe();
+    if let Some(pipeline) = &args.pipeline {
+        match declared_functions(registry, pipeline) {
+            Ok(declared) => all.extend(declared),
+            Err(code) => return code,
+        }
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+    }
     let chosen: Vec<_> = all.iter().filter(|f| args.name.as_deref().is_none_or(|n| n == f.name)).collect();
     if chosen.is_empty() {
         let names: Vec<&str> = all.iter().map(|f| f.name.as_str()).collect();
@@ -191,9 +200,40 @@ fn functions(registry: &Registry, args: &PluginsArgs) -> i32 {
     0
 }
 
+/// The SQL functions a pipeline declares in YAML, described like the registry's.
+fn declared_functions(registry: &Registry, pipeline: &std::path::Path) -> Result<Vec<FunctionInfo>, i32> {
+    let options = sunward_core::ValidateOptions {
+        sets: Vec::new(),
+        cwd: std::env::current_dir().unwrap_or_default(),
+        out_dir: std::path::PathBuf::from("out"),
+        today: chrono::Local::now().date_naive(),
+    };
+    let plan = sunward_core::validate_file(pipeline, registry, &options)
+        .map_err(|diags| crate::report::PipelineText::read(pipeline).print_errors(&diags))?;
+    Ok(plan
+        .run
+        .sql_functions
+        .iter()
+        .map(|f| {
+            let params: Vec<String> = f.params.iter().map(|(p, t)| format!("{p} {}", sql_type_name(*t))).collect();
+            let mut description = f.description.clone().unwrap_or_default();
+            if !description.is_empty() {
+                description.push(' ');
+            }
+            description.push_str(&format!("(declared in YAML at {}: {})", f.place, f.body.trim()));
+            FunctionInfo {
+                name: f.name.clone(),
+                kind: "scalar",
+                signature: format!("{}({}) -> {}", f.name, params.join(", "), sql_type_name(f.returns)),
+                description,
+            }
+        })
+        .collect())
+}
+
 /// `sunward plugins`.
 pub fn plugins(registry: &Registry, args: &PluginsArgs) -> i32 {
-    if args.kind == Some(KindArg::Function) {
+    if args.kind == Some(KindArg::Function) || args.pipeline.is_some() {
         return functions(registry, args);
     }
     let chosen: Vec<_> = registry

@@ -163,6 +163,9 @@ struct PluginsArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
+    /// List the SQL functions, with those this pipeline declares (`functions:` and its `include:` files).
+    #[arg(long, value_name = "FILE")]
+    pipeline: Option<PathBuf>,
 }
 
 /// Arguments of `sunward datagen`.

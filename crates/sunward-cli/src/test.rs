@@ -24,6 +24,9 @@ use sunward_core::{Diagnostic, Plan, PluginKind, Registry, ValidateOptions, vali
 use sunward_engine::RunOptions;
 use sunward_engine::checks::Status;
 
+/// A row of a table or of a test, column → value.
+type Row = Map<String, Json>;
+
 /// Exit code when a test or a data check fails.
 pub const FAILED: i32 = 4;
 
@@ -332,7 +335,7 @@ fn compare(table: &str, expect: &Expect, actual: &[Map<String, Json>]) -> Option
     let agree = |e: &Map<String, Json>, a: &Map<String, Json>| {
         columns.iter().all(|c| matches(e.get(c).unwrap_or(&Json::Null), a.get(c).unwrap_or(&Json::Null), tolerance))
     };
-    let (missing, unexpected): (Vec<&Map<String, Json>>, Vec<&Map<String, Json>>) = if expect.ordered {
+    let (missing, unexpected): (Vec<&Row>, Vec<&Row>) = if expect.ordered {
         let n = expect.rows.len().max(actual.len());
         let mut missing = Vec::new();
         let mut unexpected = Vec::new();

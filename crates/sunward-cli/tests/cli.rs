@@ -319,4 +319,22 @@ fn the_schema_accepts_the_sample_pipeline_and_flags_an_unknown_key() {
     assert!(!validator.is_valid(&as_json(&misspelt)));
     let wrong_plugin_key = text.replace("    tables: [by_school_and_type]\n", "    table: by_school_and_type\n");
     assert!(!validator.is_valid(&as_json(&wrong_plugin_key)));
+    // Every shipped pipeline passes, `include:`, `functions:` and `checks:` included.
+    for pipeline in ["metrics", "district-comparison", "government-summary", "annual-review"] {
+        let text = std::fs::read_to_string(repo(&format!("pipelines/{pipeline}.yaml"))).unwrap();
+        let errors: Vec<String> = validator.iter_errors(&as_json(&text)).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{pipeline}: {errors:?}");
+    }
+    let functions = std::fs::read_to_string(repo("pipelines/functions/rates.yaml")).unwrap();
+    let declared = sunward_core::yaml::parse(&functions, "rates.yaml").unwrap().to_json();
+    let mut with_functions = as_json(&text);
+    with_functions["functions"] = declared["functions"].clone();
+    assert!(validator.is_valid(&with_functions));
+    with_functions["functions"]["per_1000"]["returns"] = "double".into();
+    assert!(!validator.is_valid(&with_functions));
+    let mut with_check = as_json(&text);
+    with_check["checks"] = serde_json::json!([{"table": "services", "unique": "record_id", "severity": "warn"}]);
+    assert!(validator.is_valid(&with_check));
+    with_check["checks"][0]["severty"] = "warn".into();
+    assert!(!validator.is_valid(&with_check));
 }

@@ -138,7 +138,7 @@ fn validate_points_at_each_mistake_in_functions_and_checks() {
     for expected in [
         "pipeline.yaml:9:15",
         "the body of ratio() does not plan with its declared types",
-        "a body may use only its parameters — a (number)",
+        "a body may use only its parameters — a (float)",
         "pipeline.yaml:13:30",
         "ratio() is a function declared under `functions:` and takes 1 argument, but 2 were given",
         "pipeline.yaml:15:31",
@@ -269,4 +269,64 @@ fn the_metrics_tests_pass_and_a_broken_expectation_shows_the_difference() {
         "{stdout}"
     );
     assert!(stdout.ends_with("1 passed, 1 failed\n"), "{stdout}");
+}
+
+#[test]
+fn a_source_without_a_contract_is_typed_by_columns_with_the_same_bad_row_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    // Row 3 has no count, row 4 a count that is not a whole number, row 5 a
+    // date that is not a date; rows 2 and 6 are good (row 6 leaves the
+    // optional date empty).
+    std::fs::write(
+        dir.path().join("visits.csv"),
+        "school,count,on\nA,3,2025-03-01\nB,,2025-03-02\nC,2.5,2025-03-03\nD,4,someday\nE,5,\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("pipeline.yaml"),
+        "name: typed\n\
+         sources:\n\
+         \x20 visits:\n\
+         \x20   plugin: csv\n\
+         \x20   path: visits.csv\n\
+         \x20   columns: {count: {type: int, required: true}, on: date}\n\
+         steps:\n\
+         \x20 total:\n\
+         \x20   plugin: sql\n\
+         \x20   query: SELECT SUM(count) AS n, COUNT(on) AS dated, MAX(on) + 1 AS after FROM visits\n\
+         outputs:\n\
+         \x20 o: {plugin: csv, table: total, path: total.csv}\n",
+    )
+    .unwrap();
+    let output = sunward(dir.path(), &["run", "pipeline.yaml", "--out", "out", "--no-cache"]);
+    ok(&output);
+    assert!(text(&output).0.contains("visits: loaded 2 rows, rejected 3"), "{}", text(&output).0);
+    // 3 + 5; one dated row; 2025-03-01 + 1 day (a date, so the column was typed).
+    assert_eq!(std::fs::read_to_string(dir.path().join("out/total.csv")).unwrap(), "n,dated,after\n8,1,2025-03-02\n");
+    let rejects = std::fs::read_to_string(dir.path().join("out/rejects/visits.csv")).unwrap();
+    assert_eq!(
+        rejects,
+        "file,place,column,rule,value\n\
+         visits.csv,line 3,count,missing required value,\n\
+         visits.csv,line 4,count,not a whole number,2.5\n\
+         visits.csv,line 5,on,not a date,someday\n"
+    );
+    // A misspelt type is a validation error at its place.
+    let pipeline = std::fs::read_to_string(dir.path().join("pipeline.yaml")).unwrap();
+    std::fs::write(dir.path().join("pipeline.yaml"), pipeline.replace("on: date", "on: datum")).unwrap();
+    let output = sunward(dir.path(), &["validate", "pipeline.yaml"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output).1.contains("pipeline.yaml:6:"), "{}", text(&output).1);
+}
+
+#[test]
+fn plugins_lists_the_functions_a_pipeline_declares() {
+    let output = sunward(&repo(), &["plugins", "--kind", "function", "--pipeline", "pipelines/metrics.yaml"]);
+    ok(&output);
+    let (stdout, _) = text(&output);
+    assert!(stdout.contains("per_1000(count float, students int) -> float (scalar SQL function)"), "{stdout}");
+    assert!(stdout.contains("declared in YAML at pipelines/functions/rates.yaml:"), "{stdout}");
+    assert!(stdout.contains("poisson_ci_low"), "{stdout}");
+    let output = sunward(&repo(), &["plugins", "--kind", "function"]);
+    assert!(!text(&output).0.contains("per_1000"), "only with --pipeline");
 }

@@ -181,6 +181,41 @@ impl MaxRejected {
     }
 }
 
+/// A column declared under `columns:`: its type, or its type and whether every row must fill it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ColumnDecl {
+    /// Just the type (`int`); the column may be empty.
+    Type(ColumnType),
+    /// The type and whether a value is required (`{type: int, required: true}`).
+    Full(FullColumn),
+}
+
+/// `{type: …, required: …}` under `columns:`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FullColumn {
+    /// The type: string, int, float, date or bool.
+    #[serde(rename = "type")]
+    pub ty: ColumnType,
+    /// Every row must have a value here; a row without one is a bad row.
+    #[serde(default)]
+    pub required: bool,
+}
+
+impl ColumnDecl {
+    /// The declared type.
+    pub fn ty(self) -> ColumnType {
+        match self {
+            ColumnDecl::Type(ty) | ColumnDecl::Full(FullColumn { ty, .. }) => ty,
+        }
+    }
+    /// Whether every row must fill it.
+    pub fn required(self) -> bool {
+        matches!(self, ColumnDecl::Full(FullColumn { required: true, .. }))
+    }
+}
+
 /// Settings every source accepts, whatever its file format.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -191,10 +226,13 @@ pub struct SourceOptions {
     /// rule is checked; rows that break one are bad rows.
     #[serde(default)]
     pub contract: Option<String>,
-    /// Column types for a source without a contract (`string`, `int`, `float`,
-    /// `date`, `bool`); columns not listed are read as strings.
+    /// Column types for a source without a contract: a type (`string`,
+    /// `int`, `float`, `date`, `bool`), or `{type: int, required: true}` for a
+    /// column every row must fill. A value that is not of its type, or a
+    /// required one missing, makes the row a bad row, as with a contract.
+    /// Columns not listed are read as strings.
     #[serde(default)]
-    pub columns: BTreeMap<String, ColumnType>,
+    pub columns: BTreeMap<String, ColumnDecl>,
     /// Header mapping: the file's header → the canonical column name
     /// (`学校编号: school_id`). Headers are compared after trimming spaces.
     #[serde(default)]

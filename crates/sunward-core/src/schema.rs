@@ -102,6 +102,43 @@ pub fn pipeline_schema(registry: &Registry) -> Value {
             "additionalProperties": param_spec,
         }),
     );
+    properties.insert(
+        "include".to_string(),
+        json!({
+            "description": "Files (relative to the pipeline) whose `functions:` this pipeline uses.",
+            "type": ["array", "null"],
+            "items": {"type": "string"},
+        }),
+    );
+    let types = json!({"enum": ["string", "int", "float", "date", "bool"]});
+    properties.insert(
+        "functions".to_string(),
+        json!({
+            "description": "SQL functions declared in YAML: each call is replaced by its body, with the arguments cast to the parameters' types.",
+            "type": ["object", "null"],
+            "propertyNames": {"pattern": "^[a-z_][a-z0-9_]*$"},
+            "additionalProperties": {
+                "type": "object",
+                "required": ["returns", "body"],
+                "additionalProperties": false,
+                "properties": {
+                    "params": {"description": "Parameters in order, each with its type.", "type": ["object", "null"], "additionalProperties": types},
+                    "returns": types,
+                    "body": {"description": "One SQL expression over the parameters.", "type": "string", "minLength": 1},
+                    "description": {"description": "What the function computes.", "type": "string"},
+                },
+            },
+        }),
+    );
+    let check = absorb(&mut defs, "checks", "check", to_value(schemars::schema_for!(crate::checks::CheckSpec)));
+    properties.insert(
+        "checks".to_string(),
+        json!({
+            "description": "Data checks: what must hold of a source or a step; a failing `error` check stops the run (exit code 4) before any output.",
+            "type": ["array", "null"],
+            "items": check,
+        }),
+    );
     properties.extend(sections);
 
     json!({

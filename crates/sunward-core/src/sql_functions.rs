@@ -59,6 +59,17 @@ pub fn sql_type(ty: ColumnType) -> &'static str {
     }
 }
 
+/// A type as `functions:` writes it (`float`, `int`, …).
+pub fn type_name(ty: ColumnType) -> &'static str {
+    match ty {
+        ColumnType::String => "string",
+        ColumnType::Int => "int",
+        ColumnType::Float => "float",
+        ColumnType::Date => "date",
+        ColumnType::Bool => "bool",
+    }
+}
+
 /// The name a SQL identifier stands for: unquoted names are case-insensitive.
 fn normal(ident: &Ident) -> String {
     if ident.quote_style.is_some() { ident.value.clone() } else { ident.value.to_lowercase() }
@@ -247,7 +258,7 @@ impl SqlFunctions {
         let usage = format!(
             "call it as {}({})",
             function.name,
-            function.params.iter().map(|(p, t)| format!("{p} {t}")).collect::<Vec<_>>().join(", ")
+            function.params.iter().map(|(p, t)| format!("{p} {}", type_name(*t))).collect::<Vec<_>>().join(", ")
         );
         let refuse = |what: &str| CallError {
             message: format!("{}() is a function declared under `functions:` and {what}", function.name),
@@ -389,7 +400,7 @@ mod tests {
             e.message,
             "per_1000() is a function declared under `functions:` and takes 2 arguments, but 1 was given"
         );
-        assert_eq!(e.hint, "call it as per_1000(count number, students integer)");
+        assert_eq!(e.hint, "call it as per_1000(count float, students int)");
         let e = expanded(&functions, "SELECT per_1000(1, 2) OVER () FROM t").unwrap_err();
         assert!(e.message.contains("OVER"), "{}", e.message);
     }

@@ -188,7 +188,11 @@ async fn check_functions(plan: &Plan, session: &datafusion::prelude::SessionCont
             place.line = span.line;
             place.column = span.column;
         }
-        let params: Vec<String> = function.params.iter().map(|(p, t)| format!("{p} ({t})")).collect();
+        let params: Vec<String> = function
+            .params
+            .iter()
+            .map(|(p, t)| format!("{p} ({})", sunward_core::sql_functions::type_name(*t)))
+            .collect();
         let hint = if params.is_empty() {
             "the function has no parameters: its body may use constants and other functions only".to_string()
         } else {

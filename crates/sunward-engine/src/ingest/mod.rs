@@ -372,9 +372,9 @@ fn layout(options: &SourceOptions, headers: Option<&[String]>, file: Option<&str
         }
         columns.push(Column {
             name: name.clone(),
-            ty: options.columns.get(name).copied().unwrap_or(ColumnType::String),
+            ty: options.columns.get(name).map(|c| c.ty()).unwrap_or(ColumnType::String),
             source: Some(i),
-            required: false,
+            required: options.columns.get(name).is_some_and(|c| c.required()),
             codes: None,
             min: None,
             references: None,
