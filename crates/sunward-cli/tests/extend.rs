@@ -330,3 +330,80 @@ fn plugins_lists_the_functions_a_pipeline_declares() {
     let output = sunward(&repo(), &["plugins", "--kind", "function"]);
     assert!(!text(&output).0.contains("per_1000"), "only with --pipeline");
 }
+
+#[test]
+fn the_screening_loop_package_agrees_with_the_metrics_pipeline() {
+    let out = tempfile::tempdir().unwrap();
+    let data = repo().join("sample-data/project");
+    let set = format!("data_dir={}", data.display());
+    for pipeline in ["pipelines/metrics.yaml", "pipelines/screening-loop.yaml"] {
+        ok(&sunward(&repo(), &["run", pipeline, "--set", &set, "--out", out.path().to_str().unwrap(), "--quiet"]));
+    }
+    let metrics = std::fs::read_to_string(out.path().join("metrics.csv")).unwrap();
+    let figure = |school: &str, year: &str, metric: &str| -> String {
+        let prefix = format!("school,{school},AY{year},{metric},");
+        metrics.lines().find_map(|l| l.strip_prefix(&prefix)).unwrap_or_else(|| panic!("{prefix}")).to_string()
+    };
+    let mut reader = csv::Reader::from_path(out.path().join("screening_loop.csv")).unwrap();
+    let mut compared = 0;
+    for record in reader.records() {
+        let r = record.unwrap();
+        let (school, year) = (&r[1], &r[2]);
+        assert_eq!(figure(school, year, "screened_high").parse::<f64>().unwrap(), r[3].parse::<f64>().unwrap());
+        assert_eq!(figure(school, year, "closed_loop_rate"), &r[8], "{school} {year}");
+        assert_eq!(figure(school, year, "median_days_to_intervention"), &r[9], "{school} {year}");
+        compared += 1;
+    }
+    assert_eq!(compared, 4); // two schools, two academic years
+}
+
+#[test]
+fn package_mistakes_are_reported_where_they_are_written() {
+    let dir = project(concat!(
+        "uses:\n",                                                              // 5
+        "  count:\n",                                                           // 6
+        "    package: pkg\n",                                                   // 7
+        "    with: {table: services, min_people: \"1'; DROP\", colour: red}\n", // 8
+    ));
+    std::fs::create_dir(dir.path().join("pkg")).unwrap();
+    std::fs::write(
+        dir.path().join("pkg/plugin.yaml"),
+        concat!(
+            "name: count\n",
+            "params:\n",
+            "  table: {type: string}\n",
+            "  min_people: {type: int, default: 1}\n",
+            "steps:\n",
+            "  counted:\n",
+            "    plugin: sql\n",
+            "    query: SELECT school_id, COUNT(*) AS n FROM ${table} WHERE participants >= ${min_people} GROUP BY school_id\n",
+        ),
+    )
+    .unwrap();
+    let output = sunward(dir.path(), &["validate", "pipeline.yaml"]);
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("pipeline.yaml:8:41"), "{stderr}"); // the value with a quote
+    assert!(stderr.contains("may not hold quotes"), "{stderr}");
+    assert!(stderr.contains("pipeline.yaml:8:53"), "{stderr}");
+    assert!(stderr.contains("the package pkg has no parameter \"colour\""), "{stderr}");
+
+    // Fixed, it runs; a mistake inside the package's step names the package's file.
+    let pipeline = std::fs::read_to_string(dir.path().join("pipeline.yaml")).unwrap();
+    let fixed = pipeline.replace(", min_people: \"1'; DROP\", colour: red", ", min_people: 20");
+    std::fs::write(
+        dir.path().join("pipeline.yaml"),
+        format!("{fixed}outputs:\n  o: {{plugin: csv, table: counted, path: counted.csv}}\n"),
+    )
+    .unwrap();
+    ok(&sunward(dir.path(), &["run", "pipeline.yaml", "--out", "out", "--no-cache"]));
+    // Only R3 (30 people) has at least 20.
+    assert_eq!(std::fs::read_to_string(dir.path().join("out/counted.csv")).unwrap(), "school_id,n\nS2,1\n");
+    let package = std::fs::read_to_string(dir.path().join("pkg/plugin.yaml")).unwrap();
+    std::fs::write(dir.path().join("pkg/plugin.yaml"), package.replace("participants >=", "participant >=")).unwrap();
+    let output = sunward(dir.path(), &["validate", "pipeline.yaml"]);
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("pkg/plugin.yaml:6:3"), "{stderr}");
+    assert!(stderr.contains("participant"), "{stderr}");
+}

@@ -116,6 +116,8 @@ pub struct Entry {
     pub plugin: String,
     /// The whole mapping of the entry.
     pub node: Node,
+    /// The file it is written in, when not the pipeline's own (a package's `plugin.yaml`).
+    pub file: Option<String>,
 }
 
 impl Entry {

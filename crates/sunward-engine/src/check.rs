@@ -110,11 +110,16 @@ pub async fn check(plan: &Plan) -> Vec<Diagnostic> {
                 d.kind = ErrorKind::Invalid;
                 let entry = plan.pipeline.section(PluginKind::Transform).find(|e| e.name == step.name);
                 let start = entry.map(|e| e.name_span).unwrap_or_default();
-                let near = offending_name(&d.message).and_then(|n| find_word_after(&plan.pipeline.text, start, &n));
+                // A package's step is pointed at by its name in the package's file.
+                let elsewhere = entry.and_then(|e| e.file.clone());
+                let near = match elsewhere {
+                    None => offending_name(&d.message).and_then(|n| find_word_after(&plan.pipeline.text, start, &n)),
+                    Some(_) => None,
+                };
                 let span: Span = near.unwrap_or(start);
                 if d.location.is_none() {
                     d = d.at(Some(sunward_core::Location {
-                        file: plan.pipeline.file.clone(),
+                        file: elsewhere.unwrap_or_else(|| plan.pipeline.file.clone()),
                         line: span.line,
                         column: span.column,
                     }));

@@ -9,6 +9,7 @@
 //! needs a session. Included files hold `functions:` only, and their
 //! diagnostics name the included file.
 
+use super::packages::UsedPackage;
 use super::{Validator, is_identifier};
 use crate::contract::ColumnType;
 use crate::diag::{Location, similar};
@@ -62,8 +63,22 @@ fn text_at(text: &str, span: Span) -> Option<char> {
 
 impl Validator {
     /// The functions of `include:`d files and of `functions:`, checked and expanded.
-    pub(super) fn functions(&mut self, root: &Node, text: &str, dir: &Path, registry: &Registry) -> SqlFunctions {
+    pub(super) fn functions(
+        &mut self,
+        root: &Node,
+        text: &str,
+        dir: &Path,
+        registry: &Registry,
+        packages: &[UsedPackage],
+    ) -> SqlFunctions {
         let mut declared: Vec<(Declared, Span)> = Vec::new();
+        for package in packages {
+            if let Some(section) = package.root.get("functions") {
+                let pipeline_file = std::mem::replace(&mut self.file, package.file.clone());
+                declared.extend(self.declare(section, &package.text));
+                self.file = pipeline_file;
+            }
+        }
         if let Some(include) = root.get("include") {
             let files: Vec<&Node> = match &include.value {
                 Value::Seq(items) => items.iter().collect(),

@@ -27,9 +27,10 @@ use std::sync::Arc;
 
 mod checks;
 mod functions;
+mod packages;
 
 const TOP_KEYS: &[&str] =
-    &["name", "description", "params", "include", "functions", "sources", "steps", "outputs", "checks"];
+    &["name", "description", "params", "include", "functions", "uses", "sources", "steps", "outputs", "checks"];
 
 /// The `references:` value that turns a table's reference check off on purpose.
 pub const NOT_CHECKED: &str = "none";
@@ -118,7 +119,7 @@ impl Plan {
     /// Where an entry is declared, for runtime errors.
     pub fn location_of(&self, kind: PluginKind, name: &str) -> Option<Location> {
         self.pipeline.section(kind).find(|e| e.name == name).map(|e| Location {
-            file: self.pipeline.file.clone(),
+            file: e.file.clone().unwrap_or_else(|| self.pipeline.file.clone()),
             line: e.name_span.line,
             column: e.name_span.column,
         })
@@ -252,7 +253,8 @@ impl Validator {
 
         let params = self.params(root.get("params"));
         let values = self.param_values(&params, dir, options);
-        let sql_functions = self.functions(root, text, dir, registry);
+        let packages = self.packages(root, dir, values.as_ref().map(|(m, _)| m));
+        let sql_functions = self.functions(root, text, dir, registry, &packages);
 
         let mut entries = Vec::new();
         for kind in [PluginKind::Source, PluginKind::Transform, PluginKind::Sink] {
@@ -265,6 +267,19 @@ impl Validator {
                 None => {}
             }
         }
+        // A package's steps join the pipeline's, named in its own file.
+        for package in &packages {
+            if let Some(steps) = package.root.get("steps") {
+                let pipeline_file = std::mem::replace(&mut self.file, package.file.clone());
+                let mut added = self.section(PluginKind::Transform, steps);
+                for e in &mut added {
+                    e.file = Some(package.file.clone());
+                }
+                entries.extend(added);
+                self.file = pipeline_file;
+            }
+        }
+        let pipeline_file = self.file.clone();
         let pipeline = Pipeline {
             file: self.file.clone(),
             dir: dir.to_path_buf(),
@@ -279,6 +294,7 @@ impl Validator {
         let mut tables: HashMap<String, (PluginKind, Span)> = HashMap::new();
         let mut output_names = HashSet::new();
         for e in &pipeline.entries {
+            self.file = e.file.clone().unwrap_or_else(|| pipeline_file.clone());
             if !is_identifier(&e.name) {
                 self.error(e.name_span, format!("\"{}\" cannot be a table name", e.name))
                     .in_context(e.context())
@@ -299,6 +315,7 @@ impl Validator {
             }
         }
 
+        self.file = pipeline_file.clone();
         let checks = self.checks(root.get("checks"), &tables);
 
         // `${name}` in every string of sources and outputs.
@@ -313,6 +330,7 @@ impl Validator {
         let mut steps = Vec::new();
         let mut outputs = Vec::new();
         for e in &pipeline.entries {
+            self.file = e.file.clone().unwrap_or_else(|| pipeline_file.clone());
             let Some(handle) = registry.get(e.kind, &e.plugin) else {
                 let span = e.node.get("plugin").map(|n| n.span).unwrap_or(e.name_span);
                 let names = registry.names(e.kind);
@@ -365,6 +383,7 @@ impl Validator {
             }
         }
 
+        self.file = pipeline_file.clone();
         // References to tables.
         let table_names: Vec<&str> = tables.keys().map(String::as_str).collect();
         for (kind, name, inputs) in steps
@@ -373,16 +392,21 @@ impl Validator {
             .chain(outputs.iter().map(|o| (PluginKind::Sink, &o.name, &o.inputs)))
         {
             let entry = pipeline.section(kind).find(|e| &e.name == name).expect("entry exists");
+            self.file = entry.file.clone().unwrap_or_else(|| pipeline_file.clone());
             for input in inputs {
                 if tables.contains_key(input) || input.contains('.') {
                     continue;
                 }
-                let span = find_word_after(text, entry.name_span, input).unwrap_or(entry.name_span);
+                let span = match entry.file {
+                    None => find_word_after(text, entry.name_span, input).unwrap_or(entry.name_span),
+                    Some(_) => entry.name_span,
+                };
                 let hint = similar(input, table_names.iter().copied())
                     .unwrap_or_else(|| format!("tables: {}", sorted(&table_names).join(", ")));
                 self.error(span, format!("unknown table \"{input}\"")).in_context(entry.context()).hint(hint);
             }
         }
+        self.file = pipeline_file.clone();
         for o in &outputs {
             if o.inputs.is_empty() {
                 let entry = pipeline.section(PluginKind::Sink).find(|e| e.name == o.name).expect("entry exists");
@@ -610,7 +634,7 @@ impl Validator {
                     continue;
                 }
             };
-            out.push(Entry { kind, name, name_span: key.span, plugin, node: value.clone() });
+            out.push(Entry { kind, name, name_span: key.span, plugin, node: value.clone(), file: None });
         }
         out
     }
