@@ -142,11 +142,20 @@ fn csv_text(header: &[String], rows: &[Vec<String>]) -> String {
 }
 
 /// The columns an empty table of this source has: its contract's, or its `columns:`.
-fn empty_header(s: &PlannedSource) -> Option<Vec<String>> {
+/// Without a contract, the columns come from the source's real file when it
+/// can be read (after its `headers:` mapping), else from its `columns:`.
+fn empty_header(s: &PlannedSource, run: &sunward_core::RunContext) -> Option<Vec<String>> {
     if let Some(table) = s.options.contract.as_deref().and_then(sunward_core::contract::table) {
         return Some(table.columns.iter().map(|c| c.name.to_string()).collect());
     }
-    (!s.options.columns.is_empty()).then(|| s.options.columns.keys().cloned().collect())
+    let from_file = s.plugin.open(&s.config, run).ok().and_then(|reader| {
+        let mut options = s.options.clone();
+        options.ignore_columns.clear();
+        sunward_engine::ingest::declared_schema(&options, Some(reader.headers()))
+            .ok()
+            .map(|schema| schema.fields().iter().map(|f| f.name().clone()).collect::<Vec<String>>())
+    });
+    from_file.or_else(|| (!s.options.columns.is_empty()).then(|| s.options.columns.keys().cloned().collect()))
 }
 
 /// The plan a test runs: given files in place of the sources, no outputs but
@@ -208,7 +217,7 @@ fn test_plan(
                     source.name
                 )));
             }
-            None => match empty_header(&source) {
+            None => match empty_header(&source, &plan.run) {
                 Some(header) => csv_text(&header, &[]),
                 None => {
                     return Err(Diagnostic::invalid(format!(
@@ -226,9 +235,8 @@ fn test_plan(
             .map_err(|e| Diagnostic::runtime(format!("cannot configure the test's csv source: {e}")))?;
         source.plugin = csv.clone();
         source.plugin_name = "csv".to_string();
-        // Given rows are written with canonical names and codes.
-        source.options.headers.clear();
-        source.options.values.clear();
+        // Given rows may use the file's own headers and codes or the canonical
+        // ones: the source's mappings pass canonical names and codes unchanged.
         source.options.ignore_columns.clear();
         source.options.produced_by = None;
         source.options.max_rejected = None;
@@ -446,13 +454,21 @@ fn run_test(
             .rejects_file
             .as_ref()
             .and_then(|f| std::fs::read_to_string(f).ok())
-            .map(|t| t.lines().skip(1).take(5).map(|l| format!("\n      {l}")).collect::<String>())
+            .map(|t| {
+                // Each line names the scratch file the given rows were written to: show the place and reason only.
+                t.lines()
+                    .skip(1)
+                    .take(5)
+                    .map(|l| format!("\n      {}", l.split_once(',').map(|(_, rest)| rest).unwrap_or(l)))
+                    .collect::<String>()
+            })
             .unwrap_or_default();
         problems.push(format!(
-            "{}: {} given row{} broke the contract and were set aside:{reasons}",
+            "{}: {} given row{} broke the source's rules and {} set aside:{reasons}",
             s.name,
             s.rows_rejected,
-            if s.rows_rejected == 1 { "" } else { "s" }
+            if s.rows_rejected == 1 { "" } else { "s" },
+            if s.rows_rejected == 1 { "was" } else { "were" },
         ));
     }
     for (i, (table, expect)) in test.expect.iter().enumerate() {

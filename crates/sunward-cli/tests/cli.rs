@@ -320,7 +320,7 @@ fn the_schema_accepts_the_sample_pipeline_and_flags_an_unknown_key() {
     let wrong_plugin_key = text.replace("    tables: [by_school_and_type]\n", "    table: by_school_and_type\n");
     assert!(!validator.is_valid(&as_json(&wrong_plugin_key)));
     // Every shipped pipeline passes, `include:`, `functions:` and `checks:` included.
-    for pipeline in ["metrics", "district-comparison", "government-summary", "annual-review"] {
+    for pipeline in ["metrics", "district-comparison", "government-summary", "annual-review", "screening-loop"] {
         let text = std::fs::read_to_string(repo(&format!("pipelines/{pipeline}.yaml"))).unwrap();
         let errors: Vec<String> = validator.iter_errors(&as_json(&text)).map(|e| e.to_string()).collect();
         assert!(errors.is_empty(), "{pipeline}: {errors:?}");

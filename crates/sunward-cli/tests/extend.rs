@@ -149,6 +149,26 @@ fn validate_points_at_each_mistake_in_functions_and_checks() {
 }
 
 #[test]
+fn a_body_that_does_not_plan_is_reported_once_not_again_at_each_step_calling_it() {
+    let dir = project(concat!(
+        "functions:\n",
+        "  ratio:\n",
+        "    params: {a: float}\n",
+        "    returns: float\n",
+        "    body: a / participant\n",
+        "steps:\n",
+        "  s:\n",
+        "    plugin: sql\n",
+        "    query: SELECT participants, ratio(participants) AS r FROM services\n",
+    ));
+    let output = sunward(dir.path(), &["validate", "pipeline.yaml"]);
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("pipeline.yaml:9:15"), "{stderr}");
+    assert!(stderr.ends_with("1 error in pipeline.yaml\n"), "{stderr}");
+}
+
+#[test]
 fn functions_come_from_an_included_file_and_cycles_are_refused() {
     let dir = project(concat!(
         "include: [lib/rates.yaml]\n",
@@ -226,6 +246,7 @@ fn a_failing_error_check_stops_the_run_before_any_output_and_a_warning_is_record
     let (_, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(4), "{stderr}");
     assert!(stderr.contains("1 data check failed"), "{stderr}");
+    assert!(stderr.contains("--> pipeline.yaml:13:5 (checks)"), "{stderr}");
     assert!(stderr.contains("services.expression(student_ref IS NULL): 1 of 3 rows fail"), "{stderr}");
     assert!(stderr.contains("record_id=R1"), "{stderr}");
     assert!(!stderr.contains("P0001"), "a student reference was printed:\n{stderr}");
@@ -406,4 +427,25 @@ fn package_mistakes_are_reported_where_they_are_written() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("pkg/plugin.yaml:6:3"), "{stderr}");
     assert!(stderr.contains("participant"), "{stderr}");
+}
+
+#[test]
+fn the_walkthrough_quotes_the_analyst_example_whole_and_the_example_passes_its_tests() {
+    let doc = std::fs::read_to_string(repo().join("docs/PLUGINS.md")).unwrap();
+    let marker = "<!-- example: ";
+    let mut quoted = 0;
+    for (at, _) in doc.match_indices(marker) {
+        let rest = &doc[at + marker.len()..];
+        let path = &rest[..rest.find(" -->").expect("the marker closes")];
+        let fence = rest.find("```yaml\n").expect("a yaml block follows the marker") + "```yaml\n".len();
+        let body = &rest[fence..];
+        let block = &body[..body.find("\n```").expect("the block closes") + 1];
+        let file = std::fs::read_to_string(repo().join(path)).unwrap_or_else(|_| panic!("{path} exists"));
+        assert_eq!(block, file, "docs/PLUGINS.md quotes {path} differently from the file");
+        quoted += 1;
+    }
+    assert!(quoted >= 4, "the walkthrough quotes {quoted} example files");
+    let output = sunward(&repo(), &["test", "examples/analyst/visits.yaml"]);
+    ok(&output);
+    assert!(text(&output).0.ends_with("3 passed, 0 failed\n"), "{}", text(&output).0);
 }

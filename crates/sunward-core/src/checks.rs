@@ -156,8 +156,10 @@ pub struct Check {
     pub kind: &'static str,
     /// Other tables it reads (`relationships.to`).
     pub reads: Vec<String>,
-    /// Where the check is written in the pipeline file.
+    /// Where the check is written.
     pub span: crate::yaml::Span,
+    /// The file it is written in, when not the pipeline's own (a package's `plugin.yaml`).
+    pub file: Option<String>,
 }
 
 /// A SQL identifier, quoted.
@@ -291,6 +293,7 @@ mod tests {
             kind,
             reads: vec![],
             span: Default::default(),
+            file: None,
         }
     }
 

@@ -130,6 +130,22 @@ pub fn pipeline_schema(registry: &Registry) -> Value {
             },
         }),
     );
+    properties.insert(
+        "uses".to_string(),
+        json!({
+            "description": "Plugin packages: a folder holding plugin.yaml (params, functions, steps, checks), with values for its parameters.",
+            "type": ["object", "null"],
+            "additionalProperties": {
+                "type": "object",
+                "required": ["package"],
+                "additionalProperties": false,
+                "properties": {
+                    "package": {"description": "The package's folder, relative to the pipeline.", "type": "string"},
+                    "with": {"description": "Values for the package's parameters (`${param}` of the pipeline allowed).", "type": ["object", "null"]},
+                },
+            },
+        }),
+    );
     let check = absorb(&mut defs, "checks", "check", to_value(schemars::schema_for!(crate::checks::CheckSpec)));
     properties.insert(
         "checks".to_string(),

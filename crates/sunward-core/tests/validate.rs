@@ -146,7 +146,7 @@ fn every_mistake_is_reported_with_its_position() {
     };
     let unknown_top = find("unknown key \"surces\"");
     assert_eq!((unknown_top.0, unknown_top.1), (4, 1));
-    assert_eq!(unknown_top.3.as_deref(), Some("similar: sources"));
+    assert_eq!(unknown_top.3.as_deref(), Some("similar: sources, uses"));
     let plugin = find("unknown source plugin \"csvv\"");
     assert_eq!((plugin.0, plugin.1), (7, 13));
     assert!(plugin.3.as_deref().unwrap().contains("similar: csv"));

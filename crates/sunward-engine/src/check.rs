@@ -89,7 +89,14 @@ pub async fn check(plan: &Plan) -> Vec<Diagnostic> {
             diags.push(d);
         }
     }
-    diags.extend(check_functions(plan, &session).await);
+    let function_errors = check_functions(plan, &session).await;
+    // A step calling a function whose body does not plan fails for the same
+    // reason: that step's error would only repeat it, at a worse place.
+    let broken: Vec<String> = function_errors
+        .iter()
+        .filter_map(|d| d.context.as_deref()?.strip_prefix("functions.").map(|n| format!("{n}(")))
+        .collect();
+    diags.extend(function_errors);
     for step in &plan.steps {
         if step.inputs.iter().any(|i| !schemas.contains_key(i)) {
             continue; // an input failed already; its error is reported
@@ -109,6 +116,11 @@ pub async fn check(plan: &Plan) -> Vec<Diagnostic> {
             Err(mut d) => {
                 d.kind = ErrorKind::Invalid;
                 let entry = plan.pipeline.section(PluginKind::Transform).find(|e| e.name == step.name);
+                let written = entry.map(|e| e.node.to_json().to_string().to_lowercase()).unwrap_or_default();
+                let wrong_call = d.message.contains("() is a function declared under");
+                if !wrong_call && broken.iter().any(|call| written.contains(call.as_str())) {
+                    continue;
+                }
                 let start = entry.map(|e| e.name_span).unwrap_or_default();
                 // A package's step is pointed at by its name in the package's file.
                 let elsewhere = entry.and_then(|e| e.file.clone());
@@ -150,6 +162,7 @@ async fn check_checks(
         let ctx = StepContext { session, run: &plan.run, name: &check.name };
         if let Err(d) = ctx.sql(&query).await {
             let near = offending_name(&d.message)
+                .filter(|_| check.file.is_none())
                 .and_then(|n| find_word_after(&plan.pipeline.text, check.span, &n))
                 .unwrap_or(check.span);
             let message =
@@ -157,7 +170,7 @@ async fn check_checks(
             diags.push(
                 Diagnostic::invalid(message)
                     .at(Some(sunward_core::Location {
-                        file: plan.pipeline.file.clone(),
+                        file: check.file.clone().unwrap_or_else(|| plan.pipeline.file.clone()),
                         line: near.line,
                         column: near.column,
                     }))

@@ -182,7 +182,7 @@ pub async fn run_checks(plan: &Plan, session: &SessionContext) -> Result<Vec<Che
         let outcome = run_check(check, &ctx).await.map_err(|d| {
             let d = if d.location.is_none() {
                 d.at(Some(sunward_core::Location {
-                    file: plan.pipeline.file.clone(),
+                    file: check.file.clone().unwrap_or_else(|| plan.pipeline.file.clone()),
                     line: check.span.line,
                     column: check.span.column,
                 }))
@@ -196,8 +196,8 @@ pub async fn run_checks(plan: &Plan, session: &SessionContext) -> Result<Vec<Che
     Ok(out)
 }
 
-/// The error for checks that failed, if any did.
-pub fn failure(outcomes: &[CheckOutcome]) -> Option<Diagnostic> {
+/// The error for checks that failed, if any did, placed at the first of them.
+pub fn failure(plan: &Plan, outcomes: &[CheckOutcome]) -> Option<Diagnostic> {
     let failed: Vec<&CheckOutcome> = outcomes.iter().filter(|o| o.status == Status::Failed).collect();
     if failed.is_empty() {
         return None;
@@ -213,6 +213,11 @@ pub fn failure(outcomes: &[CheckOutcome]) -> Option<Diagnostic> {
                 lines.join("\n  ").replace('\n', "\n  ")
             ),
         )
+        .at(plan.checks.iter().find(|c| c.name == failed[0].name).map(|c| sunward_core::Location {
+            file: c.file.clone().unwrap_or_else(|| plan.pipeline.file.clone()),
+            line: c.span.line,
+            column: c.span.column,
+        }))
         .in_context("checks")
         .hint(
             "no output was written; fix the data or the steps, or give the check `severity: warn` or a `max_failing`",

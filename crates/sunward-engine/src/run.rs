@@ -622,7 +622,7 @@ async fn run_stages(
         checks = run_checks(plan, &session).await?;
         timings.insert("checks".into(), clock.elapsed().as_millis() as u64);
         manifest.checks = checks.clone();
-        if let Some(failed) = check_failure(&checks) {
+        if let Some(failed) = check_failure(plan, &checks) {
             return Err(failed);
         }
         for warned in checks.iter().filter(|c| c.status == CheckStatus::Warned) {

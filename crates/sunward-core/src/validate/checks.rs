@@ -122,7 +122,7 @@ impl Validator {
                     .hint(format!("the first is {}; give one a `name:`", first.context));
             }
             if ok {
-                out.push(Check { name, context, spec, kind, reads, span: item.span });
+                out.push(Check { name, context, spec, kind, reads, span: item.span, file: None });
             }
         }
         out

@@ -316,7 +316,28 @@ impl Validator {
         }
 
         self.file = pipeline_file.clone();
-        let checks = self.checks(root.get("checks"), &tables);
+        let mut checks = Vec::new();
+        // A package's checks come first, named in its own file.
+        for package in &packages {
+            self.file = package.file.clone();
+            let added = self.checks(package.root.get("checks"), &tables);
+            checks.extend(added.into_iter().map(|mut c| {
+                c.file = Some(package.file.clone());
+                c.context = format!("{} ({})", c.context, package.file);
+                c
+            }));
+        }
+        self.file = pipeline_file.clone();
+        let own = self.checks(root.get("checks"), &tables);
+        for c in own {
+            if let Some(first) = checks.iter().find(|d| d.name == c.name) {
+                self.error(c.span, format!("two checks are named \"{}\"", c.name))
+                    .in_context(&c.context)
+                    .hint(format!("the other is {}; give one a `name:`", first.context));
+            } else {
+                checks.push(c);
+            }
+        }
 
         // `${name}` in every string of sources and outputs.
         let mut known_params: Vec<String> = params.iter().map(|p| p.name.clone()).collect();

@@ -1,7 +1,8 @@
 //! Validating `uses:`: plugin packages written in YAML.
 //!
 //! A package is a folder with a `plugin.yaml` holding `name`, `description`,
-//! `params` (declared as a pipeline declares them), `functions` and `steps`.
+//! `params` (declared as a pipeline declares them), `functions`, `steps` and
+//! `checks`.
 //! A pipeline takes one with
 //!
 //! ```yaml
@@ -14,7 +15,7 @@
 //! Every `${name}` in the package's text is replaced by the parameter's value
 //! (from `with:`, itself allowed to use the pipeline's `${param}`s, or the
 //! package's default) — so a package can be told which table to read and what
-//! to name what it makes — and the package's steps and functions then join the
+//! to name what it makes — and the package's steps, functions and checks join the
 //! pipeline's as if written there, with every diagnostic naming the package's
 //! file. Values are checked against the parameter's type and may not carry
 //! quotes, `;` or line breaks, so a value cannot change the shape of a query.
@@ -27,7 +28,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 const USE_KEYS: &[&str] = &["package", "with"];
-const PACKAGE_KEYS: &[&str] = &["name", "description", "params", "functions", "steps"];
+const PACKAGE_KEYS: &[&str] = &["name", "description", "params", "functions", "steps", "checks"];
 
 /// A package taken by `uses:`, its parameters filled in.
 pub(super) struct UsedPackage {
