@@ -220,7 +220,8 @@ fn declared_functions(registry: &Registry, pipeline: &std::path::Path) -> Result
             if !description.is_empty() {
                 description.push(' ');
             }
-            description.push_str(&format!("(declared in YAML at {}: {})", f.place, f.body.trim()));
+            let body = f.body.split_whitespace().collect::<Vec<_>>().join(" ");
+            description.push_str(&format!("(declared in YAML at {}: {body})", f.place));
             FunctionInfo {
                 name: f.name.clone(),
                 kind: "scalar",

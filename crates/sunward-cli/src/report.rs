@@ -22,7 +22,18 @@ impl PipelineText {
     /// Render one diagnostic, with the source line when it points into this file.
     pub fn render(&self, diagnostic: &Diagnostic) -> String {
         let inside = diagnostic.location.as_ref().is_some_and(|l| l.file == self.file);
-        diagnostic.render(if inside { self.text.as_deref() } else { None })
+        if inside {
+            return diagnostic.render(self.text.as_deref());
+        }
+        // A YAML file the pipeline takes in (an `include:` file, a package's
+        // plugin.yaml) is read for its line too; never a data file, whose
+        // lines may hold what must not be printed.
+        let other = diagnostic
+            .location
+            .as_ref()
+            .filter(|l| l.file.ends_with(".yaml") || l.file.ends_with(".yml"))
+            .and_then(|l| std::fs::read_to_string(&l.file).ok());
+        diagnostic.render(other.as_deref())
     }
 
     /// Render every diagnostic in order; a hint already given in full by an
