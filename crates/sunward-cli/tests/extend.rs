@@ -427,6 +427,17 @@ fn package_mistakes_are_reported_where_they_are_written() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("pkg/plugin.yaml:6:3"), "{stderr}");
     assert!(stderr.contains("participant"), "{stderr}");
+    // A text value is one word: it cannot add a clause to the package's query.
+    let pipeline = std::fs::read_to_string(dir.path().join("pipeline.yaml")).unwrap();
+    std::fs::write(
+        dir.path().join("pipeline.yaml"),
+        pipeline.replace("table: services,", "table: services WHERE participants IS NULL,"),
+    )
+    .unwrap();
+    let output = sunward(dir.path(), &["validate", "pipeline.yaml"]);
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("\"services WHERE participants IS NULL\" is not a name"), "{stderr}");
 }
 
 #[test]

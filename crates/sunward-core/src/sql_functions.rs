@@ -82,6 +82,13 @@ pub fn parse_expression(text: &str) -> Result<Expr, (String, usize, usize)> {
         // Anything left after the expression is a mistake (`a + b c`).
         let next = p.peek_token();
         if next.token != datafusion::sql::sqlparser::tokenizer::Token::EOF {
+            // A CASE the parser could not read falls back to a column named
+            // `case`; read it as a CASE again for the mistake inside it.
+            if matches!(&expr, Expr::Identifier(i) if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("case")) {
+                let mut again = Parser::new(&GenericDialect {}).try_with_sql(text)?;
+                again.expect_keyword(datafusion::sql::sqlparser::keywords::Keyword::CASE)?;
+                again.parse_case_expr()?;
+            }
             return Err(datafusion::sql::sqlparser::parser::ParserError::ParserError(format!(
                 "expected the end of the expression, found {} at Line: {}, Column: {}",
                 next.token, next.span.start.line, next.span.start.column
@@ -423,5 +430,9 @@ mod tests {
         assert!(message.contains("end of the expression"), "{message}");
         assert_eq!((line, column), (1, 3));
         assert_eq!(called_functions(&parse_expression("f(g(x)) + F(y)").unwrap()), vec!["g", "f"]);
+        // A mistake inside a CASE is found where it is, not at the CASE.
+        let (message, line, column) = parse_expression("CASE WHEN x > 1\n     THN 2\nEND").unwrap_err();
+        assert_eq!((line, column), (2, 6), "{message}");
+        assert!(message.contains("THEN"), "{message}");
     }
 }

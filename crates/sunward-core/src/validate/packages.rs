@@ -20,7 +20,7 @@
 //! file. Values are checked against the parameter's type and may not carry
 //! quotes, `;` or line breaks, so a value cannot change the shape of a query.
 
-use super::{Validator, is_identifier};
+use super::Validator;
 use crate::diag::{Diagnostic, similar};
 use crate::params::{ParamType, ParamValue, interpolate};
 use crate::yaml::{self, Node, Value};
@@ -249,13 +249,12 @@ fn check_value(ty: ParamType, value: &str, dir: &Path) -> Result<(), String> {
     if value.contains(['\'', '"', ';', '\n', '\r', '`']) || value.contains("--") {
         return Err(format!("\"{value}\" may not hold quotes, `;`, `--` or line breaks"));
     }
-    if ty == ParamType::String
-        && !value.is_empty()
-        && !value.split(',').all(|part| {
-            is_identifier(part.trim()) || part.trim().chars().all(|c| c.is_alphanumeric() || " _-./".contains(c))
-        })
-    {
-        return Err(format!("\"{value}\" is not a name"));
+    // A string is a name (a table, a prefix, a code): one word, so it cannot
+    // add a clause (`screenings WHERE …`) to the query it is written into.
+    if ty == ParamType::String && !value.chars().all(|c| c.is_alphanumeric() || "_-./".contains(c)) {
+        return Err(format!(
+            "\"{value}\" is not a name: a text parameter of a package takes one word (letters, digits, `_`, `-`, `.`, `/`)"
+        ));
     }
     ParamValue::parse(ty, value, dir).map(|_| ()).map_err(|e| format!("not a {ty}: {e}"))
 }
