@@ -19,7 +19,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use sunward_core::plugin::PluginHandle;
 use sunward_core::validate::{PlannedOutput, PlannedSource, PlannedStep};
-use sunward_core::yaml::{self, PathPart};
+use sunward_core::yaml;
 use sunward_core::{Diagnostic, Plan, PluginKind, Registry, ValidateOptions, validate_file};
 use sunward_engine::RunOptions;
 use sunward_engine::checks::Status;
@@ -102,16 +102,8 @@ fn read_test(path: &Path) -> Result<TestFile, Diagnostic> {
         .map_err(|e| Diagnostic::invalid(format!("cannot read the test file {file}")).caused_by(e))?;
     let node = yaml::parse(&text, &file)?;
     serde_path_to_error::deserialize::<_, TestFile>(node.to_json()).map_err(|err| {
-        let parts: Vec<PathPart> = err
-            .path()
-            .iter()
-            .filter_map(|seg| match seg {
-                serde_path_to_error::Segment::Map { key } => Some(PathPart::Key(key.clone())),
-                serde_path_to_error::Segment::Seq { index } => Some(PathPart::Index(*index)),
-                _ => None,
-            })
-            .collect();
-        let at = node.find(&parts, false);
+        // An unknown key is pointed at itself; a wrong value at its key too.
+        let at = node.find(&sunward_core::validate::error_path(&err), true);
         Diagnostic::invalid(format!("this test file is not valid: {}", err.inner()))
             .at(Some(at.location(&file)))
             .hint("a test has `given:` (rows per source: `rows:`, `csv:` or `file:`) and `expect:` (rows per table, optional `where:`, `ordered:`, `tolerance:`)")
@@ -567,7 +559,13 @@ pub fn run(registry: &Registry, pipeline: &Path, sets: &[String]) -> i32 {
                 failed += 1;
                 let _ = writeln!(out, "FAIL {name} ({}): the test cannot run", file.display());
                 let _ = out.flush();
-                invalid = invalid.max(text.print_errors(&diags));
+                // A mistake in the test file itself is shown with that file's lines.
+                let in_test = diags
+                    .first()
+                    .and_then(|d| d.location.as_ref())
+                    .is_some_and(|l| l.file == file.display().to_string());
+                let shown = if in_test { PipelineText::read(file) } else { PipelineText::read(pipeline) };
+                invalid = invalid.max(shown.print_errors(&diags));
             }
         }
     }

@@ -460,3 +460,21 @@ fn the_walkthrough_quotes_the_analyst_example_whole_and_the_example_passes_its_t
     ok(&output);
     assert!(text(&output).0.ends_with("3 passed, 0 failed\n"), "{}", text(&output).0);
 }
+
+#[test]
+fn a_mistake_in_a_test_file_is_reported_at_its_place() {
+    let dir = project("steps:\n  s:\n    plugin: sql\n    query: SELECT school_id FROM services\n");
+    std::fs::create_dir_all(dir.path().join("tests/pipeline")).unwrap();
+    std::fs::write(
+        dir.path().join("tests/pipeline/misspelt.yaml"),
+        "given:\n  services:\n    rows: []\nexpect:\n  s:\n    rows: []\n    orderd: true\n",
+    )
+    .unwrap();
+    let output = sunward(dir.path(), &["test", "pipeline.yaml"]);
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(stdout.contains("FAIL misspelt"), "{stdout}");
+    assert!(stderr.contains("tests/pipeline/misspelt.yaml:7:5"), "{stderr}");
+    assert!(stderr.contains("unknown field `orderd`"), "{stderr}");
+    assert!(stderr.contains("1 error in tests/pipeline/misspelt.yaml"), "{stderr}");
+}

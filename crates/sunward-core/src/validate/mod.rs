@@ -126,6 +126,18 @@ impl Plan {
     }
 }
 
+/// Where in the YAML a typed reading failed, as [`Node::find`] follows it.
+pub fn error_path(err: &serde_path_to_error::Error<serde_json::Error>) -> Vec<PathPart> {
+    err.path()
+        .iter()
+        .filter_map(|seg| match seg {
+            serde_path_to_error::Segment::Map { key } => Some(PathPart::Key(key.clone())),
+            serde_path_to_error::Segment::Seq { index } => Some(PathPart::Index(*index)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Read and validate a pipeline file.
 pub fn validate_file(path: &Path, registry: &Registry, options: &ValidateOptions) -> Result<Plan, Vec<Diagnostic>> {
     let file = path.display().to_string();
@@ -739,15 +751,7 @@ impl Validator {
         context: &str,
         allowed: &[&str],
     ) {
-        let path: Vec<PathPart> = err
-            .path()
-            .iter()
-            .filter_map(|seg| match seg {
-                serde_path_to_error::Segment::Map { key } => Some(PathPart::Key(key.clone())),
-                serde_path_to_error::Segment::Seq { index } => Some(PathPart::Index(*index)),
-                _ => None,
-            })
-            .collect();
+        let path = error_path(err);
         let inner = err.inner().to_string();
         let field = path.iter().rev().find_map(|p| match p {
             PathPart::Key(k) => Some(k.clone()),
