@@ -478,3 +478,59 @@ fn a_mistake_in_a_test_file_is_reported_at_its_place() {
     assert!(stderr.contains("unknown field `orderd`"), "{stderr}");
     assert!(stderr.contains("1 error in tests/pipeline/misspelt.yaml"), "{stderr}");
 }
+
+#[test]
+fn every_rule_counts_the_rows_that_break_it() {
+    // Services: R1 S1 2025-03-04 consultation 1 (P0001), R2 S1 2025-03-05
+    // group_session 12, R3 S2 2025-03-06 group_session 30; schools S1, S2.
+    let dir = project(concat!(
+        "steps:\n",
+        "  known:\n",
+        "    plugin: sql\n",
+        "    query: SELECT school_id FROM schools WHERE school_id = 'S1'\n",
+        "checks:\n",
+        "  - {table: services, not_null: [student_ref, case_id], severity: warn}\n", // R1 has no case, R2, R3 neither: 3
+        "  - {table: services, unique: school_id, severity: warn}\n",                // S1 twice: R1, R2
+        "  - {table: services, unique: [school_id, service_date], severity: warn}\n", // all different: 0
+        "  - {table: services, accepted_values: {column: service_type, values: [group_session]}, severity: warn}\n", // R1
+        "  - {table: services, relationships: {column: school_id, to: known}, severity: warn}\n", // R3 (S2 not known)
+        "  - {table: services, range: {column: participants, min: 2, max: 20}, severity: warn}\n", // R1 (1), R3 (30)
+        "  - {table: services, range: {column: service_date, max: '2025-03-05'}, severity: warn}\n", // R3
+        "  - {table: services, row_count: {min: 4}, severity: warn}\n",                           // 3 rows
+        "  - {table: services, row_count: {max: 3}, name: at_most_3}\n",                          // passes
+    ));
+    let output = sunward(dir.path(), &["run", "pipeline.yaml", "--out", "out", "--no-cache"]);
+    ok(&output);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/manifest-extend.json")).unwrap()).unwrap();
+    let outcome = |i: usize| {
+        let c = &manifest["checks"][i];
+        (c["status"].as_str().unwrap().to_string(), c["failing"].as_u64().unwrap())
+    };
+    let expected = [
+        ("warned", 3),
+        ("warned", 2),
+        ("passed", 0),
+        ("warned", 1),
+        ("warned", 1),
+        ("warned", 2),
+        ("warned", 1),
+        ("warned", 3),
+        ("passed", 0),
+    ];
+    for (i, (status, failing)) in expected.iter().enumerate() {
+        assert_eq!(outcome(i), (status.to_string(), *failing), "check {i}: {}", manifest["checks"][i]);
+    }
+    let examples = |i: usize| -> Vec<String> {
+        manifest["checks"][i]["examples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["record_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(examples(1), ["R1", "R2"]);
+    assert_eq!(examples(4), ["R3"]);
+    // No example of any check carries the student reference.
+    assert!(!manifest["checks"].to_string().contains("P0001"), "{}", manifest["checks"]);
+}

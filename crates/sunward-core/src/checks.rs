@@ -176,12 +176,6 @@ pub fn literal(value: &serde_json::Value) -> String {
     }
 }
 
-/// A bound of `range:`: a number as written, anything else as a typed literal
-/// the column's type decides (`'2024-09-01'` compared with a date column is a date).
-fn bound(value: &serde_json::Value) -> String {
-    literal(value)
-}
-
 impl CheckSpec {
     /// Which rules are given (exactly one is allowed).
     pub fn kinds(&self) -> Vec<&'static str> {
@@ -264,10 +258,10 @@ impl Check {
             let column = quote_ident(&r.column);
             let mut parts = Vec::new();
             if let Some(min) = &r.min {
-                parts.push(format!("{column} < {}", bound(min)));
+                parts.push(format!("{column} < {}", literal(min)));
             }
             if let Some(max) = &r.max {
-                parts.push(format!("{column} > {}", bound(max)));
+                parts.push(format!("{column} > {}", literal(max)));
             }
             parts.join(" OR ")
         } else if let Some(e) = &s.expression {
