@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{ok, repo};
+use common::{chromium_dom, docx_text, html_rows, ok, pdf_text, repo};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -38,34 +38,6 @@ fn metrics(data: &Path, baseline: i32, current: i32, out: &Path) {
     common::run_metrics(data, baseline, current, out);
 }
 
-fn pdf_text(path: &Path) -> String {
-    let output = Command::new("pdftotext")
-        .args(["-layout", "-enc", "UTF-8"])
-        .arg(path)
-        .arg("-")
-        .output()
-        .expect("pdftotext (poppler-utils) is installed by scripts/prepare-fonts.sh");
-    assert!(output.status.success(), "pdftotext {}", path.display());
-    String::from_utf8(output.stdout).unwrap()
-}
-
-/// The text of a Word file as LibreOffice prints it (to PDF, read with pdftotext).
-fn docx_text(path: &Path, scratch: &Path) -> String {
-    let profile = scratch.join("soffice-profile");
-    let outdir = scratch.join("soffice-out");
-    std::fs::create_dir_all(&outdir).unwrap();
-    let output = Command::new("soffice")
-        .arg(format!("-env:UserInstallation=file://{}", profile.display()))
-        .args(["--headless", "--norestore", "--convert-to", "pdf", "--outdir"])
-        .arg(&outdir)
-        .arg(path)
-        .output()
-        .expect("soffice (libreoffice-writer-nogui) is installed by scripts/prepare-fonts.sh");
-    let pdf = outdir.join(path.with_extension("pdf").file_name().unwrap());
-    assert!(pdf.is_file(), "soffice did not convert {}: {}", path.display(), String::from_utf8_lossy(&output.stderr));
-    pdf_text(&pdf)
-}
-
 fn pdf_pages(path: &Path) -> usize {
     let output = Command::new("pdfinfo").arg(path).output().expect("pdfinfo (poppler-utils)");
     let text = String::from_utf8_lossy(&output.stdout);
@@ -73,21 +45,6 @@ fn pdf_pages(path: &Path) -> usize {
         .find_map(|l| l.strip_prefix("Pages:"))
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or_else(|| panic!("pdfinfo {}: {text}", path.display()))
-}
-
-/// The text content of the HTML as headless Chromium builds its DOM.
-fn chromium_dom(path: &Path) -> String {
-    let browser = ["chromium", "chromium-browser"]
-        .into_iter()
-        .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
-        .expect("chromium is installed by scripts/prepare-fonts.sh");
-    let output = Command::new(browser)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
-        .arg(format!("file://{}", path.display()))
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap()
 }
 
 /// A screenshot of the HTML in headless Chromium; returns the PNG's size in bytes.
@@ -102,26 +59,6 @@ fn chromium_screenshot(path: &Path, png: &Path) -> u64 {
     let bytes = std::fs::read(png).unwrap();
     assert_eq!(&bytes[1..4], b"PNG");
     bytes.len() as u64
-}
-
-/// The cells of every table row of an HTML document, as text.
-fn html_rows(html: &str) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    for tr in html.split("<tr").skip(1) {
-        let tr = tr.split("</tr>").next().unwrap_or("");
-        let cells: Vec<String> = tr
-            .split("<t")
-            .skip(1)
-            .filter(|c| c.starts_with('d') || c.starts_with('h'))
-            .map(|c| {
-                let inner = c.split_once('>').map(|x| x.1).unwrap_or("");
-                let inner = inner.split("</t").next().unwrap_or("");
-                inner.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").trim().to_string()
-            })
-            .collect();
-        rows.push(cells);
-    }
-    rows
 }
 
 fn row_of<'a>(rows: &'a [Vec<String>], first: &str) -> Vec<&'a Vec<String>> {

@@ -49,6 +49,11 @@ pub struct BarChart {
     /// The unit of the values, e.g. `人次`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
+    /// The values count no person (sessions, classes, days): the publication
+    /// rules leave every bar. Otherwise a bar of a count from 1 to k−1, or of
+    /// a row whose figures a table withholds, is left out of a public report.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tally: bool,
 }
 
 /// A line over ordered labels with an optional interval (low–high) band.

@@ -9,6 +9,7 @@
 //! document gives byte-identical output.
 
 pub mod chart;
+pub mod disclosure;
 pub mod document;
 pub mod docx;
 pub mod html;

@@ -10,15 +10,16 @@
 //!   smallest non-zero visible count of that line, a body cell before the
 //!   total on a tie — repeated until no such line is left, so that no hidden
 //!   count can be recovered by subtracting the visible ones from the total;
-//! - a note ([`Rules::note`], Chinese or English) says that figures under k
-//!   are withheld and why;
+//! - a note ([`Rules::note`], Chinese or English), said once per document,
+//!   says that figures under k are withheld and why;
 //! - a table carrying a `student_ref` column is refused outright
 //!   ([`refuse_identifying_columns`]).
 //!
-//! Complementary suppression here is the rule as written, line by line; it is
-//! not an audit of every linear combination of rows and columns (a table
-//! whose hidden cells could still be bounded tightly by combining several
-//! equations is not detected).
+//! Complementary suppression here is the rule as written, line by line,
+//! within one table. What a reader can work out across tables, levels of
+//! the hierarchy, periods and documents is the business of
+//! [`disclosure`](crate::disclosure), whose withheld counts reach a table as
+//! [`Figure::Hidden`].
 
 use std::collections::BTreeSet;
 
@@ -45,8 +46,12 @@ impl Default for Rules {
 /// A raw figure of a table before the rules are applied.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Figure {
-    /// A count of events, students, sessions… (subject to `<k`).
+    /// A count of students, cases, attendances… (subject to `<k`).
     Count(u64),
+    /// A count already withheld by a wider rule (the whole table of figures
+    /// the document draws on, [`disclosure`](crate::disclosure)): hidden
+    /// from the start, shown as the withheld marker.
+    Hidden(u64),
     /// A rate or share with the counts it was computed from.
     Rate {
         /// The count on top (e.g. incidents).
@@ -71,7 +76,7 @@ impl Figure {
 
     fn count(&self) -> Option<u64> {
         match self {
-            Figure::Count(n) => Some(*n),
+            Figure::Count(n) | Figure::Hidden(n) => Some(*n),
             _ => None,
         }
     }
@@ -94,8 +99,8 @@ pub struct RawTable {
     /// A totals column: in every row, the count in column `column` is the sum
     /// of the counts in columns `parts`.
     pub totals_column: Option<TotalsColumn>,
-    /// A note under the table (the rules' note is added after it when
-    /// anything was hidden).
+    /// A note under the table (the rules' note is said once per document,
+    /// by the caller, not under every table).
     pub note: Option<String>,
 }
 
@@ -209,20 +214,22 @@ impl Rules {
         }
     }
 
-    /// The note a report carries when the rules hid anything.
+    /// The note a report carries, once, when the rules hid anything.
     pub fn note(&self, lang: Lang) -> String {
         let k = self.k;
         match lang {
             Lang::ZhCn => format!(
-                "注：为保护学生隐私，小于{k}的非零计数显示为“<{k}”；以这类计数为分子或分母的比率不予公布（“{w}”）；\
-                 在有合计的表格中，同一行或同一列另有一个数字一并隐去（“{w}”），以免通过相减推算出被隐去的数字。",
+                "注：为保护学生隐私，小于{k}的非零人数、人次、个案数和事件数显示为“<{k}”，以这类数字为分子或分母的比率不予公布（“{w}”）；\
+                 为免把不同表格、不同学校或不同时段的数字相加减而推算出被隐去的数字，另有少数数字一并隐去（“{w}”）。\
+                 场次、次数、天数等不计人的数字照常公布。",
                 w = self.withheld_marker
             ),
             Lang::En => format!(
-                "Note: to protect students' privacy, counts from 1 to {} are shown as “<{k}”; \
-                 rates and shares based on such counts are withheld (“{w}”); in tables with totals, \
-                 a second figure in the same row or column is withheld as well (“{w}”), so that a \
-                 hidden count cannot be worked out by subtraction.",
+                "Note: to protect students' privacy, counts of students, attendances, cases and incidents from 1 to {} \
+                 are shown as “<{k}”, and rates and shares based on them are withheld (“{w}”). A few other figures are \
+                 withheld as well (“{w}”), so that a hidden count cannot be worked out by adding or subtracting figures \
+                 of other tables, other schools or other periods. Counts of sessions, classes and days, which count no \
+                 person, are shown in full.",
                 k - 1,
                 w = self.withheld_marker
             ),
@@ -230,9 +237,9 @@ impl Rules {
     }
 
     /// Applies the rules to a table: small counts, rates on them, and
-    /// complementary suppression along every totals equation. Adds the note
-    /// (in `lang`) under the table when anything was hidden.
-    pub fn publish(&self, raw: &RawTable, lang: Lang) -> Result<(Table, Outcome), PublicationError> {
+    /// complementary suppression along every totals equation. The note
+    /// explaining the rules is the document's, said once.
+    pub fn publish(&self, raw: &RawTable) -> Result<(Table, Outcome), PublicationError> {
         let shape = |detail: String| PublicationError::Shape { table: raw.name.clone(), detail };
         let n_cols = raw.columns.len();
         let mut grid: Vec<&Vec<Figure>> = raw.rows.iter().collect();
@@ -278,7 +285,14 @@ impl Rules {
             .filter(|(_, v)| v.is_some_and(|n| self.is_small(n)))
             .map(|(rc, _)| rc)
             .collect();
-        let hidden = complementary(&counts, &lines, &primary, &total_cells);
+        let already: BTreeSet<(usize, usize)> = grid
+            .iter()
+            .enumerate()
+            .flat_map(|(r, row)| row.iter().enumerate().map(move |(c, f)| ((r, c), f)))
+            .filter(|(_, f)| matches!(f, Figure::Hidden(_)))
+            .map(|(rc, _)| rc)
+            .collect();
+        let hidden = complementary(&counts, &lines, &primary.union(&already).copied().collect(), &total_cells);
 
         let mut outcome = Outcome::default();
         let mut out_rows: Vec<Vec<Cell>> = grid
@@ -297,6 +311,10 @@ impl Rules {
                             Cell::Withheld(self.withheld_marker.clone())
                         }
                         Figure::Count(n) => self.count(*n),
+                        Figure::Hidden(_) => {
+                            outcome.complementary += 1;
+                            Cell::Withheld(self.withheld_marker.clone())
+                        }
                         Figure::Rate { numerator, denominator, value, display } => {
                             let cell = self.rate(*numerator, *denominator, *value, display);
                             if cell.is_hidden() {
@@ -310,13 +328,14 @@ impl Rules {
             })
             .collect();
         let totals = raw.totals.as_ref().map(|_| out_rows.pop().unwrap_or_default());
-        let note = match (&raw.note, outcome.any()) {
-            (Some(n), true) => Some(format!("{n}\n{}", self.note(lang))),
-            (None, true) => Some(self.note(lang)),
-            (n, false) => n.clone(),
-        };
         Ok((
-            Table { caption: raw.caption.clone(), columns: raw.columns.clone(), rows: out_rows, totals, note },
+            Table {
+                caption: raw.caption.clone(),
+                columns: raw.columns.clone(),
+                rows: out_rows,
+                totals,
+                note: raw.note.clone(),
+            },
             outcome,
         ))
     }
@@ -424,10 +443,10 @@ mod tests {
             totals_column: None,
             note: None,
         };
-        let (table, outcome) = Rules::default().publish(&raw, Lang::ZhCn).unwrap();
+        let (table, outcome) = Rules::default().publish(&raw).unwrap();
         assert_eq!(shown(&table), [["甲校", "12"], ["乙校", "<5"], ["丙校", "—"], ["丁校", "0"], ["合计", "22"]]);
         assert_eq!(outcome, Outcome { suppressed: 1, withheld_rates: 0, complementary: 1 });
-        assert!(table.note.unwrap().contains("小于5的非零计数显示为“<5”"));
+        assert_eq!(table.note, None, "the note is said once per document, not under each table");
     }
 
     #[test]
@@ -463,7 +482,7 @@ mod tests {
             totals_column: Some(TotalsColumn { column: 4, parts: vec![1, 2, 3] }),
             note: Some("数据来源：服务记录。".into()),
         };
-        let (table, outcome) = Rules::default().publish(&raw, Lang::En).unwrap();
+        let (table, outcome) = Rules::default().publish(&raw).unwrap();
         assert_eq!(
             shown(&table),
             [
@@ -475,9 +494,7 @@ mod tests {
         );
         assert_eq!(outcome.suppressed, 1);
         assert_eq!(outcome.complementary, 3);
-        let note = table.note.unwrap();
-        assert!(note.starts_with("数据来源：服务记录。\nNote: to protect"), "{note}");
-        assert!(note.contains("counts from 1 to 4 are shown as “<5”"), "{note}");
+        assert_eq!(table.note.as_deref(), Some("数据来源：服务记录。"), "the table's own note is kept as it is");
     }
 
     #[test]
@@ -492,10 +509,10 @@ mod tests {
             totals_column: None,
             note: None,
         };
-        let (table, _) = Rules::default().publish(&raw, Lang::ZhCn).unwrap();
+        let (table, _) = Rules::default().publish(&raw).unwrap();
         assert_eq!(shown(&table), [["0"], ["<5"], ["0"], ["<5"]], "the total 3 is itself small");
         let raw = RawTable { rows: vec![vec![c(0)], vec![c(3)], vec![c(0)], vec![c(0)]], ..raw };
-        let (table, _) = Rules::default().publish(&raw, Lang::ZhCn).unwrap();
+        let (table, _) = Rules::default().publish(&raw).unwrap();
         assert_eq!(table.totals.unwrap()[0].display(), "<5");
     }
 
@@ -511,7 +528,7 @@ mod tests {
             note: None,
         };
         // Impossible sums are the caller's; the rule still hides the total 9.
-        let (table, outcome) = Rules::default().publish(&raw, Lang::ZhCn).unwrap();
+        let (table, outcome) = Rules::default().publish(&raw).unwrap();
         assert_eq!(shown(&table), [["0"], ["<5"], ["0"], ["0"], ["—"]]);
         assert_eq!(outcome.complementary, 1);
     }
@@ -538,7 +555,7 @@ mod tests {
             totals_column: None,
             note: Some("n".into()),
         };
-        let (table, outcome) = Rules::default().publish(&raw, Lang::ZhCn).unwrap();
+        let (table, outcome) = Rules::default().publish(&raw).unwrap();
         assert_eq!(shown(&table), [["甲", "<5", "—"], ["乙", "11", "5.5"]]);
         assert_eq!(outcome.withheld_rates, 1);
         assert_eq!(outcome.complementary, 0);
@@ -546,7 +563,7 @@ mod tests {
     }
 
     #[test]
-    fn nothing_hidden_means_no_note() {
+    fn nothing_hidden_means_nothing_counted() {
         let raw = RawTable {
             name: "t".into(),
             caption: None,
@@ -556,7 +573,7 @@ mod tests {
             totals_column: None,
             note: None,
         };
-        let (table, outcome) = Rules::default().publish(&raw, Lang::ZhCn).unwrap();
+        let (table, outcome) = Rules::default().publish(&raw).unwrap();
         assert!(!outcome.any());
         assert_eq!(table.note, None);
     }
@@ -572,7 +589,7 @@ mod tests {
             totals_column: None,
             note: None,
         };
-        let err = Rules::default().publish(&raw, Lang::ZhCn).unwrap_err();
+        let err = Rules::default().publish(&raw).unwrap_err();
         assert_eq!(err.to_string(), "table \"by_school\": row 1 has 2 cells for 1 columns");
     }
 
@@ -590,7 +607,7 @@ mod tests {
     #[test]
     fn notes_exist_in_both_languages() {
         let rules = Rules::new(10);
-        assert!(rules.note(Lang::ZhCn).contains("小于10的非零计数显示为“<10”"));
-        assert!(rules.note(Lang::En).contains("counts from 1 to 9 are shown as “<10”"));
+        assert!(rules.note(Lang::ZhCn).contains("小于10的非零人数、人次、个案数和事件数显示为“<10”"));
+        assert!(rules.note(Lang::En).contains("cases and incidents from 1 to 9 are shown as “<10”"));
     }
 }

@@ -58,7 +58,9 @@ pub fn document(lang: Lang) -> Document {
             "Source: service records, 1 January to 31 December 2024.",
         )),
     };
-    let (table, _) = rules.publish(&raw, lang).expect("the sample table is well formed");
+    let (mut table, _) = rules.publish(&raw).expect("the sample table is well formed");
+    let note = rules.note(lang);
+    table.note = Some(table.note.map_or(note.clone(), |n| format!("{n}\n{note}")));
     let para = t(
         "本年度，中心在两所学校持续开展驻校社会工作服务，围绕“筛查—评估—干预—跟踪”的闭环，为学生提供个案辅导、小组活动和成长课堂。全年累计服务学生3208人次，较上年增长12%。高危学生均在一周内完成二次评估并制定干预方案。",
         "This year the centre continued its on-site school social work in two schools, following the screening, assessment, intervention and follow-up loop with case work, groups and growth classes. Student contacts reached 3208 over the year, 12% more than last year. Every high-risk student had a second assessment and an intervention plan within a week.",
@@ -109,6 +111,7 @@ pub fn document(lang: Lang) -> Document {
                     values: vec![2913.0, 351.0, 134.0, 211.0],
                     labels: None,
                     unit: Some(t("人次", "contacts")),
+                    tally: false,
                 }),
             },
             Block::PageBreak,

@@ -134,6 +134,7 @@ fn chinese_report() -> Document {
                     values: vec![2913.0, 351.0, 134.0],
                     labels: None,
                     unit: Some("人次".into()),
+                    tally: false,
                 }),
             },
             Block::Note {

@@ -87,6 +87,7 @@ fn headings_and_captions_never_end_a_page() {
                 values: vec![3.0, 5.0],
                 labels: None,
                 unit: None,
+                tally: false,
             }),
         });
         let pages = pages(&pdf::render(&doc, &font).unwrap(), &format!("keep-{n}.pdf"));

@@ -1,6 +1,7 @@
 //! Helpers shared by the CLI test files that run shipped pipelines: the
 //! repository root, a success check that shows what the command printed,
-//! and a run of `pipelines/metrics.yaml`.
+//! a run of `pipelines/metrics.yaml`, and readers of what a report shows
+//! (PDF text, Word text through LibreOffice, the HTML DOM and its tables).
 
 #![allow(dead_code)] // each test file uses a subset
 
@@ -36,4 +37,68 @@ pub fn run_metrics(data: &Path, baseline: i32, current: i32, out: &Path) {
     ok(&output);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("warning"), "metrics.yaml warned:\n{stderr}");
+}
+
+/// The text of a PDF as `pdftotext -layout` reads it.
+pub fn pdf_text(path: &Path) -> String {
+    let output = Command::new("pdftotext")
+        .args(["-layout", "-enc", "UTF-8"])
+        .arg(path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) is installed by scripts/prepare-fonts.sh");
+    assert!(output.status.success(), "pdftotext {}", path.display());
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The text of a Word file as LibreOffice prints it (to PDF, read with pdftotext).
+pub fn docx_text(path: &Path, scratch: &Path) -> String {
+    let profile = scratch.join("soffice-profile");
+    let outdir = scratch.join("soffice-out");
+    std::fs::create_dir_all(&outdir).unwrap();
+    let output = Command::new("soffice")
+        .arg(format!("-env:UserInstallation=file://{}", profile.display()))
+        .args(["--headless", "--norestore", "--convert-to", "pdf", "--outdir"])
+        .arg(&outdir)
+        .arg(path)
+        .output()
+        .expect("soffice (libreoffice-writer-nogui) is installed by scripts/prepare-fonts.sh");
+    let pdf = outdir.join(path.with_extension("pdf").file_name().unwrap());
+    assert!(pdf.is_file(), "soffice did not convert {}: {}", path.display(), String::from_utf8_lossy(&output.stderr));
+    pdf_text(&pdf)
+}
+
+/// The text content of the HTML as headless Chromium builds its DOM.
+pub fn chromium_dom(path: &Path) -> String {
+    let browser = ["chromium", "chromium-browser"]
+        .into_iter()
+        .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .expect("chromium is installed by scripts/prepare-fonts.sh");
+    let output = Command::new(browser)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+        .arg(format!("file://{}", path.display()))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The cells of every table row of an HTML document, as text.
+pub fn html_rows(html: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for tr in html.split("<tr").skip(1) {
+        let tr = tr.split("</tr>").next().unwrap_or("");
+        let cells: Vec<String> = tr
+            .split("<t")
+            .skip(1)
+            .filter(|c| c.starts_with('d') || c.starts_with('h'))
+            .map(|c| {
+                let inner = c.split_once('>').map(|x| x.1).unwrap_or("");
+                let inner = inner.split("</t").next().unwrap_or("");
+                inner.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").trim().to_string()
+            })
+            .collect();
+        rows.push(cells);
+    }
+    rows
 }

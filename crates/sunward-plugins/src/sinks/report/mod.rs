@@ -42,8 +42,9 @@ use sunward_render::publication::{IDENTIFYING_COLUMNS, Rules};
 use sunward_render::{Block, Document, Lang, docx, html, markup, pdf};
 
 use super::{table, write_error};
+use sunward_render::disclosure::{Hierarchy, Lattice, Pattern, protect};
 use template::Tracker;
-use typed::{Identity, Registry, Settle};
+use typed::{Identity, Registry, Settle, Verdict};
 use values::Figures;
 
 /// The files of one report: path and bytes, one per format.
@@ -95,6 +96,13 @@ pub struct ReportSinkConfig {
     /// `${param}` is replaced. An empty text prints none.
     #[serde(default)]
     pub audience_note: Option<String>,
+    /// The schools table (`school_id`, with `org_id` and `district_id` where it has them) that
+    /// says which schools make up each organisation and district. A public report reading
+    /// `metrics:` needs it: counts are withheld so that no organisation's or district's figure
+    /// minus its schools' gives a hidden count back, in this report or in any other drawn from
+    /// the same metrics table.
+    #[serde(default)]
+    pub hierarchy: Option<String>,
     /// The publication threshold k: counts from 1 to k−1 are withheld.
     #[serde(default = "default_threshold")]
     #[schemars(default = "default_threshold")]
@@ -259,6 +267,7 @@ impl Sink for ReportSink {
     fn inputs(&self, config: &ReportSinkConfig) -> Vec<String> {
         let mut names: Vec<String> = config.tables.clone();
         names.extend(config.metrics.iter().cloned());
+        names.extend(config.hierarchy.iter().cloned());
         names.extend(config.for_each.iter().map(|f| f.table.clone()));
         let mut seen = std::collections::HashSet::new();
         names.retain(|n| seen.insert(n.clone()));
@@ -330,6 +339,12 @@ impl Sink for ReportSink {
             .ok_or_else(|| Diagnostic::invalid(format!("unknown audience \"{audience_text}\"")).hint(AUDIENCE_HINT))?;
         let audience_note = config.audience_note.as_deref().map(|n| ctx.interpolate(n)).transpose()?;
         let rules = (audience == Audience::Public).then(|| Rules::new(config.threshold));
+        // What every public document of this metrics table withholds.
+        let pattern = match (&rules, &config.metrics) {
+            (Some(rules), Some(_)) => Some(disclosure_pattern(&figures, config, tables, rules.k)?),
+            _ => None,
+        };
+        let pattern = Arc::new(pattern);
         let font = if config.formats.iter().any(|f| matches!(f, ReportFormat::Pdf | ReportFormat::Docx)) {
             Some(pdf::load_font().map_err(|e| Diagnostic::runtime(e.0).hint("run scripts/prepare-fonts.sh"))?)
         } else {
@@ -342,13 +357,14 @@ impl Sink for ReportSink {
         let rendered: Vec<Result<Files>> = units
             .par_iter()
             .map(|(key, unit)| {
-                let texts = read_texts(config, ctx, key)?;
+                let texts = read_texts(config, ctx, key, audience)?;
                 let tracker = Arc::new(Tracker {
                     rules: rules.clone(),
                     lang,
                     hidden: AtomicUsize::new(0),
                     registry: Registry::default(),
                     baseline: baseline.clone(),
+                    pattern: pattern.clone(),
                 });
                 let context = minijinja::context! {
                     params => params.clone(),
@@ -381,14 +397,14 @@ impl Sink for ReportSink {
                 let refuse = |m: String| Diagnostic::invalid(format!("{}{place}: {m}", template_path.display()));
                 publish::refuse_identifying(&doc).map_err(refuse)?;
                 let records = tracker.registry.records();
-                let value_of = |i: &Identity| figures.get(&i.unit_type, &i.unit_id, &i.period, &i.key).flatten();
                 let mut settle = Settle {
                     records: &records,
                     rules: rules.as_ref(),
                     hidden: Default::default(),
-                    value_of: &value_of,
+                    pattern: pattern.as_ref().as_ref(),
                     withheld: 0,
                     group_digits: lang == Lang::En,
+                    printed: Default::default(),
                 };
                 match &rules {
                     Some(rules) => {
@@ -399,7 +415,7 @@ impl Sink for ReportSink {
                     None => publish::settle_document(&mut doc, &mut settle),
                 }
                 let base = ctx.output_path(&ctx.interpolate(&config.path)?.replace("{unit}", key))?;
-                let mut files = Vec::new();
+                let mut files = vec![(with_ext(&base, "figures.json"), printed_figures(&settle, audience, &rules))];
                 for format in &config.formats {
                     match format {
                         ReportFormat::Html => files.push((with_ext(&base, "html"), html::render(&doc).into_bytes())),
@@ -447,7 +463,18 @@ fn with_ext(base: &Path, ext: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn read_texts(config: &ReportSinkConfig, ctx: &RunContext, unit: &str) -> Result<BTreeMap<String, String>> {
+/// The unit's texts (`texts:`), each without its front matter. A text says
+/// who may read it in its front matter (`audience: public` or `audience:
+/// internal`); a text that does not say is internal, since case stories and
+/// the organisation's own account are written for the organisation first.
+/// A public report gets an internal text as an empty string, so the
+/// template can leave its section out (`{% if texts.cases %}`).
+fn read_texts(
+    config: &ReportSinkConfig,
+    ctx: &RunContext,
+    unit: &str,
+    audience: Audience,
+) -> Result<BTreeMap<String, String>> {
     let mut texts = BTreeMap::new();
     for (name, path) in &config.texts {
         let path = ctx.input_path(&ctx.interpolate(path)?.replace("{unit}", unit))?;
@@ -456,9 +483,125 @@ fn read_texts(config: &ReportSinkConfig, ctx: &RunContext, unit: &str) -> Result
                 "the organisation's own text lives beside the pipeline; `{unit}` in the path names one file per unit",
             )
         })?;
-        texts.insert(name.clone(), text);
+        let (for_whom, body) = text_audience(&text).map_err(|(line, message)| {
+            Diagnostic::invalid(format!("texts.{name}: {}:{line}: {message}", path.display()))
+                .hint("a text's front matter may only say who may read it: `audience: public` or `audience: internal`")
+        })?;
+        let shown = audience == Audience::Internal || for_whom == Audience::Public;
+        texts.insert(name.clone(), if shown { body.to_string() } else { String::new() });
     }
     Ok(texts)
+}
+
+/// A text's audience (from its front matter; internal when it has none) and its body.
+fn text_audience(text: &str) -> std::result::Result<(Audience, &str), (usize, String)> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let Some(rest) = text.strip_prefix("---\n").or_else(|| text.strip_prefix("---\r\n")) else {
+        return Ok((Audience::Internal, text));
+    };
+    let mut audience = None;
+    let mut offset = 0;
+    for (i, line) in rest.split_inclusive('\n').enumerate() {
+        offset += line.len();
+        let trimmed = line.trim();
+        if trimmed == "---" {
+            return Ok((audience.unwrap_or(Audience::Internal), &rest[offset..]));
+        }
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        match trimmed.split_once(':') {
+            Some(("audience", value)) => {
+                let value = value.trim().trim_matches('"');
+                audience = Some(
+                    Audience::parse(value)
+                        .ok_or((i + 2, format!("unknown audience \"{value}\" (write public or internal)")))?,
+                );
+            }
+            _ => return Err((i + 2, format!("unexpected front matter \"{trimmed}\""))),
+        }
+    }
+    Err((1, "the front matter opened with `---` is never closed".to_string()))
+}
+
+/// Every figure a report prints, as a reader sees it: unit, period, metric,
+/// and what was printed (the figure, `<k`, or the withheld marker), with the
+/// value when shown. Written beside the report as `<name>.figures.json`, for
+/// the bureau's own checks and for the disclosure audit.
+fn printed_figures(settle: &Settle<'_>, audience: Audience, rules: &Option<Rules>) -> Vec<u8> {
+    let figures: Vec<serde_json::Value> = settle
+        .printed
+        .iter()
+        .filter_map(|(id, (verdict, display))| {
+            let record = settle.records.get(*id)?;
+            let i = &record.identity;
+            if i.unit_type.is_empty() {
+                return None; // a tally written from `tables.*`
+            }
+            let shown = match (verdict, rules) {
+                (Verdict::Show, _) | (_, None) => display.clone(),
+                (Verdict::Suppress, Some(r)) => r.marker(),
+                (Verdict::Withhold, Some(r)) => r.withheld_marker.clone(),
+            };
+            let mut entry = serde_json::json!({
+                "unit_type": i.unit_type, "unit_id": i.unit_id, "period": i.period, "metric": i.key,
+                "shown": shown,
+            });
+            if *verdict == Verdict::Show {
+                entry["value"] = serde_json::json!(record.value);
+            }
+            Some(entry)
+        })
+        .collect();
+    let mut figures = figures;
+    figures.sort_by_key(|f| f.to_string());
+    figures.dedup();
+    let doc = serde_json::json!({
+        "audience": audience.name(),
+        "threshold": rules.as_ref().map(|r| r.k),
+        "figures": figures,
+    });
+    let mut bytes = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}
+
+/// The disclosure pattern of a public report's metrics table: which counts
+/// every public document drawn from it withholds.
+fn disclosure_pattern(figures: &Figures, config: &ReportSinkConfig, tables: &[TableData], k: u64) -> Result<Pattern> {
+    let Some(name) = &config.hierarchy else {
+        return Err(Diagnostic::invalid(
+            "a public report that reads `metrics:` must say which schools make up each organisation and district",
+        )
+        .hint("add `hierarchy: schools` (a table with school_id, org_id, district_id), so that no organisation's figure minus a school's gives a withheld count back"));
+    };
+    let rows = values::rows(table(tables, name)?)?;
+    let text =
+        |row: &BTreeMap<String, minijinja::Value>, c: &str| row.get(c).filter(|v| !v.is_none()).map(|v| v.to_string());
+    let mut schools = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let school = text(row, "school_id").ok_or_else(|| {
+            Diagnostic::invalid(format!("hierarchy: table \"{name}\" has no school_id (or a row where it is null)"))
+                .hint("`hierarchy:` names the schools table: school_id, org_id, district_id")
+        })?;
+        schools.push((school, text(row, "org_id"), text(row, "district_id")));
+    }
+    let hierarchy = Hierarchy::from_schools(schools.iter().map(|(s, o, d)| (s.as_str(), o.as_deref(), d.as_deref())));
+    let values = figures
+        .iter()
+        .map(|((t, u, p, m), v)| (Identity::new(t, u, p, m), *v))
+        .collect::<std::collections::HashMap<_, _>>();
+    let lattice = Lattice::build(&values, typed::catalogue(), &hierarchy);
+    let pattern = protect(&lattice, k);
+    if let Some(first) = pattern.unresolved.first() {
+        return Err(Diagnostic::runtime(format!(
+            "the publication rules cannot protect {} withheld count{} of this metrics table, e.g. {first}",
+            pattern.unresolved.len(),
+            if pattern.unresolved.len() == 1 { "" } else { "s" }
+        ))
+        .hint("publish this report as `audience: internal`, or raise the publication threshold"));
+    }
+    Ok(pattern)
 }
 
 fn template_error(path: &Path, e: &minijinja::Error, place: &str) -> Diagnostic {

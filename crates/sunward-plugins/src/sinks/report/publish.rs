@@ -24,10 +24,11 @@
 //! when a column is headed `student_ref`, whatever the audience.
 
 use std::collections::BTreeSet;
+use sunward_render::disclosure::Pattern;
 use sunward_render::publication::{Figure, RawTable, Rules, TotalsColumn, refuse_identifying_columns};
 use sunward_render::{Align, Block, Cell, Chart, Document};
 
-use super::typed::{self, Kind, Piece, Record, Settle};
+use super::typed::{self, Kind, Piece, Record, Settle, Verdict};
 
 /// Headers of a totals column.
 const TOTALS_HEADERS: &[&str] = &["合计", "总计", "total", "totals"];
@@ -60,22 +61,31 @@ fn figure_of(cell: &Cell, numeric: bool) -> Figure {
 
 /// The typed count a cell holds alone (one token of a whole count), if any.
 fn lone_count<'r>(cell: &Cell, records: &'r [Record]) -> Option<&'r Record> {
+    records.get(lone_token(cell, records)?)
+}
+
+/// The number of the typed count a cell holds alone, if any.
+fn lone_token(cell: &Cell, records: &[Record]) -> Option<usize> {
     let text = typed::cell_text(cell)?;
     match typed::pieces(text).as_slice() {
         [Piece::Token(id, _)] => {
             let record = records.get(*id)?;
-            (record.kind == Kind::Count && record.value.fract() == 0.0 && record.value >= 0.0).then_some(record)
+            (record.kind == Kind::Count && record.value.fract() == 0.0 && record.value >= 0.0).then_some(*id)
         }
         _ => None,
     }
 }
 
-/// A cell as the rules see it: a typed count as that count; any other cell
-/// holding tokens is left for [`settle_document`]; an untyped cell is read
-/// by [`figure_of`].
-fn typed_figure_of(cell: &Cell, numeric: bool, records: &[Record]) -> Figure {
+/// A cell as the rules see it: a typed count as that count (already hidden
+/// when the table's pattern withholds it); any other cell holding tokens is
+/// left for [`settle_document`]; an untyped cell is read by [`figure_of`].
+fn typed_figure_of(cell: &Cell, numeric: bool, records: &[Record], pattern: Option<&Pattern>) -> Figure {
     if let Some(record) = lone_count(cell, records) {
-        return Figure::Count(record.value as u64);
+        let n = record.value as u64;
+        if pattern.is_some_and(|p| p.complements.contains(&record.identity)) {
+            return Figure::Hidden(n);
+        }
+        return Figure::Count(n);
     }
     match typed::cell_text(cell) {
         Some(text) if typed::has_token(text) => Figure::Other(Cell::Text(text.to_string())),
@@ -211,7 +221,10 @@ pub fn publish(doc: &mut Document, rules: &Rules, settle: &mut Settle<'_>) -> Re
                 ));
             }
             let convert = |row: &Vec<Cell>| {
-                row.iter().zip(&numeric).map(|(c, n)| typed_figure_of(c, *n, settle.records)).collect::<Vec<_>>()
+                row.iter()
+                    .zip(&numeric)
+                    .map(|(c, n)| typed_figure_of(c, *n, settle.records, settle.pattern))
+                    .collect::<Vec<_>>()
             };
             let raw = RawTable {
                 name: name.clone(),
@@ -222,20 +235,32 @@ pub fn publish(doc: &mut Document, rules: &Rules, settle: &mut Settle<'_>) -> Re
                 totals_column: totals_column(table),
                 note: table.note.clone(),
             };
-            let (mut published, outcome) = rules.publish(&raw, lang).map_err(|e| e.to_string())?;
+            let (mut published, outcome) = rules.publish(&raw).map_err(|e| e.to_string())?;
             let premarked_hidden = table.rows.iter().flatten().filter(|c| c.is_hidden()).count();
             hidden += outcome.suppressed + outcome.withheld_rates + outcome.complementary + premarked_hidden;
             hidden += withhold_row_rates(&mut published, &numeric, rules);
             // A typed count hidden here (small, or the complement of one) is hidden everywhere.
             let lines = table.rows.iter().zip(&published.rows).chain(table.totals.iter().zip(published.totals.iter()));
+            let mut seen = Vec::new();
             for (before, after) in lines {
                 for (cell, out) in before.iter().zip(after) {
+                    if let Some(id) = lone_token(cell, settle.records) {
+                        let verdict = match out {
+                            Cell::Suppressed(_) => Verdict::Suppress,
+                            c if c.is_hidden() => Verdict::Withhold,
+                            _ => Verdict::Show,
+                        };
+                        seen.push((id, verdict, out.display().to_string()));
+                    }
                     if out.is_hidden()
                         && let Some(record) = lone_count(cell, settle.records)
                     {
                         settle.hidden.insert(record.identity.clone());
                     }
                 }
+            }
+            for (id, verdict, display) in seen {
+                settle.saw(id, verdict, &display);
             }
             raw_rows.push((i, raw.rows));
             *table = published;
@@ -271,7 +296,7 @@ pub fn publish(doc: &mut Document, rules: &Rules, settle: &mut Settle<'_>) -> Re
     let mut emptied_bars: Vec<usize> = Vec::new();
     for (i, block) in doc.blocks.iter_mut().enumerate() {
         match block {
-            Block::Figure { chart: Chart::Bar(bar), .. } => {
+            Block::Figure { chart: Chart::Bar(bar), .. } if !bar.tally => {
                 let keep: Vec<bool> = bar
                     .values
                     .iter()
@@ -322,13 +347,12 @@ pub fn publish(doc: &mut Document, rules: &Rules, settle: &mut Settle<'_>) -> Re
             let k = rules.k;
             let text = match lang {
                 sunward_render::Lang::ZhCn => {
-                    format!("{caption}：未绘制。图中每一项的数字均小于{k}，按发布规则不予公布。")
+                    format!("{caption}：未绘制。图中各项的人数或小于{k}，或在表中一并隐去，按发布规则不予公布。")
                 }
-                sunward_render::Lang::En => {
-                    format!(
-                        "{caption}: not drawn. Every item's figure is under {k}, which the publication rules withhold."
-                    )
-                }
+                sunward_render::Lang::En => format!(
+                    "{caption}: not drawn. Each item's count is either under {k} or withheld in the table beside it, \
+                     as the publication rules require."
+                ),
             };
             doc.blocks[i] = Block::Note { text };
         }
@@ -454,19 +478,18 @@ fn totals_column(table: &sunward_render::Table) -> Option<TotalsColumn> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sinks::report::typed::Identity;
     use sunward_render::markup;
 
     /// Publishes a document whose figures were written without `metric()`.
     fn untyped(d: &mut Document, rules: &Rules) -> Result<usize, Refusal> {
-        let value_of = |_: &Identity| None;
         let mut settle = Settle {
             records: &[],
             rules: Some(rules),
             hidden: Default::default(),
-            value_of: &value_of,
+            pattern: None,
             withheld: 0,
             group_digits: false,
+            printed: Default::default(),
         };
         publish(d, rules, &mut settle)
     }

@@ -8,11 +8,13 @@
 //! | `fig(key, period=period)` | function | `metric()` for the template's `unit` (its `unit_type` and `unit_id`) and, by default, the template's `period` variable |
 //! | `funnel(rate, size, overall, scale=1000)` | function | where a unit lies on a funnel plot: none inside the 95% limits, else a label such as `高于95%控制限` |
 //! | `small(n)` | function | whether publication hides the count `n` (1 ≤ n < k) |
+//! | `shown(x)` | function | whether the figure `x` will be printed under publication (a count neither small nor withheld by the metrics table's pattern; a rate whose counts are all shown), so a sentence can be written that reads well without it |
 //! | `can_show(counts)` | function | whether a funnel point resting on these counts (one per pooled period) is shown under publication: their sum is 0 or ≥ k and they do not mix hidden and shown counts |
 //! | `t(zh, en)` | function | the text in the report's language |
 //! | `count` | filter | a count as published: `<5` for 1..k−1; digits grouped in English (`3,695`) |
 //! | `num(d=1)` | filter | a number with at most `d` decimals (`2.8`) |
-//! | `pct(d=0)` | filter | a share as a percentage (`0.553` → `55%`) |
+//! | `pct(d=0)` | filter | a share as a percentage, rounded half up (四舍五入: `0.125` → `13%`) |
+//! | `tally` | filter | a number that counts no person (sessions, classes, days), written from `tables.*`: never withheld, where a bare number in a table's figure column is taken for a count |
 //! | `change(d=0)` | filter | a relative change with its sign (`−0.472` → `−47%`) |
 //! | `withhold(n, d, …)` | filter | the value, or `—` when publication hides any of the counts it rests on |
 //!
@@ -29,7 +31,7 @@ use sunward_render::document::{format_decimal, format_number};
 use sunward_render::publication::Rules;
 use sunward_render::{FunnelPlot, FunnelPoint, Lang};
 
-use super::typed::{Identity, Record, Registry, group_thousands, kind_of, token};
+use super::typed::{Identity, Kind, Record, Registry, group_thousands, kind_of, token};
 use super::values::Figures;
 
 /// The context variable holding the render's [`Tracker`].
@@ -49,6 +51,9 @@ pub struct Tracker {
     /// The baseline academic year's period (`AY2022`) when the pipeline has a
     /// `baseline_year` parameter: what a change or a rate ratio rests on.
     pub baseline: Option<String>,
+    /// What every public document of the metrics table withholds (`None`
+    /// under no rules), so that `shown()` can tell a template in advance.
+    pub pattern: Arc<Option<sunward_render::disclosure::Pattern>>,
 }
 
 impl Object for Tracker {}
@@ -212,6 +217,22 @@ pub fn environment(root: &Path, figures: Arc<Figures>) -> Environment<'static> {
         let t = tracker(state)?;
         Ok(number(&n, "small()")?.is_some_and(|n| t.is_small(n)))
     });
+    env.add_function("shown", |state: &State, value: Value| -> Result<bool, Error> {
+        let t = tracker(state)?;
+        if t.rules.is_none() || value.is_none() || value.is_undefined() {
+            return Ok(true);
+        }
+        if let Some(figure) = value.downcast_object_ref::<FigureValue>() {
+            let Some(record) = t.registry.get(figure.id) else { return Ok(false) };
+            let hides = |id: &Identity| (*t.pattern).as_ref().is_some_and(|p| p.hides(id));
+            return Ok(match &record.kind {
+                Kind::Count => !t.is_small(record.value) && !hides(&record.identity),
+                Kind::Plain => true,
+                Kind::Rate { rests_on } => !rests_on.iter().any(hides),
+            });
+        }
+        Ok(!number(&value, "shown()")?.is_some_and(|n| t.is_small(n)))
+    });
     env.add_function(
         "funnel",
         |state: &State, rate: Value, size: Value, overall: Value, scale: Option<f64>| -> Result<Value, Error> {
@@ -274,6 +295,13 @@ pub fn environment(root: &Path, figures: Arc<Figures>) -> Environment<'static> {
         let text = format_decimal(n, 0);
         Ok(Value::from(if t.lang == Lang::En { group_thousands(&text) } else { text }))
     });
+    env.add_filter("tally", |state: &State, value: Value| -> Result<Value, Error> {
+        let t = tracker(state)?;
+        let Some(n) = number(&value, "tally")? else { return Ok(Value::from(t.none())) };
+        let record = Record { identity: Identity::new("", "", "", "tally"), value: n, kind: Kind::Plain };
+        let id = t.registry.register(record);
+        Ok(Value::from_safe_string(token(id, &format_decimal(n, 0))))
+    });
     env.add_filter("num", |state: &State, value: Value, decimals: Option<usize>| -> Result<Value, Error> {
         let t = tracker(state)?;
         Ok(match number(&value, "num")? {
@@ -311,11 +339,19 @@ pub fn environment(root: &Path, figures: Arc<Figures>) -> Environment<'static> {
     env
 }
 
-/// `x` with exactly `decimals` decimals, `−` for minus, no `-0`.
+/// `x` with exactly `decimals` decimals, rounded half away from zero as
+/// Chinese statistics round (四舍五入: 12.5 → 13, where Rust's formatting
+/// would give 12), `−` for minus, no `-0`. A value a hair below the half
+/// because of binary floating point (28.499999999999996 for 57/200 × 100)
+/// rounds as the exact fraction would.
 pub fn fixed(x: f64, decimals: usize) -> String {
     if !x.is_finite() {
         return "—".to_string();
     }
+    let scale = 10f64.powi(decimals.min(15) as i32);
+    let scaled = x * scale;
+    let nudged = scaled + scaled.signum() * 1e-9 * scaled.abs().max(1.0);
+    let x = nudged.round() / scale;
     let s = format!("{x:.decimals$}");
     let zero = s.trim_start_matches('-').chars().all(|c| c == '0' || c == '.');
     match s.strip_prefix('-') {
@@ -335,6 +371,31 @@ mod tests {
         assert_eq!(fixed(-47.21, 0), "−47");
         assert_eq!(fixed(-0.04, 1), "0.0");
         assert_eq!(fixed(2913.0, 0), "2913");
+        // 2/16 = 12.5%: 四舍五入 gives 13.
+        assert_eq!(fixed(2.0 / 16.0 * 100.0, 0), "13");
+        assert_eq!(fixed(-2.0 / 16.0 * 100.0, 0), "−13");
+    }
+
+    /// Every share a/b with b up to 400, as a percentage with 0, 1 and 2
+    /// decimals, against exact integer arithmetic: round half up of
+    /// 100·a/b·10^d is ⌊(2·100·10^d·a + b) / 2b⌋.
+    #[test]
+    fn percentages_round_half_up_over_a_grid_of_fractions() {
+        for b in 1u64..=400 {
+            for a in 0..=b {
+                for d in 0..3usize {
+                    let p = 10u64.pow(d as u32);
+                    let units = (2 * 100 * p * a + b) / (2 * b);
+                    let expected = if d == 0 {
+                        units.to_string()
+                    } else {
+                        format!("{}.{:0width$}", units / p, units % p, width = d)
+                    };
+                    let got = fixed(a as f64 / b as f64 * 100.0, d);
+                    assert_eq!(got, expected, "{a}/{b} with {d} decimals");
+                }
+            }
+        }
     }
 
     #[test]
@@ -345,6 +406,7 @@ mod tests {
             hidden: AtomicUsize::new(0),
             registry: Registry::default(),
             baseline: None,
+            pattern: Arc::new(None),
         };
         let identity = |key: &str| Identity {
             unit_type: "school".into(),

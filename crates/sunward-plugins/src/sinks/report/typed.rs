@@ -25,10 +25,11 @@
 //! comparisons; a chart's points go through the chart rules of the
 //! publication pass instead.
 
-use std::collections::BTreeSet;
-use std::sync::Mutex;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Mutex, OnceLock};
 
 use sunward_render::Cell;
+use sunward_render::disclosure::{Catalogue, Pattern, Role};
 use sunward_render::markup::cell_of;
 use sunward_render::publication::Rules;
 
@@ -40,29 +41,7 @@ pub const SEP: char = '\u{E001}';
 pub const CLOSE: char = '\u{E002}';
 
 /// Which figure of the metrics table: unit, period and metric key.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Identity {
-    /// `district`, `school`, `org`, …
-    pub unit_type: String,
-    /// The unit's id.
-    pub unit_id: String,
-    /// `AY2024`, `2025`, `AY2024-1`, …
-    pub period: String,
-    /// The metric key, e.g. `incidents`.
-    pub key: String,
-}
-
-impl Identity {
-    /// The same unit and period, another metric.
-    pub fn sibling(&self, key: &str) -> Identity {
-        Identity { key: key.to_string(), ..self.clone() }
-    }
-
-    /// The same unit and metric, another period.
-    pub fn in_period(&self, period: &str) -> Identity {
-        Identity { period: period.to_string(), ..self.clone() }
-    }
-}
+pub use sunward_render::disclosure::Identity;
 
 /// What kind of figure a metric is, for the publication rules.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,39 +57,31 @@ pub enum Kind {
     Plain,
 }
 
-/// Counts by key or key prefix (`metrics.md`).
-const COUNTS: &[&str] = &[
-    "incidents",
-    "student_contacts",
-    "students_individual",
-    "high_risk_students",
-    "case_sessions",
-    "screened_high",
-    "screened_classes",
-    "cases_active",
-];
-const COUNT_PREFIXES: &[&str] = &["cases_active.", "events.", "participants.", "outcome_n."];
-/// Values the rules do not apply to: they count no student.
-const PLAIN: &[&str] = &["onsite_days", "workers"];
+/// The catalogue of the standard metrics: what each one is and what each
+/// rate rests on ([`Catalogue::standard`]).
+pub fn catalogue() -> &'static Catalogue {
+    static CATALOGUE: OnceLock<Catalogue> = OnceLock::new();
+    CATALOGUE.get_or_init(Catalogue::standard)
+}
 
-/// The kind of the figure `identity`, whose value is `value`. `baseline` is
-/// the baseline academic year's period (`AY2022`) when the report knows it;
-/// `academic_years` lists the academic-year periods of the table, for a
-/// change whose baseline is not known (then it rests on every one of them).
+/// The kind of the figure `identity`, whose value is `value`, from the
+/// catalogue: counts of people are counts; tallies of sessions, classes and
+/// days are plain; a ratio or statistic rests on the counts it divides or
+/// summarises; a comparison on the count in this period and in `baseline`
+/// (the baseline academic year's period, `AY2022`), or in every academic
+/// year of `academic_years` when the baseline is not known. A metric the
+/// catalogue does not know is guessed from its value: a whole number is
+/// treated as a count, which hides more, never less.
 pub fn kind_of(identity: &Identity, value: f64, baseline: Option<&str>, academic_years: &[String]) -> Kind {
-    let key = identity.key.as_str();
-    let on = |k: &str| vec![identity.sibling(k)];
-    match key {
-        k if COUNTS.contains(&k) || COUNT_PREFIXES.iter().any(|p| k.starts_with(p)) => Kind::Count,
-        k if PLAIN.contains(&k) => Kind::Plain,
-        "incident_rate_per_1000" | "incident_rate_ci_low" | "incident_rate_ci_high" => {
-            Kind::Rate { rests_on: on("incidents") }
-        }
-        "incident_rate_ratio"
-        | "incident_rate_ratio_ci_low"
-        | "incident_rate_ratio_ci_high"
-        | "incident_rate_change" => {
-            let now = identity.sibling("incidents");
+    let role = catalogue().role_or_guess(&identity.key, value);
+    match &role {
+        Role::Count { .. } => Kind::Count,
+        Role::Tally | Role::Plain => Kind::Plain,
+        Role::Ratio { .. } | Role::Statistic { .. } => Kind::Rate {
+            rests_on: role.rests_on().into_iter().filter(|k| !k.is_empty()).map(|k| identity.sibling(k)).collect(),
+        },
+        Role::Comparison { of } => {
+            let now = identity.sibling(of);
             let mut rests_on = vec![now.clone()];
             match baseline {
                 Some(b) => rests_on.push(now.in_period(b)),
@@ -120,17 +91,6 @@ pub fn kind_of(identity: &Identity, value: f64, baseline: Option<&str>, academic
             }
             Kind::Rate { rests_on }
         }
-        "closed_loop_rate" | "median_days_to_intervention" => Kind::Rate { rests_on: on("screened_high") },
-        "red_deescalation_rate" | "sessions_per_high_risk_case" => Kind::Rate { rests_on: on("cases_active.red") },
-        "referral_rate" => Kind::Rate { rests_on: on("cases_active") },
-        "class_coverage" | "screening_coverage" => Kind::Rate { rests_on: Vec::new() },
-        k if k.starts_with("improvement_rate.") => {
-            Kind::Rate { rests_on: on(&format!("outcome_n.{}", &k["improvement_rate.".len()..])) }
-        }
-        // A metric this list does not know (a plugin's): a whole number is
-        // treated as a count, which hides more, never less.
-        _ if value.fract() == 0.0 => Kind::Count,
-        _ => Kind::Rate { rests_on: Vec::new() },
     }
 }
 
@@ -157,6 +117,11 @@ impl Registry {
         let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
         records.push(record);
         records.len() - 1
+    }
+
+    /// One figure, by number.
+    pub fn get(&self, id: usize) -> Option<Record> {
+        self.records.lock().unwrap_or_else(|e| e.into_inner()).get(id).cloned()
     }
 
     /// Every figure, by number.
@@ -233,14 +198,18 @@ pub struct Settle<'a> {
     pub records: &'a [Record],
     /// The rules; `None` shows every figure.
     pub rules: Option<&'a Rules>,
-    /// Counts withheld as a table's complement.
+    /// Counts withheld as a complement within this document's tables.
     pub hidden: BTreeSet<Identity>,
-    /// The value of any figure of the metrics table (for the counts a rate rests on).
-    pub value_of: &'a dyn Fn(&Identity) -> Option<f64>,
+    /// The counts every public document of this metrics table withholds
+    /// ([`sunward_render::disclosure`]); `None` under no rules.
+    pub pattern: Option<&'a Pattern>,
     /// Figures hidden so far.
     pub withheld: usize,
     /// Group the digits of whole figures in thousands (`3,695`), as English does.
     pub group_digits: bool,
+    /// What a reader saw of each figure printed: shown (with its display
+    /// text) or hidden; a figure shown anywhere counts as shown.
+    pub printed: BTreeMap<usize, (Verdict, String)>,
 }
 
 /// `3695` → `3,695`; anything but a plain run of digits is left alone.
@@ -263,6 +232,12 @@ impl Settle<'_> {
         self.rules.is_some_and(|r| value.fract() == 0.0 && value >= 1.0 && r.is_small(value as u64))
     }
 
+    /// Whether the count `id` is withheld: by the table's pattern or as a
+    /// complement within this document.
+    fn withheld(&self, id: &Identity) -> bool {
+        self.hidden.contains(id) || self.pattern.is_some_and(|p| p.hides(id))
+    }
+
     /// The verdict on figure `id`.
     pub fn verdict(&self, id: usize) -> Verdict {
         if self.rules.is_none() {
@@ -270,14 +245,17 @@ impl Settle<'_> {
         }
         let Some(record) = self.records.get(id) else { return Verdict::Withhold };
         match &record.kind {
+            // The table's pattern first: a small count whose `<k` would give it away is `—`.
+            Kind::Count if self.pattern.is_some_and(|p| p.complements.contains(&record.identity)) => Verdict::Withhold,
             Kind::Count if self.small(record.value) => Verdict::Suppress,
-            Kind::Count if self.hidden.contains(&record.identity) => Verdict::Withhold,
+            Kind::Count if self.withheld(&record.identity) => Verdict::Withhold,
             Kind::Count | Kind::Plain => Verdict::Show,
             Kind::Rate { rests_on } => {
-                let hidden = rests_on
-                    .iter()
-                    .any(|dep| self.hidden.contains(dep) || (self.value_of)(dep).is_some_and(|v| self.small(v)));
-                if hidden { Verdict::Withhold } else { Verdict::Show }
+                if rests_on.iter().any(|dep| self.withheld(dep)) {
+                    Verdict::Withhold
+                } else {
+                    Verdict::Show
+                }
             }
         }
     }
@@ -290,6 +268,15 @@ impl Settle<'_> {
         }
     }
 
+    /// Records that figure `id` reached the reader as `verdict` (`display`
+    /// when shown).
+    pub fn saw(&mut self, id: usize, verdict: Verdict, display: &str) {
+        let entry = self.printed.entry(id).or_insert((verdict, display.to_string()));
+        if verdict == Verdict::Show {
+            *entry = (verdict, display.to_string());
+        }
+    }
+
     /// `text` with every token replaced by its display text or its marker.
     pub fn text(&mut self, text: &str) -> String {
         if !has_token(text) {
@@ -299,14 +286,18 @@ impl Settle<'_> {
         for piece in pieces(text) {
             match piece {
                 Piece::Text(t) => out.push_str(t),
-                Piece::Token(id, display) => match self.verdict(id) {
-                    Verdict::Show if self.group_digits => out.push_str(&group_thousands(display)),
-                    Verdict::Show => out.push_str(display),
-                    hidden => {
-                        self.withheld += 1;
-                        out.push_str(&self.marker(hidden));
+                Piece::Token(id, display) => {
+                    let verdict = self.verdict(id);
+                    self.saw(id, verdict, display);
+                    match verdict {
+                        Verdict::Show if self.group_digits => out.push_str(&group_thousands(display)),
+                        Verdict::Show => out.push_str(display),
+                        hidden => {
+                            self.withheld += 1;
+                            out.push_str(&self.marker(hidden));
+                        }
                     }
-                },
+                }
             }
         }
         out
@@ -322,6 +313,15 @@ impl Settle<'_> {
             .collect();
         if verdicts.iter().all(|v| *v == Verdict::Show) {
             return cell_of(&self.text(text));
+        }
+        for piece in &parts {
+            if let Piece::Token(id, display) = piece {
+                let verdict = match self.verdict(*id) {
+                    Verdict::Show => Verdict::Withhold,
+                    v => v,
+                };
+                self.saw(*id, verdict, display);
+            }
         }
         self.withheld += 1;
         let lone = verdicts.len() == 1 && parts.len() == 1;
@@ -374,9 +374,20 @@ mod tests {
         assert_eq!(kind_of(&id("incidents", "AY2024"), 3.0, None, &[]), Kind::Count);
         assert_eq!(kind_of(&id("participants.home_visit", "AY2024"), 3.0, None, &[]), Kind::Count);
         assert_eq!(kind_of(&id("onsite_days", "2025"), 3.0, None, &[]), Kind::Plain);
+        // Sessions count no person: never withheld.
+        assert_eq!(kind_of(&id("events.group_session", "2025"), 3.0, None, &[]), Kind::Plain);
+        assert_eq!(kind_of(&id("case_sessions", "2025"), 3.0, None, &[]), Kind::Plain);
         assert_eq!(
             kind_of(&id("incident_rate_per_1000", "AY2024"), 2.5, None, &[]),
+            Kind::Rate { rests_on: vec![id("incidents", "AY2024"), id("enrolment", "AY2024")] }
+        );
+        assert_eq!(
+            kind_of(&id("incident_rate_ci_low", "AY2024"), 0.5, None, &[]),
             Kind::Rate { rests_on: vec![id("incidents", "AY2024")] }
+        );
+        assert_eq!(
+            kind_of(&id("referral_rate", "2025"), 0.125, None, &[]),
+            Kind::Rate { rests_on: vec![id("cases_referred", "2025"), id("cases_active", "2025")] }
         );
         assert_eq!(
             kind_of(&id("incident_rate_change", "AY2024"), -0.2, Some("AY2022"), &[]),
@@ -391,9 +402,12 @@ mod tests {
         );
         assert_eq!(
             kind_of(&id("improvement_rate.resilience", "AY2024"), 0.5, None, &[]),
-            Kind::Rate { rests_on: vec![id("outcome_n.resilience", "AY2024")] }
+            Kind::Rate { rests_on: vec![id("improved.resilience", "AY2024"), id("outcome_n.resilience", "AY2024")] }
         );
-        assert_eq!(kind_of(&id("screening_coverage", "AY2024"), 0.98, None, &[]), Kind::Rate { rests_on: vec![] });
+        assert_eq!(
+            kind_of(&id("screening_coverage", "AY2024"), 0.98, None, &[]),
+            Kind::Rate { rests_on: vec![id("screened_students", "AY2024"), id("enrolment", "AY2024")] }
+        );
         // Unknown metrics: whole numbers are counts.
         assert_eq!(kind_of(&id("plugin_thing", "AY2024"), 4.0, None, &[]), Kind::Count);
     }
@@ -406,23 +420,29 @@ mod tests {
             Record {
                 identity: id("incident_rate_per_1000", "AY2024"),
                 value: 2.5,
-                kind: Kind::Rate { rests_on: vec![id("incidents", "AY2024")] },
+                kind: Kind::Rate { rests_on: vec![id("incidents", "AY2024"), id("enrolment", "AY2024")] },
             },
-            Record { identity: id("screening_coverage", "AY2024"), value: 0.98, kind: Kind::Rate { rests_on: vec![] } },
+            Record {
+                identity: id("screening_coverage", "AY2024"),
+                value: 0.98,
+                kind: Kind::Rate { rests_on: vec![id("screened_students", "AY2024"), id("enrolment", "AY2024")] },
+            },
             Record { identity: id("onsite_days", "2025"), value: 2.0, kind: Kind::Plain },
         ];
-        let value_of = |i: &Identity| records.iter().find(|r| &r.identity == i).map(|r| r.value);
         let rules = Rules::new(5);
+        // The table's pattern: the 3 is small; nothing else is withheld.
+        let pattern = Pattern { k: 5, small: [id("incidents", "AY2024")].into(), ..Pattern::default() };
         let mut settle = Settle {
             records: &records,
             rules: Some(&rules),
             hidden: BTreeSet::new(),
-            value_of: &value_of,
+            pattern: Some(&pattern),
             withheld: 0,
             group_digits: false,
+            printed: BTreeMap::new(),
         };
         // In prose: "3人" is still a small count; the rate on it is withheld; coverage
-        // (on enrolment) and days on site are shown.
+        // (on screened students and enrolment, both shown) and days on site are shown.
         let prose = format!(
             "{}人，每千人{}，覆盖率{}，驻校{}天，上年{}起",
             token(0, "3"),
@@ -440,14 +460,19 @@ mod tests {
         assert_eq!(settle.cell(&token(0, "3")), Cell::Suppressed("<5".into()));
         assert_eq!(settle.cell(&format!("{}–{}", token(2, "0.6"), token(2, "8.0"))), Cell::Withheld("—".into()));
         assert_eq!(settle.cell(&token(3, "98%")), cell_of("98%"));
+        // A complement of the table's pattern withholds the count and the rates on it.
+        let pattern = Pattern { k: 5, complements: [id("screened_students", "AY2024")].into(), ..Pattern::default() };
+        settle.pattern = Some(&pattern);
+        assert_eq!(settle.text(&token(3, "98%")), "—");
         // Without rules every figure shows.
         let mut open = Settle {
             records: &records,
             rules: None,
             hidden: BTreeSet::new(),
-            value_of: &value_of,
+            pattern: None,
             withheld: 0,
             group_digits: false,
+            printed: BTreeMap::new(),
         };
         assert_eq!(open.text(&prose), "3人，每千人2.5，覆盖率98%，驻校2天，上年12起");
     }

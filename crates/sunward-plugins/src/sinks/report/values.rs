@@ -66,7 +66,7 @@ pub fn rows(table: &TableData) -> Result<Vec<BTreeMap<String, Value>>> {
 }
 
 /// The key of one figure: unit type, unit id, period, metric.
-type FigureKey = (String, String, String, String);
+pub type FigureKey = (String, String, String, String);
 
 /// The long metrics table (`unit_type, unit_id, period, metric, value`), indexed.
 #[derive(Debug, Default)]
@@ -115,6 +115,11 @@ impl Figures {
     /// A figure: `None` when there is no such row, `Some(None)` when its value is null.
     pub fn get(&self, unit_type: &str, unit_id: &str, period: &str, metric: &str) -> Option<Option<f64>> {
         self.values.get(&(unit_type.to_string(), unit_id.to_string(), period.to_string(), metric.to_string())).copied()
+    }
+
+    /// Every figure: (unit type, unit id, period, metric) and its value.
+    pub fn iter(&self) -> impl Iterator<Item = (&FigureKey, &Option<f64>)> {
+        self.values.iter()
     }
 
     /// Whether the table has no rows.

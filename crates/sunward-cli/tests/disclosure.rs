@@ -1,0 +1,353 @@
+//! Withheld means withheld: the disclosure audit, end to end.
+//!
+//! Every public report of a run writes, beside its HTML, PDF and Word file,
+//! `<name>.figures.json`: each figure it prints with its unit, period and
+//! metric, as printed (the figure, `<5` or `—`). The tests here check that
+//! file against what the documents really show (the HTML text, the PDF text
+//! layer, the Word file through LibreOffice), then play a reader with a
+//! calculator who holds every public document of the run at once: from the
+//! figures and markers printed, the rates with their rounding and every
+//! equation between figures (an organisation or a district is the sum of
+//! its schools, `all` of its districts, a year of its terms, a total of its
+//! parts), they try to pin down each withheld count. They must find none —
+//! on the sample project, on the two sample districts, and on generated
+//! districts of many small schools. The same reader, given what the rules
+//! before this audit printed (small counts as `<5`, everything else shown,
+//! a rate withheld only when a count it was known to rest on was small),
+//! finds the leaks readers reported: a referral rate beside its cases, an
+//! organisation's high-risk students minus one school's.
+
+mod common;
+
+use common::{chromium_dom, docx_text, ok, pdf_text, repo};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use sunward_render::disclosure::{Catalogue, Hierarchy, Identity, Knowledge, Lattice, Role, SeenRate, audit};
+
+fn sunward(args: &[String]) {
+    let output = Command::new(env!("CARGO_BIN_EXE_sunward")).current_dir(repo()).args(args).output().unwrap();
+    ok(&output);
+}
+
+fn run(pipeline: &str, sets: &[&str], out: &Path) {
+    let mut args = vec!["run".to_string(), format!("pipelines/{pipeline}"), "--quiet".into()];
+    for s in sets {
+        args.push("--set".into());
+        args.push(s.to_string());
+    }
+    args.push("--out".into());
+    args.push(out.display().to_string());
+    sunward(&args);
+}
+
+/// One printed figure of a `.figures.json`.
+struct Printed {
+    identity: Identity,
+    shown: String,
+    value: Option<f64>,
+}
+
+fn read_printed(path: &Path) -> (String, Vec<Printed>) {
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let audience = doc["audience"].as_str().unwrap().to_string();
+    let figures = doc["figures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| Printed {
+            identity: Identity::new(
+                f["unit_type"].as_str().unwrap(),
+                f["unit_id"].as_str().unwrap(),
+                f["period"].as_str().unwrap(),
+                f["metric"].as_str().unwrap(),
+            ),
+            shown: f["shown"].as_str().unwrap().to_string(),
+            value: f["value"].as_f64(),
+        })
+        .collect();
+    (audience, figures)
+}
+
+/// Every public `.figures.json` under `dirs`.
+fn public_ledgers(dirs: &[&Path]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for dir in dirs {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.to_string_lossy().ends_with(".figures.json") && read_printed(&path).0 == "public" {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The metrics table as the lattice's values.
+fn truth(metrics_csv: &Path) -> HashMap<Identity, Option<f64>> {
+    let mut reader = csv::Reader::from_path(metrics_csv).unwrap();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (Identity::new(&r[0], &r[1], &r[2], &r[3]), r[4].parse::<f64>().ok())
+        })
+        .collect()
+}
+
+fn hierarchy(schools_csv: &Path) -> Hierarchy {
+    let mut reader = csv::Reader::from_path(schools_csv).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    let (s, o, d) = (col("school_id").unwrap(), col("org_id"), col("district_id"));
+    let rows: Vec<(String, Option<String>, Option<String>)> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            let get = |c: Option<usize>| c.map(|c| r[c].to_string()).filter(|v| !v.is_empty());
+            (r[s].to_string(), get(o), get(d))
+        })
+        .collect();
+    Hierarchy::from_schools(rows.iter().map(|(s, o, d)| (s.as_str(), o.as_deref(), d.as_deref())))
+}
+
+/// What a reader holding all these documents knows: each count's value or
+/// marker, and each rate printed.
+fn reader_of(ledgers: &[PathBuf]) -> (HashMap<Identity, Knowledge>, Vec<SeenRate>) {
+    let catalogue = Catalogue::standard();
+    let mut seen: HashMap<Identity, Knowledge> = HashMap::new();
+    let mut rates = Vec::new();
+    for path in ledgers {
+        for p in read_printed(path).1 {
+            let knowledge = match (p.value, p.shown.as_str()) {
+                (Some(v), _) => Knowledge::Known(v),
+                (None, s) if s.starts_with('<') => Knowledge::Small,
+                _ => Knowledge::Withheld,
+            };
+            if let Some(Role::Ratio { .. }) = catalogue.role(&p.identity.key)
+                && p.value.is_some()
+                && let Some(rate) = SeenRate::from_display(p.identity.clone(), &p.shown)
+            {
+                rates.push(rate);
+            }
+            // A figure shown anywhere is known, whatever another document printed.
+            let entry = seen.entry(p.identity).or_insert(knowledge);
+            if matches!(knowledge, Knowledge::Known(_)) {
+                *entry = knowledge;
+            }
+        }
+    }
+    (seen, rates)
+}
+
+fn audit_run(ledgers: &[PathBuf], metrics_csv: &Path, schools_csv: &Path) -> Vec<String> {
+    assert!(!ledgers.is_empty(), "no public report was written");
+    let lattice = Lattice::build(&truth(metrics_csv), &Catalogue::standard(), &hierarchy(schools_csv));
+    let (seen, rates) = reader_of(ledgers);
+    audit(&lattice, &seen, &rates, 5).iter().map(ToString::to_string).collect()
+}
+
+/// Each shown count of a ledger appears in the document's text as printed:
+/// the ledger describes the document, not a wish.
+fn ledger_matches_document(ledger: &Path, text: &str, what: &str) {
+    let squeezed: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    for p in read_printed(ledger).1 {
+        if p.value.is_some() {
+            let shown: String = p.shown.chars().filter(|c| !c.is_whitespace()).collect();
+            assert!(
+                squeezed.contains(&shown),
+                "{}: {} is listed as printed \"{}\", but the {what} does not show it",
+                ledger.display(),
+                p.identity,
+                p.shown
+            );
+        }
+    }
+}
+
+fn base(ledger: &Path) -> String {
+    ledger.to_string_lossy().trim_end_matches(".figures.json").to_string()
+}
+
+/// The sample project's annual reviews, public edition, and the two sample
+/// districts' public comparison and summary: no withheld count comes back.
+#[test]
+fn no_public_report_of_the_samples_gives_a_withheld_count_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    common::run_metrics(&repo().join("sample-data/project"), 2024, 2024, &project);
+    run("annual-review.yaml", &["audience=public"], &project);
+    let english = dir.path().join("project-en");
+    let metrics = format!("metrics={}", project.join("metrics.parquet").display());
+    run("annual-review.yaml", &["audience=public", "lang=en", &metrics], &english);
+    let ledgers = public_ledgers(&[&project, &english]);
+    assert_eq!(ledgers.len(), 6, "three units in two languages: {ledgers:?}");
+    let found = audit_run(&ledgers, &project.join("metrics.csv"), &repo().join("sample-data/project/schools.csv"));
+    assert!(found.is_empty(), "a reader works out withheld counts of the public reviews:\n{}", found.join("\n"));
+
+    // What the documents show is what the ledgers say they show.
+    let org = ledgers.iter().find(|l| l.to_string_lossy().contains("_KS-ORG1.figures")).unwrap();
+    let b = base(org);
+    ledger_matches_document(org, &pdf_text(Path::new(&format!("{b}.pdf"))), "PDF text");
+    ledger_matches_document(org, &chromium_dom(Path::new(&format!("{b}.html"))), "HTML");
+    ledger_matches_document(org, &docx_text(Path::new(&format!("{b}.docx")), dir.path()), "Word file");
+
+    for (district, baseline) in [("taicang", "2022"), ("qingpu", "2023")] {
+        let out = dir.path().join(district);
+        let data = format!("data_dir=sample-data/{district}");
+        let baseline = format!("baseline_year={baseline}");
+        run("district.yaml", &[&data, &baseline, "audience=public"], &out);
+        let ledgers = public_ledgers(&[&out]);
+        assert_eq!(ledgers.len(), 2, "the comparison and the summary: {ledgers:?}");
+        let found =
+            audit_run(&ledgers, &out.join("metrics.csv"), &repo().join(format!("sample-data/{district}/schools.csv")));
+        assert!(found.is_empty(), "{district}: a reader works out withheld counts:\n{}", found.join("\n"));
+        for ledger in &ledgers {
+            ledger_matches_document(ledger, &pdf_text(Path::new(&format!("{}.pdf", base(ledger)))), "PDF text");
+        }
+    }
+}
+
+/// Generated districts with many small schools (a handful of students with
+/// a case, incidents in ones and twos): the public comparison and summary
+/// together, read with the metrics' whole hierarchy, give nothing back.
+#[test]
+fn generated_districts_of_small_schools_give_nothing_back() {
+    let dir = tempfile::tempdir().unwrap();
+    for (seed, schools) in [("7", "14"), ("11", "20"), ("23", "9")] {
+        let data = dir.path().join(format!("data-{seed}"));
+        sunward(&[
+            "datagen".into(),
+            "--preset".into(),
+            "custom".into(),
+            "--schools".into(),
+            schools.into(),
+            "--districts".into(),
+            "2".into(),
+            "--scale".into(),
+            "0.05".into(),
+            "--seed".into(),
+            seed.into(),
+            "--out".into(),
+            data.display().to_string(),
+        ]);
+        // The bureau's own words, one public text per district.
+        let texts = dir.path().join(format!("texts-{seed}"));
+        std::fs::create_dir_all(&texts).unwrap();
+        let mut reader = csv::Reader::from_path(data.join("schools.csv")).unwrap();
+        let district = reader.headers().unwrap().iter().position(|h| h == "district_id").unwrap();
+        for r in reader.records() {
+            let id = r.unwrap()[district].to_string();
+            std::fs::write(texts.join(format!("{id}.md")), "---\naudience: public\n---\n本区的工作情况。\n").unwrap();
+        }
+        let out = dir.path().join(format!("out-{seed}"));
+        let data_set = format!("data_dir={}", data.display());
+        let texts_set = format!("texts_dir={}", texts.display());
+        run("district.yaml", &[&data_set, &texts_set, "audience=public"], &out);
+        let ledgers = public_ledgers(&[&out]);
+        let found = audit_run(&ledgers, &out.join("metrics.csv"), &data.join("schools.csv"));
+        assert!(found.is_empty(), "seed {seed}: a reader works out withheld counts:\n{}", found.join("\n"));
+        // And the districts did have small counts to withhold.
+        let (seen, _) = reader_of(&ledgers);
+        assert!(seen.values().any(|k| *k == Knowledge::Small), "seed {seed}: nothing small was printed");
+    }
+}
+
+/// The reader catches the leaks of the rules this replaced: on the sample
+/// project, what a public review printed before (only small counts hidden;
+/// a rate withheld only when the count it was known to rest on was small)
+/// gives back the referred cases of the organisation and the high-risk
+/// students of a school by subtraction.
+#[test]
+fn the_audit_finds_what_the_old_rules_gave_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    common::run_metrics(&repo().join("sample-data/project"), 2024, 2024, &project);
+    run("annual-review.yaml", &["audience=public"], &project);
+    let ledgers = public_ledgers(&[&project]);
+    let values = truth(&project.join("metrics.csv"));
+    let lattice =
+        Lattice::build(&values, &Catalogue::standard(), &hierarchy(&repo().join("sample-data/project/schools.csv")));
+    // The old rules on the same figures: every count printed unless small; a rate printed
+    // unless its denominator was small (the numerators were not known to the rules).
+    let mut seen = HashMap::new();
+    let mut rates = Vec::new();
+    // What the old review printed: the figures this one prints, and the rates it printed
+    // whatever their numerators (this review leaves out a withheld rate's sentence).
+    let mut printed: Vec<Identity> = Vec::new();
+    for ledger in &ledgers {
+        for p in read_printed(ledger).1 {
+            printed.push(p.identity.sibling("referral_rate").in_period("2025"));
+            printed.push(p.identity.sibling("red_deescalation_rate").in_period("2025"));
+            printed.push(p.identity);
+        }
+    }
+    printed.sort();
+    printed.dedup();
+    let catalogue = Catalogue::standard();
+    for identity in printed {
+        let Some(Some(v)) = values.get(&identity) else { continue };
+        match catalogue.role(&identity.key) {
+            Some(Role::Count { .. }) => {
+                let knowledge = if (1.0..5.0).contains(v) { Knowledge::Small } else { Knowledge::Known(*v) };
+                seen.insert(identity, knowledge);
+            }
+            Some(Role::Ratio { denominator, .. }) => {
+                let den = values.get(&identity.sibling(&denominator)).copied().flatten().unwrap_or(0.0);
+                if !(1.0..5.0).contains(&den) {
+                    // Printed as a whole percentage, as the review prints it.
+                    let shown = format!("{}%", (v * 100.0 + 1e-9).round());
+                    rates.extend(SeenRate::from_display(identity, &shown));
+                }
+            }
+            _ => {}
+        }
+    }
+    let found = audit(&lattice, &seen, &rates, 5);
+    let keys: BTreeMap<String, u64> =
+        found.iter().map(|f| (format!("{} {}", f.identity.unit_id, f.identity.key), f.value)).collect();
+    assert!(
+        keys.keys().any(|k| k.ends_with("cases_referred")),
+        "the referral rate beside its cases gave a referred count back before: {keys:?}"
+    );
+    assert!(
+        keys.keys().any(|k| k.ends_with("high_risk_students") || k.contains("cases_active")),
+        "an organisation's count minus a school's gave a school's back before: {keys:?}"
+    );
+}
+
+/// A public edition never prints a case story, and says why; the internal
+/// edition prints them. Percentages round half up (2 of 16 → 13%).
+#[test]
+fn case_stories_stay_internal_and_shares_round_half_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    common::run_metrics(&repo().join("sample-data/project"), 2024, 2024, &project);
+    run("annual-review.yaml", &["audience=public"], &project);
+    let public = pdf_text(&project.join("annual-review_2025_KS-ORG1.pdf"));
+    let story = "一名学生出现自伤行为后";
+    assert!(!public.contains(story), "a case story is in the public edition");
+    assert!(public.contains("个案故事只收入"), "the public edition does not say where the stories are");
+    // The privacy note is said once, not under every table.
+    assert_eq!(public.matches("为保护学生隐私").count(), 1, "{public}");
+    let internal_dir = dir.path().join("internal");
+    std::fs::create_dir_all(&internal_dir).unwrap();
+    for f in ["metrics.csv", "metrics.parquet", "manifest-metrics.json"] {
+        std::fs::copy(project.join(f), internal_dir.join(f)).unwrap();
+    }
+    run("annual-review.yaml", &["audience=internal"], &internal_dir);
+    let internal = pdf_text(&internal_dir.join("annual-review_2025_KS-ORG1.pdf"));
+    assert!(internal.replace(char::is_whitespace, "").contains(story), "the internal edition lost its case stories");
+    // Every share in the ledger is printed as its figures round half up.
+    let values = truth(&project.join("metrics.csv"));
+    for ledger in public_ledgers(&[&project]) {
+        for p in read_printed(&ledger).1 {
+            if p.shown.ends_with('%') && p.value.is_some() && !p.identity.key.contains("change") {
+                let v = values[&p.identity].unwrap();
+                let half_up = ((v * 100.0) + 0.5 + 1e-9).floor();
+                assert_eq!(p.shown, format!("{half_up}%"), "{} = {v}", p.identity);
+            }
+        }
+    }
+}
