@@ -43,8 +43,9 @@ fn render(audience: &str, dir: &Path, metrics: &Path) -> String {
     std::fs::write(
         &pipeline,
         format!(
-            "name: privacy\nsources:\n  metrics: {{plugin: parquet, path: \"{}\"}}\noutputs:\n  r: {{plugin: report, template: t.md.j2, metrics: metrics, path: {audience}, formats: [html], audience: {audience}}}\n",
-            metrics.display()
+            "name: privacy\nsources:\n  metrics: {{plugin: parquet, path: \"{}\"}}\n  schools: {{plugin: csv, path: \"{}\", contract: schools}}\noutputs:\n  r: {{plugin: report, template: t.md.j2, metrics: metrics, hierarchy: schools, path: {audience}, formats: [html], audience: {audience}}}\n",
+            metrics.display(),
+            repo().join("crates/sunward-cli/tests/fixtures/tiny/schools.csv").display()
         ),
     )
     .unwrap();

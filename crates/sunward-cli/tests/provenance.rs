@@ -61,7 +61,14 @@ fn a_report_refuses_metrics_whose_data_has_changed_and_names_the_file() {
 
     // Same data, same parameters: the report renders.
     ok(&comparison(&data, &out, &[]));
-    assert_eq!(reports_in(&out), ["district-comparison_AY2024_D1.html", "district-comparison_AY2024_D1.pdf"]);
+    assert_eq!(
+        reports_in(&out),
+        [
+            "district-comparison_AY2024_D1.figures.json",
+            "district-comparison_AY2024_D1.html",
+            "district-comparison_AY2024_D1.pdf"
+        ]
+    );
     assert!(out.join("manifest-district_comparison.json").is_file());
     assert!(out.join("manifest-metrics.json").is_file(), "the report's run leaves the metrics' manifest alone");
     for name in reports_in(&out) {
@@ -91,7 +98,7 @@ fn a_report_refuses_metrics_whose_data_has_changed_and_names_the_file() {
     ok(&output);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("warning") && stderr.contains("input services.csv"), "{stderr}");
-    assert_eq!(reports_in(&out).len(), 2);
+    assert_eq!(reports_in(&out).len(), 3, "HTML, PDF and the figures they print");
 }
 
 #[test]

@@ -223,7 +223,8 @@ fn a_tiny_school_has_its_small_counts_withheld() {
     //   山顶小学's 2 is under 5: shown "<5", its rate withheld; the totals row (21)
     //   would give it back, so the next smallest count of the column, 小溪中学's 7,
     //   is withheld too, with its rate (7/1500 would give 7 back).
-    //   Services AY2024: 42 consultations (40 + 2), 3 home visits at 山顶小学 → "<5".
+    //   Services AY2024: 42 consultations (40 + 2), 3 home visits at 山顶小学: the visits
+    //   are shown (sessions count no person), their 3 attendances are "<5".
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("tiny");
     let data = repo().join("crates/sunward-cli/tests/fixtures/tiny");
@@ -244,13 +245,16 @@ fn a_tiny_school_has_its_small_counts_withheld() {
 
     let dom = chromium_dom(&out.join("district-comparison_AY2024_D1.html"));
     let rows = html_rows(&dom);
-    // Table 2: school, students, incidents, per 1,000, 95% interval, change, funnel.
+    // Table 2: school, students, incidents, per 1,000 with its interval, change with its interval, funnel.
     let incidents_row = |name: &str| row_of(&rows, name)[1].clone();
-    assert_eq!(incidents_row("大河中学")[..4], ["大河中学", "2000", "12", "6.0"]);
+    // 12 of 2000: 6.0 per 1,000, Garwood interval 6.20–20.96 incidents → 3.1–10.5.
+    assert_eq!(incidents_row("大河中学")[..4], ["大河中学", "2000", "12", "6.0（3.1–10.5）"]);
     assert_eq!(incidents_row("小溪中学")[..6], ["小溪中学", "1500", "—", "—", "—", "—"]);
     assert_eq!(incidents_row("山顶小学")[..6], ["山顶小学", "30", "<5", "—", "—", "—"]);
-    assert_eq!(incidents_row("全区")[..4], ["全区", "3530", "21", "5.9"]);
-    assert_eq!(incidents_row("全区")[5], "+11%");
+    assert_eq!(incidents_row("全区")[..3], ["全区", "3530", "21"]);
+    assert!(incidents_row("全区")[3].starts_with("5.9（"), "{:?}", incidents_row("全区"));
+    // The change carries its interval.
+    assert!(incidents_row("全区")[4].starts_with("+11%（"), "{:?}", incidents_row("全区"));
     assert!(dom.contains("为保护学生隐私"), "the note on withheld figures");
     let pdf = pdf_text(&out.join("district-comparison_AY2024_D1.pdf"));
     let line = pdf.lines().filter(|l| l.contains("山顶小学")).nth(1).expect("山顶小学 in table 2");
@@ -258,7 +262,8 @@ fn a_tiny_school_has_its_small_counts_withheld() {
 
     let summary = chromium_dom(&out.join("government-summary_AY2024_D1.html"));
     let rows = html_rows(&summary);
-    assert_eq!(row_of(&rows, "家访")[0][1..], ["<5".to_string(), "<5".to_string()]);
+    // 3 home visits count no person and are shown; the 3 attendances are people, <5.
+    assert_eq!(row_of(&rows, "家访")[0][1..], ["3".to_string(), "<5".to_string()]);
     assert_eq!(row_of(&rows, "心理咨询")[0][1..], ["42".to_string(), "42".to_string()]);
     assert!(summary.contains("为保护学生隐私"));
 }
@@ -304,11 +309,13 @@ fn the_review_in_english() {
 }
 
 /// The Qingpu sample has a handful of incidents per school and year: under
-/// `audience: public` most single-year counts are withheld. The comparison
-/// must still say something true in its funnel plot, and never give a
-/// verdict beside a withheld rate.
+/// `audience: public` most single-year counts are withheld. The public
+/// comparison tells the same story as the bureau's internal one for the same
+/// year — the same funnel, the same schools outside the limits, less the
+/// ones whose counts it withholds, which it counts and says why — never
+/// gives a verdict beside a withheld rate and never draws an empty chart.
 #[test]
-fn the_qingpu_comparison_in_public_pools_years_and_never_draws_an_empty_chart() {
+fn the_qingpu_comparison_tells_one_story_in_both_editions() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("qingpu");
     let data = repo().join("sample-data/qingpu");
@@ -320,43 +327,47 @@ fn the_qingpu_comparison_in_public_pools_years_and_never_draws_an_empty_chart() 
         "audience=public".to_string(),
     ];
     run("district-comparison.yaml", &sets, &out);
-    let html = out.join("district-comparison_AY2024_310118.html");
-    let dom = chromium_dom(&html);
-    let rows = html_rows(&dom);
-    // Table 2 (the incidents table) has no verdict column: the plot pools the years.
-    let header = rows.iter().find(|r| r.iter().any(|c| c == "每千人")).expect("table 2");
-    assert!(!header.iter().any(|c| c.contains("漏斗图")), "{header:?}");
-    for row in &rows {
-        if row.iter().any(|c| c == "—") {
+    let dom = chromium_dom(&out.join("district-comparison_AY2024_310118.html"));
+    for row in html_rows(&dom) {
+        if row.get(3).is_some_and(|c| c == "—") {
             assert!(!row.iter().any(|c| c.contains("控制限")), "a verdict beside a withheld rate: {row:?}");
         }
     }
-    // The plot pools 2023 and 2024, says so, and shows at least one school.
-    assert!(dom.contains("漏斗图，2023—2024学年合计"), "caption names the pooled years");
-    assert!(dom.contains("把2个学年（2023—2024学年合计）合并"), "the text says why");
-    let svg = dom.split("<svg").nth(1).expect("the funnel is drawn").split("</svg>").next().unwrap();
-    // Points are circles below the legend row (whose marker sits at y = 10).
-    let points = svg.split("<circle").skip(1).filter(|c| !c.contains("cy=\"10\"")).count();
-    assert!(points >= 1, "an empty funnel plot:\n{svg}");
-    // And it counts the schools it leaves out: 11 schools in all.
-    let left_out = 11 - points;
-    assert!(dom.contains(&format!("图中未标出{left_out}个单位")), "the note on schools not shown");
-    // No small count reaches the published text of the PDF either.
-    let pdf = pdf_text(&out.join("district-comparison_AY2024_310118.pdf"));
-    assert!(pdf.contains("公开版"), "{pdf}");
-    assert!(!pdf.contains("控制限内"), "{pdf}");
+    assert!(dom.contains("漏斗图，2024学年"), "the public funnel shows the report's year, as the internal one does");
+    assert!(dom.contains("因偶然落在95%控制限之外"), "the note on many comparisons");
+    let drawn = dom.split("<svg").nth(1).is_some_and(|svg| {
+        let svg = svg.split("</svg>").next().unwrap();
+        svg.split("<circle").skip(1).filter(|c| !c.contains("cy=\"10\"")).count() >= 1
+    });
+    assert!(drawn || dom.contains("未绘制"), "an empty funnel plot");
 
-    // The same data for the bureau itself: every count shown, single year, verdicts given.
+    // The same data for the bureau itself: every count shown, the same year, verdicts given.
     let internal = dir.path().join("internal");
     std::fs::create_dir_all(&internal).unwrap();
     let mut sets = sets.to_vec();
     sets.pop();
     run("district-comparison.yaml", &sets, &internal);
-    let dom = chromium_dom(&internal.join("district-comparison_AY2024_310118.html"));
-    assert!(dom.contains("内部资料"), "marked internal");
-    assert!(!dom.contains("&lt;5"), "an internal report shows every count");
-    assert!(dom.contains("漏斗图，2024学年"), "a single year");
-    assert!(html_rows(&dom).iter().any(|r| r.iter().any(|c| c == "控制限内")), "verdicts in an internal report");
+    let inside = chromium_dom(&internal.join("district-comparison_AY2024_310118.html"));
+    assert!(inside.contains("内部资料"), "marked internal");
+    assert!(!inside.contains("&lt;5"), "an internal report shows every count");
+    assert!(inside.contains("漏斗图，2024学年"), "a single year");
+    // The schools outside the limits: the public edition names those the internal one
+    // names, less the withheld ones, which it counts.
+    let named = |dom: &str| -> Vec<String> {
+        dom.split("落在控制限之外的学校：")
+            .nth(1)
+            .map(|rest| rest.split('。').next().unwrap().split('、').map(|s| s.to_string()).collect())
+            .unwrap_or_default()
+    };
+    let hidden = dom
+        .split("另有")
+        .nth(1)
+        .and_then(|rest| rest.split("所学校落在控制限之外").next())
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(0);
+    let (public_named, internal_named) = (named(&dom), named(&inside));
+    assert!(public_named.iter().all(|s| internal_named.contains(s)), "{public_named:?} vs {internal_named:?}");
+    assert_eq!(public_named.len() + hidden, internal_named.len(), "{public_named:?} + {hidden} vs {internal_named:?}");
 }
 
 /// The metrics and the annual reviews of the sample project (2025, Chinese

@@ -185,17 +185,21 @@ impl FunnelPlot {
         Limits { low998: at(0.001), low95: at(0.025), high95: at(0.975), high998: at(0.999) }
     }
 
-    /// Where a point lies against the limits at its size.
+    /// Where a point lies against the limits at its size. A point within 1 %
+    /// of a limit is drawn on the line and is not called beyond it: a reader
+    /// who sees the dot on the 99.8 % line must not read "above 99.8 %".
     pub fn side(&self, point: &FunnelPoint) -> FunnelSide {
         let l = self.limits(point.denominator);
         let r = point.rate;
-        if r > l.high998 {
+        let above = |limit: f64| r > limit * 1.01 + 1e-12;
+        let below = |limit: f64| r < limit * 0.99 - 1e-12;
+        if above(l.high998) {
             FunnelSide::Above998
-        } else if r > l.high95 {
+        } else if above(l.high95) {
             FunnelSide::Above95
-        } else if r < l.low998 {
+        } else if below(l.low998) {
             FunnelSide::Below998
-        } else if r < l.low95 {
+        } else if below(l.low95) {
             FunnelSide::Below95
         } else {
             FunnelSide::Within

@@ -1202,7 +1202,7 @@ mod tests {
             seed ^= seed << 17;
             seed % n
         };
-        for _case in 0..300 {
+        for _case in 0..600 {
             let schools = 2 + next(6) as usize;
             let rows: Vec<(String, Option<String>, Option<String>)> = (0..schools)
                 .map(|s| {
@@ -1212,22 +1212,39 @@ mod tests {
                 .collect();
             let h = Hierarchy::from_schools(rows.iter().map(|(s, o, d)| (s.as_str(), o.as_deref(), d.as_deref())));
             let mut v: HashMap<Identity, Option<f64>> = HashMap::new();
-            for key in ["incidents", "high_risk_students"] {
-                let mut sums: BTreeMap<(String, String), f64> = BTreeMap::new();
-                for (s, o, d) in &rows {
-                    let n = [0, 1, 2, 3, 4, 5, 6, 9, 14, 30][next(10) as usize] as f64;
-                    v.insert(Identity::new("school", s, "2025", key), Some(n));
-                    if let Some(o) = o {
-                        *sums.entry(("org".into(), o.clone())).or_default() += n;
-                    }
-                    if let Some(d) = d {
-                        *sums.entry(("district".into(), d.clone())).or_default() += n;
-                    }
-                    *sums.entry(("all".into(), "all".into())).or_default() += n;
+            // Counts of every school, then every unit as the sum of its schools:
+            // incidents and high-risk students; cases by tier with their total; a
+            // year of attendances with its two terms.
+            let mut school_values: Vec<(String, String, String, f64)> = Vec::new();
+            for (s, _, _) in &rows {
+                let mut draw = || [0, 1, 2, 3, 4, 5, 6, 9, 14, 30][next(10) as usize] as f64;
+                for key in ["incidents", "high_risk_students"] {
+                    school_values.push((s.clone(), "2025".into(), key.into(), draw()));
                 }
-                for ((t, u), n) in sums {
-                    v.insert(Identity::new(&t, &u, "2025", key), Some(n));
+                let tiers = [draw(), draw(), draw()];
+                for (key, n) in ["cases_active.red", "cases_active.orange", "cases_active.green"].iter().zip(tiers) {
+                    school_values.push((s.clone(), "2025".into(), key.to_string(), n));
                 }
+                school_values.push((s.clone(), "2025".into(), "cases_active".into(), tiers.iter().sum()));
+                let terms = [draw(), draw()];
+                school_values.push((s.clone(), "AY2024-1".into(), "participants.group_session".into(), terms[0]));
+                school_values.push((s.clone(), "AY2024-2".into(), "participants.group_session".into(), terms[1]));
+                school_values.push((s.clone(), "AY2024".into(), "participants.group_session".into(), terms[0] + terms[1]));
+            }
+            let mut sums: BTreeMap<(String, String, String, String), f64> = BTreeMap::new();
+            for (s, period, key, n) in &school_values {
+                v.insert(Identity::new("school", s, period, key), Some(*n));
+                let (_, o, d) = rows.iter().find(|r| &r.0 == s).unwrap();
+                if let Some(o) = o {
+                    *sums.entry(("org".into(), o.clone(), period.clone(), key.clone())).or_default() += n;
+                }
+                if let Some(d) = d {
+                    *sums.entry(("district".into(), d.clone(), period.clone(), key.clone())).or_default() += n;
+                }
+                *sums.entry(("all".into(), "all".into(), period.clone(), key.clone())).or_default() += n;
+            }
+            for ((t, u, p, k), n) in sums {
+                v.insert(Identity::new(&t, &u, &p, &k), Some(n));
             }
             let lattice = Lattice::build(&v, &Catalogue::standard(), &h);
             let pattern = protect(&lattice, 5);

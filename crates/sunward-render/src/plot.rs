@@ -313,11 +313,14 @@ fn funnel(c: &FunnelPlot, lang: Lang) -> Plot {
     let mut flagged = Vec::new();
     for p in &c.points {
         let side = c.side(p);
-        let colour = if side.is_flagged() { Colour::Accent } else { Colour::Primary };
+        // Only a rate above the limits is an alarm; one below them is named in plain ink.
+        let above = matches!(side, FunnelSide::Above95 | FunnelSide::Above998);
+        let colour = if above { Colour::Accent } else { Colour::Primary };
         let (x, y) = (sx(p.denominator), sy(p.rate));
         shapes.push(Shape::Marker { x, y, r: 4.5, colour });
         if side != FunnelSide::Within {
-            shapes.push(text(x + 7.0, y - 6.0, p.label.clone(), SMALL, Anchor::Start, Colour::Accent));
+            let ink = if above { Colour::Accent } else { Colour::Ink };
+            shapes.push(text(x + 7.0, y - 6.0, p.label.clone(), SMALL, Anchor::Start, ink));
             flagged.push(p.label.clone());
         }
     }
@@ -337,7 +340,7 @@ fn funnel(c: &FunnelPlot, lang: Lang) -> Plot {
     shapes.push(text(
         lx + 13.0,
         ly,
-        lang.pick("超出95%控制限", "outside 95% limits"),
+        lang.pick("高于95%控制限", "above the 95% limit"),
         SMALL,
         Anchor::Start,
         Colour::Ink,

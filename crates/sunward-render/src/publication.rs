@@ -498,6 +498,35 @@ mod tests {
     }
 
     #[test]
+    fn counts_withheld_by_the_whole_table_take_part_in_each_line() {
+        // 乙 is withheld by the metrics table's pattern (a complement elsewhere): shown as —
+        // and counted as hidden, so the line needs one more (丙 9, the smallest) but a line
+        // that already holds a small count as well needs none.
+        let table = |rows: Vec<Vec<Figure>>, total: u64| RawTable {
+            name: "t".into(),
+            caption: None,
+            columns: vec![Column::text("学校"), Column::numeric("n")],
+            rows,
+            totals: Some(vec![Figure::text("合计"), c(total)]),
+            totals_column: None,
+            note: None,
+        };
+        let raw = table(
+            vec![vec![Figure::text("甲"), c(12)], vec![Figure::text("乙"), Figure::Hidden(7)], vec![Figure::text("丙"), c(9)]],
+            28,
+        );
+        let (t, outcome) = Rules::default().publish(&raw).unwrap();
+        assert_eq!(shown(&t), [["甲", "12"], ["乙", "—"], ["丙", "—"], ["合计", "28"]]);
+        assert_eq!(outcome.complementary, 2);
+        let raw = table(
+            vec![vec![Figure::text("甲"), c(12)], vec![Figure::text("乙"), Figure::Hidden(7)], vec![Figure::text("丙"), c(3)]],
+            22,
+        );
+        let (t, _) = Rules::default().publish(&raw).unwrap();
+        assert_eq!(shown(&t), [["甲", "12"], ["乙", "—"], ["丙", "<5"], ["合计", "22"]]);
+    }
+
+    #[test]
     fn a_small_total_is_hidden_as_well() {
         // Column: 0, 3, 0 with total 3. The only complement left is the total.
         let raw = RawTable {

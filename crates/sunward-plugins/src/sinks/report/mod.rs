@@ -109,9 +109,45 @@ pub struct ReportSinkConfig {
     pub threshold: u64,
     /// Text files the template includes as `texts.<name>` (report markup: narrative, case
     /// stories written without identifying details, next year's plan), relative to the
-    /// pipeline's folder; `${param}` and `{unit}` are replaced. Each must exist.
+    /// pipeline's folder; `${param}` and `{unit}` are replaced. Each must exist, unless given
+    /// as `{path: …, optional: true}` (a missing one is then an empty text). A text's front
+    /// matter says who may read it (`audience: public`); any other text is internal and left
+    /// out of a public report.
     #[serde(default)]
-    pub texts: BTreeMap<String, String>,
+    pub texts: BTreeMap<String, TextSource>,
+}
+
+/// Where a text comes from: a path, or a path that may be missing.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum TextSource {
+    /// A file that must exist.
+    Path(String),
+    /// A file with settings.
+    File(TextFile),
+}
+
+/// A text file with settings.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TextFile {
+    /// The file, as for a plain path.
+    pub path: String,
+    /// A missing file is an empty text instead of an error (a unit with no case stories).
+    #[serde(default)]
+    pub optional: bool,
+}
+
+impl TextSource {
+    fn path(&self) -> &str {
+        match self {
+            TextSource::Path(p) | TextSource::File(TextFile { path: p, .. }) => p,
+        }
+    }
+
+    fn optional(&self) -> bool {
+        matches!(self, TextSource::File(TextFile { optional: true, .. }))
+    }
 }
 
 /// Which table's rows a report is rendered for.
@@ -476,8 +512,12 @@ fn read_texts(
     audience: Audience,
 ) -> Result<BTreeMap<String, String>> {
     let mut texts = BTreeMap::new();
-    for (name, path) in &config.texts {
-        let path = ctx.input_path(&ctx.interpolate(path)?.replace("{unit}", unit))?;
+    for (name, source) in &config.texts {
+        let path = ctx.input_path(&ctx.interpolate(source.path())?.replace("{unit}", unit))?;
+        if source.optional() && !path.exists() {
+            texts.insert(name.clone(), String::new());
+            continue;
+        }
         let text = std::fs::read_to_string(&path).map_err(|e| {
             Diagnostic::invalid(format!("texts.{name}: cannot read {}: {e}", path.display())).hint(
                 "the organisation's own text lives beside the pipeline; `{unit}` in the path names one file per unit",
@@ -487,7 +527,7 @@ fn read_texts(
             Diagnostic::invalid(format!("texts.{name}: {}:{line}: {message}", path.display()))
                 .hint("a text's front matter may only say who may read it: `audience: public` or `audience: internal`")
         })?;
-        let shown = audience == Audience::Internal || for_whom == Audience::Public;
+        let shown = (audience == Audience::Internal || for_whom == Audience::Public) && !body.trim().is_empty();
         texts.insert(name.clone(), if shown { body.to_string() } else { String::new() });
     }
     Ok(texts)

@@ -16,7 +16,8 @@
 //! | `pct(d=0)` | filter | a share as a percentage, rounded half up (四舍五入: `0.125` → `13%`) |
 //! | `tally` | filter | a number that counts no person (sessions, classes, days), written from `tables.*`: never withheld, where a bare number in a table's figure column is taken for a count |
 //! | `change(d=0)` | filter | a relative change with its sign (`−0.472` → `−47%`) |
-//! | `withhold(n, d, …)` | filter | the value, or `—` when publication hides any of the counts it rests on |
+//! | `ratio_change(d=0)` | filter | a rate ratio as the change it means (`0.53` → `−47%`), for an interval's ends |
+//! | `withhold(n, d, …)` | filter | the value, or `—` when publication hides any of the counts it rests on (a small count, or a figure the metrics table's pattern withholds) |
 //!
 //! None (a null figure) shows as `无` (`n/a` in English). Every hidden figure
 //! is recorded on the render's [`Tracker`], so the report can carry the note
@@ -326,10 +327,25 @@ pub fn environment(root: &Path, figures: Arc<Figures>) -> Environment<'static> {
             None => Value::from(t.none()),
         })
     });
+    env.add_filter("ratio_change", |state: &State, value: Value, decimals: Option<usize>| -> Result<Value, Error> {
+        let t = tracker(state)?;
+        Ok(match number(&value, "ratio_change")? {
+            Some(x) => {
+                let text = fixed((x - 1.0) * 100.0, decimals.unwrap_or(0));
+                keep_type(&value, if x > 1.0 && text != "0" { format!("+{text}%") } else { format!("{text}%") })
+            }
+            None => Value::from(t.none()),
+        })
+    });
     env.add_filter("withhold", |state: &State, value: Value, counts: Rest<Value>| -> Result<Value, Error> {
         let t = tracker(state)?;
         for c in counts.iter() {
-            if number(c, "withhold")?.is_some_and(|n| t.is_small(n.round())) {
+            let hidden_figure = c.downcast_object_ref::<FigureValue>().is_some_and(|f| {
+                t.registry
+                    .get(f.id)
+                    .is_some_and(|r| (*t.pattern).as_ref().is_some_and(|p| p.hides(&r.identity)))
+            });
+            if hidden_figure || number(c, "withhold")?.is_some_and(|n| t.is_small(n.round())) {
                 t.hide();
                 return Ok(Value::from(t.rules.as_ref().map(|r| r.withheld_marker.clone()).unwrap_or_default()));
             }
