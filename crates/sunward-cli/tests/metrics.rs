@@ -120,12 +120,19 @@ fn the_table_has_a_row_for_every_unit_period_and_key() {
     // Periods present: calendar 2023, 2024, 2025; AY2023, AY2024, AY2025
     // (AY2025 from the group session of 2025-09-15); terms AY2023-1, AY2023-2,
     // AY2024-1, AY2024-2, AY2025-1 = 11.
-    // Keys per unit: 42 defined for every period (16 single keys + 13 event and
-    // 13 participant keys) × 11 = 462; class_coverage for 3 years + 5 terms = 8;
-    // 14 academic-year keys (screening_coverage, screened_classes, incidents,
-    // the rate and its two bounds, 4 improvement rates, 4 outcome counts) × 3
-    // = 42; the 4 comparison keys in AY2024 only = 4. 462 + 8 + 42 + 4 = 516.
-    assert_eq!(m.rows.len(), 7 * 516);
+    // Keys per unit: 48 defined for every period (16 single keys of metrics.md
+    // + 6 supplementary ones: cases_referred, cases_reviewed.red,
+    // cases_deescalated.red, case_sessions.red, screened_high_closed,
+    // screened_high_intervened; + 13 event and 13 participant keys) × 11 =
+    // 528; 3 keys for academic years and terms (class_coverage and its
+    // supplementary classes_reached and classes) × (3 years + 5 terms) = 24;
+    // 20 academic-year keys (screening_coverage, screened_classes, incidents,
+    // the rate and its two bounds, 4 improvement rates, 4 outcome counts, and
+    // the supplementary screened_students, enrolment and 4 improved.<domain>)
+    // × 3 = 60; the 4 comparison keys in AY2024 only = 4.
+    // 528 + 24 + 60 + 4 = 616 (before the supplementary keys: 516; they add
+    // 6 × 11 + 2 × 8 + 6 × 3 = 100).
+    assert_eq!(m.rows.len(), 7 * 616);
     let mut periods: Vec<&str> = m.rows.iter().map(|k| k.2.as_str()).collect();
     periods.sort();
     periods.dedup();
@@ -142,6 +149,15 @@ fn the_table_has_a_row_for_every_unit_period_and_key() {
     assert!(!m.has("S1", "AY2024-1", "screening_coverage"));
     assert!(m.has("S1", "AY2024", "incident_rate_ratio"));
     assert!(!m.has("S1", "AY2023", "incident_rate_ratio"));
+    // The supplementary keys have the periods of their rates.
+    assert!(m.has("S1", "2025", "cases_referred"));
+    assert!(m.has("S1", "2025", "screened_high_intervened"));
+    assert!(m.has("S1", "AY2024-1", "classes"));
+    assert!(!m.has("S1", "2025", "classes_reached"));
+    assert!(m.has("S1", "AY2024", "enrolment"));
+    assert!(!m.has("S1", "AY2024-1", "enrolment"));
+    assert!(!m.has("S1", "2024", "screened_students"));
+    assert!(!m.has("S1", "AY2024-2", "improved.interpersonal"));
     // The first rows are those of `all`, as the ORDER BY says.
     assert_eq!(m.rows[0].0, "all");
 }
@@ -405,6 +421,251 @@ fn outcome_improvement() {
     check_null(m, "S1", "AY2024", "improvement_rate.resilience");
     check(m, "S1", "AY2024", "outcome_n.resilience", 0.0);
     check_null(m, "all", "AY2023", "improvement_rate.self_esteem");
+}
+
+#[test]
+fn supplementary_keys_are_the_rates_numerators_and_denominators() {
+    let m = metrics();
+
+    // Cases (see cases_and_risk_tiers): K1 S1 red→orange 2023-09-20..2025-03-31;
+    // K2 S2 red, no final tier, referred, 2025-02-10..; K3 S1 orange→green
+    // 2024-10-01..2024-12-20; K4 S3 green 2022-05-01..2023-06-30; K5 S1
+    // red→red, referred, 2025-04-01... Case sessions: R13 2023-10-10, R01
+    // 2024-09-10, R02 2024-10-15, R03 2025-03-04 (all K1, S1); R04 2025-03-05
+    // (K2, S2); none on K5.
+    //
+    // Calendar 2025 at S1: K1 and K5 active, both red, both with a final tier
+    // (orange, red); K1 stepped down; K5 referred; R03 is the one session.
+    check(m, "S1", "2025", "cases_referred", 1.0);
+    check(m, "S1", "2025", "cases_reviewed.red", 2.0);
+    check(m, "S1", "2025", "cases_deescalated.red", 1.0);
+    check(m, "S1", "2025", "case_sessions.red", 1.0);
+    // S2 in 2025: K2, red and referred, never reviewed; R04.
+    check(m, "S2", "2025", "cases_referred", 1.0);
+    check(m, "S2", "2025", "cases_reviewed.red", 0.0);
+    check(m, "S2", "2025", "cases_deescalated.red", 0.0);
+    check(m, "S2", "2025", "case_sessions.red", 1.0);
+    // O1 (and D1, and all, since S3 has no case in 2025): K1, K2, K5 active;
+    // referred K2, K5 = 2 of 3; reviewed K1, K5 = 2, stepped down K1 = 1;
+    // sessions R03 + R04 = 2 over 3 red cases.
+    check(m, "O1", "2025", "cases_referred", 2.0);
+    check(m, "O1", "2025", "cases_reviewed.red", 2.0);
+    check(m, "O1", "2025", "cases_deescalated.red", 1.0);
+    check(m, "O1", "2025", "case_sessions.red", 2.0);
+    check(m, "D1", "2025", "cases_referred", 2.0);
+    check(m, "all", "2025", "case_sessions.red", 2.0);
+    // S3 in 2025: no active case, all counts 0 (not null).
+    check(m, "S3", "2025", "cases_referred", 0.0);
+    check(m, "D2", "2025", "case_sessions.red", 0.0);
+    // Calendar 2024 at S1: K1 (red, reviewed, stepped down) and K3 (orange);
+    // nobody referred; K1's sessions of 2024 are R01 and R02: 2 over 1 red case.
+    check(m, "S1", "2024", "cases_referred", 0.0);
+    check(m, "S1", "2024", "cases_reviewed.red", 1.0);
+    check(m, "S1", "2024", "cases_deescalated.red", 1.0);
+    check(m, "S1", "2024", "case_sessions.red", 2.0);
+    check(m, "S1", "2024", "sessions_per_high_risk_case", 2.0);
+    // AY2024 (2024-09-01..2025-08-31) at S1: K1, K3, K5; K5 referred; K1 and
+    // K5 reviewed, K1 stepped down; R01, R02, R03 on K1 = 3 over 2 red cases.
+    check(m, "S1", "AY2024", "cases_referred", 1.0);
+    check(m, "S1", "AY2024", "cases_reviewed.red", 2.0);
+    check(m, "S1", "AY2024", "cases_deescalated.red", 1.0);
+    check(m, "S1", "AY2024", "case_sessions.red", 3.0);
+    check(m, "S1", "AY2024", "sessions_per_high_risk_case", 1.5);
+    // AY2024 at O1: adds K2 (referred, not reviewed) and R04: referred 2 of 4
+    // active; sessions 4 over 3 red cases.
+    check(m, "O1", "AY2024", "cases_referred", 2.0);
+    check(m, "O1", "AY2024", "cases_reviewed.red", 2.0);
+    check(m, "O1", "AY2024", "case_sessions.red", 4.0);
+    // Term AY2024-1 (2024-09-01..2025-01-31) at O1: K1 and K3 only (K2 opens
+    // 2025-02-10); R01 and R02. Term AY2024-2 (2025-02-01..): K1, K2, K5; R03, R04.
+    check(m, "O1", "AY2024-1", "case_sessions.red", 2.0);
+    check(m, "O1", "AY2024-1", "cases_referred", 0.0);
+    check(m, "O1", "AY2024-2", "case_sessions.red", 2.0);
+    check(m, "O1", "AY2024-2", "cases_referred", 2.0);
+    check(m, "O1", "AY2024-2", "cases_reviewed.red", 2.0);
+    // Calendar 2023 for all: K1 (red, reviewed, stepped down; R13) and K4
+    // (green, not referred). D2 in 2023: K4 alone, no red case.
+    check(m, "all", "2023", "cases_referred", 0.0);
+    check(m, "all", "2023", "cases_reviewed.red", 1.0);
+    check(m, "all", "2023", "cases_deescalated.red", 1.0);
+    check(m, "all", "2023", "case_sessions.red", 1.0);
+    check(m, "D2", "2023", "cases_reviewed.red", 0.0);
+    check_null(m, "D2", "2023", "red_deescalation_rate");
+    // AY2025 (from 2025-09-01) for all: K2 and K5 still open, both red and
+    // referred; only K5 has a final tier (red, not stepped down); no session.
+    check(m, "all", "AY2025", "cases_referred", 2.0);
+    check(m, "all", "AY2025", "cases_reviewed.red", 1.0);
+    check(m, "all", "AY2025", "cases_deescalated.red", 0.0);
+    check(m, "all", "AY2025", "case_sessions.red", 0.0);
+    check(m, "all", "AY2025", "red_deescalation_rate", 0.0);
+    check(m, "all", "AY2025", "sessions_per_high_risk_case", 0.0);
+
+    // High screenings (see screening_closed_loop): SC1 S1 closed, intervened;
+    // SC2 S1 open, intervened (12 days); SC4 S2 open, no intervention; SC6 S3
+    // closed, intervened; all dated September 2024. SC7 S1 2023-09-25 closed.
+    check(m, "S1", "AY2024", "screened_high_closed", 1.0);
+    check(m, "S1", "AY2024", "screened_high_intervened", 2.0); // the median of 11 and 12
+    check(m, "S2", "AY2024", "screened_high_closed", 0.0);
+    check(m, "S2", "AY2024", "screened_high_intervened", 0.0); // hence no median
+    check(m, "O1", "AY2024", "screened_high_closed", 1.0); // of 3
+    check(m, "O1", "AY2024", "screened_high_intervened", 2.0);
+    check(m, "D2", "AY2024", "screened_high_closed", 1.0);
+    check(m, "D2", "AY2024", "screened_high_intervened", 1.0);
+    check(m, "all", "AY2024", "screened_high_closed", 2.0); // SC1, SC6 of 4
+    check(m, "all", "AY2024", "screened_high_intervened", 3.0); // 11, 12, 14
+    check(m, "all", "2024", "screened_high_closed", 2.0); // the same four screenings
+    check(m, "all", "AY2024-1", "screened_high_intervened", 3.0);
+    check(m, "all", "AY2024-2", "screened_high_closed", 0.0);
+    check(m, "S1", "AY2023", "screened_high_closed", 1.0); // SC7
+    check(m, "all", "2023", "screened_high_intervened", 1.0);
+    check(m, "O1", "2025", "screened_high_intervened", 0.0);
+
+    // Outcomes of AY2024: interpersonal P1 S1 10 → 12 (improved), P4 S1 11 →
+    // 11 (tie), P2 S2 9 → 8; resilience P2 S2 5 → 7 (improved).
+    check(m, "S1", "AY2024", "improved.interpersonal", 1.0); // of 2
+    check(m, "S2", "AY2024", "improved.interpersonal", 0.0); // of 1
+    check(m, "S2", "AY2024", "improved.resilience", 1.0); // of 1
+    check(m, "S1", "AY2024", "improved.resilience", 0.0); // of 0: rate null
+    check(m, "O1", "AY2024", "improved.interpersonal", 1.0); // of 3
+    check(m, "all", "AY2024", "improved.interpersonal", 1.0);
+    check(m, "all", "AY2024", "improved.resilience", 1.0);
+    check(m, "all", "AY2024", "improved.self_esteem", 0.0);
+    check(m, "all", "AY2023", "improved.interpersonal", 0.0);
+
+    // Screened students (distinct student_ref by the screenings'
+    // academic_year): AY2024 S1 P1, P4, P5; S2 P2, P3; S3 P9, P3; AY2023 S1 P1.
+    // Enrolment: AY2023 400, 600, 1000; AY2024 500, 500, 1000; none in AY2025.
+    check(m, "S1", "AY2024", "screened_students", 3.0);
+    check(m, "S1", "AY2024", "enrolment", 500.0);
+    check(m, "S3", "AY2024", "screened_students", 2.0);
+    check(m, "O1", "AY2024", "screened_students", 5.0); // P1, P4, P5, P2, P3
+    check(m, "O1", "AY2024", "enrolment", 1000.0);
+    check(m, "D2", "AY2024", "screened_students", 2.0);
+    check(m, "D2", "AY2024", "enrolment", 1000.0);
+    check(m, "all", "AY2024", "screened_students", 6.0); // P3 at S2 and S3 counts once
+    check(m, "all", "AY2024", "enrolment", 2000.0);
+    check(m, "S1", "AY2023", "screened_students", 1.0);
+    check(m, "S1", "AY2023", "enrolment", 400.0);
+    check(m, "S2", "AY2023", "screened_students", 0.0);
+    check(m, "S2", "AY2023", "enrolment", 600.0);
+    check(m, "D1", "AY2023", "enrolment", 1000.0);
+    check(m, "all", "AY2023", "enrolment", 2000.0);
+    check(m, "all", "AY2025", "enrolment", 0.0); // no enrolment row: 0, and the rates are null
+    check(m, "all", "AY2025", "screened_students", 0.0);
+    check_null(m, "all", "AY2025", "screening_coverage");
+    // The incident rate divides by the same enrolment: all AY2023, 3 / 2000 × 1000.
+    check(m, "all", "AY2023", "incidents", 3.0);
+
+    // Classes (see class_and_screening_coverage): AY2024 S1 2, S2 1, S3 1;
+    // AY2023 S1 1. Reached: S1-2024-7-1 in term 1 (R07) and term 2 (R08);
+    // S2-2024-3-1 in term 2 (R09).
+    check(m, "S1", "AY2024", "classes", 2.0);
+    check(m, "S1", "AY2024", "classes_reached", 1.0);
+    check(m, "S2", "AY2024-1", "classes", 1.0);
+    check(m, "S2", "AY2024-1", "classes_reached", 0.0);
+    check(m, "S2", "AY2024-2", "classes_reached", 1.0);
+    check(m, "O1", "AY2024", "classes", 3.0);
+    check(m, "O1", "AY2024", "classes_reached", 2.0);
+    check(m, "all", "AY2024", "classes", 4.0);
+    check(m, "all", "AY2024", "classes_reached", 2.0);
+    check(m, "all", "AY2024-1", "classes_reached", 1.0); // S1-2024-7-1 only
+    check(m, "all", "AY2024-2", "classes_reached", 2.0);
+    check(m, "D2", "AY2024", "classes", 1.0);
+    check(m, "D2", "AY2024", "classes_reached", 0.0);
+    check(m, "S1", "AY2023-2", "classes", 1.0); // the class of the year, in each term
+    check(m, "S1", "AY2023", "classes_reached", 0.0);
+    check(m, "S2", "AY2023", "classes", 0.0); // no class: class_coverage is null
+    check(m, "all", "AY2025", "classes", 0.0);
+
+    // Over the whole table, every unit and period: where a rate has a value,
+    // it is its numerator over its denominator (× 1000 for the incident
+    // rate); where it is null, its denominator is 0. Each key of a pair is
+    // present wherever the rate is.
+    let domains = ["interpersonal", "emotion_regulation", "resilience", "self_esteem"];
+    let mut pairs: Vec<(String, String, String, f64)> = [
+        ("referral_rate", "cases_referred", "cases_active", 1.0),
+        ("red_deescalation_rate", "cases_deescalated.red", "cases_reviewed.red", 1.0),
+        ("sessions_per_high_risk_case", "case_sessions.red", "cases_active.red", 1.0),
+        ("closed_loop_rate", "screened_high_closed", "screened_high", 1.0),
+        ("screening_coverage", "screened_students", "enrolment", 1.0),
+        ("class_coverage", "classes_reached", "classes", 1.0),
+        ("incident_rate_per_1000", "incidents", "enrolment", 1000.0),
+    ]
+    .iter()
+    .map(|&(r, n, d, scale)| (r.to_string(), n.to_string(), d.to_string(), scale))
+    .collect();
+    for d in domains {
+        pairs.push((format!("improvement_rate.{d}"), format!("improved.{d}"), format!("outcome_n.{d}"), 1.0));
+    }
+    let value = |k: &Key, metric: &str| -> f64 {
+        let key = (k.0.clone(), k.1.clone(), k.2.clone(), metric.to_string());
+        match m.values.get(&key) {
+            Some(Some(v)) => *v,
+            Some(None) => panic!("{key:?} is a count, but null"),
+            None => panic!("no row for {key:?}"),
+        }
+    };
+    let mut defined: HashMap<&str, usize> = HashMap::new();
+    let mut rows_of: HashMap<&str, usize> = HashMap::new();
+    for k in &m.rows {
+        *rows_of.entry(k.3.as_str()).or_default() += 1;
+        for (rate, num, den, scale) in &pairs {
+            if k.3 != *rate {
+                continue;
+            }
+            let (n, d) = (value(k, num), value(k, den));
+            assert!(n >= 0.0 && n.fract() == 0.0 && d >= 0.0 && d.fract() == 0.0, "{k:?}: {num} {n}, {den} {d}");
+            match m.values[k] {
+                Some(r) => {
+                    assert!(d > 0.0, "{k:?} is {r} over {den} 0");
+                    let expected = scale * n / d;
+                    assert!(
+                        (r - expected).abs() <= 1e-9 * expected.abs().max(1.0),
+                        "{k:?}: {r}, but {num} / {den} = {n} / {d}"
+                    );
+                    *defined.entry(rate.as_str()).or_default() += 1;
+                }
+                None => assert_eq!(d, 0.0, "{k:?} is null, but {den} is {d}"),
+            }
+        }
+        // The median of days to intervention is over the intervened high
+        // screenings, of which the closed ones are a part.
+        if k.3 == "median_days_to_intervention" {
+            let (intervened, closed, high) =
+                (value(k, "screened_high_intervened"), value(k, "screened_high_closed"), value(k, "screened_high"));
+            assert!(closed <= intervened && intervened <= high, "{k:?}: {closed} closed, {intervened}, {high}");
+            assert_eq!(m.values[k].is_some(), intervened > 0.0, "{k:?} against {intervened} intervened");
+            if m.values[k].is_some() {
+                *defined.entry("median_days_to_intervention").or_default() += 1;
+            }
+        }
+        if k.3 == "red_deescalation_rate" {
+            assert!(value(k, "cases_reviewed.red") <= value(k, "cases_active.red"), "{k:?}");
+        }
+    }
+    // The numerators and denominators have exactly the rows of their rates
+    // (enrolment and incidents also serve screening coverage, which has the
+    // same academic-year rows).
+    for (rate, num, den, _) in &pairs {
+        assert_eq!(rows_of[num.as_str()], rows_of[rate.as_str()], "{num} against {rate}");
+        assert_eq!(rows_of[den.as_str()], rows_of[rate.as_str()], "{den} against {rate}");
+    }
+    assert_eq!(rows_of["screened_high_intervened"], rows_of["median_days_to_intervention"]);
+    // The check is not empty: every rate with data in the fixture has values.
+    for rate in [
+        "referral_rate",
+        "red_deescalation_rate",
+        "sessions_per_high_risk_case",
+        "closed_loop_rate",
+        "screening_coverage",
+        "class_coverage",
+        "incident_rate_per_1000",
+        "improvement_rate.interpersonal",
+        "improvement_rate.resilience",
+        "median_days_to_intervention",
+    ] {
+        assert!(defined.get(rate).copied().unwrap_or(0) > 0, "no value of {rate} was checked");
+    }
 }
 
 #[test]

@@ -516,8 +516,11 @@ fn the_annual_review_compares_two_whole_years() {
     let rows = html_rows(&chromium_dom(&out.join("annual-review_2024_TC-ORG1.html")));
     let header = rows.iter().find(|r| r.first().is_some_and(|c| c == "项目") && r.contains(&"2024年".to_string()));
     assert_eq!(cells(header.expect("table 2")), ["项目", "2024年", "2023年", "变化"]);
-    assert_eq!(cells(&row_of(&rows, "服务学生（人次）")[0][1..]), ["24964", "17900", "+39%"]);
-    assert_eq!(cells(&row_of(&rows, "个案辅导（次）")[0][1..]), ["789", "660", "+20%"]);
+    // 24964 against 17900: ratio 1.3946; 1.959964·√(1/24964 + 1/17900) = 0.019196, so the
+    // interval is 1.3946·e^∓0.019196 = 1.3681 to 1.4217.
+    assert_eq!(cells(&row_of(&rows, "服务学生（人次）")[0][1..]), ["24964", "17900", "+39%（+37%至+42%）"]);
+    // 789 against 660: 1.1955·e^∓0.10339 = 1.0780 to 1.3257.
+    assert_eq!(cells(&row_of(&rows, "个案辅导（次）")[0][1..]), ["789", "660", "+20%（+8%至+33%）"]);
 }
 
 /// A school's own text is the school team's, and its title says so.

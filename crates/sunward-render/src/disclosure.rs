@@ -291,11 +291,14 @@ impl Catalogue {
     }
 }
 
+/// A unit: its type and id.
+type Unit = (String, String);
+
 /// Which schools make up each organisation and district.
 #[derive(Debug, Clone, Default)]
 pub struct Hierarchy {
     /// Each aggregate unit (`org`, `district`, `all`) and the units it adds up.
-    groups: Vec<((String, String), Vec<(String, String)>)>,
+    groups: Vec<(Unit, Vec<Unit>)>,
 }
 
 impl Hierarchy {
@@ -345,6 +348,10 @@ pub struct Lattice {
     /// Ratios: the ratio, its numerator and denominator, and its scale
     /// (`per`), for the reader's multiplication.
     pub ratios: Vec<(Identity, Identity, Identity, u32)>,
+    /// For each line, its family: lines of different families share no
+    /// count (one metric, or a total with its parts, in one academic or
+    /// calendar year), so each family can be protected on its own.
+    pub families: Vec<usize>,
 }
 
 /// `AY2024-1` → `AY2024`; anything else → `None`.
@@ -360,9 +367,16 @@ impl Lattice {
     pub fn build(values: &HashMap<Identity, Option<f64>>, catalogue: &Catalogue, hierarchy: &Hierarchy) -> Lattice {
         let mut counts: HashMap<Identity, u64> = HashMap::new();
         let mut ratios = Vec::new();
+        // Each key's role, looked up once (a table has a hundred keys and a million figures).
+        let mut roles: HashMap<&str, Option<Role>> = HashMap::new();
         for (id, value) in values {
             let Some(v) = *value else { continue };
-            match catalogue.role_or_guess(&id.key, v) {
+            let known = roles.entry(&id.key).or_insert_with(|| catalogue.role(&id.key));
+            let role = match known {
+                Some(role) => role.clone(),
+                None => catalogue.role_or_guess(&id.key, v),
+            };
+            match role {
                 Role::Count { .. } if v >= 0.0 && v.fract() == 0.0 => {
                     counts.insert(id.clone(), v as u64);
                 }
@@ -390,9 +404,10 @@ impl Lattice {
         for id in counts.keys() {
             by_key_period.entry((&id.key, &id.period)).or_default().insert(id.unit());
         }
-        let mut families: Vec<(&(&str, &str), &BTreeSet<(&str, &str)>)> = by_key_period.iter().collect();
+        let mut families: Vec<&(&str, &str)> = by_key_period.keys().collect();
         families.sort();
-        for ((key, period), units) in families {
+        for (key, period) in families {
+            let units = &by_key_period[&(*key, *period)];
             let adds = match catalogue.role_or_guess(key, 0.0) {
                 Role::Count { adds } => adds,
                 _ => Adds::Not,
@@ -435,8 +450,24 @@ impl Lattice {
                 lines.push(line);
             }
         }
-        let _ = term_year; // terms are found from their year above
-        Lattice { counts, lines, ratios }
+        // A line's family: its metric (a part of a total counts as the total) and its year
+        // (a term counts as its academic year).
+        let part_of: HashMap<&str, &str> = counts
+            .keys()
+            .flat_map(|id| catalogue.parts(&id.key).iter().map(move |p| (p.as_str(), id.key.as_str())))
+            .collect();
+        let mut family_numbers: HashMap<(&str, &str), usize> = HashMap::new();
+        let families = lines
+            .iter()
+            .map(|line: &Vec<Identity>| {
+                let last = &line[line.len() - 1];
+                let key = part_of.get(last.key.as_str()).copied().unwrap_or(&last.key);
+                let year = term_year(&last.period).unwrap_or(&last.period);
+                let next = family_numbers.len();
+                *family_numbers.entry((key, year)).or_insert(next)
+            })
+            .collect();
+        Lattice { counts, lines, ratios, families }
     }
 }
 
@@ -578,266 +609,324 @@ impl std::fmt::Display for Finding {
 /// themselves imply (two `<5` parts of a `<5` total are each at most 3) are
 /// not findings: they say nothing the markers do not.
 pub fn audit(lattice: &Lattice, seen: &HashMap<Identity, Knowledge>, rates: &[SeenRate], k: u64) -> Vec<Finding> {
-    let kf = k as f64;
-    let mut bounds: HashMap<&Identity, (f64, f64)> = HashMap::new();
-    let bound_of = |id: &Identity| match seen.get(id) {
-        Some(Knowledge::Known(v)) => (*v, *v),
-        Some(Knowledge::Small) => (1.0, kf - 1.0),
-        Some(Knowledge::Withheld) => (1.0, f64::INFINITY),
-        None => (0.0, f64::INFINITY),
-    };
+    let mut index: HashMap<&Identity, usize> = HashMap::new();
+    let mut names: Vec<&Identity> = Vec::new();
+    fn number<'a>(id: &'a Identity, index: &mut HashMap<&'a Identity, usize>, names: &mut Vec<&'a Identity>) -> usize {
+        *index.entry(id).or_insert_with(|| {
+            names.push(id);
+            names.len() - 1
+        })
+    }
+    let mut system = System::default();
     for line in &lattice.lines {
-        for id in line {
-            bounds.entry(id).or_insert_with(|| bound_of(id));
-        }
+        let numbered = line.iter().map(|id| number(id, &mut index, &mut names)).collect();
+        system.lines.push(numbered);
     }
     let ratio_parts: HashMap<&Identity, (&Identity, &Identity, f64)> =
         lattice.ratios.iter().map(|(r, n, d, per)| (r, (n, d, f64::from(*per)))).collect();
-    let rate_facts: Vec<(&Identity, &Identity, f64, f64)> = rates
-        .iter()
-        .filter_map(|s| ratio_parts.get(&s.ratio).map(|(n, d, per)| (*n, *d, s.low.max(0.0) / per, s.high / per)))
-        .collect();
-    for (n, d, _, _) in &rate_facts {
-        bounds.entry(n).or_insert_with(|| bound_of(n));
-        bounds.entry(d).or_insert_with(|| bound_of(d));
+    let mut facts = Vec::new();
+    for seen_rate in rates {
+        let Some(&(n, d, per)) = ratio_parts.get(&seen_rate.ratio) else { continue };
+        let (n, d) = (number(n, &mut index, &mut names), number(d, &mut index, &mut names));
+        facts.push((n, d, seen_rate.low.max(0.0) / per, seen_rate.high / per));
     }
-
-    // Interval reasoning until nothing moves.
-    let tighten = |b: &mut HashMap<&Identity, (f64, f64)>, id: &Identity, lo: f64, hi: f64| -> bool {
-        let Some(cur) = b.get_mut(id) else { return false };
-        let lo = (lo - 1e-9).ceil();
-        let hi = (hi + 1e-9).floor();
-        let mut changed = false;
-        if lo > cur.0 {
-            cur.0 = lo;
-            changed = true;
-        }
-        if hi < cur.1 {
-            cur.1 = hi;
-            changed = true;
-        }
-        changed
-    };
-    for _round in 0..200 {
-        let mut changed = false;
-        for line in &lattice.lines {
-            let (parts, total) = line.split_at(line.len() - 1);
-            let total = &total[0];
-            let (plo, phi) = parts.iter().fold((0.0, 0.0), |(l, h), p| {
-                let b = bounds[p];
-                (l + b.0, h + b.1)
-            });
-            changed |= tighten(&mut bounds, total, plo, phi);
-            let t = bounds[total];
-            for p in parts {
-                let b = bounds[p];
-                let others_lo = plo - b.0;
-                let others_hi = phi - b.1;
-                changed |= tighten(&mut bounds, p, t.0 - others_hi, t.1 - others_lo);
-            }
-        }
-        for (n, d, rlo, rhi) in &rate_facts {
-            let db = bounds[*d];
-            changed |= tighten(&mut bounds, n, rlo * db.0, rhi * db.1);
-            let nb = bounds[*n];
-            if *rhi > 0.0 && *rlo > 0.0 {
-                changed |= tighten(&mut bounds, d, nb.0 / rhi, nb.1 / rlo);
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
-
-    let mut findings = Vec::new();
-    let mut reported: BTreeSet<&Identity> = BTreeSet::new();
-    let mut ids: Vec<&&Identity> = bounds.keys().collect();
-    ids.sort();
-    for id in ids {
-        let Some(&value) = lattice.counts.get(*id) else { continue };
-        if value == 0 || value >= k || matches!(seen.get(*id), Some(Knowledge::Known(_))) {
-            continue;
-        }
-        let (lo, hi) = bounds[*id];
-        if hi - lo >= 0.5 {
-            continue;
-        }
-        reported.insert(id);
-        findings.push(Finding { identity: (*id).clone(), value, low: lo, high: hi });
-    }
-
-    // Exact solving: what linear combinations of the equations pin down.
-    for (id, value) in solve(lattice, seen) {
-        let Some(&truth) = lattice.counts.get(&id) else { continue };
-        if truth == 0 || truth >= k || reported.contains(&id) {
-            continue;
-        }
-        findings.push(Finding { identity: id, value: truth, low: value, high: value });
-    }
-    findings.sort_by(|a, b| a.identity.cmp(&b.identity));
-    findings
+    let knowledge: Vec<Option<Knowledge>> = names.iter().map(|id| seen.get(*id).copied()).collect();
+    let truth: Vec<Option<u64>> = names.iter().map(|id| lattice.counts.get(*id).copied()).collect();
+    system
+        .pinned(&knowledge, &truth, &facts, k)
+        .into_iter()
+        .map(|(i, value)| Finding {
+            identity: names[i].clone(),
+            value: truth[i].unwrap_or_default(),
+            low: value,
+            high: value,
+        })
+        .collect()
 }
 
-/// Hidden counts that the equations alone pin down, with the value they give.
-fn solve(lattice: &Lattice, seen: &HashMap<Identity, Knowledge>) -> Vec<(Identity, f64)> {
-    let known = |id: &Identity| match seen.get(id) {
-        Some(Knowledge::Known(v)) => Some(*v),
-        _ => None,
-    };
-    // Unknowns, and equations over them.
-    let mut index: HashMap<&Identity, usize> = HashMap::new();
-    let mut names: Vec<&Identity> = Vec::new();
-    let mut equations: Vec<(Vec<(usize, f64)>, f64)> = Vec::new();
-    for line in &lattice.lines {
-        let (parts, total) = line.split_at(line.len() - 1);
-        let mut terms = Vec::new();
-        let mut constant = 0.0;
-        for (id, coeff) in parts.iter().map(|p| (p, 1.0)).chain(std::iter::once((&total[0], -1.0))) {
-            match known(id) {
-                Some(v) => constant -= coeff * v,
-                None => {
-                    let next = names.len();
-                    let i = *index.entry(id).or_insert(next);
-                    if i == next {
-                        names.push(id);
-                    }
-                    terms.push((i, coeff));
-                }
-            }
-        }
-        if !terms.is_empty() {
-            equations.push((terms, constant));
-        }
-    }
-    // Group equations by connected unknowns.
-    let mut parent: Vec<usize> = (0..names.len()).collect();
-    fn find(p: &mut [usize], x: usize) -> usize {
-        let mut r = x;
-        while p[r] != r {
-            r = p[r];
-        }
-        let mut y = x;
-        while p[y] != r {
-            let next = p[y];
-            p[y] = r;
-            y = next;
-        }
-        r
-    }
-    for (terms, _) in &equations {
-        for w in terms.windows(2) {
-            let (a, b) = (find(&mut parent, w[0].0), find(&mut parent, w[1].0));
-            if a != b {
-                parent[a] = b;
-            }
-        }
-    }
-    let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for (e, (terms, _)) in equations.iter().enumerate() {
-        let root = find(&mut parent, terms[0].0);
-        groups.entry(root).or_default().push(e);
-    }
-    let mut out = Vec::new();
-    for eqs in groups.values() {
-        let mut cols: Vec<usize> = eqs.iter().flat_map(|e| equations[*e].0.iter().map(|(i, _)| *i)).collect();
-        cols.sort_unstable();
-        cols.dedup();
-        if cols.len() > 4000 {
-            continue; // too large to solve densely; interval reasoning still applies
-        }
-        let col_of: HashMap<usize, usize> = cols.iter().enumerate().map(|(c, i)| (*i, c)).collect();
-        let width = cols.len() + 1;
-        let mut rows: Vec<Vec<f64>> = eqs
+/// Equations over numbered counts: the audit's inner loops work on indices,
+/// not on identities (hashing four strings per step was most of the cost).
+#[derive(Debug, Default)]
+struct System {
+    /// Each equation: the last count is the sum of the others.
+    lines: Vec<Vec<usize>>,
+}
+
+impl System {
+    /// Every count whose true value is from 1 to k−1 and that a reader with
+    /// `knowledge` (and the rates `facts`: numerator, denominator, lowest and
+    /// highest rate) can pin down, with the value they find.
+    fn pinned(
+        &self,
+        knowledge: &[Option<Knowledge>],
+        truth: &[Option<u64>],
+        facts: &[(usize, usize, f64, f64)],
+        k: u64,
+    ) -> Vec<(usize, f64)> {
+        let kf = k as f64;
+        let mut bounds: Vec<(f64, f64)> = knowledge
             .iter()
-            .map(|e| {
-                let mut row = vec![0.0; width];
-                for (i, c) in &equations[*e].0 {
-                    row[col_of[i]] += c;
-                }
-                row[width - 1] = equations[*e].1;
-                row
+            .map(|kn| match kn {
+                Some(Knowledge::Known(v)) => (*v, *v),
+                Some(Knowledge::Small) => (1.0, kf - 1.0),
+                Some(Knowledge::Withheld) => (1.0, f64::INFINITY),
+                None => (0.0, f64::INFINITY),
             })
             .collect();
-        // Reduced row echelon form with partial pivoting.
-        let mut pivot_row = 0;
-        let mut pivots = Vec::new();
-        for col in 0..cols.len() {
-            let Some(best) = (pivot_row..rows.len())
-                .filter(|r| rows[*r][col].abs() > 1e-9)
-                .max_by(|a, b| rows[*a][col].abs().total_cmp(&rows[*b][col].abs()))
-            else {
-                continue;
-            };
-            rows.swap(pivot_row, best);
-            let p = rows[pivot_row][col];
-            for v in rows[pivot_row].iter_mut() {
-                *v /= p;
+        let tighten = |b: &mut [(f64, f64)], i: usize, lo: f64, hi: f64| -> bool {
+            let lo = (lo - 1e-9).ceil();
+            let hi = (hi + 1e-9).floor();
+            let cur = &mut b[i];
+            let mut changed = false;
+            if lo > cur.0 {
+                cur.0 = lo;
+                changed = true;
             }
-            let pivot = rows[pivot_row].clone();
-            for (r, row) in rows.iter_mut().enumerate() {
-                if r != pivot_row && row[col].abs() > 1e-12 {
-                    let f = row[col];
-                    for (v, pv) in row.iter_mut().zip(&pivot) {
-                        *v -= f * pv;
-                    }
+            if hi < cur.1 {
+                cur.1 = hi;
+                changed = true;
+            }
+            changed
+        };
+        for _round in 0..200 {
+            let mut changed = false;
+            for line in &self.lines {
+                let (parts, total) = line.split_at(line.len() - 1);
+                let total = total[0];
+                let (plo, phi) = parts.iter().fold((0.0, 0.0), |(l, h), p| (l + bounds[*p].0, h + bounds[*p].1));
+                changed |= tighten(&mut bounds, total, plo, phi);
+                let t = bounds[total];
+                for &p in parts {
+                    let b = bounds[p];
+                    changed |= tighten(&mut bounds, p, t.0 - (phi - b.1), t.1 - (plo - b.0));
                 }
             }
-            pivots.push((pivot_row, col));
-            pivot_row += 1;
-            if pivot_row == rows.len() {
+            for &(n, d, rlo, rhi) in facts {
+                let db = bounds[d];
+                changed |= tighten(&mut bounds, n, rlo * db.0, rhi * db.1);
+                let nb = bounds[n];
+                if rhi > 0.0 && rlo > 0.0 {
+                    changed |= tighten(&mut bounds, d, nb.0 / rhi, nb.1 / rlo);
+                }
+            }
+            if !changed {
                 break;
             }
         }
-        for (r, col) in pivots {
-            let alone = rows[r][..cols.len()].iter().enumerate().all(|(c, v)| c == col || v.abs() < 1e-9);
-            if alone {
-                out.push((names[cols[col]].clone(), rows[r][width - 1]));
+        let hidden_small =
+            |i: usize| truth[i].is_some_and(|v| v >= 1 && v < k) && !matches!(knowledge[i], Some(Knowledge::Known(_)));
+        let mut found: BTreeMap<usize, f64> = BTreeMap::new();
+        for (i, (lo, hi)) in bounds.iter().enumerate() {
+            if hidden_small(i) && hi - lo < 0.5 {
+                found.insert(i, *lo);
             }
         }
+        let known: Vec<Option<f64>> = knowledge
+            .iter()
+            .map(|kn| match kn {
+                Some(Knowledge::Known(v)) => Some(*v),
+                _ => None,
+            })
+            .collect();
+        for (i, value) in self.solve(&known) {
+            if hidden_small(i) {
+                found.entry(i).or_insert(value);
+            }
+        }
+        found.into_iter().collect()
     }
-    out
+
+    /// Counts that the equations alone pin down, with the value they give:
+    /// Gaussian elimination over the unknown counts, one connected group at a time.
+    fn solve(&self, known: &[Option<f64>]) -> Vec<(usize, f64)> {
+        // Equations over the unknowns: Σ coefficient · x = constant.
+        let mut equations: Vec<(Vec<(usize, f64)>, f64)> = Vec::new();
+        for line in &self.lines {
+            let (parts, total) = line.split_at(line.len() - 1);
+            let mut terms = Vec::new();
+            let mut constant = 0.0;
+            for (i, coeff) in parts.iter().map(|p| (*p, 1.0)).chain(std::iter::once((total[0], -1.0))) {
+                match known[i] {
+                    Some(v) => constant -= coeff * v,
+                    None => terms.push((i, coeff)),
+                }
+            }
+            if !terms.is_empty() {
+                equations.push((terms, constant));
+            }
+        }
+        let mut parent: Vec<usize> = (0..known.len()).collect();
+        fn root(p: &mut [usize], mut x: usize) -> usize {
+            while p[x] != x {
+                p[x] = p[p[x]];
+                x = p[x];
+            }
+            x
+        }
+        for (terms, _) in &equations {
+            for w in terms.windows(2) {
+                let (a, b) = (root(&mut parent, w[0].0), root(&mut parent, w[1].0));
+                if a != b {
+                    parent[a] = b;
+                }
+            }
+        }
+        let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for (e, (terms, _)) in equations.iter().enumerate() {
+            groups.entry(root(&mut parent, terms[0].0)).or_default().push(e);
+        }
+        let mut out = Vec::new();
+        for eqs in groups.values() {
+            let mut cols: Vec<usize> = eqs.iter().flat_map(|e| equations[*e].0.iter().map(|(i, _)| *i)).collect();
+            cols.sort_unstable();
+            cols.dedup();
+            if cols.len() > 4000 {
+                continue; // too large to solve densely; interval reasoning still applies
+            }
+            let col_of: HashMap<usize, usize> = cols.iter().enumerate().map(|(c, i)| (*i, c)).collect();
+            let width = cols.len() + 1;
+            let mut rows: Vec<Vec<f64>> = eqs
+                .iter()
+                .map(|e| {
+                    let mut row = vec![0.0; width];
+                    for (i, c) in &equations[*e].0 {
+                        row[col_of[i]] += c;
+                    }
+                    row[width - 1] = equations[*e].1;
+                    row
+                })
+                .collect();
+            // Reduced row echelon form with partial pivoting.
+            let mut pivot_row = 0;
+            let mut pivots = Vec::new();
+            for col in 0..cols.len() {
+                if pivot_row == rows.len() {
+                    break;
+                }
+                let Some(best) = (pivot_row..rows.len())
+                    .filter(|r| rows[*r][col].abs() > 1e-9)
+                    .max_by(|a, b| rows[*a][col].abs().total_cmp(&rows[*b][col].abs()))
+                else {
+                    continue;
+                };
+                rows.swap(pivot_row, best);
+                let p = rows[pivot_row][col];
+                for v in rows[pivot_row].iter_mut() {
+                    *v /= p;
+                }
+                let pivot = rows[pivot_row].clone();
+                for (r, row) in rows.iter_mut().enumerate() {
+                    if r != pivot_row && row[col].abs() > 1e-12 {
+                        let f = row[col];
+                        for (v, pv) in row.iter_mut().zip(&pivot) {
+                            *v -= f * pv;
+                        }
+                    }
+                }
+                pivots.push((pivot_row, col));
+                pivot_row += 1;
+            }
+            for (r, col) in pivots {
+                let alone = rows[r][..cols.len()].iter().enumerate().all(|(c, v)| c == col || v.abs() < 1e-9);
+                if alone {
+                    out.push((cols[col], rows[r][width - 1]));
+                }
+            }
+        }
+        out
+    }
 }
 
 /// Decides, once for a whole table, which counts every public document
 /// withholds: the small ones, and as many more as it takes until the
 /// [`audit`] of a reader who sees every shown count and every `<k` and `—`
 /// marker finds nothing.
+///
+/// The equations fall apart into independent groups (one metric and period
+/// across the hierarchy, tied to its tiers or terms); each group holding a
+/// small count is protected on its own, so the work grows with the small
+/// counts, not with the table.
 pub fn protect(lattice: &Lattice, k: u64) -> Pattern {
     let small: BTreeSet<Identity> =
         lattice.counts.iter().filter(|(_, v)| **v >= 1 && **v < k).map(|(id, _)| id.clone()).collect();
-    let mut hidden = small.clone();
-    let mut lines_of: HashMap<&Identity, Vec<usize>> = HashMap::new();
-    for (i, line) in lattice.lines.iter().enumerate() {
-        for id in line {
-            lines_of.entry(id).or_default().push(i);
+    let mut pattern = Pattern { k, small: small.clone(), ..Pattern::default() };
+    for group in groups(lattice) {
+        if !group.lines.iter().flatten().any(|id| small.contains(id)) {
+            continue;
+        }
+        let part = protect_group(&group, k);
+        for id in &part.small {
+            pattern.small.remove(id);
+        }
+        for id in part.complements {
+            pattern.small.remove(&id);
+            pattern.complements.insert(id);
+        }
+        pattern.unresolved.extend(part.unresolved);
+    }
+    pattern
+}
+
+/// The lattice split into groups that share no count: its lines by family.
+fn groups(lattice: &Lattice) -> Vec<Lattice> {
+    let mut by_family: BTreeMap<usize, Vec<&Vec<Identity>>> = BTreeMap::new();
+    for (line, family) in lattice.lines.iter().zip(&lattice.families) {
+        by_family.entry(*family).or_default().push(line);
+    }
+    by_family
+        .into_values()
+        .map(|lines| {
+            let mut group = Lattice::default();
+            for line in lines {
+                for id in line {
+                    if let Some(v) = lattice.counts.get(id) {
+                        group.counts.insert(id.clone(), *v);
+                    }
+                }
+                group.lines.push(line.clone());
+            }
+            group
+        })
+        .collect()
+}
+
+/// [`protect`] within one group of equations. The returned pattern's
+/// `small` holds the small counts shown as withheld instead (to be taken out
+/// of the whole table's `<k` set); `complements` every count shown as `—`.
+fn protect_group(lattice: &Lattice, k: u64) -> Pattern {
+    // Number the group's counts once; every round works on indices.
+    let mut ids: Vec<&Identity> = lattice.counts.keys().collect();
+    ids.sort();
+    let index: HashMap<&Identity, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let value: Vec<u64> = ids.iter().map(|id| lattice.counts[*id]).collect();
+    let system = System { lines: lattice.lines.iter().map(|l| l.iter().map(|id| index[id]).collect()).collect() };
+    let mut lines_of: Vec<Vec<usize>> = vec![Vec::new(); ids.len()];
+    for (l, line) in system.lines.iter().enumerate() {
+        for &i in line {
+            lines_of[i].push(l);
         }
     }
+    let small: Vec<bool> = value.iter().map(|v| *v >= 1 && *v < k).collect();
+    let mut hidden = small.clone();
+    // Shown as withheld instead of `<k`: a small count whose marker would give it away.
+    let mut masked = vec![false; ids.len()];
     // The count to withhold beside the hidden ones of a line: the smallest
     // shown non-zero count, a part before the total on a tie.
-    let pick = |line: &[Identity], hidden: &BTreeSet<Identity>| -> Option<Identity> {
-        let total = line.last();
-        line.iter()
-            .filter(|id| !hidden.contains(*id))
-            .filter_map(|id| {
-                let v = *lattice.counts.get(id)?;
-                (v > 0).then_some(((v, Some(id) == total), id))
-            })
-            .min_by_key(|(key, _)| *key)
-            .map(|(_, id)| id.clone())
+    let pick = |line: &[usize], hidden: &[bool]| -> Option<usize> {
+        let total = line[line.len() - 1];
+        line.iter().filter(|i| !hidden[**i] && value[**i] > 0).min_by_key(|i| (value[**i], **i == total)).copied()
     };
-    // When a line has no count left to withhold, a small count whose `<k`
-    // gives it away is shown as withheld instead, the total first.
-    let mut masked: BTreeSet<Identity> = BTreeSet::new();
+    let truth: Vec<Option<u64>> = value.iter().map(|v| Some(*v)).collect();
     let mut unresolved = Vec::new();
     for _round in 0..10_000 {
         // Complementary suppression: no line with exactly one hidden count.
         loop {
             let mut changed = false;
-            for line in &lattice.lines {
-                if line.iter().filter(|id| hidden.contains(*id)).count() == 1
-                    && let Some(id) = pick(line, &hidden)
+            for line in &system.lines {
+                if line.iter().filter(|i| hidden[**i]).count() == 1
+                    && let Some(i) = pick(line, &hidden)
                 {
-                    hidden.insert(id);
+                    hidden[i] = true;
                     changed = true;
                 }
             }
@@ -845,64 +934,60 @@ pub fn protect(lattice: &Lattice, k: u64) -> Pattern {
                 break;
             }
         }
-        let seen: HashMap<Identity, Knowledge> = lattice
-            .counts
-            .iter()
-            .map(|(id, v)| {
-                let knowledge = if small.contains(id) && !masked.contains(id) {
+        let knowledge: Vec<Option<Knowledge>> = (0..ids.len())
+            .map(|i| {
+                Some(if small[i] && !masked[i] {
                     Knowledge::Small
-                } else if hidden.contains(id) {
+                } else if hidden[i] || masked[i] {
                     Knowledge::Withheld
                 } else {
-                    Knowledge::Known(*v as f64)
-                };
-                (id.clone(), knowledge)
+                    Knowledge::Known(value[i] as f64)
+                })
             })
             .collect();
-        let findings = audit(lattice, &seen, &[], k);
+        let findings = system.pinned(&knowledge, &truth, &[], k);
         if findings.is_empty() {
             unresolved.clear();
             break;
         }
-        let before = hidden.len() + masked.len();
+        let before = hidden.iter().chain(&masked).filter(|h| **h).count();
         // Lines changed this round: a finding on one of them waits for the next audit,
         // which may find it already protected.
-        let mut touched: BTreeSet<usize> = BTreeSet::new();
-        for f in &findings {
+        let mut touched = vec![false; system.lines.len()];
+        for (f, _) in &findings {
             // The nearest lines with a count left to withhold: first those through the count,
             // then those through the hidden counts of those lines, and so on.
-            let mut level: Vec<usize> = lines_of.get(&f.identity).cloned().unwrap_or_default();
-            if level.iter().any(|l| touched.contains(l)) {
+            let mut level: Vec<usize> = lines_of[*f].clone();
+            if level.iter().any(|l| touched[*l]) {
                 continue;
             }
             let mut visited: BTreeSet<usize> = level.iter().copied().collect();
             while !level.is_empty() {
-                let picks: Vec<Identity> = level.iter().filter_map(|l| pick(&lattice.lines[*l], &hidden)).collect();
+                let picks: Vec<usize> = level.iter().filter_map(|l| pick(&system.lines[*l], &hidden)).collect();
                 if !picks.is_empty() {
-                    for id in &picks {
-                        touched.extend(lines_of.get(id).into_iter().flatten());
+                    for i in picks {
+                        hidden[i] = true;
+                        lines_of[i].iter().for_each(|l| touched[*l] = true);
                     }
-                    hidden.extend(picks);
                     break;
                 }
-                let masks: Vec<Identity> = level
+                // No count left to withhold: a small count of the line, the total first, is
+                // shown as withheld instead of `<k`.
+                let masks: Vec<usize> = level
                     .iter()
-                    .filter_map(|l| {
-                        let line = &lattice.lines[*l];
-                        line.iter().rev().find(|id| small.contains(*id) && !masked.contains(*id)).cloned()
-                    })
+                    .filter_map(|l| system.lines[*l].iter().rev().find(|i| small[**i] && !masked[**i]).copied())
                     .collect();
                 if !masks.is_empty() {
-                    for id in &masks {
-                        touched.extend(lines_of.get(id).into_iter().flatten());
+                    for i in masks {
+                        masked[i] = true;
+                        lines_of[i].iter().for_each(|l| touched[*l] = true);
                     }
-                    masked.extend(masks);
                     break;
                 }
                 let mut next = Vec::new();
                 for l in &level {
-                    for id in lattice.lines[*l].iter().filter(|id| hidden.contains(*id)) {
-                        for m in lines_of.get(id).into_iter().flatten() {
+                    for i in system.lines[*l].iter().filter(|i| hidden[**i]) {
+                        for m in &lines_of[*i] {
                             if visited.insert(*m) {
                                 next.push(*m);
                             }
@@ -912,14 +997,18 @@ pub fn protect(lattice: &Lattice, k: u64) -> Pattern {
                 level = next;
             }
         }
-        unresolved = findings;
-        if hidden.len() + masked.len() == before {
+        unresolved = findings
+            .iter()
+            .map(|(i, v)| Finding { identity: ids[*i].clone(), value: value[*i], low: *v, high: *v })
+            .collect();
+        if hidden.iter().chain(&masked).filter(|h| **h).count() == before {
             break;
         }
     }
-    let complements = hidden.difference(&small).chain(masked.iter()).cloned().collect();
-    let small = small.difference(&masked).cloned().collect();
-    Pattern { k, small, complements, unresolved }
+    let complements =
+        (0..ids.len()).filter(|i| (hidden[*i] && !small[*i]) || masked[*i]).map(|i| ids[i].clone()).collect();
+    let masked = (0..ids.len()).filter(|i| masked[*i]).map(|i| ids[i].clone()).collect();
+    Pattern { k, small: masked, complements, unresolved }
 }
 
 #[cfg(test)]
@@ -1229,7 +1318,12 @@ mod tests {
                 let terms = [draw(), draw()];
                 school_values.push((s.clone(), "AY2024-1".into(), "participants.group_session".into(), terms[0]));
                 school_values.push((s.clone(), "AY2024-2".into(), "participants.group_session".into(), terms[1]));
-                school_values.push((s.clone(), "AY2024".into(), "participants.group_session".into(), terms[0] + terms[1]));
+                school_values.push((
+                    s.clone(),
+                    "AY2024".into(),
+                    "participants.group_session".into(),
+                    terms[0] + terms[1],
+                ));
             }
             let mut sums: BTreeMap<(String, String, String, String), f64> = BTreeMap::new();
             for (s, period, key, n) in &school_values {

@@ -512,14 +512,22 @@ mod tests {
             note: None,
         };
         let raw = table(
-            vec![vec![Figure::text("甲"), c(12)], vec![Figure::text("乙"), Figure::Hidden(7)], vec![Figure::text("丙"), c(9)]],
+            vec![
+                vec![Figure::text("甲"), c(12)],
+                vec![Figure::text("乙"), Figure::Hidden(7)],
+                vec![Figure::text("丙"), c(9)],
+            ],
             28,
         );
         let (t, outcome) = Rules::default().publish(&raw).unwrap();
         assert_eq!(shown(&t), [["甲", "12"], ["乙", "—"], ["丙", "—"], ["合计", "28"]]);
         assert_eq!(outcome.complementary, 2);
         let raw = table(
-            vec![vec![Figure::text("甲"), c(12)], vec![Figure::text("乙"), Figure::Hidden(7)], vec![Figure::text("丙"), c(3)]],
+            vec![
+                vec![Figure::text("甲"), c(12)],
+                vec![Figure::text("乙"), Figure::Hidden(7)],
+                vec![Figure::text("丙"), c(3)],
+            ],
             22,
         );
         let (t, _) = Rules::default().publish(&raw).unwrap();

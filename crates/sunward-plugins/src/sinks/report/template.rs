@@ -10,6 +10,7 @@
 //! | `small(n)` | function | whether publication hides the count `n` (1 ≤ n < k) |
 //! | `shown(x)` | function | whether the figure `x` will be printed under publication (a count neither small nor withheld by the metrics table's pattern; a rate whose counts are all shown), so a sentence can be written that reads well without it |
 //! | `can_show(counts)` | function | whether a funnel point resting on these counts (one per pooled period) is shown under publication: their sum is 0 or ≥ k and they do not mix hidden and shown counts |
+//! | `count_change(now, before)` | function | the change between two counts with its 95% interval (Poisson counts, log interval): `+20%（−8%至+56%）`; "too few to compare" when either is under 10 |
 //! | `t(zh, en)` | function | the text in the report's language |
 //! | `count` | filter | a count as published: `<5` for 1..k−1; digits grouped in English (`3,695`) |
 //! | `num(d=1)` | filter | a number with at most `d` decimals (`2.8`) |
@@ -272,6 +273,13 @@ pub fn environment(root: &Path, figures: Arc<Figures>) -> Environment<'static> {
         }
         Ok(super::publish::pooled_point_shows(rules, &whole))
     });
+    env.add_function("count_change", |state: &State, now: Value, before: Value| -> Result<Value, Error> {
+        let t = tracker(state)?;
+        let (Some(a), Some(b)) = (number(&now, "count_change()")?, number(&before, "count_change()")?) else {
+            return Ok(Value::from(t.none()));
+        };
+        Ok(Value::from(count_change(a, b, t.lang)))
+    });
     env.add_function("t", |state: &State, zh: String, en: String| -> Result<String, Error> {
         Ok(match tracker(state)?.lang {
             Lang::ZhCn => zh,
@@ -341,9 +349,7 @@ pub fn environment(root: &Path, figures: Arc<Figures>) -> Environment<'static> {
         let t = tracker(state)?;
         for c in counts.iter() {
             let hidden_figure = c.downcast_object_ref::<FigureValue>().is_some_and(|f| {
-                t.registry
-                    .get(f.id)
-                    .is_some_and(|r| (*t.pattern).as_ref().is_some_and(|p| p.hides(&r.identity)))
+                t.registry.get(f.id).is_some_and(|r| (*t.pattern).as_ref().is_some_and(|p| p.hides(&r.identity)))
             });
             if hidden_figure || number(c, "withhold")?.is_some_and(|n| t.is_small(n.round())) {
                 t.hide();
@@ -353,6 +359,33 @@ pub fn environment(root: &Path, figures: Arc<Figures>) -> Environment<'static> {
         Ok(value)
     });
     env
+}
+
+/// Fewer than this many in either year and a change between two counts is
+/// not worth printing: its interval would run from a fall by half to a
+/// doubling or more.
+pub const FEWEST_TO_COMPARE: f64 = 10.0;
+
+/// The change from `before` to `now` (two counts, e.g. sessions in two
+/// whole years) with its 95% interval: the counts taken as Poisson, the
+/// interval of their ratio exp(ln(a/b) ± 1.959964·√(1/a + 1/b)), shown as
+/// changes (`+20%（−8%至+56%）`). Under [`FEWEST_TO_COMPARE`] in either year
+/// it says the counts are too few.
+pub fn count_change(now: f64, before: f64, lang: Lang) -> String {
+    if now < FEWEST_TO_COMPARE || before < FEWEST_TO_COMPARE {
+        return lang.pick("数量过少，不计算变化", "too few to compare").to_string();
+    }
+    let ratio = now / before;
+    let half = 1.959964 * (1.0 / now + 1.0 / before).sqrt();
+    let (low, high) = ((ratio.ln() - half).exp(), (ratio.ln() + half).exp());
+    let as_change = |r: f64| {
+        let text = fixed((r - 1.0) * 100.0, 0);
+        if r > 1.0 && text != "0" { format!("+{text}%") } else { format!("{text}%") }
+    };
+    match lang {
+        Lang::ZhCn => format!("{}（{}至{}）", as_change(ratio), as_change(low), as_change(high)),
+        Lang::En => format!("{} ({} to {})", as_change(ratio), as_change(low), as_change(high)),
+    }
 }
 
 /// `x` with exactly `decimals` decimals, rounded half away from zero as
@@ -380,6 +413,18 @@ pub fn fixed(x: f64, decimals: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_change_between_counts_carries_its_interval() {
+        // 120 against 100: ratio 1.2, √(1/120 + 1/100) = 0.13540, ln 1.2 = 0.18232;
+        // exp(0.18232 ∓ 0.26538) = 0.9203 and 1.5647.
+        assert_eq!(count_change(120.0, 100.0, Lang::ZhCn), "+20%（−8%至+56%）");
+        // 30 against 45: ratio 0.667, interval 0.4200 to 1.0581.
+        assert_eq!(count_change(30.0, 45.0, Lang::En), "−33% (−58% to +6%)");
+        // 1 against 4 (readers saw "+296%"): too few.
+        assert_eq!(count_change(4.0, 1.0, Lang::ZhCn), "数量过少，不计算变化");
+        assert_eq!(count_change(9.0, 40.0, Lang::En), "too few to compare");
+    }
 
     #[test]
     fn fixed_rounds_and_signs() {
