@@ -236,10 +236,12 @@ fn state_audience(doc: &mut Document, audience: Audience, note: Option<String>, 
         (Audience::Internal, Lang::ZhCn) => format!("内部资料：供{who}内部使用，请勿公开或转发。"),
         (Audience::Internal, Lang::En) => format!("Internal: for the use of {who}; not for publication or forwarding."),
         (Audience::Public, Lang::ZhCn) => {
-            format!("公开版：小于{threshold}的非零计数显示为“<{threshold}”，以这类计数计算的比率不予公布。")
+            format!(
+                "公开版：小于{threshold}的非零人数、人次、个案数和事件数显示为“<{threshold}”，以这类数字计算的比率不予公布，另有少数数字一并隐去（“—”），以免相加减推算出被隐去的数字。"
+            )
         }
         (Audience::Public, Lang::En) => format!(
-            "Public edition: counts from 1 to {} are shown as “<{threshold}”, and rates built on them are withheld.",
+            "Public edition: counts of students, attendances, cases and incidents from 1 to {} are shown as “<{threshold}”, rates built on them are withheld, and a few other figures are withheld (“—”) so that none can be worked out by subtraction.",
             threshold.saturating_sub(1)
         ),
     };
