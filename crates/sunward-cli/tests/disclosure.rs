@@ -210,8 +210,9 @@ fn no_public_report_of_the_samples_gives_a_withheld_count_back() {
 }
 
 /// Generated districts with many small schools (a handful of students with
-/// a case, incidents in ones and twos): the public comparison and summary
-/// together, read with the metrics' whole hierarchy, give nothing back.
+/// a case, incidents in ones and twos): the public comparison, the summary
+/// and the annual review of every organisation and school, all read
+/// together with the metrics' whole hierarchy, give nothing back.
 #[test]
 fn generated_districts_of_small_schools_give_nothing_back() {
     let dir = tempfile::tempdir().unwrap();
@@ -245,7 +246,26 @@ fn generated_districts_of_small_schools_give_nothing_back() {
         let data_set = format!("data_dir={}", data.display());
         let texts_set = format!("texts_dir={}", texts.display());
         run("district.yaml", &[&data_set, &texts_set, "audience=public"], &out);
+        // The annual reviews of every organisation and school too, from the same metrics:
+        // the organisations' figures beside their schools' are where differencing bites.
+        let mut reader = csv::Reader::from_path(data.join("schools.csv")).unwrap();
+        let headers = reader.headers().unwrap().clone();
+        let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+        let (school, org) = (col("school_id"), col("org_id"));
+        for r in reader.records() {
+            let r = r.unwrap();
+            for unit in [&r[school], &r[org]] {
+                std::fs::write(texts.join(format!("{unit}.md")), "---\naudience: public\n---\n本年的工作。\n").unwrap();
+            }
+        }
+        let metrics_set = format!("metrics={}", out.join("metrics.parquet").display());
+        run(
+            "annual-review.yaml",
+            &[&data_set, &texts_set, &metrics_set, "year=2024", "academic_year=2023", "audience=public"],
+            &out,
+        );
         let ledgers = public_ledgers(&[&out]);
+        assert!(ledgers.iter().any(|l| l.to_string_lossy().contains("annual-review_2024_")), "{ledgers:?}");
         let found = audit_run(&ledgers, &out.join("metrics.csv"), &data.join("schools.csv"));
         assert!(found.is_empty(), "seed {seed}: a reader works out withheld counts:\n{}", found.join("\n"));
         // And the districts did have small counts to withhold.
