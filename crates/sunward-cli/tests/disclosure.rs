@@ -141,9 +141,87 @@ fn reader_of(ledgers: &[PathBuf]) -> (HashMap<Identity, Knowledge>, Vec<SeenRate
     (seen, rates)
 }
 
+/// The growth-class attendances of `year` by topic, per school and organisation, counted
+/// here from the services export (a class without a topic is 其他), as the annual
+/// review's `breakdowns:` hands them to the report: figures
+/// `participants.growth_class/<topic>`, every topic of a listed unit present (0 if none).
+fn topic_truth(data: &Path, year: &str) -> HashMap<Identity, Option<f64>> {
+    let mut org_of: HashMap<String, String> = HashMap::new();
+    let mut reader = csv::Reader::from_path(data.join("schools.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let col = |h: &csv::StringRecord, name: &str| h.iter().position(|x| x == name).unwrap();
+    let (s, o) = (col(&headers, "school_id"), col(&headers, "org_id"));
+    for r in reader.records() {
+        let r = r.unwrap();
+        if !r[o].is_empty() {
+            org_of.insert(r[s].to_string(), r[o].to_string());
+        }
+    }
+    let mut reader = csv::Reader::from_path(data.join("services.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let (school, date, kind, people, topic) = (
+        col(&headers, "school_id"),
+        col(&headers, "service_date"),
+        col(&headers, "service_type"),
+        col(&headers, "participants"),
+        col(&headers, "topic"),
+    );
+    let mut sums: BTreeMap<(String, String, String), f64> = BTreeMap::new();
+    for r in reader.records() {
+        let r = r.unwrap();
+        if &r[kind] != "growth_class" || !r[date].starts_with(year) {
+            continue;
+        }
+        let Some(org) = org_of.get(&r[school]) else { continue };
+        let topic = if r[topic].is_empty() { "其他".to_string() } else { r[topic].to_string() };
+        let n: f64 = r[people].parse().unwrap();
+        *sums.entry(("school".into(), r[school].to_string(), topic.clone())).or_default() += n;
+        *sums.entry(("org".into(), org.clone(), topic)).or_default() += n;
+    }
+    let topics: std::collections::BTreeSet<String> = sums.keys().map(|(_, _, t)| t.clone()).collect();
+    let mut units: std::collections::BTreeSet<(String, String)> =
+        org_of.keys().map(|s| ("school".to_string(), s.clone())).collect();
+    units.extend(org_of.values().map(|o| ("org".to_string(), o.clone())));
+    let mut out = HashMap::new();
+    for (t, u) in &units {
+        for topic in &topics {
+            let n = sums.get(&(t.clone(), u.clone(), topic.clone())).copied().unwrap_or(0.0);
+            out.insert(Identity::new(t, u, year, &format!("participants.growth_class/{topic}")), Some(n));
+        }
+    }
+    out
+}
+
 fn audit_run(ledgers: &[PathBuf], metrics_csv: &Path, schools_csv: &Path) -> Vec<String> {
+    audit_with(ledgers, truth(metrics_csv), &Catalogue::standard(), schools_csv)
+}
+
+/// The audit over the metrics and the topic breakdown of the annual reviews of `year`.
+fn audit_with_topics(ledgers: &[PathBuf], metrics_csv: &Path, data: &Path, year: &str) -> Vec<String> {
+    let mut values = truth(metrics_csv);
+    let topics = topic_truth(data, year);
+    let mut parts: Vec<String> = topics.keys().map(|i| i.key.clone()).collect();
+    parts.sort();
+    parts.dedup();
+    values.extend(topics);
+    let mut catalogue = Catalogue::standard();
+    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+    catalogue.add_with_parts(
+        "participants.growth_class",
+        Role::Count { adds: sunward_render::disclosure::Adds::Sum },
+        &parts,
+    );
+    audit_with(ledgers, values, &catalogue, &data.join("schools.csv"))
+}
+
+fn audit_with(
+    ledgers: &[PathBuf],
+    values: HashMap<Identity, Option<f64>>,
+    catalogue: &Catalogue,
+    schools_csv: &Path,
+) -> Vec<String> {
     assert!(!ledgers.is_empty(), "no public report was written");
-    let lattice = Lattice::build(&truth(metrics_csv), &Catalogue::standard(), &hierarchy(schools_csv));
+    let lattice = Lattice::build(&values, catalogue, &hierarchy(schools_csv));
     let (seen, rates) = reader_of(ledgers);
     audit(&lattice, &seen, &rates, 5).iter().map(ToString::to_string).collect()
 }
@@ -183,7 +261,7 @@ fn no_public_report_of_the_samples_gives_a_withheld_count_back() {
     run("annual-review.yaml", &["audience=public", "lang=en", &metrics], &english);
     let ledgers = public_ledgers(&[&project, &english]);
     assert_eq!(ledgers.len(), 6, "three units in two languages: {ledgers:?}");
-    let found = audit_run(&ledgers, &project.join("metrics.csv"), &repo().join("sample-data/project/schools.csv"));
+    let found = audit_with_topics(&ledgers, &project.join("metrics.csv"), &repo().join("sample-data/project"), "2025");
     assert!(found.is_empty(), "a reader works out withheld counts of the public reviews:\n{}", found.join("\n"));
 
     // What the documents show is what the ledgers say they show.
@@ -266,7 +344,7 @@ fn generated_districts_of_small_schools_give_nothing_back() {
         );
         let ledgers = public_ledgers(&[&out]);
         assert!(ledgers.iter().any(|l| l.to_string_lossy().contains("annual-review_2024_")), "{ledgers:?}");
-        let found = audit_run(&ledgers, &out.join("metrics.csv"), &data.join("schools.csv"));
+        let found = audit_with_topics(&ledgers, &out.join("metrics.csv"), &data, "2024");
         assert!(found.is_empty(), "seed {seed}: a reader works out withheld counts:\n{}", found.join("\n"));
         // And the districts did have small counts to withhold.
         let (seen, _) = reader_of(&ledgers);

@@ -42,7 +42,7 @@ use sunward_render::publication::{IDENTIFYING_COLUMNS, Rules};
 use sunward_render::{Block, Document, Lang, docx, html, markup, pdf};
 
 use super::{table, write_error};
-use sunward_render::disclosure::{Hierarchy, Lattice, Pattern, protect};
+use sunward_render::disclosure::{Adds, Catalogue, Hierarchy, Lattice, Pattern, Role, protect};
 use template::Tracker;
 use typed::{Identity, Registry, Settle, Verdict};
 use values::Figures;
@@ -103,6 +103,13 @@ pub struct ReportSinkConfig {
     /// the same metrics table.
     #[serde(default)]
     pub hierarchy: Option<String>,
+    /// Tables that break a metric down (growth-class attendances by topic): each row of the
+    /// named table becomes the figure `<metric>/<by>` of its `unit_type`, `unit_id` and the
+    /// given `period`, read with `metric()` and `fig()` like any other, and the parts add up to
+    /// the metric. A public report withholds them across the organisation and its schools as it
+    /// withholds the metrics.
+    #[serde(default)]
+    pub breakdowns: BTreeMap<String, Breakdown>,
     /// The publication threshold k: counts from 1 to k−1 are withheld.
     #[serde(default = "default_threshold")]
     #[schemars(default = "default_threshold")]
@@ -115,6 +122,20 @@ pub struct ReportSinkConfig {
     /// out of a public report.
     #[serde(default)]
     pub texts: BTreeMap<String, TextSource>,
+}
+
+/// How a table breaks a metric down.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Breakdown {
+    /// The metric whose parts the rows are, e.g. `participants.growth_class`.
+    pub metric: String,
+    /// The period of every row (`${year}` takes a parameter).
+    pub period: String,
+    /// The column naming each part (e.g. `topic`).
+    pub by: String,
+    /// The column holding each part's count (e.g. `students`).
+    pub value: String,
 }
 
 /// Where a text comes from: a path, or a path that may be missing.
@@ -306,6 +327,7 @@ impl Sink for ReportSink {
         let mut names: Vec<String> = config.tables.clone();
         names.extend(config.metrics.iter().cloned());
         names.extend(config.hierarchy.iter().cloned());
+        names.extend(config.breakdowns.keys().cloned());
         names.extend(config.for_each.iter().map(|f| f.table.clone()));
         let mut seen = std::collections::HashSet::new();
         names.retain(|n| seen.insert(n.clone()));
@@ -334,10 +356,14 @@ impl Sink for ReportSink {
         let root = template_path.parent().map(Path::to_path_buf).unwrap_or_default();
         let name = template_path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
 
-        let figures = match &config.metrics {
+        let mut figures = match &config.metrics {
             Some(m) => Figures::from_table(table(tables, m)?)?,
             None => Figures::default(),
         };
+        let mut catalogue = typed::catalogue().clone();
+        for (name, breakdown) in &config.breakdowns {
+            add_breakdown(&mut figures, &mut catalogue, name, breakdown, tables, ctx)?;
+        }
         let figures = Arc::new(figures);
         let env = template::environment(&root, figures.clone());
         // What a change or a rate ratio rests on: the baseline academic year, when the
@@ -379,7 +405,7 @@ impl Sink for ReportSink {
         let rules = (audience == Audience::Public).then(|| Rules::new(config.threshold));
         // What every public document of this metrics table withholds.
         let pattern = match (&rules, &config.metrics) {
-            (Some(rules), Some(_)) => Some(disclosure_pattern(&figures, config, tables, rules.k)?),
+            (Some(rules), Some(_)) => Some(disclosure_pattern(&figures, &catalogue, config, tables, rules.k)?),
             _ => None,
         };
         let pattern = Arc::new(pattern);
@@ -608,9 +634,76 @@ fn printed_figures(settle: &Settle<'_>, audience: Audience, rules: &Option<Rules
     bytes
 }
 
+/// Adds the rows of a breakdown table to the figures, as `<metric>/<part>`
+/// of each row's unit in the breakdown's period; every unit that has the
+/// metric gets every part (0 where it has no row), and the catalogue learns
+/// that the metric is the sum of its parts.
+fn add_breakdown(
+    figures: &mut Figures,
+    catalogue: &mut Catalogue,
+    name: &str,
+    breakdown: &Breakdown,
+    tables: &[TableData],
+    ctx: &RunContext,
+) -> Result<()> {
+    let period = ctx.interpolate(&breakdown.period)?;
+    let rows = values::rows(table(tables, name)?)?;
+    let text = |row: &BTreeMap<String, minijinja::Value>, c: &str| -> Result<String> {
+        row.get(c).filter(|v| !v.is_none()).map(|v| v.to_string()).ok_or_else(|| {
+            Diagnostic::invalid(format!("breakdowns.{name}: table \"{name}\" has no column \"{c}\" (or a null in it)"))
+                .hint("a breakdown table has unit_type, unit_id, the `by` column and the `value` column")
+        })
+    };
+    let mut parts: Vec<String> = Vec::new();
+    let mut cells = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let part = format!("{}/{}", breakdown.metric, text(row, &breakdown.by)?);
+        let value: f64 = text(row, &breakdown.value)?.parse().map_err(|_| {
+            Diagnostic::invalid(format!(
+                "breakdowns.{name}: column \"{}\" holds a value that is not a number",
+                breakdown.value
+            ))
+        })?;
+        if !parts.contains(&part) {
+            parts.push(part.clone());
+        }
+        cells.push((text(row, "unit_type")?, text(row, "unit_id")?, part, value));
+    }
+    // The parts of a unit the table lists are all its parts (a part it lacks is 0); a unit
+    // whose metric is 0 has every part 0. Other units (a district the table does not
+    // cover) get no parts.
+    let mut units: Vec<(String, String)> = cells.iter().map(|(t, u, _, _)| (t.clone(), u.clone())).collect();
+    units.extend(
+        figures
+            .iter()
+            .filter(|((_, _, p, m), v)| *p == period && *m == breakdown.metric && **v == Some(0.0))
+            .map(|((t, u, _, _), _)| (t.clone(), u.clone())),
+    );
+    units.sort();
+    units.dedup();
+    for (t, u) in &units {
+        for part in &parts {
+            figures.insert(t, u, &period, part, Some(0.0));
+        }
+    }
+    for (t, u, part, value) in cells {
+        figures.insert(&t, &u, &period, &part, Some(value));
+    }
+    let role = catalogue.role(&breakdown.metric).unwrap_or(Role::Count { adds: Adds::Sum });
+    let part_refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+    catalogue.add_with_parts(&breakdown.metric, role, &part_refs);
+    Ok(())
+}
+
 /// The disclosure pattern of a public report's metrics table: which counts
 /// every public document drawn from it withholds.
-fn disclosure_pattern(figures: &Figures, config: &ReportSinkConfig, tables: &[TableData], k: u64) -> Result<Pattern> {
+fn disclosure_pattern(
+    figures: &Figures,
+    catalogue: &Catalogue,
+    config: &ReportSinkConfig,
+    tables: &[TableData],
+    k: u64,
+) -> Result<Pattern> {
     let Some(name) = &config.hierarchy else {
         return Err(Diagnostic::invalid(
             "a public report that reads `metrics:` must say which schools make up each organisation and district",
@@ -633,7 +726,7 @@ fn disclosure_pattern(figures: &Figures, config: &ReportSinkConfig, tables: &[Ta
         .iter()
         .map(|((t, u, p, m), v)| (Identity::new(t, u, p, m), *v))
         .collect::<std::collections::HashMap<_, _>>();
-    let lattice = Lattice::build(&values, typed::catalogue(), &hierarchy);
+    let lattice = Lattice::build(&values, catalogue, &hierarchy);
     let pattern = protect(&lattice, k);
     if let Some(first) = pattern.unresolved.first() {
         return Err(Diagnostic::runtime(format!(

@@ -122,6 +122,11 @@ impl Figures {
         self.values.iter()
     }
 
+    /// Adds or replaces one figure.
+    pub fn insert(&mut self, unit_type: &str, unit_id: &str, period: &str, metric: &str, value: Option<f64>) {
+        self.values.insert((unit_type.to_string(), unit_id.to_string(), period.to_string(), metric.to_string()), value);
+    }
+
     /// Whether the table has no rows.
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
