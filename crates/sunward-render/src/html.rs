@@ -55,6 +55,8 @@ th:first-child, td:first-child { white-space: nowrap; }
 td.hidden { color: var(--muted); }
 .note { font-size: 0.85rem; color: var(--muted); margin-top: 0.4rem; }
 svg.chart { display: block; width: 100%; height: auto; min-width: 640px; max-width: 44rem; font-family: inherit; }
+svg.chart.phone { display: none; min-width: 0; max-width: 100%; }
+@media (max-width: 40rem) { svg.chart.desk { display: none; } svg.chart.phone { display: block; } }
 .colophon { margin-top: 2.5rem; padding-top: 0.5rem; border-top: 1px solid var(--rule); font-size: 0.8rem; color: var(--muted); }
 .page-break { display: none; }
 ol, ul { margin: 0 0 0.9rem; padding-left: 2.2em; }
@@ -89,6 +91,7 @@ strong { font-weight: 700; }
   thead { display: table-header-group; }
   .scroll { overflow: visible; }
   svg.chart { min-width: 0; }
+  svg.chart.desk { display: block; } svg.chart.phone { display: none; }
   .tiles.cols-3 { grid-template-columns: repeat(3, minmax(0, 1fr)); }
   .tiles.cols-4 { grid-template-columns: repeat(4, minmax(0, 1fr)); }
   .tile { border: 1px solid var(--rule); border-left: 4px solid var(--primary); }
@@ -271,11 +274,13 @@ fn block_html(out: &mut String, block: &Block, doc: &Document) {
         }
         Block::Table(table) => table_html(out, table, doc),
         Block::Figure { caption, chart } => {
-            let plot = plot::layout(chart, doc.lang);
             let _ = writeln!(out, "<figure class=\"chart\">\n<figcaption>{}</figcaption>", esc(caption));
-            // The chart keeps its natural width (chart text at least 11 px) and scrolls in its own frame on a phone.
+            // Two layouts of the same chart: the desk one (640 units, chart text at least 11 px
+            // wide screens), and a narrow one a phone shows at about its natural size, so no
+            // point, bar value or legend runs off the screen. CSS shows one.
             out.push_str("<div class=\"scroll\">");
-            svg(out, &plot, caption);
+            svg(out, &plot::layout_at(chart, doc.lang, plot::WIDTH), caption, "desk");
+            svg(out, &plot::layout_at(chart, doc.lang, plot::NARROW), caption, "phone");
             out.push_str("</div>\n");
             out.push_str("</figure>\n");
         }
@@ -340,11 +345,11 @@ fn n(v: f64) -> String {
     if s == "-0" { "0".to_string() } else { s }
 }
 
-fn svg(out: &mut String, plot: &plot::Plot, caption: &str) {
+fn svg(out: &mut String, plot: &plot::Plot, caption: &str, screen: &str) {
     let _ = writeln!(
         out,
-        "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {} {}\" role=\"img\" aria-label=\"{}\">",
-        n(plot::WIDTH),
+        "<svg class=\"chart {screen}\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {} {}\" role=\"img\" aria-label=\"{}\">",
+        n(plot.width),
         n(plot.height),
         esc(&format!("{caption}: {}", plot.summary))
     );

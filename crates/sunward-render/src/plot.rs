@@ -10,6 +10,11 @@ use crate::document::{Lang, format_number};
 /// The canvas width every chart is laid out in.
 pub const WIDTH: f64 = 640.0;
 
+/// The width of a chart laid out for a phone screen (HTML only): at 390 px
+/// the chart is drawn at about its natural size, so its text stays readable
+/// and no point or value runs off the screen.
+pub const NARROW: f64 = 360.0;
+
 /// The colours of a chart (sRGB).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Colour {
@@ -138,7 +143,9 @@ pub enum Shape {
 /// A laid-out chart.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plot {
-    /// Height in canvas units (width is [`WIDTH`]).
+    /// Width in canvas units ([`WIDTH`], or [`NARROW`] for a phone).
+    pub width: f64,
+    /// Height in canvas units.
     pub height: f64,
     /// The primitives, back to front.
     pub shapes: Vec<Shape>,
@@ -173,26 +180,33 @@ fn line(points: Vec<(f64, f64)>, colour: Colour, stroke: Stroke, heavy: bool) ->
     Shape::Line { points, colour, stroke, heavy }
 }
 
-/// Lays out a chart.
+/// Lays out a chart [`WIDTH`] units wide.
 pub fn layout(chart: &Chart, lang: Lang) -> Plot {
-    match chart {
-        Chart::Bar(c) => bar(c),
-        Chart::Line(c) => line_chart(c),
-        Chart::Funnel(c) => funnel(c, lang),
-    }
+    layout_at(chart, lang, WIDTH)
 }
 
-fn bar(c: &BarChart) -> Plot {
+/// Lays out a chart `width` units wide ([`WIDTH`] for print and desk, [`NARROW`] for a phone).
+pub fn layout_at(chart: &Chart, lang: Lang, width: f64) -> Plot {
+    let mut plot = match chart {
+        Chart::Bar(c) => bar(c, width),
+        Chart::Line(c) => line_chart(c, width),
+        Chart::Funnel(c) => funnel(c, lang, width),
+    };
+    plot.width = width;
+    plot
+}
+
+fn bar(c: &BarChart, width: f64) -> Plot {
     let row = 30.0;
     let top = 8.0;
-    let label_w = c.categories.iter().map(|s| text_width(s, FONT)).fold(0.0, f64::max).min(220.0);
+    let label_w = c.categories.iter().map(|s| text_width(s, FONT)).fold(0.0, f64::max).min((width * 0.35).min(220.0));
     let x0 = label_w + 12.0;
     let labels: Vec<String> = match &c.labels {
         Some(l) => l.clone(),
         None => c.values.iter().map(|v| format_number(*v)).collect(),
     };
     let value_w = labels.iter().map(|s| text_width(s, SMALL)).fold(0.0, f64::max) + 10.0;
-    let x1 = WIDTH - value_w.max(40.0);
+    let x1 = width - value_w.max(40.0);
     let max = c.values.iter().copied().fold(0.0, f64::max);
     let ticks = nice_ticks(0.0, max, 4);
     let t_max = *ticks.last().unwrap_or(&1.0);
@@ -216,10 +230,10 @@ fn bar(c: &BarChart) -> Plot {
         height += 14.0;
     }
     let summary = c.categories.iter().zip(&labels).map(|(c, l)| format!("{c} {l}")).collect::<Vec<_>>().join("; ");
-    Plot { height, shapes, summary }
+    Plot { width, height, shapes, summary }
 }
 
-fn line_chart(c: &LineChart) -> Plot {
+fn line_chart(c: &LineChart, width: f64) -> Plot {
     let (left, right, top, plot_h) = (56.0, 24.0, 24.0, 220.0);
     let lows = c.low.clone().unwrap_or_else(|| c.values.clone());
     let highs = c.high.clone().unwrap_or_else(|| c.values.clone());
@@ -230,11 +244,11 @@ fn line_chart(c: &LineChart) -> Plot {
     let bottom = top + plot_h;
     let sy = |v: f64| bottom - plot_h * (v - t_min) / (t_max - t_min);
     let n = c.x.len().max(1);
-    let step = (WIDTH - left - right) / n as f64;
+    let step = (width - left - right) / n as f64;
     let sx = |i: usize| left + step * (i as f64 + 0.5);
     let mut shapes = Vec::new();
     for t in &ticks {
-        shapes.push(line(vec![(left, sy(*t)), (WIDTH - right, sy(*t))], Colour::Grid, Stroke::Solid, false));
+        shapes.push(line(vec![(left, sy(*t)), (width - right, sy(*t))], Colour::Grid, Stroke::Solid, false));
         shapes.push(text(left - 8.0, sy(*t) + 4.0, tick_label(*t), SMALL, Anchor::End, Colour::Axis));
     }
     if c.low.is_some() && c.x.len() > 1 {
@@ -250,7 +264,7 @@ fn line_chart(c: &LineChart) -> Plot {
             shapes.push(line(vec![(sx(i), sy(highs[i])), (sx(i), sy(lows[i]))], Colour::Primary, Stroke::Solid, false));
         }
     }
-    shapes.push(line(vec![(left, bottom), (WIDTH - right, bottom)], Colour::Axis, Stroke::Solid, false));
+    shapes.push(line(vec![(left, bottom), (width - right, bottom)], Colour::Axis, Stroke::Solid, false));
     let points: Vec<(f64, f64)> = c.values.iter().enumerate().map(|(i, v)| (sx(i), sy(*v))).collect();
     if points.len() > 1 {
         shapes.push(line(points.clone(), Colour::Primary, Stroke::Solid, true));
@@ -266,17 +280,38 @@ fn line_chart(c: &LineChart) -> Plot {
     }
     let summary =
         c.x.iter().enumerate().map(|(i, x)| format!("{x} {}", line_label(c, i))).collect::<Vec<_>>().join("; ");
-    Plot { height: bottom + 28.0, shapes, summary }
+    Plot { width, height: bottom + 28.0, shapes, summary }
 }
 
-fn funnel(c: &FunnelPlot, lang: Lang) -> Plot {
-    let (left, right, top, plot_h) = (56.0, 24.0, 52.0, 240.0);
+fn funnel(c: &FunnelPlot, lang: Lang, width: f64) -> Plot {
+    let (left, right, plot_h) = (56.0, 24.0, 240.0);
+    // Legend along the top, in a second row when the first is full (a phone's width); the
+    // plot starts below it.
+    let above = lang.pick("高于95%控制限", "above the 95% limit");
+    let entries = [
+        (lang.pick("总体水平", "overall"), Some((Stroke::Solid, Colour::Primary))),
+        (lang.pick("95%控制限", "95% limits"), Some((Stroke::Dashed, Colour::Axis))),
+        (lang.pick("99.8%控制限", "99.8% limits"), Some((Stroke::Dotted, Colour::Axis))),
+        (above, None),
+    ];
+    let mut legend = Vec::new();
+    let (mut lx, mut ly) = (left, 14.0);
+    for (label, key) in entries {
+        let entry_w = 27.0 + text_width(label, SMALL);
+        if lx > left && lx + entry_w > width - right {
+            lx = left;
+            ly += 16.0;
+        }
+        legend.push((lx, ly, label, key));
+        lx += entry_w + 18.0;
+    }
+    let top = ly + 38.0;
     let bottom = top + plot_h;
     let overall = c.overall_rate();
     let n_max = c.points.iter().map(|p| p.denominator).fold(0.0, f64::max);
     let x_ticks = nice_ticks(0.0, n_max * 1.05, 5);
     let x_max = *x_ticks.last().unwrap_or(&1.0);
-    let sx = |n: f64| left + (WIDTH - left - right) * n / x_max;
+    let sx = |n: f64| left + (width - left - right) * n / x_max;
     // The y range: every point and the 99.8 % limits from a tenth of the x range on.
     let n_from = x_max / 10.0;
     let y_top = c.points.iter().map(|p| p.rate).fold(c.limits(n_from).high998, f64::max);
@@ -285,13 +320,13 @@ fn funnel(c: &FunnelPlot, lang: Lang) -> Plot {
     let sy = |v: f64| bottom - plot_h * v.clamp(0.0, y_max) / y_max;
     let mut shapes = Vec::new();
     for t in &y_ticks {
-        shapes.push(line(vec![(left, sy(*t)), (WIDTH - right, sy(*t))], Colour::Grid, Stroke::Solid, false));
+        shapes.push(line(vec![(left, sy(*t)), (width - right, sy(*t))], Colour::Grid, Stroke::Solid, false));
         shapes.push(text(left - 8.0, sy(*t) + 4.0, tick_label(*t), SMALL, Anchor::End, Colour::Axis));
     }
     for t in &x_ticks {
         shapes.push(text(sx(*t), bottom + 16.0, tick_label(*t), SMALL, Anchor::Middle, Colour::Axis));
     }
-    shapes.push(line(vec![(left, bottom), (WIDTH - right, bottom)], Colour::Axis, Stroke::Solid, false));
+    shapes.push(line(vec![(left, bottom), (width - right, bottom)], Colour::Axis, Stroke::Solid, false));
     shapes.push(line(vec![(left, top), (left, bottom)], Colour::Axis, Stroke::Solid, false));
     // Limits, sampled geometrically so the funnel's mouth is smooth; the
     // curves start where the 99.8 % band first fits the y range.
@@ -305,7 +340,7 @@ fn funnel(c: &FunnelPlot, lang: Lang) -> Plot {
     shapes.push(line(curve(&|l| l.high95), Colour::Axis, Stroke::Dashed, false));
     shapes.push(line(curve(&|l| l.low95), Colour::Axis, Stroke::Dashed, false));
     shapes.push(line(
-        vec![(sx(n_from), sy(overall)), (WIDTH - right, sy(overall))],
+        vec![(sx(n_from), sy(overall)), (width - right, sy(overall))],
         Colour::Primary,
         Stroke::Solid,
         false,
@@ -324,30 +359,17 @@ fn funnel(c: &FunnelPlot, lang: Lang) -> Plot {
             flagged.push(p.label.clone());
         }
     }
-    // Legend along the top.
-    let mut lx = left;
-    let ly = 14.0;
-    for (label, stroke, colour) in [
-        (lang.pick("总体水平", "overall"), Stroke::Solid, Colour::Primary),
-        (lang.pick("95%控制限", "95% limits"), Stroke::Dashed, Colour::Axis),
-        (lang.pick("99.8%控制限", "99.8% limits"), Stroke::Dotted, Colour::Axis),
-    ] {
-        shapes.push(line(vec![(lx, ly - 4.0), (lx + 22.0, ly - 4.0)], colour, stroke, false));
-        shapes.push(text(lx + 27.0, ly, label, SMALL, Anchor::Start, Colour::Ink));
-        lx += 27.0 + text_width(label, SMALL) + 18.0;
+    // The legend, placed before the plot.
+    for (x, y, label, key) in legend {
+        match key {
+            Some((stroke, colour)) => shapes.push(line(vec![(x, y - 4.0), (x + 22.0, y - 4.0)], colour, stroke, false)),
+            None => shapes.push(Shape::Marker { x: x + 11.0, y: y - 4.0, r: 4.5, colour: Colour::Accent }),
+        }
+        shapes.push(text(x + 27.0, y, label, SMALL, Anchor::Start, Colour::Ink));
     }
-    shapes.push(Shape::Marker { x: lx + 4.0, y: ly - 4.0, r: 4.5, colour: Colour::Accent });
-    shapes.push(text(
-        lx + 13.0,
-        ly,
-        lang.pick("高于95%控制限", "above the 95% limit"),
-        SMALL,
-        Anchor::Start,
-        Colour::Ink,
-    ));
     let mut height = bottom + 24.0;
     if let Some(xl) = &c.x_label {
-        shapes.push(text(WIDTH - right, height + 6.0, xl.clone(), SMALL, Anchor::End, Colour::Axis));
+        shapes.push(text(width - right, height + 6.0, xl.clone(), SMALL, Anchor::End, Colour::Axis));
         height += 14.0;
     }
     if let Some(yl) = &c.y_label {
@@ -360,7 +382,7 @@ fn funnel(c: &FunnelPlot, lang: Lang) -> Plot {
         lang.pick("超出控制限", "outside the limits"),
         if flagged.is_empty() { lang.pick("无", "none").to_string() } else { flagged.join(", ") }
     );
-    Plot { height, shapes, summary }
+    Plot { width, height, shapes, summary }
 }
 
 /// The label printed beside a line chart's point `i`: the chart's own, or the value.
@@ -381,6 +403,46 @@ mod tests {
         assert!(is_wide('年') && is_wide('，') && is_wide('（'));
         assert!(!is_wide('2') && !is_wide('a') && !is_wide('%'));
         assert_eq!(text_width("2024年", 10.0), 34.0);
+    }
+
+    /// Every chart of the sample reports, laid out for a phone, keeps every
+    /// bar, point, label and legend entry inside its 360-unit canvas (text
+    /// measured as the layout measures it), where the desk layout would run
+    /// 640 units wide and a 390 px screen would cut it.
+    #[test]
+    fn phone_layouts_keep_everything_on_the_canvas() {
+        let mut charts = Vec::new();
+        for doc in [crate::sample::document(Lang::ZhCn), crate::sample::document(Lang::En)] {
+            for block in doc.blocks {
+                if let crate::Block::Figure { chart, .. } = block {
+                    charts.push((chart, doc.lang));
+                }
+            }
+        }
+        assert!(charts.len() >= 6, "bar, line and funnel charts in both languages");
+        for (chart, lang) in &charts {
+            let plot = layout_at(chart, *lang, NARROW);
+            assert_eq!(plot.width, NARROW);
+            let within = |x: f64, what: &str| assert!((-0.5..=NARROW + 0.5).contains(&x), "{what} at {x} in {chart:?}");
+            for shape in &plot.shapes {
+                match shape {
+                    Shape::Rect { x, w, .. } => within(x + w, "a bar's end"),
+                    Shape::Line { points, .. } => points.iter().for_each(|(x, _)| within(*x, "a line")),
+                    Shape::Marker { x, r, .. } => within(x + r, "a point"),
+                    Shape::Text { x, text, size, anchor, .. } => {
+                        let w = text_width(text, *size);
+                        let (from, to) = match anchor {
+                            Anchor::Start => (*x, x + w),
+                            Anchor::Middle => (x - w / 2.0, x + w / 2.0),
+                            Anchor::End => (x - w, *x),
+                        };
+                        within(from, text);
+                        within(to, text);
+                    }
+                    _ => {}
+                }
+            }
+        }
     }
 
     #[test]

@@ -18,7 +18,12 @@ fn html_shows_every_text_and_figure_escaped() {
     assert!(out.contains("<td>石浦小学</td><td class=\"num hidden\" title=\"按发布规则不予公布\">&lt;5</td>"), "{out}");
     assert!(out.contains("<tfoot>\n<tr><td>合计</td><td class=\"num\">134</td>"));
     // Charts are inline SVG with Chinese labels as text.
-    assert_eq!(out.matches("<svg class=\"chart\"").count(), 3);
+    // Each of the three charts twice: laid out for a desk and for a phone.
+    assert_eq!(out.matches("<svg class=\"chart desk\"").count(), 3);
+    assert_eq!(
+        out.matches("<svg class=\"chart phone\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 360 ").count(),
+        3
+    );
     assert!(out.contains(">成长课堂</text>"));
     assert!(out.contains(">2913</text>"));
     assert!(out.contains("font-size=\"11\" fill=\"#c8551b\">丁校</text>"), "丁校 lies above the limits");

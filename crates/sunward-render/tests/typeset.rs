@@ -336,11 +336,17 @@ fn html_tables_and_charts_scroll_in_their_own_frame_on_a_phone() {
         out.contains("th:first-child, td:first-child { white-space: nowrap; }"),
         "names never wrap a character a line"
     );
-    // Charts: the smallest text is 11 units on a 640-unit canvas that never shrinks below 640 px.
-    let svgs = out.matches("<svg class=\"chart\"").count();
-    assert_eq!(out.matches("<div class=\"scroll\"><svg class=\"chart\"").count(), svgs);
+    // Charts: the smallest text is 11 units on a 640-unit canvas that never shrinks below 640 px
+    // on a desk; a phone (up to 40rem) shows the same chart laid out 360 units wide instead, at
+    // about its natural size, so nothing runs off the screen.
+    let svgs = out.matches("<svg class=\"chart desk\"").count();
+    assert_eq!(out.matches("<div class=\"scroll\"><svg class=\"chart desk\"").count(), svgs);
+    assert_eq!(out.matches("<svg class=\"chart phone\"").count(), svgs);
     assert!(out.contains("svg.chart { display: block; width: 100%; height: auto; min-width: 640px;"));
-    assert!(out.contains("viewBox=\"0 0 640 "));
+    assert!(out.contains(
+        "@media (max-width: 40rem) { svg.chart.desk { display: none; } svg.chart.phone { display: block; } }"
+    ));
+    assert!(out.contains("viewBox=\"0 0 640 ") && out.contains("viewBox=\"0 0 360 "));
     for size in out.split("font-size=\"").skip(1) {
         let size: f64 = size.split('"').next().unwrap().parse().unwrap();
         assert!(size >= 11.0, "chart text of {size} units");
