@@ -45,7 +45,12 @@ p { margin: 0 0 0.9rem; }
 .tile-note { font-size: 0.82rem; color: var(--muted); }
 figure { margin: 1.25rem 0; }
 figcaption { font-weight: 600; margin-bottom: 0.4rem; }
-.scroll { overflow-x: auto; -webkit-overflow-scrolling: touch; }
+.scroll { overflow-x: auto; -webkit-overflow-scrolling: touch;
+  /* A shadow at an edge where more of the table lies beyond it: the reader sees it scrolls. */
+  background: linear-gradient(to right, #fff 30%, rgba(255,255,255,0)), linear-gradient(to left, #fff 30%, rgba(255,255,255,0)) 100% 0,
+    radial-gradient(farthest-side at 0 50%, rgba(0,0,0,.22), rgba(0,0,0,0)), radial-gradient(farthest-side at 100% 50%, rgba(0,0,0,.22), rgba(0,0,0,0)) 100% 0;
+  background-repeat: no-repeat; background-size: 2.5rem 100%, 2.5rem 100%, 0.9rem 100%, 0.9rem 100%;
+  background-attachment: local, local, scroll, scroll; }
 table { border-collapse: collapse; width: 100%; font-size: 0.93rem; }
 th, td { padding: 0.35rem 0.6rem; border-bottom: 1px solid var(--rule); text-align: left; vertical-align: top; }
 thead th { border-bottom: 2px solid var(--ink); border-top: 2px solid var(--ink); white-space: nowrap; }
