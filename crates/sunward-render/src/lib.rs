@@ -14,6 +14,7 @@ pub mod document;
 pub mod docx;
 pub mod html;
 pub mod markup;
+pub mod names;
 pub mod pdf;
 pub mod plot;
 pub mod publication;

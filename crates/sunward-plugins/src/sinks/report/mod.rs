@@ -371,12 +371,19 @@ impl Sink for ReportSink {
         let baseline = ctx.params.get("baseline_year").map(|v| format!("AY{}", v.to_string().trim_matches('"')));
         let mut table_values = BTreeMap::new();
         for t in &config.tables {
-            table_values.insert(t.clone(), values::rows(table(tables, t)?)?);
+            let mut rows = values::rows(table(tables, t)?)?;
+            if lang == Lang::En {
+                values::in_english(&mut rows);
+            }
+            table_values.insert(t.clone(), rows);
         }
         let units: Vec<(String, minijinja::Value)> = match &config.for_each {
             None => vec![(String::new(), minijinja::Value::from(()))],
             Some(each) => {
-                let rows = values::rows(table(tables, &each.table)?)?;
+                let mut rows = values::rows(table(tables, &each.table)?)?;
+                if lang == Lang::En {
+                    values::in_english(&mut rows);
+                }
                 let mut units = Vec::new();
                 for row in rows {
                     let key = row.get(&each.key).filter(|v| !v.is_none()).ok_or_else(|| {

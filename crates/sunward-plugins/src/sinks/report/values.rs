@@ -65,6 +65,31 @@ pub fn rows(table: &TableData) -> Result<Vec<BTreeMap<String, Value>>> {
     Ok(out)
 }
 
+/// Whether a column holds a unit's name (`name`, `school_name`, `org_name`, `city`, …).
+fn is_name_column(column: &str) -> bool {
+    column.ends_with("name") || column == "city"
+}
+
+/// The rows as an English report shows them: every name column (one whose
+/// name ends in `name`, and `city`) takes its English from the column of the
+/// same name with `_en` when the table has one and it is filled in (e.g.
+/// `school_name_en`), else the Chinese romanised
+/// ([`sunward_render::names::english`]: 湖畔中学 → Hupan Middle School).
+pub fn in_english(rows: &mut [BTreeMap<String, Value>]) {
+    for row in rows {
+        let columns: Vec<String> = row.keys().filter(|c| is_name_column(c)).cloned().collect();
+        for column in columns {
+            let given = row.get(&format!("{column}_en")).filter(|v| !v.is_none()).map(|v| v.to_string());
+            let english = match (given.filter(|g| !g.trim().is_empty()), row.get(&column).and_then(|v| v.as_str())) {
+                (Some(g), _) => g,
+                (None, Some(zh)) => sunward_render::names::english(zh),
+                (None, None) => continue,
+            };
+            row.insert(column, Value::from(english));
+        }
+    }
+}
+
 /// The key of one figure: unit type, unit id, period, metric.
 pub type FigureKey = (String, String, String, String);
 
