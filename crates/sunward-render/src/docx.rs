@@ -52,7 +52,7 @@
 //! Layout follows the PDF: A4, a title page (title, subtitle, organisation,
 //! period, date) without a page number, then the blocks; table captions and
 //! figure captions above what they caption; key figures as a borderless
-//! full-width grid of tinted tiles, three to a row.
+//! full-width grid of tinted tiles, at most three to a row, rows even.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -1032,14 +1032,17 @@ fn row_xml(out: &mut String, table: &Table, widths: &[u32], cells: &[Cell], kind
     out.push_str("</w:tr>");
 }
 
-/// Key figures: a borderless full-width grid, three tiles to a row; each
-/// tile tinted with a coloured left edge, value large, label and note
-/// below. Cells left over in the last row stay blank and untinted.
+/// Key figures: a borderless full-width grid of at most three tiles to a
+/// row, the rows as even as the count allows (four tiles as 2 + 2, five as
+/// 3 + 2, never 3 + 1); each tile tinted with a coloured left edge, value
+/// large, label and note below. A cell left over in the last row stays
+/// blank and untinted.
 fn tiles_xml(out: &mut String, tiles: &[Tile], text_w: u32) {
     if tiles.is_empty() {
         return;
     }
-    let cols = tiles.len().clamp(1, 3);
+    let rows = tiles.len().div_ceil(3);
+    let cols = tiles.len().div_ceil(rows);
     let width = text_w / cols as u32;
     let _ = write!(
         out,
@@ -1518,13 +1521,19 @@ mod tests {
         let body = part(&render(&doc, None).unwrap(), "word/document.xml");
         let start = body.find("<w:tbl>").unwrap();
         let grid = &body[start..start + body[start..].find("</w:tbl>").unwrap()];
-        assert!(grid.contains(&format!("<w:tblW w:w=\"{}\" w:type=\"dxa\"/>", TEXT_W / 3 * 3)));
+        assert!(grid.contains(&format!("<w:tblW w:w=\"{}\" w:type=\"dxa\"/>", TEXT_W / 2 * 2)));
         assert!(grid.contains("<w:insideV w:val=\"nil\"/>") && grid.contains("<w:top w:val=\"nil\"/>"));
-        // Four tiles in three columns: four tinted cells, two blank and untinted.
-        assert_eq!(grid.matches("<w:tc>").count(), 6);
+        // Four tiles as two rows of two: four tinted cells, none blank (not 3 + 1).
+        assert_eq!(grid.matches("<w:tc>").count(), 4);
         assert_eq!(grid.matches("w:fill=").count(), 4);
-        assert_eq!(grid.matches("</w:tcPr><w:p/></w:tc>").count(), 2);
+        assert_eq!(grid.matches("</w:tcPr><w:p/></w:tc>").count(), 0);
         assert!(grid.contains(">&lt;5</w:t>"));
+        // Five as 3 + 2: one blank cell.
+        let mut doc = Document::new("t");
+        doc.blocks.push(Block::KeyFigures { tiles: vec![tile("1"), tile("2"), tile("3"), tile("4"), tile("5")] });
+        let body = part(&render(&doc, None).unwrap(), "word/document.xml");
+        assert_eq!(body.matches("<w:tc>").count(), 6);
+        assert_eq!(body.matches("</w:tcPr><w:p/></w:tc>").count(), 1);
     }
 
     #[test]
