@@ -890,7 +890,7 @@ fn block_xml(out: &mut String, block: &Block, image: Option<&Image>, ctx: &mut B
             }
         }
         Block::KeyFigures { tiles } => tiles_xml(out, tiles, ctx.text_w),
-        Block::Table(table) => table_xml(out, table, ctx.text_w),
+        Block::Table(table) => table_xml(out, table, ctx.text_w, ctx.lang),
         Block::Figure { caption, .. } => {
             out.push_str(&para("Caption", "", &run(caption, "")));
             if let Some(image) = image {
@@ -964,7 +964,7 @@ enum RowKind {
 /// Caption (Caption style, kept with the table), the table — a three-line
 /// table: heavy rules above and below the header and around the totals,
 /// light ones between rows — and the note in the Note style.
-fn table_xml(out: &mut String, table: &Table, text_w: u32) {
+fn table_xml(out: &mut String, table: &Table, text_w: u32, lang: Lang) {
     if let Some(caption) = &table.caption {
         out.push_str(&para("Caption", "", &run(caption, "")));
     }
@@ -992,8 +992,25 @@ fn table_xml(out: &mut String, table: &Table, text_w: u32) {
         row_xml(out, table, &widths, totals, RowKind::Totals);
     }
     out.push_str("</w:tbl>");
-    match &table.note {
-        Some(note) => out.push_str(&para("Note", "", &run(note, ""))),
+    // In Word a reader can change a figure; the totals are typed in, so say how they derive.
+    let derived = table.totals.is_some().then(|| {
+        lang.pick(
+            "合计一行由计算得出，不会随表中数字自动更新：改动任一数字时请一并核对合计（人数按学生去重计，合计可能小于各行之和）。",
+            "The totals row was computed, not typed: it does not update when a figure above it is changed, so check it after any edit (students are counted once, so a total of students can be less than the sum of the rows).",
+        )
+    });
+    let note = match (&table.note, derived) {
+        (Some(note), Some(d)) => Some(format!("{note}\n{d}")),
+        (Some(note), None) => Some(note.clone()),
+        (None, Some(d)) => Some(d.to_string()),
+        (None, None) => None,
+    };
+    match note {
+        Some(note) => {
+            for line in note.lines() {
+                out.push_str(&para("Note", "", &run(line, "")));
+            }
+        }
         // A paragraph must separate this table from anything after it.
         None => out.push_str(&para("", "<w:spacing w:after=\"60\"/>", "")),
     }
@@ -1511,6 +1528,26 @@ mod tests {
         assert!(err.0.contains("prepare-fonts.sh"), "{err}");
         let err = render(&sample::document(Lang::ZhCn), Some(b"not a font")).unwrap_err();
         assert!(err.0.contains("chart font"), "{err}");
+    }
+
+    #[test]
+    fn a_table_with_totals_says_they_do_not_update_when_edited() {
+        let table = |totals: bool| Table {
+            caption: None,
+            columns: vec![Column::text("学校"), Column::numeric("人次")],
+            rows: vec![
+                vec![Cell::Text("甲".into()), Cell::number(12.0)],
+                vec![Cell::Text("乙".into()), Cell::number(30.0)],
+            ],
+            totals: totals.then(|| vec![Cell::Text("合计".into()), Cell::number(42.0)]),
+            note: None,
+        };
+        for (totals, says) in [(true, true), (false, false)] {
+            let mut doc = Document::new("t");
+            doc.blocks.push(Block::Table(table(totals)));
+            let body = part(&render(&doc, None).unwrap(), "word/document.xml");
+            assert_eq!(body.contains("合计一行由计算得出，不会随表中数字自动更新"), says, "totals: {totals}");
+        }
     }
 
     #[test]
