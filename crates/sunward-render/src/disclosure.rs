@@ -1034,6 +1034,21 @@ mod tests {
         rows.iter().map(|(u, p, k, v)| (id(u, p, k), Some(*v))).collect()
     }
 
+    /// What a reader sees when only small counts are hidden (`<5`) and nothing else.
+    fn naive(lattice: &Lattice) -> HashMap<Identity, Knowledge> {
+        lattice
+            .counts
+            .iter()
+            .map(|(i, v)| {
+                let k = match v {
+                    1..5 => Knowledge::Small,
+                    _ => Knowledge::Known(*v as f64),
+                };
+                (i.clone(), k)
+            })
+            .collect()
+    }
+
     fn reader(lattice: &Lattice, pattern: &Pattern) -> HashMap<Identity, Knowledge> {
         lattice
             .counts
@@ -1083,11 +1098,7 @@ mod tests {
         // Lines: O1 = A + B; D1 = A + B + C; all = D1.
         assert_eq!(lattice.lines.len(), 3);
         // Without protection beyond <5, a reader works B out: 10 − 6 = 4.
-        let naive: HashMap<Identity, Knowledge> = lattice
-            .counts
-            .iter()
-            .map(|(i, v)| (i.clone(), if *v < 5 { Knowledge::Small } else { Knowledge::Known(*v as f64) }))
-            .collect();
+        let naive = naive(&lattice);
         let found = audit(&lattice, &naive, &[], 5);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!((found[0].identity.unit_id.as_str(), found[0].low), ("B", 4.0));
@@ -1149,18 +1160,7 @@ mod tests {
             ("all", "2025", "cases_referred", 4.0),
         ]);
         let lattice = Lattice::build(&v, &Catalogue::standard(), &h);
-        let naive: HashMap<Identity, Knowledge> = lattice
-            .counts
-            .iter()
-            .map(|(i, v)| {
-                let k = match v {
-                    0 => Knowledge::Known(0.0),
-                    1..5 => Knowledge::Small,
-                    _ => Knowledge::Known(*v as f64),
-                };
-                (i.clone(), k)
-            })
-            .collect();
+        let naive = naive(&lattice);
         assert_eq!(audit(&lattice, &naive, &[], 5).len(), 6, "each school, the organisation and all");
         let pattern = protect(&lattice, 5);
         assert!(pattern.unresolved.is_empty(), "{:?}", pattern.unresolved);
@@ -1200,11 +1200,7 @@ mod tests {
             ("all", "2025", "incidents", 12.0),
         ]);
         let lattice = Lattice::build(&v, &Catalogue::standard(), &hierarchy());
-        let naive: HashMap<Identity, Knowledge> = lattice
-            .counts
-            .iter()
-            .map(|(i, v)| (i.clone(), if *v < 5 { Knowledge::Small } else { Knowledge::Known(*v as f64) }))
-            .collect();
+        let naive = naive(&lattice);
         let found = audit(&lattice, &naive, &[], 5);
         let pinned: BTreeSet<&str> = found.iter().map(|f| f.identity.unit_id.as_str()).collect();
         assert_eq!(pinned, ["A", "B", "O1"].into(), "{found:?}");
@@ -1253,12 +1249,7 @@ mod tests {
             ("O3", "2025", "incidents", 6.0),
         ]);
         let lattice = Lattice::build(&v, &Catalogue::standard(), &h);
-        let seen: HashMap<Identity, Knowledge> = lattice
-            .counts
-            .iter()
-            .map(|(i, v)| (i.clone(), if *v < 5 { Knowledge::Small } else { Knowledge::Known(*v as f64) }))
-            .collect();
-        let found = audit(&lattice, &seen, &[], 5);
+        let found = audit(&lattice, &naive(&lattice), &[], 5);
         let exact: BTreeMap<&str, f64> = found.iter().map(|f| (f.identity.unit_id.as_str(), f.low)).collect();
         assert_eq!(exact, [("X", 2.0), ("Y", 3.0), ("Z", 4.0)].into());
         let pattern = protect(&lattice, 5);
