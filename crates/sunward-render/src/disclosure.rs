@@ -514,29 +514,6 @@ impl Pattern {
     pub fn hides(&self, id: &Identity) -> bool {
         self.small.contains(id) || self.complements.contains(id)
     }
-
-    /// Whether a figure of `role` for `id` is shown: a count unless hidden; a
-    /// ratio, statistic or comparison only when every count it rests on is
-    /// (for a comparison, in this period and in `baseline`, or in every
-    /// other academic year in `years` when the baseline is not known).
-    pub fn shows(&self, id: &Identity, role: &Role, baseline: Option<&str>, years: &[String]) -> bool {
-        match role {
-            Role::Count { .. } => !self.hides(id),
-            Role::Tally | Role::Plain => true,
-            Role::Ratio { .. } | Role::Statistic { .. } => {
-                role.rests_on().iter().all(|k| k.is_empty() || !self.hides(&id.sibling(k)))
-            }
-            Role::Comparison { of } => {
-                let now = id.sibling(of);
-                let mut on = vec![now.clone()];
-                match baseline {
-                    Some(b) => on.push(now.in_period(b)),
-                    None => on.extend(years.iter().filter(|p| **p != id.period).map(|p| now.in_period(p))),
-                }
-                on.iter().all(|d| !self.hides(d))
-            }
-        }
-    }
 }
 
 /// What a reader knows of one count.
@@ -1128,10 +1105,11 @@ mod tests {
         let found = audit(&lattice, &seen, &[rate], 5);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].low, 2.0);
-        // The pattern withholds the rate, as its numerator is hidden.
+        // The pattern hides the numerator, so the rate resting on it is withheld.
         let pattern = protect(&lattice, 5);
         let role = Catalogue::standard().role("referral_rate").unwrap();
-        assert!(!pattern.shows(&id("A", "2025", "referral_rate"), &role, None, &[]));
+        assert_eq!(role.rests_on(), ["cases_referred", "cases_active"]);
+        assert!(pattern.hides(&id("A", "2025", "cases_referred")));
         // A numerator missing from the table is derived as a reader would.
         let v = values(&[("A", "2025", "cases_active", 16.0), ("A", "2025", "referral_rate", 0.125)]);
         let lattice = Lattice::build(&v, &Catalogue::standard(), &Hierarchy::default());
