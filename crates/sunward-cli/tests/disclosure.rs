@@ -255,9 +255,9 @@ fn no_public_report_of_the_samples_gives_a_withheld_count_back() {
     let dir = tempfile::tempdir().unwrap();
     let project = dir.path().join("project");
     common::run_metrics(&repo().join("sample-data/project"), 2024, 2024, &project);
-    run("annual-review.yaml", &["audience=public"], &project);
-    let english = dir.path().join("project-en");
     let metrics = format!("metrics={}", project.join("metrics.parquet").display());
+    run("annual-review.yaml", &["audience=public", &metrics], &project);
+    let english = dir.path().join("project-en");
     run("annual-review.yaml", &["audience=public", "lang=en", &metrics], &english);
     let ledgers = public_ledgers(&[&project, &english]);
     assert_eq!(ledgers.len(), 6, "three units in two languages: {ledgers:?}");
@@ -363,7 +363,8 @@ fn the_audit_finds_what_the_old_rules_gave_away() {
     let dir = tempfile::tempdir().unwrap();
     let project = dir.path().join("project");
     common::run_metrics(&repo().join("sample-data/project"), 2024, 2024, &project);
-    run("annual-review.yaml", &["audience=public"], &project);
+    let metrics = format!("metrics={}", project.join("metrics.parquet").display());
+    run("annual-review.yaml", &["audience=public", &metrics], &project);
     let ledgers = public_ledgers(&[&project]);
     let values = truth(&project.join("metrics.csv"));
     let lattice =
@@ -437,7 +438,8 @@ fn case_stories_stay_internal_and_shares_round_half_up() {
     let dir = tempfile::tempdir().unwrap();
     let project = dir.path().join("project");
     common::run_metrics(&repo().join("sample-data/project"), 2024, 2024, &project);
-    run("annual-review.yaml", &["audience=public"], &project);
+    let metrics = format!("metrics={}", project.join("metrics.parquet").display());
+    run("annual-review.yaml", &["audience=public", &metrics], &project);
     let public = pdf_text(&project.join("annual-review_2025_KS-ORG1.pdf"));
     let story = "一名学生出现自伤行为后";
     assert!(!public.contains(story), "a case story is in the public edition");
@@ -449,7 +451,8 @@ fn case_stories_stay_internal_and_shares_round_half_up() {
     for f in ["metrics.csv", "metrics.parquet", "manifest-metrics.json"] {
         std::fs::copy(project.join(f), internal_dir.join(f)).unwrap();
     }
-    run("annual-review.yaml", &["audience=internal"], &internal_dir);
+    let metrics = format!("metrics={}", internal_dir.join("metrics.parquet").display());
+    run("annual-review.yaml", &["audience=internal", &metrics], &internal_dir);
     let internal = pdf_text(&internal_dir.join("annual-review_2025_KS-ORG1.pdf"));
     assert!(internal.replace(char::is_whitespace, "").contains(story), "the internal edition lost its case stories");
     // Every share in the ledger is printed as its figures round half up.

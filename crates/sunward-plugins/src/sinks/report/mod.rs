@@ -266,6 +266,14 @@ fn state_audience(doc: &mut Document, audience: Audience, note: Option<String>, 
             threshold.saturating_sub(1)
         ),
     };
+    // An official document's annotation (附注) is the short formula of GB/T 9704.
+    let default = match (doc.meta.style, audience, lang) {
+        (sunward_render::DocStyle::Official, Audience::Public, Lang::ZhCn) => "此件公开发布".to_string(),
+        (sunward_render::DocStyle::Official, Audience::Internal, Lang::ZhCn) => "此件不公开".to_string(),
+        (sunward_render::DocStyle::Official, Audience::Public, Lang::En) => "for publication".to_string(),
+        (sunward_render::DocStyle::Official, Audience::Internal, Lang::En) => "not for publication".to_string(),
+        _ => default,
+    };
     // The output's setting, else the template's front matter, else the default.
     doc.meta.audience = match note {
         Some(text) if text.trim().is_empty() => None,
