@@ -36,7 +36,7 @@
 //!   reads as bold and its text is in the file once.
 //! - **Official documents** ([`DocStyle::Official`]) take the page of
 //!   GB/T 9704-2012 (a 156 × 225 mm text area, 三号 body text with a
-//!   two-character indent, `— 2 —` page numbers, no header) and open with
+//!   two-character indent, `— 2 —` page numbers on the outer edge, no header) and open with
 //!   the red authority mark and rule instead of a title page.
 //! - **Byte-identical output.** printpdf stamps the clock and a
 //!   process-global counter into the file, and leaves streams uncompressed in
@@ -1752,7 +1752,7 @@ struct Decorator {
     footer: String,
     lang: Lang,
     footer_on_first: bool,
-    /// An official document: no header, `— N —` centred under the text on every page.
+    /// An official document: no header, `— N —` under the text on every page, on the outer edge.
     official: bool,
 }
 
@@ -1775,7 +1775,10 @@ impl PageDecorator for Decorator {
             let w = |s: &str| mm(big.str_width(&context.font_cache, s));
             let gap = pt_mm(14.0) / 2.0;
             let total = 2.0 * w("—") + 2.0 * gap + w(&number);
-            let mut x = 28.0 + (156.0 - total) / 2.0;
+            // On the outer edge, one character in from the text area's side: odd pages
+            // on the right, even pages on the left (GB/T 9704-2012, 7.5).
+            let one_char = pt_mm(14.0);
+            let mut x = if page % 2 == 1 { 28.0 + 156.0 - one_char - total } else { 28.0 + one_char };
             let y = mm(area.size().height) - OFFICIAL_BOTTOM + 5.0;
             for (piece, after) in [("—", gap), (number.as_str(), gap), ("—", 0.0)] {
                 area.print_str(&context.font_cache, Position::new(x, y), big, piece)?;

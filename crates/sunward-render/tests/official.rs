@@ -180,6 +180,17 @@ fn pdf_official_style_has_the_mark_recipient_date_and_dash_page_numbers() {
     assert!(squeeze(&lines[2..recipient].concat()).contains("青浦区教育局关于2025年度学校心理健康工作情况的报告"));
     assert!(first.contains("— 1 —"), "{first}");
     assert!(pages[1].contains("— 2 —"), "{}", pages[1]);
+    // Page numbers sit on the outer edge: page 1's on the right, page 2's on the left,
+    // each a character in from the text area (the body's lines start at column 0 or so).
+    let column = |page: &str, number: &str| {
+        let line = page.lines().find(|l| l.contains(number)).unwrap_or_else(|| panic!("{page}"));
+        line.find('—').unwrap()
+    };
+    let (odd, even) = (column(first, "— 1 —"), column(&pages[1], "— 2 —"));
+    // (pdftotext -layout counts a Chinese character as one column: a line of body text is
+    // about 28, and a centred number would stand near 13 on both pages.)
+    assert!(odd >= 20, "page 1's number on the right: column {odd}");
+    assert!(even <= 3, "page 2's number on the left: column {even}");
     assert!(!squeeze(&pages.concat()).contains("第2页"));
     // The issuer and the date close the document, right of centre.
     let last = pages.last().unwrap();
