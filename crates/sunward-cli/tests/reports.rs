@@ -604,4 +604,12 @@ fn the_summary_in_the_official_style() {
     let date = flat.rfind("2025年10月20日").unwrap();
     assert!(date > flat.find("五、").unwrap(), "{text}");
     assert!(pdf_pages(&pdf) >= 2);
+    // A report, titled as one, with its opening and closing formulas and the short annotation.
+    for needle in ["太仓市教育局关于2024学年学生心理健康工作情况的报告", "报告如下。", "特此报告。", "（此件公开发布）"]
+    {
+        assert!(flat.contains(needle), "{needle} not in the official summary:\n{text}");
+    }
+    // No dashboard in a government document: no tiles, no chart.
+    let html = std::fs::read_to_string(out.join("government-summary_AY2024_320585.html")).unwrap();
+    assert!(!html.contains("class=\"tiles") && !html.contains("<svg"), "tiles or a chart in the official summary");
 }
