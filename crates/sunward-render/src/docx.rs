@@ -134,7 +134,13 @@ pub fn render(doc: &Document, font: Option<&[u8]>) -> Result<Vec<u8>, DocxError>
     }
     let images = chart_images(doc, font)?;
     let official = doc.meta.style == DocStyle::Official;
-    let footer1 = if official { official_footer() } else { footer(doc.lang, doc.meta.marking.as_deref()) };
+    // An official document numbers odd pages on the right (footer1) and even pages on the
+    // left (footer2); any other has footer1 on every page but the first, which has footer2.
+    let (footer1, footer2) = if official {
+        (official_footer(Side::Right), official_footer(Side::Left))
+    } else {
+        (footer(doc.lang, doc.meta.marking.as_deref()), empty_footer())
+    };
     let mut parts: Vec<(String, Vec<u8>)> = vec![
         ("[Content_Types].xml".into(), content_types().into_bytes()),
         ("_rels/.rels".into(), package_rels().into_bytes()),
@@ -143,10 +149,10 @@ pub fn render(doc: &Document, font: Option<&[u8]>) -> Result<Vec<u8>, DocxError>
         ("word/_rels/document.xml.rels".into(), document_rels(&images).into_bytes()),
         ("word/styles.xml".into(), styles(doc.lang, official).into_bytes()),
         ("word/numbering.xml".into(), numbering(doc, official).into_bytes()),
-        ("word/settings.xml".into(), settings(doc.lang).into_bytes()),
+        ("word/settings.xml".into(), settings(doc.lang, official).into_bytes()),
         ("word/fontTable.xml".into(), font_table().into_bytes()),
         ("word/footer1.xml".into(), footer1.into_bytes()),
-        ("word/footer2.xml".into(), empty_footer().into_bytes()),
+        ("word/footer2.xml".into(), footer2.into_bytes()),
     ];
     for image in images.iter().flatten() {
         parts.push((format!("word/media/{}", image.name), image.png.clone()));
@@ -533,9 +539,11 @@ fn style_sheet(lang: Lang, size: u32, spacing: &str, normal_ppr: &str, list: [Pa
     s
 }
 
-fn settings(lang: Lang) -> String {
+fn settings(lang: Lang, official: bool) -> String {
+    // An official document has different footers on odd and even pages.
+    let even_and_odd = if official { "<w:evenAndOddHeaders/>" } else { "" };
     format!(
-        "{XML_DECL}<w:settings xmlns:w=\"{NS_W}\"><w:zoom w:percent=\"100\"/><w:defaultTabStop w:val=\"420\"/>\
+        "{XML_DECL}<w:settings xmlns:w=\"{NS_W}\"><w:zoom w:percent=\"100\"/>{even_and_odd}<w:defaultTabStop w:val=\"420\"/>\
          <w:characterSpacingControl w:val=\"compressPunctuation\"/>\
          <w:compat><w:compatSetting w:name=\"compatibilityMode\" w:uri=\"http://schemas.microsoft.com/office/word\" w:val=\"15\"/></w:compat>\
          <w:themeFontLang w:val=\"{}\" w:eastAsia=\"zh-CN\"/></w:settings>",
@@ -580,8 +588,22 @@ fn footer(lang: Lang, marking: Option<&str>) -> String {
 
 /// An official document's footer on every page: `— 2 —`, centred, the
 /// number a `PAGE` field.
-fn official_footer() -> String {
-    let mut s = format!("{XML_DECL}<w:ftr xmlns:w=\"{NS_W}\"><w:p><w:pPr><w:pStyle w:val=\"Footer\"/></w:pPr>");
+/// Which edge of the text area an official page number stands by.
+#[derive(Clone, Copy)]
+enum Side {
+    Left,
+    Right,
+}
+
+/// An official document's page number, `— N —`, on the outer edge one
+/// character in from the text area: the right on odd pages, the left on
+/// even ones (GB/T 9704-2012, 7.5).
+fn official_footer(side: Side) -> String {
+    let place = match side {
+        Side::Right => format!("<w:jc w:val=\"right\"/><w:ind w:right=\"{OFFICIAL_CHAR}\"/>"),
+        Side::Left => format!("<w:jc w:val=\"left\"/><w:ind w:left=\"{OFFICIAL_CHAR}\"/>"),
+    };
+    let mut s = format!("{XML_DECL}<w:ftr xmlns:w=\"{NS_W}\"><w:p><w:pPr><w:pStyle w:val=\"Footer\"/>{place}</w:pPr>");
     // The dashes and spaces set in the Latin font (not as East Asian text),
     // two of them to a side, so that the gap reads as one in extracted text.
     let latin = "<w:rFonts w:hint=\"default\"/>";
@@ -721,10 +743,10 @@ fn section() -> String {
 
 /// An official document's page (GB/T 9704-2012): top margin 37 mm, bottom
 /// 35 mm, left 28 mm, right 26 mm (a 156 mm × 225 mm text area), the
-/// `— N —` footer on every page.
+/// `— N —` footer on every page, on the outer edge.
 fn official_section() -> String {
     format!(
-        "<w:sectPr><w:footerReference w:type=\"default\" r:id=\"rIdFooter\"/>\
+        "<w:sectPr><w:footerReference w:type=\"default\" r:id=\"rIdFooter\"/><w:footerReference w:type=\"even\" r:id=\"rIdFooterFirst\"/>\
          <w:pgSz w:w=\"{PAGE_W}\" w:h=\"{PAGE_H}\"/>\
          <w:pgMar w:top=\"2098\" w:right=\"{OFFICIAL_RIGHT}\" w:bottom=\"1984\" w:left=\"{OFFICIAL_LEFT}\" w:header=\"851\" w:footer=\"1247\" w:gutter=\"0\"/>\
          <w:cols w:space=\"425\"/></w:sectPr>"

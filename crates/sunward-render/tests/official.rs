@@ -284,6 +284,13 @@ fn word_has_bold_runs_numbering_and_the_official_layout() {
     let raw = pdftotext_raw(&converted);
     assert!(raw[0].contains("— 1 —"), "{}", raw[0]);
     assert!(raw[1].contains("— 2 —"), "{}", raw[1]);
+    // On the outer edge as LibreOffice prints it: page 1's number right, page 2's left.
+    let column = |page: &str, number: &str| {
+        let line = page.lines().find(|l| squeeze(l).contains(number)).unwrap_or_else(|| panic!("{page}"));
+        line.find('—').unwrap()
+    };
+    let (odd, even) = (column(&pages[0], "—1—"), column(&pages[1], "—2—"));
+    assert!(odd >= 20 && even <= 3, "page 1's number at column {odd}, page 2's at {even}");
     let all = pages.join("\n");
     // LibreOffice prints the list numbers Word would.
     for (n, text) in [(1, "完善三级预警网络"), (2, "开展专职心理教师全员培训"), (3, "建立学校心理健康工作评估制度")]
