@@ -81,6 +81,11 @@ pub struct Meta {
     /// `青教〔2025〕12号`, printed centred above the red rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doc_number: Option<String>,
+    /// Who signed an official document off (签发人), printed on the line of
+    /// the document number, on the right: a report to a higher authority
+    /// carries one (GB/T 9704-2012, 7.2.4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
     /// The main recipient (主送机关) of an official document, e.g.
     /// `区人民政府：`, printed flush left before the body.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -680,6 +685,7 @@ impl Document {
             &self.meta.audience,
             &self.meta.marking,
             &self.meta.doc_number,
+            &self.meta.signer,
             &self.meta.recipient,
         ]
         .into_iter()

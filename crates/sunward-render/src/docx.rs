@@ -772,12 +772,26 @@ fn official_head(out: &mut String, doc: &Document) {
             ),
         ));
     }
-    if let Some(number) = &doc.meta.doc_number {
-        out.push_str(&para(
+    match (&doc.meta.doc_number, &doc.meta.signer) {
+        (number, Some(signer)) => {
+            // The number a character in from the left, the signer at a right tab a character in.
+            let ppr = format!(
+                "<w:tabs><w:tab w:val=\"right\" w:pos=\"{}\"/></w:tabs><w:spacing w:before=\"240\" w:after=\"0\"/><w:ind w:left=\"{OFFICIAL_CHAR}\"/>",
+                OFFICIAL_TEXT_W - 2 * OFFICIAL_CHAR
+            );
+            let runs = format!(
+                "{}<w:r><w:tab/></w:r>{}",
+                run(number.as_deref().unwrap_or(""), ""),
+                run(&format!("{}{signer}", doc.lang.pick("签发人：", "Signed off by: ")), "")
+            );
+            out.push_str(&para("", &ppr, &runs));
+        }
+        (Some(number), None) => out.push_str(&para(
             "",
             "<w:spacing w:before=\"240\" w:after=\"0\"/><w:jc w:val=\"center\"/>",
             &run(number, ""),
-        ));
+        )),
+        (None, None) => {}
     }
     // The red rule: the bottom border of an empty, low paragraph.
     out.push_str(&para(

@@ -75,6 +75,7 @@ strong { font-weight: 700; }
 .issuer-mark { clear: both; color: #c00000; font-size: 2.3rem; font-weight: 700; letter-spacing: 0.08em;
   line-height: 1.3; margin: 1.5rem 0 1.25rem; }
 .doc-number { margin: 0 0 0.4rem; }
+.doc-number.signed { display: flex; justify-content: space-between; padding: 0 1em; }
 .red-rule { border: 0; border-top: 2px solid #c00000; margin: 0; }
 .official h1 { color: var(--ink); text-align: center; font-size: 1.6rem; margin: 1.5rem 0 1.25rem; text-wrap: balance; }
 .official .subtitle { text-align: center; }
@@ -169,8 +170,21 @@ fn official(out: &mut String, doc: &Document) {
     if let Some(org) = &doc.meta.organisation {
         let _ = writeln!(out, "<p class=\"issuer-mark\">{}{}</p>", esc(org), esc(lang.pick("文件", "")));
     }
-    if let Some(number) = &doc.meta.doc_number {
-        let _ = writeln!(out, "<p class=\"doc-number\">{}</p>", esc(number));
+    match (&doc.meta.doc_number, &doc.meta.signer) {
+        (number, Some(signer)) => {
+            // The number on the left and the signer on the right, a character in from each side.
+            let _ = writeln!(
+                out,
+                "<p class=\"doc-number signed\"><span>{}</span><span>{}{}</span></p>",
+                esc(number.as_deref().unwrap_or("")),
+                esc(lang.pick("签发人：", "Signed off by: ")),
+                esc(signer)
+            );
+        }
+        (Some(number), None) => {
+            let _ = writeln!(out, "<p class=\"doc-number\">{}</p>", esc(number));
+        }
+        (None, None) => {}
     }
     out.push_str("<hr class=\"red-rule\">\n</header>\n");
     let _ = writeln!(out, "<h1>{}</h1>", esc(&doc.title));

@@ -360,11 +360,19 @@ fn official_head(flow: &mut Flow, doc: &Document) {
         p.pad = (8.0, 6.0);
         flow.push(p);
     }
-    if let Some(number) = &doc.meta.doc_number {
-        let mut p = TextPiece::new(number, body, 1.3);
-        p.halign = HAlign::Centre;
-        p.pad = (4.0, 0.0);
-        flow.push(p);
+    match (&doc.meta.doc_number, &doc.meta.signer) {
+        (number, Some(signer)) => flow.push(NumberAndSigner {
+            number: number.clone().unwrap_or_default(),
+            signer: format!("{}{signer}", doc.lang.pick("签发人：", "Signed off by: ")),
+            style: body,
+        }),
+        (Some(number), None) => {
+            let mut p = TextPiece::new(number, body, 1.3);
+            p.halign = HAlign::Centre;
+            p.pad = (4.0, 0.0);
+            flow.push(p);
+        }
+        (None, None) => {}
     }
     flow.push(RedRule);
     let mut title = TextPiece::styled(
@@ -488,6 +496,7 @@ fn used_chars(doc: &Document, plots: &[Option<Plot>]) -> BTreeSet<char> {
         &doc.meta.audience,
         &doc.meta.marking,
         &doc.meta.doc_number,
+        &doc.meta.signer,
         &doc.meta.recipient,
     ]
     .into_iter()
@@ -495,7 +504,7 @@ fn used_chars(doc: &Document, plots: &[Option<Plot>]) -> BTreeSet<char> {
     {
         add(s);
     }
-    add("文件（）()•");
+    add("文件签发人：（）()•");
     doc.meta.generated_display(doc.lang).iter().for_each(|s| add(s));
     add("单位期间生成日期：第页·—续表 Organisation Period Generated");
     for block in &doc.blocks {
@@ -1087,6 +1096,37 @@ impl Piece for RedRule {
             area.draw_line(vec![Position::new(0, y), Position::new(w, y)], Style::new().with_color(OFFICIAL_RED));
         }
         Ok((6.0, false))
+    }
+}
+
+/// The line of a report to a higher authority: the document number a
+/// character in from the left, the signer (签发人) a character in from the
+/// right (GB/T 9704-2012, 7.2.4).
+struct NumberAndSigner {
+    number: String,
+    signer: String,
+    style: Style,
+}
+
+impl Piece for NumberAndSigner {
+    fn need(&mut self, context: &Context, _width: f64) -> f64 {
+        4.0 + line_height(context, self.style)
+    }
+
+    fn draw(
+        &mut self,
+        context: &Context,
+        area: render::Area<'_>,
+        _at_top: bool,
+    ) -> Result<(f64, bool), genpdf::error::Error> {
+        let one_char = pt_mm(f64::from(self.style.font_size()));
+        let w = mm(area.size().width);
+        let height = line_height(context, self.style);
+        let y = 4.0;
+        area.print_str(&context.font_cache, Position::new(one_char, y), self.style, &self.number)?;
+        let signer_w = mm(self.style.str_width(&context.font_cache, &self.signer));
+        area.print_str(&context.font_cache, Position::new(w - one_char - signer_w, y), self.style, &self.signer)?;
+        Ok((4.0 + height, false))
     }
 }
 

@@ -389,3 +389,34 @@ fn the_sample_report_in_official_style_keeps_every_text() {
     std::fs::write(dir.join("sample-official.docx"), &bytes).unwrap();
     std::fs::write(dir.join("sample-official.html"), html::render(&doc)).unwrap();
 }
+
+/// A report to a higher authority carries its signer (签发人) on the line of
+/// the document number: the number a character in from the left, the signer
+/// a character in from the right — in the PDF, in Word as LibreOffice prints
+/// it, and in the HTML.
+#[test]
+fn a_report_upward_names_its_signer_beside_the_number() {
+    let mut doc = summary();
+    doc.meta.signer = Some("王明".into());
+    let line_of = |pages: &[String]| -> String {
+        pages[0].lines().find(|l| l.contains("签发人")).unwrap_or_else(|| panic!("{}", pages[0])).to_string()
+    };
+    let dir = scratch("signer");
+    let pdf_path = dir.join("signed.pdf");
+    std::fs::write(&pdf_path, pdf::render(&doc, &font()).unwrap()).unwrap();
+    let docx_path = dir.join("signed.docx");
+    std::fs::write(&docx_path, docx::render(&doc, Some(&font())).unwrap()).unwrap();
+    for (what, pages) in [("PDF", pdftotext_pages(&pdf_path)), ("Word", pdftotext_pages(&soffice_pdf(&docx_path)))] {
+        let line = line_of(&pages);
+        let squeezed = squeeze(&line);
+        assert!(squeezed.contains("青教〔2025〕12号") || squeezed.contains("青教〔2025〕12 号"), "{what}: {line}");
+        assert!(squeezed.ends_with("签发人：王明"), "{what}: {line}");
+        let (number, signer) = (line.find('青').unwrap(), line.find('签').unwrap());
+        assert!(number <= 3 && signer > number + 15, "{what}: the number left, the signer right: {line:?}");
+    }
+    let html = html::render(&doc);
+    assert!(html.contains("<p class=\"doc-number signed\"><span>青教〔2025〕12号</span><span>签发人：王明</span></p>"));
+    // Without a signer the number stays centred on its own line.
+    let html = html::render(&summary());
+    assert!(html.contains("<p class=\"doc-number\">青教〔2025〕12号</p>"));
+}
