@@ -86,10 +86,35 @@ pub struct Meta {
     /// carries one (GB/T 9704-2012, 7.2.4).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signer: Option<String>,
+    /// The offices a copy goes to (抄送机关) of an official document, e.g.
+    /// `市卫生健康委员会，市民政局`, printed in the imprint (版记) at its end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copies_to: Option<String>,
+    /// The office that prints and sends the document (印发机关), e.g.
+    /// `太仓市教育局办公室`, printed in the imprint with the date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub printed_by: Option<String>,
     /// The main recipient (主送机关) of an official document, e.g.
     /// `区人民政府：`, printed flush left before the body.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipient: Option<String>,
+}
+
+impl Meta {
+    /// An official document's imprint (版记): the copies line (`抄送：…。`)
+    /// and the printing office with the date it was printed (`…印发`), each
+    /// when given.
+    pub fn imprint(&self, lang: Lang) -> (Option<String>, Option<(String, String)>) {
+        let copies = self.copies_to.as_ref().map(|c| {
+            let c = c.trim().trim_end_matches(['。', '.']);
+            format!("{}{c}{}", lang.pick("抄送：", "Copies to: "), lang.pick("。", "."))
+        });
+        let printed = self.printed_by.as_ref().map(|office| {
+            let date = self.generated_display(lang).unwrap_or_default();
+            (office.clone(), format!("{date}{}", lang.pick("印发", " (printed)")))
+        });
+        (copies, printed)
+    }
 }
 
 /// The layout of a whole document.
@@ -686,6 +711,8 @@ impl Document {
             &self.meta.marking,
             &self.meta.doc_number,
             &self.meta.signer,
+            &self.meta.copies_to,
+            &self.meta.printed_by,
             &self.meta.recipient,
         ]
         .into_iter()

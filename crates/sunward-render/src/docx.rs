@@ -843,6 +843,34 @@ fn official_end(out: &mut String, doc: &Document) {
             &run(&crate::html::annotation(audience, doc.lang), ""),
         ));
     }
+    // The imprint (版记): a heavy rule above and below, a light one between the copies
+    // line and the printing office with its date; 4号 (14 pt), a character in.
+    let (copies, printed) = doc.meta.imprint(doc.lang);
+    let heavy = format!("w:val=\"single\" w:sz=\"8\" w:space=\"1\" w:color=\"{INK}\"");
+    let light = format!("w:val=\"single\" w:sz=\"4\" w:space=\"1\" w:color=\"{INK}\"");
+    let size = "<w:sz w:val=\"28\"/><w:szCs w:val=\"28\"/>";
+    let tab = OFFICIAL_TEXT_W - OFFICIAL_CHAR;
+    if let Some(copies) = &copies {
+        let below = if printed.is_some() { &light } else { &heavy };
+        out.push_str(&para(
+            "",
+            &format!(
+                "<w:keepNext/><w:pBdr><w:top {heavy}/><w:bottom {below}/></w:pBdr><w:spacing w:before=\"579\"/><w:ind w:left=\"{OFFICIAL_CHAR}\" w:right=\"{OFFICIAL_CHAR}\"/>"
+            ),
+            &run(copies, size),
+        ));
+    }
+    if let Some((office, date)) = &printed {
+        let top = if copies.is_some() { String::new() } else { format!("<w:top {heavy}/>") };
+        let before = if copies.is_some() { "" } else { "<w:spacing w:before=\"579\"/>" };
+        out.push_str(&para(
+            "",
+            &format!(
+                "<w:pBdr>{top}<w:bottom {heavy}/></w:pBdr>{before}<w:tabs><w:tab w:val=\"right\" w:pos=\"{tab}\"/></w:tabs><w:ind w:left=\"{OFFICIAL_CHAR}\"/>"
+            ),
+            &format!("{}<w:r><w:tab/></w:r>{}", run(office, size), run(date, size)),
+        ));
+    }
 }
 
 fn page_break() -> String {

@@ -76,6 +76,10 @@ strong { font-weight: 700; }
   line-height: 1.3; margin: 1.5rem 0 1.25rem; }
 .doc-number { margin: 0 0 0.4rem; }
 .doc-number.signed { display: flex; justify-content: space-between; padding: 0 1em; }
+.imprint { margin-top: 2rem; border-top: 2px solid var(--ink); border-bottom: 2px solid var(--ink); }
+.imprint p { margin: 0; padding: 0.3rem 1em; }
+.imprint .copies + .printed { border-top: 1px solid var(--ink); }
+.imprint .printed { display: flex; justify-content: space-between; }
 .red-rule { border: 0; border-top: 2px solid #c00000; margin: 0; }
 .official h1 { color: var(--ink); text-align: center; font-size: 1.6rem; margin: 1.5rem 0 1.25rem; text-wrap: balance; }
 .official .subtitle { text-align: center; }
@@ -210,6 +214,17 @@ fn official(out: &mut String, doc: &Document) {
     }
     if let Some(audience) = &doc.meta.audience {
         let _ = writeln!(out, "<p class=\"annotation\">{}</p>", esc(&annotation(audience, lang)));
+    }
+    let (copies, printed) = doc.meta.imprint(lang);
+    if copies.is_some() || printed.is_some() {
+        out.push_str("<footer class=\"imprint\">");
+        if let Some(copies) = copies {
+            let _ = write!(out, "<p class=\"copies\">{}</p>", esc(&copies));
+        }
+        if let Some((office, date)) = printed {
+            let _ = write!(out, "<p class=\"printed\"><span>{}</span><span>{}</span></p>", esc(&office), esc(&date));
+        }
+        out.push_str("</footer>\n");
     }
     out.push_str("</main>\n</body>\n</html>\n");
 }

@@ -141,6 +141,8 @@ pub fn parse(src: &str) -> Result<Document, MarkupError> {
                         "doc_number" => doc.meta.doc_number = Some(value),
                         "recipient" => doc.meta.recipient = Some(value),
                         "signer" => doc.meta.signer = Some(value),
+                        "copies_to" => doc.meta.copies_to = Some(value),
+                        "printed_by" => doc.meta.printed_by = Some(value),
                         "style" => {
                             doc.meta.style = match value.as_str() {
                                 "official" => DocStyle::Official,
@@ -166,7 +168,7 @@ pub fn parse(src: &str) -> Result<Document, MarkupError> {
                         }
                         other => {
                             return Err(err(format!(
-                                "unknown front matter key {other:?}; expected title, subtitle, organisation, period, generated, audience, compact, lang, style, doc_number, signer or recipient"
+                                "unknown front matter key {other:?}; expected title, subtitle, organisation, period, generated, audience, compact, lang, style, doc_number, signer, recipient, copies_to or printed_by"
                             )));
                         }
                     }
@@ -705,7 +707,7 @@ Table: 表1 各校服务场次
         assert_eq!(err("# no front matter\n"), "line 1: the front matter (between --- lines) must give a title");
         assert_eq!(
             err("---\ntitle: t\ncolour: red\n---\n"),
-            "line 3: unknown front matter key \"colour\"; expected title, subtitle, organisation, period, generated, audience, compact, lang, style, doc_number, signer or recipient"
+            "line 3: unknown front matter key \"colour\"; expected title, subtitle, organisation, period, generated, audience, compact, lang, style, doc_number, signer, recipient, copies_to or printed_by"
         );
         assert_eq!(err("---\ntitle: t\n---\n\n<div>x</div>\n"), "line 5: raw HTML is not allowed in report markup");
         assert_eq!(

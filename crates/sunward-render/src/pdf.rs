@@ -423,6 +423,24 @@ fn official_end(flow: &mut Flow, doc: &Document, body: Style, spacing: f64) {
         p.pad = (line_height_estimate(body, spacing), 0.0);
         flow.push(p);
     }
+    // The imprint (版记): rules above, between and below the copies line and the
+    // printing office with its date, in 4号 (14 pt).
+    let (copies, printed) = doc.meta.imprint(doc.lang);
+    if copies.is_some() || printed.is_some() {
+        let small = body.with_font_size(14);
+        flow.push(ImprintRule { colour: INK, lines: 3, before: line_height_estimate(body, spacing) });
+        if let Some(copies) = copies {
+            let mut p = TextPiece::new(&copies, small, 1.3);
+            p.first = pt_mm(14.0);
+            p.keep = true;
+            flow.push(p);
+            flow.push(ImprintRule { colour: INK, lines: 1, before: 0.0 });
+        }
+        if let Some((office, date)) = printed {
+            flow.push(NumberAndSigner { number: office, signer: date, style: small });
+        }
+        flow.push(ImprintRule { colour: INK, lines: 3, before: 0.0 });
+    }
 }
 
 /// A line's height before a context is at hand (the font's line gap is close to 1.2 em).
@@ -497,6 +515,8 @@ fn used_chars(doc: &Document, plots: &[Option<Plot>]) -> BTreeSet<char> {
         &doc.meta.marking,
         &doc.meta.doc_number,
         &doc.meta.signer,
+        &doc.meta.copies_to,
+        &doc.meta.printed_by,
         &doc.meta.recipient,
     ]
     .into_iter()
@@ -504,7 +524,7 @@ fn used_chars(doc: &Document, plots: &[Option<Plot>]) -> BTreeSet<char> {
     {
         add(s);
     }
-    add("文件签发人：（）()•");
+    add("文件签发人：抄送印发。（）()•");
     doc.meta.generated_display(doc.lang).iter().for_each(|s| add(s));
     add("单位期间生成日期：第页·—续表 Organisation Period Generated");
     for block in &doc.blocks {
@@ -1072,6 +1092,34 @@ impl Piece for Rule {
             area.draw_line(vec![Position::new(0, y), Position::new(w, y)], Style::new().with_color(PRIMARY));
         }
         Ok((8.0, false))
+    }
+}
+
+/// A black rule of the imprint: `lines` hairlines 0.1 mm apart (genpdf
+/// cannot set a line width), `before` millimetres below what precedes it.
+struct ImprintRule {
+    colour: Color,
+    lines: u8,
+    before: f64,
+}
+
+impl Piece for ImprintRule {
+    fn need(&mut self, _context: &Context, _width: f64) -> f64 {
+        self.before + 1.5
+    }
+
+    fn draw(
+        &mut self,
+        _context: &Context,
+        area: render::Area<'_>,
+        _at_top: bool,
+    ) -> Result<(f64, bool), genpdf::error::Error> {
+        let w = mm(area.size().width);
+        for i in 0..self.lines {
+            let y = self.before + 0.5 + f64::from(i) * 0.1;
+            area.draw_line(vec![Position::new(0, y), Position::new(w, y)], Style::new().with_color(self.colour));
+        }
+        Ok((self.before + 1.5, false))
     }
 }
 

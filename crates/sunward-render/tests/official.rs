@@ -420,3 +420,35 @@ fn a_report_upward_names_its_signer_beside_the_number() {
     let html = html::render(&summary());
     assert!(html.contains("<p class=\"doc-number\">青教〔2025〕12号</p>"));
 }
+
+/// The imprint (版记) closes an official document: the copies line, then
+/// the printing office on the left and the date it was printed on the
+/// right — in the PDF, in Word as LibreOffice prints it, and in the HTML.
+#[test]
+fn the_imprint_names_the_copies_and_the_printing_office() {
+    let mut doc = summary();
+    doc.meta.copies_to = Some("区卫生健康委员会，区民政局".into());
+    doc.meta.printed_by = Some("青浦区教育局办公室".into());
+    let dir = scratch("imprint");
+    let pdf_path = dir.join("imprint.pdf");
+    std::fs::write(&pdf_path, pdf::render(&doc, &font()).unwrap()).unwrap();
+    let docx_path = dir.join("imprint.docx");
+    std::fs::write(&docx_path, docx::render(&doc, Some(&font())).unwrap()).unwrap();
+    for (what, pages) in [("PDF", pdftotext_pages(&pdf_path)), ("Word", pdftotext_pages(&soffice_pdf(&docx_path)))] {
+        let last = pages.last().unwrap();
+        assert!(squeeze(last).contains("抄送：区卫生健康委员会，区民政局。"), "{what}: {last}");
+        let line = last.lines().find(|l| l.contains("办公室")).unwrap_or_else(|| panic!("{what}: {last}"));
+        let squeezed = squeeze(line);
+        assert!(squeezed.starts_with("青浦区教育局办公室") && squeezed.ends_with("印发"), "{what}: {line}");
+        let (office, date) = (line.find('青').unwrap(), line.rfind('2').unwrap());
+        assert!(office <= 3 && date > office + 15, "{what}: the office left, the date right: {line:?}");
+        // The imprint comes after the annotation, at the very end.
+        assert!(squeeze(last).rfind("印发").unwrap() > squeeze(last).find("（此件公开发布）").unwrap(), "{what}");
+    }
+    let html = html::render(&doc);
+    assert!(
+        html.contains("<footer class=\"imprint\"><p class=\"copies\">抄送：区卫生健康委员会，区民政局。</p>"),
+        "{html}"
+    );
+    assert!(html.contains("<p class=\"printed\"><span>青浦区教育局办公室</span><span>2025年10月20日印发</span></p>"));
+}
