@@ -248,15 +248,23 @@ fn base(ledger: &Path) -> String {
     ledger.to_string_lossy().trim_end_matches(".figures.json").to_string()
 }
 
+/// The sample project's metrics and its public annual reviews (Chinese) in
+/// `dir/project`; returns that folder and the `metrics=…` setting naming its
+/// metrics table (a fresh clone has no `out/project` to fall back on).
+fn public_project_reviews(dir: &Path) -> (PathBuf, String) {
+    let project = dir.join("project");
+    common::run_metrics(&repo().join("sample-data/project"), 2024, 2024, &project);
+    let metrics = format!("metrics={}", project.join("metrics.parquet").display());
+    run("annual-review.yaml", &["audience=public", &metrics], &project);
+    (project, metrics)
+}
+
 /// The sample project's annual reviews, public edition, and the two sample
 /// districts' public comparison and summary: no withheld count comes back.
 #[test]
 fn no_public_report_of_the_samples_gives_a_withheld_count_back() {
     let dir = tempfile::tempdir().unwrap();
-    let project = dir.path().join("project");
-    common::run_metrics(&repo().join("sample-data/project"), 2024, 2024, &project);
-    let metrics = format!("metrics={}", project.join("metrics.parquet").display());
-    run("annual-review.yaml", &["audience=public", &metrics], &project);
+    let (project, metrics) = public_project_reviews(dir.path());
     let english = dir.path().join("project-en");
     run("annual-review.yaml", &["audience=public", "lang=en", &metrics], &english);
     let ledgers = public_ledgers(&[&project, &english]);
@@ -361,10 +369,7 @@ fn generated_districts_of_small_schools_give_nothing_back() {
 #[test]
 fn the_audit_finds_what_the_old_rules_gave_away() {
     let dir = tempfile::tempdir().unwrap();
-    let project = dir.path().join("project");
-    common::run_metrics(&repo().join("sample-data/project"), 2024, 2024, &project);
-    let metrics = format!("metrics={}", project.join("metrics.parquet").display());
-    run("annual-review.yaml", &["audience=public", &metrics], &project);
+    let (project, _) = public_project_reviews(dir.path());
     let ledgers = public_ledgers(&[&project]);
     let values = truth(&project.join("metrics.csv"));
     let lattice =
@@ -436,10 +441,7 @@ fn the_audit_finds_what_the_old_rules_gave_away() {
 #[test]
 fn case_stories_stay_internal_and_shares_round_half_up() {
     let dir = tempfile::tempdir().unwrap();
-    let project = dir.path().join("project");
-    common::run_metrics(&repo().join("sample-data/project"), 2024, 2024, &project);
-    let metrics = format!("metrics={}", project.join("metrics.parquet").display());
-    run("annual-review.yaml", &["audience=public", &metrics], &project);
+    let (project, _) = public_project_reviews(dir.path());
     let public = pdf_text(&project.join("annual-review_2025_KS-ORG1.pdf"));
     let story = "一名学生出现自伤行为后";
     assert!(!public.contains(story), "a case story is in the public edition");

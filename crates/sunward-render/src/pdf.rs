@@ -361,9 +361,9 @@ fn official_head(flow: &mut Flow, doc: &Document) {
         flow.push(p);
     }
     match (&doc.meta.doc_number, &doc.meta.signer) {
-        (number, Some(signer)) => flow.push(NumberAndSigner {
-            number: number.clone().unwrap_or_default(),
-            signer: format!("{}{signer}", doc.lang.pick("签发人：", "Signed off by: ")),
+        (number, Some(signer)) => flow.push(TwoSided {
+            left: number.clone().unwrap_or_default(),
+            right: format!("{}{signer}", doc.lang.pick("签发人：", "Signed off by: ")),
             style: body,
         }),
         (Some(number), None) => {
@@ -374,7 +374,7 @@ fn official_head(flow: &mut Flow, doc: &Document) {
         }
         (None, None) => {}
     }
-    flow.push(RedRule);
+    flow.push(Rule::official_red());
     let mut title = TextPiece::styled(
         &[Span::strong(doc.title.as_str())],
         Style::new().with_font_size(22).with_color(STRONG),
@@ -428,18 +428,18 @@ fn official_end(flow: &mut Flow, doc: &Document, body: Style, spacing: f64) {
     let (copies, printed) = doc.meta.imprint(doc.lang);
     if copies.is_some() || printed.is_some() {
         let small = body.with_font_size(14);
-        flow.push(ImprintRule { colour: INK, lines: 3, before: line_height_estimate(body, spacing) });
+        flow.push(Rule::imprint(3, line_height_estimate(body, spacing)));
         if let Some(copies) = copies {
             let mut p = TextPiece::new(&copies, small, 1.3);
             p.first = pt_mm(14.0);
             p.keep = true;
             flow.push(p);
-            flow.push(ImprintRule { colour: INK, lines: 1, before: 0.0 });
+            flow.push(Rule::imprint(1, 0.0));
         }
         if let Some((office, date)) = printed {
-            flow.push(NumberAndSigner { number: office, signer: date, style: small });
+            flow.push(TwoSided { left: office, right: date, style: small });
         }
-        flow.push(ImprintRule { colour: INK, lines: 3, before: 0.0 });
+        flow.push(Rule::imprint(3, 0.0));
     }
 }
 
@@ -495,7 +495,7 @@ fn title_block(flow: &mut Flow, doc: &Document, compact: bool) {
         flow.push(p);
     }
     if compact {
-        flow.push(Rule);
+        flow.push(Rule::title());
     } else {
         flow.pieces.push(Box::new(PageBreak));
     }
@@ -1073,39 +1073,40 @@ impl Piece for Space {
     }
 }
 
-/// The rule under a compact title block.
-struct Rule;
+/// A full-width rule of hairlines (genpdf cannot set a line width, so a
+/// heavier rule is several hairlines close together).
+struct Rule {
+    colour: Color,
+    /// Where the first hairline lies below the top of the piece, in mm.
+    first: f64,
+    /// How many hairlines, and how far apart (mm).
+    lines: u8,
+    step: f64,
+    /// The height the piece takes, in mm.
+    height: f64,
+}
+
+impl Rule {
+    /// The rule under a compact title block.
+    fn title() -> Rule {
+        Rule { colour: PRIMARY, first: 3.0, lines: 3, step: 0.3, height: 8.0 }
+    }
+
+    /// The red rule under an official document's mark and number (about 0.5 mm).
+    fn official_red() -> Rule {
+        Rule { colour: OFFICIAL_RED, first: 3.0, lines: 6, step: 0.1, height: 6.0 }
+    }
+
+    /// A black rule of an official document's imprint, `before` mm below what precedes
+    /// it: heavy (three hairlines) at its top and bottom, light (one) between its lines.
+    fn imprint(lines: u8, before: f64) -> Rule {
+        Rule { colour: INK, first: before + 0.5, lines, step: 0.1, height: before + 1.5 }
+    }
+}
 
 impl Piece for Rule {
     fn need(&mut self, _context: &Context, _width: f64) -> f64 {
-        8.0
-    }
-
-    fn draw(
-        &mut self,
-        _context: &Context,
-        area: render::Area<'_>,
-        _at_top: bool,
-    ) -> Result<(f64, bool), genpdf::error::Error> {
-        let w = mm(area.size().width);
-        for y in [3.0, 3.3, 3.6] {
-            area.draw_line(vec![Position::new(0, y), Position::new(w, y)], Style::new().with_color(PRIMARY));
-        }
-        Ok((8.0, false))
-    }
-}
-
-/// A black rule of the imprint: `lines` hairlines 0.1 mm apart (genpdf
-/// cannot set a line width), `before` millimetres below what precedes it.
-struct ImprintRule {
-    colour: Color,
-    lines: u8,
-    before: f64,
-}
-
-impl Piece for ImprintRule {
-    fn need(&mut self, _context: &Context, _width: f64) -> f64 {
-        self.before + 1.5
+        self.height
     }
 
     fn draw(
@@ -1116,47 +1117,24 @@ impl Piece for ImprintRule {
     ) -> Result<(f64, bool), genpdf::error::Error> {
         let w = mm(area.size().width);
         for i in 0..self.lines {
-            let y = self.before + 0.5 + f64::from(i) * 0.1;
+            let y = self.first + f64::from(i) * self.step;
             area.draw_line(vec![Position::new(0, y), Position::new(w, y)], Style::new().with_color(self.colour));
         }
-        Ok((self.before + 1.5, false))
+        Ok((self.height, false))
     }
 }
 
-/// The red rule under an official document's mark and number (about 0.5 mm
-/// of hairlines: genpdf cannot set a line width).
-struct RedRule;
-
-impl Piece for RedRule {
-    fn need(&mut self, _context: &Context, _width: f64) -> f64 {
-        6.0
-    }
-
-    fn draw(
-        &mut self,
-        _context: &Context,
-        area: render::Area<'_>,
-        _at_top: bool,
-    ) -> Result<(f64, bool), genpdf::error::Error> {
-        let w = mm(area.size().width);
-        for i in 0..6 {
-            let y = 3.0 + f64::from(i) * 0.1;
-            area.draw_line(vec![Position::new(0, y), Position::new(w, y)], Style::new().with_color(OFFICIAL_RED));
-        }
-        Ok((6.0, false))
-    }
-}
-
-/// The line of a report to a higher authority: the document number a
-/// character in from the left, the signer (签发人) a character in from the
-/// right (GB/T 9704-2012, 7.2.4).
-struct NumberAndSigner {
-    number: String,
-    signer: String,
+/// One line with text a character in from the left and text a character in
+/// from the right: the document number and the signer (签发人) of a report
+/// to a higher authority (GB/T 9704-2012, 7.2.4), or the printing office
+/// and the date in the imprint.
+struct TwoSided {
+    left: String,
+    right: String,
     style: Style,
 }
 
-impl Piece for NumberAndSigner {
+impl Piece for TwoSided {
     fn need(&mut self, context: &Context, _width: f64) -> f64 {
         4.0 + line_height(context, self.style)
     }
@@ -1171,9 +1149,9 @@ impl Piece for NumberAndSigner {
         let w = mm(area.size().width);
         let height = line_height(context, self.style);
         let y = 4.0;
-        area.print_str(&context.font_cache, Position::new(one_char, y), self.style, &self.number)?;
-        let signer_w = mm(self.style.str_width(&context.font_cache, &self.signer));
-        area.print_str(&context.font_cache, Position::new(w - one_char - signer_w, y), self.style, &self.signer)?;
+        area.print_str(&context.font_cache, Position::new(one_char, y), self.style, &self.left)?;
+        let right_w = mm(self.style.str_width(&context.font_cache, &self.right));
+        area.print_str(&context.font_cache, Position::new(w - one_char - right_w, y), self.style, &self.right)?;
         Ok((4.0 + height, false))
     }
 }
