@@ -14,7 +14,15 @@
 # for the report tests.
 #
 # Idempotent: every step checks before it acts; run it again at any time.
-# The .ttf is produced here, not committed (assets/fonts/.gitignore).
+# For official documents (GB/T 9704-2012) it also copies two faces of
+# Arphic's GB fonts (Arphic Public License), from Debian's packages:
+# assets/fonts/arphic-sungti.ttf ("AR PL SungtiL GB", a 宋体: the title, the
+# authority's mark, the page numbers, and the body, as Debian packages no
+# FangSong with simplified characters) and assets/fonts/arphic-kaiti.ttf
+# ("AR PL KaitiM GB", a 楷体: second-level headings), with their licence in
+# assets/fonts/LICENSE-arphic.txt. An office holding a licence for a 仿宋 or
+# a 小标宋 names the file in SUNWARD_FONT_FANGSONG or SUNWARD_FONT_TITLE.
+# The .ttf files are produced here, not committed (assets/fonts/.gitignore).
 # Set SUNWARD_FONT=/path/to/font.ttf to make the renderer use another file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,7 +60,7 @@ apt_install() {
 # Debian's python3-fonttools runs with Debian's own python (not a pyenv or venv one).
 # chromium: the report tests open the HTML in headless Chromium and read its DOM.
 # libreoffice-writer-nogui: the Word report tests print the .docx to PDF with soffice.
-apt_install fonts-wqy-microhei poppler-utils python3-fonttools chromium
+apt_install fonts-wqy-microhei fonts-arphic-gbsn00lp fonts-arphic-gkai00mp poppler-utils python3-fonttools chromium
 apt_install --no-install-recommends libreoffice-writer-nogui
 PYTHON=/usr/bin/python3
 if ! "$PYTHON" -c 'import fontTools' 2>/dev/null; then
@@ -94,4 +102,30 @@ fi
   cat /usr/share/common-licenses/Apache-2.0
 } > "$OUT_LICENSE.tmp"
 mv "$OUT_LICENSE.tmp" "$OUT_LICENSE"
-echo "prepare-fonts: done ($OUT_TTF, $OUT_LICENSE)"
+# The official document faces: single-face TrueType files already, copied as they are.
+for pair in "arphic-gbsn00lp/gbsn00lp.ttf:arphic-sungti.ttf" "arphic-gkai00mp/gkai00mp.ttf:arphic-kaiti.ttf"; do
+  src="/usr/share/fonts/truetype/${pair%%:*}"
+  dst="$OUT_DIR/${pair##*:}"
+  if [ -s "$dst" ] && cmp -s "$src" "$dst"; then
+    echo "prepare-fonts: $dst is up to date"
+  else
+    cp "$src" "$dst.tmp"
+    mv "$dst.tmp" "$dst"
+    echo "prepare-fonts: wrote $dst"
+  fi
+done
+{
+  echo "The files arphic-sungti.ttf (AR PL SungtiL GB) and arphic-kaiti.ttf"
+  echo "(AR PL KaitiM GB) in this folder are Debian's fonts-arphic-gbsn00lp and"
+  echo "fonts-arphic-gkai00mp fonts, copied unchanged by scripts/prepare-fonts.sh."
+  echo "They are used under the Arphic Public License (full text below)."
+  echo
+  echo "==== Debian copyright file of fonts-arphic-gbsn00lp ===="
+  cat /usr/share/doc/fonts-arphic-gbsn00lp/copyright
+  echo
+  echo "==== Debian copyright file of fonts-arphic-gkai00mp ===="
+  cat /usr/share/doc/fonts-arphic-gkai00mp/copyright
+} > "$OUT_DIR/LICENSE-arphic.txt.tmp"
+mv "$OUT_DIR/LICENSE-arphic.txt.tmp" "$OUT_DIR/LICENSE-arphic.txt"
+
+echo "prepare-fonts: done ($OUT_TTF, $OUT_LICENSE, the official faces)"

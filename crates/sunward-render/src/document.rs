@@ -265,6 +265,16 @@ pub enum Block {
     },
     /// Starts a new page in the PDF (and a page break when the HTML is printed).
     PageBreak,
+    /// Starts an attachment (附件): what follows, up to the next attachment,
+    /// belongs to it. An official document ([`DocStyle::Official`]) lists its
+    /// attachments after the body (`附件：1．…`), signs and dates the body,
+    /// and then sets each attachment on a new page under `附件1` and its
+    /// title, as GB/T 9704-2012 asks; other documents start a new page with
+    /// the label and title as a heading.
+    Attachment {
+        /// The attachment's title, e.g. `各学年极端事件发生率`.
+        title: String,
+    },
 }
 
 /// A piece of running text with its inline style.
@@ -666,6 +676,9 @@ impl Document {
                         err(format!("the totals row has {} cells for {n} columns", totals.len()));
                     }
                 }
+                Block::Attachment { title } if title.trim().is_empty() => {
+                    err("an attachment needs a title (`Attachment: 各学年极端事件发生率`)".to_string())
+                }
                 Block::Figure { chart, .. } => {
                     if let Err(e) = chart.check() {
                         err(e);
@@ -745,9 +758,84 @@ impl Document {
                 }
                 Block::Figure { caption, .. } => out.push(caption.clone()),
                 Block::PageBreak => {}
+                Block::Attachment { title } => out.push(title.clone()),
             }
         }
+        let titles = self.attachment_titles();
+        for (i, _) in titles.iter().enumerate() {
+            out.push(attachment_label(i + 1, self.lang));
+        }
+        out.extend(self.attachment_list().into_iter().map(|(marker, title)| format!("{marker}{title}")));
         out
+    }
+
+    /// Where the body ends: the index of the first [`Block::Attachment`]
+    /// (the length of `blocks` when there is none).
+    pub fn body_end(&self) -> usize {
+        self.blocks.iter().position(|b| matches!(b, Block::Attachment { .. })).unwrap_or(self.blocks.len())
+    }
+
+    /// The attachments' titles, in order.
+    pub fn attachment_titles(&self) -> Vec<&str> {
+        self.blocks
+            .iter()
+            .filter_map(|b| match b {
+                Block::Attachment { title } => Some(title.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The list of attachments an official document prints after its body
+    /// (附件说明), as `(marker, title)` pairs: `附件：1．` before the first
+    /// title and `2．` … before the others, which are set under the first
+    /// one's number; a single attachment is not numbered (`附件：`). Empty
+    /// without attachments.
+    pub fn attachment_list(&self) -> Vec<(String, String)> {
+        let titles = self.attachment_titles();
+        let number = |i: usize| match self.lang {
+            Lang::ZhCn => format!("{}．", i + 1),
+            Lang::En => format!("{}. ", i + 1),
+        };
+        match titles.as_slice() {
+            [] => Vec::new(),
+            [only] => vec![(self.lang.pick("附件：", "Attachment: ").to_string(), only.to_string())],
+            many => many
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    let lead = if i == 0 { ATTACHMENTS_LEAD.pick(self.lang) } else { "" };
+                    (format!("{lead}{}", number(i)), t.to_string())
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The words before the list of several attachments: `附件：`, `Attachments: `.
+pub const ATTACHMENTS_LEAD: Words = Words { zh: "附件：", en: "Attachments: " };
+
+/// A fixed label in both languages.
+#[derive(Debug, Clone, Copy)]
+pub struct Words {
+    /// The Chinese form.
+    pub zh: &'static str,
+    /// The English form.
+    pub en: &'static str,
+}
+
+impl Words {
+    /// The form for `lang`.
+    pub fn pick(self, lang: Lang) -> &'static str {
+        lang.pick(self.zh, self.en)
+    }
+}
+
+/// The label over attachment `n` (1-based): `附件1`, `Attachment 1`.
+pub fn attachment_label(n: usize, lang: Lang) -> String {
+    match lang {
+        Lang::ZhCn => format!("附件{n}"),
+        Lang::En => format!("Attachment {n}"),
     }
 }
 
@@ -764,6 +852,7 @@ impl Block {
             Block::Figure { .. } => "figure",
             Block::Note { .. } => "note",
             Block::PageBreak => "page_break",
+            Block::Attachment { .. } => "attachment",
         }
     }
 }

@@ -153,8 +153,8 @@ pub fn render(doc: &Document) -> String {
         let _ = writeln!(out, "<p class=\"audience\">{}</p>", esc(audience));
     }
     out.push_str("</header>\n");
-    for block in &doc.blocks {
-        block_html(&mut out, block, doc);
+    for (i, block) in doc.blocks.iter().enumerate() {
+        block_html(&mut out, i, block, doc);
     }
     let _ = writeln!(out, "<footer class=\"colophon\">{}</footer>", esc(&colophon(doc)));
     out.push_str("</main>\n</body>\n</html>\n");
@@ -198,8 +198,17 @@ fn official(out: &mut String, doc: &Document) {
     if let Some(recipient) = &doc.meta.recipient {
         let _ = writeln!(out, "<p class=\"recipient\">{}</p>", esc(recipient));
     }
-    for block in &doc.blocks {
-        block_html(out, block, doc);
+    let end = doc.body_end();
+    for (i, block) in doc.blocks[..end].iter().enumerate() {
+        block_html(out, i, block, doc);
+    }
+    let list = doc.attachment_list();
+    if !list.is_empty() {
+        out.push_str("<ol class=\"attachment-list\">");
+        for (marker, title) in &list {
+            let _ = write!(out, "<li><span class=\"marker\">{}</span>{}</li>", esc(marker), esc(title));
+        }
+        out.push_str("</ol>\n");
     }
     let date = doc.meta.generated_display(lang);
     if doc.meta.organisation.is_some() || date.is_some() {
@@ -214,6 +223,27 @@ fn official(out: &mut String, doc: &Document) {
     }
     if let Some(audience) = &doc.meta.audience {
         let _ = writeln!(out, "<p class=\"annotation\">{}</p>", esc(&annotation(audience, lang)));
+    }
+    // Each attachment on its own printed page, after the signature and before the imprint.
+    let mut n = 0;
+    for (i, block) in doc.blocks.iter().enumerate().skip(end) {
+        if let Block::Attachment { title } = block {
+            if n > 0 {
+                out.push_str("</section>\n");
+            }
+            n += 1;
+            let _ = writeln!(
+                out,
+                "<section class=\"attachment\">\n<p class=\"attachment-label\">{}</p>\n<h2 class=\"attachment-title\">{}</h2>",
+                esc(&crate::document::attachment_label(n, lang)),
+                esc(title)
+            );
+        } else {
+            block_html(out, i, block, doc);
+        }
+    }
+    if n > 0 {
+        out.push_str("</section>\n");
     }
     let (copies, printed) = doc.meta.imprint(lang);
     if copies.is_some() || printed.is_some() {
@@ -265,7 +295,7 @@ pub(crate) fn colophon(doc: &Document) -> String {
     }
 }
 
-fn block_html(out: &mut String, block: &Block, doc: &Document) {
+fn block_html(out: &mut String, index: usize, block: &Block, doc: &Document) {
     match block {
         Block::Heading { level, text } => {
             let h = (*level).clamp(1, 3) + 1;
@@ -322,6 +352,18 @@ fn block_html(out: &mut String, block: &Block, doc: &Document) {
             let _ = writeln!(out, "<p class=\"note\">{}</p>", esc(text).replace('\n', "<br>"));
         }
         Block::PageBreak => out.push_str("<div class=\"page-break\"></div>\n"),
+        Block::Attachment { title } => {
+            // Outside an official document (whose attachments `official` lays out): a new page and a heading.
+            let n = doc.blocks[..index].iter().filter(|b| matches!(b, Block::Attachment { .. })).count() + 1;
+            let label = crate::document::attachment_label(n, doc.lang);
+            let _ = writeln!(
+                out,
+                "<div class=\"page-break\"></div>\n<h2>{}{}{}</h2>",
+                esc(&label),
+                doc.lang.pick("　", " "),
+                esc(title)
+            );
+        }
     }
 }
 

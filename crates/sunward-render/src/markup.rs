@@ -61,6 +61,9 @@
 //!   `<5` are suppressed counts and `—` withheld figures.
 //! - ```` ```chart CAPTION ```` holds one chart as JSON ([`Chart`]).
 //! - A block quote is a note; a thematic break (`***`) is a page break.
+//! - A paragraph `Attachment: 各学年极端事件发生率` starts an attachment
+//!   ([`Block::Attachment`]): what follows is attachment 1 (附件1), to the
+//!   next one or the end.
 //! - Raw HTML and images are refused: the markup carries data, not layout.
 //!
 //! Errors name the line of the markup they are about.
@@ -255,6 +258,8 @@ pub fn parse(src: &str) -> Result<Document, MarkupError> {
                 } else if !lists.is_empty() {
                     text = para;
                     spans = styled;
+                } else if let Some(title) = para.strip_prefix("Attachment:") {
+                    doc.blocks.push(Block::Attachment { title: title.trim().to_string() });
                 } else if let Some(caption) = caption_of(&para) {
                     match doc.blocks.last_mut() {
                         Some(Block::Table(t)) if t.caption.is_none() => t.caption = Some(caption),

@@ -32,7 +32,7 @@
 //!   on point at a built-in PDF font (Helvetica, no Chinese) and are never
 //!   used. Headings differ by size and colour; strong text (`**…**`) is
 //!   printed in the same font in a near-black and drawn bold by
-//!   `embolden` (text render mode 2: fill, then stroke the outlines), so it
+//!   `restyle_text` (text render mode 2: fill, then stroke the outlines), so it
 //!   reads as bold and its text is in the file once.
 //! - **Official documents** ([`DocStyle::Official`]) take the page of
 //!   GB/T 9704-2012 (a 156 × 225 mm text area, 三号 body text with a
@@ -137,21 +137,35 @@ const PRIMARY: Color = Color::Rgb(0x2f, 0x6f, 0x9f);
 const MUTED: Color = Color::Rgb(0x66, 0x66, 0x66);
 const RULE: Color = Color::Rgb(0xb0, 0xb8, 0xc0);
 const INK: Color = Color::Rgb(0x22, 0x22, 0x22);
-/// Strong text: near-black, and drawn heavier (see [`embolden`]).
+/// Strong text: near-black, and drawn heavier (see [`restyle_text`]).
 const STRONG: Color = Color::Rgb(0x11, 0x11, 0x11);
 /// Emphasised text (the font has no italic): the primary blue.
 const EMPHASIS: Color = Color::Rgb(0x1f, 0x5a, 0x8a);
 /// The red of an official document's authority mark and rule (also drawn heavier).
 const OFFICIAL_RED: Color = Color::Rgb(0xc0, 0x00, 0x00);
-/// Text filled in these colours is drawn heavier (see [`embolden`]).
-const HEAVY: [(u8, u8, u8); 2] = [(0x11, 0x11, 0x11), (0xc0, 0x00, 0x00)];
+/// An official document's body text: black, set on the character grid.
+const BODY_BLACK: Color = Color::Rgb(0x02, 0x02, 0x02);
+/// Strong text in an official document's body: heavy and on the grid.
+const STRONG_TRACKED: Color = Color::Rgb(0x10, 0x10, 0x10);
+/// Text filled in these colours is drawn heavier (see [`restyle_text`]).
+const HEAVY: [(u8, u8, u8); 3] = [(0x11, 0x11, 0x11), (0xc0, 0x00, 0x00), (0x10, 0x10, 0x10)];
+/// Text filled in these colours is set with [`OFFICIAL_TRACKING`] (see [`restyle_text`]).
+const TRACKED: [(u8, u8, u8); 2] = [(0x02, 0x02, 0x02), (0x10, 0x10, 0x10)];
 /// The outline width that makes heavy text look bold, per point of type
 /// (0.25 pt at 10 pt, 0.4 pt at 16 pt).
 const HEAVY_STROKE: f64 = 0.025;
 
 /// Renders a document to PDF bytes with the given TrueType font (the whole
-/// font; it is subset here).
+/// font; it is subset here). An official document is set in this one face
+/// too; [`render_with`] gives it its own.
 pub fn render(doc: &Document, font: &[u8]) -> Result<Vec<u8>, PdfError> {
+    render_with(doc, font, None)
+}
+
+/// [`render`], with the faces of an official document (GB/T 9704-2012):
+/// 仿宋 body, 小标宋 title, 黑体 and 楷体 headings ([`OfficialFaces`]).
+/// Other documents ignore them.
+pub fn render_with(doc: &Document, font: &[u8], faces: Option<&OfficialFaces>) -> Result<Vec<u8>, PdfError> {
     if let Err(errors) = doc.check() {
         let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
         return Err(PdfError(format!("the document is not valid: {}", list.join("; "))));
@@ -165,18 +179,14 @@ pub fn render(doc: &Document, font: &[u8]) -> Result<Vec<u8>, PdfError> {
         })
         .collect();
     let chars = used_chars(doc, &plots);
-    let sub = crate::subset::subset(font, &chars)?;
-
-    let regular = FontData::new(sub.clone(), None)?;
-    let unused = || FontData::new(sub.clone(), Some(printpdf_helvetica()));
-    let family = FontFamily { regular, bold: unused()?, italic: unused()?, bold_italic: unused()? };
-    let mut pdf = genpdf::Document::new(family);
+    let mut pdf = genpdf::Document::new(family(crate::subset::subset(font, &chars)?)?);
     pdf.set_title(doc.title.clone());
     pdf.set_minimal_conformance();
     pdf.set_paper_size(genpdf::PaperSize::A4);
     pdf.set_font_size(10);
     pdf.set_line_spacing(1.45);
     let official = doc.meta.style == DocStyle::Official;
+    let types = if official { Some(OfficialType::new(&mut pdf, faces, &chars)?) } else { None };
     let shared =
         Rc::new(Shared { bottom: if official { OFFICIAL_BOTTOM } else { CONTENT_BOTTOM }, ..Shared::default() });
     let compact = doc.is_compact();
@@ -189,54 +199,57 @@ pub fn render(doc: &Document, font: &[u8]) -> Result<Vec<u8>, PdfError> {
         footer: footer_text(doc),
         lang: doc.lang,
         footer_on_first: compact,
-        official,
+        official: types.as_ref().map(|t| t.numbers),
     });
 
     let mut flow = Flow { pieces: Vec::new(), idx: 0 };
-    if official {
-        official_head(&mut flow, doc);
-    } else {
-        title_block(&mut flow, doc, compact);
+    match &types {
+        Some(t) => official_head(&mut flow, doc, t),
+        None => title_block(&mut flow, doc, compact),
     }
-    // An official document's body is set in 三号 (16 pt), 22 lines to the
-    // page, paragraphs indented two characters.
-    let (body_size, body_spacing, body_after) = if official { (16, 1.5, 0.0) } else { (10, 1.45, 2.5) };
-    let body = Style::new().with_font_size(body_size).with_color(INK);
-    let first_indent = if official { 2.0 * pt_mm(f64::from(body_size)) } else { 0.0 };
+    // An official document's body is set in 三号 (16 pt) on the grid of 22
+    // lines to the page and 28 characters to the line, paragraphs indented
+    // two characters.
+    let (body, body_spacing, body_after) = match &types {
+        Some(t) => (t.body, 1.0, 0.0),
+        None => (Style::new().with_font_size(10).with_color(INK), 1.45, 2.5),
+    };
+    let first_indent = if official { 2.0 * OFFICIAL_CHAR } else { 0.0 };
+    let lacks = types.as_ref().map(|t| &t.lacks);
+    let text = |t: &str| {
+        let p = TextPiece::new(t, body, body_spacing).with_lacks(lacks);
+        if official { p.on_grid(true) } else { p }
+    };
+    let mut attachments = 0;
     for (block, plot) in doc.blocks.iter().zip(plots) {
         if official && matches!(block, Block::KeyFigures { .. } | Block::Table(_) | Block::Figure { .. }) {
             // Official paragraphs have no space after them: set tiles, tables and charts apart.
             flow.push(Lead(3.0));
         }
         match block {
-            Block::Heading { level, text } => {
-                let mut heading = if official {
-                    // 一、 headings heavy, the others plain, all at body size and indented like paragraphs.
-                    let tone = if *level == 1 { Span::strong(text.as_str()) } else { Span::plain(text.as_str()) };
-                    let mut h = TextPiece::styled(&[tone], body, body_spacing);
-                    h.first = first_indent;
-                    h
-                } else {
-                    let (size, color) = match level {
-                        1 => (16, PRIMARY),
-                        2 => (13, INK),
-                        _ => (11, INK),
-                    };
-                    TextPiece::new(text, Style::new().with_font_size(size).with_color(color), 1.3)
-                };
-                heading.pad = match (official, level) {
-                    (true, _) => (0.0, 0.0),
-                    (false, 1) => (5.0, 2.0),
-                    (false, 2) => (3.5, 2.0),
-                    _ => (2.5, 2.0),
+            Block::Heading { level, text: heading_text } => {
+                let mut heading = match &types {
+                    // 一、 headings in 黑体, （一） in 楷体, the others in the body face, heavy;
+                    // all at body size, on the grid and indented like paragraphs.
+                    Some(t) => {
+                        let (style, spans) = match level {
+                            1 => (t.heading, vec![Span::plain(heading_text.as_str())]),
+                            2 => (t.subheading, vec![Span::plain(heading_text.as_str())]),
+                            _ => (t.body, vec![Span::strong(heading_text.as_str())]),
+                        };
+                        let mut h = TextPiece::styled(&spans, style, 1.0).on_grid(*level >= 3).with_lacks(lacks);
+                        h.first = first_indent;
+                        h
+                    }
+                    None => standard_heading(*level, heading_text),
                 };
                 heading.keep = true;
                 heading.mark = (*level <= 2).then(|| (*level, shared.clone()));
                 flow.push(heading);
             }
-            Block::Paragraph { text } => {
-                for line in text.split('\n') {
-                    let mut p = TextPiece::new(line, body, body_spacing);
+            Block::Paragraph { text: para } => {
+                for line in para.split('\n') {
+                    let mut p = text(line);
                     p.pad = (0.0, body_after);
                     p.first = first_indent;
                     flow.push(p);
@@ -244,13 +257,16 @@ pub fn render(doc: &Document, font: &[u8]) -> Result<Vec<u8>, PdfError> {
             }
             Block::RichParagraph { spans, .. } => {
                 for line in split_lines(spans) {
-                    let mut p = TextPiece::styled(&line, body, body_spacing);
+                    let mut p = TextPiece::styled(&line, body, body_spacing).with_lacks(lacks);
+                    if official {
+                        p = p.on_grid(true);
+                    }
                     p.pad = (0.0, body_after);
                     p.first = first_indent;
                     flow.push(p);
                 }
             }
-            Block::List(list) => list_pieces(&mut flow, list, body, body_spacing, first_indent),
+            Block::List(list) => list_pieces(&mut flow, list, body, body_spacing, first_indent, lacks),
             Block::KeyFigures { tiles } => {
                 flow.push(TilesPiece { tiles: tiles.clone(), layout: None });
                 flow.push(Spacer(4.0));
@@ -265,24 +281,230 @@ pub fn render(doc: &Document, font: &[u8]) -> Result<Vec<u8>, PdfError> {
                 }
                 flow.push(Spacer(3.0));
             }
-            Block::Note { text } => {
-                for line in text.split('\n') {
-                    let mut p = TextPiece::new(line, note_style(), 1.4);
+            Block::Note { text: note } => {
+                // An official document's notes are in its body face, at 四号 (14 pt).
+                let style = types.as_ref().map_or_else(note_style, |t| t.note);
+                for line in note.split('\n') {
+                    let mut p = TextPiece::new(line, style, 1.4).with_lacks(lacks);
                     p.pad = (1.0, 1.0);
                     flow.push(p);
                 }
             }
             Block::PageBreak => flow.pieces.push(Box::new(PageBreak)),
+            Block::Attachment { title } => {
+                attachments += 1;
+                match &types {
+                    Some(t) => {
+                        if attachments == 1 {
+                            official_close(&mut flow, doc, t);
+                        }
+                        official_attachment_head(&mut flow, doc, t, attachments, title);
+                    }
+                    None => {
+                        flow.pieces.push(Box::new(PageBreak));
+                        let label = crate::document::attachment_label(attachments, doc.lang);
+                        let mut h = standard_heading(1, &format!("{label}{}{title}", doc.lang.pick("　", " ")));
+                        h.keep = true;
+                        h.mark = Some((1, shared.clone()));
+                        flow.push(h);
+                    }
+                }
+            }
         }
     }
-    if official {
-        official_end(&mut flow, doc, body, body_spacing);
+    if let Some(t) = &types {
+        if attachments == 0 {
+            official_close(&mut flow, doc, t);
+        }
+        official_imprint(&mut flow, doc, t);
     }
     pdf.push(flow);
     let mut raw = Vec::new();
     pdf.render(&mut raw)?;
     let marks = shared.marks.borrow().clone();
     finish(raw, doc, &marks)
+}
+
+/// A font family of one face: genpdf insists on bold and italic slots, which
+/// point at a built-in PDF font (Helvetica, no Chinese) and are never used.
+fn family(face: Vec<u8>) -> Result<FontFamily<FontData>, PdfError> {
+    let unused = || FontData::new(face.clone(), Some(printpdf_helvetica()));
+    Ok(FontFamily {
+        regular: FontData::new(face.clone(), None)?,
+        bold: unused()?,
+        italic: unused()?,
+        bold_italic: unused()?,
+    })
+}
+
+/// An official title's two lines broken between phrases, not inside a word
+/// (`…关于2024学年学` / `生心理…` is what breaking by width alone gives):
+/// the break goes before or after `关于`, or after `的`, `学年`, `年度` or a
+/// comma — whichever gives the most even lines that both fit in `width`.
+/// `None` when no such break fits.
+fn phrase_lines(tokens: &[String], width_of: &dyn Fn(&str) -> f64, width: f64) -> Option<Vec<Range<usize>>> {
+    let text: Vec<String> = tokens.iter().map(|t| t.trim_end().to_string()).collect();
+    let joined = |r: Range<usize>| text[r].concat();
+    let good = |i: usize| {
+        let before = joined(0..i);
+        let after = joined(i..text.len());
+        ["关于", "的", "学年", "年度", "，", "、"].iter().any(|p| before.ends_with(p)) || after.starts_with("关于")
+    };
+    (1..text.len())
+        .filter(|&i| good(i))
+        .map(|i| (i, width_of(&joined(0..i)), width_of(&joined(i..text.len()))))
+        .filter(|&(_, a, b)| a <= width + 1e-3 && b <= width + 1e-3)
+        .min_by(|x, y| (x.1 - x.2).abs().total_cmp(&(y.1 - y.2).abs()))
+        .map(|(i, _, _)| vec![0..i, i..text.len()])
+}
+
+/// `style` in the report face (the document's default font).
+fn report_face(style: Style) -> Style {
+    let mut plain = Style::new().with_font_size(style.font_size()).with_line_spacing(style.line_spacing());
+    if let Some(colour) = style.color() {
+        plain = plain.with_color(colour);
+    }
+    plain
+}
+
+/// A standard document's heading: larger, the first level in the primary colour.
+fn standard_heading(level: u8, text: &str) -> TextPiece {
+    let (size, color, pad) = match level {
+        1 => (16, PRIMARY, (5.0, 2.0)),
+        2 => (13, INK, (3.5, 2.0)),
+        _ => (11, INK, (2.5, 2.0)),
+    };
+    let mut heading = TextPiece::new(text, Style::new().with_font_size(size).with_color(color), 1.3);
+    heading.pad = pad;
+    heading
+}
+
+/// The faces an official document is set in besides the report face (which
+/// is a 黑体 and sets its level 1 headings, tables and the `附件1` label):
+/// read by [`OfficialFaces::load`] from the files `scripts/prepare-fonts.sh`
+/// installs, or from the files the environment names.
+#[derive(Debug, Clone)]
+pub struct OfficialFaces {
+    /// A 宋体 (Song): the authority's mark, the title and the page numbers,
+    /// and the body when no 仿宋 is given.
+    pub song: Vec<u8>,
+    /// A 楷体 (Kai): level 2 headings.
+    pub kai: Vec<u8>,
+    /// A 仿宋 (FangSong) for the body, which GB/T 9704 asks for. No free
+    /// FangSong with the simplified characters is packaged by Debian, so
+    /// none is installed: an office that holds a licence for one names it
+    /// in `SUNWARD_FONT_FANGSONG`.
+    pub fangsong: Option<Vec<u8>>,
+    /// A 小标宋 for the title and the authority's mark; without one they
+    /// are set in the Song face, drawn heavier.
+    pub title: Option<Vec<u8>>,
+}
+
+/// The files `scripts/prepare-fonts.sh` writes, and the variables that override them.
+const OFFICIAL_FONTS: [(&str, &str, &str); 4] = [
+    ("SUNWARD_FONT_SONG", "assets/fonts/arphic-sungti.ttf", "the 宋体 (AR PL SungtiL GB)"),
+    ("SUNWARD_FONT_KAI", "assets/fonts/arphic-kaiti.ttf", "the 楷体 (AR PL KaitiM GB)"),
+    ("SUNWARD_FONT_FANGSONG", "", "a 仿宋"),
+    ("SUNWARD_FONT_TITLE", "", "a 小标宋"),
+];
+
+impl OfficialFaces {
+    /// Reads the faces: each from the file its variable names, else from
+    /// where `scripts/prepare-fonts.sh` puts it (under the current directory
+    /// or this repository's root). The Song and Kai faces are required; the
+    /// FangSong and title faces are optional.
+    pub fn load() -> Result<OfficialFaces, PdfError> {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let read = |(var, asset, what): (&str, &str, &str)| -> Result<Option<Vec<u8>>, PdfError> {
+            let path = match std::env::var_os(var) {
+                Some(path) => Some(PathBuf::from(path)),
+                None if asset.is_empty() => None,
+                None => [PathBuf::from(asset), repo.join(asset)].into_iter().find(|p| p.is_file()),
+            };
+            match path {
+                Some(path) => std::fs::read(&path).map(Some).map_err(|e| {
+                    PdfError(format!("cannot read {what} for official documents ({var}={}): {e}", path.display()))
+                }),
+                None if asset.is_empty() => Ok(None),
+                None => Err(PdfError(format!(
+                    "no font for official documents: {what} is missing; run scripts/prepare-fonts.sh \
+                     (it writes {asset}), or set {var} to a single-face TrueType .ttf"
+                ))),
+            }
+        };
+        let [song, kai, fangsong, title] = OFFICIAL_FONTS;
+        let missing = |what: &str| PdfError(format!("no font for official documents: {what}"));
+        Ok(OfficialFaces {
+            song: read(song)?.ok_or_else(|| missing(song.2))?,
+            kai: read(kai)?.ok_or_else(|| missing(kai.2))?,
+            fangsong: read(fangsong)?,
+            title: read(title)?,
+        })
+    }
+}
+
+/// The type of an official document's parts (GB/T 9704-2012).
+#[derive(Debug, Clone)]
+struct OfficialType {
+    /// The characters some official face lacks (`–`, `−`, `•`): printed in the report face.
+    lacks: Rc<BTreeSet<char>>,
+    /// The body: 三号 仿宋 (or the Song face), black, on the grid.
+    body: Style,
+    /// The title: 二号 小标宋 (or the Song face, heavier).
+    title: Style,
+    /// The authority's mark: large, red, in the title face.
+    mark: Style,
+    /// Level 1 headings and the `附件1` label: 三号 黑体.
+    heading: Style,
+    /// Level 2 headings: 三号 楷体.
+    subheading: Style,
+    /// Notes: 四号 in the body face.
+    note: Style,
+    /// The page numbers: 四号 in the Song face (GB/T 9704-2012, 7.5).
+    numbers: Style,
+}
+
+impl OfficialType {
+    /// Adds the faces to the document (each subset to `chars`); without
+    /// faces every part is set in the report face.
+    fn new(
+        pdf: &mut genpdf::Document,
+        faces: Option<&OfficialFaces>,
+        chars: &BTreeSet<char>,
+    ) -> Result<OfficialType, PdfError> {
+        let mut lacks = BTreeSet::new();
+        let mut face = |bytes: &[u8]| -> Result<Style, PdfError> {
+            let has = crate::subset::covered(bytes, chars)?;
+            lacks.extend(chars.difference(&has).copied());
+            let family = family(crate::subset::subset(bytes, chars)?)?;
+            Ok(Style::new().with_font_family(pdf.add_font_family(family)))
+        };
+        let (song, kai, body, title) = match faces {
+            Some(f) => {
+                let song = face(&f.song)?;
+                let body = match &f.fangsong {
+                    Some(bytes) => face(bytes)?,
+                    None => song,
+                };
+                let title = match &f.title {
+                    Some(bytes) => face(bytes)?,
+                    None => song,
+                };
+                (song, face(&f.kai)?, body, title)
+            }
+            None => (Style::new(), Style::new(), Style::new(), Style::new()),
+        };
+        Ok(OfficialType {
+            lacks: Rc::new(lacks),
+            body: body.with_font_size(OFFICIAL_SIZE).with_color(BODY_BLACK),
+            title: title.with_font_size(22).with_color(STRONG),
+            mark: title.with_font_size(36).with_color(OFFICIAL_RED),
+            heading: Style::new().with_font_size(OFFICIAL_SIZE).with_color(INK),
+            subheading: kai.with_font_size(OFFICIAL_SIZE).with_color(INK),
+            note: body.with_font_size(14).with_color(INK),
+            numbers: song.with_font_size(14).with_color(INK),
+        })
+    }
 }
 
 /// Points to millimetres.
@@ -311,7 +533,15 @@ fn split_lines(spans: &[Span]) -> Vec<Vec<Span>> {
 
 /// A list: each item a paragraph whose marker (`1.`, `•`) hangs in the
 /// gutter before its text, which wraps under itself (a hanging indent).
-fn list_pieces(flow: &mut Flow, list: &List, body: Style, spacing: f64, indent: f64) {
+/// `official` gives the characters an official body face lacks, and puts the items on the grid.
+fn list_pieces(
+    flow: &mut Flow,
+    list: &List,
+    body: Style,
+    spacing: f64,
+    indent: f64,
+    official: Option<&Rc<BTreeSet<char>>>,
+) {
     let size = f64::from(body.font_size());
     let em = pt_mm(size);
     let markers: Vec<String> = (0..list.items.len()).map(|i| list.marker(i)).collect();
@@ -324,7 +554,10 @@ fn list_pieces(flow: &mut Flow, list: &List, body: Style, spacing: f64, indent: 
         let spans = spans_or_plain(&item.text, &item.spans);
         let lines = split_lines(&spans);
         for (j, line) in lines.iter().enumerate() {
-            let mut p = TextPiece::styled(line, body, spacing);
+            let mut p = TextPiece::styled(line, body, spacing).with_lacks(official);
+            if official.is_some() {
+                p = p.on_grid(true);
+            }
             p.indent = hang;
             if j == 0 {
                 p.label = Some((markers[i].clone(), label_x));
@@ -346,28 +579,29 @@ fn list_pieces(flow: &mut Flow, list: &List, body: Style, spacing: f64, indent: 
 /// (`内部资料`) top left, the issuing authority's mark (`…文件`) large, red
 /// and centred, the document number centred above the red rule, the title
 /// centred two lines below, the main recipient flush left.
-fn official_head(flow: &mut Flow, doc: &Document) {
-    let body = Style::new().with_font_size(16).with_color(INK);
+fn official_head(flow: &mut Flow, doc: &Document, t: &OfficialType) {
+    let body = t.body;
     if let Some(mark) = &doc.meta.marking {
-        let mut p = TextPiece::new(mark, body, 1.3);
+        let mut p = TextPiece::new(mark, t.heading, 1.3).with_lacks(Some(&t.lacks));
         p.pad = (0.0, 2.0);
         flow.push(p);
     }
     if let Some(org) = &doc.meta.organisation {
         let name = format!("{org}{}", doc.lang.pick("文件", ""));
-        let mut p = TextPiece::new(&name, Style::new().with_font_size(36).with_color(OFFICIAL_RED), 1.2);
+        let mut p = TextPiece::new(&name, t.mark, 1.2).with_lacks(Some(&t.lacks));
         p.halign = HAlign::Centre;
         p.pad = (8.0, 6.0);
         flow.push(p);
     }
+    let plain = body.with_color(INK);
     match (&doc.meta.doc_number, &doc.meta.signer) {
         (number, Some(signer)) => flow.push(TwoSided {
             left: number.clone().unwrap_or_default(),
             right: format!("{}{signer}", doc.lang.pick("签发人：", "Signed off by: ")),
-            style: body,
+            style: plain,
         }),
         (Some(number), None) => {
-            let mut p = TextPiece::new(number, body, 1.3);
+            let mut p = TextPiece::new(number, plain, 1.3).with_lacks(Some(&t.lacks));
             p.halign = HAlign::Centre;
             p.pad = (4.0, 0.0);
             flow.push(p);
@@ -375,77 +609,114 @@ fn official_head(flow: &mut Flow, doc: &Document) {
         (None, None) => {}
     }
     flow.push(Rule::official_red());
-    let mut title = TextPiece::styled(
-        &[Span::strong(doc.title.as_str())],
-        Style::new().with_font_size(22).with_color(STRONG),
-        1.35,
-    );
+    let mut title = TextPiece::styled(&[Span::plain(doc.title.as_str())], t.title, 1.35).with_lacks(Some(&t.lacks));
     title.halign = HAlign::Centre;
+    title.phrases = true;
     title.pad = (4.0, 6.0);
     title.keep = true;
     flow.push(title);
     if let Some(sub) = &doc.subtitle {
-        let mut p = TextPiece::new(sub, body, 1.4);
+        let mut p = TextPiece::new(sub, body, 1.0).on_grid(true).with_lacks(Some(&t.lacks));
         p.halign = HAlign::Centre;
-        p.pad = (0.0, 6.0);
+        p.pad = (0.0, OFFICIAL_LINE);
         p.keep = true;
         flow.push(p);
     }
     if let Some(recipient) = &doc.meta.recipient {
-        let mut p = TextPiece::new(recipient, body, 1.5);
+        let mut p = TextPiece::new(recipient, body, 1.0).on_grid(true).with_lacks(Some(&t.lacks));
         p.keep = true;
         flow.push(p);
     }
 }
 
-/// The end of an official document: the issuer centred over the date, the
-/// date four characters in from the right, after a blank line; then the
+/// The end of an official document's body: the list of its attachments
+/// (附件说明) a blank line below the text, two characters in, each further
+/// title under the first; then the issuer centred over the date, the date
+/// four characters in from the right, after a blank line; then the
 /// audience as the annotation (`（此件公开发布）`), indented two characters.
-fn official_end(flow: &mut Flow, doc: &Document, body: Style, spacing: f64) {
-    let em = pt_mm(f64::from(body.font_size()));
+fn official_close(flow: &mut Flow, doc: &Document, t: &OfficialType) {
+    let body = t.body;
+    let list = doc.attachment_list();
+    // Never a page with the signature alone: the last paragraph comes along.
+    if let Some(last) = flow.pieces.last_mut() {
+        last.keep_with_next();
+    }
+    let grid_width =
+        |s: &str| plot::text_width(s, pt_mm(f64::from(OFFICIAL_SIZE))) + s.chars().count() as f64 * OFFICIAL_TRACKING;
+    let lead = grid_width(crate::document::ATTACHMENTS_LEAD.pick(doc.lang));
+    for (i, (marker, title)) in list.iter().enumerate() {
+        let mut p = TextPiece::new(title, body, 1.0).on_grid(true).with_lacks(Some(&t.lacks));
+        // The marker of the first starts two characters in; the others' numbers line up under its number.
+        let marker_x = 2.0 * OFFICIAL_CHAR + if i == 0 || list.len() == 1 { 0.0 } else { lead };
+        p.label = Some((marker.clone(), marker_x));
+        p.hang = true;
+        if i == 0 {
+            p.pad = (OFFICIAL_LINE, 0.0);
+        }
+        p.keep = true;
+        flow.push(p);
+    }
     let date = doc.meta.generated_display(doc.lang);
     if doc.meta.organisation.is_some() || date.is_some() {
-        // Never a page with the signature alone: the last paragraph comes along.
-        if let Some(last) = flow.pieces.last_mut() {
-            last.keep_with_next();
-        }
         flow.push(Signature {
             issuer: doc.meta.organisation.clone(),
             date,
-            style: body.with_line_spacing(spacing),
-            right: 4.0 * em,
-            before: line_height_estimate(body, spacing),
+            style: body.with_color(INK),
+            right: 4.0 * OFFICIAL_CHAR,
+            before: OFFICIAL_LINE,
+            line: OFFICIAL_LINE,
+            keep: doc.meta.audience.is_some(),
         });
     }
     if let Some(audience) = &doc.meta.audience {
-        let mut p = TextPiece::new(&crate::html::annotation(audience, doc.lang), body, spacing);
-        p.first = 2.0 * em;
-        p.pad = (line_height_estimate(body, spacing), 0.0);
+        let mut p = TextPiece::new(&crate::html::annotation(audience, doc.lang), body, 1.0)
+            .on_grid(true)
+            .with_lacks(Some(&t.lacks));
+        p.first = 2.0 * OFFICIAL_CHAR;
+        p.pad = (OFFICIAL_LINE, 0.0);
         flow.push(p);
-    }
-    // The imprint (版记): rules above, between and below the copies line and the
-    // printing office with its date, in 4号 (14 pt).
-    let (copies, printed) = doc.meta.imprint(doc.lang);
-    if copies.is_some() || printed.is_some() {
-        let small = body.with_font_size(14);
-        flow.push(Rule::imprint(3, line_height_estimate(body, spacing)));
-        if let Some(copies) = copies {
-            let mut p = TextPiece::new(&copies, small, 1.3);
-            p.first = pt_mm(14.0);
-            p.keep = true;
-            flow.push(p);
-            flow.push(Rule::imprint(1, 0.0));
-        }
-        if let Some((office, date)) = printed {
-            flow.push(TwoSided { left: office, right: date, style: small });
-        }
-        flow.push(Rule::imprint(3, 0.0));
     }
 }
 
-/// A line's height before a context is at hand (the font's line gap is close to 1.2 em).
-fn line_height_estimate(style: Style, spacing: f64) -> f64 {
-    pt_mm(f64::from(style.font_size())) * 1.2 * spacing
+/// An attachment's head (GB/T 9704-2012, 8.1): a new page, `附件1` in 黑体
+/// flush left on its first line, the title centred on its third.
+fn official_attachment_head(flow: &mut Flow, doc: &Document, t: &OfficialType, n: usize, title: &str) {
+    flow.pieces.push(Box::new(PageBreak));
+    let mut label = TextPiece::new(&crate::document::attachment_label(n, doc.lang), t.heading, 1.0)
+        .on_grid(false)
+        .with_lacks(Some(&t.lacks));
+    label.keep = true;
+    label.pad = (0.0, OFFICIAL_LINE);
+    flow.push(label);
+    let mut head = TextPiece::new(title, t.title, 1.35).with_lacks(Some(&t.lacks));
+    head.halign = HAlign::Centre;
+    head.phrases = true;
+    head.pad = (0.0, 6.0);
+    head.keep = true;
+    flow.push(head);
+}
+
+/// The imprint (版记) at the foot of the last page: rules above, between
+/// and below the copies line and the printing office with its date, in
+/// 四号 (14 pt), the last rule on the text area's bottom edge.
+fn official_imprint(flow: &mut Flow, doc: &Document, t: &OfficialType) {
+    let (copies, printed) = doc.meta.imprint(doc.lang);
+    if copies.is_none() && printed.is_none() {
+        return;
+    }
+    let small = t.body.with_font_size(14).with_color(INK);
+    let mut parts: Vec<Box<dyn Piece>> = vec![Box::new(Rule::imprint(3, 0.0))];
+    if let Some(copies) = copies {
+        let mut p = TextPiece::new(&copies, small, 1.3).with_lacks(Some(&t.lacks));
+        p.first = pt_mm(14.0);
+        parts.push(Box::new(p));
+        parts.push(Box::new(Rule::imprint(1, 0.0)));
+    }
+    if let Some((office, date)) = printed {
+        parts.push(Box::new(TwoSided { left: office, right: date, style: small }));
+    }
+    parts.push(Box::new(Rule::imprint(3, 0.0)));
+    flow.pieces.push(Box::new(AtFoot { parts }));
 }
 
 fn printpdf_helvetica() -> printpdf::BuiltinFont {
@@ -549,8 +820,10 @@ fn used_chars(doc: &Document, plots: &[Option<Plot>]) -> BTreeSet<char> {
             }
             Block::Figure { caption, .. } => add(caption),
             Block::PageBreak => {}
+            Block::Attachment { title } => add(title),
         }
     }
+    add("附件：．Attachments");
     for plot in plots.iter().flatten() {
         for shape in &plot.shapes {
             if let Shape::Text { text, .. } = shape {
@@ -633,7 +906,11 @@ impl Tone {
     fn style(self, base: Style) -> Style {
         match self {
             Tone::Plain => base,
-            Tone::Strong => base.with_color(if base.color() == Some(OFFICIAL_RED) { OFFICIAL_RED } else { STRONG }),
+            Tone::Strong => base.with_color(match base.color() {
+                Some(OFFICIAL_RED) => OFFICIAL_RED,
+                Some(BODY_BLACK) => STRONG_TRACKED,
+                _ => STRONG,
+            }),
             Tone::Emphasis => base.with_color(EMPHASIS),
         }
     }
@@ -788,23 +1065,24 @@ impl Element for Flow {
 /// Breaks tokens into lines no wider than `width` (a token wider than the
 /// line gets a line of its own).
 fn wrap(context: &Context, tokens: &[String], style: Style, width: f64) -> Vec<String> {
-    wrap_ranges(context, tokens, style, width, width)
+    wrap_ranges(tokens, &|t| mm(style.str_width(&context.font_cache, t)), width, width)
         .into_iter()
         .map(|r| tokens[r].concat().trim_end().to_string())
         .collect()
 }
 
 /// Breaks tokens into lines, the first no wider than `first`, the others
-/// no wider than `rest`: the range of tokens on each line.
-fn wrap_ranges(context: &Context, tokens: &[String], style: Style, first: f64, rest: f64) -> Vec<Range<usize>> {
+/// no wider than `rest`, measuring with `width_of` (mm): the range of
+/// tokens on each line.
+fn wrap_ranges(tokens: &[String], width_of: &dyn Fn(&str) -> f64, first: f64, rest: f64) -> Vec<Range<usize>> {
     let mut lines = Vec::new();
     let mut start = 0;
     let mut w = 0.0;
     for (i, t) in tokens.iter().enumerate() {
         let width = if lines.is_empty() { first } else { rest };
-        let tw = mm(style.str_width(&context.font_cache, t));
-        let visible = mm(style.str_width(&context.font_cache, t.trim_end()));
-        if i > start && w + visible > width {
+        let tw = width_of(t);
+        let visible = width_of(t.trim_end());
+        if i > start && w + visible > width + 1e-3 {
             lines.push(start..i);
             start = i;
             w = 0.0;
@@ -859,6 +1137,15 @@ struct TextPiece {
     /// A marker printed on the first line at the given x (mm): a list item's number.
     label: Option<(String, f64)>,
     halign: HAlign,
+    /// The official character grid, for an official document's body.
+    grid: Option<Grid>,
+    /// The text hangs after the label: every line starts where the label ends.
+    hang: bool,
+    /// A two-line title breaks between phrases ([`phrase_lines`]).
+    phrases: bool,
+    /// The characters the style's face lacks, printed in the report face
+    /// instead (an official face has no `–`, `−` or `•`).
+    lacks: Option<Rc<BTreeSet<char>>>,
     /// Each line as runs of one tone.
     lines: Vec<Vec<(String, Tone)>>,
     width: f64,
@@ -897,24 +1184,82 @@ impl TextPiece {
             first: 0.0,
             label: None,
             halign: HAlign::Left,
+            grid: None,
+            hang: false,
+            phrases: false,
+            lacks: None,
             lines: Vec::new(),
             width: -1.0,
             next: 0,
         }
     }
 
+    /// Sets the piece on the official grid: lines [`OFFICIAL_LINE`] apart
+    /// and, when `tracked` (text in [`BODY_BLACK`]), characters
+    /// [`OFFICIAL_TRACKING`] closer.
+    fn on_grid(mut self, tracked: bool) -> TextPiece {
+        self.grid = Some(Grid { line: OFFICIAL_LINE, tracking: if tracked { OFFICIAL_TRACKING } else { 0.0 } });
+        self
+    }
+
+    /// Prints the characters in `lacks` in the report face.
+    fn with_lacks(mut self, lacks: Option<&Rc<BTreeSet<char>>>) -> TextPiece {
+        self.lacks = lacks.cloned();
+        self
+    }
+
+    /// The height of one line.
+    fn line(&self, context: &Context) -> f64 {
+        self.grid.map_or_else(|| line_height(context, self.style), |g| g.line)
+    }
+
+    /// The width of a run of this piece's text.
+    fn run_width(&self, context: &Context, text: &str) -> f64 {
+        let tracking = self.grid.map_or(0.0, |g| g.tracking);
+        let glyphs: f64 = self.segments(text).map(|(part, style)| mm(style.str_width(&context.font_cache, part))).sum();
+        glyphs + tracking * text.chars().count() as f64
+    }
+
+    /// The text in pieces each printed in one face: the piece's own, or the
+    /// report face for the characters its face lacks ([`TextPiece::lacks`]).
+    fn segments<'t>(&self, text: &'t str) -> impl Iterator<Item = (&'t str, Style)> + 't {
+        let lacks = self.lacks.clone();
+        let (own, fallback) = (self.style, report_face(self.style));
+        let missing = move |c: char| lacks.as_ref().is_some_and(|l| l.contains(&c));
+        let mut rest = text;
+        std::iter::from_fn(move || {
+            let first = rest.chars().next()?;
+            let side = missing(first);
+            let end = rest.char_indices().find(|&(_, c)| missing(c) != side).map_or(rest.len(), |(i, _)| i);
+            let (part, tail) = rest.split_at(end);
+            rest = tail;
+            Some((part, if side { fallback } else { own }))
+        })
+    }
+
     fn layout(&mut self, context: &Context, width: f64) {
         if (self.width - width).abs() > 1e-6 {
+            if self.hang
+                && let Some((label, x)) = &self.label
+            {
+                self.indent = x + self.run_width(context, label);
+            }
             let plain: Vec<String> = self.tokens.iter().map(|t| t.iter().map(|(c, _)| c).collect()).collect();
             let rest = (width - self.indent).max(1.0);
             let first = (rest - self.first).max(1.0);
-            let mut ranges = wrap_ranges(context, &plain, self.style, first, rest);
-            if self.halign == HAlign::Centre && ranges.len() > 1 {
+            let width_of = |t: &str| self.run_width(context, t);
+            let mut ranges = wrap_ranges(&plain, &width_of, first, rest);
+            if self.phrases
+                && ranges.len() == 2
+                && let Some(two) = phrase_lines(&plain, &width_of, rest)
+            {
+                ranges = two;
+            } else if self.halign == HAlign::Centre && ranges.len() > 1 {
                 // A centred title is set in lines of even length: the narrowest
                 // measure that needs no more lines (not a full line and a stub).
                 let mut w = rest;
                 while w > rest / 2.0 {
-                    let narrower = wrap_ranges(context, &plain, self.style, w - 1.0, w - 1.0);
+                    let narrower = wrap_ranges(&plain, &width_of, w - 1.0, w - 1.0);
                     if narrower.len() > ranges.len() {
                         break;
                     }
@@ -946,7 +1291,7 @@ impl TextPiece {
     /// The whole height, for a piece that is never broken (a caption).
     fn height(&mut self, context: &Context, width: f64) -> f64 {
         self.layout(context, width);
-        self.pad.0 + self.lines.len() as f64 * line_height(context, self.style) + self.pad.1
+        self.pad.0 + self.lines.len() as f64 * self.line(context) + self.pad.1
     }
 }
 
@@ -962,7 +1307,7 @@ impl Piece for TextPiece {
         let left = self.lines.len() - self.next;
         let lines = if self.keep || left <= 3 { left } else { 2 };
         let pad = if self.next == 0 { self.pad.0 } else { 0.0 };
-        pad + lines as f64 * line_height(context, self.style) + if lines == left { self.pad.1 } else { 0.0 }
+        pad + lines as f64 * self.line(context) + if lines == left { self.pad.1 } else { 0.0 }
     }
 
     fn keeps_with_next(&self) -> bool {
@@ -982,7 +1327,7 @@ impl Piece for TextPiece {
         let width = mm(area.size().width);
         self.layout(context, width);
         let avail = mm(area.size().height);
-        let lh = line_height(context, self.style);
+        let lh = self.line(context);
         let mut y = if self.next == 0 && !at_top { self.pad.0 } else { 0.0 };
         if self.next == 0
             && let Some((level, shared)) = &self.mark
@@ -1013,14 +1358,17 @@ impl Piece for TextPiece {
             if first && let Some((label, x)) = &self.label {
                 area.print_str(&context.font_cache, Position::new(*x, y), self.style, label)?;
             }
-            let line_w: f64 = line.iter().map(|(t, _)| mm(self.style.str_width(&context.font_cache, t))).sum();
+            let line_w: f64 = line.iter().map(|(t, _)| self.run_width(context, t)).sum();
             let mut x = self.indent + if first { self.first } else { 0.0 };
             if self.halign == HAlign::Centre {
                 x = self.indent + ((width - self.indent - line_w) / 2.0).max(0.0);
             }
+            let tracking = self.grid.map_or(0.0, |g| g.tracking);
             for (text, tone) in line {
-                area.print_str(&context.font_cache, Position::new(x, y), tone.style(self.style), text)?;
-                x += mm(self.style.str_width(&context.font_cache, text));
+                for (part, style) in self.segments(text) {
+                    area.print_str(&context.font_cache, Position::new(x, y), tone.style(style), part)?;
+                    x += mm(style.str_width(&context.font_cache, part)) + tracking * part.chars().count() as f64;
+                }
             }
             y += lh;
         }
@@ -1164,11 +1512,19 @@ struct Signature {
     style: Style,
     right: f64,
     before: f64,
+    /// The line pitch (the official grid's).
+    line: f64,
+    /// Keep with what follows (the annotation).
+    keep: bool,
 }
 
 impl Piece for Signature {
-    fn need(&mut self, context: &Context, _width: f64) -> f64 {
-        self.before + 2.0 * line_height(context, self.style)
+    fn need(&mut self, _context: &Context, _width: f64) -> f64 {
+        self.before + 2.0 * self.line
+    }
+
+    fn keeps_with_next(&self) -> bool {
+        self.keep
     }
 
     fn draw(
@@ -1178,7 +1534,7 @@ impl Piece for Signature {
         at_top: bool,
     ) -> Result<(f64, bool), genpdf::error::Error> {
         let width = mm(area.size().width);
-        let lh = line_height(context, self.style);
+        let lh = self.line;
         let w = |s: &str| mm(self.style.str_width(&context.font_cache, s));
         let mut y = if at_top { 0.0 } else { self.before };
         let date_w = self.date.as_deref().map_or(0.0, w);
@@ -1198,6 +1554,36 @@ impl Piece for Signature {
 }
 
 struct PageBreak;
+
+/// Pieces that never break, set together at the foot of the page they
+/// start on (or of the next, when they do not fit): an official document's
+/// imprint, whose last rule lies on the text area's bottom edge.
+struct AtFoot {
+    parts: Vec<Box<dyn Piece>>,
+}
+
+impl Piece for AtFoot {
+    fn need(&mut self, context: &Context, width: f64) -> f64 {
+        self.parts.iter_mut().map(|p| p.need(context, width)).sum()
+    }
+
+    fn draw(
+        &mut self,
+        context: &Context,
+        mut area: render::Area<'_>,
+        _at_top: bool,
+    ) -> Result<(f64, bool), genpdf::error::Error> {
+        let width = mm(area.size().width);
+        let avail = mm(area.size().height);
+        let height = self.need(context, width);
+        area.add_offset(Position::new(0, (avail - height).max(0.0)));
+        for part in &mut self.parts {
+            let (h, _) = part.draw(context, area.clone(), false)?;
+            area.add_offset(Position::new(0, h));
+        }
+        Ok((avail.max(height), false))
+    }
+}
 
 impl Piece for PageBreak {
     fn need(&mut self, _context: &Context, _width: f64) -> f64 {
@@ -1807,6 +2193,28 @@ fn dashes(points: &[(f64, f64)], stroke: Stroke) -> Vec<Vec<(f64, f64)>> {
 const CONTENT_BOTTOM: f64 = 22.0;
 /// The same for an official document (GB/T 9704-2012: 35 mm).
 const OFFICIAL_BOTTOM: f64 = 35.0;
+/// An official document's text area (GB/T 9704-2012, 5.2.1): 156 mm wide, 225 mm high.
+const OFFICIAL_WIDTH: f64 = 156.0;
+/// See [`OFFICIAL_WIDTH`].
+const OFFICIAL_HEIGHT: f64 = 225.0;
+/// An official document's body type, 三号.
+const OFFICIAL_SIZE: u8 = 16;
+/// The official grid: 22 lines to the page (GB/T 9704-2012, 5.2.2) …
+const OFFICIAL_LINE: f64 = OFFICIAL_HEIGHT / 22.0;
+/// … and 28 characters to the line: 三号 characters (16 pt, 5.64 mm) set
+/// this much closer (about −0.07 mm) so that 28 fill the 156 mm exactly.
+const OFFICIAL_TRACKING: f64 = OFFICIAL_WIDTH / 28.0 - OFFICIAL_SIZE as f64 * 25.4 / 72.0;
+/// One character of the official grid (5.57 mm): the unit of its indents.
+const OFFICIAL_CHAR: f64 = OFFICIAL_WIDTH / 28.0;
+
+/// The line pitch and character spacing of text set on a grid.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Grid {
+    /// The distance between lines (mm).
+    line: f64,
+    /// What each character's advance is widened by (mm; negative to tighten).
+    tracking: f64,
+}
 
 /// Header (the title, a rule) and footer (organisation and period, the page
 /// number) on every page after the title page — and the footer on page 1
@@ -1818,8 +2226,9 @@ struct Decorator {
     footer: String,
     lang: Lang,
     footer_on_first: bool,
-    /// An official document: no header, `— N —` under the text on every page, on the outer edge.
-    official: bool,
+    /// An official document, with the style of its page numbers: no header,
+    /// `— N —` under the text on every page, on the outer edge.
+    official: Option<Style>,
 }
 
 impl PageDecorator for Decorator {
@@ -1831,12 +2240,12 @@ impl PageDecorator for Decorator {
     ) -> Result<render::Area<'a>, genpdf::error::Error> {
         let page = self.shared.page.get() + 1;
         self.shared.page.set(page);
-        if self.official {
+        if let Some(numbers) = self.official {
             // A4 with the text area of GB/T 9704-2012: 156 mm × 225 mm, 37 mm
             // from the top and 28 mm from the left; the page number 7 mm below it.
             // `— 2 —`: the dashes and the number printed apart, half a character
             // between them, so that text extraction keeps the spaces.
-            let big = style.with_font_size(14).with_color(INK);
+            let big = numbers;
             let number = page.to_string();
             let w = |s: &str| mm(big.str_width(&context.font_cache, s));
             let gap = pt_mm(14.0) / 2.0;
@@ -1896,8 +2305,9 @@ fn finish(raw: Vec<u8>, doc: &Document, marks: &[Mark]) -> Result<Vec<u8>, PdfEr
             dict.remove(b"Usage");
         }
     }
+    name_fonts(&mut pdf);
     let pages = pdf.get_pages();
-    embolden(&mut pdf, &pages)?;
+    restyle_text(&mut pdf, &pages)?;
     let outline = build_outline(&mut pdf, marks, &pages);
     let root = pdf
         .trailer
@@ -1953,42 +2363,117 @@ fn finish(raw: Vec<u8>, doc: &Document, marks: &[Mark]) -> Result<Vec<u8>, PdfEr
     Ok(out)
 }
 
-/// Simulated bold, since the embedded font has no bold face: text filled in
-/// a [`HEAVY`] colour is drawn with text render mode 2 (fill, then stroke
-/// the outlines in the same colour, [`HEAVY_STROKE`] of the type size wide). The glyphs are
-/// written once, so the text copies out once; the line width and stroke
-/// colour are set back after the text object.
-fn embolden(
+/// Names each embedded font as the PDF standard asks of a subset
+/// (`ABCDEF+ARPLSungtiLGB`: a tag from the subset's bytes and the face's
+/// PostScript name) instead of printpdf's resource name (`F0`), so that
+/// `pdffonts` and a reader's font list say which faces a document is set in.
+fn name_fonts(pdf: &mut lopdf::Document) {
+    use lopdf::Object;
+    let mut names: Vec<(lopdf::ObjectId, String)> = Vec::new();
+    for (&id, object) in &pdf.objects {
+        let Ok(dict) = object.as_dict() else { continue };
+        if !dict.type_is(b"FontDescriptor") {
+            continue;
+        }
+        let Some(file) = dict.get(b"FontFile2").and_then(Object::as_reference).ok() else { continue };
+        let Some(stream) = pdf.objects.get(&file).and_then(|o| o.as_stream().ok()) else { continue };
+        let bytes = stream.decompressed_content().unwrap_or_else(|_| stream.content.clone());
+        if let Some(name) = crate::subset::postscript_name(&bytes) {
+            // Six capitals from a hash of the subset: the same subset, the same tag.
+            // FNV-1a, 64 bits.
+            let mut h =
+                bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+            let tag: String = (0..6)
+                .map(|_| {
+                    let c = char::from(b'A' + (h % 26) as u8);
+                    h /= 26;
+                    c
+                })
+                .collect();
+            names.push((id, format!("{tag}+{name}")));
+        }
+    }
+    for (descriptor, name) in names {
+        if let Ok(dict) = pdf.get_object_mut(descriptor).and_then(Object::as_dict_mut) {
+            dict.set("FontName", Object::Name(name.clone().into_bytes()));
+        }
+        // The CID font that holds the descriptor, inline in its Type0 font or by reference, and that Type0 font.
+        for object in pdf.objects.values_mut() {
+            let Ok(dict) = object.as_dict_mut() else { continue };
+            let holds = |d: &lopdf::Dictionary| {
+                d.get(b"FontDescriptor").and_then(Object::as_reference).ok() == Some(descriptor)
+            };
+            if holds(dict) {
+                dict.set("BaseFont", Object::Name(name.clone().into_bytes()));
+            }
+            let inline = match dict.get_mut(b"DescendantFonts").and_then(Object::as_array_mut) {
+                Ok(array) => array.iter_mut().filter_map(|o| o.as_dict_mut().ok()).any(|d| {
+                    let found = holds(d);
+                    if found {
+                        d.set("BaseFont", Object::Name(name.clone().into_bytes()));
+                    }
+                    found
+                }),
+                Err(_) => false,
+            };
+            if inline {
+                dict.set("BaseFont", Object::Name(name.clone().into_bytes()));
+            }
+        }
+    }
+}
+
+/// Simulated bold and the official character grid, both set by colour:
+/// - text filled in a [`HEAVY`] colour (the embedded faces have no bold) is
+///   drawn with text render mode 2 (fill, then stroke the outlines in the
+///   same colour, [`HEAVY_STROKE`] of the type size wide); the glyphs are
+///   written once, so the text copies out once; the line width and stroke
+///   colour are set back after the text object;
+/// - text filled in a [`TRACKED`] colour (an official document's body) is
+///   set with the character spacing (`Tc`) of [`OFFICIAL_TRACKING`], which
+///   puts 28 characters of 三号 on a 156 mm line; genpdf cannot set it, and
+///   the renderer measured those lines with it.
+fn restyle_text(
     pdf: &mut lopdf::Document,
     pages: &std::collections::BTreeMap<u32, lopdf::ObjectId>,
 ) -> Result<(), PdfError> {
     use lopdf::Object;
     use lopdf::content::{Content, Operation};
     let fail = |e: lopdf::Error| PdfError(format!("cannot rewrite a page for bold text: {e}"));
-    let is_heavy = |operands: &[Object]| {
+    let is_one_of = |operands: &[Object], colours: &[(u8, u8, u8)]| {
         // printpdf writes colours with two decimals (0x11 → 0.07).
         let v: Vec<f64> =
             operands.iter().filter_map(|o| o.as_f64().or_else(|_| o.as_i64().map(|i| i as f64)).ok()).collect();
         v.len() == 3
-            && HEAVY
+            && colours
                 .iter()
                 .any(|&(r, g, b)| [r, g, b].iter().zip(&v).all(|(c, x)| (f64::from(*c) / 255.0 - x).abs() < 0.006))
     };
+    let tracking_pt = OFFICIAL_TRACKING * 72.0 / 25.4;
     for &id in pages.values() {
         let data = pdf.get_page_content(id).map_err(fail)?;
         let content = Content::decode(&data).map_err(fail)?;
         let mut ops = Vec::with_capacity(content.operations.len());
-        let (mut on, mut touched) = (false, false);
+        let (mut on, mut tracked, mut touched) = (false, false, false);
         for op in content.operations {
             match op.operator.as_str() {
-                "rg" if is_heavy(&op.operands) => {
+                "rg" => {
+                    let heavy = is_one_of(&op.operands, &HEAVY);
+                    let track = is_one_of(&op.operands, &TRACKED);
                     let colour = op.operands.clone();
                     ops.push(op);
-                    ops.push(Operation::new("RG", colour));
-                    ops.push(Operation::new("w", vec![Object::Real(HEAVY_STROKE * 10.0)]));
-                    ops.push(Operation::new("Tr", vec![Object::Integer(2)]));
-                    on = true;
-                    touched = true;
+                    if heavy {
+                        ops.push(Operation::new("RG", colour));
+                        ops.push(Operation::new("w", vec![Object::Real(HEAVY_STROKE * 10.0)]));
+                        ops.push(Operation::new("Tr", vec![Object::Integer(2)]));
+                    } else if on {
+                        ops.push(Operation::new("Tr", vec![Object::Integer(0)]));
+                    }
+                    if track != tracked {
+                        ops.push(Operation::new("Tc", vec![Object::Real(if track { tracking_pt } else { 0.0 })]));
+                    }
+                    touched |= heavy || track;
+                    (on, tracked) = (heavy, track);
                 }
                 // The outline grows with the type: 0.025 of the font size.
                 "Tf" if on => {
@@ -1998,11 +2483,6 @@ fn embolden(
                     if let Some(size) = size {
                         ops.push(Operation::new("w", vec![Object::Real(HEAVY_STROKE * size)]));
                     }
-                }
-                "rg" if on => {
-                    ops.push(op);
-                    ops.push(Operation::new("Tr", vec![Object::Integer(0)]));
-                    on = false;
                 }
                 "ET" if on => {
                     ops.push(Operation::new("Tr", vec![Object::Integer(0)]));

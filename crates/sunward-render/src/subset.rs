@@ -202,6 +202,51 @@ fn components(glyph: &[u8], mut f: impl FnMut(usize) -> Result<(), FontError>) -
     }
 }
 
+/// The font's PostScript name (`name` table, name 6), e.g. `ARPLSungtiLGB`;
+/// `None` when it has none or the data is not a TrueType font.
+pub fn postscript_name(data: &[u8]) -> Option<String> {
+    let name = Font::parse(data).ok()?.table(b"name");
+    let count = u16_at(name, 2).ok()? as usize;
+    let strings = u16_at(name, 4).ok()? as usize;
+    for i in 0..count {
+        let rec = 6 + 12 * i;
+        let (platform, id) = (u16_at(name, rec).ok()?, u16_at(name, rec + 6).ok()?);
+        if id != 6 {
+            continue;
+        }
+        let (len, off) = (u16_at(name, rec + 8).ok()? as usize, u16_at(name, rec + 10).ok()? as usize);
+        let bytes = name.get(strings + off..strings + off + len)?;
+        let text = match platform {
+            // Windows and Unicode names are UTF-16BE; Macintosh ones are single bytes.
+            0 | 3 => String::from_utf16_lossy(
+                &bytes.chunks_exact(2).map(|b| u16::from_be_bytes([b[0], b[1]])).collect::<Vec<_>>(),
+            ),
+            _ => bytes.iter().map(|&b| char::from(b)).collect(),
+        };
+        // A PDF name may hold only printable ASCII without delimiters.
+        let clean: String = text.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+        if !clean.is_empty() {
+            return Some(clean);
+        }
+    }
+    None
+}
+
+/// The characters of `chars` the font has a glyph for.
+pub fn covered(data: &[u8], chars: &BTreeSet<char>) -> Result<BTreeSet<char>, FontError> {
+    let font = Font::parse(data)?;
+    let num_glyphs = u16_at(font.table(b"maxp"), 4)?;
+    let cmap = font.table(b"cmap");
+    let mut out = BTreeSet::new();
+    for &c in chars {
+        let g = cmap_lookup(cmap, c)?;
+        if g != 0 && g < num_glyphs {
+            out.insert(c);
+        }
+    }
+    Ok(out)
+}
+
 /// Subsets a single-face TrueType font to the given characters. Characters
 /// the font lacks are left out (they would show as the font's `.notdef`).
 pub fn subset(data: &[u8], chars: &BTreeSet<char>) -> Result<Vec<u8>, FontError> {

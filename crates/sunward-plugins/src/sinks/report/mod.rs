@@ -429,6 +429,8 @@ impl Sink for ReportSink {
         } else {
             None
         };
+        // The faces of an official document (仿宋, 小标宋, 楷体), read once when the first one needs them.
+        let official_faces: std::sync::OnceLock<Result<pdf::OfficialFaces, String>> = std::sync::OnceLock::new();
         let params = minijinja::Value::from_serialize(&ctx.params);
         let tables_value = minijinja::Value::from_serialize(&table_values);
 
@@ -499,9 +501,19 @@ impl Sink for ReportSink {
                     match format {
                         ReportFormat::Html => files.push((with_ext(&base, "html"), html::render(&doc).into_bytes())),
                         ReportFormat::Pdf => {
-                            let bytes = pdf::render(&doc, font.as_deref().unwrap_or_default()).map_err(|e| {
-                                Diagnostic::runtime(format!("{}{place}: {}", template_path.display(), e.0))
-                            })?;
+                            let faces = if doc.meta.style == sunward_render::DocStyle::Official {
+                                let faces = official_faces.get_or_init(|| pdf::OfficialFaces::load().map_err(|e| e.0));
+                                Some(faces.as_ref().map_err(|e| {
+                                    Diagnostic::runtime(format!("{}{place}: {e}", template_path.display()))
+                                        .hint("run scripts/prepare-fonts.sh")
+                                })?)
+                            } else {
+                                None
+                            };
+                            let bytes =
+                                pdf::render_with(&doc, font.as_deref().unwrap_or_default(), faces).map_err(|e| {
+                                    Diagnostic::runtime(format!("{}{place}: {}", template_path.display(), e.0))
+                                })?;
                             files.push((with_ext(&base, "pdf"), bytes));
                         }
                         ReportFormat::Docx => {

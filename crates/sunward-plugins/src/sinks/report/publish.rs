@@ -103,7 +103,10 @@ pub fn settle_document(doc: &mut Document, settle: &mut Settle<'_>) {
     }
     for block in doc.blocks.iter_mut() {
         match block {
-            Block::Heading { text, .. } | Block::Paragraph { text } | Block::Note { text } => *text = settle.text(text),
+            Block::Heading { text, .. }
+            | Block::Paragraph { text }
+            | Block::Note { text }
+            | Block::Attachment { title: text } => *text = settle.text(text),
             Block::RichParagraph { text, spans } => {
                 settle_spans(spans, settle);
                 *text = if spans.is_empty() { settle.text(text) } else { sunward_render::document::spans_text(spans) };
