@@ -91,6 +91,17 @@ strong { font-weight: 700; }
   break-before: avoid; page-break-before: avoid; break-inside: avoid; page-break-inside: avoid; }
 .signature p { margin: 0; text-indent: 0; }
 .annotation { margin-top: 1rem; }
+.official { font-family: FangSong, "仿宋", "FangSong_GB2312", "仿宋_GB2312", STFangsong, "AR PL SungtiL GB", serif; }
+.official h1, .official .attachment-title { font-family: "方正小标宋简体", "FZXiaoBiaoSong-B05S", "STZhongsong", "AR PL SungtiL GB", serif; font-weight: 400; }
+.official h2, .official .attachment-label { font-family: SimHei, "黑体", "Heiti SC", "WenQuanYi Micro Hei", sans-serif; font-weight: 400; }
+.official h3 { font-family: KaiTi, "楷体", "KaiTi_GB2312", STKaiti, "AR PL KaitiM GB", serif; font-weight: 400; }
+.official table { font-family: system-ui, -apple-system, "PingFang SC", "Microsoft YaHei", sans-serif; }
+.attachment-list { list-style: none; margin: 1rem 0 0; padding-left: 2em; }
+.attachment-list li { padding-left: 3em; text-indent: -3em; }
+.attachment-list li:not(:first-child) .marker { margin-left: 3em; }
+.attachment { margin-top: 3rem; border-top: 1px dashed var(--rule); padding-top: 1.5rem; }
+.attachment-label { margin: 0; }
+.official .attachment-title { text-align: center; font-size: 1.4rem; border-bottom: 0; margin: 1rem 0; text-indent: 0; }
 @media (min-width: 48rem) { body { font-size: 17px; } .report { padding: 2.5rem 2rem 4rem; } h1 { font-size: 2rem; } }
 @media print {
   @page { size: A4; margin: 18mm 16mm 20mm; }
@@ -114,6 +125,9 @@ strong { font-weight: 700; }
   .official h2, .official h3, .official h4 { font-size: 16pt; margin: 0; }
   .official p, .official li { margin: 0; }
   .official ol, .official ul { margin: 0; padding-left: 4em; }
+  .official .attachment-list { padding-left: 2em; }
+  .attachment { break-before: page; page-break-before: always; border-top: 0; margin-top: 0; padding-top: 0; }
+  .official .attachment-title { font-size: 22pt; margin: 29pt 0; }
 }
 "#;
 

@@ -29,6 +29,9 @@ const MM: f64 = 25.4 / 72.0;
 fn report() -> String {
     let para = "全区各校按照统一部署开展学生心理健康工作，建立健全筛查预警转介干预机制，做到早发现早报告早干预，\
                 切实维护学生身心健康和生命安全，各项工作稳步推进并取得明显成效，家校社协同育人格局基本形成。";
+    // A paragraph without punctuation, whose full lines no layout can squeeze.
+    let plain = "全区各校按照统一部署开展学生心理健康工作建立健全筛查预警转介干预机制做到早发现早报告早干预\
+                 切实维护学生身心健康和生命安全各项工作稳步推进并取得明显成效家校社协同育人格局基本形成";
     let mut body = String::new();
     for (h1, h2s) in [
         ("一、主要工作", ["（一）完善工作机制", "（二）加强队伍建设"]),
@@ -55,6 +58,8 @@ audience: 此件公开发布
 ---
 
 现将太仓市2024学年学生心理健康工作的主要情况报告如下。
+
+{plain}
 
 {body}
 特此报告。
@@ -346,4 +351,35 @@ fn a_two_line_title_breaks_between_phrases() {
     assert_eq!(second.text, "学生心理健康工作情况的报告");
     // 二号 (22 pt) type: the Song face's box is 1.02 em high.
     assert!(near(first.y1 - first.y0, 22.5 * MM, 0.4 * MM), "{first:?}");
+}
+
+/// The Word file as LibreOffice prints it: 28 characters to a full body line too.
+#[test]
+fn word_lines_hold_28_characters() {
+    let doc = markup::parse(&report()).unwrap_or_else(|e| panic!("{e}"));
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("sunward-gbt9704-word-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("official.docx");
+    std::fs::write(&path, sunward_render::docx::render(&doc, None).unwrap()).unwrap();
+    let profile = dir.join("profile");
+    let out = Command::new("soffice")
+        .arg(format!("-env:UserInstallation=file://{}", profile.display()))
+        .args(["--headless", "--norestore", "--convert-to", "pdf", "--outdir"])
+        .arg(&dir)
+        .arg(&path)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run soffice ({e}): run scripts/prepare-fonts.sh"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = Command::new("pdftotext")
+        .args(["-enc", "UTF-8", "-bbox-layout"])
+        .arg(dir.join("official.pdf"))
+        .arg("-")
+        .output()
+        .unwrap();
+    let pages = lines_of(&String::from_utf8(text.stdout).unwrap());
+    // Lines of ideographs only (the paragraph without punctuation, which no layout can squeeze).
+    let ideographs = |l: &&Line| l.text.chars().all(|c| ('\u{4e00}'..='\u{9fff}').contains(&c) || c.is_whitespace());
+    let longest =
+        pages.iter().flatten().filter(ideographs).map(|l| l.text.chars().filter(|c| !c.is_whitespace()).count()).max();
+    assert_eq!(longest, Some(28), "{:#?}", pages.iter().flatten().filter(ideographs).collect::<Vec<_>>());
 }

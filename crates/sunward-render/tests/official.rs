@@ -442,8 +442,9 @@ fn the_imprint_names_the_copies_and_the_printing_office() {
         assert!(squeezed.starts_with("青浦区教育局办公室") && squeezed.ends_with("印发"), "{what}: {line}");
         let (office, date) = (line.find('青').unwrap(), line.rfind('2').unwrap());
         assert!(office <= 3 && date > office + 15, "{what}: the office left, the date right: {line:?}");
-        // The imprint comes after the annotation, at the very end.
-        assert!(squeeze(last).rfind("印发").unwrap() > squeeze(last).find("（此件公开发布）").unwrap(), "{what}");
+        // The imprint comes after the annotation, at the very end (on a page of its own when it does not fit).
+        let all = squeeze(&pages.join("\n"));
+        assert!(all.rfind("印发").unwrap() > all.find("（此件公开发布）").unwrap(), "{what}");
     }
     let html = html::render(&doc);
     assert!(
