@@ -831,6 +831,25 @@ impl Words {
     }
 }
 
+/// Where a title set in two lines breaks between phrases, not inside a word
+/// (`…关于2024学年学` / `生心理…` is what breaking by width alone gives): the
+/// byte index of a break before or after `关于`, or after `的`, `学年`,
+/// `年度`, `，` or `、`, whichever gives the most even lines that both fit
+/// in `width` as `width_of` measures them. `None` when no such break fits.
+pub fn phrase_break(text: &str, width_of: &dyn Fn(&str) -> f64, width: f64) -> Option<usize> {
+    let good = |i: usize| {
+        let (before, after) = text.split_at(i);
+        ["关于", "的", "学年", "年度", "，", "、"].iter().any(|p| before.ends_with(p)) || after.starts_with("关于")
+    };
+    text.char_indices()
+        .map(|(i, _)| i)
+        .filter(|&i| i > 0 && good(i))
+        .map(|i| (i, width_of(&text[..i]), width_of(&text[i..])))
+        .filter(|&(_, a, b)| a <= width + 1e-3 && b <= width + 1e-3)
+        .min_by(|x, y| (x.1 - x.2).abs().total_cmp(&(y.1 - y.2).abs()))
+        .map(|(i, _, _)| i)
+}
+
 /// The label over attachment `n` (1-based): `附件1`, `Attachment 1`.
 pub fn attachment_label(n: usize, lang: Lang) -> String {
     match lang {

@@ -337,25 +337,20 @@ fn family(face: Vec<u8>) -> Result<FontFamily<FontData>, PdfError> {
     })
 }
 
-/// An official title's two lines broken between phrases, not inside a word
-/// (`…关于2024学年学` / `生心理…` is what breaking by width alone gives):
-/// the break goes before or after `关于`, or after `的`, `学年`, `年度` or a
-/// comma — whichever gives the most even lines that both fit in `width`.
-/// `None` when no such break fits.
+/// An official title's two lines broken between phrases
+/// ([`crate::document::phrase_break`]), as ranges of tokens.
 fn phrase_lines(tokens: &[String], width_of: &dyn Fn(&str) -> f64, width: f64) -> Option<Vec<Range<usize>>> {
-    let text: Vec<String> = tokens.iter().map(|t| t.trim_end().to_string()).collect();
-    let joined = |r: Range<usize>| text[r].concat();
-    let good = |i: usize| {
-        let before = joined(0..i);
-        let after = joined(i..text.len());
-        ["关于", "的", "学年", "年度", "，", "、"].iter().any(|p| before.ends_with(p)) || after.starts_with("关于")
-    };
-    (1..text.len())
-        .filter(|&i| good(i))
-        .map(|i| (i, width_of(&joined(0..i)), width_of(&joined(i..text.len()))))
-        .filter(|&(_, a, b)| a <= width + 1e-3 && b <= width + 1e-3)
-        .min_by(|x, y| (x.1 - x.2).abs().total_cmp(&(y.1 - y.2).abs()))
-        .map(|(i, _, _)| vec![0..i, i..text.len()])
+    let parts: Vec<&str> = tokens.iter().map(|t| t.trim_end()).collect();
+    let text = parts.concat();
+    let at = crate::document::phrase_break(&text, width_of, width)?;
+    // The token the break falls before.
+    let mut len = 0;
+    let i = parts.iter().position(|p| {
+        let here = len == at;
+        len += p.len();
+        here
+    })?;
+    Some(vec![0..i, i..tokens.len()])
 }
 
 /// `style` in the report face (the document's default font).
