@@ -221,7 +221,7 @@ pub fn render_with(doc: &Document, font: &[u8], faces: Option<&OfficialFaces>) -
         if official { p.on_grid(true) } else { p }
     };
     let mut attachments = 0;
-    for (block, plot) in doc.blocks.iter().zip(plots) {
+    for (index, (block, plot)) in doc.blocks.iter().zip(plots).enumerate() {
         if official && matches!(block, Block::KeyFigures { .. } | Block::Table(_) | Block::Figure { .. }) {
             // Official paragraphs have no space after them: set tiles, tables and charts apart.
             flow.push(Lead(3.0));
@@ -277,11 +277,16 @@ pub fn render_with(doc: &Document, font: &[u8], faces: Option<&OfficialFaces>) -
             }
             Block::Figure { caption, .. } => {
                 if let Some(plot) = plot {
-                    flow.push(ChartPiece { caption: caption_piece(caption), plot });
+                    flow.push(ChartPiece { caption: caption_piece(caption), plot, keep: false });
                 }
                 flow.push(Spacer(3.0));
             }
             Block::Note { text: note } => {
+                // The notes that end a document never stand on a page of their own:
+                // the chart or text before them comes along.
+                if doc.blocks[index..].iter().all(|b| matches!(b, Block::Note { .. })) {
+                    flow.keep_last();
+                }
                 // An official document's notes are in its body face, at 四号 (14 pt).
                 let style = types.as_ref().map_or_else(note_style, |t| t.note);
                 for line in note.split('\n') {
@@ -987,6 +992,14 @@ trait Piece {
     fn is_page_break(&self) -> bool {
         false
     }
+    /// Whether this is vertical space (a [`Space`]), and how high.
+    fn is_space(&self) -> bool {
+        false
+    }
+    /// The height of vertical space (0 for other pieces).
+    fn space_height(&self) -> f64 {
+        0.0
+    }
     /// Makes the piece keep with the next (and stay whole, for text); the
     /// pieces that never break across pages ignore it.
     fn keep_with_next(&mut self) {}
@@ -1020,6 +1033,20 @@ impl Flow {
             need + self.chain_need(i + 1, context, width)
         } else {
             need
+        }
+    }
+}
+
+impl Flow {
+    /// Makes the last piece keep with the next one: a space before it turns
+    /// into a lead (which keeps) and the piece before that keeps too.
+    fn keep_last(&mut self) {
+        let n = self.pieces.len();
+        if n >= 2 && !self.pieces[n - 1].keeps_with_next() && self.pieces[n - 1].is_space() {
+            self.pieces[n - 1] = Box::new(Lead(self.pieces[n - 1].space_height()));
+            self.pieces[n - 2].keep_with_next();
+        } else if let Some(last) = self.pieces.last_mut() {
+            last.keep_with_next();
         }
     }
 }
@@ -1400,6 +1427,16 @@ impl Piece for Space {
 
     fn keeps_with_next(&self) -> bool {
         matches!(self, Lead(_))
+    }
+
+    fn is_space(&self) -> bool {
+        true
+    }
+
+    fn space_height(&self) -> f64 {
+        match *self {
+            Spacer(h) | Lead(h) | Gap(h) => h,
+        }
     }
 
     fn draw(
@@ -2028,6 +2065,8 @@ fn column_weights(table: &Table) -> Vec<usize> {
 struct ChartPiece {
     caption: TextPiece,
     plot: Plot,
+    /// Keep with what follows (the notes that end the document).
+    keep: bool,
 }
 
 const HATCH: f64 = 0.3;
@@ -2041,6 +2080,14 @@ impl ChartPiece {
 impl Piece for ChartPiece {
     fn need(&mut self, context: &Context, width: f64) -> f64 {
         self.caption.height(context, width) + self.chart_height(width)
+    }
+
+    fn keeps_with_next(&self) -> bool {
+        self.keep
+    }
+
+    fn keep_with_next(&mut self) {
+        self.keep = true;
     }
 
     fn draw(
