@@ -405,3 +405,41 @@ fn chinese_names_stay_whole_beside_long_english_headers() {
         assert!(text.contains(name), "{name} is split across lines: {text}");
     }
 }
+
+/// The notes that end a document (sources, definitions) never stand on a
+/// page of their own: whatever number of paragraphs comes before the last
+/// chart, the page holding the closing note also holds the chart's caption.
+#[test]
+fn closing_notes_never_stand_alone() {
+    let font = font();
+    let chart = Chart::Bar(sunward_render::BarChart {
+        categories: (1..=12).map(|i| format!("类别{i}")).collect(),
+        values: (1..=12).map(f64::from).collect(),
+        labels: None,
+        unit: None,
+        tally: true,
+    });
+    let mut alone = Vec::new();
+    for n in 0..30 {
+        let mut blocks: Vec<Block> = (0..n)
+            .map(|i| Block::Paragraph {
+                text: format!("第{i}段：全区各校按照统一部署开展学生心理健康工作，建立健全筛查预警转介干预机制。"),
+            })
+            .collect();
+        blocks.push(Block::Figure { caption: "图1 结尾的图".into(), chart: chart.clone() });
+        blocks.push(Block::Note { text: "数据来源：各校服务记录（结尾的注）。".into() });
+        let doc = Document {
+            title: "注不单独成页".into(),
+            subtitle: None,
+            lang: Lang::ZhCn,
+            meta: Meta { compact: Some(true), ..Meta::default() },
+            blocks,
+        };
+        let pages = pages(&pdf::render(&doc, &font).unwrap(), &format!("closing-note-{n}.pdf"));
+        let last = pages.last().unwrap();
+        if last.contains("结尾的注") && !last.contains("图1 结尾的图") {
+            alone.push(n);
+        }
+    }
+    assert!(alone.is_empty(), "the closing note stood alone after {alone:?} paragraphs");
+}
