@@ -234,12 +234,14 @@ fn a_tiny_school_has_its_small_counts_withheld() {
         format!("metrics={}", out.join("metrics.parquet").display()),
         "baseline_year=2023".to_string(),
         "audience=public".to_string(),
+        // Schools named on incidents (off by default), to see their table withheld.
+        "name_schools=true".to_string(),
     ];
     run("district-comparison.yaml", &sets, &out);
     let texts = dir.path().join("texts");
     std::fs::create_dir_all(&texts).unwrap();
     std::fs::write(texts.join("D1.md"), "测试区的工作情况。\n").unwrap();
-    let mut summary_sets = sets.to_vec();
+    let mut summary_sets = sets[..4].to_vec();
     summary_sets.push(format!("texts_dir={}", texts.display()));
     run("government-summary.yaml", &summary_sets, &out);
 
@@ -325,6 +327,7 @@ fn the_qingpu_comparison_tells_one_story_in_both_editions() {
         format!("metrics={}", out.join("metrics.parquet").display()),
         "baseline_year=2023".to_string(),
         "audience=public".to_string(),
+        "name_schools=true".to_string(),
     ];
     run("district-comparison.yaml", &sets, &out);
     let dom = chromium_dom(&out.join("district-comparison_AY2024_310118.html"));
@@ -345,7 +348,7 @@ fn the_qingpu_comparison_tells_one_story_in_both_editions() {
     let internal = dir.path().join("internal");
     std::fs::create_dir_all(&internal).unwrap();
     let mut sets = sets.to_vec();
-    sets.pop();
+    sets.truncate(3);
     run("district-comparison.yaml", &sets, &internal);
     let inside = chromium_dom(&internal.join("district-comparison_AY2024_310118.html"));
     assert!(inside.contains("内部资料"), "marked internal");
@@ -368,6 +371,26 @@ fn the_qingpu_comparison_tells_one_story_in_both_editions() {
     let (public_named, internal_named) = (named(&dom), named(&inside));
     assert!(public_named.iter().all(|s| internal_named.contains(s)), "{public_named:?} vs {internal_named:?}");
     assert_eq!(public_named.len() + hidden, internal_named.len(), "{public_named:?} + {hidden} vs {internal_named:?}");
+
+    // By default a public edition names no school on incidents that include self-harm:
+    // no per-school incident table, no funnel plot (its points' sizes would name the
+    // schools through table 1), and the same number of schools outside the limits as
+    // the internal edition names, said in words.
+    let unnamed = dir.path().join("unnamed");
+    std::fs::create_dir_all(&unnamed).unwrap();
+    sets.push("audience=public".to_string());
+    run("district-comparison.yaml", &sets, &unnamed);
+    let plain = chromium_dom(&unnamed.join("district-comparison_AY2024_310118.html"));
+    let section = plain.split("三、极端事件").nth(1).expect("section 3");
+    for school in &internal_named {
+        let name = school.split('（').next().unwrap();
+        assert!(!section.contains(name), "{name} is named on incidents in the public edition");
+    }
+    assert!(!plain.contains("<svg"), "a funnel plot in the public edition without names");
+    assert!(!plain.contains("表2 各校极端事件"), "a per-school incident table");
+    let said = format!("本学年有{}所学校的发生率落在95%控制限之外", internal_named.len());
+    assert!(internal_named.is_empty() || section.contains(&said), "{said} not in: {section}");
+    assert!(section.contains("见教育局内部版") || internal_named.is_empty());
 }
 
 /// The metrics and the annual reviews of the sample project (2025, Chinese
