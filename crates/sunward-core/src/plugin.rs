@@ -392,11 +392,58 @@ impl RunContext {
         let text = self.interpolate(template)?;
         Ok(resolve(&self.pipeline_dir, Path::new(&text)))
     }
-    /// An output path: interpolated, relative to the output folder.
+    /// An output path: interpolated, relative to the output folder, and
+    /// confined to it ([`confine`]): an absolute path, `..` that climbs out
+    /// of it, or a symbolic link on the way (or at the file itself) is an
+    /// error, whether it comes from the pipeline, a `--set` value or data.
     pub fn output_path(&self, template: &str) -> Result<PathBuf> {
         let text = self.interpolate(template)?;
-        Ok(resolve(&self.out_dir, Path::new(&text)))
+        confine(&self.out_dir, &text).map_err(|why| {
+            let from = if text == template { String::new() } else { format!(" (from \"{template}\")") };
+            Diagnostic::invalid(format!("the output path \"{}\"{from} {why}", excerpt(&text)))
+                .hint("outputs are written inside the folder given with --out: write their paths relative to it")
+        })
     }
+}
+
+/// At most 120 characters of `text`, for a message (with `…` when cut).
+fn excerpt(text: &str) -> String {
+    match text.char_indices().nth(120) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+/// `path` inside `base`: relative, `..` never climbing above `base`, and no
+/// symbolic link among the parts of it that exist already (a link could lead
+/// out of `base`, or a planted one turn a write into an overwrite elsewhere).
+/// Returns the joined, normalised path, or why it leaves `base`.
+pub fn confine(base: &Path, path: &str) -> std::result::Result<PathBuf, String> {
+    use std::path::Component;
+    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
+    for component in Path::new(path).components() {
+        match component {
+            Component::Normal(part) => parts.push(part),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if parts.pop().is_none() {
+                    return Err("climbs out of the output folder with `..`".into());
+                }
+            }
+            Component::RootDir | Component::Prefix(_) => return Err("is absolute".into()),
+        }
+    }
+    if parts.is_empty() {
+        return Err("names no file".into());
+    }
+    let mut joined = base.to_path_buf();
+    for part in parts {
+        joined.push(part);
+        if joined.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(format!("passes through the symbolic link {}", joined.display()));
+        }
+    }
+    Ok(joined)
 }
 
 fn resolve(base: &Path, path: &Path) -> PathBuf {

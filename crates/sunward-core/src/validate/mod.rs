@@ -459,6 +459,19 @@ impl Validator {
             as_of,
             sql_functions: Arc::new(sql_functions),
         };
+        // Every output stays inside --out once the parameters are filled in
+        // (a report's `{unit}` stands for a key of its data, checked again when it is written).
+        for e in pipeline.section(PluginKind::Sink) {
+            let Some(node) = e.node.get("path") else { continue };
+            let Some(Ok(path)) = node.as_str().map(|p| run.interpolate(p)) else { continue };
+            if let Err(why) = crate::plugin::confine(&run.out_dir, &path.replace("{unit}", "unit")) {
+                self.file = e.file.clone().unwrap_or_else(|| pipeline_file.clone());
+                self.error(node.span, format!("the output path \"{path}\" {why}"))
+                    .in_context(e.context())
+                    .hint("outputs are written inside the folder given with --out: write their paths relative to it");
+            }
+        }
+        self.file = pipeline_file.clone();
         Some(Plan {
             pipeline,
             run,
