@@ -32,7 +32,12 @@ fn describe(table: &TableSpec, c: &ColumnSpec) -> Described {
             .collect();
         rules.push(format!("one of {}", shown.join(", ")));
     }
-    if let Some(min) = c.min {
+    if let Some(max) = c.max {
+        rules.push(match c.min {
+            Some(min) => format!("{min} to {max}"),
+            None => format!("at most {max}"),
+        });
+    } else if let Some(min) = c.min {
         rules.push(format!("at least {min}"));
     }
     if let Some((to, key)) = c.references {
@@ -78,7 +83,7 @@ const CONVENTIONS: &[&str] = &[
 const BAD_ROWS: &[&str] = &[
     "a required column empty, or a value that is not of its type (`3.5` where an integer is expected);",
     "a code outside its list (after the source's `values:` mapping);",
-    "a number below its minimum; a date before 2000-01-01 or more than a year after the run's `as_of` date; a date before the one it must follow;",
+    "a number below its minimum or above its maximum; a date before 2000-01-01 or more than a year after the run's `as_of` date; a date before the one it must follow;",
     "a key that the table it refers to does not hold (`school_id`, `case_id`, `class_id`);",
     "a repeated unique key: the first good row keeps it, each later one is rejected and names the first;",
     "a field longer than 1 MiB or holding a NUL character; a line with more (or, unless `short_rows: pad`, fewer) fields than the header.",

@@ -74,3 +74,48 @@ fn output_paths_stay_inside_the_output_folder() {
     ok(&sunward(&work, &["run", pipeline.to_str().unwrap(), "--out", "out", "--quiet"]));
     assert!(out.join("inside.csv").is_file());
 }
+
+/// Two head counts of i64::MAX once made `SUM(participants)` wrap to a small
+/// number with exit 0. Counts now have upper bounds in the contract: such
+/// rows are set aside with their reason, and the sum is the true one.
+#[test]
+fn counts_beyond_any_school_are_rejected_and_sums_stay_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let tiny = repo().join("crates/sunward-cli/tests/fixtures/tiny/services.csv");
+    let original = std::fs::read_to_string(&tiny).unwrap();
+    // The fixture's own participants, summed by hand from the file.
+    let expected: i64 = original.lines().skip(1).map(|l| l.split(',').nth(5).unwrap().parse::<i64>().unwrap()).sum();
+    let mut text = original.clone();
+    text.push_str("X1,T1,2024-10-01,campus_event,student,9223372036854775807,,,,W1,60,\n");
+    text.push_str("X2,T1,2024-10-02,campus_event,student,9223372036854775807,,,,W1,60,\n");
+    text.push_str("X3,T1,2024-10-03,campus_event,student,100001,,,,W1,60,\n");
+    text.push_str("X4,T1,2024-10-04,consultation,student,1,,,,W1,2000,\n");
+    let services = dir.path().join("services.csv");
+    std::fs::write(&services, text).unwrap();
+    let pipeline = dir.path().join("sum.yaml");
+    std::fs::write(
+        &pipeline,
+        format!(
+            "name: sum\nsources:\n  services: {{plugin: csv, path: \"{}\", contract: services}}\n\
+             steps:\n  total: {{plugin: sql, query: \"SELECT SUM(participants) AS people FROM services\"}}\n\
+             outputs:\n  total: {{plugin: csv, table: total, path: total.csv}}\n",
+            services.display()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    ok(&sunward(dir.path(), &["run", pipeline.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]));
+    let total = std::fs::read_to_string(out.join("total.csv")).unwrap();
+    assert_eq!(total.lines().nth(1).unwrap(), expected.to_string(), "{total}");
+    let rejects = std::fs::read_to_string(out.join("rejects/services.csv")).unwrap();
+    // The fixture has 45 rows after its header (lines 2–46): the four added are lines 47–50.
+    for (place, column, why) in [
+        ("line 47", "participants", "more than 100000"),
+        ("line 48", "participants", "more than 100000"),
+        ("line 49", "participants", "more than 100000"),
+        ("line 50", "duration_min", "more than 1440"),
+    ] {
+        let row = format!(",{place},{column},{why},");
+        assert!(rejects.contains(&row), "{row} not among the rejects:\n{rejects}");
+    }
+}

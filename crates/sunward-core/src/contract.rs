@@ -50,6 +50,9 @@ pub struct ColumnSpec {
     pub codes: Option<&'static [&'static str]>,
     /// The smallest allowed value, for numbers.
     pub min: Option<f64>,
+    /// The largest allowed value, for numbers: a count beyond any real school
+    /// or event is a typing slip (and bounded counts keep every sum exact).
+    pub max: Option<f64>,
     /// The contract table and column this column refers to.
     pub references: Option<(&'static str, &'static str)>,
 }
@@ -77,16 +80,24 @@ impl TableSpec {
 }
 
 const fn col(name: &'static str, ty: ColumnType, required: bool) -> ColumnSpec {
-    ColumnSpec { name, ty, required, codes: None, min: None, references: None }
+    ColumnSpec { name, ty, required, codes: None, min: None, max: None, references: None }
 }
 const fn code(name: &'static str, required: bool, codes: &'static [&'static str]) -> ColumnSpec {
-    ColumnSpec { name, ty: ColumnType::String, required, codes: Some(codes), min: None, references: None }
+    ColumnSpec { name, ty: ColumnType::String, required, codes: Some(codes), min: None, max: None, references: None }
 }
-const fn count(name: &'static str, required: bool, min: f64) -> ColumnSpec {
-    ColumnSpec { name, ty: ColumnType::Int, required, codes: None, min: Some(min), references: None }
+const fn count(name: &'static str, required: bool, min: f64, max: f64) -> ColumnSpec {
+    ColumnSpec { name, ty: ColumnType::Int, required, codes: None, min: Some(min), max: Some(max), references: None }
 }
 const fn fk(name: &'static str, required: bool, table: &'static str) -> ColumnSpec {
-    ColumnSpec { name, ty: ColumnType::String, required, codes: None, min: None, references: Some((table, name)) }
+    ColumnSpec {
+        name,
+        ty: ColumnType::String,
+        required,
+        codes: None,
+        min: None,
+        max: None,
+        references: Some((table, name)),
+    }
 }
 
 use ColumnType::{Date, Float, Int, String as Str};
@@ -163,8 +174,9 @@ pub const TABLES: &[TableSpec] = &[
         columns: &[
             fk("school_id", true, "schools"),
             col("academic_year", Int, true),
-            count("students", true, 0.0),
-            count("classes", true, 0.0),
+            // No school enrols 100,000 students or has 2,000 classes.
+            count("students", true, 0.0, 100_000.0),
+            count("classes", true, 0.0, 2_000.0),
         ],
         unique: &[&["school_id", "academic_year"]],
         ordered_dates: &[],
@@ -176,8 +188,16 @@ pub const TABLES: &[TableSpec] = &[
             col("class_id", Str, true),
             fk("school_id", true, "schools"),
             col("academic_year", Int, true),
-            ColumnSpec { name: "grade", ty: Int, required: true, codes: None, min: Some(1.0), references: None },
-            count("students", true, 0.0),
+            ColumnSpec {
+                name: "grade",
+                ty: Int,
+                required: true,
+                codes: None,
+                min: Some(1.0),
+                max: Some(12.0),
+                references: None,
+            },
+            count("students", true, 0.0, 200.0),
         ],
         unique: &[&["class_id"]],
         ordered_dates: &[],
@@ -191,12 +211,14 @@ pub const TABLES: &[TableSpec] = &[
             col("service_date", Date, true),
             code("service_type", true, SERVICE_TYPES),
             code("audience", true, AUDIENCES),
-            count("participants", true, 1.0),
+            // The largest campus event in the samples has 1,192 people; 100,000 is a slip.
+            count("participants", true, 1.0, 100_000.0),
             col("student_ref", Str, false),
             fk("case_id", false, "cases"),
             fk("class_id", false, "classes"),
             col("worker_id", Str, true),
-            count("duration_min", false, 0.0),
+            // A session lasts at most a day.
+            count("duration_min", false, 0.0, 1_440.0),
             col("topic", Str, false),
         ],
         unique: &[&["record_id"]],
@@ -231,7 +253,15 @@ pub const TABLES: &[TableSpec] = &[
             col("student_ref", Str, true),
             col("screened_on", Date, true),
             col("instrument", Str, false),
-            ColumnSpec { name: "score", ty: Float, required: false, codes: None, min: Some(0.0), references: None },
+            ColumnSpec {
+                name: "score",
+                ty: Float,
+                required: false,
+                codes: None,
+                min: Some(0.0),
+                max: None,
+                references: None,
+            },
             code("level", true, LEVELS),
             col("second_assessed_on", Date, false),
             col("intervention_on", Date, false),

@@ -155,6 +155,8 @@ struct Column {
     required: bool,
     codes: Option<&'static [&'static str]>,
     min: Option<f64>,
+    /// The largest allowed value.
+    max: Option<f64>,
     /// The contract table and column this column refers to.
     references: Option<(&'static str, &'static str)>,
     values: Option<BTreeMap<String, String>>,
@@ -346,6 +348,7 @@ fn layout(options: &SourceOptions, headers: Option<&[String]>, file: Option<&str
                 required: c.required,
                 codes: c.codes,
                 min: c.min,
+                max: c.max,
                 references: c.references,
                 values: options.values.get(c.name).cloned(),
             })
@@ -377,6 +380,7 @@ fn layout(options: &SourceOptions, headers: Option<&[String]>, file: Option<&str
             required: options.columns.get(name).is_some_and(|c| c.required()),
             codes: None,
             min: None,
+            max: None,
             references: None,
             values: options.values.get(name).cloned(),
         });
@@ -864,6 +868,11 @@ impl Rules<'_> {
             {
                 let rule = if min == 0.0 { "negative number".to_string() } else { format!("less than {min}") };
                 broken.push(reject(&c.name, rule, original.clone()));
+            }
+            if let (Some(max), Some(v)) = (c.max, typed.number())
+                && v > max
+            {
+                broken.push(reject(&c.name, format!("more than {max}"), original.clone()));
             }
             if let (Typed::Date(d), Some((earliest, latest))) = (&typed, self.contract_dates) {
                 if *d < earliest {
