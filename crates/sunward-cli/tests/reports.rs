@@ -636,3 +636,40 @@ fn the_summary_in_the_official_style() {
     let html = std::fs::read_to_string(out.join("government-summary_AY2024_320585.html")).unwrap();
     assert!(!html.contains("class=\"tiles") && !html.contains("<svg"), "tiles or a chart in the official summary");
 }
+
+/// A reader found "高危（红色）学生—名，共有红色个案—个" and "红色个案数不足5个"
+/// in a school's public review whose red-tier cases were 7 (withheld only so
+/// that they could not be worked out from the organisation's figures). No
+/// sentence of a public review holds a blank where a figure was, and none
+/// says a withheld figure is under 5 — in Chinese or English.
+#[test]
+fn public_sentences_have_no_blanks_and_no_false_fewer_than() {
+    let blank_zh = |text: &str| {
+        let chars: Vec<char> = text.chars().collect();
+        chars.windows(3).any(|w| w[1] == '—' && (w[0] > '\u{4e00}' || w[0] == '（') && "名个次人）".contains(w[2]))
+    };
+    for lang in ["zh-CN", "en"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = sample_reviews(dir.path(), &["audience=public", &format!("lang={lang}")]);
+        for unit in ["KS-ORG1", "KS01", "KS02"] {
+            let dom = chromium_dom(&out.join(format!("annual-review_2025_{unit}.html")));
+            let paragraphs: Vec<&str> = dom
+                .split("<p")
+                .skip(1)
+                .map(|p| p.split("</p>").next().unwrap())
+                .filter(|p| !p.contains("class=\"note\""))
+                .collect();
+            for p in &paragraphs {
+                assert!(!blank_zh(p), "{lang} {unit}: a blank in a sentence: {p}");
+                assert!(
+                    !p.contains(" — high-risk") && !p.contains(" — red-tier") && !p.contains("has — "),
+                    "{lang} {unit}: {p}"
+                );
+                assert!(
+                    !p.contains("个案数不足") && !p.contains("Fewer than 5 red") && !p.contains("With fewer than"),
+                    "{lang} {unit}: {p}"
+                );
+            }
+        }
+    }
+}
