@@ -19,27 +19,22 @@
 //!   `cantSplit` and a footer field are a few attributes each. The ten parts
 //!   a report needs are a few hundred lines of plain strings, each element
 //!   in the order the schema asks for, every text escaped ([`esc`]).
-//! - **Charts are PNG images** drawn from the same layout as the SVG and the
-//!   PDF ([`crate::plot`]): rectangles, lines, bands and dots with
-//!   `tiny-skia` (resvg's rasteriser, without resvg's SVG parser and text
-//!   stack — the shapes are already laid out, so there is nothing to parse),
-//!   labels as glyph outlines read from the report font with `ttf-parser`,
-//!   so Chinese labels show in any word processor without the font being
-//!   installed. PNG, not SVG, because WPS and older Word show SVG only
-//!   through a PNG fallback anyway; 2.5 pixels per layout unit (1600 px over
-//!   16 cm, about 250 dpi) keeps print sharp. The PNG is encoded here
-//!   (flate2 and crc32fast are already in the tree; tiny-skia's own encoder
-//!   would add the `png` crate). Each image carries the chart's text summary
-//!   as its alt text.
+//! - **Charts are native Word charts** ([`charts`]): a DrawingML chart part
+//!   per figure with its categories, values and labels cached in it, and an
+//!   embedded workbook with the same numbers, written with `rust_xlsxwriter`
+//!   (already in the workspace for the xlsx sink). Native, not
+//!   pictures, because the report is edited before it goes out: the director
+//!   corrects a figure in 编辑数据 / "Edit Data" and the chart follows, and
+//!   the chart's text stays text (searchable, readable aloud). Word, WPS and
+//!   LibreOffice draw the chart from the cached values without opening the
+//!   workbook. Each chart is as wide and as tall as the PDF's, with the
+//!   chart's text summary as its alt text.
 //! - **Byte-identical output.** No clock, no counters, no random ids: zip
 //!   entries carry the DOS epoch (1980-01-01) and fixed permissions, the
 //!   core properties carry the title and the document's own `generated`
 //!   date and no author, and every id is counted from the document's own
-//!   blocks (chart 1, chart 2, …).
-//!
-//! Cost: the new crates (zip, tiny-skia, ttf-parser and their small helpers)
-//! made a cold `cargo build -p sunward-render` 1 min 58 s → 2 min 05 s on the
-//! project's 2-core machine.
+//!   blocks (chart 1, chart 2, …). The charts' workbooks carry the document's
+//!   date as their creation date, not the clock.
 //!
 //! Bold (`**…**`) is real bold (`w:b`); emphasis is italic in English and
 //! emphasis dots (`w:em`) in Chinese; lists are real Word lists
@@ -58,7 +53,9 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 
 use crate::document::{Align, Block, Cell, DocStyle, Document, Lang, List, Span, Table, Tile, spans_or_plain};
-use crate::plot::{self, Anchor, Plot, Shape, Stroke};
+use crate::plot;
+
+mod charts;
 
 /// Why a Word document could not be made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,12 +93,10 @@ const OFFICIAL_TEXT_W: u32 = PAGE_W - OFFICIAL_LEFT - OFFICIAL_RIGHT;
 fn text_width(doc: &Document) -> u32 {
     if doc.meta.style == DocStyle::Official { OFFICIAL_TEXT_W } else { TEXT_W }
 }
-/// English Metric Units per millimetre (images are sized in EMU).
+/// English Metric Units per millimetre (drawings are sized in EMU).
 const EMU_PER_MM: f64 = 36_000.0;
 /// The widest a chart is set, in millimetres (as the PDF).
 const CHART_MM: f64 = 160.0;
-/// Pixels per layout unit of a chart ([`plot::WIDTH`] = 640 units → 1600 px).
-const CHART_SCALE: f32 = 2.5;
 
 const PRIMARY: &str = "2F6F9F";
 const INK: &str = "222222";
@@ -122,17 +117,17 @@ const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"ye
 
 /// Renders a document to the bytes of a `.docx` file.
 ///
-/// `font` is the TrueType font chart labels are drawn with (the one the PDF
-/// renderer uses, from [`crate::pdf::load_font`]); it is needed only when
-/// the document has charts, and the error says so when it is missing. The
-/// text itself is not embedded in any font: Word sets it in
-/// [`EAST_ASIAN_FONT`] and [`LATIN_FONT`].
+/// `font` is not read: charts are native Word charts, whose text the word
+/// processor sets in [`EAST_ASIAN_FONT`] like the rest of the document, so
+/// no font is embedded or drawn with. The parameter stays so that callers
+/// written for the PDF's font keep compiling; pass `None`.
 pub fn render(doc: &Document, font: Option<&[u8]>) -> Result<Vec<u8>, DocxError> {
+    let _ = font;
     if let Err(errors) = doc.check() {
         let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
         return Err(DocxError(format!("the document is not valid: {}", list.join("; "))));
     }
-    let images = chart_images(doc, font)?;
+    let frames = chart_frames(doc)?;
     let official = doc.meta.style == DocStyle::Official;
     // An official document numbers odd pages on the right (footer1) and even pages on the
     // left (footer2); any other has footer1 on every page but the first, which has footer2.
@@ -142,11 +137,11 @@ pub fn render(doc: &Document, font: Option<&[u8]>) -> Result<Vec<u8>, DocxError>
         (footer(doc.lang, doc.meta.marking.as_deref()), empty_footer())
     };
     let mut parts: Vec<(String, Vec<u8>)> = vec![
-        ("[Content_Types].xml".into(), content_types().into_bytes()),
+        ("[Content_Types].xml".into(), content_types(&frames).into_bytes()),
         ("_rels/.rels".into(), package_rels().into_bytes()),
         ("docProps/core.xml".into(), core_properties(doc).into_bytes()),
-        ("word/document.xml".into(), document_xml(doc, &images).into_bytes()),
-        ("word/_rels/document.xml.rels".into(), document_rels(&images).into_bytes()),
+        ("word/document.xml".into(), document_xml(doc, &frames).into_bytes()),
+        ("word/_rels/document.xml.rels".into(), document_rels(&frames).into_bytes()),
         ("word/styles.xml".into(), styles(doc.lang, official).into_bytes()),
         ("word/numbering.xml".into(), numbering(doc, official).into_bytes()),
         ("word/settings.xml".into(), settings(doc.lang, official).into_bytes()),
@@ -154,68 +149,54 @@ pub fn render(doc: &Document, font: Option<&[u8]>) -> Result<Vec<u8>, DocxError>
         ("word/footer1.xml".into(), footer1.into_bytes()),
         ("word/footer2.xml".into(), footer2.into_bytes()),
     ];
-    for image in images.iter().flatten() {
-        parts.push((format!("word/media/{}", image.name), image.png.clone()));
+    for frame in frames.into_iter().flatten() {
+        let n = frame.n;
+        parts.push((format!("word/charts/chart{n}.xml"), frame.part.xml.into_bytes()));
+        parts.push((format!("word/charts/_rels/chart{n}.xml.rels"), charts::part_rels(n).into_bytes()));
+        parts.push((format!("word/embeddings/{}", charts::workbook_name(n)), frame.part.workbook));
     }
     zip_parts(&parts)
 }
 
-/// A chart drawn as a PNG, with what the document needs to place it.
-struct Image {
-    /// The file name under `word/media/`, e.g. `chart3.png`.
-    name: String,
-    /// The relationship id, e.g. `rIdImg3`.
-    rel: String,
-    /// The drawing's id in the document (1-based, unique).
-    id: usize,
-    /// The PNG bytes.
-    png: Vec<u8>,
-    /// The size on the page, in EMU.
+/// A chart of the document: its chart part and workbook, and how it is placed.
+struct ChartFrame {
+    /// Its number, from 1 in block order: the part is `word/charts/chart{n}.xml`,
+    /// the relationship `rIdChart{n}`, the drawing's id `n`.
+    n: usize,
+    /// The chart part and the embedded workbook.
+    part: charts::ChartPart,
+    /// The size on the page, in EMU: as the PDF's chart.
     cx: u64,
     cy: u64,
     /// The alt text: the chart's summary.
     summary: String,
 }
 
-/// One image per `Figure` block, in block order (`None` for other blocks).
-fn chart_images(doc: &Document, font: Option<&[u8]>) -> Result<Vec<Option<Image>>, DocxError> {
-    let has_charts = doc.blocks.iter().any(|b| matches!(b, Block::Figure { .. }));
-    let face = match (has_charts, font) {
-        (false, _) => None,
-        (true, None) => {
-            return Err(DocxError(
-                "charts in a Word report are drawn with the report font: pass it (crate::pdf::load_font; \
-                 scripts/prepare-fonts.sh writes assets/fonts/wqy-microhei.ttf)"
-                    .to_string(),
-            ));
-        }
-        (true, Some(bytes)) => {
-            Some(ttf_parser::Face::parse(bytes, 0).map_err(|e| DocxError(format!("cannot read the chart font: {e}")))?)
-        }
-    };
+impl ChartFrame {
+    /// The document's relationship to the chart part.
+    fn rel(&self) -> String {
+        format!("rIdChart{}", self.n)
+    }
+}
+
+/// One chart per `Figure` block, in block order (`None` for other blocks).
+fn chart_frames(doc: &Document) -> Result<Vec<Option<ChartFrame>>, DocxError> {
     let mut out = Vec::with_capacity(doc.blocks.len());
     let mut n = 0;
     for block in &doc.blocks {
-        let (Block::Figure { chart, .. }, Some(face)) = (block, &face) else {
+        let Block::Figure { chart, .. } = block else {
             out.push(None);
             continue;
         };
         n += 1;
+        // The PDF's layout gives the chart's proportions and its text summary.
         let plot = plot::layout(chart, doc.lang);
-        let png = raster::draw(&plot, face)?;
         // As wide as the PDF's, or the text if that is narrower (an official page).
         let chart_mm = CHART_MM.min(f64::from(text_width(doc)) * 25.4 / 1440.0);
         let cx = (chart_mm * EMU_PER_MM).round() as u64;
         let cy = (plot.height / plot::WIDTH * chart_mm * EMU_PER_MM).round() as u64;
-        out.push(Some(Image {
-            name: format!("chart{n}.png"),
-            rel: format!("rIdImg{n}"),
-            id: n,
-            png,
-            cx,
-            cy,
-            summary: plot.summary,
-        }));
+        let part = charts::chart_part(chart, doc.lang, doc.meta.generated.as_deref())?;
+        out.push(Some(ChartFrame { n, part, cx, cy, summary: plot.summary }));
     }
     Ok(out)
 }
@@ -258,13 +239,13 @@ pub fn esc(s: &str) -> String {
 
 // ---------------------------------------------------------------- package
 
-fn content_types() -> String {
+fn content_types(frames: &[Option<ChartFrame>]) -> String {
     let mut s = String::from(XML_DECL);
     s.push_str(
         "<Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\">\
          <Default Extension=\"rels\" ContentType=\"application/vnd.openxmlformats-package.relationships+xml\"/>\
          <Default Extension=\"xml\" ContentType=\"application/xml\"/>\
-         <Default Extension=\"png\" ContentType=\"image/png\"/>\
+         <Default Extension=\"xlsx\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet\"/>\
          <Override PartName=\"/word/document.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml\"/>\
          <Override PartName=\"/word/styles.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.wordprocessingml.styles+xml\"/>\
          <Override PartName=\"/word/numbering.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.wordprocessingml.numbering+xml\"/>\
@@ -272,9 +253,16 @@ fn content_types() -> String {
          <Override PartName=\"/word/fontTable.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.wordprocessingml.fontTable+xml\"/>\
          <Override PartName=\"/word/footer1.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.wordprocessingml.footer+xml\"/>\
          <Override PartName=\"/word/footer2.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.wordprocessingml.footer+xml\"/>\
-         <Override PartName=\"/docProps/core.xml\" ContentType=\"application/vnd.openxmlformats-package.core-properties+xml\"/>\
-         </Types>",
+         <Override PartName=\"/docProps/core.xml\" ContentType=\"application/vnd.openxmlformats-package.core-properties+xml\"/>",
     );
+    for frame in frames.iter().flatten() {
+        let _ = write!(
+            s,
+            "<Override PartName=\"/word/charts/chart{}.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.drawingml.chart+xml\"/>",
+            frame.n
+        );
+    }
+    s.push_str("</Types>");
     s
 }
 
@@ -287,7 +275,7 @@ fn package_rels() -> String {
     )
 }
 
-fn document_rels(images: &[Option<Image>]) -> String {
+fn document_rels(frames: &[Option<ChartFrame>]) -> String {
     let mut s = format!(
         "{XML_DECL}<Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">\
          <Relationship Id=\"rIdStyles\" Type=\"{REL_BASE}/styles\" Target=\"styles.xml\"/>\
@@ -297,9 +285,13 @@ fn document_rels(images: &[Option<Image>]) -> String {
          <Relationship Id=\"rIdFooter\" Type=\"{REL_BASE}/footer\" Target=\"footer1.xml\"/>\
          <Relationship Id=\"rIdFooterFirst\" Type=\"{REL_BASE}/footer\" Target=\"footer2.xml\"/>"
     );
-    for image in images.iter().flatten() {
-        let _ =
-            write!(s, "<Relationship Id=\"{}\" Type=\"{REL_BASE}/image\" Target=\"media/{}\"/>", image.rel, image.name);
+    for frame in frames.iter().flatten() {
+        let _ = write!(
+            s,
+            "<Relationship Id=\"{}\" Type=\"{REL_BASE}/chart\" Target=\"charts/chart{}.xml\"/>",
+            frame.rel(),
+            frame.n
+        );
     }
     s.push_str("</Relationships>");
     s
@@ -438,20 +430,25 @@ fn styles(lang: Lang, official: bool) -> String {
             rpr: format!("<w:color w:val=\"{MUTED}\"/><w:sz w:val=\"18\"/><w:szCs w:val=\"18\"/>"),
         },
     ];
-    style_sheet(lang, 21, "<w:spacing w:after=\"120\" w:line=\"312\" w:lineRule=\"auto\"/>", "", list)
+    style_sheet(lang, 21, "<w:spacing w:after=\"120\" w:line=\"312\" w:lineRule=\"auto\"/>", ("", ""), list)
 }
 
 fn official_styles(lang: Lang) -> String {
     let sz = OFFICIAL_SZ;
     let indent = official_indent();
-    let heading = |level: u8, bold: bool| ParaStyle {
+    // 一、 in 黑体, （一） in 楷体, 1. in 仿宋 bold (the conventions GB/T 9704's example follows).
+    let heading = |level: u8| ParaStyle {
         id: ["Heading1", "Heading2", "Heading3"][usize::from(level - 1)],
         name: ["heading 1", "heading 2", "heading 3"][usize::from(level - 1)],
         builtin: true,
         ppr: format!("<w:keepNext/><w:keepLines/>{indent}<w:outlineLvl w:val=\"{}\"/>", level - 1),
         rpr: format!(
             "{}<w:color w:val=\"000000\"/><w:sz w:val=\"{sz}\"/><w:szCs w:val=\"{sz}\"/>",
-            if bold { "<w:b/><w:bCs/>" } else { "" }
+            match level {
+                1 => official_font("黑体", "SimHei"),
+                2 => official_font("楷体", "KaiTi"),
+                _ => format!("{}<w:b/><w:bCs/>", official_font("仿宋", "FangSong")),
+            }
         ),
     };
     let list = [
@@ -459,61 +456,75 @@ fn official_styles(lang: Lang) -> String {
             id: "Title",
             name: "Title",
             builtin: true,
-            ppr: "<w:spacing w:before=\"480\" w:after=\"480\" w:line=\"560\" w:lineRule=\"exact\"/><w:jc w:val=\"center\"/>"
+            ppr: "<w:snapToGrid w:val=\"0\"/><w:spacing w:before=\"480\" w:after=\"480\" w:line=\"560\" w:lineRule=\"exact\"/><w:jc w:val=\"center\"/>"
                 .into(),
-            rpr: "<w:b/><w:bCs/><w:color w:val=\"000000\"/><w:sz w:val=\"44\"/><w:szCs w:val=\"44\"/>".into(),
+            // 二号 小标宋 (the face bureaux install; Word substitutes where it is missing).
+            rpr: format!(
+                "{}<w:color w:val=\"000000\"/><w:sz w:val=\"44\"/><w:szCs w:val=\"44\"/>",
+                official_font("方正小标宋简体", "FZXiaoBiaoSong-B05S")
+            ),
         },
         ParaStyle {
             id: "Subtitle",
             name: "Subtitle",
             builtin: true,
-            ppr: "<w:spacing w:after=\"240\"/><w:jc w:val=\"center\"/>".into(),
+            ppr: "<w:snapToGrid w:val=\"0\"/><w:spacing w:after=\"240\"/><w:jc w:val=\"center\"/>".into(),
             rpr: format!("<w:sz w:val=\"{sz}\"/><w:szCs w:val=\"{sz}\"/>"),
         },
-        heading(1, true),
-        heading(2, false),
-        heading(3, false),
+        heading(1),
+        heading(2),
+        heading(3),
         ParaStyle {
             id: "Caption",
             name: "caption",
             builtin: true,
-            ppr: "<w:keepNext/><w:spacing w:before=\"200\" w:after=\"80\" w:line=\"360\" w:lineRule=\"auto\"/><w:jc w:val=\"center\"/>".into(),
+            ppr: "<w:keepNext/><w:snapToGrid w:val=\"0\"/><w:spacing w:before=\"200\" w:after=\"80\" w:line=\"360\" w:lineRule=\"auto\"/><w:jc w:val=\"center\"/>".into(),
             rpr: "<w:b/><w:bCs/><w:sz w:val=\"24\"/><w:szCs w:val=\"24\"/>".into(),
         },
         ParaStyle {
             id: "Note",
             name: "Note",
             builtin: false,
-            ppr: "<w:spacing w:before=\"60\" w:after=\"120\" w:line=\"300\" w:lineRule=\"auto\"/>".into(),
+            ppr: "<w:snapToGrid w:val=\"0\"/><w:spacing w:before=\"60\" w:after=\"120\" w:line=\"300\" w:lineRule=\"auto\"/>".into(),
             rpr: format!("<w:color w:val=\"{MUTED}\"/><w:sz w:val=\"21\"/><w:szCs w:val=\"21\"/>"),
         },
         ParaStyle {
             id: "TableText",
             name: "Table Text",
             builtin: false,
-            ppr: "<w:spacing w:before=\"40\" w:after=\"40\" w:line=\"240\" w:lineRule=\"auto\"/>".into(),
+            ppr: "<w:snapToGrid w:val=\"0\"/><w:spacing w:before=\"40\" w:after=\"40\" w:line=\"240\" w:lineRule=\"auto\"/>".into(),
             rpr: "<w:sz w:val=\"21\"/><w:szCs w:val=\"21\"/>".into(),
         },
         ParaStyle {
             id: "Footer",
             name: "footer",
             builtin: true,
-            ppr: "<w:spacing w:after=\"0\"/><w:jc w:val=\"center\"/>".into(),
+            ppr: "<w:snapToGrid w:val=\"0\"/><w:spacing w:after=\"0\"/><w:jc w:val=\"center\"/>".into(),
             rpr: "<w:sz w:val=\"28\"/><w:szCs w:val=\"28\"/>".into(),
         },
     ];
-    // 22 lines to the page: a fixed 28.95 pt line.
-    style_sheet(lang, sz, "<w:spacing w:after=\"0\" w:line=\"579\" w:lineRule=\"exact\"/>", "", list)
+    // 22 lines to the page: a fixed 28.95 pt line; the body in 仿宋.
+    style_sheet(
+        lang,
+        sz,
+        "<w:spacing w:after=\"0\" w:line=\"579\" w:lineRule=\"exact\"/>",
+        // Characters condensed by 0.25 pt: 28 of 三号 to the 156 mm line (GB/T 9704-2012, 5.2.2).
+        // (A document grid, `w:docGrid`, would do it in Word, but LibreOffice lays it out
+        // with two cells to a character.)
+        ("", &format!("{}<w:spacing w:val=\"{OFFICIAL_CONDENSE}\"/>", official_font("仿宋", "FangSong"))),
+        list,
+    )
 }
 
 /// The style sheet: defaults (size in half-points, paragraph spacing), the
 /// Normal style (with `normal_ppr`) and the paragraph styles.
-fn style_sheet(lang: Lang, size: u32, spacing: &str, normal_ppr: &str, list: [ParaStyle; 9]) -> String {
+fn style_sheet(lang: Lang, size: u32, spacing: &str, normal: (&str, &str), list: [ParaStyle; 9]) -> String {
+    let (normal_ppr, normal_rpr) = normal;
     let mut s = format!(
         "{XML_DECL}<w:styles xmlns:w=\"{NS_W}\"><w:docDefaults><w:rPrDefault><w:rPr>{}<w:sz w:val=\"{size}\"/><w:szCs w:val=\"{size}\"/>{}</w:rPr></w:rPrDefault>\
          <w:pPrDefault><w:pPr>{spacing}</w:pPr></w:pPrDefault></w:docDefaults>\
          <w:style w:type=\"paragraph\" w:default=\"1\" w:styleId=\"Normal\"><w:name w:val=\"Normal\"/><w:qFormat/>\
-         <w:pPr><w:widowControl/>{normal_ppr}</w:pPr><w:rPr><w:color w:val=\"{INK}\"/></w:rPr></w:style>\
+         <w:pPr><w:widowControl/>{normal_ppr}</w:pPr><w:rPr>{normal_rpr}<w:color w:val=\"{INK}\"/></w:rPr></w:style>\
          <w:style w:type=\"character\" w:default=\"1\" w:styleId=\"DefaultParagraphFont\"><w:name w:val=\"Default Paragraph Font\"/><w:uiPriority w:val=\"1\"/><w:semiHidden/></w:style>\
          <w:style w:type=\"table\" w:default=\"1\" w:styleId=\"TableNormal\"><w:name w:val=\"Normal Table\"/><w:semiHidden/>\
          <w:tblPr><w:tblInd w:w=\"0\" w:type=\"dxa\"/><w:tblCellMar><w:top w:w=\"0\" w:type=\"dxa\"/><w:left w:w=\"108\" w:type=\"dxa\"/>\
@@ -704,7 +715,7 @@ fn para(style: &str, ppr: &str, runs: &str) -> String {
     }
 }
 
-fn document_xml(doc: &Document, images: &[Option<Image>]) -> String {
+fn document_xml(doc: &Document, frames: &[Option<ChartFrame>]) -> String {
     let mut body = String::with_capacity(32 * 1024);
     let official = doc.meta.style == DocStyle::Official;
     if official {
@@ -712,21 +723,29 @@ fn document_xml(doc: &Document, images: &[Option<Image>]) -> String {
     } else {
         title_page(&mut body, doc);
     }
-    let mut ctx = Body { lang: doc.lang, official, lists: 0, keep_next: false, text_w: text_width(doc) };
-    let last = doc.blocks.len().saturating_sub(1);
-    for (i, (block, image)) in doc.blocks.iter().zip(images).enumerate() {
+    let mut ctx =
+        Body { lang: doc.lang, official, lists: 0, attachments: 0, keep_next: false, text_w: text_width(doc) };
+    // An official document's body ends at its first attachment: the list of
+    // attachments, the signature and the annotation come there, the imprint at the very end.
+    let end = doc.body_end();
+    for (i, (block, frame)) in doc.blocks.iter().zip(frames).enumerate() {
+        if official && i == end {
+            official_close(&mut body, doc);
+        }
         // An official document's last paragraph stays with the signature.
-        ctx.keep_next = official && i == last;
-        block_xml(&mut body, block, image.as_ref(), &mut ctx);
+        ctx.keep_next = official && i + 1 == end;
+        block_xml(&mut body, block, frame.as_ref(), &mut ctx);
     }
     if official {
-        official_end(&mut body, doc);
+        if end == doc.blocks.len() {
+            official_close(&mut body, doc);
+        }
+        official_imprint(&mut body, doc);
     }
     format!(
         "{XML_DECL}<w:document xmlns:w=\"{NS_W}\" xmlns:r=\"{NS_R}\" \
          xmlns:wp=\"http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing\" \
-         xmlns:a=\"http://schemas.openxmlformats.org/drawingml/2006/main\" \
-         xmlns:pic=\"http://schemas.openxmlformats.org/drawingml/2006/picture\"><w:body>{body}{}</w:body></w:document>",
+         xmlns:a=\"http://schemas.openxmlformats.org/drawingml/2006/main\"><w:body>{body}{}</w:body></w:document>",
         if official { official_section() } else { section() }
     )
 }
@@ -740,6 +759,11 @@ fn section() -> String {
          <w:cols w:space=\"425\"/><w:titlePg/></w:sectPr>"
     )
 }
+
+/// How much an official document's characters are condensed, in twentieths
+/// of a point: 28 characters of 16 pt less 0.25 pt each (441 pt) fit the
+/// 156 mm (442.2 pt) line, where 28 at full width (448 pt) do not.
+const OFFICIAL_CONDENSE: i32 = -5;
 
 /// An official document's page (GB/T 9704-2012): top margin 37 mm, bottom
 /// 35 mm, left 28 mm, right 26 mm (a 156 mm × 225 mm text area), the
@@ -765,7 +789,7 @@ fn official_head(out: &mut String, doc: &Document) {
         let name = format!("{org}{}", doc.lang.pick("文件", ""));
         out.push_str(&para(
             "",
-            "<w:spacing w:before=\"480\" w:after=\"360\" w:line=\"240\" w:lineRule=\"auto\"/><w:jc w:val=\"center\"/>",
+            "<w:snapToGrid w:val=\"0\"/><w:spacing w:before=\"480\" w:after=\"360\" w:line=\"240\" w:lineRule=\"auto\"/><w:jc w:val=\"center\"/>",
             &run(
                 &name,
                 &format!("<w:b/><w:bCs/><w:color w:val=\"{OFFICIAL_RED}\"/><w:sz w:val=\"72\"/><w:szCs w:val=\"72\"/>"),
@@ -776,7 +800,7 @@ fn official_head(out: &mut String, doc: &Document) {
         (number, Some(signer)) => {
             // The number a character in from the left, the signer at a right tab a character in.
             let ppr = format!(
-                "<w:tabs><w:tab w:val=\"right\" w:pos=\"{}\"/></w:tabs><w:spacing w:before=\"240\" w:after=\"0\"/><w:ind w:left=\"{OFFICIAL_CHAR}\"/>",
+                "<w:tabs><w:tab w:val=\"right\" w:pos=\"{}\"/></w:tabs><w:snapToGrid w:val=\"0\"/><w:spacing w:before=\"240\" w:after=\"0\"/><w:ind w:left=\"{OFFICIAL_CHAR}\"/>",
                 OFFICIAL_TEXT_W - 2 * OFFICIAL_CHAR
             );
             let runs = format!(
@@ -788,7 +812,7 @@ fn official_head(out: &mut String, doc: &Document) {
         }
         (Some(number), None) => out.push_str(&para(
             "",
-            "<w:spacing w:before=\"240\" w:after=\"0\"/><w:jc w:val=\"center\"/>",
+            "<w:snapToGrid w:val=\"0\"/><w:spacing w:before=\"240\" w:after=\"0\"/><w:jc w:val=\"center\"/>",
             &run(number, ""),
         )),
         (None, None) => {}
@@ -802,7 +826,7 @@ fn official_head(out: &mut String, doc: &Document) {
         ),
         "",
     ));
-    out.push_str(&para("Title", "", &run(&doc.title, "")));
+    out.push_str(&para("Title", "", &run(&official_title_lines(&doc.title), "")));
     if let Some(sub) = &doc.subtitle {
         out.push_str(&para("Subtitle", "", &run(sub, "")));
     }
@@ -811,12 +835,43 @@ fn official_head(out: &mut String, doc: &Document) {
     }
 }
 
-/// The end of an official document: the issuer centred over the date, the
-/// date four characters in from the right (one blank line above), then the
-/// audience as the annotation (`（此件公开发布）`), indented two characters.
-fn official_end(out: &mut String, doc: &Document) {
-    let date = doc.meta.generated_display(doc.lang);
+/// An official title too long for one line of 二号, with a line break
+/// between phrases ([`crate::document::phrase_break`]) so that Word does not
+/// break it inside a word.
+fn official_title_lines(title: &str) -> String {
+    // 二号 is 22 pt: 440 twips a character.
+    let width_of = |s: &str| plot::text_width(s, 440.0);
+    let line = f64::from(OFFICIAL_TEXT_W);
+    if width_of(title) <= line {
+        return title.to_string();
+    }
+    match crate::document::phrase_break(title, &width_of, line) {
+        Some(at) => format!("{}\n{}", &title[..at], &title[at..]),
+        None => title.to_string(),
+    }
+}
+
+/// The end of an official document's body: the list of attachments (附件说明)
+/// a blank line below the text, two characters in, the further titles under
+/// the first; the issuer centred over the date, the date four characters in
+/// from the right (one blank line above); then the audience as the
+/// annotation (`（此件公开发布）`), indented two characters.
+fn official_close(out: &mut String, doc: &Document) {
     let width = |s: &str| plot::text_width(s, f64::from(OFFICIAL_CHAR));
+    let list = doc.attachment_list();
+    let lead = width(crate::document::ATTACHMENTS_LEAD.pick(doc.lang)).round() as u32;
+    for (i, (marker, title)) in list.iter().enumerate() {
+        // A hanging indent: the title (and its wrapped lines) after the marker, the marker out in front.
+        let marker_at = 2 * OFFICIAL_CHAR + if i == 0 || list.len() == 1 { 0 } else { lead };
+        let hang = width(marker).round() as u32;
+        let before = if i == 0 { "<w:spacing w:before=\"579\"/>" } else { "" };
+        out.push_str(&para(
+            "",
+            &format!("<w:keepNext/>{before}<w:ind w:left=\"{}\" w:hanging=\"{hang}\"/>", marker_at + hang),
+            &format!("{}{}", run(marker, ""), run(title, "")),
+        ));
+    }
+    let date = doc.meta.generated_display(doc.lang);
     let date_right = 4 * OFFICIAL_CHAR;
     let date_w = date.as_deref().map_or(0.0, width);
     if let Some(org) = &doc.meta.organisation {
@@ -830,9 +885,11 @@ fn official_end(out: &mut String, doc: &Document) {
     }
     if let Some(date) = &date {
         let before = if doc.meta.organisation.is_some() { "" } else { "<w:spacing w:before=\"1158\"/>" };
+        // The annotation stays with the date.
+        let keep = if doc.meta.audience.is_some() { "<w:keepNext/>" } else { "" };
         out.push_str(&para(
             "",
-            &format!("{before}<w:ind w:right=\"{date_right}\"/><w:jc w:val=\"right\"/>"),
+            &format!("{keep}{before}<w:ind w:right=\"{date_right}\"/><w:jc w:val=\"right\"/>"),
             &run(date, ""),
         ));
     }
@@ -843,6 +900,10 @@ fn official_end(out: &mut String, doc: &Document) {
             &run(&crate::html::annotation(audience, doc.lang), ""),
         ));
     }
+}
+
+/// The imprint (版记) at the end of an official document.
+fn official_imprint(out: &mut String, doc: &Document) {
     // The imprint (版记): a heavy rule above and below, a light one between the copies
     // line and the printing office with its date; 4号 (14 pt), a character in.
     let (copies, printed) = doc.meta.imprint(doc.lang);
@@ -855,7 +916,7 @@ fn official_end(out: &mut String, doc: &Document) {
         out.push_str(&para(
             "",
             &format!(
-                "<w:keepNext/><w:pBdr><w:top {heavy}/><w:bottom {below}/></w:pBdr><w:spacing w:before=\"579\"/><w:ind w:left=\"{OFFICIAL_CHAR}\" w:right=\"{OFFICIAL_CHAR}\"/>"
+                "<w:keepNext/><w:pBdr><w:top {heavy}/><w:bottom {below}/></w:pBdr><w:snapToGrid w:val=\"0\"/><w:spacing w:before=\"579\"/><w:ind w:left=\"{OFFICIAL_CHAR}\" w:right=\"{OFFICIAL_CHAR}\"/>"
             ),
             &run(copies, size),
         ));
@@ -866,7 +927,7 @@ fn official_end(out: &mut String, doc: &Document) {
         out.push_str(&para(
             "",
             &format!(
-                "<w:pBdr>{top}<w:bottom {heavy}/></w:pBdr>{before}<w:tabs><w:tab w:val=\"right\" w:pos=\"{tab}\"/></w:tabs><w:ind w:left=\"{OFFICIAL_CHAR}\"/>"
+                "<w:pBdr>{top}<w:bottom {heavy}/></w:pBdr><w:snapToGrid w:val=\"0\"/>{before}<w:tabs><w:tab w:val=\"right\" w:pos=\"{tab}\"/></w:tabs><w:ind w:left=\"{OFFICIAL_CHAR}\"/>"
             ),
             &format!("{}<w:r><w:tab/></w:r>{}", run(office, size), run(date, size)),
         ));
@@ -905,6 +966,8 @@ struct Body {
     lang: Lang,
     official: bool,
     lists: usize,
+    /// The attachments begun so far.
+    attachments: usize,
     /// Keep this block's paragraphs with the next paragraph.
     keep_next: bool,
     /// The text width, in twips.
@@ -932,7 +995,7 @@ fn spans_runs(spans: &[Span], lang: Lang) -> String {
     out
 }
 
-fn block_xml(out: &mut String, block: &Block, image: Option<&Image>, ctx: &mut Body) {
+fn block_xml(out: &mut String, block: &Block, frame: Option<&ChartFrame>, ctx: &mut Body) {
     let keep = if ctx.keep_next { "<w:keepNext/>" } else { "" };
     let body_ppr = if ctx.official { format!("{keep}{}", official_indent()) } else { keep.to_string() };
     match block {
@@ -957,35 +1020,62 @@ fn block_xml(out: &mut String, block: &Block, image: Option<&Image>, ctx: &mut B
         Block::Table(table) => table_xml(out, table, ctx.text_w, ctx.lang),
         Block::Figure { caption, .. } => {
             out.push_str(&para("Caption", "", &run(caption, "")));
-            if let Some(image) = image {
+            if let Some(frame) = frame {
                 out.push_str(&para(
                     "",
-                    // The line grows with the picture (an official page's fixed line would crop it).
+                    // The line grows with the chart (an official page's fixed line would crop it).
                     "<w:keepLines/><w:spacing w:after=\"200\" w:line=\"240\" w:lineRule=\"auto\"/><w:jc w:val=\"center\"/>",
-                    &drawing(image, caption),
+                    &drawing(frame, caption),
                 ));
             }
         }
         Block::Note { text } => out.push_str(&para("Note", "", &run(text, ""))),
         Block::PageBreak => out.push_str(&page_break()),
+        Block::Attachment { title } => {
+            ctx.attachments += 1;
+            out.push_str(&page_break());
+            out.push_str(&attachment_head(ctx, title));
+        }
     }
 }
 
-/// An inline picture run; its alt text is the caption and the chart's summary.
-fn drawing(image: &Image, caption: &str) -> String {
-    let (cx, cy, id) = (image.cx, image.cy, image.id);
-    let descr = esc(&format!("{caption}: {}", image.summary));
+/// The head of an attachment: in an official document `附件1` top left
+/// in 黑体, a blank line and the title centred in the title's face (GB/T
+/// 9704-2012, 8.1); elsewhere a level 1 heading `附件1　title`.
+fn attachment_head(ctx: &Body, title: &str) -> String {
+    let label = crate::document::attachment_label(ctx.attachments, ctx.lang);
+    if ctx.official {
+        let mut out = para("", "<w:keepNext/>", &run(&label, OFFICIAL_HEI));
+        out.push_str(&para("", "<w:keepNext/>", ""));
+        out.push_str(&para("Title", "<w:keepNext/>", &run(title, "")));
+        out.push_str(&para("", "<w:keepNext/>", ""));
+        out
+    } else {
+        para("Heading1", "", &run(&format!("{label}{}{title}", ctx.lang.pick("　", " ")), ""))
+    }
+}
+
+/// The run properties of 黑体 text in an official document (the `附件1` label, level 1 headings).
+const OFFICIAL_HEI: &str = "<w:rFonts w:ascii=\"SimHei\" w:hAnsi=\"SimHei\" w:eastAsia=\"黑体\"/>";
+
+/// `w:rFonts` naming an official document's face: its Chinese name for
+/// Chinese text, its Latin name for figures and Latin text.
+fn official_font(chinese: &str, latin: &str) -> String {
+    format!("<w:rFonts w:ascii=\"{latin}\" w:hAnsi=\"{latin}\" w:eastAsia=\"{chinese}\" w:cs=\"{latin}\"/>")
+}
+
+/// An inline chart run: the chart part in a graphic frame; its alt text is
+/// the caption and the chart's summary.
+fn drawing(frame: &ChartFrame, caption: &str) -> String {
+    let (cx, cy, id) = (frame.cx, frame.cy, frame.n);
+    let descr = esc(&format!("{caption}: {}", frame.summary));
     format!(
         "<w:r><w:drawing><wp:inline distT=\"0\" distB=\"0\" distL=\"0\" distR=\"0\"><wp:extent cx=\"{cx}\" cy=\"{cy}\"/>\
-         <wp:effectExtent l=\"0\" t=\"0\" r=\"0\" b=\"0\"/><wp:docPr id=\"{id}\" name=\"{name}\" descr=\"{descr}\"/>\
-         <wp:cNvGraphicFramePr><a:graphicFrameLocks noChangeAspect=\"1\"/></wp:cNvGraphicFramePr>\
-         <a:graphic><a:graphicData uri=\"http://schemas.openxmlformats.org/drawingml/2006/picture\"><pic:pic>\
-         <pic:nvPicPr><pic:cNvPr id=\"{id}\" name=\"{name}\" descr=\"{descr}\"/><pic:cNvPicPr><a:picLocks noChangeAspect=\"1\"/></pic:cNvPicPr></pic:nvPicPr>\
-         <pic:blipFill><a:blip r:embed=\"{rel}\"/><a:stretch><a:fillRect/></a:stretch></pic:blipFill>\
-         <pic:spPr><a:xfrm><a:off x=\"0\" y=\"0\"/><a:ext cx=\"{cx}\" cy=\"{cy}\"/></a:xfrm><a:prstGeom prst=\"rect\"><a:avLst/></a:prstGeom></pic:spPr>\
-         </pic:pic></a:graphicData></a:graphic></wp:inline></w:drawing></w:r>",
-        name = image.name,
-        rel = image.rel
+         <wp:effectExtent l=\"0\" t=\"0\" r=\"0\" b=\"0\"/><wp:docPr id=\"{id}\" name=\"Chart {id}\" descr=\"{descr}\"/>\
+         <wp:cNvGraphicFramePr/><a:graphic><a:graphicData uri=\"http://schemas.openxmlformats.org/drawingml/2006/chart\">\
+         <c:chart xmlns:c=\"http://schemas.openxmlformats.org/drawingml/2006/chart\" r:id=\"{rel}\"/>\
+         </a:graphicData></a:graphic></wp:inline></w:drawing></w:r>",
+        rel = frame.rel()
     )
 }
 
@@ -1185,212 +1275,6 @@ fn tile_cell(out: &mut String, tile: Option<&Tile>, width: u32) {
     out.push_str("</w:tc>");
 }
 
-// ---------------------------------------------------------------- charts
-
-/// Draws a [`Plot`] into a PNG: shapes with tiny-skia, text as glyph
-/// outlines from the report font.
-mod raster {
-    use tiny_skia::{FillRule, Paint, PathBuilder, Pixmap, Rect, StrokeDash, Transform};
-
-    use super::{Anchor, DocxError, Plot, Shape, Stroke};
-    use crate::plot;
-
-    /// Draws the plot at [`super::CHART_SCALE`] pixels per unit on white.
-    pub(super) fn draw(plot: &Plot, face: &ttf_parser::Face<'_>) -> Result<Vec<u8>, DocxError> {
-        let scale = super::CHART_SCALE;
-        let w = (plot::WIDTH as f32 * scale).ceil() as u32;
-        let h = ((plot.height as f32 * scale).ceil() as u32).max(1);
-        let mut pixmap =
-            Pixmap::new(w, h).ok_or_else(|| DocxError(format!("a chart of {w}×{h} pixels cannot be drawn")))?;
-        pixmap.fill(tiny_skia::Color::WHITE);
-        let t = Transform::from_scale(scale, scale);
-        for shape in &plot.shapes {
-            draw_shape(&mut pixmap, shape, face, t);
-        }
-        Ok(super::png::encode(&pixmap))
-    }
-
-    fn paint(colour: plot::Colour) -> Paint<'static> {
-        let (r, g, b) = colour.rgb();
-        let mut p = Paint::default();
-        p.set_color_rgba8(r, g, b, 255);
-        p.anti_alias = true;
-        p
-    }
-
-    fn draw_shape(pixmap: &mut Pixmap, shape: &Shape, face: &ttf_parser::Face<'_>, t: Transform) {
-        match shape {
-            Shape::Rect { x, y, w, h, colour } => {
-                if let Some(rect) = Rect::from_xywh(*x as f32, *y as f32, w.max(0.0) as f32, *h as f32) {
-                    pixmap.fill_rect(rect, &paint(*colour), t, None);
-                }
-            }
-            Shape::Line { points, colour, stroke, heavy } => {
-                let mut pb = PathBuilder::new();
-                for (i, (x, y)) in points.iter().enumerate() {
-                    if i == 0 {
-                        pb.move_to(*x as f32, *y as f32);
-                    } else {
-                        pb.line_to(*x as f32, *y as f32);
-                    }
-                }
-                let Some(path) = pb.finish() else { return };
-                let mut s = tiny_skia::Stroke { width: if *heavy { 2.5 } else { 1.0 }, ..Default::default() };
-                s.dash = match stroke {
-                    Stroke::Solid => None,
-                    Stroke::Dashed => StrokeDash::new(vec![6.0, 4.0], 0.0),
-                    Stroke::Dotted => StrokeDash::new(vec![2.0, 3.0], 0.0),
-                };
-                pixmap.stroke_path(&path, &paint(*colour), &s, t, None);
-            }
-            Shape::Band { xs, top, bottom, colour } => {
-                let mut pb = PathBuilder::new();
-                let upper = xs.iter().zip(top);
-                let lower = xs.iter().zip(bottom).rev();
-                for (i, (x, y)) in upper.chain(lower).enumerate() {
-                    if i == 0 {
-                        pb.move_to(*x as f32, *y as f32);
-                    } else {
-                        pb.line_to(*x as f32, *y as f32);
-                    }
-                }
-                pb.close();
-                if let Some(path) = pb.finish() {
-                    pixmap.fill_path(&path, &paint(*colour), FillRule::Winding, t, None);
-                }
-            }
-            Shape::Marker { x, y, r, colour } => {
-                if let Some(path) = PathBuilder::from_circle(*x as f32, *y as f32, *r as f32) {
-                    pixmap.fill_path(&path, &paint(*colour), FillRule::Winding, t, None);
-                }
-            }
-            Shape::Text { x, y, text, size, anchor, colour } => {
-                let size = *size as f32;
-                let width = text_width(face, text, size);
-                let left = match anchor {
-                    Anchor::Start => *x as f32,
-                    Anchor::Middle => *x as f32 - width / 2.0,
-                    Anchor::End => *x as f32 - width,
-                };
-                if let Some(path) = text_path(face, text, left, *y as f32, size) {
-                    pixmap.fill_path(&path, &paint(*colour), FillRule::Winding, t, None);
-                }
-            }
-        }
-    }
-
-    /// A character's advance in ems; characters the font lacks take half an em.
-    fn advance(face: &ttf_parser::Face<'_>, c: char) -> f32 {
-        let em = f32::from(face.units_per_em().max(1));
-        face.glyph_index(c).and_then(|g| face.glyph_hor_advance(g)).map_or(0.5, |a| f32::from(a) / em)
-    }
-
-    /// The text's width at `size`, measured with the font's advances.
-    fn text_width(face: &ttf_parser::Face<'_>, text: &str, size: f32) -> f32 {
-        text.chars().map(|c| advance(face, c)).sum::<f32>() * size
-    }
-
-    /// The outlines of `text` set from `x` on the baseline `y`.
-    fn text_path(face: &ttf_parser::Face<'_>, text: &str, x: f32, y: f32, size: f32) -> Option<tiny_skia::Path> {
-        let em = f32::from(face.units_per_em().max(1));
-        let mut pen = Outline { pb: PathBuilder::new(), x, y, k: size / em };
-        for c in text.chars() {
-            if let Some(g) = face.glyph_index(c) {
-                face.outline_glyph(g, &mut pen);
-            }
-            pen.x += advance(face, c) * size;
-        }
-        pen.pb.finish()
-    }
-
-    /// Glyph outlines in font units → a path in chart units (y flipped).
-    struct Outline {
-        pb: PathBuilder,
-        x: f32,
-        y: f32,
-        k: f32,
-    }
-
-    impl Outline {
-        fn at(&self, x: f32, y: f32) -> (f32, f32) {
-            (self.x + x * self.k, self.y - y * self.k)
-        }
-    }
-
-    impl ttf_parser::OutlineBuilder for Outline {
-        fn move_to(&mut self, x: f32, y: f32) {
-            let (x, y) = self.at(x, y);
-            self.pb.move_to(x, y);
-        }
-        fn line_to(&mut self, x: f32, y: f32) {
-            let (x, y) = self.at(x, y);
-            self.pb.line_to(x, y);
-        }
-        fn quad_to(&mut self, x1: f32, y1: f32, x: f32, y: f32) {
-            let (x1, y1) = self.at(x1, y1);
-            let (x, y) = self.at(x, y);
-            self.pb.quad_to(x1, y1, x, y);
-        }
-        fn curve_to(&mut self, x1: f32, y1: f32, x2: f32, y2: f32, x: f32, y: f32) {
-            let (x1, y1) = self.at(x1, y1);
-            let (x2, y2) = self.at(x2, y2);
-            let (x, y) = self.at(x, y);
-            self.pb.cubic_to(x1, y1, x2, y2, x, y);
-        }
-        fn close(&mut self) {
-            self.pb.close();
-        }
-    }
-}
-
-/// A minimal PNG encoder for opaque pixmaps: 8-bit RGB, each row filtered
-/// with "Up" (flat chart areas compress to almost nothing), zlib from flate2.
-mod png {
-    use std::io::Write as _;
-
-    pub(super) fn encode(pixmap: &tiny_skia::Pixmap) -> Vec<u8> {
-        let (w, h) = (pixmap.width() as usize, pixmap.height() as usize);
-        // The background is opaque white, so premultiplied RGB is plain RGB.
-        let rgb: Vec<u8> = pixmap.data().chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
-        let stride = w * 3;
-        let mut raw = Vec::with_capacity((stride + 1) * h);
-        for row in 0..h {
-            let line = &rgb[row * stride..(row + 1) * stride];
-            if row == 0 {
-                raw.push(0);
-                raw.extend_from_slice(line);
-            } else {
-                let above = &rgb[(row - 1) * stride..row * stride];
-                raw.push(2);
-                raw.extend(line.iter().zip(above).map(|(a, b)| a.wrapping_sub(*b)));
-            }
-        }
-        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-        // Writing to a Vec cannot fail.
-        let _ = z.write_all(&raw);
-        let idat = z.finish().unwrap_or_default();
-        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-        let mut ihdr = Vec::with_capacity(13);
-        ihdr.extend_from_slice(&(w as u32).to_be_bytes());
-        ihdr.extend_from_slice(&(h as u32).to_be_bytes());
-        ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-        chunk(&mut out, b"IHDR", &ihdr);
-        chunk(&mut out, b"IDAT", &idat);
-        chunk(&mut out, b"IEND", &[]);
-        out
-    }
-
-    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        out.extend_from_slice(kind);
-        out.extend_from_slice(data);
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(kind);
-        crc.update(data);
-        out.extend_from_slice(&crc.finalize().to_be_bytes());
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::io::Read as _;
@@ -1553,45 +1437,38 @@ mod tests {
 
     #[test]
     fn the_same_document_gives_the_same_bytes() {
-        let font = font();
+        // Charts and their workbooks too: no clock, no counter.
         let doc = sample::document(Lang::ZhCn);
-        let a = render(&doc, Some(&font)).unwrap();
-        let b = render(&doc, Some(&font)).unwrap();
+        let a = render(&doc, None).unwrap();
+        let b = render(&doc, None).unwrap();
         assert!(a == b, "two renders differ ({} and {} bytes)", a.len(), b.len());
-        let c = render(&sample::document(Lang::En), Some(&font)).unwrap();
+        let c = render(&sample::document(Lang::En), None).unwrap();
         assert!(a != c);
     }
 
     #[test]
-    fn charts_are_png_images_with_alt_text() {
-        let font = font();
-        let bytes = render(&sample::document(Lang::ZhCn), Some(&font)).unwrap();
-        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&bytes)).unwrap();
-        let names: Vec<String> = zip.file_names().map(str::to_string).collect();
-        for n in 1..=3 {
-            let name = format!("word/media/chart{n}.png");
-            assert!(names.contains(&name), "{names:?}");
-            let mut png = Vec::new();
-            zip.by_name(&name).unwrap().read_to_end(&mut png).unwrap();
-            assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
-            // 640 layout units at 2.5 px each.
-            assert_eq!(&png[16..20], &1600u32.to_be_bytes());
-        }
+    fn charts_are_native_word_charts_with_alt_text() {
+        let doc = sample::document(Lang::ZhCn);
+        let bytes = render(&doc, None).unwrap();
         let body = part(&bytes, "word/document.xml");
         assert_eq!(body.matches("<w:drawing>").count(), 3);
+        for n in 1..=3 {
+            let frame = format!(
+                "<a:graphicData uri=\"http://schemas.openxmlformats.org/drawingml/2006/chart\">\
+                 <c:chart xmlns:c=\"http://schemas.openxmlformats.org/drawingml/2006/chart\" r:id=\"rIdChart{n}\"/>"
+            );
+            assert!(body.contains(&frame), "no chart frame {n}");
+            assert!(part(&bytes, &format!("word/charts/chart{n}.xml")).contains("<c:plotArea>"));
+        }
+        assert!(!body.contains("pic:") && !body.contains("<a:blip"), "no pictures left");
         assert!(body.contains("descr=\"图1 各类服务覆盖学生人次: 成长课堂 2913;"), "alt text holds the figures");
-        assert!(body.contains("<a:blip r:embed=\"rIdImg2\"/>"));
-        // Caption above the image, kept with it.
+        // As wide as the PDF's chart (160 mm), as tall as its layout.
+        assert!(body.contains("<wp:extent cx=\"5760000\""), "{body}");
+        // Caption above the chart, kept with it.
         let cap = body.find("图2 极端事件发生率").unwrap();
         assert!(body[cap..].find("<w:drawing>").unwrap() < body[cap..].find("图3").unwrap());
-    }
-
-    #[test]
-    fn charts_without_a_font_are_refused_with_a_hint() {
-        let err = render(&sample::document(Lang::ZhCn), None).unwrap_err();
-        assert!(err.0.contains("prepare-fonts.sh"), "{err}");
-        let err = render(&sample::document(Lang::ZhCn), Some(b"not a font")).unwrap_err();
-        assert!(err.0.contains("chart font"), "{err}");
+        // The font callers pass is not needed and changes nothing.
+        assert!(render(&doc, Some(&font())).unwrap() == bytes);
     }
 
     #[test]
