@@ -115,14 +115,10 @@ const NS_R: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relati
 const REL_BASE: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
 const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n";
 
-/// Renders a document to the bytes of a `.docx` file.
-///
-/// `font` is not read: charts are native Word charts, whose text the word
-/// processor sets in [`EAST_ASIAN_FONT`] like the rest of the document, so
-/// no font is embedded or drawn with. The parameter stays so that callers
-/// written for the PDF's font keep compiling; pass `None`.
-pub fn render(doc: &Document, font: Option<&[u8]>) -> Result<Vec<u8>, DocxError> {
-    let _ = font;
+/// Renders a document to the bytes of a `.docx` file. No font is needed:
+/// charts are native Word charts, whose text the word processor sets in
+/// [`EAST_ASIAN_FONT`] like the rest of the document.
+pub fn render(doc: &Document) -> Result<Vec<u8>, DocxError> {
     if let Err(errors) = doc.check() {
         let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
         return Err(DocxError(format!("the document is not valid: {}", list.join("; "))));
@@ -1332,13 +1328,9 @@ mod tests {
         doc
     }
 
-    fn font() -> Vec<u8> {
-        crate::pdf::load_font().unwrap_or_else(|e| panic!("{e}"))
-    }
-
     #[test]
     fn headings_use_word_heading_styles() {
-        let bytes = render(&text_doc(Lang::ZhCn), None).unwrap();
+        let bytes = render(&text_doc(Lang::ZhCn)).unwrap();
         let body = part(&bytes, "word/document.xml");
         assert!(
             body.contains("<w:pStyle w:val=\"Title\"/></w:pPr><w:r><w:t xml:space=\"preserve\">2024年度"),
@@ -1364,7 +1356,7 @@ mod tests {
 
     #[test]
     fn table_header_repeats_rows_do_not_split_numbers_align_right() {
-        let bytes = render(&text_doc(Lang::ZhCn), None).unwrap();
+        let bytes = render(&text_doc(Lang::ZhCn)).unwrap();
         let body = part(&bytes, "word/document.xml");
         let start = body.find("表1 各校服务场次").unwrap();
         let table = &body[start..start + body[start..].find("</w:tbl>").unwrap()];
@@ -1393,14 +1385,14 @@ mod tests {
 
     #[test]
     fn chinese_font_and_language_are_declared() {
-        let bytes = render(&text_doc(Lang::ZhCn), None).unwrap();
+        let bytes = render(&text_doc(Lang::ZhCn)).unwrap();
         let styles = part(&bytes, "word/styles.xml");
         let defaults = &styles[..styles.find("</w:docDefaults>").unwrap()];
         assert!(defaults.contains("w:eastAsia=\"Microsoft YaHei\""), "{defaults}");
         assert!(defaults.contains("w:ascii=\"Arial\""), "{defaults}");
         assert!(defaults.contains("<w:lang w:val=\"zh-CN\" w:eastAsia=\"zh-CN\""), "{defaults}");
         assert!(part(&bytes, "word/settings.xml").contains("<w:themeFontLang w:val=\"zh-CN\" w:eastAsia=\"zh-CN\"/>"));
-        let en = render(&text_doc(Lang::En), None).unwrap();
+        let en = render(&text_doc(Lang::En)).unwrap();
         let styles = part(&en, "word/styles.xml");
         assert!(styles.contains("<w:lang w:val=\"en-US\" w:eastAsia=\"zh-CN\""), "{styles}");
         assert!(part(&en, "word/footer1.xml").contains(">Page </w:t>"));
@@ -1408,7 +1400,7 @@ mod tests {
 
     #[test]
     fn footer_numbers_pages_with_a_page_field_except_on_the_title_page() {
-        let bytes = render(&text_doc(Lang::ZhCn), None).unwrap();
+        let bytes = render(&text_doc(Lang::ZhCn)).unwrap();
         let footer = part(&bytes, "word/footer1.xml");
         assert!(footer.contains("<w:instrText xml:space=\"preserve\"> PAGE </w:instrText>"), "{footer}");
         assert!(footer.contains("<w:fldChar w:fldCharType=\"begin\"/>") && footer.contains("w:fldCharType=\"end\""));
@@ -1424,14 +1416,14 @@ mod tests {
 
     #[test]
     fn core_properties_have_the_title_and_the_documents_own_date_only() {
-        let bytes = render(&text_doc(Lang::ZhCn), None).unwrap();
+        let bytes = render(&text_doc(Lang::ZhCn)).unwrap();
         let core = part(&bytes, "docProps/core.xml");
         assert!(core.contains("<dc:title>2024年度学校社会工作服务年报</dc:title>"), "{core}");
         assert!(core.contains(">2025-01-15T00:00:00Z</dcterms:created>"), "{core}");
         assert!(!core.contains("creator") && !core.contains("lastModifiedBy"), "{core}");
         let mut doc = text_doc(Lang::ZhCn);
         doc.meta.generated = Some("2025年1月".into());
-        let core = part(&render(&doc, None).unwrap(), "docProps/core.xml");
+        let core = part(&render(&doc).unwrap(), "docProps/core.xml");
         assert!(!core.contains("dcterms:created"), "{core}");
     }
 
@@ -1439,17 +1431,17 @@ mod tests {
     fn the_same_document_gives_the_same_bytes() {
         // Charts and their workbooks too: no clock, no counter.
         let doc = sample::document(Lang::ZhCn);
-        let a = render(&doc, None).unwrap();
-        let b = render(&doc, None).unwrap();
+        let a = render(&doc).unwrap();
+        let b = render(&doc).unwrap();
         assert!(a == b, "two renders differ ({} and {} bytes)", a.len(), b.len());
-        let c = render(&sample::document(Lang::En), None).unwrap();
+        let c = render(&sample::document(Lang::En)).unwrap();
         assert!(a != c);
     }
 
     #[test]
     fn charts_are_native_word_charts_with_alt_text() {
         let doc = sample::document(Lang::ZhCn);
-        let bytes = render(&doc, None).unwrap();
+        let bytes = render(&doc).unwrap();
         let body = part(&bytes, "word/document.xml");
         assert_eq!(body.matches("<w:drawing>").count(), 3);
         for n in 1..=3 {
@@ -1467,8 +1459,6 @@ mod tests {
         // Caption above the chart, kept with it.
         let cap = body.find("图2 极端事件发生率").unwrap();
         assert!(body[cap..].find("<w:drawing>").unwrap() < body[cap..].find("图3").unwrap());
-        // The font callers pass is not needed and changes nothing.
-        assert!(render(&doc, Some(&font())).unwrap() == bytes);
     }
 
     #[test]
@@ -1486,7 +1476,7 @@ mod tests {
         for (totals, says) in [(true, true), (false, false)] {
             let mut doc = Document::new("t");
             doc.blocks.push(Block::Table(table(totals)));
-            let body = part(&render(&doc, None).unwrap(), "word/document.xml");
+            let body = part(&render(&doc).unwrap(), "word/document.xml");
             assert_eq!(body.contains("合计一行由计算得出，不会随表中数字自动更新"), says, "totals: {totals}");
         }
     }
@@ -1496,7 +1486,7 @@ mod tests {
         let mut doc = Document::new("t");
         let tile = |v: &str| Tile { label: "服务学生人次".into(), value: v.into(), note: None };
         doc.blocks.push(Block::KeyFigures { tiles: vec![tile("3208"), tile("134"), tile("10"), tile("<5")] });
-        let body = part(&render(&doc, None).unwrap(), "word/document.xml");
+        let body = part(&render(&doc).unwrap(), "word/document.xml");
         let start = body.find("<w:tbl>").unwrap();
         let grid = &body[start..start + body[start..].find("</w:tbl>").unwrap()];
         assert!(grid.contains(&format!("<w:tblW w:w=\"{}\" w:type=\"dxa\"/>", TEXT_W / 2 * 2)));
@@ -1509,7 +1499,7 @@ mod tests {
         // Five as 3 + 2: one blank cell.
         let mut doc = Document::new("t");
         doc.blocks.push(Block::KeyFigures { tiles: vec![tile("1"), tile("2"), tile("3"), tile("4"), tile("5")] });
-        let body = part(&render(&doc, None).unwrap(), "word/document.xml");
+        let body = part(&render(&doc).unwrap(), "word/document.xml");
         assert_eq!(body.matches("<w:tc>").count(), 6);
         assert_eq!(body.matches("</w:tcPr><w:p/></w:tc>").count(), 1);
     }
@@ -1518,10 +1508,10 @@ mod tests {
     fn invalid_documents_and_characters_are_handled_without_panics() {
         let mut doc = Document::new("t\u{1}itle");
         doc.blocks.push(Block::Heading { level: 9, text: "h".into() });
-        assert!(render(&doc, None).unwrap_err().0.contains("heading level 9"));
+        assert!(render(&doc).unwrap_err().0.contains("heading level 9"));
         doc.blocks.clear();
         doc.blocks.push(Block::Paragraph { text: "a\u{0}b\u{FFFF}c\td".into() });
-        let body = part(&render(&doc, None).unwrap(), "word/document.xml");
+        let body = part(&render(&doc).unwrap(), "word/document.xml");
         assert!(body.contains(">title</w:t>"), "{body}");
         assert!(body.contains(">abc</w:t><w:tab/><w:t xml:space=\"preserve\">d</w:t>"), "{body}");
         assert_eq!(esc("<5 & \"x\" 'y'"), "&lt;5 &amp; &quot;x&quot; &apos;y&apos;");

@@ -11,11 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use sunward_render::{BarChart, Block, Cell, Chart, Column, Document, Lang, Meta, Table, Tile, docx, pdf, sample};
-
-fn font() -> Vec<u8> {
-    pdf::load_font().unwrap_or_else(|e| panic!("{e}"))
-}
+use sunward_render::{BarChart, Block, Cell, Chart, Column, Document, Lang, Meta, Table, Tile, docx, sample};
 
 /// A scratch folder for one test's files.
 fn scratch(name: &str) -> PathBuf {
@@ -78,7 +74,7 @@ fn through_libreoffice(doc: &Document, name: &str) -> Vec<String> {
 
 /// Renders a document into a fresh scratch folder; the .docx's path.
 fn write_docx(doc: &Document, name: &str) -> PathBuf {
-    let bytes = docx::render(doc, Some(&font())).unwrap();
+    let bytes = docx::render(doc).unwrap();
     let path = scratch(name).join(format!("{name}.docx"));
     std::fs::write(&path, &bytes).unwrap();
     path

@@ -360,7 +360,7 @@ fn word_lines_hold_28_characters() {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("sunward-gbt9704-word-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("official.docx");
-    std::fs::write(&path, sunward_render::docx::render(&doc, None).unwrap()).unwrap();
+    std::fs::write(&path, sunward_render::docx::render(&doc).unwrap()).unwrap();
     let profile = dir.join("profile");
     let out = Command::new("soffice")
         .arg(format!("-env:UserInstallation=file://{}", profile.display()))

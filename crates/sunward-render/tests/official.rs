@@ -248,7 +248,7 @@ fn html_has_strong_ordered_lists_and_the_official_elements() {
 
 #[test]
 fn word_has_bold_runs_numbering_and_the_official_layout() {
-    let bytes = docx::render(&summary(), Some(&font())).unwrap();
+    let bytes = docx::render(&summary()).unwrap();
     let body = part(&bytes, "word/document.xml");
     assert!(
         body.contains("<w:r><w:rPr><w:b/><w:bCs/></w:rPr><w:t xml:space=\"preserve\">一是加强队伍建设。</w:t></w:r>"),
@@ -321,7 +321,7 @@ fn a_standard_report_keeps_bold_and_numbers_too() {
         assert!(all.lines().any(|l| l.trim_start().starts_with(&format!("{n}. "))), "no {n}.:\n{all}");
     }
     assert!(all.contains("第2页") && !all.contains("青浦区教育局文件"));
-    let bytes = docx::render(&doc, Some(&font())).unwrap();
+    let bytes = docx::render(&doc).unwrap();
     let path = scratch("docx-standard").join("standard-word.docx");
     std::fs::write(&path, &bytes).unwrap();
     let all = pdftotext_pages(&soffice_pdf(&path)).join("\n");
@@ -377,12 +377,12 @@ fn the_sample_report_in_official_style_keeps_every_text() {
         }
     }
     // In Word, tiles, tables and charts fit the official text width (156 mm = 8844 twips), not the report's.
-    let bytes = docx::render(&doc, Some(&font)).unwrap();
+    let bytes = docx::render(&doc).unwrap();
     let body = part(&bytes, "word/document.xml");
     assert!(body.contains("<w:tblW w:w=\"8844\" w:type=\"dxa\"/>"), "the table spans the text width");
     assert!(!body.contains("w:w=\"9638\""), "nothing is as wide as a report's text");
     assert!(body.contains("<wp:extent cx=\"5615940\""), "charts are 156 mm wide");
-    // The picture's line is not the page's fixed 28.95 pt line, which would crop it.
+    // The chart's line is not the page's fixed 28.95 pt line, which would crop it.
     let pic = body.find("<w:drawing>").unwrap();
     let para = body[..pic].rfind("<w:p>").unwrap();
     assert!(body[para..pic].contains("w:line=\"240\" w:lineRule=\"auto\""), "{}", &body[para..pic]);
@@ -405,7 +405,7 @@ fn a_report_upward_names_its_signer_beside_the_number() {
     let pdf_path = dir.join("signed.pdf");
     std::fs::write(&pdf_path, pdf::render(&doc, &font()).unwrap()).unwrap();
     let docx_path = dir.join("signed.docx");
-    std::fs::write(&docx_path, docx::render(&doc, Some(&font())).unwrap()).unwrap();
+    std::fs::write(&docx_path, docx::render(&doc).unwrap()).unwrap();
     for (what, pages) in [("PDF", pdftotext_pages(&pdf_path)), ("Word", pdftotext_pages(&soffice_pdf(&docx_path)))] {
         let line = line_of(&pages);
         let squeezed = squeeze(&line);
@@ -433,7 +433,7 @@ fn the_imprint_names_the_copies_and_the_printing_office() {
     let pdf_path = dir.join("imprint.pdf");
     std::fs::write(&pdf_path, pdf::render(&doc, &font()).unwrap()).unwrap();
     let docx_path = dir.join("imprint.docx");
-    std::fs::write(&docx_path, docx::render(&doc, Some(&font())).unwrap()).unwrap();
+    std::fs::write(&docx_path, docx::render(&doc).unwrap()).unwrap();
     for (what, pages) in [("PDF", pdftotext_pages(&pdf_path)), ("Word", pdftotext_pages(&soffice_pdf(&docx_path)))] {
         let last = pages.last().unwrap();
         assert!(squeeze(last).contains("抄送：区卫生健康委员会，区民政局。"), "{what}: {last}");

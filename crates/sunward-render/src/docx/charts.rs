@@ -1110,7 +1110,7 @@ mod tests {
 
     #[test]
     fn every_relationship_leads_to_a_part_and_every_part_has_a_content_type() {
-        let bytes = super::super::render(&chart_report(), None).unwrap();
+        let bytes = super::super::render(&chart_report()).unwrap();
         let zip = zip::ZipArchive::new(std::io::Cursor::new(&bytes)).unwrap();
         let names: Vec<String> = zip.file_names().map(str::to_string).collect();
         for n in 1..=3 {
@@ -1167,7 +1167,7 @@ mod tests {
             "<Default Extension=\"xlsx\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet\"/>"
         ));
         // Two renders, the same bytes.
-        assert!(super::super::render(&chart_report(), None).unwrap() == bytes);
+        assert!(super::super::render(&chart_report()).unwrap() == bytes);
     }
 
     /// Converts a .docx to PDF with LibreOffice in a fresh profile and reads
@@ -1212,7 +1212,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("charts.docx");
-        std::fs::write(&path, super::super::render(&chart_report(), None).unwrap()).unwrap();
+        std::fs::write(&path, super::super::render(&chart_report()).unwrap()).unwrap();
         let text = through_libreoffice(&path);
         let flat: String = text.split_whitespace().collect();
         for needle in [

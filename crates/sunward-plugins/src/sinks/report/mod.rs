@@ -424,7 +424,7 @@ impl Sink for ReportSink {
             _ => None,
         };
         let pattern = Arc::new(pattern);
-        let font = if config.formats.iter().any(|f| matches!(f, ReportFormat::Pdf | ReportFormat::Docx)) {
+        let font = if config.formats.contains(&ReportFormat::Pdf) {
             Some(pdf::load_font().map_err(|e| Diagnostic::runtime(e.0).hint("run scripts/prepare-fonts.sh"))?)
         } else {
             None
@@ -517,7 +517,7 @@ impl Sink for ReportSink {
                             files.push((with_ext(&base, "pdf"), bytes));
                         }
                         ReportFormat::Docx => {
-                            let bytes = docx::render(&doc, font.as_deref()).map_err(|e| {
+                            let bytes = docx::render(&doc).map_err(|e| {
                                 Diagnostic::runtime(format!("{}{place}: {}", template_path.display(), e.0))
                             })?;
                             files.push((with_ext(&base, "docx"), bytes));

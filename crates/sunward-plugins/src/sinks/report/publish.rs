@@ -23,7 +23,7 @@
 //! drops the bar or point labelled like that row. Every table is refused
 //! when a column is headed `student_ref`, whatever the audience.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use sunward_render::disclosure::Pattern;
 use sunward_render::publication::{Figure, RawTable, Rules, TotalsColumn, refuse_identifying_columns};
 use sunward_render::{Align, Block, Cell, Chart, Document};
@@ -273,8 +273,11 @@ pub fn publish(doc: &mut Document, rules: &Rules, settle: &mut Settle<'_>) -> Re
     settle_document(doc, settle);
     hidden += settle.withheld - before;
 
-    // Rows (by their first cell) with a hidden figure: a chart must not show them either.
-    let mut hidden_labels: BTreeSet<String> = BTreeSet::new();
+    // Rows (by their first cell) with a hidden figure, and the figures of each such
+    // row: a chart bar with the same label and one of those values must go too
+    // (a bar with the same label but another figure — a topic's attendances
+    // beside a group domain of the same name — stays).
+    let mut hidden_labels: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     // Rows whose count was withheld as a complement: a pooled point must not give it back.
     let mut complement_labels: BTreeSet<String> = BTreeSet::new();
     // Points each funnel plot lost, in document order.
@@ -284,7 +287,17 @@ pub fn publish(doc: &mut Document, rules: &Rules, settle: &mut Settle<'_>) -> Re
         for (row, raw_row) in table.rows.iter().zip(raw) {
             let Some(Cell::Text(label)) = row.first() else { continue };
             if row.iter().any(Cell::is_hidden) {
-                hidden_labels.insert(label.clone());
+                let values = hidden_labels.entry(label.clone()).or_default();
+                for figure in raw_row {
+                    match figure {
+                        Figure::Count(n) | Figure::Hidden(n) => values.push(*n as f64),
+                        // A bar may show the rate, or either count it rests on.
+                        Figure::Rate { value, numerator, denominator, .. } => {
+                            values.extend([*value, *numerator as f64, *denominator as f64])
+                        }
+                        Figure::Other(_) => {}
+                    }
+                }
             }
             let complement = row
                 .iter()
@@ -304,7 +317,13 @@ pub fn publish(doc: &mut Document, rules: &Rules, settle: &mut Settle<'_>) -> Re
                     .values
                     .iter()
                     .zip(&bar.categories)
-                    .map(|(v, c)| !(small_whole(rules, *v) || hidden_labels.contains(c)))
+                    .map(|(v, c)| {
+                        let same_figure = hidden_labels.get(c).is_some_and(|values| {
+                            // A percentage bar (0–100) may show a share held as 0–1.
+                            values.iter().any(|x| (x - v).abs() < 1e-9 || (x * 100.0 - v).abs() < 1e-6)
+                        });
+                        !(small_whole(rules, *v) || same_figure)
+                    })
                     .collect();
                 let dropped = keep.iter().filter(|k| !**k).count();
                 if dropped > 0 {
@@ -335,7 +354,7 @@ pub fn publish(doc: &mut Document, rules: &Rules, settle: &mut Settle<'_>) -> Re
                         let events = (p.rate * p.denominator / scale).round();
                         !(small_whole(rules, events)
                             || small_whole(rules, p.denominator.round())
-                            || hidden_labels.contains(&p.label))
+                            || hidden_labels.contains_key(&p.label))
                     }
                 });
                 let dropped = before - funnel.points.len();
@@ -588,6 +607,23 @@ mod tests {
         assert_eq!(f.points.len(), 1);
         // The overall rate stays that of all schools: (2 + 30) / 11,000 × 1000.
         assert!((f.overall.unwrap() - 32.0 / 11.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_bar_goes_with_a_withheld_row_only_when_it_shows_that_row_s_figure() {
+        // Row A of the table withholds its 2 (<5) and, as a complement, its 30; a bar
+        // labelled A that shows 30 would give it back and goes. A bar labelled A that
+        // shows another figure (a topic's 284 attendances beside a group domain of the
+        // same English name) stays.
+        let table = "| 学校 | 小学 | 初中 | 合计 |\n|---|---:|---:|---:|\n| A | 2 | 30 | 32 |\n| B | 10 | 20 | 30 |\n";
+        for (value, kept) in [(30, false), (284, true)] {
+            let chart = format!(r#"{{"kind": "bar", "categories": ["A", "B"], "values": [{value}, 20]}}"#);
+            let mut d = doc(&format!("{table}\n```chart 图1\n{chart}\n```\n"));
+            untyped(&mut d, &Rules::new(5)).unwrap();
+            let Block::Figure { chart: Chart::Bar(bar), .. } = &d.blocks[1] else { panic!("{:?}", d.blocks) };
+            let expected: Vec<&str> = if kept { vec!["A", "B"] } else { vec!["B"] };
+            assert_eq!(bar.categories, expected, "a bar of {value}");
+        }
     }
 
     #[test]
