@@ -1142,19 +1142,7 @@ fn table_xml(out: &mut String, table: &Table, text_w: u32, lang: Lang) {
         row_xml(out, table, &widths, totals, RowKind::Totals);
     }
     out.push_str("</w:tbl>");
-    // In Word a reader can change a figure; the totals are typed in, so say how they derive.
-    let derived = table.totals.is_some().then(|| {
-        lang.pick(
-            "合计一行由计算得出，不会随表中数字自动更新：改动任一数字时请一并核对合计（人数按学生去重计，合计可能小于各行之和）。",
-            "The totals row was computed, not typed: it does not update when a figure above it is changed, so check it after any edit (students are counted once, so a total of students can be less than the sum of the rows).",
-        )
-    });
-    let note = match (&table.note, derived) {
-        (Some(note), Some(d)) => Some(format!("{note}\n{d}")),
-        (Some(note), None) => Some(note.clone()),
-        (None, Some(d)) => Some(d.to_string()),
-        (None, None) => None,
-    };
+    let note = table.note.clone();
     match note {
         Some(note) => {
             for line in note.lines() {
@@ -1164,6 +1152,27 @@ fn table_xml(out: &mut String, table: &Table, text_w: u32, lang: Lang) {
         // A paragraph must separate this table from anything after it.
         None => out.push_str(&para("", "<w:spacing w:after=\"60\"/>", "")),
     }
+}
+
+/// The number format of a formula for column `i`'s total, when the total
+/// `cell` is exactly the sum of the column's body figures, all of them whole
+/// numbers shown in full (`"0"`, or `"#,##0"` when grouped): not for a
+/// column holding a withheld or text cell, nor for a total of students
+/// counted once (less than the rows' sum).
+fn summed_column(table: &Table, i: usize, total: &Cell) -> Option<&'static str> {
+    let whole = |cell: &Cell| match cell {
+        Cell::Number { value, display } if value.fract() == 0.0 => {
+            let digits = display.replace(',', "");
+            (digits.parse::<f64>().ok() == Some(*value)).then_some((*value, display.contains(',')))
+        }
+        _ => None,
+    };
+    let (sum, grouped) = whole(total)?;
+    let mut added = 0.0;
+    for row in &table.rows {
+        added += whole(row.get(i)?)?.0;
+    }
+    (added == sum && !table.rows.is_empty()).then_some(if grouped { "#,##0" } else { "0" })
 }
 
 fn row_xml(out: &mut String, table: &Table, widths: &[u32], cells: &[Cell], kind: RowKind) {
@@ -1189,7 +1198,17 @@ fn row_xml(out: &mut String, table: &Table, widths: &[u32], cells: &[Cell], kind
         if cell.is_hidden() {
             let _ = write!(rpr, "<w:color w:val=\"{MUTED}\"/>");
         }
-        let runs = if cell.display().is_empty() { String::new() } else { run(cell.display(), &rpr) };
+        let runs = match (kind, summed_column(table, i, cell)) {
+            // A total that is the sum of the whole figures above it is a formula
+            // field: it stays right when a director edits a figure (F9 in Word
+            // updates it; the file carries the value, so it shows as is until then).
+            (RowKind::Totals, Some(format)) => format!(
+                "<w:fldSimple w:instr=\" =SUM(ABOVE) \\# &quot;{format}&quot; \">{}</w:fldSimple>",
+                run(cell.display(), &rpr)
+            ),
+            _ if cell.display().is_empty() => String::new(),
+            _ => run(cell.display(), &rpr),
+        };
         let _ = write!(
             out,
             "<w:tc><w:tcPr><w:tcW w:w=\"{width}\" w:type=\"dxa\"/>{borders}<w:vAlign w:val=\"{valign}\"/></w:tcPr>{}</w:tc>",
@@ -1462,23 +1481,36 @@ mod tests {
     }
 
     #[test]
-    fn a_table_with_totals_says_they_do_not_update_when_edited() {
-        let table = |totals: bool| Table {
+    fn a_total_that_sums_its_column_is_a_formula_others_are_plain() {
+        // 12 + 30 = 42: a SUM(ABOVE) field holding 42. Students counted once: 12 and 30
+        // make 38 (a student in both), no formula. A withheld cell above: no formula.
+        let table = |rows: [Cell; 2], total: f64| Table {
             caption: None,
             columns: vec![Column::text("学校"), Column::numeric("人次")],
-            rows: vec![
-                vec![Cell::Text("甲".into()), Cell::number(12.0)],
-                vec![Cell::Text("乙".into()), Cell::number(30.0)],
-            ],
-            totals: totals.then(|| vec![Cell::Text("合计".into()), Cell::number(42.0)]),
+            rows: rows.into_iter().enumerate().map(|(k, c)| vec![Cell::Text(format!("校{k}")), c]).collect(),
+            totals: Some(vec![Cell::Text("合计".into()), Cell::number(total)]),
             note: None,
         };
-        for (totals, says) in [(true, true), (false, false)] {
+        for (rows, total, formula) in [
+            ([Cell::number(12.0), Cell::number(30.0)], 42.0, true),
+            ([Cell::number(12.0), Cell::number(30.0)], 38.0, false),
+            ([Cell::number(12.0), Cell::Withheld("—".into())], 42.0, false),
+        ] {
             let mut doc = Document::new("t");
-            doc.blocks.push(Block::Table(table(totals)));
+            doc.blocks.push(Block::Table(table(rows, total)));
             let body = part(&render(&doc).unwrap(), "word/document.xml");
-            assert_eq!(body.contains("合计一行由计算得出，不会随表中数字自动更新"), says, "totals: {totals}");
+            assert_eq!(body.contains("=SUM(ABOVE)"), formula, "total {total}: {body}");
+            assert!(body.contains(&format!(">{total}</w:t>")), "the value is in the file");
+            assert!(!body.contains("自动更新"), "no editing instruction in the document");
         }
+        // Grouped figures keep their grouping.
+        let mut doc = Document::new("t");
+        let grouped = |v: f64, d: &str| Cell::Number { value: v, display: d.into() };
+        let mut t = table([grouped(1200.0, "1,200"), grouped(3000.0, "3,000")], 4200.0);
+        t.totals = Some(vec![Cell::Text("合计".into()), grouped(4200.0, "4,200")]);
+        doc.blocks.push(Block::Table(t));
+        let body = part(&render(&doc).unwrap(), "word/document.xml");
+        assert!(body.contains("=SUM(ABOVE) \\# &quot;#,##0&quot;"), "{body}");
     }
 
     #[test]
