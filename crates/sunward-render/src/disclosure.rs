@@ -569,22 +569,31 @@ pub struct Finding {
     pub value: u64,
     /// The lowest value the reader cannot rule out.
     pub low: f64,
-    /// The highest (equal to `low` up to rounding: one value is left).
+    /// The highest (equal to `low` when one value is left).
     pub high: f64,
 }
 
 impl std::fmt::Display for Finding {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} is withheld ({}), but a reader can work it out: {}", self.identity, self.value, self.low)
+        if self.high - self.low < 0.5 {
+            write!(f, "{} is withheld ({}), but a reader can work it out: {}", self.identity, self.value, self.low)
+        } else {
+            write!(
+                f,
+                "{} is withheld ({}), but a reader can narrow it to {} to {}",
+                self.identity, self.value, self.low, self.high
+            )
+        }
     }
 }
 
 /// The reader's side: from what was printed (`seen`: each count a reader
 /// can read or whose marker they can see; `rates`: the rates printed), every
-/// hidden small count of the lattice they can pin down to one value. A
-/// count nobody printed is unknown (0 or more). Ranges that the markers
-/// themselves imply (two `<5` parts of a `<5` total are each at most 3) are
-/// not findings: they say nothing the markers do not.
+/// hidden small count of the lattice they can narrow down beyond "from 1 to
+/// k−1": to one value, or to a range within 1..k−1 that leaves some out (two
+/// `<5` cells that must add up to 7 are each 3 or 4). A count nobody printed
+/// is unknown (0 or more); a withheld count whose range reaches k or beyond
+/// is not known to be small.
 pub fn audit(lattice: &Lattice, seen: &HashMap<Identity, Knowledge>, rates: &[SeenRate], k: u64) -> Vec<Finding> {
     let mut index: HashMap<&Identity, usize> = HashMap::new();
     let mut names: Vec<&Identity> = Vec::new();
@@ -612,12 +621,7 @@ pub fn audit(lattice: &Lattice, seen: &HashMap<Identity, Knowledge>, rates: &[Se
     system
         .pinned(&knowledge, &truth, &facts, k)
         .into_iter()
-        .map(|(i, value)| Finding {
-            identity: names[i].clone(),
-            value: truth[i].unwrap_or_default(),
-            low: value,
-            high: value,
-        })
+        .map(|(i, low, high)| Finding { identity: names[i].clone(), value: truth[i].unwrap_or_default(), low, high })
         .collect()
 }
 
@@ -632,14 +636,15 @@ struct System {
 impl System {
     /// Every count whose true value is from 1 to k−1 and that a reader with
     /// `knowledge` (and the rates `facts`: numerator, denominator, lowest and
-    /// highest rate) can pin down, with the value they find.
+    /// highest rate) can narrow down beyond "from 1 to k−1" (to one value, or
+    /// to a range that leaves some of those out), with the range they find.
     fn pinned(
         &self,
         knowledge: &[Option<Knowledge>],
         truth: &[Option<u64>],
         facts: &[(usize, usize, f64, f64)],
         k: u64,
-    ) -> Vec<(usize, f64)> {
+    ) -> Vec<(usize, f64, f64)> {
         let kf = k as f64;
         let mut bounds: Vec<(f64, f64)> = knowledge
             .iter()
@@ -692,10 +697,14 @@ impl System {
         }
         let hidden_small =
             |i: usize| truth[i].is_some_and(|v| v >= 1 && v < k) && !matches!(knowledge[i], Some(Knowledge::Known(_)));
-        let mut found: BTreeMap<usize, f64> = BTreeMap::new();
+        // Exposed: the reader knows the count is small (its range lies within 1..k−1)
+        // and knows more than that (the range leaves out some of 1..k−1): two `<5`
+        // cells that must add up to 7 are each 3 or 4.
+        let exposed = |lo: f64, hi: f64| hi < kf - 0.5 && (lo > 1.5 || hi < kf - 1.5);
+        let mut found: BTreeMap<usize, (f64, f64)> = BTreeMap::new();
         for (i, (lo, hi)) in bounds.iter().enumerate() {
-            if hidden_small(i) && hi - lo < 0.5 {
-                found.insert(i, *lo);
+            if hidden_small(i) && exposed(*lo, *hi) {
+                found.insert(i, (*lo, *hi));
             }
         }
         let known: Vec<Option<f64>> = knowledge
@@ -707,10 +716,10 @@ impl System {
             .collect();
         for (i, value) in self.solve(&known) {
             if hidden_small(i) {
-                found.entry(i).or_insert(value);
+                found.insert(i, (value, value));
             }
         }
-        found.into_iter().collect()
+        found.into_iter().map(|(i, (lo, hi))| (i, lo, hi)).collect()
     }
 
     /// Counts that the equations alone pin down, with the value they give:
@@ -931,7 +940,7 @@ fn protect_group(lattice: &Lattice, k: u64) -> Pattern {
         // Lines changed this round: a finding on one of them waits for the next audit,
         // which may find it already protected.
         let mut touched = vec![false; system.lines.len()];
-        for (f, _) in &findings {
+        for (f, _, _) in &findings {
             // The nearest lines with a count left to withhold: first those through the count,
             // then those through the hidden counts of those lines, and so on.
             let mut level: Vec<usize> = lines_of[*f].clone();
@@ -976,7 +985,7 @@ fn protect_group(lattice: &Lattice, k: u64) -> Pattern {
         }
         unresolved = findings
             .iter()
-            .map(|(i, v)| Finding { identity: ids[*i].clone(), value: value[*i], low: *v, high: *v })
+            .map(|(i, low, high)| Finding { identity: ids[*i].clone(), value: value[*i], low: *low, high: *high })
             .collect();
         if hidden.iter().chain(&masked).filter(|h| **h).count() == before {
             break;
@@ -1083,6 +1092,30 @@ mod tests {
         let pattern = protect(&lattice, 5);
         assert!(pattern.small.contains(&id("B", "2025", "high_risk_students")));
         assert!(!pattern.complements.is_empty());
+        assert!(audit(&lattice, &reader(&lattice, &pattern), &[], 5).is_empty());
+        assert!(pattern.unresolved.is_empty());
+    }
+
+    #[test]
+    fn two_small_counts_with_a_known_sum_are_protected_too() {
+        // Taicang's table 1: two schools `<5` (3 and 4) beside shown ones, the total shown,
+        // so the two add up to 7 and each is 3 or 4. A = 3, B = 4, C = 10 under D1 = 17.
+        let h = Hierarchy::from_schools([("A", None, Some("D1")), ("B", None, Some("D1")), ("C", None, Some("D1"))]);
+        let v = values(&[
+            ("A", "2024", "screened_high", 3.0),
+            ("B", "2024", "screened_high", 4.0),
+            ("C", "2024", "screened_high", 10.0),
+            ("D1", "2024", "screened_high", 17.0),
+            ("all", "2024", "screened_high", 17.0),
+        ]);
+        let lattice = Lattice::build(&v, &Catalogue::standard(), &h);
+        let found = audit(&lattice, &naive(&lattice), &[], 5);
+        let ranges: Vec<(&str, f64, f64)> =
+            found.iter().map(|f| (f.identity.unit_id.as_str(), f.low, f.high)).collect();
+        assert_eq!(ranges, [("A", 3.0, 4.0), ("B", 3.0, 4.0)]);
+        // Protected: C is withheld beside them, and a reader is left with 1 to 4 for each.
+        let pattern = protect(&lattice, 5);
+        assert!(pattern.complements.contains(&id("C", "2024", "screened_high")), "{pattern:?}");
         assert!(audit(&lattice, &reader(&lattice, &pattern), &[], 5).is_empty());
         assert!(pattern.unresolved.is_empty());
     }
