@@ -446,8 +446,11 @@ fn case_stories_stay_internal_and_shares_round_half_up() {
     let story = "一名学生出现自伤行为后";
     assert!(!public.contains(story), "a case story is in the public edition");
     assert!(public.contains("个案故事只收入"), "the public edition does not say where the stories are");
-    // The privacy note is said once, not under every table.
+    // The privacy rules are said once, not under every table nor again on the cover
+    // (which points to the note at the end).
     assert_eq!(public.matches("为保护学生隐私").count(), 1, "{public}");
+    assert_eq!(public.matches("非零人数、人次、个案数和事件数").count(), 1, "{public}");
+    assert!(public.contains("文末注释说明口径"), "{public}");
     let internal_dir = dir.path().join("internal");
     std::fs::create_dir_all(&internal_dir).unwrap();
     for f in ["metrics.csv", "metrics.parquet", "manifest-metrics.json"] {

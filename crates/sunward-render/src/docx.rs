@@ -1013,7 +1013,7 @@ fn block_xml(out: &mut String, block: &Block, frame: Option<&ChartFrame>, ctx: &
             }
         }
         Block::KeyFigures { tiles } => tiles_xml(out, tiles, ctx.text_w),
-        Block::Table(table) => table_xml(out, table, ctx.text_w, ctx.lang),
+        Block::Table(table) => table_xml(out, table, ctx.text_w),
         Block::Figure { caption, .. } => {
             out.push_str(&para("Caption", "", &run(caption, "")));
             if let Some(frame) = frame {
@@ -1114,7 +1114,7 @@ enum RowKind {
 /// Caption (Caption style, kept with the table), the table — a three-line
 /// table: heavy rules above and below the header and around the totals,
 /// light ones between rows — and the note in the Note style.
-fn table_xml(out: &mut String, table: &Table, text_w: u32, lang: Lang) {
+fn table_xml(out: &mut String, table: &Table, text_w: u32) {
     if let Some(caption) = &table.caption {
         out.push_str(&para("Caption", "", &run(caption, "")));
     }

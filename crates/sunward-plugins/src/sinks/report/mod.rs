@@ -35,7 +35,6 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use sunward_core::atomic::write_atomic;
 use sunward_core::{ConfigIssue, Diagnostic, Plugin, PluginInfo, Result, RunContext, Sink, TableData};
 use sunward_render::publication::{IDENTIFYING_COLUMNS, Rules};
@@ -256,14 +255,12 @@ fn state_audience(doc: &mut Document, audience: Audience, note: Option<String>, 
     let default = match (audience, lang) {
         (Audience::Internal, Lang::ZhCn) => format!("内部资料：供{who}内部使用，请勿公开或转发。"),
         (Audience::Internal, Lang::En) => format!("Internal: for the use of {who}; not for publication or forwarding."),
+        // The rules themselves are in the one note at the end of the document.
         (Audience::Public, Lang::ZhCn) => {
-            format!(
-                "公开版：小于{threshold}的非零人数、人次、个案数和事件数显示为“<{threshold}”，以这类数字计算的比率不予公布，另有少数数字一并隐去（“—”），以免相加减推算出被隐去的数字。"
-            )
+            format!("公开版：按发布规则，小于{threshold}的人数等数字及可据以推算它们的数字不予公布，文末注释说明口径。")
         }
         (Audience::Public, Lang::En) => format!(
-            "Public edition: counts of students, attendances, cases and incidents from 1 to {} are shown as “<{threshold}”, rates built on them are withheld, and a few other figures are withheld (“—”) so that none can be worked out by subtraction.",
-            threshold.saturating_sub(1)
+            "Public edition: counts under {threshold}, and figures that would let one be worked out, are withheld under the publication rules; the note at the end explains."
         ),
     };
     // An official document's annotation (附注) is the short formula of GB/T 9704.
@@ -442,7 +439,6 @@ impl Sink for ReportSink {
                 let tracker = Arc::new(Tracker {
                     rules: rules.clone(),
                     lang,
-                    hidden: AtomicUsize::new(0),
                     registry: Registry::default(),
                     baseline: baseline.clone(),
                     pattern: pattern.clone(),
@@ -489,9 +485,8 @@ impl Sink for ReportSink {
                 };
                 match &rules {
                     Some(rules) => {
-                        let hidden = publish::publish(&mut doc, rules, &mut settle).map_err(refuse)?
-                            + tracker.hidden.load(Ordering::Relaxed);
-                        add_note(&mut doc, rules, hidden);
+                        publish::publish(&mut doc, rules, &mut settle).map_err(refuse)?;
+                        add_note(&mut doc, rules);
                     }
                     None => publish::settle_document(&mut doc, &mut settle),
                 }
@@ -780,15 +775,18 @@ fn template_error(path: &Path, e: &minijinja::Error, place: &str) -> Diagnostic 
     )
 }
 
-/// Appends the publication note when anything was hidden and no note says it yet.
-fn add_note(doc: &mut Document, rules: &Rules, hidden: usize) {
+/// Adds the publication note to a public document that does not say it yet, at
+/// the end of its body (the cover line points to it).
+fn add_note(doc: &mut Document, rules: &Rules) {
     let note = rules.note(doc.lang);
     let said = doc.blocks.iter().any(|b| match b {
         Block::Note { text } => text.contains(&note),
         Block::Table(t) => t.note.as_deref().is_some_and(|n| n.contains(&note)),
         _ => false,
     });
-    if hidden > 0 && !said {
-        doc.blocks.push(Block::Note { text: note });
+    if !said {
+        // At the end of the body: before the first attachment of an official document.
+        let at = doc.body_end();
+        doc.blocks.insert(at, Block::Note { text: note });
     }
 }

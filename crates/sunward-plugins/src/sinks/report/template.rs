@@ -28,7 +28,6 @@ use minijinja::value::{Object, Rest};
 use minijinja::{Environment, Error, ErrorKind, State, UndefinedBehavior, Value};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use sunward_render::document::{format_decimal, format_number};
 use sunward_render::publication::Rules;
 use sunward_render::{FunnelPlot, FunnelPoint, Lang};
@@ -39,15 +38,13 @@ use super::values::Figures;
 /// The context variable holding the render's [`Tracker`].
 pub const TRACKER: &str = "__sunward_report";
 
-/// Per render: the publication rules (if on), the language, and how many figures were hidden.
+/// Per render: the publication rules (if on), the language, and the figures handed to the template.
 #[derive(Debug)]
 pub struct Tracker {
     /// `None`: publication rules off.
     pub rules: Option<Rules>,
     /// The report's language.
     pub lang: Lang,
-    /// Figures hidden by the filters so far.
-    pub hidden: AtomicUsize,
     /// The figures handed to the template, typed ([`typed`](super::typed)).
     pub registry: Registry,
     /// The baseline academic year's period (`AY2022`) when the pipeline has a
@@ -63,10 +60,6 @@ impl Object for Tracker {}
 impl Tracker {
     fn is_small(&self, n: f64) -> bool {
         self.rules.as_ref().is_some_and(|r| n.fract() == 0.0 && n >= 1.0 && r.is_small(n as u64))
-    }
-
-    fn hide(&self) {
-        self.hidden.fetch_add(1, Ordering::Relaxed);
     }
 
     fn none(&self) -> String {
@@ -298,7 +291,6 @@ pub fn environment(root: &Path, figures: Arc<Figures>) -> Environment<'static> {
             return Ok(keep_type(&value, format_decimal(n, 0)));
         }
         if t.is_small(n) {
-            t.hide();
             return Ok(Value::from(t.rules.as_ref().map(Rules::marker).unwrap_or_default()));
         }
         let text = format_decimal(n, 0);
@@ -352,7 +344,6 @@ pub fn environment(root: &Path, figures: Arc<Figures>) -> Environment<'static> {
                 t.registry.get(f.id).is_some_and(|r| (*t.pattern).as_ref().is_some_and(|p| p.hides(&r.identity)))
             });
             if hidden_figure || number(c, "withhold")?.is_some_and(|n| t.is_small(n.round())) {
-                t.hide();
                 return Ok(Value::from(t.rules.as_ref().map(|r| r.withheld_marker.clone()).unwrap_or_default()));
             }
         }
@@ -464,7 +455,6 @@ mod tests {
         let t = Tracker {
             rules: None,
             lang: Lang::ZhCn,
-            hidden: AtomicUsize::new(0),
             registry: Registry::default(),
             baseline: None,
             pattern: Arc::new(None),
