@@ -186,6 +186,8 @@ pub fn render_with(doc: &Document, font: &[u8], faces: Option<&OfficialFaces>) -
     pdf.set_font_size(10);
     pdf.set_line_spacing(1.45);
     let official = doc.meta.style == DocStyle::Official;
+    // The Chinese faces' Latin letters are a typewriter's: an English edition keeps the report face.
+    let faces = faces.filter(|_| doc.lang == Lang::ZhCn);
     let types = if official { Some(OfficialType::new(&mut pdf, faces, &chars)?) } else { None };
     let shared =
         Rc::new(Shared { bottom: if official { OFFICIAL_BOTTOM } else { CONTENT_BOTTOM }, ..Shared::default() });
@@ -1386,9 +1388,14 @@ impl Piece for TextPiece {
                 x = self.indent + ((width - self.indent - line_w) / 2.0).max(0.0);
             }
             let tracking = self.grid.map_or(0.0, |g| g.tracking);
+            let own_height = mm(self.style.font(&context.font_cache).glyph_height(self.style.font_size()));
             for (text, tone) in line {
                 for (part, style) in self.segments(text) {
-                    area.print_str(&context.font_cache, Position::new(x, y), tone.style(style), part)?;
+                    // genpdf sets the baseline one glyph height below the given top: a part
+                    // in another face moves so that the two faces share the baseline.
+                    let height = mm(style.font(&context.font_cache).glyph_height(style.font_size()));
+                    let top = y + own_height - height;
+                    area.print_str(&context.font_cache, Position::new(x, top), tone.style(style), part)?;
                     x += mm(style.str_width(&context.font_cache, part)) + tracking * part.chars().count() as f64;
                 }
             }
