@@ -287,13 +287,17 @@ fn funnel(c: &FunnelPlot, lang: Lang, width: f64) -> Plot {
     let (left, right, plot_h) = (56.0, 24.0, 240.0);
     // Legend along the top, in a second row when the first is full (a phone's width); the
     // plot starts below it.
-    let above = lang.pick("高于95%控制限", "above the 95% limit");
-    let entries = [
+    // The alarm colour's entry only when a point wears it (above either limit).
+    let any_above = c.points.iter().any(|p| matches!(c.side(p), FunnelSide::Above95 | FunnelSide::Above998));
+    let above = lang.pick("高于控制限", "above a limit");
+    let mut entries = vec![
         (lang.pick("总体水平", "overall"), Some((Stroke::Solid, Colour::Primary))),
         (lang.pick("95%控制限", "95% limits"), Some((Stroke::Dashed, Colour::Axis))),
         (lang.pick("99.8%控制限", "99.8% limits"), Some((Stroke::Dotted, Colour::Axis))),
-        (above, None),
     ];
+    if any_above {
+        entries.push((above, None));
+    }
     let mut legend = Vec::new();
     let (mut lx, mut ly) = (left, 14.0);
     for (label, key) in entries {
