@@ -1114,6 +1114,9 @@ enum RowKind {
 /// Caption (Caption style, kept with the table), the table — a three-line
 /// table: heavy rules above and below the header and around the totals,
 /// light ones between rows — and the note in the Note style.
+/// Tables of this many rows or fewer are kept on one page, as in the PDF.
+const SMALL_TABLE: usize = 6;
+
 fn table_xml(out: &mut String, table: &Table, text_w: u32) {
     if let Some(caption) = &table.caption {
         out.push_str(&para("Caption", "", &run(caption, "")));
@@ -1134,12 +1137,16 @@ fn table_xml(out: &mut String, table: &Table, text_w: u32) {
     }
     out.push_str("</w:tblGrid>");
     let header: Vec<Cell> = table.columns.iter().map(|c| Cell::Text(c.title.clone())).collect();
-    row_xml(out, table, &widths, &header, RowKind::Header);
-    for cells in &table.rows {
-        row_xml(out, table, &widths, cells, RowKind::Body);
+    row_xml(out, table, &widths, &header, RowKind::Header, true);
+    // A table of a few rows stays on one page: every row but the last keeps with the next.
+    let rows = table.rows.len() + usize::from(table.totals.is_some());
+    let whole = rows <= SMALL_TABLE;
+    for (r, cells) in table.rows.iter().enumerate() {
+        let keep = whole && r + 1 < rows;
+        row_xml(out, table, &widths, cells, RowKind::Body, keep);
     }
     if let Some(totals) = &table.totals {
-        row_xml(out, table, &widths, totals, RowKind::Totals);
+        row_xml(out, table, &widths, totals, RowKind::Totals, false);
     }
     out.push_str("</w:tbl>");
     let note = table.note.clone();
@@ -1175,7 +1182,8 @@ fn summed_column(table: &Table, i: usize, total: &Cell) -> Option<&'static str> 
     (added == sum && !table.rows.is_empty()).then_some(if grouped { "#,##0" } else { "0" })
 }
 
-fn row_xml(out: &mut String, table: &Table, widths: &[u32], cells: &[Cell], kind: RowKind) {
+/// One row; `keep`: its paragraphs keep with the next row's (a small table stays on one page).
+fn row_xml(out: &mut String, table: &Table, widths: &[u32], cells: &[Cell], kind: RowKind, keep: bool) {
     let header = if kind == RowKind::Header { "<w:tblHeader/>" } else { "" };
     let _ = write!(out, "<w:tr><w:trPr><w:cantSplit/>{header}</w:trPr>");
     for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
@@ -1190,7 +1198,11 @@ fn row_xml(out: &mut String, table: &Table, widths: &[u32], cells: &[Cell], kind
         };
         let valign = if kind == RowKind::Header { "bottom" } else { "top" };
         let numeric = table.columns.get(i).is_some_and(|c| c.align == Align::Numeric);
-        let jc = if numeric { "<w:jc w:val=\"right\"/>" } else { "" };
+        let jc = format!(
+            "{}{}",
+            if keep { "<w:keepNext/>" } else { "" },
+            if numeric { "<w:jc w:val=\"right\"/>" } else { "" }
+        );
         let mut rpr = String::new();
         if kind != RowKind::Body {
             rpr.push_str("<w:b/><w:bCs/>");
@@ -1212,7 +1224,7 @@ fn row_xml(out: &mut String, table: &Table, widths: &[u32], cells: &[Cell], kind
         let _ = write!(
             out,
             "<w:tc><w:tcPr><w:tcW w:w=\"{width}\" w:type=\"dxa\"/>{borders}<w:vAlign w:val=\"{valign}\"/></w:tcPr>{}</w:tc>",
-            para("TableText", jc, &runs)
+            para("TableText", &jc, &runs)
         );
     }
     out.push_str("</w:tr>");
@@ -1511,6 +1523,28 @@ mod tests {
         doc.blocks.push(Block::Table(t));
         let body = part(&render(&doc).unwrap(), "word/document.xml");
         assert!(body.contains("=SUM(ABOVE) \\# &quot;#,##0&quot;"), "{body}");
+    }
+
+    #[test]
+    fn a_small_table_keeps_its_rows_on_one_page() {
+        // Three rows and a totals row: every row but the last keeps with the next;
+        // a table of ten rows may break between rows.
+        let table = |n: usize| Table {
+            caption: None,
+            columns: vec![Column::text("学校"), Column::numeric("人次")],
+            rows: (0..n).map(|i| vec![Cell::Text(format!("校{i}")), Cell::number(1.0)]).collect(),
+            totals: Some(vec![Cell::Text("合计".into()), Cell::number(n as f64)]),
+            note: None,
+        };
+        for (n, kept_rows) in [(3, 3), (10, 0)] {
+            let mut doc = Document::new("t");
+            doc.blocks.push(Block::Table(table(n)));
+            let body = part(&render(&doc).unwrap(), "word/document.xml");
+            let rows: Vec<&str> = body.split("<w:tr>").skip(1).collect();
+            let kept = rows.iter().skip(1).filter(|r| r.contains("<w:keepNext/>")).count();
+            assert_eq!(kept, kept_rows, "{n} rows");
+            assert!(!rows.last().unwrap().contains("<w:keepNext/>"), "the last row keeps with nothing");
+        }
     }
 
     #[test]

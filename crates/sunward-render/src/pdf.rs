@@ -274,7 +274,18 @@ pub fn render_with(doc: &Document, font: &[u8], faces: Option<&OfficialFaces>) -
                 flow.push(Spacer(4.0));
             }
             Block::Table(table) => {
-                flow.push(TablePiece::new(table, doc.lang));
+                // A note right after a table is the table's: it goes with its last rows.
+                match doc.blocks.get(index + 1) {
+                    Some(Block::Note { text: note }) => {
+                        let mut with_note = table.clone();
+                        with_note.note = Some(match &table.note {
+                            Some(own) => format!("{own}\n{note}"),
+                            None => note.clone(),
+                        });
+                        flow.push(TablePiece::new(&with_note, doc.lang));
+                    }
+                    _ => flow.push(TablePiece::new(table, doc.lang)),
+                }
                 flow.push(Spacer(4.0));
             }
             Block::Figure { caption, .. } => {
@@ -284,9 +295,14 @@ pub fn render_with(doc: &Document, font: &[u8], faces: Option<&OfficialFaces>) -
                 flow.push(Spacer(3.0));
             }
             Block::Note { text: note } => {
-                // The notes that end a document never stand on a page of their own:
-                // the chart or text before them comes along.
-                if doc.blocks[index..].iter().all(|b| matches!(b, Block::Note { .. })) {
+                // A note right after a table was set with the table's last rows.
+                if index > 0 && matches!(doc.blocks[index - 1], Block::Table(_)) {
+                    continue;
+                }
+                // A note never stands on a page of its own when it ends the document or
+                // follows a chart: the chart or text before it comes along.
+                let closing = doc.blocks[index..].iter().all(|b| matches!(b, Block::Note { .. }));
+                if closing || (index > 0 && matches!(doc.blocks[index - 1], Block::Figure { .. })) {
                     flow.keep_last();
                 }
                 // An official document's notes are in its body face, at 四号 (14 pt).

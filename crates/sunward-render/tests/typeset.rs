@@ -443,3 +443,42 @@ fn closing_notes_never_stand_alone() {
     }
     assert!(alone.is_empty(), "the closing note stood alone after {alone:?} paragraphs");
 }
+
+/// A note right after a table (the template's `> …` under it) goes with the
+/// table's last rows: whatever comes before, the page that holds the note
+/// also holds the table's last row.
+#[test]
+fn a_note_under_a_table_stays_with_its_last_rows() {
+    let font = font();
+    let table = Table {
+        caption: Some("表1 结尾有注的表".into()),
+        columns: vec![Column::text("学校"), Column::numeric("人次")],
+        rows: (1..=10).map(|i| vec![Cell::Text(format!("第{i}校")), Cell::number(f64::from(i * 10))]).collect(),
+        totals: None,
+        note: None,
+    };
+    let mut apart = Vec::new();
+    for n in 0..34 {
+        let mut blocks: Vec<Block> = (0..n)
+            .map(|i| Block::Paragraph {
+                text: format!("第{i}段：全区各校按照统一部署开展学生心理健康工作，建立健全筛查预警转介干预机制。"),
+            })
+            .collect();
+        blocks.push(Block::Table(table.clone()));
+        blocks.push(Block::Note { text: "表注：人次按场累计（表下的注）。".into() });
+        blocks.push(Block::Paragraph { text: "表后的正文。".into() });
+        let doc = Document {
+            title: "表注不离表".into(),
+            subtitle: None,
+            lang: Lang::ZhCn,
+            meta: Meta { compact: Some(true), ..Meta::default() },
+            blocks,
+        };
+        let pages = pages(&pdf::render(&doc, &font).unwrap(), &format!("table-note-{n}.pdf"));
+        let page = pages.iter().find(|p| p.contains("表下的注")).expect("the note is printed");
+        if !page.contains("第10校") {
+            apart.push(n);
+        }
+    }
+    assert!(apart.is_empty(), "the note left its table after {apart:?} paragraphs");
+}
