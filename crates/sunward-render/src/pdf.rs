@@ -1813,7 +1813,8 @@ struct TablePiece {
     /// Cells (text, colour) and whether the row is the totals row.
     rows: Vec<(Vec<(String, Color)>, bool)>,
     note: Vec<TextPiece>,
-    weights: Vec<usize>,
+    /// Each column's widest body cell and widest header word, in em.
+    natural: Vec<(f64, f64)>,
     /// Per width: the header's lines and height, each row's lines and height.
     layout: Option<(f64, RowLines, Vec<RowLines>)>,
     next: usize,
@@ -1861,15 +1862,41 @@ impl TablePiece {
             header: table.columns.iter().map(|c| (c.title.clone(), c.align)).collect(),
             rows,
             note,
-            weights: column_weights(table),
+            natural: natural_widths(table),
             layout: None,
             next: 0,
         }
     }
 
+    /// The columns' widths across `width` mm: when every body cell fits on one
+    /// line (a school's name never breaks: 城东初级中/学), each column gets its
+    /// widest cell, and what is left goes first to headers that would otherwise
+    /// wrap inside a word, then to every column alike; when they do not all
+    /// fit, widths follow the widest texts (clamped), as before.
     fn column_widths(&self, width: f64) -> Vec<f64> {
-        let total: usize = self.weights.iter().sum();
-        self.weights.iter().map(|w| width * *w as f64 / total.max(1) as f64).collect()
+        let em = pt_mm(f64::from(cell_style().font_size()));
+        let pad = 2.0 * CELL_PAD.1 + 0.5;
+        let body: Vec<f64> = self.natural.iter().map(|(b, _)| b * em + pad).collect();
+        let fits: f64 = body.iter().sum();
+        if fits <= width {
+            let mut widths = body.clone();
+            let mut left = width - fits;
+            // Headers' longest words next, as far as the room goes.
+            let want: Vec<f64> =
+                self.natural.iter().zip(&widths).map(|((_, h), w)| (h * em + pad - w).max(0.0)).collect();
+            let wanted: f64 = want.iter().sum();
+            let share = if wanted > 0.0 { (left / wanted).min(1.0) } else { 0.0 };
+            for (w, x) in widths.iter_mut().zip(&want) {
+                *w += x * share;
+            }
+            left -= wanted * share;
+            let n = widths.len().max(1) as f64;
+            widths.iter_mut().for_each(|w| *w += left / n);
+            return widths;
+        }
+        let weights: Vec<f64> = self.natural.iter().map(|(b, h)| b.max(*h).clamp(3.0, 16.0)).collect();
+        let total: f64 = weights.iter().sum();
+        weights.iter().map(|w| width * w / total.max(1.0)).collect()
     }
 
     fn layout(&mut self, context: &Context, width: f64) {
@@ -2060,11 +2087,10 @@ impl Piece for TablePiece {
     }
 }
 
-/// Column weights from the widest cell text of each column (in em), so a
-/// column of long names gets room and a column of figures does not. A
-/// header counts by its longest word, since it may wrap between words
-/// ("Median days to intervention"), while a school's name may not.
-fn column_weights(table: &Table) -> Vec<usize> {
+/// Each column's widest body cell (which should not wrap) and the longest
+/// word of its header (which may wrap between words: "Median days to
+/// intervention"), in em.
+fn natural_widths(table: &Table) -> Vec<(f64, f64)> {
     table
         .columns
         .iter()
@@ -2077,8 +2103,8 @@ fn column_weights(table: &Table) -> Vec<usize> {
                 .chain(table.totals.iter())
                 .filter_map(|r| r.get(i))
                 .map(|c| plot::text_width(c.display(), 1.0))
-                .fold(header, f64::max);
-            (widest.clamp(3.0, 16.0) * 10.0) as usize
+                .fold(0.0, f64::max);
+            (widest, header)
         })
         .collect()
 }
