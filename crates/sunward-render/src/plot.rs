@@ -220,7 +220,12 @@ fn bar(c: &BarChart, width: f64) -> Plot {
     for (i, (cat, v)) in c.categories.iter().zip(&c.values).enumerate() {
         let y = top + row * i as f64;
         shapes.push(Shape::Rect { x: x0, y: y + 6.0, w: sx(*v) - x0, h: row - 12.0, colour: Colour::Primary });
-        shapes.push(text(x0 - 8.0, y + row / 2.0 + 4.0, cat.clone(), FONT, Anchor::End, Colour::Ink));
+        // A category wider than the label column goes on two lines (a phone's narrow chart).
+        let lines = label_lines(cat, label_w);
+        let first = y + row / 2.0 + 4.0 - 6.5 * (lines.len() as f64 - 1.0);
+        for (k, part) in lines.into_iter().enumerate() {
+            shapes.push(text(x0 - 8.0, first + 13.0 * k as f64, part, FONT, Anchor::End, Colour::Ink));
+        }
         shapes.push(text(sx(*v) + 5.0, y + row / 2.0 + 4.0, labels[i].clone(), SMALL, Anchor::Start, Colour::Ink));
     }
     shapes.push(line(vec![(x0, top), (x0, bottom)], Colour::Axis, Stroke::Solid, false));
@@ -231,6 +236,31 @@ fn bar(c: &BarChart, width: f64) -> Plot {
     }
     let summary = c.categories.iter().zip(&labels).map(|(c, l)| format!("{c} {l}")).collect::<Vec<_>>().join("; ");
     Plot { width, height, shapes, summary }
+}
+
+/// A bar's category in at most two lines no wider than `max` (at [`FONT`]):
+/// broken at the space nearest the middle (or between two Chinese
+/// characters), the second line shortened with `…` if it is still too long.
+fn label_lines(label: &str, max: f64) -> Vec<String> {
+    if text_width(label, FONT) <= max + 0.5 {
+        return vec![label.to_string()];
+    }
+    let chars: Vec<(usize, char)> = label.char_indices().collect();
+    let middle = label.len() / 2;
+    let breaks = chars.iter().filter(|(i, c)| *i > 0 && (*c == ' ' || is_wide(*c))).map(|(i, _)| *i);
+    let Some(at) = breaks.min_by_key(|i| i.abs_diff(middle)) else {
+        return vec![label.to_string()];
+    };
+    let (a, b) = label.split_at(at);
+    let mut second = b.trim().to_string();
+    if text_width(&second, FONT) > max + 0.5 {
+        let mut kept: Vec<char> = second.chars().collect();
+        while kept.len() > 1 && text_width(&format!("{}…", kept.iter().collect::<String>()), FONT) > max + 0.5 {
+            kept.pop();
+        }
+        second = format!("{}…", kept.iter().collect::<String>().trim_end());
+    }
+    vec![a.trim().to_string(), second]
 }
 
 fn line_chart(c: &LineChart, width: f64) -> Plot {
@@ -424,6 +454,18 @@ mod tests {
             }
         }
         assert!(charts.len() >= 6, "bar, line and funnel charts in both languages");
+        // The annual review's English topics, whose names ran off a phone's left edge.
+        let topics = ["Getting along with others", "Puberty and sex education", "Managing emotions", "Life education"];
+        charts.push((
+            Chart::Bar(BarChart {
+                categories: topics.iter().map(|t| t.to_string()).collect(),
+                values: vec![795.0, 501.0, 284.0, 100.0],
+                labels: None,
+                unit: Some("attendances".into()),
+                tally: false,
+            }),
+            Lang::En,
+        ));
         for (chart, lang) in &charts {
             let plot = layout_at(chart, *lang, NARROW);
             assert_eq!(plot.width, NARROW);
