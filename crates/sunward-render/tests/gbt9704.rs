@@ -102,7 +102,10 @@ fn rendered() -> (Vec<u8>, Vec<Vec<Line>>) {
         None => PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sunward-gbt9704"),
     };
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("official-{}.pdf", std::process::id()));
+    // One file per call: the tests run in parallel in one process.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = dir.join(format!("official-{}-{n}.pdf", std::process::id()));
     std::fs::write(&path, &bytes).unwrap();
     let out = Command::new("pdftotext")
         .args(["-enc", "UTF-8", "-bbox-layout"])
