@@ -30,7 +30,7 @@ fn the_contract_shows_each_table_its_codes_with_labels_and_its_rules() {
     }
     // A code with its Chinese labels, a minimum, a reference, a key of two columns, ordered dates.
     assert!(text.contains("`case_session` 个案辅导 / 个案介入") || text.contains("case_session 个案辅导 / 个案介入"));
-    assert!(text.lines().any(|l| l.trim_start().starts_with("participants") && l.contains("at least 1")));
+    assert!(text.lines().any(|l| l.trim_start().starts_with("participants") && l.contains("1 to 100000")));
     assert!(text.lines().any(|l| l.trim_start().starts_with("case_id") && l.contains("a case_id of cases")));
     assert!(text.contains("unique together: school_id + academic_year"));
     assert!(text.lines().any(|l| l.trim_start().starts_with("closed_on") && l.contains("not before opened_on")));

@@ -119,3 +119,52 @@ fn counts_beyond_any_school_are_rejected_and_sums_stay_exact() {
         assert!(rejects.contains(&row), "{row} not among the rejects:\n{rejects}");
     }
 }
+
+/// A school's name that tries to rewrite the report: a line break with a
+/// front-matter key, a table cell's `|`, bold, HTML and a code fence. The
+/// name is printed as the text it is — on one line, in its own cell, the
+/// figures under the right headers — in the HTML, the PDF and the Word file,
+/// and the report's own title stays.
+#[test]
+fn data_stays_data_in_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let tiny = repo().join("crates/sunward-cli/tests/fixtures/tiny");
+    for entry in std::fs::read_dir(&tiny).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), data.join(entry.file_name())).unwrap();
+    }
+    let name = "大河\ntitle: HACKED\n中学 | **粗** <b>x</b> ``` #1 & [链接](x)";
+    let schools = std::fs::read_to_string(data.join("schools.csv")).unwrap();
+    let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+    std::fs::write(data.join("schools.csv"), schools.replace("大河中学", &quoted)).unwrap();
+    let out = dir.path().join("out");
+    common::run_metrics(&data, 2023, 2024, &out);
+    let run = Command::new(env!("CARGO_BIN_EXE_sunward"))
+        .current_dir(repo())
+        .args(["run", "pipelines/district-comparison.yaml", "--quiet"])
+        .args(["--set", &format!("data_dir={}", data.display())])
+        .args(["--set", &format!("metrics={}", out.join("metrics.parquet").display())])
+        .args(["--set", "baseline_year=2023", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    ok(&run);
+    let shown = name.replace('\n', " ");
+    let dom = common::chromium_dom(&out.join("district-comparison_AY2024_D1.html"));
+    assert!(
+        !dom.contains("HACKED</h1>") && dom.contains("测试区2024学年学校心理健康服务比较</h1>"),
+        "the title was rewritten"
+    );
+    let rows = common::html_rows(&dom);
+    let row = rows
+        .iter()
+        .find(|r| r.first().is_some_and(|c| c == &shown))
+        .unwrap_or_else(|| panic!("no row named {shown:?}: {rows:#?}"));
+    // Table 1: name, students (2000), then the coverage columns: seven cells in all.
+    assert_eq!(row.len(), 7, "{row:?}");
+    assert_eq!(row[1], "2000", "{row:?}");
+    assert!(!dom.contains("<b>x</b>") && !dom.contains("<strong>粗</strong>"), "markup from data was applied");
+    let pdf = common::pdf_text(&out.join("district-comparison_AY2024_D1.pdf"));
+    assert!(pdf.contains("**粗**") && pdf.contains("<b>x</b>") && !pdf.contains("HACKED\n"), "{pdf}");
+}

@@ -130,7 +130,7 @@ pub fn parse(src: &str) -> Result<Document, MarkupError> {
                     let Some((key, value)) = line.split_once(':') else {
                         return Err(err(format!("front matter line {line:?} is not `key: value`")));
                     };
-                    let value = value.trim().trim_matches('"').to_string();
+                    let value = unescape(value.trim().trim_matches('"'));
                     match key.trim() {
                         "title" => {
                             doc.title = value;
@@ -200,7 +200,8 @@ pub fn parse(src: &str) -> Result<Document, MarkupError> {
                     "tiles" => {
                         let mut tiles = Vec::new();
                         for (i, line) in body.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-                            let parts: Vec<&str> = line.split('|').map(str::trim).collect();
+                            // Fields split at `|` but not at an escaped `\|` (a template escapes the data it prints).
+                            let parts: Vec<String> = split_fields(line).iter().map(|f| unescape(f.trim())).collect();
                             if parts.len() < 2 || parts.len() > 3 || parts[0].is_empty() {
                                 return Err(MarkupError {
                                     line: line_of(start) + 1 + i,
@@ -210,9 +211,9 @@ pub fn parse(src: &str) -> Result<Document, MarkupError> {
                                 });
                             }
                             tiles.push(Tile {
-                                label: parts[0].to_string(),
-                                value: parts[1].to_string(),
-                                note: parts.get(2).filter(|n| !n.is_empty()).map(|n| n.to_string()),
+                                label: parts[0].clone(),
+                                value: parts[1].clone(),
+                                note: parts.get(2).filter(|n| !n.is_empty()).cloned(),
                             });
                         }
                         doc.blocks.push(Block::KeyFigures { tiles });
@@ -516,6 +517,41 @@ fn cjk_strong(spans: Vec<Span>, text: &mut String) -> Vec<Span> {
 /// A list item: plain unless some span is styled.
 fn list_item(text: String, spans: Vec<Span>) -> ListItem {
     if spans.iter().all(|s| !s.strong && !s.emphasis) { ListItem::plain(text) } else { ListItem { text, spans } }
+}
+
+/// A tile line's fields: split at each `|` that no backslash escapes.
+fn split_fields(line: &str) -> Vec<&str> {
+    let mut fields = Vec::new();
+    let (mut start, mut escaped) = (0, false);
+    for (i, c) in line.char_indices() {
+        match c {
+            '\\' if !escaped => escaped = true,
+            '|' if !escaped => {
+                fields.push(&line[start..i]);
+                start = i + 1;
+            }
+            _ => escaped = false,
+        }
+    }
+    fields.push(&line[start..]);
+    fields
+}
+
+/// A front-matter value with its backslash escapes read back (`\*` → `*`),
+/// as in the rest of the markup: a template escapes the data it prints.
+fn unescape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, chars.peek()) {
+            ('\\', Some(next)) if next.is_ascii_punctuation() => {
+                out.push(*next);
+                chars.next();
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 fn caption_of(para: &str) -> Option<String> {

@@ -447,7 +447,8 @@ impl Sink for ReportSink {
                     params => params.clone(),
                     tables => tables_value.clone(),
                     unit => unit.clone(),
-                    texts => texts,
+                    // The organisation's own texts are markup: printed as they are.
+                    texts => texts.into_iter().map(|(k, v)| (k, minijinja::Value::from_safe_string(v))).collect::<BTreeMap<_, _>>(),
                     lang => lang.tag(),
                     audience => audience.name(),
                     publication => rules.is_some(),

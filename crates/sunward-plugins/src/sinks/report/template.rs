@@ -143,6 +143,30 @@ fn keep_type(value: &Value, text: String) -> Value {
     }
 }
 
+/// `text` as literal report markup: line breaks become spaces (a value never
+/// ends a table row or a front-matter line), and every character that could
+/// start or end markup (`\ ` * _ [ ] < > # | ~ &`, and `-`, `+` or `=` at
+/// the start) is escaped with a backslash, which the markup reads back as the
+/// character itself.
+pub fn escape_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for (i, c) in text.chars().enumerate() {
+        match c {
+            '\n' | '\r' => out.push(' '),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '~' | '&' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '-' | '+' | '=' if i == 0 => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// The environment for templates under `root`, reading figures from `figures`.
 pub fn environment(root: &Path, figures: Arc<Figures>) -> Environment<'static> {
     let mut env = Environment::new();
@@ -151,6 +175,22 @@ pub fn environment(root: &Path, figures: Arc<Figures>) -> Environment<'static> {
     env.set_keep_trailing_newline(true);
     env.set_trim_blocks(true);
     env.set_lstrip_blocks(true);
+    // Data stays data: every string a template prints is escaped for the report
+    // markup (a school's name cannot start a heading, close a table cell or open a
+    // front-matter key), unless it is markup already (a text, a figure's token).
+    // Escaping on (a custom kind, done by the formatter below), so that what a
+    // template builds itself — a macro's output, a `{% set %}` block — stays markup.
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::Custom("report-markup"));
+    env.set_formatter(|out: &mut minijinja::Output, _state: &State, value: &Value| -> Result<(), Error> {
+        let written = if value.kind() == minijinja::value::ValueKind::String && !value.is_safe() {
+            out.write_str(&escape_markup(value.as_str().unwrap_or_default()))
+        } else if value.is_none() || value.is_undefined() {
+            Ok(())
+        } else {
+            write!(out, "{value}")
+        };
+        written.map_err(|e| Error::new(ErrorKind::WriteFailure, "cannot write the report").with_source(e))
+    });
 
     let academic_years: Arc<Vec<String>> =
         Arc::new(figures.distinct(2).into_iter().filter(|p| p.starts_with("AY") && !p.contains('-')).collect());
