@@ -673,3 +673,42 @@ fn public_sentences_have_no_blanks_and_no_false_fewer_than() {
         }
     }
 }
+
+/// English editions take a unit's English name from the contract's optional
+/// `*_en` columns where the export gives one, and romanise the Chinese name
+/// where it does not.
+#[test]
+fn english_editions_use_the_english_names_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let tiny = repo().join("crates/sunward-cli/tests/fixtures/tiny");
+    for entry in std::fs::read_dir(&tiny).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), data.join(entry.file_name())).unwrap();
+    }
+    std::fs::write(
+        data.join("schools.csv"),
+        "school_id,school_name,stage,district_id,district_name,city,org_id,org_name,school_name_en,district_name_en,city_en\n\
+         T1,大河中学,junior,D1,测试区,测试市,,,Great River Secondary,Test District,Test City\n\
+         T2,小溪中学,junior,D1,测试区,测试市,,,,Test District,Test City\n\
+         T3,山顶小学,primary,D1,测试区,测试市,,,,Test District,Test City\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    metrics(&data, 2023, 2024, &out);
+    let sets = [
+        format!("data_dir={}", data.display()),
+        format!("metrics={}", out.join("metrics.parquet").display()),
+        "baseline_year=2023".to_string(),
+        "lang=en".to_string(),
+    ];
+    run("district-comparison.yaml", &sets, &out);
+    let dom = chromium_dom(&out.join("district-comparison_AY2024_D1.html"));
+    assert!(dom.contains("Test District"), "the district's English name");
+    let rows = html_rows(&dom);
+    assert!(rows.iter().any(|r| r.first().is_some_and(|c| c == "Great River Secondary")), "{rows:?}");
+    // No English name given: the Chinese one romanised.
+    assert!(rows.iter().any(|r| r.first().is_some_and(|c| c == "Xiaoxi Middle School")), "{rows:?}");
+    assert!(!dom.contains("大河中学"));
+}

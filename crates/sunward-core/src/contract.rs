@@ -164,6 +164,11 @@ pub const TABLES: &[TableSpec] = &[
             col("city", Str, true),
             col("org_id", Str, false),
             col("org_name", Str, false),
+            // English names for English editions; a name left empty is romanised (湖畔中学 → Hupan Middle School).
+            col("school_name_en", Str, false),
+            col("district_name_en", Str, false),
+            col("city_en", Str, false),
+            col("org_name_en", Str, false),
         ],
         unique: &[&["school_id"]],
         ordered_dates: &[],

@@ -75,6 +75,15 @@ pub struct KeyParts<'a> {
     pub references: Vec<(String, String)>,
 }
 
+/// A digest of the whole data contract (every table, column, code and rule).
+fn contract_fingerprint() -> &'static str {
+    static FINGERPRINT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    FINGERPRINT.get_or_init(|| {
+        let described = format!("{:?}", sunward_core::contract::TABLES);
+        Sha256::digest(described.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    })
+}
+
 impl CacheKey {
     /// The key of a source.
     pub fn new(parts: &KeyParts<'_>) -> Self {
@@ -82,6 +91,9 @@ impl CacheKey {
         let described = serde_json::json!({
             "format": 1,
             "tool": env!("CARGO_PKG_VERSION"),
+            // The data contract the rows were checked and typed against: a changed
+            // rule, code or column (an upper bound, an optional column) loads afresh.
+            "contract": contract_fingerprint(),
             "plugin": parts.plugin,
             "entry": parts.entry,
             "params": parts.params,
