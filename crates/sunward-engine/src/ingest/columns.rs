@@ -298,23 +298,19 @@ fn check_rules(rules: &Rules<'_>, arrays: &[ArrayRef], flagged: &mut [bool]) {
                     }
                 }
             }
-            DataType::Int64 => {
-                if c.min.is_some() || c.max.is_some() {
-                    let (min, max) = (c.min.unwrap_or(f64::NEG_INFINITY), c.max.unwrap_or(f64::INFINITY));
-                    for (i, v) in array.as_primitive::<Int64Type>().iter().enumerate() {
-                        if v.is_some_and(|v| (v as f64) < min || (v as f64) > max) {
-                            flag(i);
-                        }
+            DataType::Int64 if c.min.is_some() || c.max.is_some() => {
+                let (min, max) = (c.min.unwrap_or(f64::NEG_INFINITY), c.max.unwrap_or(f64::INFINITY));
+                for (i, v) in array.as_primitive::<Int64Type>().iter().enumerate() {
+                    if v.is_some_and(|v| (v as f64) < min || (v as f64) > max) {
+                        flag(i);
                     }
                 }
             }
-            DataType::Float64 => {
-                if c.min.is_some() || c.max.is_some() {
-                    let (min, max) = (c.min.unwrap_or(f64::NEG_INFINITY), c.max.unwrap_or(f64::INFINITY));
-                    for (i, v) in array.as_primitive::<Float64Type>().iter().enumerate() {
-                        if v.is_some_and(|v| v < min || v > max) {
-                            flag(i);
-                        }
+            DataType::Float64 if c.min.is_some() || c.max.is_some() => {
+                let (min, max) = (c.min.unwrap_or(f64::NEG_INFINITY), c.max.unwrap_or(f64::INFINITY));
+                for (i, v) in array.as_primitive::<Float64Type>().iter().enumerate() {
+                    if v.is_some_and(|v| v < min || v > max) {
+                        flag(i);
                     }
                 }
             }
