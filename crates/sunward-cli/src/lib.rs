@@ -258,6 +258,15 @@ fn parse_memory(text: &str) -> Result<usize, String> {
 /// Run the `sunward` command line with the plugins in `registry`, reading the
 /// process arguments, and return the exit code.
 pub fn main_with(registry: Registry) -> ExitCode {
+    // Ctrl-C or SIGTERM: remove what the run has not finished (staging folders,
+    // partial output files) and say so; finished outputs stay as they are.
+    let _ = ctrlc::set_handler(|| {
+        let removed = sunward_core::cleanup::remove_all();
+        eprintln!(
+            "sunward: interrupted; unfinished files and staging folders removed: {removed}; finished outputs are kept"
+        );
+        std::process::exit(130);
+    });
     let code = run_cli(std::env::args_os(), registry);
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

@@ -168,3 +168,76 @@ fn data_stays_data_in_reports() {
     let pdf = common::pdf_text(&out.join("district-comparison_AY2024_D1.pdf"));
     assert!(pdf.contains("**粗**") && pdf.contains("<b>x</b>") && !pdf.contains("HACKED\n"), "{pdf}");
 }
+
+/// The names in `dir` that a run leaves only while it is going: staging
+/// folders and partial output files.
+fn leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .filter(|n| n.starts_with(".sunward-stage-") || n.ends_with(".partial"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// SIGTERM (what `kill` and a service manager send) or Ctrl-C during a
+/// query that never ends: the run says it was interrupted, exits 130, and
+/// leaves no staging folder and no partial file. A staging folder that a
+/// `kill -9` left behind is swept by the next run into the same folder; the
+/// staging folder is its owner's alone (0700).
+#[test]
+fn an_interrupted_run_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let schools = repo().join("crates/sunward-cli/tests/fixtures/tiny/schools.csv");
+    let pipeline = dir.path().join("forever.yaml");
+    std::fs::write(
+        &pipeline,
+        format!(
+            "name: forever\nsources:\n  schools: {{plugin: csv, path: \"{}\", contract: schools}}\n\
+             steps:\n  forever: {{plugin: sql, query: \"WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t) SELECT COUNT(*) AS n FROM t\"}}\n\
+             outputs:\n  n: {{plugin: csv, table: forever, path: n.csv}}\n",
+            schools.display()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    // What a `kill -9` left: a staging folder whose owner is gone.
+    let stale = out.join(".sunward-stage-stale");
+    std::fs::create_dir_all(&stale).unwrap();
+    std::fs::write(stale.join("owner.pid"), "4194304").unwrap(); // above Linux's largest pid
+    std::fs::write(stale.join("services_raw.parquet"), b"roll numbers").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sunward"))
+        .args(["run", pipeline.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the run's own staging folder (the stale one gone, a new one made).
+    let mut own = None;
+    for _ in 0..200 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let names = leftovers(&out);
+        if !stale.exists()
+            && let Some(name) = names.first()
+        {
+            own = Some(out.join(name));
+            break;
+        }
+    }
+    let own = own.expect("the run made its staging folder and swept the stale one");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&own).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "the staging folder is readable by others");
+    }
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    assert!(leftovers(&out).is_empty(), "left behind: {:?}", leftovers(&out));
+    assert!(!out.join("n.csv").exists());
+}

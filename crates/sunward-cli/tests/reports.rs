@@ -653,6 +653,11 @@ fn public_sentences_have_no_blanks_and_no_false_fewer_than() {
         let out = sample_reviews(dir.path(), &["audience=public", &format!("lang={lang}")]);
         for unit in ["KS-ORG1", "KS01", "KS02"] {
             let dom = chromium_dom(&out.join(format!("annual-review_2025_{unit}.html")));
+            // Headings are headings: a template's comment once swallowed the blank line
+            // after "三、个案工作" and made its whole first paragraph part of the heading.
+            for heading in dom.split("<h2").skip(1).map(|h| h.split("</h2>").next().unwrap()) {
+                assert!(heading.chars().count() < 80, "{lang} {unit}: a heading holds a paragraph: {heading}");
+            }
             let paragraphs: Vec<&str> = dom
                 .split("<p")
                 .skip(1)

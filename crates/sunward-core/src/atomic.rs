@@ -16,10 +16,20 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 /// A file being written; [`AtomicFile::commit`] makes it visible.
-/// Dropped without a commit, the temporary file is removed.
+/// Dropped without a commit, the temporary file is removed; interrupted
+/// (SIGINT, SIGTERM), the command line removes it ([`crate::cleanup`]).
 pub struct AtomicFile {
-    tmp: tempfile::NamedTempFile,
+    /// The temporary file (taken by [`AtomicFile::commit`]).
+    tmp: Option<tempfile::NamedTempFile>,
     path: PathBuf,
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if let Some(tmp) = &self.tmp {
+            crate::cleanup::unregister(tmp.path());
+        }
+    }
 }
 
 impl AtomicFile {
@@ -58,24 +68,26 @@ impl AtomicFile {
         let tmp = builder
             .tempfile_in(&dir)
             .map_err(|e| Diagnostic::runtime(format!("cannot write in {}", dir.display())).caused_by(e))?;
-        Ok(AtomicFile { tmp, path: path.to_path_buf() })
+        crate::cleanup::register(tmp.path());
+        Ok(AtomicFile { tmp: Some(tmp), path: path.to_path_buf() })
     }
     /// The temporary file to write into.
     pub fn file(&mut self) -> &mut File {
-        self.tmp.as_file_mut()
+        self.tmp.as_mut().expect("an uncommitted file has its temporary file").as_file_mut()
     }
     /// The final path.
     pub fn path(&self) -> &Path {
         &self.path
     }
     /// Flush to disk and rename into place.
-    pub fn commit(self) -> Result<PathBuf> {
-        let path = self.path;
-        self.tmp
-            .as_file()
+    pub fn commit(mut self) -> Result<PathBuf> {
+        let path = self.path.clone();
+        let tmp = self.tmp.take().expect("a file is committed once");
+        crate::cleanup::unregister(tmp.path());
+        tmp.as_file()
             .sync_all()
             .map_err(|e| Diagnostic::runtime(format!("cannot write {}", path.display())).caused_by(e))?;
-        self.tmp.persist(&path).map_err(|e| {
+        tmp.persist(&path).map_err(|e| {
             Diagnostic::runtime(format!("cannot move the finished file to {}", path.display())).caused_by(e.error)
         })?;
         Ok(path)

@@ -6,6 +6,7 @@
 
 pub mod atomic;
 pub mod checks;
+pub mod cleanup;
 pub mod contract;
 pub mod diag;
 pub mod model;

@@ -29,6 +29,32 @@ use sunward_core::{Diagnostic, Result, TableData};
 /// Bytes all tables held in memory may take together, when no memory limit is set.
 pub const DEFAULT_THRESHOLD: usize = 256 * 1024 * 1024;
 
+/// The name every staging folder starts with.
+const STAGE_PREFIX: &str = ".sunward-stage-";
+/// The file in a staging folder naming the process that made it.
+const OWNER_FILE: &str = "owner.pid";
+
+/// Removes staging folders in `parent` that an interrupted run left behind
+/// (`kill -9`, a power cut): those whose owning process is no longer running.
+/// A folder of a run still going (this machine's process table says so) is
+/// left alone; one without an owner file is older than this rule and is
+/// removed too.
+fn sweep(parent: &Path) {
+    let Ok(entries) = std::fs::read_dir(parent) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !name.to_string_lossy().starts_with(STAGE_PREFIX) || !entry.path().is_dir() {
+            continue;
+        }
+        let owner =
+            std::fs::read_to_string(entry.path().join(OWNER_FILE)).ok().and_then(|p| p.trim().parse::<u32>().ok());
+        let running = owner.is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+        if !running {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// The staging folder of one run.
 #[derive(Debug)]
 pub struct Stage {
@@ -36,6 +62,13 @@ pub struct Stage {
     threshold: usize,
     /// Bytes of every table held in memory so far (tables are loaded on several threads).
     held: Arc<AtomicUsize>,
+}
+
+impl Drop for Stage {
+    fn drop(&mut self) {
+        // The folder itself goes with the `TempDir`.
+        sunward_core::cleanup::unregister(self.dir.path());
+    }
 }
 
 impl Stage {
@@ -48,11 +81,23 @@ impl Stage {
         })?;
         // Absolute, so that a table's path means the same file to every process reading it.
         let parent = std::path::absolute(parent).unwrap_or_else(|_| parent.to_path_buf());
-        let dir = tempfile::Builder::new().prefix(".sunward-stage-").tempdir_in(&parent).map_err(|e| {
+        sweep(&parent);
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(STAGE_PREFIX);
+        // Owner only: a staged table holds record-level data (roll numbers, before pseudonymising).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o700));
+        }
+        let dir = builder.tempdir_in(&parent).map_err(|e| {
             Diagnostic::runtime(format!("cannot create a staging folder in {}", parent.display()))
                 .hint("the staging folder must be writable; choose another with --stage")
                 .caused_by(e)
         })?;
+        // Which process owns the folder: a later run sweeps it once that process is gone.
+        let _ = std::fs::write(dir.path().join(OWNER_FILE), std::process::id().to_string());
+        sunward_core::cleanup::register(dir.path());
         Ok(Stage { dir, threshold, held: Arc::new(AtomicUsize::new(0)) })
     }
 
@@ -167,7 +212,14 @@ impl Drop for BackgroundWriter {
 
 impl BackgroundWriter {
     fn start(path: &Path, schema: SchemaRef) -> Result<Self> {
-        let file = std::fs::File::create(path).map_err(|e| {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options.open(path).map_err(|e| {
             Diagnostic::runtime(format!("cannot create the staging file {}", path.display())).caused_by(e)
         })?;
         // Fast to write: plain pages without statistics (dictionaries and

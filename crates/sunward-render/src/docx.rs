@@ -1025,7 +1025,7 @@ fn block_xml(out: &mut String, block: &Block, frame: Option<&ChartFrame>, ctx: &
                 ));
             }
         }
-        Block::Note { text } => out.push_str(&para("Note", "", &run(text, ""))),
+        Block::Note { text } => out.push_str(&para("Note", keep, &run(text, ""))),
         Block::PageBreak => out.push_str(&page_break()),
         Block::Attachment { title } => {
             ctx.attachments += 1;

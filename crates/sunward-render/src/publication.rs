@@ -226,8 +226,8 @@ impl Rules {
             ),
             Lang::En => format!(
                 "Note: to protect students' privacy, counts of students, attendances, cases and incidents from 1 to {} \
-                 are shown as “<{k}”, and rates and shares based on them are withheld (“{w}”). A few other figures are \
-                 withheld as well (“{w}”), so that a hidden count cannot be worked out by adding or subtracting figures \
+                 are shown as \"<{k}\", and rates and shares based on them are withheld (\"{w}\"). A few other figures are \
+                 withheld as well (\"{w}\"), so that a hidden count cannot be worked out by adding or subtracting figures \
                  of other tables, other schools or other periods. Counts of sessions, classes and days, which count no \
                  person, are shown in full.",
                 k - 1,
@@ -645,6 +645,6 @@ mod tests {
     fn notes_exist_in_both_languages() {
         let rules = Rules::new(10);
         assert!(rules.note(Lang::ZhCn).contains("小于10的非零人数、人次、个案数和事件数显示为“<10”"));
-        assert!(rules.note(Lang::En).contains("cases and incidents from 1 to 9 are shown as “<10”"));
+        assert!(rules.note(Lang::En).contains("cases and incidents from 1 to 9 are shown as \"<10\""));
     }
 }

@@ -266,7 +266,7 @@ pub fn long_document(lang: Lang) -> Document {
         Block::Note {
             text: t(
                 "注：小于5的计数显示为“<5”，由其可推算的数字显示为“—”。",
-                "Note: counts from 1 to 4 are shown as “<5”.",
+                "Note: counts from 1 to 4 are shown as \"<5\".",
             ),
         },
         Block::Heading { level: 1, text: t("三、下一年度计划", "3. Next year") },

@@ -47,7 +47,7 @@ fn html_is_deterministic_and_english_works() {
     let b = html::render(&doc.clone());
     assert_eq!(a, b);
     assert!(a.contains("<html lang=\"en\">"));
-    assert!(a.contains("cases and incidents from 1 to 4 are shown as “&lt;5”"));
+    assert!(a.contains("cases and incidents from 1 to 4 are shown as &quot;&lt;5&quot;"));
     assert!(a.contains("<dt>Generated</dt><dd>15 January 2025</dd>"));
 }
 
