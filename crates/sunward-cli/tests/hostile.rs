@@ -209,7 +209,7 @@ fn an_interrupted_run_leaves_nothing_behind() {
     std::fs::create_dir_all(&stale).unwrap();
     std::fs::write(stale.join("owner.pid"), "4194304").unwrap(); // above Linux's largest pid
     std::fs::write(stale.join("services_raw.parquet"), b"roll numbers").unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sunward"))
+    let child = Command::new(env!("CARGO_BIN_EXE_sunward"))
         .args(["run", pipeline.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
         .stderr(std::process::Stdio::piped())
         .spawn()
