@@ -118,6 +118,20 @@ pub fn parse(src: &str) -> Result<Document, MarkupError> {
     for (event, range) in Parser::new_ext(src, opts).into_offset_iter() {
         match event {
             Event::Start(Tag::MetadataBlock(MetadataBlockKind::YamlStyle)) => metadata = true,
+            // Front matter is the block at the very top of the markup and nowhere else:
+            // a `---` block further down (in a text an organisation wrote) stays text.
+            Event::End(TagEnd::MetadataBlock(_)) if src[..range.start].trim_start_matches('\u{feff}').trim() != "" => {
+                metadata = false;
+                let literal: Vec<String> = std::mem::take(&mut text)
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(String::from)
+                    .collect();
+                if !literal.is_empty() {
+                    doc.blocks.push(Block::Paragraph { text: literal.join(" ") });
+                }
+            }
             Event::End(TagEnd::MetadataBlock(_)) => {
                 metadata = false;
                 for (i, line) in std::mem::take(&mut text).lines().enumerate() {
@@ -585,6 +599,24 @@ pub fn cell_of(s: &str) -> Cell {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dashed_block_below_the_top_is_text_not_front_matter() {
+        // An organisation's text with a `---` block of its own, printed into an internal report.
+        let doc = parse("---\ntitle: 年报\naudience: 内部资料\n---\n\n我们的工作。\n\n---\ntitle: HACKED\naudience: 公开\n---\n\n其后文字。\n")
+            .unwrap();
+        assert_eq!(doc.title, "年报");
+        assert_eq!(doc.meta.audience.as_deref(), Some("内部资料"));
+        let texts: Vec<String> = doc
+            .blocks
+            .iter()
+            .filter_map(|b| match b {
+                Block::Paragraph { text } => Some(text.clone()),
+                _ => None,
+            })
+            .collect();
+        assert!(texts.iter().any(|t| t.contains("title: HACKED")), "{:?}", doc.blocks);
+    }
     use crate::chart::Chart;
 
     const SAMPLE: &str = "---
