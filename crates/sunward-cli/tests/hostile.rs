@@ -128,13 +128,7 @@ fn counts_beyond_any_school_are_rejected_and_sums_stay_exact() {
 #[test]
 fn data_stays_data_in_reports() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    std::fs::create_dir_all(&data).unwrap();
-    let tiny = repo().join("crates/sunward-cli/tests/fixtures/tiny");
-    for entry in std::fs::read_dir(&tiny).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), data.join(entry.file_name())).unwrap();
-    }
+    let data = common::tiny_copy(dir.path());
     let name = "大河\ntitle: HACKED\n中学 | **粗** <b>x</b> ``` #1 & [链接](x)";
     let schools = std::fs::read_to_string(data.join("schools.csv")).unwrap();
     let quoted = format!("\"{}\"", name.replace('"', "\"\""));

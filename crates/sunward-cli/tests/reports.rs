@@ -685,13 +685,7 @@ fn public_sentences_have_no_blanks_and_no_false_fewer_than() {
 #[test]
 fn english_editions_use_the_english_names_given() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    std::fs::create_dir_all(&data).unwrap();
-    let tiny = repo().join("crates/sunward-cli/tests/fixtures/tiny");
-    for entry in std::fs::read_dir(&tiny).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), data.join(entry.file_name())).unwrap();
-    }
+    let data = common::tiny_copy(dir.path());
     std::fs::write(
         data.join("schools.csv"),
         "school_id,school_name,stage,district_id,district_name,city,org_id,org_name,school_name_en,district_name_en,city_en\n\

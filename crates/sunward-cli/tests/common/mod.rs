@@ -13,6 +13,18 @@ pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
 }
 
+/// A copy of the tiny fixture (`tests/fixtures/tiny`: one district, three
+/// schools) in `dir/data`, for a test that changes a file of it.
+pub fn tiny_copy(dir: &Path) -> PathBuf {
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    for entry in std::fs::read_dir(repo().join("crates/sunward-cli/tests/fixtures/tiny")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), data.join(entry.file_name())).unwrap();
+    }
+    data
+}
+
 /// Asserts that a command succeeded, printing its exit code and output if not.
 pub fn ok(output: &Output) {
     assert!(
