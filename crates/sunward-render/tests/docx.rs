@@ -7,9 +7,10 @@
 //! all installed or written by `scripts/prepare-fonts.sh`; without them these
 //! tests fail and say so — they never skip.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sunward_render::{BarChart, Block, Cell, Chart, Column, Document, Lang, Meta, Table, Tile, docx, sample};
 
@@ -19,40 +20,6 @@ fn scratch(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-/// Converts `docx` to `format` (`pdf`, `odt`) with LibreOffice, in a fresh
-/// user profile so that tests running side by side (and a desktop
-/// LibreOffice) never share one.
-fn soffice_convert(docx: &Path, dir: &Path, format: &str) -> PathBuf {
-    static RUN: AtomicUsize = AtomicUsize::new(0);
-    let profile = std::env::temp_dir().join(format!(
-        "sunward-soffice-{}-{}",
-        std::process::id(),
-        RUN.fetch_add(1, Ordering::Relaxed)
-    ));
-    let out = Command::new("soffice")
-        .arg(format!("-env:UserInstallation=file://{}", profile.display()))
-        .args(["--headless", "--norestore", "--convert-to", format, "--outdir"])
-        .arg(dir)
-        .arg(docx)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run soffice ({e}): LibreOffice Writer is needed to check the Word reports; \
-                 run scripts/prepare-fonts.sh, which installs libreoffice-writer-nogui"
-            )
-        });
-    let _ = std::fs::remove_dir_all(&profile);
-    let converted = dir.join(docx.with_extension(format).file_name().unwrap());
-    assert!(
-        out.status.success() && converted.is_file(),
-        "soffice did not convert {}: {}{}",
-        docx.display(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    converted
 }
 
 /// The text of each page of a PDF.
@@ -68,7 +35,7 @@ fn pdftotext_pages(pdf: &Path) -> Vec<String> {
 /// Renders, writes, converts and reads back a document: the text per page.
 fn through_libreoffice(doc: &Document, name: &str) -> Vec<String> {
     let path = write_docx(doc, name);
-    let pdf = soffice_convert(&path, path.parent().unwrap(), "pdf");
+    let pdf = common::soffice_convert(&path, path.parent().unwrap(), "pdf");
     pdftotext_pages(&pdf)
 }
 
@@ -224,7 +191,7 @@ fn long_tables_repeat_their_header_row_on_every_page() {
 #[test]
 fn libreoffice_sees_the_headings_as_an_outline() {
     let path = write_docx(&chinese_report(), "outline");
-    let odt = soffice_convert(&path, path.parent().unwrap(), "odt");
+    let odt = common::soffice_convert(&path, path.parent().unwrap(), "odt");
     let mut zip = zip::ZipArchive::new(std::fs::File::open(&odt).unwrap()).unwrap();
     let mut content = String::new();
     std::io::Read::read_to_string(&mut zip.by_name("content.xml").unwrap(), &mut content).unwrap();

@@ -14,6 +14,8 @@
 //!
 //! Needs the fonts and `pdftotext` (`scripts/prepare-fonts.sh`).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
@@ -364,21 +366,8 @@ fn word_lines_hold_28_characters() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("official.docx");
     std::fs::write(&path, sunward_render::docx::render(&doc).unwrap()).unwrap();
-    let profile = dir.join("profile");
-    let out = Command::new("soffice")
-        .arg(format!("-env:UserInstallation=file://{}", profile.display()))
-        .args(["--headless", "--norestore", "--convert-to", "pdf", "--outdir"])
-        .arg(&dir)
-        .arg(&path)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run soffice ({e}): run scripts/prepare-fonts.sh"));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let text = Command::new("pdftotext")
-        .args(["-enc", "UTF-8", "-bbox-layout"])
-        .arg(dir.join("official.pdf"))
-        .arg("-")
-        .output()
-        .unwrap();
+    let pdf = common::soffice_convert(&path, &dir, "pdf");
+    let text = Command::new("pdftotext").args(["-enc", "UTF-8", "-bbox-layout"]).arg(&pdf).arg("-").output().unwrap();
     let pages = lines_of(&String::from_utf8(text.stdout).unwrap());
     // The title breaks between phrases in Word too.
     let squeezed = |l: &Line| l.text.split_whitespace().collect::<String>();

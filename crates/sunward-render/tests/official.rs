@@ -7,9 +7,10 @@
 //! other renderer tests do; set `SUNWARD_KEEP=dir` to keep the rendered
 //! files there for a look.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sunward_render::{Block, DocStyle, Document, docx, html, markup, pdf};
 
@@ -91,31 +92,9 @@ fn pdftotext_with(path: &Path, args: &[&str]) -> Vec<String> {
     pages
 }
 
-/// Converts a .docx to PDF with LibreOffice in a fresh profile.
+/// Converts a .docx to PDF with LibreOffice, beside it.
 fn soffice_pdf(docx: &Path) -> PathBuf {
-    static RUN: AtomicUsize = AtomicUsize::new(0);
-    let profile = std::env::temp_dir().join(format!(
-        "sunward-official-soffice-{}-{}",
-        std::process::id(),
-        RUN.fetch_add(1, Ordering::Relaxed)
-    ));
-    let dir = docx.parent().unwrap();
-    let out = Command::new("soffice")
-        .arg(format!("-env:UserInstallation=file://{}", profile.display()))
-        .args(["--headless", "--norestore", "--convert-to", "pdf", "--outdir"])
-        .arg(dir)
-        .arg(docx)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run soffice ({e}): LibreOffice Writer is needed to check Word reports"));
-    let _ = std::fs::remove_dir_all(&profile);
-    let converted = docx.with_extension("pdf");
-    assert!(
-        out.status.success() && converted.is_file(),
-        "soffice did not convert {}: {}",
-        docx.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    converted
+    common::soffice_convert(docx, docx.parent().unwrap(), "pdf")
 }
 
 fn squeeze(s: &str) -> String {
