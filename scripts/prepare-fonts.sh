@@ -11,7 +11,7 @@
 # Also copies the font's licence to assets/fonts/LICENSE-wqy-microhei.txt and
 # makes sure pdftotext and pdftoppm (poppler-utils), headless Chromium and
 # LibreOffice Writer (which opens the Word reports in their tests) are there
-# for the report tests.
+# for the report tests, and GNU time (the tests of bounded memory).
 #
 # Idempotent: every step checks before it acts; run it again at any time.
 # For official documents (GB/T 9704-2012) it also copies two faces of
@@ -60,7 +60,7 @@ apt_install() {
 # Debian's python3-fonttools runs with Debian's own python (not a pyenv or venv one).
 # chromium: the report tests open the HTML in headless Chromium and read its DOM.
 # libreoffice-writer-nogui: the Word report tests print the .docx to PDF with soffice.
-apt_install fonts-wqy-microhei fonts-arphic-gbsn00lp fonts-arphic-gkai00mp poppler-utils python3-fonttools chromium
+apt_install fonts-wqy-microhei fonts-arphic-gbsn00lp fonts-arphic-gkai00mp poppler-utils python3-fonttools chromium time
 apt_install --no-install-recommends libreoffice-writer-nogui
 PYTHON=/usr/bin/python3
 if ! "$PYTHON" -c 'import fontTools' 2>/dev/null; then

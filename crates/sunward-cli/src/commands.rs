@@ -136,6 +136,13 @@ pub fn validate(registry: &Registry, args: &ValidateArgs) -> i32 {
 
 /// `sunward run`: a pipeline, or every pipeline of a workflow in order.
 pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
+    if let Some(limit) = args.timeout {
+        let text = humantime::format_duration(limit).to_string();
+        std::thread::spawn(move || {
+            std::thread::sleep(limit);
+            crate::stop(&format!("stopped after --timeout {text}"), 124);
+        });
+    }
     if !is_workflow_file(&args.pipeline) {
         return run_pipeline(registry, &args.pipeline, &args.sets, args);
     }

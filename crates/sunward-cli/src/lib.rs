@@ -109,6 +109,19 @@ struct RunArgs {
     /// then be a folder every machine of the cluster sees at the same path).
     #[arg(long, value_name = "ENGINE", env = "SUNWARD_ENGINE", default_value = "local", value_parser = parse_engine)]
     engine: EngineArg,
+    /// Stop the run (a workflow: all of it) after this long, e.g. 90s, 10m or
+    /// 1h 30m, as Ctrl-C would: nothing unfinished is kept, exit code 124.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    timeout: Option<std::time::Duration>,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let duration =
+        humantime::parse_duration(text).map_err(|e| format!("{e}: write a duration such as 90s, 10m or 1h 30m"))?;
+    if duration.is_zero() {
+        return Err("a timeout of zero would stop every run at once".into());
+    }
+    Ok(duration)
 }
 
 /// Where a run's steps execute.
@@ -260,15 +273,22 @@ fn parse_memory(text: &str) -> Result<usize, String> {
 pub fn main_with(registry: Registry) -> ExitCode {
     // Ctrl-C or SIGTERM: remove what the run has not finished (staging folders,
     // partial output files) and say so; finished outputs stay as they are.
-    let _ = ctrlc::set_handler(|| {
-        let removed = sunward_core::cleanup::remove_all();
-        eprintln!(
-            "sunward: interrupted; unfinished files and staging folders removed: {removed}; finished outputs are kept"
-        );
-        std::process::exit(130);
-    });
+    let _ = ctrlc::set_handler(|| stop("interrupted", 130));
     let code = run_cli(std::env::args_os(), registry);
     ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// Stop the process at once, as Ctrl-C, SIGTERM or `--timeout` ask: remove
+/// what the run has not finished and say so. A pipeline's outputs are
+/// published as a set when it succeeds, so the outputs of its previous run
+/// stay as they were.
+pub(crate) fn stop(why: &str, code: i32) -> ! {
+    let removed = sunward_core::cleanup::remove_all();
+    eprintln!(
+        "sunward: {why}; nothing of the pipeline being run was published ({removed} unfinished files and \
+         staging folders removed); outputs written before it are as they were"
+    );
+    std::process::exit(code);
 }
 
 /// Run the command line on the given arguments (the first is the program

@@ -219,7 +219,10 @@ fn too_many_rejected_rows_exit_with_3() {
     assert_eq!(output.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("error: too many rejected rows"), "{stderr}");
     assert!(stderr.trim_end().ends_with("1 error in limited.yaml"), "{stderr}");
-    assert!(dir.path().join("out/rejects/services.csv").is_file(), "rejects are still written");
+    let rejects = dir.path().join("out/failed/first/rejects/services.csv");
+    assert!(rejects.is_file(), "the failed run's rejects are set aside");
+    assert!(stderr.contains("out/failed/first/rejects/services.csv"), "the message points to them: {stderr}");
+    assert!(!dir.path().join("out/rejects").exists(), "nothing of the failed run is published");
     assert!(!dir.path().join("out/by_school_and_type_2025.csv").exists(), "no output is written");
 }
 

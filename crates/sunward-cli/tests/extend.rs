@@ -251,7 +251,8 @@ fn a_failing_error_check_stops_the_run_before_any_output_and_a_warning_is_record
     assert!(stderr.contains("record_id=R1"), "{stderr}");
     assert!(!stderr.contains("P0001"), "a student reference was printed:\n{stderr}");
     assert!(!dir.path().join("out/s.csv").exists());
-    let manifest = std::fs::read_to_string(dir.path().join("out/manifest-extend.json")).unwrap();
+    assert!(!dir.path().join("out/manifest-extend.json").exists(), "nothing of the failed run is published");
+    let manifest = std::fs::read_to_string(dir.path().join("out/failed/extend/manifest-extend.json")).unwrap();
     assert!(manifest.contains("\"failed\"") && !manifest.contains("P0001"), "{manifest}");
 }
 

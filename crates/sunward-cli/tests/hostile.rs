@@ -171,7 +171,9 @@ fn leftovers(dir: &Path) -> Vec<String> {
             entries
                 .flatten()
                 .map(|e| e.file_name().to_string_lossy().to_string())
-                .filter(|n| n.starts_with(".sunward-stage-") || n.ends_with(".partial"))
+                .filter(|n| {
+                    n.starts_with(".sunward-stage-") || n.starts_with(".sunward-gen-") || n.ends_with(".partial")
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -185,19 +187,9 @@ fn leftovers(dir: &Path) -> Vec<String> {
 #[test]
 fn an_interrupted_run_leaves_nothing_behind() {
     let dir = tempfile::tempdir().unwrap();
-    let schools = repo().join("crates/sunward-cli/tests/fixtures/tiny/schools.csv");
-    let pipeline = dir.path().join("forever.yaml");
-    std::fs::write(
-        &pipeline,
-        format!(
-            "name: forever\nsources:\n  schools: {{plugin: csv, path: \"{}\", contract: schools}}\n\
-             steps:\n  forever: {{plugin: sql, query: \"WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t) SELECT COUNT(*) AS n FROM t\"}}\n\
-             outputs:\n  n: {{plugin: csv, table: forever, path: n.csv}}\n",
-            schools.display()
-        ),
-    )
-    .unwrap();
+    let pipeline = never_ending_pipeline(dir.path());
     let out = dir.path().join("out");
+    let earlier = earlier_outputs(&out);
     // What a `kill -9` left: a staging folder whose owner is gone.
     let stale = out.join(".sunward-stage-stale");
     std::fs::create_dir_all(&stale).unwrap();
@@ -233,5 +225,164 @@ fn an_interrupted_run_leaves_nothing_behind() {
     assert_eq!(output.status.code(), Some(130), "{err}");
     assert!(err.contains("interrupted"), "{err}");
     assert!(leftovers(&out).is_empty(), "left behind: {:?}", leftovers(&out));
-    assert!(!out.join("n.csv").exists());
+    assert_eq!(earlier_outputs(&out), earlier, "the previous outputs changed");
+}
+
+/// A pipeline whose one step never ends.
+fn never_ending_pipeline(dir: &Path) -> std::path::PathBuf {
+    let schools = repo().join("crates/sunward-cli/tests/fixtures/tiny/schools.csv");
+    let pipeline = dir.join("forever.yaml");
+    std::fs::write(
+        &pipeline,
+        format!(
+            "name: forever\nsources:\n  schools: {{plugin: csv, path: \"{}\", contract: schools}}\n\
+             steps:\n  forever: {{plugin: sql, query: \"WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t) SELECT COUNT(*) AS n FROM t\"}}\n\
+             outputs:\n  n: {{plugin: csv, table: forever, path: n.csv}}\n",
+            schools.display()
+        ),
+    )
+    .unwrap();
+    pipeline
+}
+
+/// The files an earlier run of the never-ending pipeline left in `out`
+/// (made on first call), with their contents.
+fn earlier_outputs(out: &Path) -> Vec<(String, String)> {
+    let files = ["n.csv", "manifest-forever.json", "rejects/schools.csv"];
+    if !out.join("n.csv").exists() {
+        for f in files {
+            std::fs::create_dir_all(out.join(f).parent().unwrap()).unwrap();
+            std::fs::write(out.join(f), format!("from an earlier run: {f}")).unwrap();
+        }
+    }
+    files.iter().map(|f| (f.to_string(), std::fs::read_to_string(out.join(f)).unwrap_or_default())).collect()
+}
+
+/// `--timeout` stops a run as Ctrl-C does, with its own message and exit
+/// code 124; the generation a `kill -9` left half-written is swept first.
+#[test]
+fn a_run_past_its_timeout_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = never_ending_pipeline(dir.path());
+    let out = dir.path().join("out");
+    let earlier = earlier_outputs(&out);
+    let stale = out.join(".sunward-gen-stale");
+    std::fs::create_dir_all(&stale).unwrap();
+    std::fs::write(stale.join("owner.pid"), "4194304").unwrap();
+    std::fs::write(stale.join("n.csv"), "half-written").unwrap();
+    let output = sunward(
+        dir.path(),
+        &["run", pipeline.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--timeout", "3s"],
+    );
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(124), "{err}");
+    assert!(err.contains("stopped after --timeout 3s"), "{err}");
+    assert!(leftovers(&out).is_empty(), "left behind: {:?}", leftovers(&out));
+    assert_eq!(earlier_outputs(&out), earlier, "the previous outputs changed");
+    let bad = sunward(dir.path(), &["run", pipeline.to_str().unwrap(), "--timeout", "soon"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("90s, 10m or 1h 30m"), "{}", stderr(&bad));
+}
+
+/// A pipeline reading `file` (CSV or JSON lines) as the schools contract.
+fn read_schools(dir: &Path, plugin: &str, file: &Path) -> std::path::PathBuf {
+    let pipeline = dir.join("read.yaml");
+    std::fs::write(
+        &pipeline,
+        format!(
+            "name: read\nsources:\n  schools: {{plugin: {plugin}, path: \"{}\", contract: schools}}\n\
+             outputs:\n  copy: {{plugin: csv, table: schools, path: copy.csv}}\n",
+            file.display()
+        ),
+    )
+    .unwrap();
+    pipeline
+}
+
+/// Peak resident memory of a finished child process, from `/usr/bin/time`.
+fn run_measured(dir: &Path, pipeline: &Path) -> (Output, u64) {
+    let output = Command::new("/usr/bin/time")
+        .current_dir(dir)
+        .args(["-f", "peak-kib=%M", env!("CARGO_BIN_EXE_sunward"), "run", pipeline.to_str().unwrap(), "--quiet"])
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    let kib = err.lines().find_map(|l| l.strip_prefix("peak-kib=")).and_then(|k| k.trim().parse().ok()).unwrap_or(0);
+    (output, kib)
+}
+
+/// A 64 MiB line (a quote left open, or an attack), a header of 20,000
+/// columns and a 9 MiB JSON line: each stops the run with a short message
+/// naming the line and the limit, in bounded memory — never by holding the
+/// whole line, and never by printing it.
+#[test]
+fn endless_lines_and_headers_stop_with_a_short_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let header = "school_id,school_name,stage,district_id,district_name,city,org_id,org_name\n";
+    // One record that never ends: a quote opened on line 3.
+    let mut text = format!("{header}T1,大河中学,junior,D1,测试区,测试市,,\nT2,\"");
+    text.push_str(&"长".repeat((64 << 20) / 3));
+    let long = dir.path().join("long.csv");
+    std::fs::write(&long, &text).unwrap();
+    drop(text);
+    let (output, peak_kib) = run_measured(dir.path(), &read_schools(dir.path(), "csv", &long));
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("the quoted field starting on line 3 is still open after 8 MiB"), "{err}");
+    assert!(err.len() < 2000, "the message repeats the input: {} bytes", err.len());
+    // The 64 MiB line is never held whole (the allowance: 8 MiB blocks, a few at a time).
+    assert!(peak_kib > 0 && peak_kib < 160 * 1024, "peak {peak_kib} KiB");
+
+    // A header of 20,000 columns.
+    let wide = dir.path().join("wide.csv");
+    let names: Vec<String> = (0..20_000).map(|i| format!("c{i}")).collect();
+    std::fs::write(&wide, format!("{}\n", names.join(","))).unwrap();
+    let output = sunward(dir.path(), &["run", read_schools(dir.path(), "csv", &wide).to_str().unwrap(), "--quiet"]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("has 20000 columns: expected at most 16384"), "{err}");
+    assert!(err.len() < 2000, "the message repeats the input: {} bytes", err.len());
+
+    // A header the contract does not know: the hint lists 20 of its names, then a count.
+    let unknown = dir.path().join("unknown.csv");
+    let names: Vec<String> = (0..5000).map(|i| format!("列{i}")).collect();
+    std::fs::write(&unknown, format!("{}\n", names.join(","))).unwrap();
+    let output = sunward(dir.path(), &["run", read_schools(dir.path(), "csv", &unknown).to_str().unwrap(), "--quiet"]);
+    let err = stderr(&output);
+    assert!(err.contains("列19, … and 4980 more"), "{err}");
+    assert!(err.len() < 2000, "the message repeats the input: {} bytes", err.len());
+
+    // A JSON line of 9 MiB.
+    let json = dir.path().join("long.jsonl");
+    let mut text = String::from("{\"school_id\": \"T1\", \"school_name\": \"大河中学\"}\n{\"school_name\": \"");
+    text.push_str(&"x".repeat(9 << 20));
+    text.push_str("\"}\n");
+    std::fs::write(&json, text).unwrap();
+    let output = sunward(dir.path(), &["run", read_schools(dir.path(), "jsonl", &json).to_str().unwrap(), "--quiet"]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("line 2 of") && err.contains("is longer than 8 MiB"), "{err}");
+    assert!(err.len() < 2000, "the message repeats the input: {} bytes", err.len());
+}
+
+/// A JSON line that is not an object keeps its text in the rejects file,
+/// and a NUL character is written there as `\0`, never raw.
+#[test]
+fn rejects_keep_the_original_text_without_raw_nul() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("schools.jsonl");
+    std::fs::write(
+        &json,
+        "{\"school_id\": \"T1\", \"school_name\": \"大河中学\", \"stage\": \"junior\", \"district_id\": \"D1\", \"district_name\": \"测试区\", \"city\": \"测试市\"}\n\
+         [\"T2\", \"小溪中学\"]\n\
+         {\"school_id\": \"T3\", \"school_name\": \"坏\\u0000名\", \"stage\": \"primary\", \"district_id\": \"D1\", \"district_name\": \"测试区\", \"city\": \"测试市\"}\n",
+    )
+    .unwrap();
+    let output = sunward(dir.path(), &["run", read_schools(dir.path(), "jsonl", &json).to_str().unwrap(), "--quiet"]);
+    ok(&output);
+    let rejects = std::fs::read(dir.path().join("out/rejects/schools.csv")).unwrap();
+    assert!(!rejects.contains(&0), "a raw NUL in the rejects file");
+    let rejects = String::from_utf8(rejects).unwrap();
+    assert!(rejects.contains("line 2,,not a JSON object: an array,\"[\"\"T2\"\", \"\"小溪中学\"\"]\""), "{rejects}");
+    assert!(rejects.contains("line 3,school_name,field contains a NUL character,坏\\0名"), "{rejects}");
 }

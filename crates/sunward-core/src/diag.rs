@@ -234,3 +234,39 @@ mod tests {
         assert_eq!(ErrorKind::CheckFailed.exit_code(), 4);
     }
 }
+
+/// At most 120 characters of `text`, for a message (with `…` when cut): no
+/// message repeats more of an input than that.
+pub fn excerpt(text: &str) -> String {
+    match text.char_indices().nth(120) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+/// Names for a message, joined with `, `: each cut by [`excerpt`], and after
+/// the first 20 the number of the others (`… and 9,980 more`).
+pub fn excerpt_list<S: AsRef<str>>(names: &[S]) -> String {
+    const SHOWN: usize = 20;
+    let mut text: Vec<String> = names.iter().take(SHOWN).map(|n| excerpt(n.as_ref())).collect();
+    if names.len() > SHOWN {
+        text.push(format!("… and {} more", names.len() - SHOWN));
+    }
+    text.join(", ")
+}
+
+#[cfg(test)]
+mod excerpt_tests {
+    use super::*;
+
+    #[test]
+    fn long_inputs_are_cut_for_messages() {
+        assert_eq!(excerpt("短"), "短");
+        let long = "字".repeat(500);
+        assert_eq!(excerpt(&long), format!("{}…", "字".repeat(120)));
+        let names: Vec<String> = (0..25).map(|i| format!("c{i}")).collect();
+        assert_eq!(excerpt_list(&names[..2]), "c0, c1");
+        let listed = excerpt_list(&names);
+        assert!(listed.starts_with("c0, c1, ") && listed.ends_with("c19, … and 5 more"), "{listed}");
+    }
+}

@@ -17,10 +17,10 @@ pub mod sql_functions;
 pub mod validate;
 pub mod yaml;
 
-pub use diag::{Diagnostic, ErrorKind, Location, Result};
+pub use diag::{Diagnostic, ErrorKind, Location, Result, excerpt, excerpt_list};
 pub use plugin::{
-    ConfigIssue, Places, Plugin, PluginInfo, PluginKind, RAW_BATCH_ROWS, RawBatch, RawCell, RawRow, Registry, RowPlace,
-    RowReader, RunContext, Sink, Source, StepContext, TableData, Transform,
+    ConfigIssue, MAX_COLUMNS, MAX_RECORD_BYTES, Places, Plugin, PluginInfo, PluginKind, RAW_BATCH_ROWS, RawBatch,
+    RawCell, RawRow, Registry, RowPlace, RowReader, RunContext, Sink, Source, StepContext, TableData, Transform,
 };
 pub use validate::{Plan, ValidateOptions, validate_file, validate_text};
 

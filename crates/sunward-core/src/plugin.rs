@@ -260,7 +260,8 @@ pub struct RawRow {
     /// which reads the missing trailing cells as empty).
     pub cells: Vec<RawCell>,
     /// Set when the record itself could not be parsed (a JSON line that is not
-    /// an object, say): the row is rejected with this reason, and reading goes on.
+    /// an object, say): the row is rejected with this reason, and reading goes
+    /// on. Its `cells` then hold the record's original text, for the rejects file.
     pub malformed: Option<String>,
 }
 
@@ -324,6 +325,16 @@ impl RawBatch {
 
 /// How many records a [`RawBatch`] holds at most (a reader may return fewer).
 pub const RAW_BATCH_ROWS: usize = 8192;
+
+/// The longest record a source reads (8 MiB): a CSV record, a JSON line, a
+/// run of worksheet XML between two tags. A field may hold at most 1 MiB
+/// (a longer one makes its row a bad row), so a longer record is never a
+/// real export: it is a quote left open, a file that is not what its name
+/// says, or an attempt to exhaust memory, and stops the run with an error.
+pub const MAX_RECORD_BYTES: usize = 8 << 20;
+
+/// The most columns a source's header may have: Excel's own limit (16,384).
+pub const MAX_COLUMNS: usize = 16_384;
 
 /// A reader of one export, yielding records lazily so a large file never has
 /// to fit in memory.
@@ -400,17 +411,9 @@ impl RunContext {
         let text = self.interpolate(template)?;
         confine(&self.out_dir, &text).map_err(|why| {
             let from = if text == template { String::new() } else { format!(" (from \"{template}\")") };
-            Diagnostic::invalid(format!("the output path \"{}\"{from} {why}", excerpt(&text)))
+            Diagnostic::invalid(format!("the output path \"{}\"{from} {why}", crate::diag::excerpt(&text)))
                 .hint("outputs are written inside the folder given with --out: write their paths relative to it")
         })
-    }
-}
-
-/// At most 120 characters of `text`, for a message (with `…` when cut).
-fn excerpt(text: &str) -> String {
-    match text.char_indices().nth(120) {
-        Some((i, _)) => format!("{}…", &text[..i]),
-        None => text.to_string(),
     }
 }
 

@@ -18,13 +18,16 @@
 //! later step is a view instead (unless there is a memory limit). An output
 //! that streams (csv, parquet, jsonl) reads a staged table from its file batch
 //! by batch; other outputs get the table's rows in memory. Outputs write
-//! atomically. If a source rejects more rows than its `max_rejected`, the run
-//! stops before any step with exit class `TooManyRejects`; the rejects files
-//! and the manifest are still written. With a [`SourceCache`], a source
+//! into the run's generation ([`crate::generation`]), switched into place as a
+//! set once everything is written, the manifest last. If a source rejects
+//! more rows than its `max_rejected`, the run stops before any step with exit
+//! class `TooManyRejects`; its rejects files and manifest go to
+//! `failed/<pipeline>/`, and the previous run's files stay as they were. With a [`SourceCache`], a source
 //! checked by an earlier run on the same files and settings is taken from it.
 
 use crate::cache::{CacheKey, KeyParts, SourceCache};
 use crate::checks::{CheckOutcome, Status as CheckStatus, failure as check_failure, run_checks};
+use crate::generation::{Generation, private_folder};
 use crate::ingest::{Ingested, KeyMemory, KeySet, SourceToLoad, ingest_into, write_rejects};
 use crate::manifest::{FileRecord, Manifest, SourceRecord, file_record, manifest_file_name, normalize};
 use crate::session::{Engine, LocalEngine, SessionOptions};
@@ -37,7 +40,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use sunward_core::params::ParamValue;
 use sunward_core::validate::{PlannedSource, PlannedStep};
-use sunward_core::{Diagnostic, ErrorKind, Plan, PluginKind, Result, StepContext, TableData};
+use sunward_core::{Diagnostic, ErrorKind, Plan, PluginKind, Result, RunContext, StepContext, TableData};
 
 /// Receives progress while a pipeline runs. Every method has a no-op default.
 pub trait Progress: Send + Sync {
@@ -323,13 +326,6 @@ fn cache_key(
     }))
 }
 
-/// Create `dir` (if missing) readable by its owner only: the rejects hold the
-/// original text of bad rows, roll numbers and names included.
-fn private_folder(dir: &std::path::Path) -> Result<()> {
-    crate::cache::private_folder(dir)
-        .map_err(|e| Diagnostic::runtime(format!("cannot create the folder {}", dir.display())).caused_by(e))
-}
-
 /// Run a validated (and checked) plan.
 pub async fn run(plan: &Plan, options: &RunOptions) -> Result<RunReport> {
     let started = chrono::Utc::now();
@@ -350,9 +346,7 @@ pub async fn run(plan: &Plan, options: &RunOptions) -> Result<RunReport> {
             w
         })
         .collect();
-    let out = plan.run.out_dir.clone();
-    std::fs::create_dir_all(&out)
-        .map_err(|e| Diagnostic::runtime(format!("cannot create the output folder {}", out.display())).caused_by(e))?;
+    let generation = Generation::new(&plan.run.out_dir, &plan.pipeline.name)?;
     let mut timings: BTreeMap<String, u64> = BTreeMap::new();
     let mut manifest = Manifest {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -374,21 +368,25 @@ pub async fn run(plan: &Plan, options: &RunOptions) -> Result<RunReport> {
         outputs: Vec::new(),
         timings_ms: BTreeMap::new(),
     };
-    let manifest_path = out.join(manifest_file_name(&plan.pipeline.name));
-    let result = run_stages(plan, options, progress, &mut manifest, &mut timings).await;
+    let manifest_path = generation.dir().join(manifest_file_name(&plan.pipeline.name));
+    let mut obsolete = Vec::new();
+    let result = run_stages(plan, options, progress, &generation, &mut manifest, &mut timings, &mut obsolete).await;
     manifest.timings_ms = timings;
     match result {
         Ok(mut report) => {
             report.warnings.splice(0..0, stale_warnings);
             manifest.status = "succeeded".to_string();
             manifest.write(&manifest_path)?;
-            report.manifest = manifest_path;
+            report.manifest = generation.published(&manifest_path);
+            generation.commit(&obsolete)?;
             progress.finish();
             Ok(report)
         }
         Err(e) => {
             manifest.error = Some(e.to_string());
-            let _ = manifest.write(&manifest_path);
+            if manifest.write(&manifest_path).is_ok() {
+                let _ = generation.keep_failure(&manifest_path);
+            }
             progress.finish();
             Err(e)
         }
@@ -399,8 +397,10 @@ async fn run_stages(
     plan: &Plan,
     options: &RunOptions,
     progress: &dyn Progress,
+    generation: &Generation,
     manifest: &mut Manifest,
     timings: &mut BTreeMap<String, u64>,
+    obsolete: &mut Vec<PathBuf>,
 ) -> Result<RunReport> {
     let mut warnings: Vec<Diagnostic> = Vec::new();
     let stage = Stage::new(options.stage_dir.as_ref().unwrap_or(&plan.run.out_dir), options.stage_threshold())?;
@@ -462,23 +462,19 @@ async fn run_stages(
         let ing = &l.ingested;
         warnings.extend(ing.warnings.iter().cloned());
         let label = l.files.first().map(|f| f.display().to_string()).unwrap_or_default();
-        let rejects_file = if ing.rejects.is_empty() {
+        let rejects = PathBuf::from("rejects").join(format!("{}.csv", source.name));
+        let written = if ing.rejects.is_empty() {
             // A rejects file from an earlier run would now describe rows that are no longer rejected.
-            let stale = plan.run.out_dir.join("rejects").join(format!("{}.csv", source.name));
-            if stale.is_file() {
-                std::fs::remove_file(&stale).map_err(|e| {
-                    Diagnostic::runtime(format!("cannot remove the outdated rejects file {}", stale.display()))
-                        .caused_by(e)
-                })?;
-            }
+            obsolete.push(rejects);
             None
         } else {
-            let path = plan.run.out_dir.join("rejects").join(format!("{}.csv", source.name));
-            private_folder(&plan.run.out_dir.join("rejects"))?;
+            let path = generation.dir().join(&rejects);
+            private_folder(&generation.dir().join("rejects"))?;
             write_rejects(&path, &label, &ing.rejects)
                 .map_err(|e| placed(e, plan, PluginKind::Source, &source.name))?;
             Some(path)
         };
+        let rejects_file = written.as_ref().map(|p| generation.published(p));
         if let Some(limit) = &source.options.max_rejected
             && limit.exceeded(ing.rows_rejected, ing.rows_read) == Some(true)
         {
@@ -487,7 +483,7 @@ async fn run_stages(
                 source.name,
                 ing.rows_rejected,
                 ing.rows_read,
-                rejects_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
+                written.as_ref().map(|p| generation.kept_on_failure(p).display().to_string()).unwrap_or_default()
             ));
         }
         manifest.sources.push(SourceRecord {
@@ -634,6 +630,8 @@ async fn run_stages(
     progress.stage("writing outputs");
     let clock = Instant::now();
     let mut outputs = Vec::new();
+    // Sinks write into the run's generation, published as a whole at the end.
+    let into_generation = RunContext { out_dir: generation.dir().to_path_buf(), ..plan.run.clone() };
     for output in &plan.outputs {
         let mut data: Vec<TableData> = Vec::new();
         for name in &output.inputs {
@@ -646,12 +644,17 @@ async fn run_stages(
             let batches = table.read_all(name).map_err(|e| placed(e, plan, PluginKind::Sink, &output.name))?;
             data.push(TableData::in_memory(name.clone(), table.schema.clone(), batches));
         }
-        let files = output
+        let written = output
             .plugin
-            .write(&output.config, &data, &plan.run)
+            .write(&output.config, &data, &into_generation)
             .map_err(|e| placed(e, plan, PluginKind::Sink, &output.name))?;
-        for f in &files {
-            manifest.outputs.push(file_record(&normalize(f))?);
+        let mut files = Vec::with_capacity(written.len());
+        for f in &written {
+            let published = generation.published(f);
+            let mut record = file_record(f)?;
+            record.path = normalize(&published).display().to_string();
+            manifest.outputs.push(record);
+            files.push(published);
         }
         outputs.push(OutputReport { name: output.name.clone(), files });
     }

@@ -114,14 +114,27 @@ async fn the_default_parameter_applies_without_set() {
 #[tokio::test]
 async fn too_many_rejects_stop_the_run_before_any_output() {
     let tmp = tempfile::tempdir().unwrap();
+    // A first run without a limit publishes its outputs, rejects and manifest.
+    run(&super_plan(tmp.path(), ""), &RunOptions::default()).await.unwrap();
+    let out = tmp.path().join("out");
+    let published = ["by_school_2024.csv", "rejects/services.csv", "manifest-test.json"];
+    let before: Vec<Vec<u8>> = published.iter().map(|f| std::fs::read(out.join(f)).unwrap()).collect();
     let plan = plan(tmp.path(), &pipeline("    max_rejected: 1\n", QUERY), &[]);
     let err = run(&plan, &RunOptions::default()).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::TooManyRejects);
     assert!(err.message.contains("services: 2 of 7 rows rejected"), "{}", err.message);
-    assert!(tmp.path().join("out/rejects/services.csv").exists());
-    assert!(!tmp.path().join("out/by_school_2024.csv").exists());
-    let manifest = std::fs::read_to_string(tmp.path().join("out/manifest-test.json")).unwrap();
+    // The failed run's rejects and manifest are set aside, and the message points there.
+    let failed = out.join("failed/test");
+    assert!(err.message.contains(&failed.join("rejects/services.csv").display().to_string()), "{}", err.message);
+    assert!(std::fs::read_to_string(failed.join("rejects/services.csv")).unwrap().contains("S9"));
+    let manifest = std::fs::read_to_string(failed.join("manifest-test.json")).unwrap();
     assert!(manifest.contains("\"status\": \"failed\""));
+    // The previous run's files are exactly as they were.
+    let after: Vec<Vec<u8>> = published.iter().map(|f| std::fs::read(out.join(f)).unwrap()).collect();
+    assert!(before == after, "a failed run changed the published files");
+    // The next successful run removes the failure's record.
+    run(&super_plan(tmp.path(), ""), &RunOptions::default()).await.unwrap();
+    assert!(!failed.exists());
     // A percentage limit: 2 of 7 is 28.6%, within 30%.
     let tmp = tempfile::tempdir().unwrap();
     let plan = super_plan(tmp.path(), "    max_rejected: \"30%\"\n");
@@ -142,7 +155,9 @@ async fn a_failing_step_leaves_no_output() {
     assert_eq!(err.context.as_deref(), Some("steps.by_school"));
     assert!(err.location.is_some());
     let written: Vec<_> = std::fs::read_dir(tmp.path().join("out")).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert!(written.iter().all(|n| n == "rejects" || n == "manifest-test.json"), "{written:?}");
+    assert_eq!(written, ["failed"], "only the failure's manifest is kept, aside");
+    let manifest = std::fs::read_to_string(tmp.path().join("out/failed/test/manifest-test.json")).unwrap();
+    assert!(manifest.contains("\"status\": \"failed\""), "{manifest}");
 }
 
 #[tokio::test]

@@ -33,7 +33,9 @@ use std::sync::Arc;
 use sunward_core::contract::{self, ColumnType, LABELS, TableSpec};
 use sunward_core::model::{OnBadRows, ShortRows, SourceOptions};
 use sunward_core::plugin::cell_of_array;
-use sunward_core::{Diagnostic, ErrorKind, RawBatch, RawCell, RawRow, Result, RowPlace, RowReader, RunContext};
+use sunward_core::{
+    Diagnostic, ErrorKind, RawBatch, RawCell, RawRow, Result, RowPlace, RowReader, RunContext, excerpt, excerpt_list,
+};
 use sweep::{InPlace, Sweep};
 
 /// One broken rule of one row, as written to `rejects/<source>.csv`.
@@ -220,8 +222,9 @@ fn duplicate_header(
             continue;
         }
         if let Some(&j) = first.get(name.as_str()) {
-            let a = raw.get(j).map(String::as_str).unwrap_or_default();
-            let b = raw.get(i).map(String::as_str).unwrap_or_default();
+            let a = excerpt(raw.get(j).map(String::as_str).unwrap_or_default());
+            let b = excerpt(raw.get(i).map(String::as_str).unwrap_or_default());
+            let name = excerpt(name);
             let which = if a == b {
                 format!("columns {} and {} of the header are both named \"{a}\"", j + 1, i + 1)
             } else {
@@ -289,7 +292,7 @@ fn layout(options: &SourceOptions, headers: Option<&[String]>, file: Option<&str
                 "{the_file} has no column {} named under `ignore_columns`",
                 absent.join(", ")
             ))
-            .hint(format!("the file's header is: {}; name columns as the file writes them", raw.join(", "))));
+            .hint(format!("the file's header is: {}; name columns as the file writes them", excerpt_list(raw))));
         }
     }
     let is_ignored = |i: usize| ignored.get(i).copied().unwrap_or(false);
@@ -304,7 +307,7 @@ fn layout(options: &SourceOptions, headers: Option<&[String]>, file: Option<&str
             let missing: Vec<&str> =
                 spec.columns.iter().filter(|c| c.required && position(c.name).is_none()).map(|c| c.name).collect();
             if !missing.is_empty() {
-                let mut hint = format!("the file's header is: {}", raw.join(", "));
+                let mut hint = format!("the file's header is: {}", excerpt_list(raw));
                 let fits = header_suggestions(&missing, raw, mapped, spec);
                 if fits.is_empty() {
                     hint.push_str(
@@ -334,7 +337,7 @@ fn layout(options: &SourceOptions, headers: Option<&[String]>, file: Option<&str
             if !extra.is_empty() {
                 warnings.push(Diagnostic::warning(in_file(
                     file,
-                    format!("columns not in the {} contract are ignored: {}", spec.name, extra.join(", ")),
+                    format!("columns not in the {} contract are ignored: {}", spec.name, excerpt_list(&extra)),
                 )));
             }
         }
@@ -392,7 +395,7 @@ fn layout(options: &SourceOptions, headers: Option<&[String]>, file: Option<&str
                 format!(
                     "header column{} {} ha{} no name and {} ignored",
                     plural(unnamed.len()),
-                    unnamed.join(", "),
+                    excerpt_list(&unnamed),
                     if unnamed.len() > 1 { "ve" } else { "s" },
                     if unnamed.len() > 1 { "are" } else { "is" }
                 ),
@@ -408,7 +411,7 @@ fn layout(options: &SourceOptions, headers: Option<&[String]>, file: Option<&str
             ))
             .hint(format!(
                 "the file's header is: {}; map a header onto it with `headers:` or remove it from `columns:`",
-                raw.join(", ")
+                excerpt_list(&raw)
             )));
         }
     }
@@ -754,7 +757,7 @@ fn code_rule(column: &str, value: &str, codes: &[&str]) -> String {
         Some((_, label, code)) => format!(
             "\"{label}\" is not a valid {column} code; it is the label of `{code}`: map it with `values: {{{column}: {{{label}: {code}}}}}`"
         ),
-        None => format!("\"{value}\" is not a valid {column} code; expected one of {}", codes.join(", ")),
+        None => format!("\"{}\" is not a valid {column} code; expected one of {}", excerpt(value), codes.join(", ")),
     }
 }
 
@@ -811,7 +814,9 @@ impl Rules<'_> {
         };
         let mut values: Vec<Typed> = Vec::with_capacity(columns.len());
         if let Some(reason) = &row.malformed {
-            broken.push(reject("", reason.clone(), String::new()));
+            // The reader gives the record's original text as its cells.
+            let text: Vec<String> = row.cells.iter().map(RawCell::original_text).collect();
+            broken.push(reject("", reason.clone(), text.join(",")));
             return (values, broken);
         }
         let count = self.header_count;
@@ -1122,8 +1127,11 @@ pub fn write_rejects(path: &Path, file: &str, rejects: &[Reject]) -> Result<()> 
     sunward_core::atomic::write_atomic(path, |w| {
         let mut out = csv::Writer::from_writer(w);
         out.write_record(["file", "place", "column", "rule", "value"]).map_err(failed)?;
+        // A NUL character is written as `\0`: many tools stop reading a text at one.
+        let shown = |text: &str| if text.contains('\0') { text.replace('\0', "\\0") } else { text.to_string() };
         for r in rejects {
-            out.write_record([file, &r.place.to_string(), &r.column, &r.rule, &r.value]).map_err(failed)?;
+            out.write_record([file, &r.place.to_string(), &shown(&r.column), &shown(&r.rule), &shown(&r.value)])
+                .map_err(failed)?;
         }
         out.flush().map_err(|e| Diagnostic::runtime(format!("cannot write {}", path.display())).caused_by(e))?;
         Ok(())

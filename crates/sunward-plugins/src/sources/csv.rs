@@ -56,8 +56,8 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use sunward_core::{
-    Diagnostic, Places, Plugin, PluginInfo, RAW_BATCH_ROWS, RawBatch, RawCell, RawRow, Result, RowPlace, RowReader,
-    RunContext, Source,
+    Diagnostic, MAX_COLUMNS, MAX_RECORD_BYTES, Places, Plugin, PluginInfo, RAW_BATCH_ROWS, RawBatch, RawCell, RawRow,
+    Result, RowPlace, RowReader, RunContext, Source,
 };
 
 /// Reads a delimited text file.
@@ -387,6 +387,25 @@ impl Blocks {
     fn read_block(&mut self) {
         let before = self.fill(self.block_bytes);
         self.scan_from(before);
+        // A record still open after MAX_RECORD_BYTES stops the reading
+        // (the records before it are kept): it is never a real export.
+        if self.pending.len() - self.complete > MAX_RECORD_BYTES && self.failed.is_none() && !self.eof {
+            let line = self.starts.iter().find(|s| s.offset >= self.complete).map_or(self.scanner.line, |s| s.line);
+            let what = if self.scanner.in_open_quote() {
+                format!("the quoted field starting on line {} is still open", self.scanner.quote_line)
+            } else {
+                format!("the record starting on line {line} has not ended")
+            };
+            self.failed = Some(
+                Diagnostic::runtime(format!(
+                    "{}: {what} after {} MiB: expected records of at most {} MiB",
+                    self.file,
+                    MAX_RECORD_BYTES >> 20,
+                    MAX_RECORD_BYTES >> 20
+                ))
+                .hint("check the quotes and line breaks near that line; a quote inside a quoted field is written twice (\"\"), and a file that is not CSV is read with its own plugin"),
+            );
+        }
     }
 
     /// Take `pending[..cut]`, a record boundary, with the records starting in it.
@@ -676,6 +695,13 @@ pub fn open_csv_with_block_size(path: &Path, config: &CsvConfig, block_bytes: us
         }
     }
     let headers = headers.unwrap_or_default();
+    if headers.len() > MAX_COLUMNS {
+        return Err(Diagnostic::runtime(format!(
+            "the header of {file} has {} columns: expected at most {MAX_COLUMNS} (as many as Excel allows)",
+            headers.len()
+        ))
+        .hint("check the delimiter (`delimiter:`) and that the file is the export you meant"));
+    }
     if headers.iter().all(String::is_empty) {
         return Err(Diagnostic::runtime(format!("the file {file} is empty: expected a header line"))
             .hint("export the table with its header row on line 1"));

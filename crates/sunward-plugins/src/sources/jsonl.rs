@@ -13,7 +13,10 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use sunward_core::{Diagnostic, Plugin, PluginInfo, RawCell, RawRow, Result, RowPlace, RowReader, RunContext, Source};
+use sunward_core::{
+    Diagnostic, MAX_COLUMNS, MAX_RECORD_BYTES, Plugin, PluginInfo, RawCell, RawRow, Result, RowPlace, RowReader,
+    RunContext, Source,
+};
 
 /// Reads a JSON-lines file.
 pub struct JsonlSource;
@@ -42,14 +45,23 @@ fn lines(path: &Path, encoding: Encoding) -> Result<Box<dyn BufRead + Send>> {
     Ok(Box::new(BufReader::new(text_reader(path, encoding)?)))
 }
 
-/// Read the next physical line into `buf` (without its line break); `Ok(false)` at the end.
+/// Read the next physical line into `buf` (without its line break);
+/// `Ok(false)` at the end. A line longer than [`MAX_RECORD_BYTES`] is an
+/// error, found without holding more than that of it.
 fn next_line(reader: &mut dyn BufRead, buf: &mut Vec<u8>, file: &str, line: u64) -> Result<bool> {
     buf.clear();
-    let n = reader.read_until(b'\n', buf).map_err(|e| {
+    let n = std::io::Read::take(&mut *reader, MAX_RECORD_BYTES as u64 + 1).read_until(b'\n', buf).map_err(|e| {
         Diagnostic::runtime(format!("cannot read {file} at line {line}: {e}"))
             .hint("check that the file is readable")
             .caused_by(e)
     })?;
+    if buf.len() > MAX_RECORD_BYTES {
+        return Err(Diagnostic::runtime(format!(
+            "line {line} of {file} is longer than {} MiB: expected one JSON object of at most that per line",
+            MAX_RECORD_BYTES >> 20
+        ))
+        .hint("write one object per line; a file that is not JSON lines is read with its own plugin"));
+    }
     while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
         buf.pop();
     }
@@ -91,6 +103,12 @@ impl Source for JsonlSource {
                         index.insert(key.to_string(), headers.len());
                         headers.push(key.to_string());
                     }
+                }
+                if headers.len() > MAX_COLUMNS {
+                    return Err(Diagnostic::runtime(format!(
+                        "the objects of {label} have more than {MAX_COLUMNS} different keys by line {line}: expected at most that many columns"
+                    ))
+                    .hint("check that the file is the export you meant"));
                 }
             }
         }
@@ -153,10 +171,12 @@ impl JsonRows {
                     }
                     RawRow { place, cells, malformed: None }
                 }
-                Ok(other) => {
-                    RawRow { place, cells: vec![], malformed: Some(format!("not a JSON object: {}", kind(&other))) }
-                }
-                Err(e) => RawRow { place, cells: vec![], malformed: Some(invalid(&e)) },
+                Ok(other) => RawRow {
+                    place,
+                    cells: vec![RawCell::Text(text.to_string())],
+                    malformed: Some(format!("not a JSON object: {}", kind(&other))),
+                },
+                Err(e) => RawRow { place, cells: vec![RawCell::Text(text.to_string())], malformed: Some(invalid(&e)) },
             }));
         }
     }
