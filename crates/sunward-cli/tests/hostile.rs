@@ -386,3 +386,18 @@ fn rejects_keep_the_original_text_without_raw_nul() {
     assert!(rejects.contains("line 2,,not a JSON object: an array,\"[\"\"T2\"\", \"\"小溪中学\"\"]\""), "{rejects}");
     assert!(rejects.contains("line 3,school_name,field contains a NUL character,坏\\0名"), "{rejects}");
 }
+
+/// A workbook whose sheet refers to a shared string that does not exist:
+/// calamine panics on it; the run ends in an error naming the file and the
+/// last row read, with no panic message and no exit 101.
+#[test]
+fn a_damaged_workbook_is_an_error_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let book = repo().join("crates/sunward-cli/tests/fixtures/hostile/bad-shared-string.xlsx");
+    let output = sunward(dir.path(), &["run", read_schools(dir.path(), "xlsx", &book).to_str().unwrap(), "--quiet"]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("bad-shared-string.xlsx: it is damaged after row 2"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!dir.path().join("out/copy.csv").exists());
+}

@@ -7,6 +7,7 @@ pub mod csv;
 pub mod jsonl;
 pub mod parquet;
 pub mod xlsx;
+mod xlsx_archive;
 
 use std::fs::File;
 use std::io::Read;

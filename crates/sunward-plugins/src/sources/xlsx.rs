@@ -5,13 +5,23 @@
 //! stored type — numbers stay numbers and date cells arrive as dates, so a
 //! date formatted `2025/3/5` and one stored as a serial number both load.
 //! Rows carry their sheet and 1-based row number as Excel shows them.
+//!
+//! The archive is checked first ([`xlsx_archive`]: sizes, zip bombs, endless
+//! text). The sheet is then streamed cell by cell on a thread of its own,
+//! a bounded number of rows ahead of the load, so a large sheet never has to
+//! fit in memory; a cell outside Excel's grid, rows out of order or a
+//! damaged workbook end the reading with an error naming the file, the
+//! sheet and the row (calamine's own panics on damaged files included).
 
-use super::{Magic, sniff};
+use super::{Magic, sniff, xlsx_archive};
 use calamine::{Data, DataType, Reader, Xlsx};
 use schemars::JsonSchema;
 use serde::Deserialize;
-use std::path::PathBuf;
-use sunward_core::{Diagnostic, Plugin, PluginInfo, RawCell, RawRow, Result, RowPlace, RowReader, RunContext, Source};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use sunward_core::{
+    Diagnostic, MAX_COLUMNS, Plugin, PluginInfo, RawCell, RawRow, Result, RowPlace, RowReader, RunContext, Source,
+};
 
 /// Reads one sheet of an `.xlsx` workbook.
 pub struct XlsxSource;
@@ -67,64 +77,205 @@ impl Source for XlsxSource {
                 .hint("a CSV file (even one named .xlsx) is read with plugin: csv; otherwise save the file again from Excel as .xlsx"));
             }
         }
-        let mut book: Xlsx<_> = calamine::open_workbook(&path).map_err(|e| {
-            Diagnostic::runtime(format!("cannot open the workbook {label}: {e}"))
-                .hint("save the file again from Excel as .xlsx (Excel Workbook)")
-                .caused_by(e)
-        })?;
-        let names = book.sheet_names();
-        let name = match &config.sheet {
-            None => names.first().cloned(),
-            Some(SheetRef::Index(i)) => names.get(*i).cloned(),
-            Some(SheetRef::Name(n)) => names.iter().find(|s| *s == n).cloned(),
-        }
-        .ok_or_else(|| {
-            Diagnostic::runtime(format!(
-                "{label} has no sheet {}",
-                match &config.sheet {
-                    Some(SheetRef::Index(i)) => format!("number {i}"),
-                    Some(SheetRef::Name(n)) => format!("\"{n}\""),
-                    None => "at all".to_string(),
-                }
-            ))
-            .hint(format!("its sheets: {}", names.join(", ")))
-        })?;
-        let range = book
-            .worksheet_range(&name)
-            .map_err(|e| Diagnostic::runtime(format!("cannot read sheet \"{name}\" of {label}: {e}")).caused_by(e))?;
-        let first_row = range.start().map(|(r, _)| r).unwrap_or(0);
-        let mut rows: Vec<(u64, Vec<RawCell>)> = Vec::new();
-        for (i, row) in range.rows().enumerate() {
-            let cells: Vec<RawCell> = row.iter().map(cell).collect();
-            if cells.iter().all(|c| *c == RawCell::Empty) {
-                continue;
+        xlsx_archive::check(&path, &label)?;
+        let (sender, receiver) = sync_channel(ROWS_AHEAD);
+        let sheet = config.sheet.clone();
+        let reading = label.clone();
+        std::thread::Builder::new()
+            .name("xlsx reader".into())
+            .spawn(move || read_sheet(&path, &reading, sheet.as_ref(), &sender))
+            .map_err(|e| Diagnostic::runtime("cannot start reading the workbook").caused_by(e))?;
+        let (name, first_column) = match receiver.recv() {
+            Ok(Message::Opened { sheet, first_column }) => (sheet, first_column),
+            Ok(Message::Failed(e)) => return Err(e),
+            Ok(Message::Row { .. }) | Err(_) => {
+                return Err(Diagnostic::runtime(format!("cannot read the workbook {label}: the reader stopped")));
             }
-            rows.push((u64::from(first_row) + i as u64 + 1, cells));
-        }
-        let header_at = match config.header_row {
-            Some(h) => rows.iter().position(|(r, _)| *r == u64::from(h)).ok_or_else(|| {
-                Diagnostic::runtime(format!(
-                    "row {h} of sheet \"{name}\" in {label} is empty: expected the header there"
-                ))
-            })?,
-            None if rows.is_empty() => {
-                return Err(Diagnostic::runtime(format!(
-                    "sheet \"{name}\" of {label} is empty: expected a header row"
-                )));
-            }
-            None => 0,
         };
-        let mut rest = rows.split_off(header_at);
-        let (_, header_cells) = rest.remove(0);
-        let mut headers: Vec<String> = header_cells.iter().map(|c| c.original_text().trim().to_string()).collect();
+        // The header: the given row, or the first that is not empty.
+        let header = loop {
+            match receiver.recv() {
+                Ok(Message::Row { row, cells }) => match config.header_row {
+                    Some(h) if row < u64::from(h) => continue,
+                    Some(h) if row > u64::from(h) => break None,
+                    _ => break Some(cells),
+                },
+                Ok(Message::Failed(e)) => return Err(e),
+                Ok(Message::Opened { .. }) | Err(_) => break None,
+            }
+        };
+        let Some(header) = header else {
+            return Err(match config.header_row {
+                Some(h) => Diagnostic::runtime(format!(
+                    "row {h} of sheet \"{name}\" in {label} is empty: expected the header there"
+                )),
+                None => Diagnostic::runtime(format!("sheet \"{name}\" of {label} is empty: expected a header row")),
+            });
+        };
+        // Columns start where the sheet's stated area or its header does, whichever is further left.
+        let header_start = header.iter().position(|c| *c != RawCell::Empty).unwrap_or(0);
+        let offset = first_column.min(header_start);
+        let mut headers: Vec<String> =
+            header.iter().skip(offset).map(|c| c.original_text().trim().to_string()).collect();
         while headers.last().is_some_and(String::is_empty) {
             headers.pop();
         }
-        Ok(Box::new(SheetRows { headers, sheet: name, rows: rest.into_iter() }))
+        Ok(Box::new(SheetRows { headers, sheet: name, offset, receiver }))
     }
 }
 
-fn cell(data: &Data) -> RawCell {
+/// Rows read ahead of the rows handed out (the reading thread waits beyond).
+const ROWS_AHEAD: usize = 1024;
+/// Excel's number of rows.
+const MAX_ROWS: u32 = 1_048_576;
+
+/// What the reading thread sends: the sheet opened, a row, or the error that ends the reading.
+enum Message {
+    /// The sheet's name and the first column of its stated area (`<dimension>`).
+    Opened {
+        sheet: String,
+        first_column: usize,
+    },
+    /// A row that is not empty, with its 1-based number; cells from column A.
+    Row {
+        row: u64,
+        cells: Vec<RawCell>,
+    },
+    Failed(Diagnostic),
+}
+
+/// Read the sheet on this thread, sending its rows until the receiver is gone.
+fn read_sheet(path: &Path, label: &str, sheet: Option<&SheetRef>, sender: &SyncSender<Message>) {
+    let last_row = std::cell::Cell::new(0u64);
+    let failure = match quietly(|| stream_sheet(path, label, sheet, sender, &last_row)) {
+        Ok(Ok(())) => return,
+        Ok(Err(e)) => e,
+        // calamine panics on some damaged workbooks (a shared string that does not exist).
+        Err(_) => Diagnostic::runtime(format!(
+            "cannot read the workbook {label}: it is damaged{}",
+            match last_row.get() {
+                0 => String::new(),
+                row => format!(" after row {row}"),
+            }
+        ))
+        .hint("save the file again from Excel as .xlsx (Excel Workbook)"),
+    };
+    let _ = sender.send(Message::Failed(failure));
+}
+
+fn stream_sheet(
+    path: &Path,
+    label: &str,
+    sheet: Option<&SheetRef>,
+    sender: &SyncSender<Message>,
+    last_row: &std::cell::Cell<u64>,
+) -> Result<()> {
+    let mut book: Xlsx<_> = calamine::open_workbook(path).map_err(|e| {
+        Diagnostic::runtime(format!("cannot open the workbook {label}: {e}"))
+            .hint("save the file again from Excel as .xlsx (Excel Workbook)")
+            .caused_by(e)
+    })?;
+    let names = book.sheet_names();
+    let name = match sheet {
+        None => names.first().cloned(),
+        Some(SheetRef::Index(i)) => names.get(*i).cloned(),
+        Some(SheetRef::Name(n)) => names.iter().find(|s| *s == n).cloned(),
+    }
+    .ok_or_else(|| {
+        Diagnostic::runtime(format!(
+            "{label} has no sheet {}",
+            match sheet {
+                Some(SheetRef::Index(i)) => format!("number {i}"),
+                Some(SheetRef::Name(n)) => format!("\"{}\"", sunward_core::excerpt(n)),
+                None => "at all".to_string(),
+            }
+        ))
+        .hint(format!("its sheets: {}", sunward_core::excerpt_list(&names)))
+    })?;
+    let unreadable = |e: calamine::XlsxError, row: u64| {
+        let after = if row == 0 { String::new() } else { format!(" after row {row}") };
+        Diagnostic::runtime(format!("cannot read sheet \"{name}\" of {label}{after}: {e}"))
+            .hint("save the file again from Excel as .xlsx (Excel Workbook)")
+            .caused_by(e)
+    };
+    let mut cells = book.worksheet_cells_reader(&name).map_err(|e| unreadable(e, 0))?;
+    let first_column = cells.dimensions().start.1 as usize;
+    if sender.send(Message::Opened { sheet: name.clone(), first_column }).is_err() {
+        return Ok(());
+    }
+    let mut row: Option<(u32, Vec<RawCell>)> = None;
+    let flush = |row: Option<(u32, Vec<RawCell>)>| match row {
+        Some((r, cells)) if cells.iter().any(|c| *c != RawCell::Empty) => {
+            sender.send(Message::Row { row: u64::from(r) + 1, cells }).is_ok()
+        }
+        _ => true,
+    };
+    loop {
+        let Some(cell) = cells.next_cell().map_err(|e| unreadable(e, last_row.get()))? else { break };
+        let (r, c) = cell.get_position();
+        if r >= MAX_ROWS || c as usize >= MAX_COLUMNS {
+            return Err(Diagnostic::runtime(format!(
+                "sheet \"{name}\" of {label} has a cell at row {}, column {}: outside Excel's grid of {MAX_ROWS} rows and {MAX_COLUMNS} columns",
+                u64::from(r) + 1,
+                u64::from(c) + 1
+            ))
+            .hint("save the file again from Excel as .xlsx (Excel Workbook)"));
+        }
+        let value = cell_of(&Data::from(cell.get_value().clone()));
+        match &mut row {
+            Some((current, _)) if *current == r => {}
+            Some((current, _)) if r < *current => {
+                return Err(Diagnostic::runtime(format!(
+                    "sheet \"{name}\" of {label} lists row {} after row {}: expected its rows in order",
+                    u64::from(r) + 1,
+                    u64::from(*current) + 1
+                ))
+                .hint("save the file again from Excel as .xlsx (Excel Workbook)"));
+            }
+            _ => {
+                if !flush(row.take()) {
+                    return Ok(());
+                }
+                last_row.set(u64::from(r) + 1);
+                row = Some((r, Vec::new()));
+            }
+        }
+        if value != RawCell::Empty
+            && let Some((_, cells)) = &mut row
+        {
+            let c = c as usize;
+            if cells.len() <= c {
+                cells.resize(c + 1, RawCell::Empty);
+            }
+            cells[c] = value;
+        }
+    }
+    flush(row);
+    Ok(())
+}
+
+/// Run `f`, turning a panic into an error without printing it (the
+/// process's panic message is kept for every other thread and call).
+fn quietly<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
+    thread_local! {
+        static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    QUIET.with(|q| q.set(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET.with(|q| q.set(false));
+    result
+}
+
+fn cell_of(data: &Data) -> RawCell {
     match data {
         Data::Empty => RawCell::Empty,
         Data::String(s) if s.trim().is_empty() => RawCell::Empty,
@@ -150,7 +301,9 @@ fn cell(data: &Data) -> RawCell {
 struct SheetRows {
     headers: Vec<String>,
     sheet: String,
-    rows: std::vec::IntoIter<(u64, Vec<RawCell>)>,
+    /// Cells left of this column are not under the header.
+    offset: usize,
+    receiver: Receiver<Message>,
 }
 
 impl RowReader for SheetRows {
@@ -158,10 +311,74 @@ impl RowReader for SheetRows {
         &self.headers
     }
     fn next_row(&mut self) -> Option<Result<RawRow>> {
-        let (row, mut cells) = self.rows.next()?;
+        let (row, mut cells) = match self.receiver.recv() {
+            Ok(Message::Row { row, cells }) => (row, cells),
+            Ok(Message::Failed(e)) => return Some(Err(e)),
+            Ok(Message::Opened { .. }) | Err(_) => return None,
+        };
+        let place = RowPlace::Sheet { sheet: self.sheet.clone(), row };
+        let left: Vec<RawCell> = cells.drain(..self.offset.min(cells.len())).collect();
+        if let Some(column) = left.iter().position(|c| *c != RawCell::Empty) {
+            // Never dropped in silence: the row is set aside with its text.
+            let mut text = left;
+            text.extend(cells);
+            return Some(Ok(RawRow {
+                place,
+                cells: text,
+                malformed: Some(format!(
+                    "a value in column {}, left of the header's first column",
+                    column_name(column)
+                )),
+            }));
+        }
         while cells.len() > self.headers.len() && cells.last() == Some(&RawCell::Empty) {
             cells.pop();
         }
-        Some(Ok(RawRow { place: RowPlace::Sheet { sheet: self.sheet.clone(), row }, cells, malformed: None }))
+        Some(Ok(RawRow { place, cells, malformed: None }))
+    }
+}
+
+/// Excel's name of a 0-based column (0 → A, 26 → AA).
+fn column_name(mut index: usize) -> String {
+    let mut name = Vec::new();
+    loop {
+        name.push(b'A' + (index % 26) as u8);
+        if index < 26 {
+            break;
+        }
+        index = index / 26 - 1;
+    }
+    name.reverse();
+    String::from_utf8(name).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Column names against a reference that counts as Excel's column
+    /// headers do: increment the last letter, Z wraps to A with a carry, and
+    /// a carry past the first letter adds an A in front.
+    #[test]
+    fn column_names_follow_excel() {
+        let mut name = vec![b'A'];
+        for i in 0..MAX_COLUMNS {
+            assert_eq!(column_name(i).as_bytes(), name.as_slice(), "column {i}");
+            let mut at = name.len();
+            loop {
+                if at == 0 {
+                    name.insert(0, b'A');
+                    break;
+                }
+                at -= 1;
+                if name[at] == b'Z' {
+                    name[at] = b'A';
+                } else {
+                    name[at] += 1;
+                    break;
+                }
+            }
+        }
+        assert_eq!(column_name(MAX_COLUMNS - 1), "XFD");
     }
 }
