@@ -401,3 +401,41 @@ fn a_damaged_workbook_is_an_error_not_a_crash() {
     assert!(!err.contains("panicked"), "{err}");
     assert!(!dir.path().join("out/copy.csv").exists());
 }
+
+/// An integer column outside any contract: a sum that would pass
+/// 9,223,372,036,854,775,807 fails, naming the step, instead of wrapping
+/// round to a small, wrong figure; one that fits is exact.
+#[test]
+fn integer_sums_never_wrap() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = |values: &[&str]| {
+        let mut text = String::from("id,n\n");
+        for (i, v) in values.iter().enumerate() {
+            text.push_str(&format!("R{i},{v}\n"));
+        }
+        std::fs::write(dir.path().join("counts.csv"), text).unwrap();
+        let path = dir.path().join("sum.yaml");
+        std::fs::write(
+            &path,
+            "name: sum\nsources:\n  counts: {plugin: csv, path: counts.csv, columns: {n: int}}\n\
+             steps:\n  total: {plugin: sql, query: \"SELECT SUM(n) AS n FROM counts\"}\n\
+             outputs:\n  total: {plugin: csv, table: total, path: total.csv}\n",
+        )
+        .unwrap();
+        sunward(dir.path(), &["run", path.to_str().unwrap(), "--quiet"])
+    };
+    let mut wraps = vec!["9223372036854775807", "9223372036854775807"];
+    wraps.extend(["1"; 9]);
+    let output = pipeline(&wraps);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("the step failed") && err.contains("(steps.total)"), "{err}");
+    assert!(err.contains("does not fit in a 64-bit integer"), "{err}");
+    assert!(!dir.path().join("out/total.csv").exists());
+    // Right at the limit: i64::MAX − 9 plus nine ones.
+    let mut fits = vec!["9223372036854775798"];
+    fits.extend(["1"; 9]);
+    ok(&pipeline(&fits));
+    let total = std::fs::read_to_string(dir.path().join("out/total.csv")).unwrap();
+    assert_eq!(total, "n\n9223372036854775807\n");
+}

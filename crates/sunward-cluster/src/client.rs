@@ -82,6 +82,7 @@ impl Engine for ClusterEngine {
         // Registered after Ballista's upgrade, which sets the function list anew.
         let ctx = SessionContext::new_with_state(state);
         options.functions.register(&ctx);
+        sunward_engine::exact_sums::register(&ctx);
         Ok(ctx)
     }
 

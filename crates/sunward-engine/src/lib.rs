@@ -10,6 +10,7 @@
 pub mod cache;
 pub mod check;
 pub mod checks;
+pub mod exact_sums;
 pub mod generation;
 pub mod ingest;
 pub mod manifest;

@@ -104,7 +104,17 @@ async fn stage_step(step: &PlannedStep, ctx: &StepContext<'_>, stage: &Stage) ->
     let failed = |e: datafusion::error::DataFusionError| {
         let resources = matches!(e.find_root(), datafusion::error::DataFusionError::ResourcesExhausted(_));
         let d = Diagnostic::runtime(format!("the step failed: {}", e.message()));
-        let d = if resources { d.hint("the query needs more memory than --memory-limit allows; raise it") } else { d };
+        let too_large = e.message().contains("out of range Int64") || e.message().contains("out of range UInt64");
+        let d = if resources {
+            d.hint("the query needs more memory than --memory-limit allows; raise it")
+        } else if too_large {
+            d.hint(
+                "a value or a total does not fit in a 64-bit integer (at most 9,223,372,036,854,775,807); \
+                 sums over integer columns are never allowed to wrap: look for implausible values in the column summed",
+            )
+        } else {
+            d
+        };
         d.caused_by(e)
     };
     let df = step.plugin.run(&step.config, ctx).await?;

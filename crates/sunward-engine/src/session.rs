@@ -85,6 +85,7 @@ pub fn new_session(options: &SessionOptions) -> Result<SessionContext> {
     let (config, runtime) = session_parts(options)?;
     let ctx = SessionContext::new_with_config_rt(config, runtime);
     options.functions.register(&ctx);
+    crate::exact_sums::register(&ctx);
     Ok(ctx)
 }
 

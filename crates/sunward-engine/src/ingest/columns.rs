@@ -172,7 +172,12 @@ fn type_text(c: &Column, text: &StringArray, flagged: &mut [bool]) -> ArrayRef {
         }
         ColumnType::Int => {
             for i in 0..len {
-                push_parsed(&mut builder, effective(i).map(|t| parse_int_text(t).map(super::Typed::Int)), i, flagged);
+                push_parsed(
+                    &mut builder,
+                    effective(i).map(|t| parse_int_text(t).ok().map(super::Typed::Int)),
+                    i,
+                    flagged,
+                );
             }
         }
         ColumnType::Float => {

@@ -590,11 +590,58 @@ fn whole(x: f64) -> Option<i64> {
     (x.is_finite() && x.fract() == 0.0 && x.abs() < EXACT_F64).then_some(x as i64)
 }
 
-fn parse_int_text(t: &str) -> Option<i64> {
+/// The rule broken by a value that is not a whole number.
+const NOT_WHOLE: &str = "not a whole number";
+/// The rule broken by a whole number beyond a 64-bit integer.
+const TOO_LARGE: &str = "a whole number beyond ±9223372036854775807";
+/// The rule broken by a spreadsheet number too large to be stored exactly.
+const INEXACT: &str = "a number too large to be stored exactly (beyond 9000000000000000)";
+
+/// A whole number written as text: `7`, `-7`, `7.0`, `7.000`, `1.5e3`.
+/// Decided on the digits as written, exactly: `1.0000000000000001` is not
+/// whole (read as a double it would round to 1).
+fn parse_int_text(t: &str) -> Result<i64, &'static str> {
     if let Ok(i) = t.parse::<i64>() {
-        return Some(i);
+        return Ok(i);
     }
-    whole(t.parse().ok()?)
+    let (negative, body) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let (mantissa, exponent) = match body.find(['e', 'E']) {
+        Some(at) => (&body[..at], body[at + 1..].parse::<i32>().map_err(|_| NOT_WHOLE)?),
+        None => (body, 0),
+    };
+    let (int_part, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits: Vec<u8> = int_part.bytes().chain(fraction.bytes()).collect();
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(NOT_WHOLE);
+    }
+    // Where the decimal point falls among the digits once the exponent is applied.
+    let point = int_part.len() as i64 + i64::from(exponent);
+    let whole_digits = point.clamp(0, digits.len() as i64) as usize;
+    if digits[whole_digits..].iter().any(|d| *d != b'0') {
+        return Err(NOT_WHOLE);
+    }
+    let limit = 1i128 << 63;
+    let mut value: i128 = 0;
+    for d in &digits[..whole_digits] {
+        value = value * 10 + i128::from(d - b'0');
+        if value > limit {
+            return Err(TOO_LARGE);
+        }
+    }
+    // Zeros the exponent adds after the digits written.
+    let mut zeros = point - digits.len() as i64;
+    while zeros > 0 && value != 0 {
+        value *= 10;
+        zeros -= 1;
+        if value > limit {
+            return Err(TOO_LARGE);
+        }
+    }
+    i64::try_from(if negative { -value } else { value }).map_err(|_| TOO_LARGE)
 }
 
 /// A number as text: `7.0` → `7`, `7.5` → `7.5`.
@@ -607,7 +654,6 @@ fn number_text(x: f64) -> String {
 
 /// Type one cell (already trimmed and value-mapped); `Err` holds the rule broken.
 fn type_cell(cell: &RawCell, ty: ColumnType) -> Result<Typed, String> {
-    const NOT_WHOLE: &str = "not a whole number";
     const NOT_NUMBER: &str = "not a number";
     const NOT_DATE: &str = "not a date";
     const NOT_BOOL: &str = "not true or false";
@@ -621,8 +667,12 @@ fn type_cell(cell: &RawCell, ty: ColumnType) -> Result<Typed, String> {
         })),
         ColumnType::Int => match cell {
             RawCell::Int(i) => Ok(Typed::Int(*i)),
-            RawCell::Float(x) => whole(*x).map(Typed::Int).ok_or_else(|| NOT_WHOLE.into()),
-            RawCell::Text(t) => parse_int_text(t).map(Typed::Int).ok_or_else(|| NOT_WHOLE.into()),
+            RawCell::Float(x) => match whole(*x) {
+                Some(i) => Ok(Typed::Int(i)),
+                None if x.is_finite() && x.fract() == 0.0 => Err(INEXACT.into()),
+                None => Err(NOT_WHOLE.into()),
+            },
+            RawCell::Text(t) => parse_int_text(t).map(Typed::Int).map_err(String::from),
             _ => Err(NOT_WHOLE.into()),
         },
         ColumnType::Float => match cell {
@@ -1137,4 +1187,70 @@ pub fn write_rejects(path: &Path, file: &str, rejects: &[Reject]) -> Result<()> 
         Ok(())
     })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whole-number text over a grid of values and spellings, each expected
+    /// value known by construction: an integer `n` written plainly, with
+    /// zeros after a point, with an exponent that moves the point, and the
+    /// same with a non-zero digit somewhere after the point (never whole).
+    #[test]
+    fn whole_number_text_is_decided_exactly() {
+        let mut values: Vec<i128> = vec![0, 1, 7, 10, 100, 120, 999, 1_000_000, 9_000_000_000_000_001];
+        values.extend([i128::from(i64::MAX), i128::from(i64::MAX) + 1, 10i128.pow(19), 10i128.pow(25)]);
+        for n in values.clone() {
+            values.push(-n);
+        }
+        for n in values {
+            let expected = i64::try_from(n).map_err(|_| TOO_LARGE);
+            let digits = n.unsigned_abs().to_string();
+            let sign = if n < 0 { "-" } else { "" };
+            let mut spellings =
+                vec![format!("{sign}{digits}"), format!("{sign}{digits}.0"), format!("{sign}{digits}.000")];
+            // The point moved left k places and an exponent of k: the same number.
+            for k in 1..=digits.len() {
+                let (head, tail) = digits.split_at(digits.len() - k);
+                let head = if head.is_empty() { "0" } else { head };
+                spellings.push(format!("{sign}{head}.{tail}e{k}"));
+                spellings.push(format!("{sign}{head}.{tail}E+{k}"));
+            }
+            // Trailing zeros moved into the exponent.
+            let trimmed = digits.trim_end_matches('0');
+            if !trimmed.is_empty() && trimmed.len() < digits.len() {
+                spellings.push(format!("{sign}{trimmed}e{}", digits.len() - trimmed.len()));
+            }
+            for text in &spellings {
+                assert_eq!(parse_int_text(text), expected, "{text}");
+            }
+            // A non-zero digit after the point, however far: never whole.
+            for zeros in [0, 1, 15, 16, 40] {
+                let text = format!("{sign}{digits}.{}1", "0".repeat(zeros));
+                assert_eq!(parse_int_text(&text), Err(NOT_WHOLE), "{text}");
+                let text = format!("{sign}{digits}{}1e-{}", "0".repeat(zeros), zeros + 1);
+                assert_eq!(parse_int_text(&text), Err(NOT_WHOLE), "{text}");
+            }
+        }
+        for text in ["", "-", ".", "e5", "1e", "1..0", "1.0.0", "١٢", "1 000", "0x10", "inf", "NaN", "1e99999999999"]
+        {
+            assert_eq!(parse_int_text(text), Err(NOT_WHOLE), "{text:?}");
+        }
+        assert_eq!(parse_int_text("0e999999999"), Ok(0));
+        assert_eq!(parse_int_text("1e999999999"), Err(TOO_LARGE));
+        assert_eq!(parse_int_text("1.0000000000000001"), Err(NOT_WHOLE));
+    }
+
+    /// Numbers a spreadsheet stores as doubles: whole and exact, whole but
+    /// too large to be exact, or not whole.
+    #[test]
+    fn spreadsheet_numbers_are_whole_only_when_exact() {
+        let int = |x: f64| type_cell(&RawCell::Float(x), ColumnType::Int);
+        assert_eq!(int(7.0), Ok(Typed::Int(7)));
+        assert_eq!(int(-8_999_999_999_999_999.0), Ok(Typed::Int(-8_999_999_999_999_999)));
+        assert_eq!(int(1e17), Err(INEXACT.to_string()));
+        assert_eq!(int(7.5), Err(NOT_WHOLE.to_string()));
+        assert_eq!(int(f64::NAN), Err(NOT_WHOLE.to_string()));
+    }
 }

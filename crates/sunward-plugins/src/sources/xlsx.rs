@@ -331,8 +331,13 @@ impl RowReader for SheetRows {
                 )),
             }));
         }
+        // A sheet has no field count: a row ends with its last value, and the
+        // empty cells after it, up to the header's width, are empty values.
         while cells.len() > self.headers.len() && cells.last() == Some(&RawCell::Empty) {
             cells.pop();
+        }
+        if cells.len() < self.headers.len() {
+            cells.resize(self.headers.len(), RawCell::Empty);
         }
         Some(Ok(RawRow { place, cells, malformed: None }))
     }
