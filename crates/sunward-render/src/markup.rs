@@ -420,6 +420,11 @@ pub fn parse(src: &str) -> Result<Document, MarkupError> {
                     doc.blocks.push(Block::Table(t));
                 }
             }
+            Event::Text(t) if table.is_none() => {
+                let t = literal_stars(src, range.clone(), &t);
+                text.push_str(&t);
+                push_span(&mut spans, &t, strong > 0, emphasis > 0);
+            }
             Event::Text(t) | Event::Code(t) => {
                 text.push_str(&t);
                 push_span(&mut spans, &t, strong > 0, emphasis > 0);
@@ -449,6 +454,7 @@ pub fn parse(src: &str) -> Result<Document, MarkupError> {
     if !title_seen || doc.title.trim().is_empty() {
         return Err(MarkupError { line: 1, message: "the front matter (between --- lines) must give a title".into() });
     }
+    restore_stars(&mut doc);
     doc.check().map_err(|errors| MarkupError {
         line: 1,
         message: errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "),
@@ -488,6 +494,77 @@ fn trim_spans(mut spans: Vec<Span>) -> Vec<Span> {
         last.text = last.text.trim_end().to_string();
     }
     spans
+}
+
+/// Stands for a `*` written escaped (`\*`, as every `*` in a value or a
+/// narrative is) while the text goes through [`cjk_strong`], which must read
+/// only the asterisks a template wrote as markup; [`restore_stars`] puts the
+/// asterisks back. A private-use character: never in a report's text.
+const LITERAL_STAR: char = '\u{E000}';
+
+/// `text`, a text event read from `src[range]`, with each asterisk that the
+/// source escapes replaced by [`LITERAL_STAR`]. The parser starts a new text
+/// event at each escaped character (the range then begins after the
+/// backslash; an odd number of backslashes before it means it is escaped),
+/// and an escape inside the range is found character by character. The text
+/// is left as it is when the source cannot be matched to it exactly.
+fn literal_stars<'a>(src: &str, range: std::ops::Range<usize>, text: &'a str) -> std::borrow::Cow<'a, str> {
+    let backslashes = src[..range.start].bytes().rev().take_while(|b| *b == b'\\').count();
+    let escaped_first = backslashes % 2 == 1 && text.starts_with('*');
+    let source = &src[range];
+    if !escaped_first && !source.contains("\\*") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = source.chars().peekable();
+    if escaped_first && chars.next() == Some('*') {
+        out.push(LITERAL_STAR);
+    }
+    while let Some(c) = chars.next() {
+        match (c, chars.peek()) {
+            ('\\', Some(&next)) if next.is_ascii_punctuation() => {
+                chars.next();
+                out.push(if next == '*' { LITERAL_STAR } else { next });
+            }
+            _ => out.push(c),
+        }
+    }
+    if out.replace(LITERAL_STAR, "*") == text { std::borrow::Cow::Owned(out) } else { std::borrow::Cow::Borrowed(text) }
+}
+
+/// Put back the asterisks [`literal_stars`] set aside, in every text the
+/// parser builds from paragraphs (table cells and code blocks never get them).
+fn restore_stars(doc: &mut Document) {
+    fn put_back(text: &mut String) {
+        if text.contains(LITERAL_STAR) {
+            *text = text.replace(LITERAL_STAR, "*");
+        }
+    }
+    fn spans(spans: &mut [Span]) {
+        spans.iter_mut().for_each(|s| put_back(&mut s.text));
+    }
+    for block in &mut doc.blocks {
+        match block {
+            Block::Heading { text, .. } | Block::Paragraph { text } | Block::Note { text } => put_back(text),
+            Block::Attachment { title } => put_back(title),
+            Block::RichParagraph { text, spans: styled } => {
+                put_back(text);
+                spans(styled);
+            }
+            Block::List(list) => {
+                for item in &mut list.items {
+                    put_back(&mut item.text);
+                    spans(&mut item.spans);
+                }
+            }
+            Block::Table(table) => {
+                table.caption.iter_mut().for_each(put_back);
+                table.note.iter_mut().for_each(put_back);
+            }
+            Block::Figure { caption, .. } => put_back(caption),
+            Block::KeyFigures { .. } | Block::PageBreak => {}
+        }
+    }
 }
 
 /// Bold that CommonMark misses in Chinese. A closing `**` after
@@ -702,6 +779,25 @@ Table: 表1 各校服务场次
                 items: vec![ListItem::plain("第一项"), ListItem::plain("第二项")]
             })
         );
+    }
+
+    /// Asterisks written escaped (every `*` of a value or a narrative) stay
+    /// asterisks: the Chinese bold rule reads only those the template wrote.
+    #[test]
+    fn escaped_asterisks_are_never_bold() {
+        let doc =
+            parse("---\ntitle: t\n---\n\n# 一、\\*\\*\\*\\*\n\n**一是。**其后\\*\\*注\\*\\*。\n\n- \\*\\*甲\\*\\*\n")
+                .unwrap();
+        assert_eq!(doc.blocks[0], Block::Heading { level: 1, text: "一、****".into() });
+        assert_eq!(
+            doc.blocks[1],
+            Block::RichParagraph {
+                text: "一是。其后**注**。".into(),
+                spans: vec![Span::strong("一是。"), Span::plain("其后**注**。")]
+            }
+        );
+        let Block::List(list) = &doc.blocks[2] else { panic!("{:?}", doc.blocks[2]) };
+        assert_eq!(list.items[0].text, "**甲**");
     }
 
     #[test]

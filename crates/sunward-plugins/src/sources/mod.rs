@@ -141,3 +141,26 @@ pub(crate) fn text_reader(path: &Path, encoding: Encoding) -> Result<Box<dyn Rea
 
 /// The hint for text that is not UTF-8.
 pub(crate) const NOT_UTF8_HINT: &str = "set encoding: gb18030 if the file was saved by Excel in a Chinese locale";
+
+/// Run `f`, turning a panic into an error without printing it (the
+/// process's panic message is kept for every other thread and call).
+/// The file parsers (calamine, parquet) panic on some damaged files; a
+/// reader calls them through this and reports the file as damaged.
+pub(crate) fn quietly<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
+    thread_local! {
+        static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    QUIET.with(|q| q.set(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET.with(|q| q.set(false));
+    result
+}

@@ -5,7 +5,7 @@
 //! Row groups are decoded on up to four threads at once and handed out in
 //! file order.
 
-use super::{open_file, sniff};
+use super::{open_file, quietly, sniff};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
@@ -57,7 +57,9 @@ impl Source for ParquetSource {
                 .hint("check that the file is Parquet; a CSV file is read with plugin: csv, JSON lines with plugin: jsonl")
                 .caused_by(e)
         };
-        let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default()).map_err(not_parquet)?;
+        let metadata = quietly(|| ArrowReaderMetadata::load(&file, ArrowReaderOptions::default()))
+            .map_err(|_| damaged(&label))?
+            .map_err(not_parquet)?;
         let stored: Vec<String> = metadata.schema().fields().iter().map(|f| f.name().to_string()).collect();
         let headers = stored.iter().map(|n| n.trim().to_string()).collect();
         let groups = metadata.metadata().num_row_groups();
@@ -67,7 +69,11 @@ impl Source for ParquetSource {
                 let (send, receive) = sync_channel::<Decoded>(2);
                 let path = path.clone();
                 let metadata = metadata.clone();
-                std::thread::spawn(move || decode_lane(&path, metadata, lane, lanes, groups, &send));
+                std::thread::spawn(move || {
+                    if quietly(|| decode_lane(&path, metadata, lane, lanes, groups, &send)).is_err() {
+                        let _ = send.send(Decoded::Failed("the file is damaged".into()));
+                    }
+                });
                 receive
             })
             .collect::<Vec<_>>();
@@ -84,6 +90,12 @@ impl Source for ParquetSource {
             record: 0,
         }))
     }
+}
+
+/// The error for a file the Parquet reader panics on.
+fn damaged(label: &str) -> Diagnostic {
+    Diagnostic::runtime(format!("cannot read {label} as Parquet: the file is damaged"))
+        .hint("write the file again; a file that is not Parquet is read with its own plugin")
 }
 
 /// What a decoding thread sends: batches of a row group, then the end of it.

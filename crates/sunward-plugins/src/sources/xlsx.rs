@@ -13,7 +13,7 @@
 //! damaged workbook end the reading with an error naming the file, the
 //! sheet and the row (calamine's own panics on damaged files included).
 
-use super::{Magic, sniff, xlsx_archive};
+use super::{Magic, quietly, sniff, xlsx_archive};
 use calamine::{Data, DataType, Reader, Xlsx};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -252,27 +252,6 @@ fn stream_sheet(
     }
     flush(row);
     Ok(())
-}
-
-/// Run `f`, turning a panic into an error without printing it (the
-/// process's panic message is kept for every other thread and call).
-fn quietly<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
-    thread_local! {
-        static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    }
-    static HOOK: std::sync::Once = std::sync::Once::new();
-    HOOK.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if !QUIET.with(std::cell::Cell::get) {
-                previous(info);
-            }
-        }));
-    });
-    QUIET.with(|q| q.set(true));
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    QUIET.with(|q| q.set(false));
-    result
 }
 
 fn cell_of(data: &Data) -> RawCell {

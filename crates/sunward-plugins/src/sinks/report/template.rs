@@ -444,6 +444,44 @@ pub fn fixed(x: f64, decimals: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use sunward_render::document::{Block, Cell};
+
+    proptest! {
+        /// Any text — markup characters, line breaks, HTML, entities, code
+        /// fences, table bars, Chinese — escaped and placed in a paragraph, a
+        /// heading and a table cell, reads back as itself (line breaks as
+        /// spaces), and the document keeps its own title and structure.
+        #[test]
+        fn escaped_text_reads_back_as_itself(text in "[a-z学校0-9 \\\\`*_\\[\\]<>#|~&+=\\-!{}()\"'.:;/\n\r\t]{0,30}") {
+            let shown = text.replace(['\n', '\r'], " ");
+            let escaped = escape_markup(&text);
+            let markup = format!(
+                "---\ntitle: 标题\n---\n\n# 一、{escaped}\n\n前 {escaped} 后\n\n| 名称 | 人数 |\n|---|---:|\n| {escaped} | 3 |\n"
+            );
+            let doc = sunward_render::markup::parse(&markup).unwrap_or_else(|e| panic!("{e}\n{markup}"));
+            prop_assert_eq!(&doc.title, "标题");
+            prop_assert_eq!(doc.blocks.len(), 3, "{:?}", doc.blocks);
+            match &doc.blocks[0] {
+                Block::Heading { text: heading, .. } => prop_assert_eq!(heading, &format!("一、{}", shown.trim_end())),
+                other => prop_assert!(false, "{other:?}"),
+            }
+            match &doc.blocks[1] {
+                Block::Paragraph { text: paragraph } | Block::RichParagraph { text: paragraph, .. } => {
+                    prop_assert_eq!(paragraph, &format!("前 {shown} 后"))
+                }
+                other => prop_assert!(false, "{other:?}"),
+            }
+            match &doc.blocks[2] {
+                Block::Table(table) => {
+                    prop_assert_eq!(table.rows.len(), 1);
+                    prop_assert_eq!(table.rows[0][0].display(), shown.trim());
+                    prop_assert_eq!(&table.rows[0][1], &Cell::number(3.0));
+                }
+                other => prop_assert!(false, "{other:?}"),
+            }
+        }
+    }
 
     #[test]
     fn a_change_between_counts_carries_its_interval() {

@@ -1,4 +1,4 @@
-//! The xlsx source against damaged and hostile workbooks.
+//! The xlsx and parquet sources against damaged and hostile files.
 //!
 //! Workbooks are assembled here part by part (the XML written out by hand,
 //! zipped with the zip crate), so that each can be broken exactly: a shared
@@ -7,7 +7,9 @@
 //! truncated or bit-flipped archive. Property tests generate sheets: a
 //! well-formed one must read back cell for cell; a damaged one must end in
 //! an error with a short message — never a panic, never rows made up.
-//! `PROPTEST_CASES=5000 cargo test -p sunward-plugins --test xlsx_hostile`
+//! Parquet files written by the arrow writer are cut short and have bytes
+//! changed: each read ends with rows or an error, never a panic.
+//! `PROPTEST_CASES=5000 cargo test -p sunward-plugins --test hostile_files`
 //! runs them longer.
 
 use chrono::NaiveDate;
@@ -83,11 +85,16 @@ fn ctx(dir: &Path) -> RunContext {
 /// Read the workbook `bytes`: headers and rows, or the error (from opening
 /// or from reading; a reader yields nothing after its error).
 fn read(bytes: &[u8]) -> Result<(Vec<String>, Vec<RawRow>), Diagnostic> {
+    read_as("xlsx", "w.xlsx", bytes)
+}
+
+/// Read `bytes` saved as `file` with the source `plugin`.
+fn read_as(plugin: &str, file: &str, bytes: &[u8]) -> Result<(Vec<String>, Vec<RawRow>), Diagnostic> {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("w.xlsx"), bytes).unwrap();
+    std::fs::write(dir.path().join(file), bytes).unwrap();
     let registry = sunward_plugins::builtin_registry();
-    let Some(PluginHandle::Source(source)) = registry.get(PluginKind::Source, "xlsx") else { panic!("xlsx") };
-    let config = source.parse(json!({"path": "w.xlsx"})).unwrap();
+    let Some(PluginHandle::Source(source)) = registry.get(PluginKind::Source, plugin) else { panic!("{plugin}") };
+    let config = source.parse(json!({ "path": file })).unwrap();
     let mut reader = source.open(&config, &ctx(dir.path()))?;
     let headers = reader.headers().to_vec();
     let mut rows = Vec::new();
@@ -379,6 +386,72 @@ proptest! {
         }
         if let Err(e) = read(&bytes) {
             prop_assert!(!e.message.is_empty() && e.message.len() < 600, "{}", e.message);
+        }
+    }
+}
+
+/// A Parquet file of `rows` rows in row groups of 7: text, integers with
+/// nulls, dates.
+fn parquet_file(rows: usize) -> Vec<u8> {
+    use datafusion::arrow::array::{ArrayRef, Date32Array, Int64Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::arrow::record_batch::RecordBatch;
+    use datafusion::parquet::arrow::ArrowWriter;
+    use datafusion::parquet::file::properties::WriterProperties;
+    use std::sync::Arc;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("record_id", DataType::Utf8, false),
+        Field::new("participants", DataType::Int64, true),
+        Field::new("service_date", DataType::Date32, false),
+    ]));
+    let ids: ArrayRef = Arc::new(StringArray::from_iter_values((0..rows).map(|i| format!("R{i}"))));
+    let counts: ArrayRef = Arc::new(Int64Array::from_iter((0..rows as i64).map(|i| (i % 3 != 0).then_some(i))));
+    let dates: ArrayRef = Arc::new(Date32Array::from_iter_values((0..rows as i32).map(|i| 19_000 + i)));
+    let batch = RecordBatch::try_new(schema.clone(), vec![ids, counts, dates]).unwrap();
+    let mut bytes = Vec::new();
+    let properties = WriterProperties::builder().set_max_row_group_row_count(Some(7)).build();
+    let mut writer = ArrowWriter::try_new(&mut bytes, schema, Some(properties)).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    bytes
+}
+
+/// Headers, rows and the error of reading Parquet `bytes` (rows read through batches).
+fn read_parquet(bytes: &[u8]) -> Result<(Vec<String>, Vec<RawRow>), Diagnostic> {
+    read_as("parquet", "t.parquet", bytes)
+}
+
+#[test]
+fn a_sound_parquet_file_reads_back() {
+    let (headers, rows) = read_parquet(&parquet_file(20)).unwrap();
+    assert_eq!(headers, ["record_id", "participants", "service_date"]);
+    assert_eq!(rows.len(), 20);
+    assert_eq!(rows[4].cells[0], RawCell::Text("R4".into()));
+    assert_eq!(rows[4].cells[1], RawCell::Int(4));
+    assert_eq!(rows[3].cells[1], RawCell::Empty);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// A Parquet file cut short or with bytes changed (the footer, the
+    /// page headers, the data): the read ends with rows or an error.
+    #[test]
+    fn damaged_parquet_files_end_in_an_error_or_rows(
+        rows in 1usize..40,
+        cut in proptest::option::of(any::<prop::sample::Index>()),
+        flips in proptest::collection::vec((any::<prop::sample::Index>(), 1u8..=255), 0..4),
+    ) {
+        let mut bytes = parquet_file(rows);
+        for (at, mask) in flips {
+            let at = at.index(bytes.len());
+            bytes[at] ^= mask;
+        }
+        if let Some(cut) = cut {
+            bytes.truncate(cut.index(bytes.len()));
+        }
+        if let Ok((_, read)) = read_parquet(&bytes) {
+            prop_assert!(read.len() <= rows);
         }
     }
 }
