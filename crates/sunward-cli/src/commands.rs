@@ -136,6 +136,7 @@ pub fn validate(registry: &Registry, args: &ValidateArgs) -> i32 {
 
 /// `sunward run`: a pipeline, or every pipeline of a workflow in order.
 pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
+    crate::RUNNING_PIPELINES.store(true, std::sync::atomic::Ordering::SeqCst);
     if let Some(limit) = args.timeout {
         let text = humantime::format_duration(limit).to_string();
         std::thread::spawn(move || {

@@ -284,12 +284,19 @@ pub fn main_with(registry: Registry) -> ExitCode {
 /// stay as they were.
 pub(crate) fn stop(why: &str, code: i32) -> ! {
     let removed = sunward_core::cleanup::remove_all();
-    eprintln!(
-        "sunward: {why}; nothing of the pipeline being run was published ({removed} unfinished files and \
-         staging folders removed); outputs written before it are as they were"
-    );
+    if RUNNING_PIPELINES.load(std::sync::atomic::Ordering::SeqCst) {
+        eprintln!(
+            "sunward: {why}; nothing of the pipeline being run was published ({removed} unfinished files and \
+             staging folders removed); outputs written before it are as they were"
+        );
+    } else {
+        eprintln!("sunward: {why}; stopped ({removed} temporary files and folders removed)");
+    }
     std::process::exit(code);
 }
+
+/// Set while `sunward run` runs pipelines (for what [`stop`] says).
+pub(crate) static RUNNING_PIPELINES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Run the command line on the given arguments (the first is the program
 /// name) and return the exit code, printing to stdout and stderr.

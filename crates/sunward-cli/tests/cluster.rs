@@ -8,7 +8,12 @@
 //! - An executor killed while a run is under way: the run either completes
 //!   (Ballista runs the lost tasks again) with the same figures, or fails
 //!   naming the step, leaving no output file. Never a partial file.
-//! - A scheduler that is not there: exit code 1 within seconds, saying so.
+//! - A scheduler that is not there: exit code 1 within seconds, saying so;
+//!   so does one that is stopped (it still accepts connections), and a
+//!   cluster without executors — before any source is read.
+//! - Ctrl-C of a run whose query never ends cancels its job, freeing the
+//!   executor; SIGTERM stops an executor at once, its work folder (owner
+//!   only) emptied.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -43,10 +48,15 @@ struct Cluster {
 
 impl Cluster {
     fn start(dir: &Path, executors: usize) -> Cluster {
+        Self::start_with(dir, executors, 2)
+    }
+
+    /// A scheduler and `executors` executors running `slots` tasks at once each.
+    fn start_with(dir: &Path, executors: usize, slots: usize) -> Cluster {
         let scheduler = free_port();
         let log = dir.join("scheduler.log");
         let child = Command::new(BIN)
-            .args(["cluster", "scheduler", "--bind", &format!("127.0.0.1:{scheduler}"), "--executor-timeout", "6"])
+            .args(["cluster", "scheduler", "--bind", &format!("127.0.0.1:{scheduler}"), "--executor-timeout", "6", "-v"])
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -59,7 +69,7 @@ impl Cluster {
             let child = Command::new(BIN)
                 .args(["cluster", "executor", "--scheduler", &format!("127.0.0.1:{scheduler}")])
                 .args(["--bind", &format!("127.0.0.1:{data}"), "--grpc-port", &tasks.to_string()])
-                .args(["--concurrent-tasks", "2", "--heartbeat", "1"])
+                .args(["--concurrent-tasks", &slots.to_string(), "--heartbeat", "1"])
                 .arg("--work-dir")
                 .arg(dir.join(format!("executor{i}")))
                 .stdout(Stdio::null())
@@ -75,6 +85,10 @@ impl Cluster {
 
     fn engine(&self) -> String {
         format!("ballista://127.0.0.1:{}", self.scheduler)
+    }
+
+    fn child(&mut self, name: &str) -> &mut Child {
+        &mut self.children.iter_mut().find(|(n, _)| n == name).expect("that process").1
     }
 
     fn kill(&mut self, name: &str) {
@@ -259,4 +273,104 @@ fn a_scheduler_that_is_not_there_fails_the_run_at_once() {
     // A malformed engine is a usage error.
     let output = metrics_run(&sample_district(), &out, &["--engine", "ballista:/nowhere"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
+}
+
+/// A run on a cluster with no executor, or with a stopped scheduler: a clear
+/// error within seconds, before any source is read (no staging folder made).
+#[test]
+fn an_empty_cluster_or_a_stopped_scheduler_is_said_before_loading() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cluster = Cluster::start(dir.path(), 0);
+    let (out, stage) = (dir.path().join("out"), dir.path().join("stage"));
+    let started = Instant::now();
+    let run = metrics_run(&sample_district(), &out, &["--engine", &cluster.engine()])
+        .arg("--stage")
+        .arg(&stage)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let output = finish(run, Duration::from_secs(60));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("ran a test query within 15 s: the cluster has no executor"), "{stderr}");
+    assert!(stderr.contains("sunward cluster executor --scheduler"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(30), "took {:?}", started.elapsed());
+    assert!(!stage.exists() && !out.join("metrics.csv").exists(), "something was loaded or written");
+
+    // The scheduler stopped (SIGSTOP): the kernel still accepts the connection.
+    let pid = cluster.child("scheduler").id().to_string();
+    assert!(Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+    let started = Instant::now();
+    let output = metrics_run(&sample_district(), &out, &["--engine", &cluster.engine()]).output().unwrap();
+    let _ = Command::new("kill").args(["-CONT", &pid]).status();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("accepted the connection but answered nothing within 5 s"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(20), "took {:?}", started.elapsed());
+}
+
+/// Ctrl-C of a run whose query would take hours (a cross join of 20⁸ rows)
+/// cancels its cluster job: the scheduler is asked to cancel it and tells
+/// the executor to stop its task. (The executor aborts a task at its next
+/// yield point; this cross join, all in memory, never yields, so its core
+/// stays busy.) SIGTERM then stops the executor within seconds all the same,
+/// and empties its work folder, which only its owner could open.
+#[test]
+fn an_interrupted_run_cancels_its_job_and_executors_stop_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cluster = Cluster::start_with(dir.path(), 1, 1);
+    let schools = sample_district().join("schools.csv");
+    let forever = dir.path().join("forever.yaml");
+    std::fs::write(
+        &forever,
+        format!(
+            "name: forever\nsources:\n  schools: {{plugin: csv, path: \"{}\", contract: schools}}\n\
+             steps:\n  forever: {{plugin: sql, query: \"SELECT SUM(LENGTH(a.school_id) + LENGTH(h.school_id)) AS n FROM schools a, schools b, schools c, schools d, schools e, schools f, schools g, schools h\"}}\n\
+             outputs:\n  n: {{plugin: csv, table: forever, path: n.csv}}\n",
+            schools.display()
+        ),
+    )
+    .unwrap();
+    let stage = dir.path().join("stage");
+    let run = Command::new(BIN)
+        .args(["run", forever.to_str().unwrap(), "--quiet", "--engine", &cluster.engine(), "--out"])
+        .arg(dir.path().join("forever"))
+        .arg("--stage")
+        .arg(&stage)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the step has been handed to the cluster (the source is staged), and a little more.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while files_under(&stage).iter().all(|p| p.extension().is_none_or(|e| e != "parquet")) {
+        assert!(Instant::now() < deadline, "the source was never staged");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(Command::new("kill").args(["-INT", &run.id().to_string()]).status().unwrap().success());
+    let output = finish(run, Duration::from_secs(30));
+    assert_eq!(output.status.code(), Some(130), "{}", String::from_utf8_lossy(&output.stderr));
+
+    // The job was cancelled, and its task with it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let log = dir.path().join("scheduler.log");
+    while !std::fs::read_to_string(&log).unwrap().contains("Cancelling 1 running tasks for job") {
+        assert!(Instant::now() < deadline, "the job was not cancelled:\n{}", std::fs::read_to_string(&log).unwrap());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let jobs = dir.path().join("executor1/jobs");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&jobs).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "the executor's job folder is open to others");
+    }
+    let pid = cluster.child("executor1").id().to_string();
+    let started = Instant::now();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    while cluster.child("executor1").try_wait().unwrap().is_none() {
+        assert!(started.elapsed() < Duration::from_secs(10), "the executor ignored SIGTERM");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(files_under(&jobs).is_empty(), "job data outlived the executor: {:?}", files_under(&jobs));
 }

@@ -1,20 +1,35 @@
 //! The client side: a run whose SQL steps execute on a Ballista cluster.
 //!
-//! [`ClusterEngine::connect`] checks that the scheduler answers (within a
-//! few seconds, so a wrong address fails at once rather than at the first
-//! step); [`ClusterEngine`]'s sessions plan each query here, as the local
-//! engine would, and hand it to the scheduler to run.
+//! [`ClusterEngine::connect`] checks, before any source is read, that the
+//! scheduler answers a request within a few seconds (a stopped scheduler
+//! still accepts connections) and that an executor runs a test query (a
+//! cluster without executors would leave every job queued for ever), so a
+//! wrong address, a frozen scheduler or an empty cluster fails at once with
+//! a message saying which. [`ClusterEngine`]'s sessions plan each query
+//! here, as the local engine would, and hand it to the scheduler to run; the
+//! jobs are kept ([`Engine::watch`]) and cancelled if the run is stopped
+//! (Ctrl-C, SIGTERM, `--timeout`), so an abandoned query does not keep the
+//! cluster's cores busy.
 
+use ballista_core::execution_plans::DistributedQueryExec;
 use ballista_core::extension::SessionStateExt;
 use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
+use ballista_core::serde::protobuf::{CancelJobParams, GetJobStatusParams};
 use datafusion::execution::SessionStateBuilder;
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
+use datafusion_proto::protobuf::LogicalPlanNode;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use sunward_core::{Diagnostic, Result};
 use sunward_engine::session::{Engine, SessionOptions, session_parts};
 
 /// How long the scheduler has to answer before the run gives up.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long the cluster has to run a test query before the run gives up
+/// (an executor asks for work every few hundred milliseconds).
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Ballista settings every cluster session carries (the scheduler reads them from the job).
 ///
@@ -23,7 +38,12 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// different numbers of operators, the scheduler refused their status
 /// ("task metrics array size 12 does not equal … 11") and the job waited for
 /// ever. The static planner runs every step, with the local run's figures.
-const SETTINGS: &[(&str, &str)] = &[("ballista.planner.adaptive.enabled", "false")];
+///
+/// The client asks for its job's status (pull) instead of waiting for the
+/// scheduler to push it: the job's id is then known as soon as the job is
+/// accepted, so a stopped run can cancel it (pushed, the id comes with the
+/// first status change, which a long stage may not make for minutes).
+const SETTINGS: &[(&str, &str)] = &[("ballista.planner.adaptive.enabled", "false"), ("ballista.client.pull", "true")];
 
 /// A Ballista cluster, reached through its scheduler.
 #[derive(Debug, Clone)]
@@ -33,7 +53,8 @@ pub struct ClusterEngine {
 }
 
 impl ClusterEngine {
-    /// The cluster at `url` (`ballista://HOST:PORT`), once its scheduler has answered.
+    /// The cluster at `url` (`ballista://HOST:PORT`), once its scheduler has
+    /// answered and an executor has run a test query.
     pub async fn connect(url: &str) -> Result<Self> {
         let address = parse_url(url)?;
         let endpoint = format!("http://{address}");
@@ -41,11 +62,94 @@ impl ClusterEngine {
             Diagnostic::runtime(format!("cannot reach the cluster's scheduler at {address}: {why}"))
                 .hint("start it with `sunward cluster scheduler`, check the address, or run with --engine local")
         };
-        match tokio::time::timeout(CONNECT_TIMEOUT, SchedulerGrpcClient::connect(endpoint)).await {
-            Ok(Ok(_)) => Ok(ClusterEngine { address }),
-            Ok(Err(e)) => Err(unreachable(e.to_string()).caused_by(e)),
-            Err(_) => Err(unreachable(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()))),
+        let mut client = match tokio::time::timeout(CONNECT_TIMEOUT, SchedulerGrpcClient::connect(endpoint)).await {
+            Ok(Ok(client)) => client,
+            Ok(Err(e)) => return Err(unreachable(e.to_string()).caused_by(e)),
+            Err(_) => return Err(unreachable(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()))),
+        };
+        // The kernel accepts connections for a stopped process: ask for the
+        // status of a job that does not exist, which a live scheduler answers at once.
+        let asked = client.get_job_status(GetJobStatusParams { job_id: "sunward-is-anyone-there".into() });
+        if tokio::time::timeout(CONNECT_TIMEOUT, asked).await.is_err() {
+            return Err(unreachable(format!(
+                "it accepted the connection but answered nothing within {} s (stopped, or overloaded)",
+                CONNECT_TIMEOUT.as_secs()
+            )));
         }
+        let engine = ClusterEngine { address };
+        engine.probe().await?;
+        Ok(engine)
+    }
+
+    /// Run a test query on the cluster: an error when no executor runs it in time.
+    async fn probe(&self) -> Result<()> {
+        let ctx = self.session(&SessionOptions::default())?;
+        let plan = async {
+            let df = ctx.sql("SELECT 1 AS one").await?;
+            let task = Arc::new(df.task_ctx());
+            let plan = df.create_physical_plan().await?;
+            self.watch(&plan);
+            datafusion::physical_plan::collect(plan, task).await
+        };
+        match tokio::time::timeout(PROBE_TIMEOUT, plan).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(Diagnostic::runtime(format!(
+                "the cluster at {} cannot run a query: {}",
+                self.address,
+                e.message()
+            ))
+            .hint("see the scheduler's and executors' logs; or run with --engine local")
+            .caused_by(e)),
+            Err(_) => {
+                cancel_watched().await;
+                Err(Diagnostic::runtime(format!(
+                    "no executor of the cluster at {} ran a test query within {} s: the cluster has no executor, or none that works",
+                    self.address,
+                    PROBE_TIMEOUT.as_secs()
+                ))
+                .hint(format!(
+                    "start one with `sunward cluster executor --scheduler {}`, or run with --engine local",
+                    self.address
+                )))
+            }
+        }
+    }
+}
+
+/// The cluster jobs of this process: the scheduler's address and each plan
+/// that submitted one (its job id is known once the scheduler accepts it).
+type Watched = Vec<(String, Arc<dyn ExecutionPlan>)>;
+static WATCHED: Mutex<Watched> = Mutex::new(Vec::new());
+
+/// The job a plan submitted, if it did.
+fn job_of(plan: &Arc<dyn ExecutionPlan>) -> Option<String> {
+    if let Some(distributed) = plan.downcast_ref::<DistributedQueryExec<LogicalPlanNode>>() {
+        return distributed.job_id().map(|id| id.to_string());
+    }
+    plan.children().into_iter().find_map(job_of)
+}
+
+/// Cancel every watched job (best effort, a few seconds at most) and forget them.
+async fn cancel_watched() {
+    let watched: Watched = WATCHED.lock().map(|mut w| std::mem::take(&mut *w)).unwrap_or_default();
+    for (address, plan) in watched {
+        let Some(job_id) = job_of(&plan) else { continue };
+        let cancel = async {
+            let mut client = SchedulerGrpcClient::connect(format!("http://{address}")).await.ok()?;
+            client.cancel_job(CancelJobParams { job_id }).await.ok()
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), cancel).await;
+    }
+}
+
+/// Cancel the watched jobs from a thread outside any async runtime (the
+/// process is being stopped).
+fn cancel_watched_now() {
+    if WATCHED.lock().map(|w| w.is_empty()).unwrap_or(true) {
+        return;
+    }
+    if let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        runtime.block_on(cancel_watched());
     }
 }
 
@@ -92,6 +196,14 @@ impl Engine for ClusterEngine {
 
     fn describe(&self) -> String {
         format!("ballista://{}", self.address)
+    }
+
+    fn watch(&self, plan: &Arc<dyn ExecutionPlan>) {
+        static STOP_ACTION: std::sync::Once = std::sync::Once::new();
+        STOP_ACTION.call_once(|| sunward_core::cleanup::on_stop(cancel_watched_now));
+        if let Ok(mut watched) = WATCHED.lock() {
+            watched.push((self.address.clone(), plan.clone()));
+        }
     }
 }
 

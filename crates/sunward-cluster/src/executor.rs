@@ -5,11 +5,21 @@
 //! stage hands to the next in its work folder, and serves that data, and the
 //! final results, over Arrow Flight on its own port. It sends a heartbeat to
 //! the scheduler every few seconds; one that stops is taken as lost.
+//!
+//! The data it keeps is children's data, so it is kept close: the jobs'
+//! files live in `jobs/` inside the work folder (a folder of this process's
+//! own in the system's temporary folder when none is given), made readable by
+//! its owner only (0700: nobody else can open what is inside). The folder is
+//! emptied when the executor starts (a job from before a restart can no
+//! longer be fetched), checked every minute for job data older than an hour,
+//! and emptied again when the executor stops — on SIGTERM or Ctrl-C at once,
+//! even with a task of an abandoned job still running. The scheduler has a
+//! finished job's data removed a minute after it ends.
 
 use crate::functions::executor_registry;
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use sunward_core::plugin::Functions;
@@ -27,7 +37,8 @@ pub struct ExecutorOptions {
     pub grpc_port: Option<u16>,
     /// The host name the scheduler and clients use to reach it (default: the bind address).
     pub external_host: Option<String>,
-    /// Where the data passed between stages is kept (default: a temporary folder).
+    /// Where the data passed between stages is kept, in a `jobs/` folder of
+    /// its own (default: a folder of this process in the temporary folder).
     pub work_dir: Option<PathBuf>,
     /// Tasks run at once (default: the number of cores).
     pub concurrent_tasks: Option<usize>,
@@ -70,15 +81,48 @@ pub fn host_and_port(address: &str) -> Result<(String, u16)> {
     Ok((host.to_string(), port))
 }
 
+/// Job data older than this is removed while the executor runs.
+const JOB_DATA_TTL: Duration = Duration::from_secs(3600);
+/// How often the executor looks for old job data.
+const JOB_DATA_CHECK: Duration = Duration::from_secs(60);
+
+/// The folder the jobs' data goes in: `jobs/` in the work folder, owner
+/// only, emptied. Removed (emptied) again when the process is stopped.
+fn private_jobs_folder(work_dir: Option<&Path>) -> Result<PathBuf> {
+    let base = match work_dir {
+        Some(dir) => dir.to_path_buf(),
+        None => std::env::temp_dir().join(format!("sunward-executor-{}", std::process::id())),
+    };
+    let jobs = base.join("jobs");
+    let failed = |e: std::io::Error| {
+        Diagnostic::runtime(format!("cannot prepare the work folder {}", jobs.display()))
+            .hint("the executor's user must be able to write there; choose another with --work-dir")
+            .caused_by(e)
+    };
+    if jobs.exists() {
+        std::fs::remove_dir_all(&jobs).map_err(failed)?;
+    }
+    std::fs::create_dir_all(&base).map_err(failed)?;
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        builder.mode(0o700);
+        if work_dir.is_none() {
+            std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o700)).map_err(failed)?;
+        }
+    }
+    builder.create(&jobs).map_err(failed)?;
+    let owned = if work_dir.is_none() { base } else { jobs.clone() };
+    sunward_core::cleanup::register(&owned);
+    Ok(jobs)
+}
+
 /// Run an executor until the process is stopped (SIGTERM, Ctrl-C) or the scheduler tells it to stop.
 pub async fn serve_executor(options: &ExecutorOptions) -> Result<()> {
     let (scheduler_host, scheduler_port) = host_and_port(&options.scheduler)?;
     let grpc_port = options.grpc_port.unwrap_or(options.bind.port().wrapping_add(1));
-    if let Some(dir) = &options.work_dir {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            Diagnostic::runtime(format!("cannot create the work folder {}", dir.display())).caused_by(e)
-        })?;
-    }
+    let jobs = private_jobs_folder(options.work_dir.as_deref())?;
     let defaults = ExecutorProcessConfig::default();
     let config = ExecutorProcessConfig {
         bind_host: options.bind.ip().to_string(),
@@ -87,7 +131,9 @@ pub async fn serve_executor(options: &ExecutorOptions) -> Result<()> {
         external_host: Some(options.external_host.clone().unwrap_or_else(|| options.bind.ip().to_string())),
         scheduler_host: scheduler_host.clone(),
         scheduler_port,
-        work_dir: options.work_dir.as_ref().map(|d| d.display().to_string()),
+        work_dir: Some(jobs.display().to_string()),
+        job_data_ttl_seconds: JOB_DATA_TTL.as_secs(),
+        job_data_clean_up_interval_seconds: JOB_DATA_CHECK.as_secs(),
         vcores: options.concurrent_tasks.unwrap_or(defaults.vcores).max(1),
         memory_pool_size: options.memory_limit,
         executor_heartbeat_interval_seconds: options.heartbeat.as_secs().max(1),

@@ -38,6 +38,9 @@ impl Default for SchedulerOptions {
     }
 }
 
+/// Seconds after a job ends before the scheduler has the executors remove its data.
+pub const FINISHED_JOB_DATA_SECONDS: u64 = 60;
+
 /// Run a scheduler until the process is stopped.
 pub async fn serve_scheduler(options: &SchedulerOptions) -> Result<()> {
     let timeout = options.executor_timeout.as_secs().max(2);
@@ -48,6 +51,10 @@ pub async fn serve_scheduler(options: &SchedulerOptions) -> Result<()> {
         executor_timeout_seconds: timeout,
         expire_dead_executor_interval_seconds: (timeout / 4).max(1),
         no_executors_grace_period_seconds: timeout,
+        // A finished job's data (intermediate results with student
+        // references) is removed from the executors a minute after the job
+        // ends: time for the client to fetch the results, no longer.
+        finished_job_data_clean_up_interval_seconds: FINISHED_JOB_DATA_SECONDS,
         ..SchedulerConfig::default()
     };
     let functions = options.functions.clone();

@@ -3,7 +3,8 @@
 //! registered while it exists and unregistered when it is committed or
 //! dropped; on SIGINT or SIGTERM the command line removes whatever is still
 //! registered ([`remove_all`]) before it exits, so an interrupted run leaves
-//! no copy of children's data behind. A `kill -9` cannot be caught: the next
+//! no copy of children's data behind. Actions registered with [`on_stop`]
+//! (cancel the cluster's jobs, empty an executor's work folder) run first. A `kill -9` cannot be caught: the next
 //! run into the same folder sweeps a staging folder whose process is gone
 //! (see the engine's staging store).
 
@@ -12,6 +13,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 static LIVE: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+
+/// Something to do before the process stops on a signal or a timeout.
+type StopAction = Box<dyn Fn() + Send>;
+static ON_STOP: Mutex<Vec<StopAction>> = Mutex::new(Vec::new());
+
+/// Run `action` when the process is stopped (SIGINT, SIGTERM, `--timeout`),
+/// before registered files are removed. It must be quick and must not panic.
+pub fn on_stop(action: impl Fn() + Send + 'static) {
+    if let Ok(mut actions) = ON_STOP.lock() {
+        actions.push(Box::new(action));
+    }
+}
 
 /// Registers a temporary file or folder to remove on interruption.
 pub fn register(path: &Path) {
@@ -27,8 +40,16 @@ pub fn unregister(path: &Path) {
     }
 }
 
-/// Removes every registered file and folder; returns how many were removed.
+/// Runs the [`on_stop`] actions, then removes every registered file and
+/// folder; returns how many were removed.
 pub fn remove_all() -> usize {
+    let actions: Vec<StopAction> = match ON_STOP.lock() {
+        Ok(mut actions) => std::mem::take(&mut *actions),
+        Err(_) => Vec::new(),
+    };
+    for action in &actions {
+        action();
+    }
     let paths: Vec<PathBuf> = match LIVE.lock() {
         Ok(mut live) => std::mem::take(&mut *live).into_iter().collect(),
         Err(_) => return 0,

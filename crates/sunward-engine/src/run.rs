@@ -100,7 +100,7 @@ impl RunOptions {
 }
 
 /// Run a step and stream its result into the stage.
-async fn stage_step(step: &PlannedStep, ctx: &StepContext<'_>, stage: &Stage) -> Result<StagedTable> {
+async fn stage_step(step: &PlannedStep, ctx: &StepContext<'_>, stage: &Stage, engine: &dyn Engine) -> Result<StagedTable> {
     let failed = |e: datafusion::error::DataFusionError| {
         let resources = matches!(e.find_root(), datafusion::error::DataFusionError::ResourcesExhausted(_));
         let d = Diagnostic::runtime(format!("the step failed: {}", e.message()));
@@ -118,7 +118,10 @@ async fn stage_step(step: &PlannedStep, ctx: &StepContext<'_>, stage: &Stage) ->
         d.caused_by(e)
     };
     let df = step.plugin.run(&step.config, ctx).await?;
-    let mut stream = df.execute_stream().await.map_err(failed)?;
+    let task = Arc::new(df.task_ctx());
+    let plan = df.create_physical_plan().await.map_err(failed)?;
+    engine.watch(&plan);
+    let mut stream = datafusion::physical_plan::execute_stream(plan, task).map_err(failed)?;
     // The executed plan's schema can differ from the logical one in
     // nullability (a UNION of a nullable and a non-null branch, say); the
     // table is staged with the schema its batches actually carry.
@@ -579,9 +582,9 @@ async fn run_stages(
         // distributed engine, this process waits idle while the workers run.
         let watched = async {
             if distributed {
-                Ok(stage_step(step, &ctx, stage).await)
+                Ok(stage_step(step, &ctx, stage, options.engine.as_ref()).await)
             } else {
-                until_stalled(stage_step(step, &ctx, stage), STALL).await
+                until_stalled(stage_step(step, &ctx, stage, options.engine.as_ref()), STALL).await
             }
         };
         let table = match watched.await {
@@ -592,7 +595,7 @@ async fn run_stages(
                 progress.stage(&format!("step {} again, on one thread (the query engine had stopped)", step.name));
                 let single = single_partition(&session);
                 let ctx = StepContext { session: &single, run: &plan.run, name: &step.name };
-                until_stalled(stage_step(step, &ctx, stage), STALL).await.unwrap_or_else(|Stalled| {
+                until_stalled(stage_step(step, &ctx, stage, options.engine.as_ref()), STALL).await.unwrap_or_else(|Stalled| {
                     Err(Diagnostic::runtime(
                         "the step stopped making progress: the query engine used no CPU for 10 s, twice",
                     )

@@ -44,6 +44,10 @@ pub trait Engine: Send + Sync {
 
     /// How the engine is named in the manifest and in messages (`local`, `ballista://host:port`).
     fn describe(&self) -> String;
+
+    /// Called with each step's physical plan before it runs: a cluster keeps
+    /// its jobs, to cancel them if the run is stopped.
+    fn watch(&self, _plan: &Arc<dyn datafusion::physical_plan::ExecutionPlan>) {}
 }
 
 /// Queries run in this process, on all its cores (the default).
