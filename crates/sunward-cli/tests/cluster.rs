@@ -56,7 +56,15 @@ impl Cluster {
         let scheduler = free_port();
         let log = dir.join("scheduler.log");
         let child = Command::new(BIN)
-            .args(["cluster", "scheduler", "--bind", &format!("127.0.0.1:{scheduler}"), "--executor-timeout", "6", "-v"])
+            .args([
+                "cluster",
+                "scheduler",
+                "--bind",
+                &format!("127.0.0.1:{scheduler}"),
+                "--executor-timeout",
+                "6",
+                "-v",
+            ])
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()

@@ -93,13 +93,11 @@ impl ClusterEngine {
         };
         match tokio::time::timeout(PROBE_TIMEOUT, plan).await {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(Diagnostic::runtime(format!(
-                "the cluster at {} cannot run a query: {}",
-                self.address,
-                e.message()
-            ))
-            .hint("see the scheduler's and executors' logs; or run with --engine local")
-            .caused_by(e)),
+            Ok(Err(e)) => {
+                Err(Diagnostic::runtime(format!("the cluster at {} cannot run a query: {}", self.address, e.message()))
+                    .hint("see the scheduler's and executors' logs; or run with --engine local")
+                    .caused_by(e))
+            }
             Err(_) => {
                 cancel_watched().await;
                 Err(Diagnostic::runtime(format!(

@@ -100,7 +100,12 @@ impl RunOptions {
 }
 
 /// Run a step and stream its result into the stage.
-async fn stage_step(step: &PlannedStep, ctx: &StepContext<'_>, stage: &Stage, engine: &dyn Engine) -> Result<StagedTable> {
+async fn stage_step(
+    step: &PlannedStep,
+    ctx: &StepContext<'_>,
+    stage: &Stage,
+    engine: &dyn Engine,
+) -> Result<StagedTable> {
     let failed = |e: datafusion::error::DataFusionError| {
         let resources = matches!(e.find_root(), datafusion::error::DataFusionError::ResourcesExhausted(_));
         let d = Diagnostic::runtime(format!("the step failed: {}", e.message()));
@@ -595,12 +600,14 @@ async fn run_stages(
                 progress.stage(&format!("step {} again, on one thread (the query engine had stopped)", step.name));
                 let single = single_partition(&session);
                 let ctx = StepContext { session: &single, run: &plan.run, name: &step.name };
-                until_stalled(stage_step(step, &ctx, stage, options.engine.as_ref()), STALL).await.unwrap_or_else(|Stalled| {
-                    Err(Diagnostic::runtime(
-                        "the step stopped making progress: the query engine used no CPU for 10 s, twice",
-                    )
-                    .hint("raise --memory-limit, or run without it"))
-                })
+                until_stalled(stage_step(step, &ctx, stage, options.engine.as_ref()), STALL).await.unwrap_or_else(
+                    |Stalled| {
+                        Err(Diagnostic::runtime(
+                            "the step stopped making progress: the query engine used no CPU for 10 s, twice",
+                        )
+                        .hint("raise --memory-limit, or run without it"))
+                    },
+                )
             }
         }
         .and_then(|table| shared(&step.name, table))
