@@ -5,7 +5,7 @@
 use crate::ContractArgs;
 use std::fmt::Write as _;
 use std::io::Write;
-use sunward_core::contract::{self, ColumnSpec, LABELS, MEANINGS, TableSpec};
+use sunward_core::contract::{self, ColumnSpec, TableSpec};
 
 /// What the contract says of one column.
 struct Described {
@@ -25,8 +25,7 @@ fn describe(table: &TableSpec, c: &ColumnSpec) -> Described {
         let shown: Vec<String> = codes
             .iter()
             .map(|code| {
-                let labels: Vec<&str> =
-                    LABELS.iter().filter(|(col, _, to)| *col == c.name && to == code).map(|(_, l, _)| *l).collect();
+                let labels: Vec<&str> = c.labels.iter().filter(|(_, to)| to == code).map(|(l, _)| *l).collect();
                 if labels.is_empty() { format!("`{code}`") } else { format!("`{code}` {}", labels.join(" / ")) }
             })
             .collect();
@@ -53,7 +52,7 @@ fn describe(table: &TableSpec, c: &ColumnSpec) -> Described {
         ty: if c.codes.is_some() { "code".to_string() } else { c.ty.to_string() },
         required: c.required,
         rule: rules.join("; "),
-        meaning: MEANINGS.iter().find(|(t, col, _)| *t == table.name && *col == c.name).map_or("", |(_, _, m)| m),
+        meaning: c.meaning.unwrap_or(""),
     }
 }
 
@@ -106,7 +105,7 @@ pub fn markdown() -> String {
         let _ = writeln!(out, "- {r}");
     }
     let _ = writeln!(out, "\n{WHOLE_FILE}");
-    for table in contract::TABLES {
+    for table in contract::tables() {
         let _ = writeln!(out, "\n## `{}`\n\nOne row is {}.\n", table.name, table.row);
         let _ = writeln!(out, "| column | type | required | rule | meaning |");
         let _ = writeln!(out, "|---|---|---|---|---|");
@@ -142,7 +141,7 @@ pub fn text() -> String {
         let _ = writeln!(out, "- {}", plain(r));
     }
     let _ = writeln!(out, "{}", plain(WHOLE_FILE));
-    for table in contract::TABLES {
+    for table in contract::tables() {
         let _ = writeln!(out, "\n{} — one row is {}", table.name, plain(table.row));
         let described: Vec<Described> = table.columns.iter().map(|c| describe(table, c)).collect();
         let width = described.iter().map(|d| d.name.len()).max().unwrap_or(0);

@@ -1,13 +1,24 @@
-//! The data contract: the canonical tables of `data-contract.md`.
+//! The data contract: the canonical tables every export is loaded into.
 //!
 //! Each [`TableSpec`] lists its columns with their type, whether they are
-//! required, their code list, their lower bound, the table they reference and
-//! the unique keys. A source declared with `contract: <table>` takes its column
-//! types from here — never from inference, so an ID such as `007` stays a string
-//! — and the loader checks every rule listed here.
+//! required, their code list (with the Chinese labels exports use), their
+//! bounds, the table they reference, what they mean and the header names
+//! exports give them, and the table's unique keys. A source declared with
+//! `contract: <table>` takes its column types from here — never from
+//! inference, so an ID such as `007` stays a string — and the loader checks
+//! every rule listed here.
+//!
+//! The contract is data: one YAML file per table in the repository's
+//! `contract/` folder, embedded in the binary and read once ([`tables`]).
+//! [`parse_table`] reads such a file, with every mistake placed at its line
+//! and column.
 
+use crate::diag::{Diagnostic, Location};
+use crate::validate::error_path;
+use crate::yaml::{self, Node, PathPart};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::OnceLock;
 
 /// The type of a column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -55,6 +66,12 @@ pub struct ColumnSpec {
     pub max: Option<f64>,
     /// The contract table and column this column refers to.
     pub references: Option<(&'static str, &'static str)>,
+    /// What the column means, where its name and rules do not say it all.
+    pub meaning: Option<&'static str>,
+    /// Header names exports give the column (学校编号 for `school_id`), offered as hints.
+    pub headers: &'static [&'static str],
+    /// The labels exports write for each code, as `(label, code)`, in code order.
+    pub labels: &'static [(&'static str, &'static str)],
 }
 
 /// A canonical table.
@@ -79,333 +96,347 @@ impl TableSpec {
     }
 }
 
-const fn col(name: &'static str, ty: ColumnType, required: bool) -> ColumnSpec {
-    ColumnSpec { name, ty, required, codes: None, min: None, max: None, references: None }
-}
-const fn code(name: &'static str, required: bool, codes: &'static [&'static str]) -> ColumnSpec {
-    ColumnSpec { name, ty: ColumnType::String, required, codes: Some(codes), min: None, max: None, references: None }
-}
-const fn count(name: &'static str, required: bool, min: f64, max: f64) -> ColumnSpec {
-    ColumnSpec { name, ty: ColumnType::Int, required, codes: None, min: Some(min), max: Some(max), references: None }
-}
-const fn fk(name: &'static str, required: bool, table: &'static str) -> ColumnSpec {
-    ColumnSpec {
-        name,
-        ty: ColumnType::String,
-        required,
-        codes: None,
-        min: None,
-        max: None,
-        references: Some((table, name)),
-    }
-}
-
-use ColumnType::{Date, Float, Int, String as Str};
-
-/// School stages.
-pub const STAGES: &[&str] = &["primary", "junior", "senior", "nine_year", "vocational"];
-/// Service types.
-pub const SERVICE_TYPES: &[&str] = &[
-    "case_session",
-    "immediate_support",
-    "mailbox_reply",
-    "group_session",
-    "growth_class",
-    "committee_training",
-    "teacher_workshop",
-    "parent_workshop",
-    "consultation",
-    "hotline_call",
-    "home_visit",
-    "joint_meeting",
-    "campus_event",
-];
-/// Service audiences.
-pub const AUDIENCES: &[&str] = &["student", "teacher", "parent", "committee", "mixed"];
-/// Three-colour tiers.
-pub const TIERS: &[&str] = &["red", "orange", "green"];
-/// Primary issues of a case.
-pub const ISSUES: &[&str] = &[
-    "self_harm_risk",
-    "suicidal_ideation",
-    "depression",
-    "anxiety",
-    "school_refusal",
-    "family_conflict",
-    "bullying",
-    "peer_relationship",
-    "academic_stress",
-    "internet_dependence",
-    "other",
-];
-/// Case outcomes.
-pub const OUTCOMES: &[&str] = &["ongoing", "improved", "stable", "referred", "transferred", "withdrawn"];
-/// Referral targets.
-pub const REFERRALS: &[&str] = &["psychiatric_hospital", "mental_health_centre", "district_centre", "other"];
-/// Screening levels.
-pub const LEVELS: &[&str] = &["none", "general", "key", "high"];
-/// Incident categories.
-pub const INCIDENT_CATEGORIES: &[&str] =
-    &["self_harm", "suicide_attempt", "suicide_death", "violence", "runaway", "other_crisis"];
-/// Outcome domains.
-pub const DOMAINS: &[&str] = &["interpersonal", "emotion_regulation", "resilience", "self_esteem"];
-
-/// Every canonical table.
-pub const TABLES: &[TableSpec] = &[
-    TableSpec {
-        name: "schools",
-        row: "a school: the unit every figure is made for, with its district and the social-work organisation serving it (学校)",
-        columns: &[
-            col("school_id", Str, true),
-            col("school_name", Str, true),
-            code("stage", true, STAGES),
-            col("district_id", Str, true),
-            col("district_name", Str, true),
-            col("city", Str, true),
-            col("org_id", Str, false),
-            col("org_name", Str, false),
-            // English names for English editions; a name left empty is romanised (湖畔中学 → Hupan Middle School).
-            col("school_name_en", Str, false),
-            col("district_name_en", Str, false),
-            col("city_en", Str, false),
-            col("org_name_en", Str, false),
-        ],
-        unique: &[&["school_id"]],
-        ordered_dates: &[],
-    },
-    TableSpec {
-        name: "enrolment",
-        row: "a school in an academic year: its enrolled students and classes, the denominators of rates (在校生)",
-        columns: &[
-            fk("school_id", true, "schools"),
-            col("academic_year", Int, true),
-            // No school enrols 100,000 students or has 2,000 classes.
-            count("students", true, 0.0, 100_000.0),
-            count("classes", true, 0.0, 2_000.0),
-        ],
-        unique: &[&["school_id", "academic_year"]],
-        ordered_dates: &[],
-    },
-    TableSpec {
-        name: "classes",
-        row: "a class in an academic year; a class gets a new `class_id` each year (班级)",
-        columns: &[
-            col("class_id", Str, true),
-            fk("school_id", true, "schools"),
-            col("academic_year", Int, true),
-            ColumnSpec {
-                name: "grade",
-                ty: Int,
-                required: true,
-                codes: None,
-                min: Some(1.0),
-                max: Some(12.0),
-                references: None,
-            },
-            count("students", true, 0.0, 200.0),
-        ],
-        unique: &[&["class_id"]],
-        ordered_dates: &[],
-    },
-    TableSpec {
-        name: "services",
-        row: "a service event: a session, a class, a workshop, a letter, a call (服务记录)",
-        columns: &[
-            col("record_id", Str, true),
-            fk("school_id", true, "schools"),
-            col("service_date", Date, true),
-            code("service_type", true, SERVICE_TYPES),
-            code("audience", true, AUDIENCES),
-            // The largest campus event in the samples has 1,192 people; 100,000 is a slip.
-            count("participants", true, 1.0, 100_000.0),
-            col("student_ref", Str, false),
-            fk("case_id", false, "cases"),
-            fk("class_id", false, "classes"),
-            col("worker_id", Str, true),
-            // A session lasts at most a day.
-            count("duration_min", false, 0.0, 1_440.0),
-            col("topic", Str, false),
-        ],
-        unique: &[&["record_id"]],
-        ordered_dates: &[],
-    },
-    TableSpec {
-        name: "cases",
-        row: "a case opened for a student, with its three-colour tier (个案)",
-        columns: &[
-            col("case_id", Str, true),
-            fk("school_id", true, "schools"),
-            col("student_ref", Str, true),
-            col("opened_on", Date, true),
-            col("closed_on", Date, false),
-            code("initial_tier", true, TIERS),
-            code("final_tier", false, TIERS),
-            code("primary_issue", true, ISSUES),
-            code("outcome", true, OUTCOMES),
-            code("referred_to", false, REFERRALS),
-        ],
-        unique: &[&["case_id"]],
-        ordered_dates: &[("opened_on", "closed_on")],
-    },
-    TableSpec {
-        name: "screenings",
-        row: "a student screened in an academic year, and the follow-up of a high result (心理筛查)",
-        columns: &[
-            col("screening_id", Str, true),
-            fk("school_id", true, "schools"),
-            col("academic_year", Int, true),
-            fk("class_id", true, "classes"),
-            col("student_ref", Str, true),
-            col("screened_on", Date, true),
-            col("instrument", Str, false),
-            ColumnSpec {
-                name: "score",
-                ty: Float,
-                required: false,
-                codes: None,
-                min: Some(0.0),
-                max: None,
-                references: None,
-            },
-            code("level", true, LEVELS),
-            col("second_assessed_on", Date, false),
-            col("intervention_on", Date, false),
-            col("referred_on", Date, false),
-        ],
-        unique: &[&["screening_id"]],
-        ordered_dates: &[],
-    },
-    TableSpec {
-        name: "incidents",
-        row: "an extreme incident at a school (极端事件)",
-        columns: &[
-            col("incident_id", Str, true),
-            fk("school_id", true, "schools"),
-            col("occurred_on", Date, true),
-            code("category", true, INCIDENT_CATEGORIES),
-            col("student_ref", Str, false),
-        ],
-        unique: &[&["incident_id"]],
-        ordered_dates: &[],
-    },
-    TableSpec {
-        name: "outcomes",
-        row: "a student's pre and post scores on one domain, from a group or a case (前后测)",
-        columns: &[
-            col("student_ref", Str, true),
-            fk("school_id", true, "schools"),
-            col("academic_year", Int, true),
-            code("domain", true, DOMAINS),
-            col("pre_score", Float, true),
-            col("post_score", Float, true),
-        ],
-        unique: &[],
-        ordered_dates: &[],
-    },
-    TableSpec {
-        name: "attendance",
-        row: "a day a social worker was on site at a school (驻校)",
-        columns: &[col("worker_id", Str, true), fk("school_id", true, "schools"), col("on_date", Date, true)],
-        unique: &[],
-        ordered_dates: &[],
-    },
-];
-
 /// The contract table called `name`.
 pub fn table(name: &str) -> Option<&'static TableSpec> {
-    TABLES.iter().find(|t| t.name == name)
+    tables().iter().find(|t| t.name == name)
 }
 
 /// The names of all contract tables.
 pub fn table_names() -> impl Iterator<Item = &'static str> {
-    TABLES.iter().map(|t| t.name)
+    tables().iter().map(|t| t.name)
 }
 
-/// What a column means, where its name and rules do not say it all, as
-/// `(table, column, meaning)`.
-pub const MEANINGS: &[(&str, &str, &str)] = &[
-    ("schools", "org_id", "the organisation that serves the school; empty: none"),
-    ("enrolment", "academic_year", "named by the calendar year it starts in: 2024 is 2024-09-01 to 2025-08-31"),
-    ("classes", "class_id", "unique across the whole table, every year"),
-    ("classes", "academic_year", "as in enrolment"),
-    ("services", "record_id", "a repeated record_id is a repeated record"),
-    ("services", "participants", "the head count of the event"),
-    ("services", "student_ref", "the pseudonymous student of a one-to-one service"),
-    ("services", "case_id", "the case of a `case_session`"),
-    ("services", "class_id", "the class of a class-based event (`growth_class`)"),
-    ("services", "worker_id", "the social worker who delivered it"),
-    ("services", "topic", "e.g. 生命教育, 校园欺凌防范"),
-    ("cases", "closed_on", "empty: the case is still open"),
-    ("cases", "initial_tier", "the tier at intake: `red` 红色, `orange` 橙色, `green` 绿色"),
-    ("cases", "final_tier", "the tier at closing or at the latest review"),
-    ("screenings", "instrument", "e.g. MHT, SDQ"),
-    ("screenings", "second_assessed_on", "the second-stage assessment by a psychology teacher or social worker"),
-    ("screenings", "intervention_on", "the first intervention"),
-    ("screenings", "referred_on", "the referral to a medical institution"),
-    ("outcomes", "pre_score", "higher is better"),
-    ("outcomes", "post_score", "higher is better"),
+/// What a column means, as `(table, column, meaning)`, in table and column order.
+pub fn meanings() -> &'static [(&'static str, &'static str, &'static str)] {
+    static MEANINGS: OnceLock<Vec<(&'static str, &'static str, &'static str)>> = OnceLock::new();
+    MEANINGS.get_or_init(|| {
+        tables()
+            .iter()
+            .flat_map(|t| t.columns.iter().filter_map(move |c| c.meaning.map(|m| (t.name, c.name, m))))
+            .collect()
+    })
+}
+
+/// The labels real exports use for codes, as `(column, label, code)`, in
+/// table, column and code order. Offered as hints when a value is outside
+/// its code list.
+pub fn labels() -> &'static [(&'static str, &'static str, &'static str)] {
+    static LABELS: OnceLock<Vec<(&'static str, &'static str, &'static str)>> = OnceLock::new();
+    LABELS.get_or_init(|| {
+        tables()
+            .iter()
+            .flat_map(|t| t.columns.iter().flat_map(|c| c.labels.iter().map(move |(l, code)| (c.name, *l, *code))))
+            .collect()
+    })
+}
+
+/// The built-in contract's files, one per table, in the order tables are listed.
+const BUILTIN: &[(&str, &str)] = &[
+    ("contract/schools.yaml", include_str!("../../../contract/schools.yaml")),
+    ("contract/enrolment.yaml", include_str!("../../../contract/enrolment.yaml")),
+    ("contract/classes.yaml", include_str!("../../../contract/classes.yaml")),
+    ("contract/services.yaml", include_str!("../../../contract/services.yaml")),
+    ("contract/cases.yaml", include_str!("../../../contract/cases.yaml")),
+    ("contract/screenings.yaml", include_str!("../../../contract/screenings.yaml")),
+    ("contract/incidents.yaml", include_str!("../../../contract/incidents.yaml")),
+    ("contract/outcomes.yaml", include_str!("../../../contract/outcomes.yaml")),
+    ("contract/attendance.yaml", include_str!("../../../contract/attendance.yaml")),
 ];
 
-/// The Chinese labels real exports use for codes, as `(column, label, code)`.
-/// Offered as hints when a value is outside its code list.
-pub const LABELS: &[(&str, &str, &str)] = &[
-    ("stage", "小学", "primary"),
-    ("stage", "初中", "junior"),
-    ("stage", "高中", "senior"),
-    ("stage", "九年一贯制", "nine_year"),
-    ("stage", "中职", "vocational"),
-    ("service_type", "个案辅导", "case_session"),
-    ("service_type", "个案介入", "case_session"),
-    ("service_type", "个别化关爱", "immediate_support"),
-    ("service_type", "即时疏导", "immediate_support"),
-    ("service_type", "社工信箱回信", "mailbox_reply"),
-    ("service_type", "小组活动", "group_session"),
-    ("service_type", "成长课堂", "growth_class"),
-    ("service_type", "心理委员培训", "committee_training"),
-    ("service_type", "教师工作坊", "teacher_workshop"),
-    ("service_type", "家长工作坊", "parent_workshop"),
-    ("service_type", "心理咨询", "consultation"),
-    ("service_type", "面询", "consultation"),
-    ("service_type", "热线咨询", "hotline_call"),
-    ("service_type", "家访", "home_visit"),
-    ("service_type", "家校社联席会议", "joint_meeting"),
-    ("service_type", "心理游园会", "campus_event"),
-    ("service_type", "开放日", "campus_event"),
-    ("initial_tier", "红色", "red"),
-    ("initial_tier", "橙色", "orange"),
-    ("initial_tier", "绿色", "green"),
-    ("final_tier", "红色", "red"),
-    ("final_tier", "橙色", "orange"),
-    ("final_tier", "绿色", "green"),
-    ("level", "无", "none"),
-    ("level", "一般关注", "general"),
-    ("level", "重点关注", "key"),
-    ("level", "高危关注", "high"),
-    ("category", "自伤", "self_harm"),
-    ("category", "自杀未遂", "suicide_attempt"),
-    ("category", "自杀死亡", "suicide_death"),
-    ("category", "暴力伤害", "violence"),
-    ("category", "离家出走", "runaway"),
-    ("domain", "人际关系", "interpersonal"),
-    ("domain", "情绪管理", "emotion_regulation"),
-    ("domain", "心理韧性", "resilience"),
-    ("domain", "自我接纳", "self_esteem"),
-];
+/// Every table of the built-in contract, in order.
+pub fn tables() -> &'static [TableSpec] {
+    static TABLES: OnceLock<Vec<TableSpec>> = OnceLock::new();
+    TABLES.get_or_init(|| {
+        let mut tables = Vec::new();
+        let mut errors = Vec::new();
+        for (file, text) in BUILTIN {
+            match parse_table(text, file) {
+                Ok(t) => tables.push(t),
+                Err(e) => errors.extend(e),
+            }
+        }
+        errors.extend(check_references(&tables, |t| BUILTIN.iter().find(|(f, _)| f.ends_with(&format!("/{t}.yaml")))));
+        // The built-in files are part of the program, checked by its tests.
+        assert!(
+            errors.is_empty(),
+            "the built-in contract is broken: {}",
+            errors.iter().map(|e| e.render(None)).collect::<String>()
+        );
+        tables
+    })
+}
+
+/// A table file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TableFile {
+    /// The table's name.
+    table: String,
+    /// What one row is.
+    row: String,
+    /// Unique keys.
+    #[serde(default)]
+    unique: Vec<Vec<String>>,
+    /// Pairs of dates, the second not before the first.
+    #[serde(default)]
+    ordered_dates: Vec<(String, String)>,
+    /// The columns, in order (read from the YAML map itself, to keep its order and places).
+    columns: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A column as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ColumnFile {
+    #[serde(rename = "type")]
+    ty: ColumnType,
+    #[serde(default)]
+    required: bool,
+    /// `table.column`.
+    references: Option<String>,
+    min: Option<f64>,
+    max: Option<f64>,
+    meaning: Option<String>,
+    #[serde(default)]
+    headers: Vec<String>,
+    /// Each code with the labels exports write for it (possibly none).
+    codes: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+fn leak(text: String) -> &'static str {
+    Box::leak(text.into_boxed_str())
+}
+
+fn leak_all(texts: Vec<String>) -> &'static [&'static str] {
+    Box::leak(texts.into_iter().map(leak).collect::<Vec<_>>().into_boxed_slice())
+}
+
+/// Read one table file (`file` names it in messages). Every mistake is
+/// reported, each at its line and column.
+pub fn parse_table(text: &str, file: &str) -> Result<TableSpec, Vec<Diagnostic>> {
+    let root = yaml::parse(text, file).map_err(|d| vec![d])?;
+    let at = |node: &Node| Location { file: file.to_string(), line: node.span.line, column: node.span.column };
+    let typed_error = |node: &Node, err: serde_path_to_error::Error<serde_json::Error>, what: &str| {
+        let path = error_path(&err);
+        let place = node.find(&path, false);
+        Diagnostic::invalid(format!("{what}: {}", err.inner()))
+            .at(Some(at(place)))
+            .hint("see contract/README.md for the fields of a table and of a column")
+    };
+    let table: TableFile = serde_path_to_error::deserialize(root.to_json())
+        .map_err(|e| vec![typed_error(&root, e, "this is not a contract table")])?;
+    let columns_node = root.get("columns").unwrap_or(&root);
+    let mut errors = Vec::new();
+    let mut columns = Vec::new();
+    for (name, value) in &table.columns {
+        let node = columns_node.get(name).unwrap_or(columns_node);
+        let column: ColumnFile = match serde_path_to_error::deserialize(value.clone()) {
+            Ok(c) => c,
+            Err(e) => {
+                errors.push(typed_error(node, e, &format!("column `{name}`")));
+                continue;
+            }
+        };
+        let references = match column.references.as_deref().map(|r| r.split_once('.')) {
+            None => None,
+            Some(Some((t, c))) if !t.is_empty() && !c.is_empty() => Some((leak(t.to_string()), leak(c.to_string()))),
+            Some(_) => {
+                let place = node.get("references").unwrap_or(node);
+                errors.push(
+                    Diagnostic::invalid(format!("column `{name}`: `references` must be TABLE.COLUMN"))
+                        .at(Some(at(place)))
+                        .hint("for example `references: schools.school_id`"),
+                );
+                None
+            }
+        };
+        if let (Some(min), Some(max)) = (column.min, column.max)
+            && min > max
+        {
+            errors
+                .push(Diagnostic::invalid(format!("column `{name}`: min {min} is above max {max}")).at(Some(at(node))));
+        }
+        let (codes, labels) = match &column.codes {
+            None => (None, Vec::new()),
+            Some(codes) => {
+                let codes_node = node.get("codes").unwrap_or(node);
+                let mut labels: Vec<(&'static str, &'static str)> = Vec::new();
+                for (code, spelled) in codes {
+                    let code_node = codes_node.get(code).unwrap_or(codes_node);
+                    let written: Vec<String> = match serde_json::from_value(spelled.clone()) {
+                        Ok(w) => w,
+                        Err(_) => {
+                            errors.push(
+                                Diagnostic::invalid(format!(
+                                    "column `{name}`, code `{code}`: expected a list of the labels exports write for it"
+                                ))
+                                .at(Some(at(code_node)))
+                                .hint("for example `case_session: [个案辅导, 个案介入]`, or `[]` for none"),
+                            );
+                            continue;
+                        }
+                    };
+                    let code = leak(code.clone());
+                    for label in written {
+                        if let Some((_, other)) = labels.iter().find(|(l, _)| *l == label) {
+                            errors.push(
+                                Diagnostic::invalid(format!(
+                                    "column `{name}`: the label \"{label}\" is given to both `{other}` and `{code}`"
+                                ))
+                                .at(Some(at(code_node))),
+                            );
+                            continue;
+                        }
+                        labels.push((leak(label), code));
+                    }
+                }
+                (Some(leak_all(codes.keys().cloned().collect())), labels)
+            }
+        };
+        columns.push(ColumnSpec {
+            name: leak(name.clone()),
+            ty: column.ty,
+            required: column.required,
+            codes,
+            min: column.min,
+            max: column.max,
+            references,
+            meaning: column.meaning.map(leak),
+            headers: leak_all(column.headers),
+            labels: Box::leak(labels.into_boxed_slice()),
+        });
+    }
+    // Each column a key or a date pair names, at its own place.
+    let named = |list: &[String], key: &str, index: usize, errors: &mut Vec<Diagnostic>| {
+        for (i, column) in list.iter().enumerate() {
+            if !table.columns.contains_key(column) {
+                let path = [PathPart::Key(key.to_string()), PathPart::Index(index), PathPart::Index(i)];
+                errors.push(
+                    Diagnostic::invalid(format!("`{key}` names `{column}`, which is not a column of this table"))
+                        .at(Some(at(root.find(&path, false)))),
+                );
+            }
+        }
+    };
+    for (i, key) in table.unique.iter().enumerate() {
+        named(key, "unique", i, &mut errors);
+    }
+    for (i, (a, b)) in table.ordered_dates.iter().enumerate() {
+        named(&[a.clone(), b.clone()], "ordered_dates", i, &mut errors);
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let unique: Vec<&'static [&'static str]> = table.unique.into_iter().map(leak_all).collect();
+    let ordered: Vec<(&'static str, &'static str)> =
+        table.ordered_dates.into_iter().map(|(a, b)| (leak(a), leak(b))).collect();
+    Ok(TableSpec {
+        name: leak(table.table),
+        row: leak(table.row),
+        columns: Box::leak(columns.into_boxed_slice()),
+        unique: Box::leak(unique.into_boxed_slice()),
+        ordered_dates: Box::leak(ordered.into_boxed_slice()),
+    })
+}
+
+/// Each reference names a table among `tables` and a unique key of it.
+fn check_references<'a>(
+    tables: &[TableSpec],
+    file_of: impl Fn(&str) -> Option<&'a (&'a str, &'a str)>,
+) -> Vec<Diagnostic> {
+    let mut errors = Vec::new();
+    for t in tables {
+        for c in t.columns {
+            let Some((target, column)) = c.references else { continue };
+            let ok = tables.iter().find(|x| x.name == target).is_some_and(|x| x.unique.iter().any(|k| k == &[column]));
+            if !ok {
+                let file = file_of(t.name).map(|(f, _)| *f).unwrap_or(t.name);
+                errors.push(Diagnostic::invalid(format!(
+                    "{file}: column `{}` references {target}.{column}, which is not a table's unique key",
+                    c.name
+                )));
+            }
+        }
+    }
+    errors
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Each mistake in a table file is reported at its line and column, all at once.
+    #[test]
+    fn a_broken_table_file_points_at_each_mistake() {
+        let text = "table: visits\nrow: a home visit\nunique:\n  - [visit_id, nowhere]\ncolumns:\n  visit_id:\n    type: string\n    required: true\n  minutes:\n    type: integr\n  kind:\n    type: string\n    codes:\n      home: [家访]\n      call: [家访]\n  school_id:\n    type: string\n    references: schools\n  size:\n    type: int\n    min: 5\n    max: 1\n    colour: red\n";
+        let errors = parse_table(text, "visits.yaml").unwrap_err();
+        let found: Vec<(usize, usize, &str)> = errors
+            .iter()
+            .map(|e| {
+                let l = e.location.as_ref().unwrap();
+                (l.line, l.column, e.message.as_str())
+            })
+            .collect();
+        let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+        let expect = [
+            (line_of("type: integr"), "column `minutes`: unknown variant `integr`"),
+            (line_of("call: [家访]"), "column `kind`: the label \"家访\" is given to both `home` and `call`"),
+            (line_of("references: schools"), "column `school_id`: `references` must be TABLE.COLUMN"),
+            (line_of("colour: red"), "column `size`: unknown field `colour`"),
+            (line_of("nowhere"), "`unique` names `nowhere`, which is not a column of this table"),
+        ];
+        assert_eq!(found.len(), expect.len(), "{found:?}");
+        for ((line, _, message), (want_line, want)) in found.iter().zip(expect) {
+            assert!(message.starts_with(want), "{message} (wanted {want})");
+            assert_eq!(*line, want_line, "{message}");
+        }
+        // The unknown key column is pointed at itself: `nowhere` in `[visit_id, nowhere]`.
+        assert_eq!(found[4].1, text.lines().nth(3).unwrap().find("nowhere").unwrap() + 1);
+    }
+
+    /// The built-in contract, read from its YAML files, has the nine tables
+    /// and the rules the figures rest on.
+    #[test]
+    fn the_built_in_contract_is_read_from_its_files() {
+        let names: Vec<&str> = table_names().collect();
+        assert_eq!(
+            names,
+            [
+                "schools",
+                "enrolment",
+                "classes",
+                "services",
+                "cases",
+                "screenings",
+                "incidents",
+                "outcomes",
+                "attendance"
+            ]
+        );
+        let services = table("services").unwrap();
+        let participants = services.column("participants").unwrap();
+        assert_eq!(
+            (participants.ty, participants.required, participants.min, participants.max),
+            (ColumnType::Int, true, Some(1.0), Some(100_000.0))
+        );
+        assert_eq!(services.column("case_id").unwrap().references, Some(("cases", "case_id")));
+        let types = services.column("service_type").unwrap();
+        assert_eq!(types.codes.unwrap().len(), 13);
+        assert!(types.labels.contains(&("面询", "consultation")));
+        assert!(services.column("school_id").unwrap().headers.contains(&"学校编号"));
+        assert_eq!(table("cases").unwrap().ordered_dates, &[("opened_on", "closed_on")]);
+    }
+
     #[test]
     fn every_meaning_names_a_contract_column() {
-        for (table_name, column, _) in MEANINGS {
+        for (table_name, column, _) in meanings() {
             assert!(table(table_name).and_then(|t| t.column(column)).is_some(), "{table_name}.{column}");
         }
     }
 
     #[test]
     fn every_reference_points_at_a_unique_key() {
-        for t in TABLES {
+        for t in tables() {
             for c in t.columns {
                 if let Some((table_name, column)) = c.references {
                     let target = table(table_name).expect("referenced table exists");
@@ -427,8 +458,8 @@ mod tests {
 
     #[test]
     fn labels_map_to_real_codes() {
-        for (column, _, code) in LABELS {
-            let codes: Vec<&str> = TABLES
+        for (column, _, code) in labels() {
+            let codes: Vec<&str> = tables()
                 .iter()
                 .filter_map(|t| t.column(column))
                 .filter_map(|c| c.codes)

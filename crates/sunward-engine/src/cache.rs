@@ -79,7 +79,7 @@ pub struct KeyParts<'a> {
 fn contract_fingerprint() -> &'static str {
     static FINGERPRINT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     FINGERPRINT.get_or_init(|| {
-        let described = format!("{:?}", sunward_core::contract::TABLES);
+        let described = format!("{:?}", sunward_core::contract::tables());
         Sha256::digest(described.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
     })
 }

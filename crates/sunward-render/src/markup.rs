@@ -499,8 +499,9 @@ fn trim_spans(mut spans: Vec<Span>) -> Vec<Span> {
 /// Stands for a `*` written escaped (`\*`, as every `*` in a value or a
 /// narrative is) while the text goes through [`cjk_strong`], which must read
 /// only the asterisks a template wrote as markup; [`restore_stars`] puts the
-/// asterisks back. A private-use character: never in a report's text.
-const LITERAL_STAR: char = '\u{E000}';
+/// asterisks back. A private-use character never in a report's text, and
+/// not one of those the report sink marks its figures with (U+E000–E002).
+const LITERAL_STAR: char = '\u{E02A}';
 
 /// `text`, a text event read from `src[range]`, with each asterisk that the
 /// source escapes replaced by [`LITERAL_STAR`]. The parser starts a new text

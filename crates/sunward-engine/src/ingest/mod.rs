@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use sunward_core::contract::{self, ColumnType, LABELS, TableSpec};
+use sunward_core::contract::{self, ColumnType, TableSpec};
 use sunward_core::model::{OnBadRows, ShortRows, SourceOptions};
 use sunward_core::plugin::cell_of_array;
 use sunward_core::{
@@ -86,57 +86,11 @@ pub const BATCH_ROWS: usize = 8192;
 pub const MAX_FIELD_BYTES: usize = 1_048_576;
 /// How often (in rows read) `progress` is called.
 const PROGRESS_EVERY: u64 = 65_536;
-/// Contract tables whose key values other tables reference, so their keys are kept.
-const REFERENCED_TABLES: &[&str] = &["schools", "cases", "classes"];
-
-/// Headers real exports use for the contract's columns, offered as hints when a required column is missing.
-const HEADER_SYNONYMS: &[(&str, &[&str])] = &[
-    ("school_id", &["学校编号", "学校代码", "学校ID", "学校id", "学校编码"]),
-    ("school_name", &["学校名称", "学校", "校名"]),
-    ("stage", &["学段"]),
-    ("district_id", &["区县编号", "区县代码"]),
-    ("district_name", &["区县", "区县名称", "所属区县"]),
-    ("city", &["城市", "地市", "所属城市"]),
-    ("org_id", &["机构编号", "机构代码"]),
-    ("org_name", &["机构名称", "服务机构", "社工机构"]),
-    ("academic_year", &["学年"]),
-    ("students", &["学生数", "学生人数", "在校生数"]),
-    ("classes", &["班级数"]),
-    ("class_id", &["班级编号", "班级代码"]),
-    ("grade", &["年级"]),
-    ("record_id", &["记录编号", "服务编号", "记录ID"]),
-    ("service_date", &["服务日期", "日期", "活动日期"]),
-    ("service_type", &["服务类型", "服务类别"]),
-    ("audience", &["服务对象", "对象"]),
-    ("participants", &["人数", "参与人数", "服务人数", "人次"]),
-    ("student_ref", &["学生编号", "学生代码"]),
-    ("case_id", &["个案编号"]),
-    ("worker_id", &["社工编号", "社工工号", "工号"]),
-    ("duration_min", &["时长（分钟）", "时长(分钟)", "服务时长", "时长"]),
-    ("topic", &["主题", "活动主题"]),
-    ("opened_on", &["开案日期", "立案日期"]),
-    ("closed_on", &["结案日期"]),
-    ("initial_tier", &["初始等级", "初评等级", "开案等级"]),
-    ("final_tier", &["当前等级", "结案等级"]),
-    ("primary_issue", &["主要问题", "问题类型"]),
-    ("outcome", &["个案结果", "结果"]),
-    ("referred_to", &["转介去向", "转介机构"]),
-    ("screening_id", &["筛查编号"]),
-    ("screened_on", &["筛查日期"]),
-    ("instrument", &["量表", "测评工具"]),
-    ("score", &["分数", "得分"]),
-    ("level", &["关注等级", "预警等级"]),
-    ("second_assessed_on", &["二次评估日期", "复评日期"]),
-    ("intervention_on", &["干预日期"]),
-    ("referred_on", &["转介日期"]),
-    ("incident_id", &["事件编号"]),
-    ("occurred_on", &["发生日期"]),
-    ("category", &["事件类型", "事件类别"]),
-    ("domain", &["维度", "测评维度"]),
-    ("pre_score", &["前测", "前测分数"]),
-    ("post_score", &["后测", "后测分数"]),
-    ("on_date", &["驻校日期"]),
-];
+/// Whether some contract table's column references the table `name` (its
+/// key values are then kept, to check those references).
+fn is_referenced(name: &str) -> bool {
+    contract::tables().iter().any(|t| t.columns.iter().any(|c| c.references.is_some_and(|(to, _)| to == name)))
+}
 
 fn arrow_type(ty: ColumnType) -> DataType {
     match ty {
@@ -251,7 +205,7 @@ fn header_suggestions(missing: &[&str], raw: &[String], mapped: &[String], spec:
             .filter(|(r, m)| !r.is_empty() && spec.column(m).is_none())
             .map(|(r, _)| r.as_str())
             .collect();
-        let synonyms = HEADER_SYNONYMS.iter().find(|(c, _)| c == want).map(|(_, s)| *s).unwrap_or_default();
+        let synonyms = spec.column(want).map(|c| c.headers).unwrap_or_default();
         let found = candidates
             .iter()
             .find(|h| synonyms.contains(h) || normal(h) == normal(want))
@@ -803,7 +757,7 @@ impl Hasher for PassThrough {
 
 /// The rule text for a code outside its list, pointing at `values:` when the text is a known label.
 fn code_rule(column: &str, value: &str, codes: &[&str]) -> String {
-    match LABELS.iter().find(|(col, label, _)| *col == column && *label == value) {
+    match contract::labels().iter().find(|(col, label, _)| *col == column && *label == value) {
         Some((_, label, code)) => format!(
             "\"{label}\" is not a valid {column} code; it is the label of `{code}`: map it with `values: {{{column}: {{{label}: {code}}}}}`"
         ),
@@ -1085,7 +1039,7 @@ pub fn ingest_into(
     };
     // Keys of tables that others reference, kept exactly; an empty table still has an (empty) entry.
     let kept_keys: Vec<(usize, &'static str)> = spec
-        .filter(|s| REFERENCED_TABLES.contains(&s.name))
+        .filter(|s| is_referenced(s.name))
         .map(|s| {
             s.unique
                 .iter()
