@@ -348,20 +348,20 @@ fn an_interrupted_run_cancels_its_job_and_executors_stop_at_once() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until the step has been handed to the cluster (the source is staged), and a little more.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while files_under(&stage).iter().all(|p| p.extension().is_none_or(|e| e != "parquet")) {
-        assert!(Instant::now() < deadline, "the source was never staged");
+    // Wait until the scheduler has the step's job (the second, after the test query), and a moment more.
+    let log = dir.path().join("scheduler.log");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while std::fs::read_to_string(&log).unwrap().matches("Job submitted:").count() < 2 {
+        assert!(Instant::now() < deadline, "the step's job never reached the scheduler");
         std::thread::sleep(Duration::from_millis(100));
     }
-    std::thread::sleep(Duration::from_secs(3));
+    std::thread::sleep(Duration::from_secs(1));
     assert!(Command::new("kill").args(["-INT", &run.id().to_string()]).status().unwrap().success());
     let output = finish(run, Duration::from_secs(30));
     assert_eq!(output.status.code(), Some(130), "{}", String::from_utf8_lossy(&output.stderr));
 
     // The job was cancelled, and its task with it.
     let deadline = Instant::now() + Duration::from_secs(10);
-    let log = dir.path().join("scheduler.log");
     while !std::fs::read_to_string(&log).unwrap().contains("Cancelling 1 running tasks for job") {
         assert!(Instant::now() < deadline, "the job was not cancelled:\n{}", std::fs::read_to_string(&log).unwrap());
         std::thread::sleep(Duration::from_millis(100));
