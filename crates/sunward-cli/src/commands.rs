@@ -219,6 +219,8 @@ fn run_pipeline(registry: &Registry, pipeline: &Path, sets: &[String], args: &Ru
     let report = match result {
         Ok(report) => report,
         Err(diagnostic) => {
+            // A step failing because a stop cancelled its cluster job: the stop speaks.
+            crate::wait_if_stopping();
             text.print_warnings(&warnings);
             return text.print_errors(std::slice::from_ref(&diagnostic));
         }

@@ -275,6 +275,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
     // partial output files) and say so; finished outputs stay as they are.
     let _ = ctrlc::set_handler(|| stop("interrupted", 130));
     let code = run_cli(std::env::args_os(), registry);
+    wait_if_stopping();
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
@@ -283,6 +284,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
 /// published as a set when it succeeds, so the outputs of its previous run
 /// stay as they were.
 pub(crate) fn stop(why: &str, code: i32) -> ! {
+    STOPPING.store(true, std::sync::atomic::Ordering::SeqCst);
     let removed = sunward_core::cleanup::remove_all();
     if RUNNING_PIPELINES.load(std::sync::atomic::Ordering::SeqCst) {
         eprintln!(
@@ -293,6 +295,17 @@ pub(crate) fn stop(why: &str, code: i32) -> ! {
         eprintln!("sunward: {why}; stopped ({removed} temporary files and folders removed)");
     }
     std::process::exit(code);
+}
+
+/// Set once [`stop`] has begun: the run's own ending (a job that fails
+/// because [`stop`] cancelled it) then waits for [`stop`] to end the process.
+pub(crate) static STOPPING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// If the process is being stopped, wait here for [`stop`] to exit it.
+pub(crate) fn wait_if_stopping() {
+    while STOPPING.load(std::sync::atomic::Ordering::SeqCst) {
+        std::thread::park_timeout(std::time::Duration::from_secs(1));
+    }
 }
 
 /// Set while `sunward run` runs pipelines (for what [`stop`] says).
