@@ -18,63 +18,6 @@ use std::path::Path;
 use sunward_core::Result;
 use sunward_core::contract::TableSpec;
 
-/// `service_type` labels.
-pub const SERVICE_TYPE_LABELS: &[(&str, &str)] = &[
-    ("case_session", "个案辅导"),
-    ("immediate_support", "个别化关爱"),
-    ("mailbox_reply", "社工信箱回信"),
-    ("group_session", "小组活动"),
-    ("growth_class", "成长课堂"),
-    ("committee_training", "心理委员培训"),
-    ("teacher_workshop", "教师工作坊"),
-    ("parent_workshop", "家长工作坊"),
-    ("consultation", "心理咨询"),
-    ("hotline_call", "热线咨询"),
-    ("home_visit", "家访"),
-    ("joint_meeting", "家校社联席会议"),
-    ("campus_event", "心理游园会"),
-];
-
-/// `audience` labels.
-pub const AUDIENCE_LABELS: &[(&str, &str)] =
-    &[("student", "学生"), ("teacher", "教师"), ("parent", "家长"), ("committee", "心理委员"), ("mixed", "混合")];
-
-/// Tier labels (`initial_tier`, `final_tier`).
-pub const TIER_LABELS: &[(&str, &str)] = &[("red", "红色"), ("orange", "橙色"), ("green", "绿色")];
-
-/// `primary_issue` labels.
-pub const ISSUE_LABELS: &[(&str, &str)] = &[
-    ("self_harm_risk", "自伤风险"),
-    ("suicidal_ideation", "自杀意念"),
-    ("depression", "抑郁情绪"),
-    ("anxiety", "焦虑情绪"),
-    ("school_refusal", "厌学拒学"),
-    ("family_conflict", "家庭冲突"),
-    ("bullying", "校园欺凌"),
-    ("peer_relationship", "同伴关系"),
-    ("academic_stress", "学业压力"),
-    ("internet_dependence", "网络依赖"),
-    ("other", "其他"),
-];
-
-/// `outcome` labels.
-pub const OUTCOME_LABELS: &[(&str, &str)] = &[
-    ("ongoing", "跟进中"),
-    ("improved", "改善"),
-    ("stable", "稳定"),
-    ("referred", "已转介"),
-    ("transferred", "转学"),
-    ("withdrawn", "退出服务"),
-];
-
-/// `referred_to` labels.
-pub const REFERRAL_LABELS: &[(&str, &str)] = &[
-    ("psychiatric_hospital", "精神专科医院"),
-    ("mental_health_centre", "精神卫生中心"),
-    ("district_centre", "区心理辅导中心"),
-    ("other", "其他机构"),
-];
-
 /// The header of the roll-number column.
 pub const ROLL_HEADER: &str = "学籍号";
 
@@ -84,6 +27,13 @@ pub fn file_name(table: &str) -> String {
         "cases" => "cases.xlsx".to_string(),
         other => format!("{other}.csv"),
     }
+}
+
+/// A code column written as the first label the contract gives each code
+/// (as the case systems write it), the code itself where it gives none.
+fn labelled(table: &'static TableSpec, header: &str, canonical: &str) -> Column {
+    let labels = table.column(canonical).map(|c| c.labels).unwrap_or_default();
+    column(table, header, canonical, Style::Label(labels))
 }
 
 fn column(table: &TableSpec, header: &str, canonical: &str, style: Style) -> Column {
@@ -100,8 +50,8 @@ pub fn sink(dir: &Path, table: &'static TableSpec, keys: Keys) -> Result<Box<dyn
                 column(table, "学校编号", "school_id", Style::Plain),
                 column(table, "记录编号", "record_id", Style::Plain),
                 column(table, "服务日期", "service_date", Style::Plain),
-                column(table, "服务类型", "service_type", Style::Label(SERVICE_TYPE_LABELS)),
-                column(table, "服务对象", "audience", Style::Label(AUDIENCE_LABELS)),
+                labelled(table, "服务类型", "service_type"),
+                labelled(table, "服务对象", "audience"),
                 column(table, "人数", "participants", Style::Plain),
                 column(table, ROLL_HEADER, "student_ref", Style::Roll),
                 column(table, "个案编号", "case_id", Style::Plain),
@@ -121,11 +71,11 @@ pub fn sink(dir: &Path, table: &'static TableSpec, keys: Keys) -> Result<Box<dyn
                 column(table, ROLL_HEADER, "student_ref", Style::Roll),
                 column(table, "开案日期", "opened_on", Style::Plain),
                 column(table, "结案日期", "closed_on", Style::Plain),
-                column(table, "初始分级", "initial_tier", Style::Label(TIER_LABELS)),
-                column(table, "当前分级", "final_tier", Style::Label(TIER_LABELS)),
-                column(table, "主要问题", "primary_issue", Style::Label(ISSUE_LABELS)),
-                column(table, "个案状态", "outcome", Style::Label(OUTCOME_LABELS)),
-                column(table, "转介机构", "referred_to", Style::Label(REFERRAL_LABELS)),
+                labelled(table, "初始分级", "initial_tier"),
+                labelled(table, "当前分级", "final_tier"),
+                labelled(table, "主要问题", "primary_issue"),
+                labelled(table, "个案状态", "outcome"),
+                labelled(table, "转介机构", "referred_to"),
             ];
             Box::new(XlsxSink::create(&path, table.name, "个案台账", columns, keys)?)
         }

@@ -130,7 +130,7 @@ fn commit(mut atomic: AtomicFile, table: &str, rows: u64) -> Result<Written> {
 pub enum Style {
     /// As is (students as `student_ref`).
     Plain,
-    /// A code replaced by its label from `(code, label)` pairs.
+    /// A code replaced by its first label among the contract's `(label, code)` pairs.
     Label(&'static [(&'static str, &'static str)]),
     /// A student as their roll number.
     Roll,
@@ -245,7 +245,7 @@ fn render(cell: &Cell<'_>, style: Style, slash_dates: bool, keys: &Keys, out: &m
     match (cell, style) {
         (Cell::Null, _) => {}
         (Cell::Str(s), Style::Label(labels)) => {
-            out.push_str(labels.iter().find(|(code, _)| code == s).map_or(*s, |(_, label)| *label))
+            out.push_str(labels.iter().find(|(_, code)| code == s).map_or(*s, |(label, _)| *label))
         }
         (Cell::Str(s), _) => out.push_str(s),
         (Cell::Int(v), _) => {
