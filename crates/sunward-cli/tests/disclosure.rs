@@ -115,7 +115,7 @@ fn hierarchy(schools_csv: &Path) -> Hierarchy {
 /// What a reader holding all these documents knows: each count's value or
 /// marker, and each rate printed.
 fn reader_of(ledgers: &[PathBuf]) -> (HashMap<Identity, Knowledge>, Vec<SeenRate>) {
-    let catalogue = Catalogue::standard();
+    let catalogue = sunward_plugins::sinks::report::catalogue::standard().clone();
     let mut seen: HashMap<Identity, Knowledge> = HashMap::new();
     let mut rates = Vec::new();
     for path in ledgers {
@@ -193,7 +193,7 @@ fn topic_truth(data: &Path, year: &str) -> HashMap<Identity, Option<f64>> {
 }
 
 fn audit_run(ledgers: &[PathBuf], metrics_csv: &Path, schools_csv: &Path) -> Vec<String> {
-    audit_with(ledgers, truth(metrics_csv), &Catalogue::standard(), schools_csv)
+    audit_with(ledgers, truth(metrics_csv), &sunward_plugins::sinks::report::catalogue::standard().clone(), schools_csv)
 }
 
 /// The audit over the metrics and the topic breakdown of the annual reviews of `year`.
@@ -204,7 +204,7 @@ fn audit_with_topics(ledgers: &[PathBuf], metrics_csv: &Path, data: &Path, year:
     parts.sort();
     parts.dedup();
     values.extend(topics);
-    let mut catalogue = Catalogue::standard();
+    let mut catalogue = sunward_plugins::sinks::report::catalogue::standard().clone();
     let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
     catalogue.add_with_parts(
         "participants.growth_class",
@@ -372,8 +372,11 @@ fn the_audit_finds_what_the_old_rules_gave_away() {
     let (project, _) = public_project_reviews(dir.path());
     let ledgers = public_ledgers(&[&project]);
     let values = truth(&project.join("metrics.csv"));
-    let lattice =
-        Lattice::build(&values, &Catalogue::standard(), &hierarchy(&repo().join("sample-data/project/schools.csv")));
+    let lattice = Lattice::build(
+        &values,
+        &sunward_plugins::sinks::report::catalogue::standard().clone(),
+        &hierarchy(&repo().join("sample-data/project/schools.csv")),
+    );
     // The old rules on the same figures: every count printed unless small; a rate printed
     // unless its denominator was small (the numerators were not known to the rules).
     let mut seen = HashMap::new();
@@ -390,7 +393,7 @@ fn the_audit_finds_what_the_old_rules_gave_away() {
     }
     printed.sort();
     printed.dedup();
-    let catalogue = Catalogue::standard();
+    let catalogue = sunward_plugins::sinks::report::catalogue::standard().clone();
     for identity in printed {
         let Some(Some(v)) = values.get(&identity) else { continue };
         match catalogue.role(&identity.key) {

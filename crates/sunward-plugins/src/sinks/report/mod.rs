@@ -24,6 +24,7 @@
 //!   is written, so a failure for one unit leaves no files at all; each file
 //!   is written to a temporary name and renamed.
 
+pub mod catalogue;
 pub mod publish;
 pub mod template;
 pub mod typed;

@@ -26,7 +26,7 @@
 //! publication pass instead.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 use sunward_render::Cell;
 use sunward_render::disclosure::{Catalogue, Pattern, Role};
@@ -58,10 +58,9 @@ pub enum Kind {
 }
 
 /// The catalogue of the standard metrics: what each one is and what each
-/// rate rests on ([`Catalogue::standard`]).
+/// rate rests on (`pipelines/metrics-catalogue.yaml`, [`super::catalogue`]).
 pub fn catalogue() -> &'static Catalogue {
-    static CATALOGUE: OnceLock<Catalogue> = OnceLock::new();
-    CATALOGUE.get_or_init(Catalogue::standard)
+    super::catalogue::standard()
 }
 
 /// The kind of the figure `identity`, whose value is `value`, from the

@@ -1,0 +1,177 @@
+//! The metric catalogue as data: `pipelines/metrics-catalogue.yaml`.
+//!
+//! What each figure of the metrics table is — a count of people (withheld
+//! when small), a tally, a plain value, or a ratio, statistic or comparison
+//! and the counts it rests on — decides what a public report may show. The
+//! catalogue lives in a YAML file beside the metrics pipeline, embedded in
+//! the binary and read once ([`standard`]); [`parse`] reads such a file, each
+//! mistake placed at its line and column.
+
+use serde::Deserialize;
+use std::sync::OnceLock;
+use sunward_core::validate::error_path;
+use sunward_core::yaml::{self, Node, PathPart};
+use sunward_core::{Diagnostic, Location};
+use sunward_render::disclosure::{Adds, Catalogue, Role};
+
+/// The shipped catalogue's file.
+const STANDARD: (&str, &str) =
+    ("pipelines/metrics-catalogue.yaml", include_str!("../../../../../pipelines/metrics-catalogue.yaml"));
+
+/// The catalogue of the standard metrics pipeline.
+pub fn standard() -> &'static Catalogue {
+    static CATALOGUE: OnceLock<Catalogue> = OnceLock::new();
+    CATALOGUE.get_or_init(|| {
+        let (file, text) = STANDARD;
+        // The shipped file is part of the program, checked by its tests.
+        parse(text, file).unwrap_or_else(|errors| {
+            panic!(
+                "the shipped metric catalogue is broken: {}",
+                errors.iter().map(|e| e.render(None)).collect::<String>()
+            )
+        })
+    })
+}
+
+/// The file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogueFile {
+    /// Each metric key or family with its role (order kept, for the places of mistakes).
+    metrics: serde_json::Map<String, serde_json::Value>,
+}
+
+/// One entry as written: its role and what the role needs.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "role", rename_all = "lowercase", deny_unknown_fields)]
+enum EntryFile {
+    Count {
+        adds: AddsFile,
+        #[serde(default)]
+        parts: Vec<String>,
+    },
+    // Struct variants, so that a field they do not take is an error.
+    Tally {},
+    Plain {},
+    Ratio {
+        numerator: String,
+        denominator: String,
+        #[serde(default = "one")]
+        per: u32,
+    },
+    Statistic {
+        over: String,
+    },
+    Comparison {
+        of: String,
+    },
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum AddsFile {
+    Sum,
+    Distinct,
+}
+
+/// Read a catalogue file (`file` names it in messages); every mistake is
+/// reported, each at its line and column.
+pub fn parse(text: &str, file: &str) -> Result<Catalogue, Vec<Diagnostic>> {
+    let root = yaml::parse(text, file).map_err(|d| vec![d])?;
+    let at = |node: &Node| Location { file: file.to_string(), line: node.span.line, column: node.span.column };
+    let typed: CatalogueFile = serde_path_to_error::deserialize(root.to_json()).map_err(|e| {
+        let place = root.find(&error_path(&e), false);
+        vec![Diagnostic::invalid(format!("this is not a metric catalogue: {}", e.inner())).at(Some(at(place)))]
+    })?;
+    let mut catalogue = Catalogue::default();
+    let mut errors = Vec::new();
+    for (key, value) in &typed.metrics {
+        let path = [PathPart::Key("metrics".into()), PathPart::Key(key.clone())];
+        let node = root.find(&path, false);
+        let entry: EntryFile = match serde_path_to_error::deserialize(value.clone()) {
+            Ok(entry) => entry,
+            Err(e) => {
+                errors.push(
+                    Diagnostic::invalid(format!("metric `{key}`: {}", e.inner()))
+                        .at(Some(at(node)))
+                        .hint("roles: count (with adds: sum or distinct), tally, plain, ratio, statistic, comparison"),
+                );
+                continue;
+            }
+        };
+        let (role, parts) = match entry {
+            EntryFile::Count { adds, parts } => {
+                let adds = match adds {
+                    AddsFile::Sum => Adds::Sum,
+                    AddsFile::Distinct => Adds::Distinct,
+                };
+                (Role::Count { adds }, parts)
+            }
+            EntryFile::Tally {} => (Role::Tally, Vec::new()),
+            EntryFile::Plain {} => (Role::Plain, Vec::new()),
+            EntryFile::Ratio { numerator, denominator, per } => {
+                (Role::Ratio { numerator, denominator, per }, Vec::new())
+            }
+            EntryFile::Statistic { over } => (Role::Statistic { over }, Vec::new()),
+            EntryFile::Comparison { of } => (Role::Comparison { of }, Vec::new()),
+        };
+        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+        catalogue.add_with_parts(key, role, &parts);
+    }
+    // What a figure rests on must be a count the catalogue knows, or the
+    // publication rules could not tell whether it is hidden.
+    for (key, _) in &typed.metrics {
+        let Some(role) = catalogue.role(&key.replace('*', "x")) else { continue };
+        for rests_on in role.rests_on() {
+            let known = catalogue.role(rests_on);
+            if !matches!(known, Some(Role::Count { .. }) | Some(Role::Tally)) {
+                let node = root.find(&[PathPart::Key("metrics".into()), PathPart::Key(key.clone())], false);
+                errors.push(
+                    Diagnostic::invalid(format!(
+                        "metric `{key}` rests on `{rests_on}`, which the catalogue does not list as a count or a tally"
+                    ))
+                    .at(Some(at(node))),
+                );
+            }
+        }
+    }
+    if errors.is_empty() { Ok(catalogue) } else { Err(errors) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_catalogue_reads() {
+        let c = standard();
+        assert_eq!(c.role("student_contacts"), Some(Role::Count { adds: Adds::Sum }));
+        assert_eq!(c.role("events.case_session"), Some(Role::Tally));
+        assert_eq!(
+            c.role("improvement_rate.resilience"),
+            Some(Role::Ratio {
+                numerator: "improved.resilience".into(),
+                denominator: "outcome_n.resilience".into(),
+                per: 1
+            })
+        );
+        assert_eq!(c.parts("cases_active"), ["cases_active.red", "cases_active.orange", "cases_active.green"]);
+        assert_eq!(c.role("unheard_of"), None);
+    }
+
+    #[test]
+    fn mistakes_are_placed() {
+        let text = "metrics:\n  a: {role: count, adds: sum}\n  b: {role: rate, numerator: a}\n  c: {role: ratio, numerator: a, denominator: d}\n  e: {role: tally, over: a}\n";
+        let errors = parse(text, "c.yaml").unwrap_err();
+        let places: Vec<(usize, &str)> =
+            errors.iter().map(|e| (e.location.as_ref().unwrap().line, e.message.as_str())).collect();
+        assert_eq!(places.len(), 3, "{places:?}");
+        assert!(places[0].0 == 3 && places[0].1.starts_with("metric `b`: unknown variant `rate`"), "{places:?}");
+        assert!(places[1].0 == 5 && places[1].1.starts_with("metric `e`: unknown field `over`"), "{places:?}");
+        assert!(places[2].0 == 4 && places[2].1.contains("rests on `d`"), "{places:?}");
+    }
+}
