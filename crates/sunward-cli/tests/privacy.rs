@@ -90,3 +90,48 @@ fn small_counts_are_withheld_wherever_a_template_prints_them() {
     assert!(internal.contains("列表前发生2起。") && internal.contains("计划项发生2起"), "{internal}");
     assert!(!internal.chars().any(|c| ('\u{E000}'..='\u{E002}').contains(&c)), "a token leaked");
 }
+
+/// A change rests on the count in its own period and in the baseline the
+/// output names (`baseline:`): 12 incidents against 10 is shown, although an
+/// earlier year had 3. Without a baseline it rests on every other academic
+/// year, 3 among them, and is withheld.
+#[test]
+fn a_change_rests_on_the_baseline_the_output_names() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("metrics.csv"),
+        "unit_type,unit_id,period,metric,value\n\
+         school,T1,AY2022,incidents,3\nschool,T1,AY2023,incidents,10\nschool,T1,AY2024,incidents,12\n\
+         school,T1,AY2024,incident_rate_change,20\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("t.md.j2"),
+        "---\ntitle: 基线\n---\n\n事件{{ metric(\"incidents\", \"school\", \"T1\", \"AY2024\") }}起，变化{{ metric(\"incident_rate_change\", \"school\", \"T1\", \"AY2024\") | num(0) }}。\n",
+    )
+    .unwrap();
+    let schools = repo().join("crates/sunward-cli/tests/fixtures/tiny/schools.csv");
+    let report = |name: &str, extra: &str| {
+        format!(
+            "  {name}: {{plugin: report, template: t.md.j2, metrics: metrics, hierarchy: schools, path: {name}, formats: [html], audience: public{extra}}}\n"
+        )
+    };
+    std::fs::write(
+        dir.path().join("p.yaml"),
+        format!(
+            "name: baseline\nsources:\n  metrics: {{plugin: csv, path: metrics.csv, columns: {{value: float}}}}\n  schools: {{plugin: csv, path: \"{}\", contract: schools}}\noutputs:\n{}{}",
+            schools.display(),
+            report("named", ", baseline: AY2023"),
+            report("unnamed", "")
+        ),
+    )
+    .unwrap();
+    ok(&Command::new(env!("CARGO_BIN_EXE_sunward"))
+        .current_dir(dir.path())
+        .args(["run", "--quiet", "p.yaml"])
+        .output()
+        .unwrap());
+    let read = |name: &str| std::fs::read_to_string(dir.path().join(format!("out/{name}.html"))).unwrap();
+    assert!(read("named").contains("事件12起，变化20。"), "{}", read("named"));
+    assert!(read("unnamed").contains("事件12起，变化—。"), "{}", read("unnamed"));
+}

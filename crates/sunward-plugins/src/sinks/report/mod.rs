@@ -68,6 +68,12 @@ pub struct ReportSinkConfig {
     /// `metric(key, unit_type, unit_id, period)` reads.
     #[serde(default)]
     pub metrics: Option<String>,
+    /// The baseline period a change or a rate ratio compares against, e.g.
+    /// `AY${baseline_year}`: such a figure rests on the count in its own
+    /// period and in this one, for the publication rules. Without it, on
+    /// the count in every other academic year of the metrics table.
+    #[serde(default)]
+    pub baseline: Option<String>,
     /// Render once per row of a table, in parallel: `unit` is the row in the template and
     /// `{unit}` in `path` and `texts` is the row's `key` column.
     #[serde(default)]
@@ -372,9 +378,11 @@ impl Sink for ReportSink {
         }
         let figures = Arc::new(figures);
         let env = template::environment(&root, figures.clone());
-        // What a change or a rate ratio rests on: the baseline academic year, when the
-        // pipeline names one.
-        let baseline = ctx.params.get("baseline_year").map(|v| format!("AY{}", v.to_string().trim_matches('"')));
+        // What a change or a rate ratio rests on: the baseline period, when the output names one.
+        let baseline = match &config.baseline {
+            Some(period) => Some(ctx.interpolate(period)?),
+            None => None,
+        };
         let mut table_values = BTreeMap::new();
         for t in &config.tables {
             let mut rows = values::rows(table(tables, t)?)?;
