@@ -12,14 +12,12 @@
 //! `PROPTEST_CASES=5000 cargo test -p sunward-plugins --test hostile_files`
 //! runs them longer.
 
-use chrono::NaiveDate;
+mod common;
+
 use proptest::prelude::*;
 use serde_json::json;
-use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::Path;
-use sunward_core::plugin::PluginHandle;
-use sunward_core::{Diagnostic, PluginKind, RawCell, RawRow, RowPlace, RunContext};
+use sunward_core::{Diagnostic, RawCell, RawRow, RowPlace};
 
 const MAIN: &str = "http://schemas.openxmlformats.org/spreadsheetml/2006/main";
 const RELS: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
@@ -72,16 +70,6 @@ fn zip(parts: &[(String, Vec<u8>)]) -> Vec<u8> {
     writer.finish().unwrap().into_inner()
 }
 
-fn ctx(dir: &Path) -> RunContext {
-    RunContext {
-        pipeline_dir: dir.to_path_buf(),
-        out_dir: dir.to_path_buf(),
-        params: BTreeMap::new(),
-        as_of: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
-        sql_functions: Default::default(),
-    }
-}
-
 /// Read the workbook `bytes`: headers and rows, or the error (from opening
 /// or from reading; a reader yields nothing after its error).
 fn read(bytes: &[u8]) -> Result<(Vec<String>, Vec<RawRow>), Diagnostic> {
@@ -92,22 +80,7 @@ fn read(bytes: &[u8]) -> Result<(Vec<String>, Vec<RawRow>), Diagnostic> {
 fn read_as(plugin: &str, file: &str, bytes: &[u8]) -> Result<(Vec<String>, Vec<RawRow>), Diagnostic> {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join(file), bytes).unwrap();
-    let registry = sunward_plugins::builtin_registry();
-    let Some(PluginHandle::Source(source)) = registry.get(PluginKind::Source, plugin) else { panic!("{plugin}") };
-    let config = source.parse(json!({ "path": file })).unwrap();
-    let mut reader = source.open(&config, &ctx(dir.path()))?;
-    let headers = reader.headers().to_vec();
-    let mut rows = Vec::new();
-    while let Some(row) = reader.next_row() {
-        match row {
-            Ok(row) => rows.push(row),
-            Err(e) => {
-                assert!(reader.next_row().is_none(), "a reader stops after an error");
-                return Err(e);
-            }
-        }
-    }
-    Ok((headers, rows))
+    common::read(plugin, dir.path(), json!({ "path": file }))
 }
 
 fn error_of(bytes: &[u8]) -> String {
