@@ -20,17 +20,118 @@ const STANDARD: (&str, &str) =
 
 /// The catalogue of the standard metrics pipeline.
 pub fn standard() -> &'static Catalogue {
-    static CATALOGUE: OnceLock<Catalogue> = OnceLock::new();
+    &standard_with_docs().0
+}
+
+/// The standard catalogue with what each entry says for people.
+fn standard_with_docs() -> &'static (Catalogue, Vec<MetricDoc>) {
+    static CATALOGUE: OnceLock<(Catalogue, Vec<MetricDoc>)> = OnceLock::new();
     CATALOGUE.get_or_init(|| {
         let (file, text) = STANDARD;
         // The shipped file is part of the program, checked by its tests.
-        parse(text, file).unwrap_or_else(|errors| {
+        parse_with_docs(text, file).unwrap_or_else(|errors| {
             panic!(
                 "the shipped metric catalogue is broken: {}",
                 errors.iter().map(|e| e.render(None)).collect::<String>()
             )
         })
     })
+}
+
+/// What an entry says for people: its unit, the periods it exists for and
+/// what it is, in English and Chinese.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricDoc {
+    /// The key or family (`events.*`).
+    #[serde(skip)]
+    pub key: String,
+    /// Its unit.
+    pub unit: Option<Bilingual>,
+    /// The periods it exists for.
+    pub periods: Option<Periods>,
+    /// What it is, in English.
+    pub en: Option<String>,
+    /// What it is, in Chinese.
+    pub zh: Option<String>,
+}
+
+/// A text in English and Chinese.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bilingual {
+    /// English.
+    pub en: String,
+    /// Chinese.
+    pub zh: String,
+}
+
+/// The periods a metric exists for.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Periods {
+    /// Calendar years, academic years and terms.
+    All,
+    /// Academic years only.
+    AcademicYears,
+    /// Academic years and their terms.
+    AcademicYearsAndTerms,
+    /// The row of the current academic year only (a comparison with the baseline).
+    CurrentAcademicYear,
+}
+
+impl Periods {
+    fn describe(self) -> &'static str {
+        match self {
+            Periods::All => "all",
+            Periods::AcademicYears => "academic years",
+            Periods::AcademicYearsAndTerms => "academic years and terms",
+            Periods::CurrentAcademicYear => "the current academic year",
+        }
+    }
+}
+
+/// The fields of an entry that are for people, not for the rules.
+const DOC_FIELDS: [&str; 4] = ["unit", "periods", "en", "zh"];
+
+/// The metric reference of docs/METRICS.md: every entry of the shipped
+/// catalogue with its kind, what it rests on, unit, periods and meaning.
+pub fn reference_markdown() -> String {
+    let (catalogue, docs) = standard_with_docs();
+    let mut out =
+        String::from("| key | what it is | 含义 | kind | rests on | unit | periods |\n|---|---|---|---|---|---|---|\n");
+    for doc in docs {
+        // A family is described by one of its members, `<…>` standing for the rest of the key.
+        let member = doc.key.replace('*', "<…>");
+        let role = catalogue.role(&member);
+        let kind = match &role {
+            Some(Role::Count { adds: Adds::Sum }) => "count (adds up)",
+            Some(Role::Count { .. }) => "count (distinct)",
+            Some(Role::Tally) => "tally",
+            Some(Role::Plain) => "plain",
+            Some(Role::Ratio { .. }) => "ratio",
+            Some(Role::Statistic { .. }) => "statistic",
+            Some(Role::Comparison { .. }) => "comparison with the baseline",
+            None => "",
+        };
+        let mut rests = role
+            .as_ref()
+            .map(|r| r.rests_on().iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(" ÷ "))
+            .unwrap_or_default();
+        if let Some(Role::Ratio { per, .. }) = &role
+            && *per != 1
+        {
+            rests.push_str(&format!(" × {per}"));
+        }
+        let unit = doc.unit.as_ref().map(|u| format!("{} ({})", u.en, u.zh)).unwrap_or_default();
+        let periods = doc.periods.map(Periods::describe).unwrap_or_default();
+        out.push_str(&format!(
+            "| `{member}` | {} | {} | {kind} | {rests} | {unit} | {periods} |\n",
+            doc.en.as_deref().unwrap_or(""),
+            doc.zh.as_deref().unwrap_or("")
+        ));
+    }
+    out
 }
 
 /// The file as written.
@@ -81,6 +182,11 @@ enum AddsFile {
 /// Read a catalogue file (`file` names it in messages); every mistake is
 /// reported, each at its line and column.
 pub fn parse(text: &str, file: &str) -> Result<Catalogue, Vec<Diagnostic>> {
+    parse_with_docs(text, file).map(|(catalogue, _)| catalogue)
+}
+
+/// [`parse`], keeping what each entry says for people.
+pub fn parse_with_docs(text: &str, file: &str) -> Result<(Catalogue, Vec<MetricDoc>), Vec<Diagnostic>> {
     let root = yaml::parse(text, file).map_err(|d| vec![d])?;
     let at = |node: &Node| Location { file: file.to_string(), line: node.span.line, column: node.span.column };
     let typed: CatalogueFile = serde_path_to_error::deserialize(root.to_json()).map_err(|e| {
@@ -88,11 +194,31 @@ pub fn parse(text: &str, file: &str) -> Result<Catalogue, Vec<Diagnostic>> {
         vec![Diagnostic::invalid(format!("this is not a metric catalogue: {}", e.inner())).at(Some(at(place)))]
     })?;
     let mut catalogue = Catalogue::default();
+    let mut docs = Vec::new();
     let mut errors = Vec::new();
     for (key, value) in &typed.metrics {
         let path = [PathPart::Key("metrics".into()), PathPart::Key(key.clone())];
         let node = root.find(&path, false);
-        let entry: EntryFile = match serde_path_to_error::deserialize(value.clone()) {
+        // The fields for people apart, the rest for the rules.
+        let mut rules = value.clone();
+        let mut doc_fields = serde_json::Map::new();
+        if let Some(map) = rules.as_object_mut() {
+            for field in DOC_FIELDS {
+                if let Some(v) = map.remove(field) {
+                    doc_fields.insert(field.to_string(), v);
+                }
+            }
+        }
+        match serde_path_to_error::deserialize::<_, MetricDoc>(serde_json::Value::Object(doc_fields)) {
+            Ok(mut doc) => {
+                doc.key = key.clone();
+                docs.push(doc);
+            }
+            Err(e) => errors.push(Diagnostic::invalid(format!("metric `{key}`: {}", e.inner())).at(Some(at(node))).hint(
+                "`unit: {en: …, zh: …}`, `periods:` one of all, academic_years, academic_years_and_terms, current_academic_year",
+            )),
+        }
+        let entry: EntryFile = match serde_path_to_error::deserialize(rules) {
             Ok(entry) => entry,
             Err(e) => {
                 errors.push(
@@ -139,7 +265,7 @@ pub fn parse(text: &str, file: &str) -> Result<Catalogue, Vec<Diagnostic>> {
             }
         }
     }
-    if errors.is_empty() { Ok(catalogue) } else { Err(errors) }
+    if errors.is_empty() { Ok((catalogue, docs)) } else { Err(errors) }
 }
 
 #[cfg(test)]
@@ -161,6 +287,29 @@ mod tests {
         );
         assert_eq!(c.parts("cases_active"), ["cases_active.red", "cases_active.orange", "cases_active.green"]);
         assert_eq!(c.role("unheard_of"), None);
+    }
+
+    /// Every shipped entry says what it is, in both languages, with its unit
+    /// and periods; docs/METRICS.md holds the reference made from them.
+    /// `SUNWARD_WRITE_DOCS=1` writes it there.
+    #[test]
+    fn the_metric_reference_in_the_docs_is_the_catalogue() {
+        for doc in &standard_with_docs().1 {
+            assert!(doc.unit.is_some() && doc.periods.is_some() && doc.en.is_some() && doc.zh.is_some(), "{}", doc.key);
+        }
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/METRICS.md");
+        let docs = std::fs::read_to_string(&path).unwrap();
+        let (start, end) = ("<!-- metric reference: begin -->\n", "<!-- metric reference: end -->");
+        let (Some(a), Some(b)) = (docs.find(start), docs.find(end)) else {
+            panic!("docs/METRICS.md has no metric reference")
+        };
+        let reference = reference_markdown();
+        if std::env::var_os("SUNWARD_WRITE_DOCS").is_some() {
+            let written = format!("{}{start}{reference}{}", &docs[..a], &docs[b..]);
+            std::fs::write(&path, written).unwrap();
+            return;
+        }
+        assert_eq!(&docs[a + start.len()..b], reference, "regenerate with SUNWARD_WRITE_DOCS=1");
     }
 
     #[test]
