@@ -793,6 +793,11 @@ fn chart_space(drawn: &Drawn, lang: Lang) -> String {
     )
 }
 
+/// The renderer's test helpers (LibreOffice's conversion), shared with its test files.
+#[cfg(test)]
+#[path = "../../tests/common/mod.rs"]
+mod test_common;
+
 #[cfg(test)]
 mod tests {
     use std::io::Read as _;
@@ -1170,31 +1175,11 @@ mod tests {
         assert!(super::super::render(&chart_report()).unwrap() == bytes);
     }
 
-    /// Converts a .docx to PDF with LibreOffice in a fresh profile and reads
-    /// it back with `pdftotext -layout`. Like the Word tests in
-    /// `tests/docx.rs`, it fails, never skips, when the tools are missing.
+    /// Converts a .docx to PDF with LibreOffice (as the Word tests in
+    /// `tests/docx.rs` do) and reads it back with `pdftotext -layout`. It
+    /// fails, never skips, when the tools are missing.
     fn through_libreoffice(docx: &Path) -> String {
-        let dir = docx.parent().unwrap();
-        let profile = std::env::temp_dir().join(format!("sunward-charts-soffice-{}", std::process::id()));
-        let out = Command::new("soffice")
-            .arg(format!("-env:UserInstallation=file://{}", profile.display()))
-            .args(["--headless", "--norestore", "--convert-to", "pdf", "--outdir"])
-            .arg(dir)
-            .arg(docx)
-            .output()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot run soffice ({e}): LibreOffice Writer is needed to check the Word reports; \
-                     run scripts/prepare-fonts.sh, which installs libreoffice-writer-nogui"
-                )
-            });
-        let _ = std::fs::remove_dir_all(&profile);
-        let pdf = docx.with_extension("pdf");
-        assert!(
-            out.status.success() && pdf.is_file(),
-            "soffice did not convert: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let pdf = super::test_common::soffice_convert(docx, docx.parent().unwrap(), "pdf");
         let text =
             Command::new("pdftotext").args(["-enc", "UTF-8", "-layout"]).arg(&pdf).arg("-").output().unwrap_or_else(
                 |e| panic!("cannot run pdftotext ({e}): run scripts/prepare-fonts.sh, which installs poppler-utils"),

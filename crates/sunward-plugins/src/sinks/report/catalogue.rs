@@ -4,7 +4,7 @@
 //! when small), a tally, a plain value, or a ratio, statistic or comparison
 //! and the counts it rests on — decides what a public report may show. The
 //! catalogue lives in a YAML file beside the metrics pipeline, embedded in
-//! the binary and read once ([`standard`]); [`parse`] reads such a file, each
+//! the binary and read once ([`standard`]); [`parse_with_docs`] reads such a file, each
 //! mistake placed at its line and column.
 
 use serde::Deserialize;
@@ -179,13 +179,9 @@ enum AddsFile {
     Distinct,
 }
 
-/// Read a catalogue file (`file` names it in messages); every mistake is
-/// reported, each at its line and column.
-pub fn parse(text: &str, file: &str) -> Result<Catalogue, Vec<Diagnostic>> {
-    parse_with_docs(text, file).map(|(catalogue, _)| catalogue)
-}
-
-/// [`parse`], keeping what each entry says for people.
+/// Read a catalogue file (`file` names it in messages): the catalogue and
+/// what each entry says for people. Every mistake is reported, each at its
+/// line and column.
 pub fn parse_with_docs(text: &str, file: &str) -> Result<(Catalogue, Vec<MetricDoc>), Vec<Diagnostic>> {
     let root = yaml::parse(text, file).map_err(|d| vec![d])?;
     let at = |node: &Node| Location { file: file.to_string(), line: node.span.line, column: node.span.column };
@@ -315,7 +311,7 @@ mod tests {
     #[test]
     fn mistakes_are_placed() {
         let text = "metrics:\n  a: {role: count, adds: sum}\n  b: {role: rate, numerator: a}\n  c: {role: ratio, numerator: a, denominator: d}\n  e: {role: tally, over: a}\n";
-        let errors = parse(text, "c.yaml").unwrap_err();
+        let errors = parse_with_docs(text, "c.yaml").unwrap_err();
         let places: Vec<(usize, &str)> =
             errors.iter().map(|e| (e.location.as_ref().unwrap().line, e.message.as_str())).collect();
         assert_eq!(places.len(), 3, "{places:?}");
