@@ -1,11 +1,13 @@
 //! `sunward contract`: the data contract, printed from the code that checks
 //! it (`sunward_core::contract`), as text for a terminal or as the Markdown
-//! of docs/CONTRACT.md (a test keeps that file equal to this output).
+//! of docs/CONTRACT.md (a test keeps that file equal to this output). With
+//! `--pipeline P` it is the contract as that pipeline extends it, what the
+//! project added marked as such.
 
 use crate::ContractArgs;
 use std::fmt::Write as _;
 use std::io::Write;
-use sunward_core::contract::{self, ColumnSpec, TableSpec};
+use sunward_core::contract::{ColumnSpec, Contract, TableSpec};
 
 /// What the contract says of one column.
 struct Described {
@@ -16,8 +18,13 @@ struct Described {
     meaning: &'static str,
 }
 
+/// `c` of `table`, what the built-in contract does not have marked "added".
 fn describe(table: &TableSpec, c: &ColumnSpec) -> Described {
+    let shipped = Contract::builtin().table(table.name).and_then(|t| t.column(c.name));
     let mut rules = Vec::new();
+    if shipped.is_none() && Contract::builtin().table(table.name).is_some() {
+        rules.push("added by the project".to_string());
+    }
     if table.unique.iter().any(|k| k == &[c.name]) {
         rules.push("unique".to_string());
     }
@@ -26,7 +33,9 @@ fn describe(table: &TableSpec, c: &ColumnSpec) -> Described {
             .iter()
             .map(|code| {
                 let labels: Vec<&str> = c.labels.iter().filter(|(_, to)| to == code).map(|(l, _)| *l).collect();
-                if labels.is_empty() { format!("`{code}`") } else { format!("`{code}` {}", labels.join(" / ")) }
+                let added = shipped.is_some_and(|s| !s.codes.unwrap_or_default().contains(code));
+                let code = if added { format!("`{code}` (added)") } else { format!("`{code}`") };
+                if labels.is_empty() { code } else { format!("{code} {}", labels.join(" / ")) }
             })
             .collect();
         rules.push(format!("one of {}", shown.join(", ")));
@@ -90,8 +99,8 @@ const BAD_ROWS: &[&str] = &[
 
 const WHOLE_FILE: &str = "A header without a required column, or a quote left open, fails the whole source with a message naming the column or the line; a header with no rows is an empty table.";
 
-/// The contract as the Markdown of docs/CONTRACT.md.
-pub fn markdown() -> String {
+/// `contract` as the Markdown of docs/CONTRACT.md.
+pub fn markdown(contract: &Contract) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# The data contract\n");
     let _ = writeln!(out, "<!-- Written by `sunward contract --markdown`; a test keeps this file equal to it. -->\n");
@@ -105,8 +114,10 @@ pub fn markdown() -> String {
         let _ = writeln!(out, "- {r}");
     }
     let _ = writeln!(out, "\n{WHOLE_FILE}");
-    for table in contract::tables() {
-        let _ = writeln!(out, "\n## `{}`\n\nOne row is {}.\n", table.name, table.row);
+    let _ = writeln!(out, "\n{}", extended_note(contract));
+    for table in contract.tables() {
+        let added = if Contract::builtin().table(table.name).is_none() { " (added by the project)" } else { "" };
+        let _ = writeln!(out, "\n## `{}`{added}\n\nOne row is {}.\n", table.name, table.row);
         let _ = writeln!(out, "| column | type | required | rule | meaning |");
         let _ = writeln!(out, "|---|---|---|---|---|");
         for c in table.columns {
@@ -128,8 +139,22 @@ pub fn markdown() -> String {
     out
 }
 
-/// The contract as text for a terminal.
-pub fn text() -> String {
+/// Which files extended `contract`, or how a project may extend it.
+fn extended_note(contract: &Contract) -> String {
+    if contract.extended_by.is_empty() {
+        EXTENDING.to_string()
+    } else {
+        format!(
+            "This is the built-in contract as extended by {}; what they add is marked.",
+            contract.extended_by.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
+        )
+    }
+}
+
+const EXTENDING: &str = "A project adds codes, columns and whole tables, and tightens rules, in YAML: see \"Extending the contract\" in docs/GUIDE.md, and `sunward contract --pipeline P` for the contract as a pipeline sees it.";
+
+/// `contract` as text for a terminal.
+pub fn text(contract: &Contract) -> String {
     let plain = |s: &str| s.replace('`', "");
     let mut out = String::new();
     let _ = writeln!(out, "{}\n", plain(&INTRO.replace('\n', " ")));
@@ -141,8 +166,10 @@ pub fn text() -> String {
         let _ = writeln!(out, "- {}", plain(r));
     }
     let _ = writeln!(out, "{}", plain(WHOLE_FILE));
-    for table in contract::tables() {
-        let _ = writeln!(out, "\n{} — one row is {}", table.name, plain(table.row));
+    let _ = writeln!(out, "\n{}", plain(&extended_note(contract)));
+    for table in contract.tables() {
+        let added = if Contract::builtin().table(table.name).is_none() { " (added by the project)" } else { "" };
+        let _ = writeln!(out, "\n{}{added} — one row is {}", table.name, plain(table.row));
         let described: Vec<Described> = table.columns.iter().map(|c| describe(table, c)).collect();
         let width = described.iter().map(|d| d.name.len()).max().unwrap_or(0);
         for d in &described {
@@ -163,9 +190,24 @@ pub fn text() -> String {
     out
 }
 
-/// `sunward contract [--markdown]`.
-pub fn run(args: &ContractArgs) -> i32 {
-    let printed = if args.markdown { markdown() } else { text() };
+/// `sunward contract [--markdown] [--pipeline P [--set K=V]…]`.
+pub fn run(args: &ContractArgs, registry: &sunward_core::Registry) -> i32 {
+    let contract = match &args.pipeline {
+        None => Contract::builtin(),
+        Some(pipeline) => {
+            let options = sunward_core::ValidateOptions {
+                sets: args.set.clone(),
+                cwd: std::env::current_dir().unwrap_or_default(),
+                out_dir: std::path::PathBuf::from("out"),
+                today: chrono::Local::now().date_naive(),
+            };
+            match sunward_core::validate_file(pipeline, registry, &options) {
+                Ok(plan) => plan.contract,
+                Err(diags) => return crate::report::PipelineText::read(pipeline).print_errors(&diags),
+            }
+        }
+    };
+    let printed = if args.markdown { markdown(contract) } else { text(contract) };
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(printed.as_bytes()) {
         Ok(()) => 0,

@@ -52,7 +52,7 @@ enum Command {
     Schema,
     /// Generate the nine canonical tables of a preset or custom data set (deterministic).
     Datagen(DatagenArgs),
-    /// Print the data contract: the nine canonical tables, their columns, codes and rules.
+    /// Print the data contract: the canonical tables, their columns, codes and rules (as a pipeline extends them, with --pipeline).
     Contract(ContractArgs),
     /// Serve a cluster that `sunward run --engine ballista://HOST:PORT` runs SQL steps on.
     #[command(subcommand)]
@@ -65,6 +65,12 @@ struct ContractArgs {
     /// Print Markdown (as in docs/CONTRACT.md) instead of text.
     #[arg(long)]
     markdown: bool,
+    /// Print the contract as this pipeline sees it, with what its `contract:` adds.
+    #[arg(long, value_name = "PIPELINE")]
+    pipeline: Option<PathBuf>,
+    /// A parameter of that pipeline, as `--set name=value` (repeatable).
+    #[arg(long, value_name = "NAME=VALUE", requires = "pipeline")]
+    set: Vec<String>,
 }
 
 /// Arguments of `sunward run`.
@@ -333,7 +339,7 @@ where
         Command::Plugins(args) => describe::plugins(&registry, &args),
         Command::Schema => describe::schema(&registry),
         Command::Datagen(args) => datagen::run(&args),
-        Command::Contract(args) => contract::run(&args),
+        Command::Contract(args) => contract::run(&args, &registry),
         Command::Cluster(command) => cluster::run(&command, &registry),
     }
 }

@@ -137,7 +137,7 @@ fn csv_text(header: &[String], rows: &[Vec<String>]) -> String {
 /// Without a contract, the columns come from the source's real file when it
 /// can be read (after its `headers:` mapping), else from its `columns:`.
 fn empty_header(s: &PlannedSource, run: &sunward_core::RunContext) -> Option<Vec<String>> {
-    if let Some(table) = s.options.contract.as_deref().and_then(sunward_core::contract::table) {
+    if let Some(Ok(table)) = s.options.contract_table() {
         return Some(table.columns.iter().map(|c| c.name.to_string()).collect());
     }
     let from_file = s.plugin.open(&s.config, run).ok().and_then(|reader| {

@@ -13,10 +13,11 @@
 //! [`parse_table`] reads such a file, with every mistake placed at its line
 //! and column.
 
-use crate::diag::{Diagnostic, Location};
+use crate::diag::{Diagnostic, Location, similar};
 use crate::validate::error_path;
 use crate::yaml::{self, Node, PathPart};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -96,14 +97,160 @@ impl TableSpec {
     }
 }
 
-/// The contract table called `name`.
-pub fn table(name: &str) -> Option<&'static TableSpec> {
-    tables().iter().find(|t| t.name == name)
+/// A contract: the built-in tables, or the tables as a project's pipeline
+/// extends them (`contract:` in the pipeline, see [`Contract::extend`]).
+///
+/// Its specs live as long as the program (an extended contract is made once
+/// per validated pipeline and kept), so that every table and column can be
+/// handed around as plain `&'static` references.
+#[derive(Debug)]
+pub struct Contract {
+    tables: Vec<TableSpec>,
+    /// The files (or pipeline places) whose documents extended the built-in
+    /// contract, in order; empty for the built-in contract.
+    pub extended_by: Vec<String>,
 }
 
-/// The names of all contract tables.
+impl Contract {
+    /// The built-in contract: the shipped `contract/*.yaml` files.
+    pub fn builtin() -> &'static Contract {
+        static BUILT_IN: OnceLock<Contract> = OnceLock::new();
+        BUILT_IN.get_or_init(|| {
+            let mut tables = Vec::new();
+            let mut errors = Vec::new();
+            for (file, text) in BUILTIN {
+                match parse_table(text, file) {
+                    Ok(t) => tables.push(t),
+                    Err(e) => errors.extend(e),
+                }
+            }
+            errors.extend(check_references(&tables, &HashMap::new()));
+            // The built-in files are part of the program, checked by its tests.
+            assert!(
+                errors.is_empty(),
+                "the built-in contract is broken: {}",
+                errors.iter().map(|e| e.render(None)).collect::<String>()
+            );
+            Contract { tables, extended_by: Vec::new() }
+        })
+    }
+
+    /// Every table, in order (the built-in tables first, then added ones).
+    pub fn tables(&self) -> &[TableSpec] {
+        &self.tables
+    }
+
+    /// The table called `name`.
+    pub fn table(&self, name: &str) -> Option<&TableSpec> {
+        self.tables.iter().find(|t| t.name == name)
+    }
+
+    /// The names of all tables.
+    pub fn table_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.tables.iter().map(|t| t.name)
+    }
+
+    /// Whether some table's column references the table `name` (its key
+    /// values are then kept, to check those references).
+    pub fn is_referenced(&self, name: &str) -> bool {
+        self.tables.iter().any(|t| t.columns.iter().any(|c| c.references.is_some_and(|(to, _)| to == name)))
+    }
+
+    /// This contract extended by a project's documents, each a YAML mapping
+    /// read from `file` (for messages): a new table, written as a shipped
+    /// table file is (`table:`), or more for an existing table
+    /// (`extends: cases`) — codes (with the labels exports write for them),
+    /// header names, optional or required columns, ordered date pairs, and
+    /// tighter bounds. Nothing a shipped rule says may be loosened or
+    /// changed: a column keeps its type, a required column stays required,
+    /// bounds only narrow, a reference stays. Every mistake is reported at
+    /// once, each at its line and column.
+    pub fn extend(&self, documents: &[(&Node, &str)]) -> Result<&'static Contract, Vec<Diagnostic>> {
+        let mut tables = self.tables.clone();
+        let mut errors = Vec::new();
+        // Where each added reference was written, to place a wrong one.
+        let mut declared: HashMap<(String, String), Location> = HashMap::new();
+        for (root, file) in documents {
+            let at = |node: &Node| node.location(file);
+            if root.as_map().is_none() {
+                errors.push(
+                    Diagnostic::invalid(format!("a contract document must be a mapping, found {}", root.kind_name()))
+                        .at(Some(at(root)))
+                        .hint(DOCUMENT_HINT),
+                );
+                continue;
+            }
+            match (root.get("table"), root.get("extends")) {
+                (Some(_), None) => match table_from_node(root, file) {
+                    Ok(t) => {
+                        if tables.iter().any(|x| x.name == t.name) {
+                            let place = root.get("table").unwrap_or(root);
+                            errors.push(
+                                Diagnostic::invalid(format!("the contract already has a table `{}`", t.name))
+                                    .at(Some(at(place)))
+                                    .hint(format!("to add to it, write `extends: {}` instead of `table:`", t.name)),
+                            );
+                            continue;
+                        }
+                        note_references(&t, root.get("columns"), file, &mut declared);
+                        tables.push(t);
+                    }
+                    Err(e) => errors.extend(e),
+                },
+                (None, Some(target)) => {
+                    let name = target.as_str().unwrap_or_default();
+                    let Some(index) = tables.iter().position(|t| t.name == name) else {
+                        let names: Vec<&str> = tables.iter().map(|t| t.name).collect();
+                        let hint = similar(name, names.iter().copied())
+                            .unwrap_or_else(|| format!("the contract tables are: {}", names.join(", ")));
+                        errors.push(
+                            Diagnostic::invalid(format!("`extends: {name}` names no contract table"))
+                                .at(Some(at(target)))
+                                .hint(format!("{hint}; to add a table, write `table: {name}` with its `row:` and `columns:`")),
+                        );
+                        continue;
+                    };
+                    match extend_table(&tables[index], root, file) {
+                        Ok(t) => {
+                            note_references(&t, root.get("columns"), file, &mut declared);
+                            tables[index] = t;
+                        }
+                        Err(e) => errors.extend(e),
+                    }
+                }
+                _ => errors.push(
+                    Diagnostic::invalid("a contract document has either `table:` (a new table) or `extends:` (more for a table), not both or neither")
+                        .at(Some(at(root)))
+                        .hint(DOCUMENT_HINT),
+                ),
+            }
+        }
+        if errors.is_empty() {
+            errors.extend(check_references(&tables, &declared));
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let mut extended_by = self.extended_by.clone();
+        for (_, file) in documents {
+            if !extended_by.iter().any(|f| f == file) {
+                extended_by.push(file.to_string());
+            }
+        }
+        Ok(Box::leak(Box::new(Contract { tables, extended_by })))
+    }
+}
+
+const DOCUMENT_HINT: &str = "a new table: `table: visits`, `row:` and `columns:`; more for a table: `extends: cases` and the `columns:` to add or tighten (docs/CONTRACT.md, \"Extending the contract\")";
+
+/// The contract table called `name` (of the built-in contract).
+pub fn table(name: &str) -> Option<&'static TableSpec> {
+    Contract::builtin().table(name)
+}
+
+/// The names of all contract tables (of the built-in contract).
 pub fn table_names() -> impl Iterator<Item = &'static str> {
-    tables().iter().map(|t| t.name)
+    Contract::builtin().table_names()
 }
 
 /// What a column means, as `(table, column, meaning)`, in table and column order.
@@ -118,8 +265,7 @@ pub fn meanings() -> &'static [(&'static str, &'static str, &'static str)] {
 }
 
 /// The labels real exports use for codes, as `(column, label, code)`, in
-/// table, column and code order. Offered as hints when a value is outside
-/// its code list.
+/// table, column and code order.
 pub fn labels() -> &'static [(&'static str, &'static str, &'static str)] {
     static LABELS: OnceLock<Vec<(&'static str, &'static str, &'static str)>> = OnceLock::new();
     LABELS.get_or_init(|| {
@@ -145,25 +291,7 @@ const BUILTIN: &[(&str, &str)] = &[
 
 /// Every table of the built-in contract, in order.
 pub fn tables() -> &'static [TableSpec] {
-    static TABLES: OnceLock<Vec<TableSpec>> = OnceLock::new();
-    TABLES.get_or_init(|| {
-        let mut tables = Vec::new();
-        let mut errors = Vec::new();
-        for (file, text) in BUILTIN {
-            match parse_table(text, file) {
-                Ok(t) => tables.push(t),
-                Err(e) => errors.extend(e),
-            }
-        }
-        errors.extend(check_references(&tables));
-        // The built-in files are part of the program, checked by its tests.
-        assert!(
-            errors.is_empty(),
-            "the built-in contract is broken: {}",
-            errors.iter().map(|e| e.render(None)).collect::<String>()
-        );
-        tables
-    })
+    Contract::builtin().tables()
 }
 
 /// A table file as written.
@@ -174,7 +302,7 @@ struct TableFile {
     table: String,
     /// What one row is.
     row: String,
-    /// Unique keys.
+    /// The unique key (a list holding at most one key).
     #[serde(default)]
     unique: Vec<Vec<String>>,
     /// Pairs of dates, the second not before the first.
@@ -184,14 +312,28 @@ struct TableFile {
     columns: serde_json::Map<String, serde_json::Value>,
 }
 
-/// A column as written.
+/// More for an existing table, as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExtensionFile {
+    /// The table extended.
+    #[allow(dead_code)]
+    extends: String,
+    /// More pairs of dates, the second not before the first.
+    #[serde(default)]
+    ordered_dates: Vec<(String, String)>,
+    /// Columns to add, or to add to.
+    #[serde(default)]
+    columns: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A column as written (in a table file every column gives its `type`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ColumnFile {
     #[serde(rename = "type")]
-    ty: ColumnType,
-    #[serde(default)]
-    required: bool,
+    ty: Option<ColumnType>,
+    required: Option<bool>,
     /// `table.column`.
     references: Option<String>,
     min: Option<f64>,
@@ -211,119 +353,71 @@ fn leak_all(texts: Vec<String>) -> &'static [&'static str] {
     Box::leak(texts.into_iter().map(leak).collect::<Vec<_>>().into_boxed_slice())
 }
 
+fn leak_strs(texts: Vec<&'static str>) -> &'static [&'static str] {
+    Box::leak(texts.into_boxed_slice())
+}
+
+/// Reads one document, typed, with the first mistake placed.
+fn typed<T: serde::de::DeserializeOwned>(node: &Node, file: &str, what: &str) -> Result<T, Diagnostic> {
+    serde_path_to_error::deserialize(node.to_json()).map_err(|err| {
+        let path = error_path(&err);
+        let place = node.find(&path, false);
+        Diagnostic::invalid(format!("{what}: {}", err.inner()))
+            .at(Some(place.location(file)))
+            .hint("see docs/CONTRACT.md for the fields of a table and of a column")
+    })
+}
+
 /// Read one table file (`file` names it in messages). Every mistake is
 /// reported, each at its line and column.
 pub fn parse_table(text: &str, file: &str) -> Result<TableSpec, Vec<Diagnostic>> {
     let root = yaml::parse(text, file).map_err(|d| vec![d])?;
-    let at = |node: &Node| Location { file: file.to_string(), line: node.span.line, column: node.span.column };
-    let typed_error = |node: &Node, err: serde_path_to_error::Error<serde_json::Error>, what: &str| {
-        let path = error_path(&err);
-        let place = node.find(&path, false);
-        Diagnostic::invalid(format!("{what}: {}", err.inner()))
-            .at(Some(at(place)))
-            .hint("see contract/README.md for the fields of a table and of a column")
-    };
-    let table: TableFile = serde_path_to_error::deserialize(root.to_json())
-        .map_err(|e| vec![typed_error(&root, e, "this is not a contract table")])?;
-    let columns_node = root.get("columns").unwrap_or(&root);
+    table_from_node(&root, file)
+}
+
+/// A table document, already parsed.
+fn table_from_node(root: &Node, file: &str) -> Result<TableSpec, Vec<Diagnostic>> {
+    let table: TableFile = typed(root, file, "this is not a contract table").map_err(|d| vec![d])?;
+    let columns_node = root.get("columns").unwrap_or(root);
     let mut errors = Vec::new();
     let mut columns = Vec::new();
     for (name, value) in &table.columns {
         let node = columns_node.get(name).unwrap_or(columns_node);
-        let column: ColumnFile = match serde_path_to_error::deserialize(value.clone()) {
-            Ok(c) => c,
-            Err(e) => {
-                errors.push(typed_error(node, e, &format!("column `{name}`")));
-                continue;
-            }
+        let Some(column) = column_file(name, value, node, file, &mut errors) else { continue };
+        let Some(ty) = column.ty else {
+            errors.push(
+                Diagnostic::invalid(format!("column `{name}` has no `type`"))
+                    .at(Some(node.location(file)))
+                    .hint("one of string, int, float, date, bool"),
+            );
+            continue;
         };
-        let references = match column.references.as_deref().map(|r| r.split_once('.')) {
-            None => None,
-            Some(Some((t, c))) if !t.is_empty() && !c.is_empty() => Some((leak(t.to_string()), leak(c.to_string()))),
-            Some(_) => {
-                let place = node.get("references").unwrap_or(node);
-                errors.push(
-                    Diagnostic::invalid(format!("column `{name}`: `references` must be TABLE.COLUMN"))
-                        .at(Some(at(place)))
-                        .hint("for example `references: schools.school_id`"),
-                );
-                None
-            }
-        };
-        if let (Some(min), Some(max)) = (column.min, column.max)
-            && min > max
-        {
-            errors
-                .push(Diagnostic::invalid(format!("column `{name}`: min {min} is above max {max}")).at(Some(at(node))));
-        }
-        let (codes, labels) = match &column.codes {
-            None => (None, Vec::new()),
-            Some(codes) => {
-                let codes_node = node.get("codes").unwrap_or(node);
-                let mut labels: Vec<(&'static str, &'static str)> = Vec::new();
-                for (code, spelled) in codes {
-                    let code_node = codes_node.get(code).unwrap_or(codes_node);
-                    let written: Vec<String> = match serde_json::from_value(spelled.clone()) {
-                        Ok(w) => w,
-                        Err(_) => {
-                            errors.push(
-                                Diagnostic::invalid(format!(
-                                    "column `{name}`, code `{code}`: expected a list of the labels exports write for it"
-                                ))
-                                .at(Some(at(code_node)))
-                                .hint("for example `case_session: [个案辅导, 个案介入]`, or `[]` for none"),
-                            );
-                            continue;
-                        }
-                    };
-                    let code = leak(code.clone());
-                    for label in written {
-                        if let Some((_, other)) = labels.iter().find(|(l, _)| *l == label) {
-                            errors.push(
-                                Diagnostic::invalid(format!(
-                                    "column `{name}`: the label \"{label}\" is given to both `{other}` and `{code}`"
-                                ))
-                                .at(Some(at(code_node))),
-                            );
-                            continue;
-                        }
-                        labels.push((leak(label), code));
-                    }
-                }
-                (Some(leak_all(codes.keys().cloned().collect())), labels)
-            }
-        };
-        columns.push(ColumnSpec {
+        let blank = ColumnSpec {
             name: leak(name.clone()),
-            ty: column.ty,
-            required: column.required,
-            codes,
-            min: column.min,
-            max: column.max,
-            references,
-            meaning: column.meaning.map(leak),
-            headers: leak_all(column.headers),
-            labels: Box::leak(labels.into_boxed_slice()),
-        });
+            ty,
+            required: false,
+            codes: None,
+            min: None,
+            max: None,
+            references: None,
+            meaning: None,
+            headers: &[],
+            labels: &[],
+        };
+        columns.push(apply_column(blank, &column, name, node, file, &mut errors));
     }
-    // Each column a key or a date pair names, at its own place.
-    let named = |list: &[String], key: &str, index: usize, errors: &mut Vec<Diagnostic>| {
-        for (i, column) in list.iter().enumerate() {
-            if !table.columns.contains_key(column) {
-                let path = [PathPart::Key(key.to_string()), PathPart::Index(index), PathPart::Index(i)];
-                errors.push(
-                    Diagnostic::invalid(format!("`{key}` names `{column}`, which is not a column of this table"))
-                        .at(Some(at(root.find(&path, false)))),
-                );
-            }
-        }
-    };
-    for (i, key) in table.unique.iter().enumerate() {
-        named(key, "unique", i, &mut errors);
+    if table.unique.len() > 1 {
+        let place = root.find(&[PathPart::Key("unique".into()), PathPart::Index(1)], false);
+        errors.push(
+            Diagnostic::invalid("a contract table has one unique key at most")
+                .at(Some(place.location(file)))
+                .hint("list the key's columns together: `unique: [[school_id, academic_year]]`"),
+        );
     }
-    for (i, (a, b)) in table.ordered_dates.iter().enumerate() {
-        named(&[a.clone(), b.clone()], "ordered_dates", i, &mut errors);
-    }
+    let known = |c: &str| table.columns.contains_key(c);
+    check_named(root, file, "unique", &table.unique, &known, &mut errors);
+    let pairs: Vec<Vec<String>> = table.ordered_dates.iter().map(|(a, b)| vec![a.clone(), b.clone()]).collect();
+    check_named(root, file, "ordered_dates", &pairs, &known, &mut errors);
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -339,18 +433,285 @@ pub fn parse_table(text: &str, file: &str) -> Result<TableSpec, Vec<Diagnostic>>
     })
 }
 
-/// Each reference names a table among `tables` and a unique key of it.
-fn check_references(tables: &[TableSpec]) -> Vec<Diagnostic> {
+/// `base` with the additions of an `extends:` document.
+fn extend_table(base: &TableSpec, root: &Node, file: &str) -> Result<TableSpec, Vec<Diagnostic>> {
+    let extension: ExtensionFile =
+        typed(root, file, &format!("this does not extend `{}`", base.name)).map_err(|d| vec![d])?;
+    let columns_node = root.get("columns").unwrap_or(root);
+    let mut errors = Vec::new();
+    let mut columns: Vec<ColumnSpec> = base.columns.to_vec();
+    for (name, value) in &extension.columns {
+        let node = columns_node.get(name).unwrap_or(columns_node);
+        let Some(column) = column_file(name, value, node, file, &mut errors) else { continue };
+        match columns.iter().position(|c| c.name == name) {
+            Some(i) => {
+                let shipped = columns[i];
+                loosened(base.name, &shipped, &column, node, file, &mut errors);
+                columns[i] = apply_column(shipped, &column, name, node, file, &mut errors);
+            }
+            None => {
+                let Some(ty) = column.ty else {
+                    errors.push(
+                        Diagnostic::invalid(format!("`{name}` is not a column of `{}`, and has no `type`", base.name))
+                            .at(Some(node.location(file)))
+                            .hint(similar(name, base.columns.iter().map(|c| c.name)).unwrap_or_else(|| {
+                                "a new column needs its type: one of string, int, float, date, bool".to_string()
+                            })),
+                    );
+                    continue;
+                };
+                let blank = ColumnSpec {
+                    name: leak(name.clone()),
+                    ty,
+                    required: false,
+                    codes: None,
+                    min: None,
+                    max: None,
+                    references: None,
+                    meaning: None,
+                    headers: &[],
+                    labels: &[],
+                };
+                columns.push(apply_column(blank, &column, name, node, file, &mut errors));
+            }
+        }
+    }
+    let known = |c: &str| columns.iter().any(|x| x.name == c);
+    let pairs: Vec<Vec<String>> = extension.ordered_dates.iter().map(|(a, b)| vec![a.clone(), b.clone()]).collect();
+    check_named(root, file, "ordered_dates", &pairs, &known, &mut errors);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut ordered = base.ordered_dates.to_vec();
+    for (a, b) in extension.ordered_dates {
+        if !ordered.iter().any(|(x, y)| *x == a && *y == b) {
+            ordered.push((leak(a), leak(b)));
+        }
+    }
+    Ok(TableSpec {
+        columns: Box::leak(columns.into_boxed_slice()),
+        ordered_dates: Box::leak(ordered.into_boxed_slice()),
+        ..*base
+    })
+}
+
+/// A column's settings, typed; a mistake is pushed to `errors`.
+fn column_file(
+    name: &str,
+    value: &serde_json::Value,
+    node: &Node,
+    file: &str,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<ColumnFile> {
+    match serde_path_to_error::deserialize(value.clone()) {
+        Ok(c) => Some(c),
+        Err(err) => {
+            let place = node.find(&error_path(&err), false);
+            errors.push(
+                Diagnostic::invalid(format!("column `{name}`: {}", err.inner()))
+                    .at(Some(place.location(file)))
+                    .hint("see docs/CONTRACT.md for the fields of a column"),
+            );
+            None
+        }
+    }
+}
+
+/// Each rule of `shipped` that `written` would loosen or change, as an error.
+fn loosened(
+    table: &str,
+    shipped: &ColumnSpec,
+    written: &ColumnFile,
+    node: &Node,
+    file: &str,
+    errors: &mut Vec<Diagnostic>,
+) {
+    let name = shipped.name;
+    let place = |key: &str| node.get(key).unwrap_or(node).location(file);
+    let hint = "a project may add codes, columns and tables and tighten rules; it cannot loosen or change a rule the shipped figures rest on";
+    let mut refuse = |key: &str, message: String| {
+        errors.push(Diagnostic::invalid(message).at(Some(place(key))).hint(hint));
+    };
+    if let Some(ty) = written.ty
+        && ty != shipped.ty
+    {
+        refuse("type", format!("{table}.{name} is a {} column; an extension cannot make it a {ty} column", shipped.ty));
+    }
+    if written.required == Some(false) && shipped.required {
+        refuse("required", format!("{table}.{name} is required; an extension cannot make it optional"));
+    }
+    if let (Some(min), Some(was)) = (written.min, shipped.min)
+        && min < was
+    {
+        refuse("min", format!("{table}.{name} has min {was}; an extension cannot lower it to {min}"));
+    }
+    if let (Some(max), Some(was)) = (written.max, shipped.max)
+        && max > was
+    {
+        refuse("max", format!("{table}.{name} has max {was}; an extension cannot raise it to {max}"));
+    }
+    if let (Some(r), Some((t, c))) = (&written.references, shipped.references)
+        && *r != format!("{t}.{c}")
+    {
+        refuse("references", format!("{table}.{name} references {t}.{c}; an extension cannot point it elsewhere"));
+    }
+}
+
+/// `column` with the settings written for it: codes and headers added,
+/// everything else set.
+fn apply_column(
+    mut column: ColumnSpec,
+    written: &ColumnFile,
+    name: &str,
+    node: &Node,
+    file: &str,
+    errors: &mut Vec<Diagnostic>,
+) -> ColumnSpec {
+    let at = |n: &Node| n.location(file);
+    if let Some(ty) = written.ty {
+        column.ty = ty;
+    }
+    if let Some(required) = written.required {
+        column.required = required;
+    }
+    column.min = written.min.or(column.min);
+    column.max = written.max.or(column.max);
+    if let (Some(min), Some(max)) = (column.min, column.max)
+        && min > max
+    {
+        errors.push(Diagnostic::invalid(format!("column `{name}`: min {min} is above max {max}")).at(Some(at(node))));
+    }
+    match written.references.as_deref().map(|r| r.split_once('.')) {
+        None => {}
+        Some(Some((t, c))) if !t.is_empty() && !c.is_empty() => {
+            column.references = Some((leak(t.to_string()), leak(c.to_string())))
+        }
+        Some(_) => {
+            let place = node.get("references").unwrap_or(node);
+            errors.push(
+                Diagnostic::invalid(format!("column `{name}`: `references` must be TABLE.COLUMN"))
+                    .at(Some(at(place)))
+                    .hint("for example `references: schools.school_id`"),
+            );
+        }
+    }
+    if let Some(meaning) = &written.meaning {
+        column.meaning = Some(leak(meaning.clone()));
+    }
+    if !written.headers.is_empty() {
+        let mut headers = column.headers.to_vec();
+        for h in &written.headers {
+            if !headers.contains(&h.as_str()) {
+                headers.push(leak(h.clone()));
+            }
+        }
+        column.headers = leak_strs(headers);
+    }
+    if let Some(codes) = &written.codes {
+        let codes_node = node.get("codes").unwrap_or(node);
+        let mut list: Vec<&'static str> = column.codes.map(<[_]>::to_vec).unwrap_or_default();
+        let mut labels: Vec<(&'static str, &'static str)> = column.labels.to_vec();
+        for (code, spelled) in codes {
+            let code_node = codes_node.get(code).unwrap_or(codes_node);
+            let written: Vec<String> = match serde_json::from_value(spelled.clone()) {
+                Ok(w) => w,
+                Err(_) => {
+                    errors.push(
+                        Diagnostic::invalid(format!(
+                            "column `{name}`, code `{code}`: expected a list of the labels exports write for it"
+                        ))
+                        .at(Some(at(code_node)))
+                        .hint("for example `case_session: [个案辅导, 个案介入]`, or `[]` for none"),
+                    );
+                    continue;
+                }
+            };
+            let code: &'static str = match list.iter().find(|c| **c == code) {
+                Some(known) => known,
+                None => {
+                    let code = leak(code.clone());
+                    list.push(code);
+                    code
+                }
+            };
+            for label in written {
+                match labels.iter().find(|(l, _)| *l == label) {
+                    Some((_, same)) if *same == code => {}
+                    Some((_, other)) => errors.push(
+                        Diagnostic::invalid(format!(
+                            "column `{name}`: the label \"{label}\" is given to both `{other}` and `{code}`"
+                        ))
+                        .at(Some(at(code_node))),
+                    ),
+                    None => labels.push((leak(label), code)),
+                }
+            }
+        }
+        column.codes = Some(leak_strs(list));
+        column.labels = Box::leak(labels.into_boxed_slice());
+    }
+    column
+}
+
+/// Each column named under `key` (lists of column names) is one of the table's, or an error at its place.
+fn check_named(
+    root: &Node,
+    file: &str,
+    key: &str,
+    lists: &[Vec<String>],
+    known: &dyn Fn(&str) -> bool,
+    errors: &mut Vec<Diagnostic>,
+) {
+    for (index, list) in lists.iter().enumerate() {
+        for (i, column) in list.iter().enumerate() {
+            if !known(column) {
+                let path = [PathPart::Key(key.to_string()), PathPart::Index(index), PathPart::Index(i)];
+                errors.push(
+                    Diagnostic::invalid(format!("`{key}` names `{column}`, which is not a column of this table"))
+                        .at(Some(root.find(&path, false).location(file))),
+                );
+            }
+        }
+    }
+}
+
+/// Remembers where each reference of `table` written in `columns` was written.
+fn note_references(
+    table: &TableSpec,
+    columns: Option<&Node>,
+    file: &str,
+    declared: &mut HashMap<(String, String), Location>,
+) {
+    let Some(columns) = columns else { return };
+    for c in table.columns.iter().filter(|c| c.references.is_some()) {
+        if let Some(node) = columns.get(c.name) {
+            let place = node.get("references").unwrap_or(node);
+            declared.insert((table.name.to_string(), c.name.to_string()), place.location(file));
+        }
+    }
+}
+
+/// Each reference names a table among `tables` and a unique key of it;
+/// `declared` places the references a project wrote.
+fn check_references(tables: &[TableSpec], declared: &HashMap<(String, String), Location>) -> Vec<Diagnostic> {
     let mut errors = Vec::new();
     for t in tables {
         for c in t.columns {
             let Some((target, column)) = c.references else { continue };
             let ok = tables.iter().find(|x| x.name == target).is_some_and(|x| x.unique.iter().any(|k| k == &[column]));
             if !ok {
-                errors.push(Diagnostic::invalid(format!(
-                    "table `{}`: column `{}` references {target}.{column}, which is not a table's unique key",
-                    t.name, c.name
-                )));
+                let keys: Vec<String> = tables
+                    .iter()
+                    .flat_map(|x| x.unique.iter().filter(|k| k.len() == 1).map(move |k| format!("{}.{}", x.name, k[0])))
+                    .collect();
+                errors.push(
+                    Diagnostic::invalid(format!(
+                        "table `{}`: column `{}` references {target}.{column}, which is not a table's unique key",
+                        t.name, c.name
+                    ))
+                    .at(declared.get(&(t.name.to_string(), c.name.to_string())).cloned())
+                    .hint(format!("a reference names a one-column unique key: {}", keys.join(", "))),
+                );
             }
         }
     }

@@ -7,6 +7,7 @@
 //! step shares.
 
 use crate::contract::ColumnType;
+use crate::diag::Diagnostic;
 use crate::params::ParamType;
 use crate::plugin::PluginKind;
 use crate::yaml::{Node, Span};
@@ -63,6 +64,20 @@ pub struct Pipeline {
     pub params: Vec<ParamDef>,
     /// `sources:`, `steps:` and `outputs:` entries in file order.
     pub entries: Vec<Entry>,
+}
+
+impl SourceOptions {
+    /// The contract table this source holds, if it names one: `Err` with
+    /// the table names when it names none of them.
+    pub fn contract_table(&self) -> Option<Result<&'static crate::contract::TableSpec, Diagnostic>> {
+        let name = self.contract.as_deref()?;
+        let contract = self.within.unwrap_or_else(crate::contract::Contract::builtin);
+        Some(contract.table(name).ok_or_else(|| {
+            let names: Vec<&str> = contract.table_names().collect();
+            Diagnostic::invalid(format!("unknown contract table \"{name}\""))
+                .hint(format!("the contract tables are: {}", names.join(", ")))
+        }))
+    }
 }
 
 impl Pipeline {
@@ -228,6 +243,12 @@ pub struct SourceOptions {
     /// rule is checked; rows that break one are bad rows.
     #[serde(default)]
     pub contract: Option<String>,
+    /// The contract `contract:` is looked up in: filled in by validation
+    /// (the built-in contract, or the pipeline's extension of it); the
+    /// built-in contract when not set.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub within: Option<&'static crate::contract::Contract>,
     /// Column types for a source without a contract: a type (`string`,
     /// `int`, `float`, `date`, `bool`), or `{type: int, required: true}` for a
     /// column every row must fill. A value that is not of its type, or a

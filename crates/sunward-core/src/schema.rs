@@ -103,6 +103,14 @@ pub fn pipeline_schema(registry: &Registry) -> Value {
         }),
     );
     properties.insert(
+        "contract".to_string(),
+        json!({
+            "description": "Additions to the data contract, applied in order: files (relative to the pipeline) holding one document each, or documents written in place. A document is a new table (`table:`, `row:`, `columns:`) or more for a table (`extends: cases` with the `columns:` to add or tighten).",
+            "type": ["array", "null"],
+            "items": {"type": ["string", "object"]},
+        }),
+    );
+    properties.insert(
         "include".to_string(),
         json!({
             "description": "Files (relative to the pipeline) whose `functions:` this pipeline uses.",

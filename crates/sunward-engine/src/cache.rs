@@ -31,6 +31,7 @@ use datafusion::parquet::file::properties::WriterProperties;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
+use sunward_core::contract::Contract;
 use sunward_core::{Diagnostic, Result, RowPlace};
 
 /// The default size limit of the cache, in bytes.
@@ -73,15 +74,14 @@ pub struct KeyParts<'a> {
     pub files: &'a [FileRecord],
     /// The keys of the sources whose key values this one's references are checked against.
     pub references: Vec<(String, String)>,
+    /// The data contract the pipeline reads its sources by.
+    pub contract: &'a Contract,
 }
 
-/// A digest of the whole data contract (every table, column, code and rule).
-fn contract_fingerprint() -> &'static str {
-    static FINGERPRINT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    FINGERPRINT.get_or_init(|| {
-        let described = format!("{:?}", sunward_core::contract::tables());
-        Sha256::digest(described.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-    })
+/// A digest of a whole data contract (every table, column, code and rule).
+fn contract_fingerprint(contract: &Contract) -> String {
+    let described = format!("{:?}", contract.tables());
+    Sha256::digest(described.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl CacheKey {
@@ -93,7 +93,7 @@ impl CacheKey {
             "tool": env!("CARGO_PKG_VERSION"),
             // The data contract the rows were checked and typed against: a changed
             // rule, code or column (an upper bound, an optional column) loads afresh.
-            "contract": contract_fingerprint(),
+            "contract": contract_fingerprint(parts.contract),
             "plugin": parts.plugin,
             "entry": parts.entry,
             "params": parts.params,

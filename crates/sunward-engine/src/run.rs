@@ -321,6 +321,7 @@ fn cache_key(
         .map(|(table, name)| (table.clone(), done.get(name).and_then(|l| l.key.clone()).unwrap_or_default()))
         .collect();
     Ok(CacheKey::new(&KeyParts {
+        contract: plan.contract,
         plugin: &source.plugin_name,
         // The parameters the entry names: another pipeline declaring the same
         // source with the same values (metrics.yaml, then a report) shares the entry.

@@ -279,13 +279,21 @@ impl Catalogue {
         })
     }
 
+    /// Whether `key` is an entry of its own (a family is `events.*`).
+    pub fn has(&self, key: &str) -> bool {
+        self.entries.iter().any(|e| e.key == key)
+    }
+
     /// The keys whose sum `key` is, within one unit and period.
     pub fn parts(&self, key: &str) -> &[String] {
         self.entry(key).map(|(e, _)| e.parts.as_slice()).unwrap_or(&[])
     }
 
-    /// The role of a figure the catalogue does not know, judged by its value:
-    /// a whole number is taken for a count (which hides more, never less).
+    /// The role of a row of the metrics table, judged by its value when the
+    /// catalogue does not know its key: a whole number is taken for a count
+    /// (which hides more, never less). No report prints such a figure (a
+    /// template that asks for one fails), but its rows stay in the table
+    /// that a reader could add up with the figures a report does print.
     pub fn role_or_guess(&self, key: &str, value: f64) -> Role {
         self.role(key).unwrap_or(if value.fract() == 0.0 {
             Role::Count { adds: Adds::Not }

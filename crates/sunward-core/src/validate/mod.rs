@@ -9,7 +9,7 @@
 //! engine's `check`.
 
 use crate::checks::Check;
-use crate::contract;
+use crate::contract::Contract;
 use crate::diag::{Diagnostic, Location, similar};
 use crate::model::{
     Entry, ParamDef, ParamSpec, Pipeline, SOURCE_OPTION_KEYS, STEP_OPTION_KEYS, SourceOptions, StepOptions,
@@ -26,11 +26,23 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 mod checks;
+mod contract_section;
 mod functions;
 mod packages;
 
-const TOP_KEYS: &[&str] =
-    &["name", "description", "params", "include", "functions", "uses", "sources", "steps", "outputs", "checks"];
+const TOP_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "params",
+    "contract",
+    "include",
+    "functions",
+    "uses",
+    "sources",
+    "steps",
+    "outputs",
+    "checks",
+];
 
 /// The `references:` value that turns a table's reference check off on purpose.
 pub const NOT_CHECKED: &str = "none";
@@ -113,6 +125,9 @@ pub struct Plan {
     /// The SQL functions of the registry it was validated against: every
     /// session of the run registers them.
     pub functions: Functions,
+    /// The data contract its sources are read by: the built-in one, or as
+    /// the pipeline's `contract:` extends it.
+    pub contract: &'static Contract,
 }
 
 impl Plan {
@@ -267,6 +282,7 @@ impl Validator {
         let values = self.param_values(&params, dir, options);
         let packages = self.packages(root, dir, values.as_ref().map(|(m, _)| m));
         let sql_functions = self.functions(root, text, dir, registry, &packages);
+        let contract = self.contract(root, dir, &packages);
 
         let mut entries = Vec::new();
         for kind in [PluginKind::Source, PluginKind::Transform, PluginKind::Sink] {
@@ -388,8 +404,9 @@ impl Validator {
             }
             match handle {
                 PluginHandle::Source(p) => {
-                    let options = source_options.unwrap_or_default();
-                    let references = self.source_options(e, &options, &pipeline);
+                    let mut options = source_options.unwrap_or_default();
+                    options.within = Some(contract);
+                    let references = self.source_options(e, &options, &pipeline, contract);
                     sources.push(PlannedSource {
                         name: e.name.clone(),
                         plugin: p.clone(),
@@ -481,6 +498,7 @@ impl Validator {
             checks,
             warnings: Vec::new(),
             functions: registry.functions().clone(),
+            contract,
         })
     }
 
@@ -823,7 +841,13 @@ impl Validator {
         d.0.hint = issue.hint.clone();
     }
 
-    fn source_options(&mut self, e: &Entry, options: &SourceOptions, pipeline: &Pipeline) -> BTreeMap<String, String> {
+    fn source_options(
+        &mut self,
+        e: &Entry,
+        options: &SourceOptions,
+        pipeline: &Pipeline,
+        contract: &'static Contract,
+    ) -> BTreeMap<String, String> {
         let ctx = e.context();
         let field_span = |key: &str| e.node.key_node(key).map(|k| k.span).unwrap_or(e.name_span);
         let mut references = BTreeMap::new();
@@ -836,9 +860,9 @@ impl Validator {
                 .and_then(|r| r.key_node(table))
                 .map(|k| k.span)
                 .unwrap_or(field_span("references"));
-            if contract::table(table).is_none() {
-                let hint = similar(table, contract::table_names())
-                    .unwrap_or_else(|| contract::table_names().collect::<Vec<_>>().join(", "));
+            if contract.table(table).is_none() {
+                let hint = similar(table, contract.table_names())
+                    .unwrap_or_else(|| contract.table_names().collect::<Vec<_>>().join(", "));
                 self.error(span, format!("\"{table}\" is not a contract table")).in_context(&ctx).hint(hint);
             }
             if source != NOT_CHECKED && !source_names.contains(&source.as_str()) {
@@ -859,9 +883,9 @@ impl Validator {
         let Some(contract_name) = &options.contract else {
             return references;
         };
-        let Some(spec) = contract::table(contract_name) else {
-            let hint = similar(contract_name, contract::table_names()).unwrap_or_else(|| {
-                format!("contract tables: {}", contract::table_names().collect::<Vec<_>>().join(", "))
+        let Some(spec) = contract.table(contract_name) else {
+            let hint = similar(contract_name, contract.table_names()).unwrap_or_else(|| {
+                format!("contract tables: {}", contract.table_names().collect::<Vec<_>>().join(", "))
             });
             self.error(
                 e.node.get("contract").map(|n| n.span).unwrap_or(e.name_span),

@@ -1,7 +1,8 @@
 //! Validating `uses:`: plugin packages written in YAML.
 //!
 //! A package is a folder with a `plugin.yaml` holding `name`, `description`,
-//! `params` (declared as a pipeline declares them), `functions`, `steps` and
+//! `params` (declared as a pipeline declares them), `contract` (additions to
+//! the data contract, as a pipeline writes them), `functions`, `steps` and
 //! `checks`.
 //! A pipeline takes one with
 //!
@@ -28,7 +29,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 const USE_KEYS: &[&str] = &["package", "with"];
-const PACKAGE_KEYS: &[&str] = &["name", "description", "params", "functions", "steps", "checks"];
+const PACKAGE_KEYS: &[&str] = &["name", "description", "params", "contract", "functions", "steps", "checks"];
 
 /// A package taken by `uses:`, its parameters filled in.
 pub(super) struct UsedPackage {
@@ -38,6 +39,8 @@ pub(super) struct UsedPackage {
     pub text: String,
     /// That text, parsed.
     pub root: Node,
+    /// Its folder (the files its `contract:` names are relative to it).
+    pub dir: std::path::PathBuf,
 }
 
 impl Validator {
@@ -200,7 +203,8 @@ impl Validator {
                 self.unknown_keys(&root, PACKAGE_KEYS, "a package", &context);
             }
             self.file = pipeline_file;
-            out.push(UsedPackage { file: label, text: expanded, root });
+            let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            out.push(UsedPackage { file: label, text: expanded, root, dir });
         }
         out
     }

@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use sunward_core::contract::{self, ColumnType, TableSpec};
+use sunward_core::contract::{ColumnType, Contract, TableSpec};
 use sunward_core::model::{OnBadRows, ShortRows, SourceOptions};
 use sunward_core::plugin::cell_of_array;
 use sunward_core::{
@@ -86,11 +86,6 @@ pub const BATCH_ROWS: usize = 8192;
 pub const MAX_FIELD_BYTES: usize = 1_048_576;
 /// How often (in rows read) `progress` is called.
 const PROGRESS_EVERY: u64 = 65_536;
-/// Whether some contract table's column references the table `name` (its
-/// key values are then kept, to check those references).
-fn is_referenced(name: &str) -> bool {
-    contract::tables().iter().any(|t| t.columns.iter().any(|c| c.references.is_some_and(|(to, _)| to == name)))
-}
 
 fn arrow_type(ty: ColumnType) -> DataType {
     match ty {
@@ -110,6 +105,8 @@ struct Column {
     source: Option<usize>,
     required: bool,
     codes: Option<&'static [&'static str]>,
+    /// The labels exports write for the codes, as `(label, code)`.
+    labels: &'static [(&'static str, &'static str)],
     min: Option<f64>,
     /// The largest allowed value.
     max: Option<f64>,
@@ -140,14 +137,6 @@ impl Layout {
     fn header_name(&self, i: usize) -> String {
         self.headers.get(i).map(|h| shown_header(i, h)).unwrap_or_else(|| format!("column {}", i + 1))
     }
-}
-
-fn contract_table(name: &str) -> Result<&'static TableSpec> {
-    contract::table(name).ok_or_else(|| {
-        let names: Vec<&str> = contract::table_names().collect();
-        Diagnostic::invalid(format!("unknown contract table \"{name}\""))
-            .hint(format!("the contract tables are: {}", names.join(", ")))
-    })
 }
 
 /// `file: message`, or just the message when the file is not known.
@@ -251,8 +240,8 @@ fn layout(options: &SourceOptions, headers: Option<&[String]>, file: Option<&str
     }
     let is_ignored = |i: usize| ignored.get(i).copied().unwrap_or(false);
 
-    if let Some(name) = &options.contract {
-        let spec = contract_table(name)?;
+    if let Some(spec) = options.contract_table() {
+        let spec = spec?;
         let position = |col: &str| {
             mapped.as_ref().and_then(|m| m.iter().enumerate().position(|(i, h)| h == col && !is_ignored(i)))
         };
@@ -304,6 +293,7 @@ fn layout(options: &SourceOptions, headers: Option<&[String]>, file: Option<&str
                 source: position(c.name),
                 required: c.required,
                 codes: c.codes,
+                labels: c.labels,
                 min: c.min,
                 max: c.max,
                 references: c.references,
@@ -336,6 +326,7 @@ fn layout(options: &SourceOptions, headers: Option<&[String]>, file: Option<&str
             source: Some(i),
             required: options.columns.get(name).is_some_and(|c| c.required()),
             codes: None,
+            labels: &[],
             min: None,
             max: None,
             references: None,
@@ -756,9 +747,9 @@ impl Hasher for PassThrough {
 }
 
 /// The rule text for a code outside its list, pointing at `values:` when the text is a known label.
-fn code_rule(column: &str, value: &str, codes: &[&str]) -> String {
-    match contract::labels().iter().find(|(col, label, _)| *col == column && *label == value) {
-        Some((_, label, code)) => format!(
+fn code_rule(column: &str, value: &str, codes: &[&str], labels: &[(&str, &str)]) -> String {
+    match labels.iter().find(|(label, _)| *label == value) {
+        Some((label, code)) => format!(
             "\"{label}\" is not a valid {column} code; it is the label of `{code}`: map it with `values: {{{column}: {{{label}: {code}}}}}`"
         ),
         None => format!("\"{}\" is not a valid {column} code; expected one of {}", excerpt(value), codes.join(", ")),
@@ -870,7 +861,7 @@ impl Rules<'_> {
             if let (Some(codes), Typed::Str(s)) = (c.codes, &typed)
                 && !codes.contains(&s.as_str())
             {
-                broken.push(reject(&c.name, code_rule(&c.name, s, codes), original.clone()));
+                broken.push(reject(&c.name, code_rule(&c.name, s, codes, c.labels), original.clone()));
             }
             if let (Some(min), Some(v)) = (c.min, typed.number())
                 && v < min
@@ -1039,7 +1030,7 @@ pub fn ingest_into(
     };
     // Keys of tables that others reference, kept exactly; an empty table still has an (empty) entry.
     let kept_keys: Vec<(usize, &'static str)> = spec
-        .filter(|s| is_referenced(s.name))
+        .filter(|s| options.within.unwrap_or_else(Contract::builtin).is_referenced(s.name))
         .map(|s| {
             s.unique
                 .iter()

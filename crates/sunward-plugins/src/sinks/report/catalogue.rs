@@ -183,18 +183,44 @@ enum AddsFile {
 /// what each entry says for people. Every mistake is reported, each at its
 /// line and column.
 pub fn parse_with_docs(text: &str, file: &str) -> Result<(Catalogue, Vec<MetricDoc>), Vec<Diagnostic>> {
+    parse_onto(Catalogue::default(), text, file)
+}
+
+/// `base` with the entries of a project's catalogue file (`file` names it
+/// in messages): new metrics only — an entry may not redefine a key `base`
+/// has, and what a new ratio, statistic or comparison rests on may be any
+/// count of either. Every mistake is reported, each at its line and column.
+pub fn extend(base: &Catalogue, text: &str, file: &str) -> Result<Catalogue, Vec<Diagnostic>> {
+    parse_onto(base.clone(), text, file).map(|(c, _)| c)
+}
+
+/// The entries of `text` added to `catalogue`.
+fn parse_onto(
+    mut catalogue: Catalogue,
+    text: &str,
+    file: &str,
+) -> Result<(Catalogue, Vec<MetricDoc>), Vec<Diagnostic>> {
     let root = yaml::parse(text, file).map_err(|d| vec![d])?;
     let at = |node: &Node| Location { file: file.to_string(), line: node.span.line, column: node.span.column };
     let typed: CatalogueFile = serde_path_to_error::deserialize(root.to_json()).map_err(|e| {
         let place = root.find(&error_path(&e), false);
         vec![Diagnostic::invalid(format!("this is not a metric catalogue: {}", e.inner())).at(Some(at(place)))]
     })?;
-    let mut catalogue = Catalogue::default();
     let mut docs = Vec::new();
     let mut errors = Vec::new();
     for (key, value) in &typed.metrics {
         let path = [PathPart::Key("metrics".into()), PathPart::Key(key.clone())];
         let node = root.find(&path, false);
+        if catalogue.has(key) {
+            errors.push(
+                Diagnostic::invalid(format!(
+                    "metric `{key}` is already in the catalogue; a project adds metrics, it cannot redefine one"
+                ))
+                .at(Some(at(root.find(&path, true))))
+                .hint("give your metric a name of its own (docs/METRICS.md lists the shipped ones)"),
+            );
+            continue;
+        }
         // The fields for people apart, the rest for the rules.
         let mut rules = value.clone();
         let mut doc_fields = serde_json::Map::new();

@@ -68,6 +68,13 @@ pub struct ReportSinkConfig {
     /// `metric(key, unit_type, unit_id, period)` reads.
     #[serde(default)]
     pub metrics: Option<String>,
+    /// Metric catalogues of the project's own metrics, relative to the
+    /// pipeline's folder, in the format of the shipped one
+    /// (`pipelines/metrics-catalogue.yaml`): what each is (count, ratio …),
+    /// what a rate rests on, its unit and definition. A template may print
+    /// only metrics the catalogues know.
+    #[serde(default)]
+    pub catalogue: Vec<String>,
     /// The baseline period a change or a rate ratio compares against, e.g.
     /// `AY${baseline_year}`: such a figure rests on the count in its own
     /// period and in this one, for the publication rules. Without it, on
@@ -373,10 +380,21 @@ impl Sink for ReportSink {
             None => Figures::default(),
         };
         let mut catalogue = typed::catalogue().clone();
+        for file in &config.catalogue {
+            let path = ctx.input_path(&ctx.interpolate(file)?)?;
+            let shown = path.display().to_string();
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                Diagnostic::invalid(format!("cannot read the metric catalogue {shown}"))
+                    .caused_by(e)
+                    .hint("`catalogue:` names files relative to the pipeline's folder")
+            })?;
+            catalogue = catalogue::extend(&catalogue, &text, &shown).map_err(all_in_one)?;
+        }
         for (name, breakdown) in &config.breakdowns {
             add_breakdown(&mut figures, &mut catalogue, name, breakdown, tables, ctx)?;
         }
         let figures = Arc::new(figures);
+        let catalogue = Arc::new(catalogue);
         let env = template::environment(&root, figures.clone());
         // What a change or a rate ratio rests on: the baseline period, when the output names one.
         let baseline = match &config.baseline {
@@ -451,6 +469,7 @@ impl Sink for ReportSink {
                     registry: Registry::default(),
                     baseline: baseline.clone(),
                     pattern: pattern.clone(),
+                    catalogue: catalogue.clone(),
                 });
                 let context = minijinja::context! {
                     params => params.clone(),
@@ -548,6 +567,24 @@ impl Sink for ReportSink {
 }
 
 /// The unit's key as a file-name part: path separators and control characters become `_`.
+/// Every mistake of a file in one diagnostic: the first, with the others
+/// (each with its place) in its hint.
+fn all_in_one(errors: Vec<Diagnostic>) -> Diagnostic {
+    let mut errors = errors.into_iter();
+    let Some(mut first) = errors.next() else { return Diagnostic::invalid("the file is broken") };
+    let more: Vec<String> = errors
+        .map(|e| match &e.location {
+            Some(l) => format!("{}:{}:{}: {}", l.file, l.line, l.column, e.message),
+            None => e.message.clone(),
+        })
+        .collect();
+    if !more.is_empty() {
+        let hint = first.hint.take().map(|h| format!("{h}\n")).unwrap_or_default();
+        first.hint = Some(format!("{hint}also:\n  {}", more.join("\n  ")));
+    }
+    first
+}
+
 fn file_safe(key: &str) -> String {
     key.chars().map(|c| if c == '/' || c == '\\' || c.is_control() || c == ':' { '_' } else { c }).collect()
 }

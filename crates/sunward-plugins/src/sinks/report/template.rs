@@ -28,6 +28,7 @@ use minijinja::value::{Object, Rest};
 use minijinja::{Environment, Error, ErrorKind, State, UndefinedBehavior, Value};
 use std::path::Path;
 use std::sync::Arc;
+use sunward_render::disclosure::Catalogue;
 use sunward_render::document::{format_decimal, format_number};
 use sunward_render::publication::Rules;
 use sunward_render::{FunnelPlot, FunnelPoint, Lang};
@@ -53,6 +54,9 @@ pub struct Tracker {
     /// What every public document of the metrics table withholds (`None`
     /// under no rules), so that `shown()` can tell a template in advance.
     pub pattern: Arc<Option<sunward_render::disclosure::Pattern>>,
+    /// What each metric is: the shipped catalogue with the report's own
+    /// (`catalogue:`) and its breakdowns. A metric it does not know is not printed.
+    pub catalogue: Arc<Catalogue>,
 }
 
 impl Object for Tracker {}
@@ -127,11 +131,22 @@ impl Object for FigureValue {
 
 /// The figure `identity` with value `v` as a template value: none when null,
 /// else a registered [`FigureValue`].
-fn figure_value(t: &Tracker, identity: Identity, v: Option<f64>, academic_years: &[String]) -> Value {
-    let Some(value) = v else { return Value::from(()) };
-    let kind = kind_of(&identity, value, t.baseline.as_deref(), academic_years);
+/// A metric the catalogue does not know is an error: the publication rules
+/// could not tell a count from a rate.
+fn figure_value(t: &Tracker, identity: Identity, v: Option<f64>, academic_years: &[String]) -> Result<Value, Error> {
+    let Some(role) = t.catalogue.role(&identity.key) else {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!(
+                "the metric \"{}\" is not in the metric catalogue, so the publication rules cannot tell whether it is a count, a rate or a plain value; add it to a catalogue file named under the report's `catalogue:` (docs/METRICS.md, \"Adding a metric\")",
+                identity.key
+            ),
+        ));
+    };
+    let Some(value) = v else { return Ok(Value::from(())) };
+    let kind = kind_of(&identity, &role, t.baseline.as_deref(), academic_years);
     let id = t.registry.register(Record { identity, value, kind });
-    Value::from_object(FigureValue { id, value })
+    Ok(Value::from_object(FigureValue { id, value }))
 }
 
 /// A filter's output for `value`: a token of the same figure when `value` is
@@ -205,7 +220,7 @@ pub fn environment(root: &Path, figures: Arc<Figures>) -> Environment<'static> {
                         key: key.to_string(),
                     };
                     let t = tracker(state)?;
-                    Ok(figure_value(&t, identity, v, &academic_years))
+                    figure_value(&t, identity, v, &academic_years)
                 }
                 None => {
                     let detail = if figures.is_empty() {
@@ -536,6 +551,7 @@ mod tests {
             registry: Registry::default(),
             baseline: None,
             pattern: Arc::new(None),
+            catalogue: Arc::new(super::super::typed::catalogue().clone()),
         };
         let identity = |key: &str| Identity {
             unit_type: "school".into(),
@@ -543,12 +559,15 @@ mod tests {
             period: "AY2024".into(),
             key: key.into(),
         };
-        let n = figure_value(&t, identity("incidents"), Some(134.0), &[]);
+        let n = figure_value(&t, identity("incidents"), Some(134.0), &[]).unwrap();
         assert_eq!(n.to_string(), token(0, "134"));
         assert_eq!(n.get_attr("value").unwrap().to_string(), "134");
-        let r = figure_value(&t, identity("screening_coverage"), Some(0.55), &[]);
+        let r = figure_value(&t, identity("screening_coverage"), Some(0.55), &[]).unwrap();
         assert_eq!(r.get_attr("value").unwrap().to_string(), "0.55");
-        assert!(figure_value(&t, identity("incidents"), None, &[]).is_none());
+        assert!(figure_value(&t, identity("incidents"), None, &[]).unwrap().is_none());
+        // A metric the catalogue does not know is refused, whatever its value.
+        let refused = figure_value(&t, identity("plugin_thing"), Some(4.0), &[]).unwrap_err();
+        assert!(refused.to_string().contains("\"plugin_thing\" is not in the metric catalogue"), "{refused}");
         let records = t.registry.records();
         assert_eq!(records.len(), 2);
         assert_eq!(records[0].kind, super::super::typed::Kind::Count);

@@ -63,17 +63,14 @@ pub fn catalogue() -> &'static Catalogue {
     super::catalogue::standard()
 }
 
-/// The kind of the figure `identity`, whose value is `value`, from the
-/// catalogue: counts of people are counts; tallies of sessions, classes and
-/// days are plain; a ratio or statistic rests on the counts it divides or
+/// The kind of the figure `identity`, whose catalogue role is `role`:
+/// counts of people are counts; tallies of sessions, classes and days are
+/// plain; a ratio or statistic rests on the counts it divides or
 /// summarises; a comparison on the count in this period and in `baseline`
 /// (the baseline academic year's period, `AY2022`), or in every academic
-/// year of `academic_years` when the baseline is not known. A metric the
-/// catalogue does not know is guessed from its value: a whole number is
-/// treated as a count, which hides more, never less.
-pub fn kind_of(identity: &Identity, value: f64, baseline: Option<&str>, academic_years: &[String]) -> Kind {
-    let role = catalogue().role_or_guess(&identity.key, value);
-    match &role {
+/// year of `academic_years` when the baseline is not known.
+pub fn kind_of(identity: &Identity, role: &Role, baseline: Option<&str>, academic_years: &[String]) -> Kind {
+    match role {
         Role::Count { .. } => Kind::Count,
         Role::Tally | Role::Plain => Kind::Plain,
         Role::Ratio { .. } | Role::Statistic { .. } => Kind::Rate {
@@ -368,47 +365,52 @@ mod tests {
         assert_eq!(pieces(&token(1, "x\u{E002}y")), [Piece::Token(1, "xy")]);
     }
 
+    fn kind(identity: &Identity, baseline: Option<&str>, years: &[String]) -> Kind {
+        let role = catalogue().role(&identity.key).expect("a catalogued metric");
+        kind_of(identity, &role, baseline, years)
+    }
+
     #[test]
     fn kinds_follow_the_metric_definitions() {
-        assert_eq!(kind_of(&id("incidents", "AY2024"), 3.0, None, &[]), Kind::Count);
-        assert_eq!(kind_of(&id("participants.home_visit", "AY2024"), 3.0, None, &[]), Kind::Count);
-        assert_eq!(kind_of(&id("onsite_days", "2025"), 3.0, None, &[]), Kind::Plain);
+        assert_eq!(kind(&id("incidents", "AY2024"), None, &[]), Kind::Count);
+        assert_eq!(kind(&id("participants.home_visit", "AY2024"), None, &[]), Kind::Count);
+        assert_eq!(kind(&id("onsite_days", "2025"), None, &[]), Kind::Plain);
         // Sessions count no person: never withheld.
-        assert_eq!(kind_of(&id("events.group_session", "2025"), 3.0, None, &[]), Kind::Plain);
-        assert_eq!(kind_of(&id("case_sessions", "2025"), 3.0, None, &[]), Kind::Plain);
+        assert_eq!(kind(&id("events.group_session", "2025"), None, &[]), Kind::Plain);
+        assert_eq!(kind(&id("case_sessions", "2025"), None, &[]), Kind::Plain);
         assert_eq!(
-            kind_of(&id("incident_rate_per_1000", "AY2024"), 2.5, None, &[]),
+            kind(&id("incident_rate_per_1000", "AY2024"), None, &[]),
             Kind::Rate { rests_on: vec![id("incidents", "AY2024"), id("enrolment", "AY2024")] }
         );
         assert_eq!(
-            kind_of(&id("incident_rate_ci_low", "AY2024"), 0.5, None, &[]),
+            kind(&id("incident_rate_ci_low", "AY2024"), None, &[]),
             Kind::Rate { rests_on: vec![id("incidents", "AY2024")] }
         );
         assert_eq!(
-            kind_of(&id("referral_rate", "2025"), 0.125, None, &[]),
+            kind(&id("referral_rate", "2025"), None, &[]),
             Kind::Rate { rests_on: vec![id("cases_referred", "2025"), id("cases_active", "2025")] }
         );
         assert_eq!(
-            kind_of(&id("incident_rate_change", "AY2024"), -0.2, Some("AY2022"), &[]),
+            kind(&id("incident_rate_change", "AY2024"), Some("AY2022"), &[]),
             Kind::Rate { rests_on: vec![id("incidents", "AY2024"), id("incidents", "AY2022")] }
         );
         let years = ["AY2022".to_string(), "AY2023".to_string(), "AY2024".to_string()];
         assert_eq!(
-            kind_of(&id("incident_rate_ratio", "AY2024"), 0.8, None, &years),
+            kind(&id("incident_rate_ratio", "AY2024"), None, &years),
             Kind::Rate {
                 rests_on: vec![id("incidents", "AY2024"), id("incidents", "AY2022"), id("incidents", "AY2023")]
             }
         );
         assert_eq!(
-            kind_of(&id("improvement_rate.resilience", "AY2024"), 0.5, None, &[]),
+            kind(&id("improvement_rate.resilience", "AY2024"), None, &[]),
             Kind::Rate { rests_on: vec![id("improved.resilience", "AY2024"), id("outcome_n.resilience", "AY2024")] }
         );
         assert_eq!(
-            kind_of(&id("screening_coverage", "AY2024"), 0.98, None, &[]),
+            kind(&id("screening_coverage", "AY2024"), None, &[]),
             Kind::Rate { rests_on: vec![id("screened_students", "AY2024"), id("enrolment", "AY2024")] }
         );
-        // Unknown metrics: whole numbers are counts.
-        assert_eq!(kind_of(&id("plugin_thing", "AY2024"), 4.0, None, &[]), Kind::Count);
+        // A metric the catalogue does not know has no kind: a report refuses it.
+        assert_eq!(catalogue().role("plugin_thing"), None);
     }
 
     #[test]
