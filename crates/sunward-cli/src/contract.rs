@@ -34,8 +34,13 @@ fn describe(table: &TableSpec, c: &ColumnSpec) -> Described {
             .map(|code| {
                 let labels: Vec<&str> = c.labels.iter().filter(|(_, to)| to == code).map(|(l, _)| *l).collect();
                 let added = shipped.is_some_and(|s| !s.codes.unwrap_or_default().contains(code));
+                let english = c.names.iter().find(|n| n.code == *code).and_then(|n| n.en);
                 let code = if added { format!("`{code}` (added)") } else { format!("`{code}`") };
-                if labels.is_empty() { code } else { format!("{code} {}", labels.join(" / ")) }
+                let shown = if labels.is_empty() { code } else { format!("{code} {}", labels.join(" / ")) };
+                match english {
+                    Some(en) => format!("{shown} ({en})"),
+                    None => shown,
+                }
             })
             .collect();
         rules.push(format!("one of {}", shown.join(", ")));

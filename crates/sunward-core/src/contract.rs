@@ -73,6 +73,66 @@ pub struct ColumnSpec {
     pub headers: &'static [&'static str],
     /// The labels exports write for each code, as `(label, code)`, in code order.
     pub labels: &'static [(&'static str, &'static str)],
+    /// What each code is called in a report, in code order.
+    pub names: &'static [CodeName],
+}
+
+/// What a code is called in Chinese and in English (reports print these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeName {
+    /// The code (`case_session`).
+    pub code: &'static str,
+    /// Its Chinese label (个案辅导), also a spelling exports use.
+    pub zh: Option<&'static str>,
+    /// Its English label (`case sessions`).
+    pub en: Option<&'static str>,
+}
+
+impl ColumnSpec {
+    /// A column with a name and a type and no rule yet.
+    fn blank(name: &'static str, ty: ColumnType) -> ColumnSpec {
+        ColumnSpec {
+            name,
+            ty,
+            required: false,
+            codes: None,
+            min: None,
+            max: None,
+            references: None,
+            meaning: None,
+            headers: &[],
+            labels: &[],
+            names: &[],
+        }
+    }
+
+    /// What `code` is called in Chinese (`zh == true`) or English: its
+    /// label, or the code itself (with spaces for `_` in English) when it
+    /// has none.
+    pub fn code_label(&self, code: &str, zh: bool) -> Option<String> {
+        let name = self.names.iter().find(|n| n.code == code)?;
+        let label = if zh { name.zh } else { name.en };
+        Some(label.map(str::to_string).unwrap_or_else(|| if zh { code.to_string() } else { code.replace('_', " ") }))
+    }
+}
+
+/// A code's labels as a table file writes them: `[个案辅导, 个案介入]` (the
+/// spellings exports use, the first the Chinese label) or
+/// `{zh: 个案辅导, en: "case sessions", also: [个案介入]}`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum CodeFile {
+    Spellings(Vec<String>),
+    Named(NamedCode),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NamedCode {
+    zh: Option<String>,
+    en: Option<String>,
+    #[serde(default)]
+    also: Vec<String>,
 }
 
 /// A canonical table.
@@ -392,18 +452,7 @@ fn table_from_node(root: &Node, file: &str) -> Result<TableSpec, Vec<Diagnostic>
             );
             continue;
         };
-        let blank = ColumnSpec {
-            name: leak(name.clone()),
-            ty,
-            required: false,
-            codes: None,
-            min: None,
-            max: None,
-            references: None,
-            meaning: None,
-            headers: &[],
-            labels: &[],
-        };
+        let blank = ColumnSpec::blank(leak(name.clone()), ty);
         columns.push(apply_column(blank, &column, name, node, file, &mut errors));
     }
     if table.unique.len() > 1 {
@@ -460,18 +509,7 @@ fn extend_table(base: &TableSpec, root: &Node, file: &str) -> Result<TableSpec, 
                     );
                     continue;
                 };
-                let blank = ColumnSpec {
-                    name: leak(name.clone()),
-                    ty,
-                    required: false,
-                    codes: None,
-                    min: None,
-                    max: None,
-                    references: None,
-                    meaning: None,
-                    headers: &[],
-                    labels: &[],
-                };
+                let blank = ColumnSpec::blank(leak(name.clone()), ty);
                 columns.push(apply_column(blank, &column, name, node, file, &mut errors));
             }
         }
@@ -611,17 +649,19 @@ fn apply_column(
         let codes_node = node.get("codes").unwrap_or(node);
         let mut list: Vec<&'static str> = column.codes.map(<[_]>::to_vec).unwrap_or_default();
         let mut labels: Vec<(&'static str, &'static str)> = column.labels.to_vec();
+        let mut names: Vec<CodeName> = column.names.to_vec();
         for (code, spelled) in codes {
             let code_node = codes_node.get(code).unwrap_or(codes_node);
-            let written: Vec<String> = match serde_json::from_value(spelled.clone()) {
-                Ok(w) => w,
+            let (zh, en, written) = match serde_json::from_value(spelled.clone()) {
+                Ok(CodeFile::Spellings(w)) => (w.first().cloned(), None, w),
+                Ok(CodeFile::Named(n)) => (n.zh.clone(), n.en, n.zh.into_iter().chain(n.also).collect::<Vec<_>>()),
                 Err(_) => {
                     errors.push(
                         Diagnostic::invalid(format!(
-                            "column `{name}`, code `{code}`: expected a list of the labels exports write for it"
+                            "column `{name}`, code `{code}`: expected the labels exports write for it, or its names"
                         ))
                         .at(Some(at(code_node)))
-                        .hint("for example `case_session: [个案辅导, 个案介入]`, or `[]` for none"),
+                        .hint("for example `case_session: [个案辅导, 个案介入]`, or `case_session: {zh: 个案辅导, en: \"case sessions\", also: [个案介入]}`"),
                     );
                     continue;
                 }
@@ -634,6 +674,18 @@ fn apply_column(
                     code
                 }
             };
+            match names.iter_mut().find(|n| n.code == code) {
+                // More for a shipped code: its names stay unless given.
+                Some(n) => {
+                    if let Some(en) = en {
+                        n.en = Some(leak(en));
+                    }
+                    if n.zh.is_none() {
+                        n.zh = zh.map(leak);
+                    }
+                }
+                None => names.push(CodeName { code, zh: zh.map(leak), en: en.map(leak) }),
+            }
             for label in written {
                 match labels.iter().find(|(l, _)| *l == label) {
                     Some((_, same)) if *same == code => {}
@@ -649,6 +701,7 @@ fn apply_column(
         }
         column.codes = Some(leak_strs(list));
         column.labels = Box::leak(labels.into_boxed_slice());
+        column.names = Box::leak(names.into_boxed_slice());
     }
     column
 }

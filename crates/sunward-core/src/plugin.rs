@@ -388,6 +388,9 @@ pub struct RunContext {
     /// The SQL functions the pipeline declares (`functions:`), expanded in
     /// every query a step plans through [`StepContext::sql`].
     pub sql_functions: Arc<SqlFunctions>,
+    /// The data contract the pipeline reads its sources by (the built-in
+    /// one, or as its `contract:` extends it): what each code is called.
+    pub contract: &'static crate::contract::Contract,
 }
 
 impl RunContext {

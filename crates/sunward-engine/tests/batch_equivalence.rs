@@ -51,6 +51,7 @@ fn ctx(base: &Path) -> RunContext {
         params: BTreeMap::new(),
         as_of: chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
         sql_functions: Default::default(),
+        contract: sunward_core::contract::Contract::builtin(),
     }
 }
 

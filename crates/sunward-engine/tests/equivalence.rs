@@ -25,6 +25,7 @@ fn ctx() -> RunContext {
         params: BTreeMap::new(),
         as_of: chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
         sql_functions: Default::default(),
+        contract: sunward_core::contract::Contract::builtin(),
     }
 }
 

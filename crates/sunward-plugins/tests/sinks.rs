@@ -70,6 +70,7 @@ fn context(out: &Path) -> RunContext {
         params,
         as_of: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
         sql_functions: Default::default(),
+        contract: sunward_core::contract::Contract::builtin(),
     }
 }
 

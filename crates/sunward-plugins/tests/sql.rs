@@ -134,6 +134,7 @@ fn run_context(params: &[(&str, ParamValue)]) -> RunContext {
         params: params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<BTreeMap<_, _>>(),
         as_of: date(2026, 1, 1),
         sql_functions: Default::default(),
+        contract: sunward_core::contract::Contract::builtin(),
     }
 }
 

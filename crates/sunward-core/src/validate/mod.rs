@@ -475,6 +475,7 @@ impl Validator {
             params: params_map,
             as_of,
             sql_functions: Arc::new(sql_functions),
+            contract,
         };
         // Every output stays inside --out once the parameters are filled in
         // (a report's `{unit}` stands for a key of its data, checked again when it is written).

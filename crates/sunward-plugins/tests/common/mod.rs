@@ -17,6 +17,7 @@ pub fn ctx(dir: &Path) -> RunContext {
         params: BTreeMap::new(),
         as_of: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
         sql_functions: Default::default(),
+        contract: sunward_core::contract::Contract::builtin(),
     }
 }
 

@@ -395,7 +395,7 @@ impl Sink for ReportSink {
         }
         let figures = Arc::new(figures);
         let catalogue = Arc::new(catalogue);
-        let env = template::environment(&root, figures.clone());
+        let env = template::environment(&root, figures.clone(), ctx.contract);
         // What a change or a rate ratio rests on: the baseline period, when the output names one.
         let baseline = match &config.baseline {
             Some(period) => Some(ctx.interpolate(period)?),

@@ -28,6 +28,7 @@ use minijinja::value::{Object, Rest};
 use minijinja::{Environment, Error, ErrorKind, State, UndefinedBehavior, Value};
 use std::path::Path;
 use std::sync::Arc;
+use sunward_core::contract::Contract;
 use sunward_render::disclosure::Catalogue;
 use sunward_render::document::{format_decimal, format_number};
 use sunward_render::publication::Rules;
@@ -183,7 +184,7 @@ pub fn escape_markup(text: &str) -> String {
 }
 
 /// The environment for templates under `root`, reading figures from `figures`.
-pub fn environment(root: &Path, figures: Arc<Figures>) -> Environment<'static> {
+pub fn environment(root: &Path, figures: Arc<Figures>, contract: &'static Contract) -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_loader(minijinja::path_loader(root));
@@ -262,6 +263,27 @@ pub fn environment(root: &Path, figures: Arc<Figures>) -> Environment<'static> {
             None => text("period")?,
         };
         lookup(state, key, &text("unit.unit_type")?, &text("unit.unit_id")?, &period)
+    });
+    // What a code is called in the report's language, from the data contract
+    // (as the pipeline extends it): `code_label("incidents.category", "self_harm")`.
+    env.add_function("code_label", move |state: &State, column: &str, code: &str| -> Result<String, Error> {
+        let t = tracker(state)?;
+        let found = column.split_once('.').and_then(|(table, name)| contract.table(table)?.column(name));
+        let Some(spec) = found else {
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!("code_label(\"{column}\", …): no code column {column} in the data contract; write TABLE.COLUMN, e.g. \"incidents.category\""),
+            ));
+        };
+        spec.code_label(code, t.lang == Lang::ZhCn).ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidOperation,
+                format!(
+                    "code_label(\"{column}\", \"{code}\"): \"{code}\" is not a code of {column}; its codes: {}",
+                    spec.codes.unwrap_or_default().join(", ")
+                ),
+            )
+        })
     });
     env.add_function("small", |state: &State, n: Value| -> Result<bool, Error> {
         let t = tracker(state)?;
