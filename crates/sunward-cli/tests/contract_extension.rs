@@ -261,3 +261,31 @@ fn a_project_catalogue_cannot_redefine_a_shipped_metric() {
     assert!(err.contains(&format!("catalogue.yaml:{}:3", line - 1)), "{err}");
     assert!(err.contains("metric `incidents` is already in the catalogue"), "{err}");
 }
+
+#[test]
+fn a_package_brings_its_contract_additions_and_a_pipeline_adds_after_them() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("pkg/contract")).unwrap();
+    std::fs::write(
+        dir.path().join("pkg/plugin.yaml"),
+        "name: visits\ndescription: home visits\ncontract:\n  - contract/visits.yaml\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("pkg/contract/visits.yaml"),
+        "table: visits\nrow: a home visit\nunique:\n  - [visit_id]\ncolumns:\n  visit_id: {type: string, required: true}\n  mode:\n    type: string\n    codes:\n      in_person: {zh: 上门, en: \"in person\"}\n",
+    )
+    .unwrap();
+    // The pipeline adds a code to the package's table: its documents come after the package's.
+    std::fs::write(
+        dir.path().join("pipeline.yaml"),
+        "name: p\nuses:\n  visits: {package: pkg}\ncontract:\n  - extends: visits\n    columns:\n      mode:\n        codes:\n          video: [视频]\nsources:\n  visits: {plugin: csv, path: visits.csv, contract: visits}\n",
+    )
+    .unwrap();
+    let output = sunward(dir.path(), &["contract", "--pipeline", "pipeline.yaml"]);
+    ok(&output);
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("as extended by pkg/contract/visits.yaml, pipeline.yaml"), "{text}");
+    let mode = text.lines().find(|l| l.trim_start().starts_with("mode ")).unwrap();
+    assert!(mode.contains("one of in_person 上门 (in person), video 视频"), "{mode}");
+}
