@@ -396,3 +396,28 @@ fn exports_match_the_canonical_tables() {
     assert!(screenings[0].contains_key("学籍号") && !screenings[0].contains_key("student_ref"));
     assert!(exports.join("cases.xlsx").metadata().unwrap().len() > 0);
 }
+
+/// The generator's model spells the codes it draws; the contract's YAML is
+/// the source of truth: every value it writes in a code column, in every
+/// preset, is one of that column's codes in the built-in contract.
+#[test]
+fn every_code_the_generator_writes_is_a_contract_code() {
+    for preset in [Preset::Project, Preset::Taicang, Preset::Qingpu] {
+        let dir = generate(preset.clone(), 7, false);
+        for table in sunward_core::contract::tables() {
+            let rows = self::table(&dir, table.name);
+            for column in table.columns {
+                let Some(codes) = column.codes else { continue };
+                for row in &rows {
+                    let value = row.get(column.name).map(String::as_str).unwrap_or_default();
+                    assert!(
+                        value.is_empty() || codes.contains(&value),
+                        "{preset:?}: {}.{} = {value:?} is not a contract code",
+                        table.name,
+                        column.name
+                    );
+                }
+            }
+        }
+    }
+}
