@@ -84,16 +84,16 @@ pub fn run(command: &ClusterCommand, registry: &Registry) -> i32 {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("{}", Diagnostic::runtime("cannot start the async runtime").caused_by(e).render(None));
+            errln!("{}", Diagnostic::runtime("cannot start the async runtime").caused_by(e).render(None));
             return 1;
         }
     };
     let result = match command {
         ClusterCommand::Scheduler(args) => {
             sunward_cluster::init_logging(args.verbose);
-            eprintln!("sunward scheduler listening on {}{}", args.bind, exposure(&args.bind));
-            eprintln!("  executors: sunward cluster executor --scheduler {}", reach(&args.bind, &args.external_host));
-            eprintln!(
+            errln!("sunward scheduler listening on {}{}", args.bind, exposure(&args.bind));
+            errln!("  executors: sunward cluster executor --scheduler {}", reach(&args.bind, &args.external_host));
+            errln!(
                 "  runs:      sunward run PIPELINE --engine ballista://{} --stage SHARED_DIR",
                 reach(&args.bind, &args.external_host)
             );
@@ -108,7 +108,7 @@ pub fn run(command: &ClusterCommand, registry: &Registry) -> i32 {
         ClusterCommand::Executor(args) => {
             sunward_cluster::init_logging(args.verbose);
             let grpc = args.grpc_port.unwrap_or(args.bind.port().wrapping_add(1));
-            eprintln!(
+            errln!(
                 "sunward executor: data on {}, tasks on port {grpc}{}; scheduler {}",
                 args.bind,
                 exposure(&args.bind),
@@ -131,7 +131,7 @@ pub fn run(command: &ClusterCommand, registry: &Registry) -> i32 {
     match result {
         Ok(()) => 0,
         Err(diagnostic) => {
-            eprintln!("{}", diagnostic.render(None));
+            errln!("{}", diagnostic.render(None));
             diagnostic.kind.exit_code()
         }
     }

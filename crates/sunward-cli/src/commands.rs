@@ -46,7 +46,7 @@ fn prepare(
 
 fn tokio_runtime() -> Result<tokio::runtime::Runtime, i32> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| {
-        eprintln!("{}", Diagnostic::runtime("cannot start the async runtime").caused_by(e).render(None));
+        errln!("{}", Diagnostic::runtime("cannot start the async runtime").caused_by(e).render(None));
         1
     })
 }
@@ -75,7 +75,7 @@ fn prepare_workflow(registry: &Registry, path: &Path, sets: &[String], out: &Pat
         }
     }
     if code != 0 {
-        eprintln!("the workflow {} did not run: fix the errors above", path.display());
+        errln!("the workflow {} did not run: fix the errors above", path.display());
         return Err(code);
     }
     Ok(flow)
@@ -88,7 +88,7 @@ pub fn validate(registry: &Registry, args: &ValidateArgs) -> i32 {
         return match prepare_workflow(registry, &args.pipeline, &args.sets, &out) {
             Ok(flow) => {
                 let names: Vec<String> = flow.stages.iter().map(|s| s.pipeline.display().to_string()).collect();
-                println!("ok: workflow {} — {} pipelines: {}", flow.name, names.len(), names.join(", "));
+                outln!("ok: workflow {} — {} pipelines: {}", flow.name, names.len(), names.join(", "));
                 0
             }
             Err(code) => code,
@@ -121,7 +121,7 @@ pub fn validate(registry: &Registry, args: &ValidateArgs) -> i32 {
                 let names: Vec<&str> = plan.run.sql_functions.iter().map(|f| f.name.as_str()).collect();
                 extras.push_str(&format!(", SQL functions: {}", names.join(", ")));
             }
-            println!(
+            outln!(
                 "ok: {} — {}, {}, {}{extras}",
                 plan.pipeline.name,
                 count(plan.sources.len(), "source", "sources"),
@@ -154,11 +154,11 @@ pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
     let total = flow.stages.len();
     for (i, stage) in flow.stages.iter().enumerate() {
         if !args.quiet {
-            println!("== {} ({}/{total}) {}", flow.name, i + 1, stage.pipeline.display());
+            outln!("== {} ({}/{total}) {}", flow.name, i + 1, stage.pipeline.display());
         }
         let code = run_pipeline(registry, &stage.pipeline, &stage.sets, args);
         if code != 0 {
-            eprintln!(
+            errln!(
                 "the workflow {} stopped at {} ({}/{total}); the pipelines after it did not run",
                 flow.name,
                 stage.pipeline.display(),
@@ -168,7 +168,7 @@ pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
         }
     }
     if !args.quiet {
-        println!("workflow {}: {total} pipelines ran into {}", flow.name, args.out.display());
+        outln!("workflow {}: {total} pipelines ran into {}", flow.name, args.out.display());
     }
     0
 }

@@ -218,7 +218,7 @@ pub fn run(args: &ContractArgs, registry: &sunward_core::Registry) -> i32 {
         Ok(()) => 0,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
         Err(e) => {
-            eprintln!("error: cannot print the contract: {e}");
+            errln!("error: cannot print the contract: {e}");
             1
         }
     }

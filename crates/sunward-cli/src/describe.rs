@@ -178,7 +178,7 @@ fn functions(registry: &Registry, args: &PluginsArgs) -> i32 {
             message.push_str(&format!("\n  = hint: {similar}"));
         }
         message.push_str(&format!("\n  = hint: functions: {}", names.join(", ")));
-        eprintln!("{message}");
+        errln!("{message}");
         return 2;
     }
     let mut out = String::new();
@@ -196,7 +196,10 @@ fn functions(registry: &Registry, args: &PluginsArgs) -> i32 {
             }
         }
     }
-    print!("{out}");
+    {
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), "{out}");
+    }
     0
 }
 
@@ -264,7 +267,7 @@ pub fn plugins(registry: &Registry, args: &PluginsArgs) -> i32 {
                 message.push_str(&format!("\n  = hint: {} ({}): {}", plural(kind), kind.section(), of_kind.join(", ")));
             }
         }
-        eprintln!("{message}");
+        errln!("{message}");
         return 2;
     }
     let shared = serde_json::to_value(sunward_core::schemars::schema_for!(SourceOptions)).unwrap_or_default();

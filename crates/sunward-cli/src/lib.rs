@@ -13,6 +13,23 @@
 //! pipeline or usage, 3 too many rejected rows, 4 a data check (or, for
 //! `test`, a pipeline test) failed.
 
+/// `println!` for a reader that may stop reading: a closed stdout (`sunward
+/// validate … | head -1`) is not an error of the command.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// `eprintln!` for a reader that may stop reading (`sunward run … 2>&1 | head -3`).
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 mod cluster;
 mod commands;
 mod contract;
@@ -293,12 +310,12 @@ pub(crate) fn stop(why: &str, code: i32) -> ! {
     STOPPING.store(true, std::sync::atomic::Ordering::SeqCst);
     let removed = sunward_core::cleanup::remove_all();
     if RUNNING_PIPELINES.load(std::sync::atomic::Ordering::SeqCst) {
-        eprintln!(
+        errln!(
             "sunward: {why}; nothing of the pipeline being run was published ({removed} unfinished files and \
              staging folders removed); outputs written before it are as they were"
         );
     } else {
-        eprintln!("sunward: {why}; stopped ({removed} temporary files and folders removed)");
+        errln!("sunward: {why}; stopped ({removed} temporary files and folders removed)");
     }
     std::process::exit(code);
 }

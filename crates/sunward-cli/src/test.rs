@@ -484,7 +484,7 @@ pub fn run(registry: &Registry, pipeline: &Path, sets: &[String]) -> i32 {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("{}", Diagnostic::runtime("cannot start the async runtime").caused_by(e).render(None));
+            errln!("{}", Diagnostic::runtime("cannot start the async runtime").caused_by(e).render(None));
             return 1;
         }
     };
@@ -496,7 +496,7 @@ pub fn run(registry: &Registry, pipeline: &Path, sets: &[String]) -> i32 {
     let scratch = match tempfile::tempdir() {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("{}", Diagnostic::runtime("cannot make a scratch folder").caused_by(e).render(None));
+            errln!("{}", Diagnostic::runtime("cannot make a scratch folder").caused_by(e).render(None));
             return 1;
         }
     };

@@ -505,3 +505,35 @@ fn a_large_sheet_is_read_in_bounded_memory() {
     assert_eq!(std::fs::read_to_string(dir.path().join("out/n.csv")).unwrap(), format!("n,s\n300000,{expected}\n"));
     assert!(peak_kib > 0 && peak_kib < 256 * 1024, "peak {peak_kib} KiB");
 }
+
+/// A reader that stops reading (`sunward run … 2>&1 | head -3`) is not an
+/// error: with stdout and stderr both pipes nobody reads, every command
+/// finishes its work and exits as it would have, never with a panic (101).
+#[test]
+fn a_closed_pipe_on_stdout_and_stderr_is_no_panic() {
+    let out = tempfile::tempdir().unwrap();
+    let out_dir = out.path().to_str().unwrap().to_string();
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["validate", "examples/bureau/pipeline.yaml"],
+        vec!["validate", "pipelines/district.yaml"],
+        vec!["run", "examples/bureau/pipeline.yaml", "--out", &out_dir],
+        vec!["contract"],
+        vec!["plugins"],
+        vec!["schema"],
+    ];
+    for args in commands {
+        let (stdout_reader, stdout_writer) = std::io::pipe().unwrap();
+        let (stderr_reader, stderr_writer) = std::io::pipe().unwrap();
+        // Nobody will read: every write fails with a broken pipe.
+        drop((stdout_reader, stderr_reader));
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_sunward"))
+            .current_dir(common::repo())
+            .args(&args)
+            .stdout(stdout_writer)
+            .stderr(stderr_writer)
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(0), "sunward {}", args.join(" "));
+    }
+    assert!(out.path().join("bureau_2025.pdf").is_file(), "the run finished its work");
+}
