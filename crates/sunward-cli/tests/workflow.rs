@@ -140,3 +140,63 @@ fn outputs_follow_the_umask_rejects_stay_private_and_paths_are_normalised() {
     assert!(text.contains("sample-data/first/services.csv"), "{text}");
     assert!(!text.contains("/../"), "{text}");
 }
+
+/// A value a report cannot take is refused by `validate` of the workflow,
+/// before anything runs, with exit code 2 — each of them, one by one.
+#[test]
+fn validate_refuses_every_value_a_report_cannot_take() {
+    let cases = [
+        ("audience=publc", "--set audience: \"publc\" is not one of", "similar: public"),
+        ("lang=fr", "--set lang: \"fr\" is not one of zh-CN, en", "allowed: zh-CN, en"),
+        ("style=offical", "--set style: \"offical\" is not one of standard, official", "similar: official"),
+    ];
+    for (set, message, hint) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let output = Command::new(env!("CARGO_BIN_EXE_sunward"))
+            .current_dir(repo())
+            .args(["validate", "pipelines/district.yaml", "--set", set])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{set}: {stderr}");
+        assert!(stderr.contains(message) && stderr.contains(hint), "{set}: {stderr}");
+        assert!(!out.exists(), "{set}: validate wrote nothing");
+        // `run` refuses the same before writing anything.
+        let output = sunward(&["run", "pipelines/district.yaml", "--set", set], &out);
+        assert_eq!(output.status.code(), Some(2), "{set}");
+        assert!(!out.join("metrics.parquet").exists(), "{set}: the metrics were not written");
+    }
+}
+
+/// A setting written as `${param}` is checked with the value it gets, so a
+/// pipeline that does not list a parameter's values (`one_of:`) still has
+/// a wrong one refused at the setting's line and column.
+#[test]
+fn a_setting_filled_from_a_parameter_is_checked_with_its_value() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("m.csv"), "unit_type,unit_id,period,metric,value\n").unwrap();
+    std::fs::write(dir.path().join("t.md.j2"), "# x\n").unwrap();
+    let pipeline = "name: p\n\
+params:\n\
+\x20 who: {type: string, default: internal}\n\
+sources:\n\
+\x20 m: {plugin: csv, path: m.csv}\n\
+outputs:\n\
+\x20 r:\n\
+\x20   plugin: report\n\
+\x20   template: t.md.j2\n\
+\x20   metrics: m\n\
+\x20   audience: ${who}\n\
+\x20   path: r\n";
+    std::fs::write(dir.path().join("p.yaml"), pipeline).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_sunward"))
+        .current_dir(dir.path())
+        .args(["validate", "p.yaml", "--set", "who=everyone"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("unknown audience \"everyone\" (with the parameters filled in)"), "{stderr}");
+    assert!(stderr.contains("p.yaml:11:15"), "{stderr}");
+}

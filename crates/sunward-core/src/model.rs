@@ -98,6 +98,8 @@ pub struct ParamDef {
     pub default: Option<String>,
     /// What it means.
     pub description: Option<String>,
+    /// The values it may take (`one_of:`); empty: any value of its type.
+    pub one_of: Vec<String>,
     /// Where it is declared.
     pub span: Span,
 }
@@ -116,6 +118,10 @@ pub struct ParamSpec {
     /// What the parameter means (shown by `sunward validate`).
     #[serde(default)]
     pub description: Option<String>,
+    /// The values it may take, e.g. `[standard, official]`: any other, given
+    /// with `--set` or as the default, is refused before anything runs.
+    #[serde(default)]
+    pub one_of: Vec<String>,
 }
 
 /// One named entry of `sources:`, `steps:` or `outputs:`.

@@ -374,7 +374,9 @@ impl Validator {
             self.interpolations(&e.node, &known_params, &e.context());
         }
 
-        // Plugins and their settings.
+        // Plugins and their settings; those naming a parameter are checked
+        // again once the parameters are known.
+        let mut with_parameters: Vec<(Entry, PluginHandle, Node)> = Vec::new();
         let mut sources = Vec::new();
         let mut steps = Vec::new();
         let mut outputs = Vec::new();
@@ -401,6 +403,9 @@ impl Validator {
             let Some(config) = self.parse_config(e, handle, &plugin_node) else { continue };
             for issue in handle.plugin().check(&config) {
                 self.issue(e, &issue);
+            }
+            if plugin_node.to_json().to_string().contains("${") {
+                with_parameters.push((e.clone(), handle.clone(), plugin_node.clone()));
             }
             match handle {
                 PluginHandle::Source(p) => {
@@ -477,6 +482,19 @@ impl Validator {
             sql_functions: Arc::new(sql_functions),
             contract,
         };
+        // Settings that name a parameter, checked with its value: `audience:
+        // ${audience}` run with `--set audience=publc` is refused here, before
+        // anything runs, as a misspelt literal is.
+        for (e, handle, node) in &with_parameters {
+            let filled = fill_parameters(node.to_json(), &run);
+            let Ok(config) = handle.plugin().parse(filled) else { continue };
+            for mut issue in handle.plugin().check(&config) {
+                self.file = e.file.clone().unwrap_or_else(|| pipeline_file.clone());
+                issue.message.push_str(" (with the parameters filled in)");
+                self.issue(e, &issue);
+            }
+        }
+        self.file = pipeline_file.clone();
         // Every output stays inside --out once the parameters are filled in
         // (a report's `{unit}` stands for a key of its data, checked again when it is written).
         for e in pipeline.section(PluginKind::Sink) {
@@ -544,7 +562,7 @@ impl Validator {
             let spec: ParamSpec = match serde_path_to_error::deserialize(value.to_json()) {
                 Ok(spec) => spec,
                 Err(err) => {
-                    self.serde_error(value, &err, &context, &["type", "default", "description"]);
+                    self.serde_error(value, &err, &context, &["type", "default", "description", "one_of"]);
                     continue;
                 }
             };
@@ -560,7 +578,14 @@ impl Validator {
                 ),
                 other => Some(other.to_string()),
             });
-            out.push(ParamDef { name, ty: spec.ty, default, description: spec.description, span: key.span });
+            out.push(ParamDef {
+                name,
+                ty: spec.ty,
+                default,
+                description: spec.description,
+                one_of: spec.one_of,
+                span: key.span,
+            });
         }
         out
     }
@@ -634,6 +659,31 @@ impl Validator {
                             .hint(format!("parameter \"{key}\" has type {ty}")),
                     );
                 }
+            }
+        }
+        // A value outside `one_of`, from `--set` or the default.
+        for p in params.iter().filter(|p| !p.one_of.is_empty()) {
+            let Some(value) = values.get(&p.name).map(ToString::to_string) else { continue };
+            if p.one_of.contains(&value) {
+                continue;
+            }
+            ok = false;
+            let allowed = p.one_of.join(", ");
+            let hint = match similar(&value, p.one_of.iter().map(String::as_str)) {
+                Some(close) => format!("{close}; allowed: {allowed}"),
+                None => format!("allowed: {allowed}"),
+            };
+            let given = options.sets.iter().any(|s| s.split_once('=').is_some_and(|(k, _)| k.trim() == p.name));
+            if given {
+                self.diags.push(
+                    Diagnostic::invalid(format!("--set {}: \"{value}\" is not one of {allowed}", p.name))
+                        .in_context("--set")
+                        .hint(hint),
+                );
+            } else {
+                self.error(p.span, format!("the default of parameter \"{}\" is not one of {allowed}", p.name))
+                    .in_context(format!("params.{}", p.name))
+                    .hint(hint);
             }
         }
         for p in params {
@@ -1046,6 +1096,18 @@ impl Validator {
             }
         }
         order
+    }
+}
+
+/// `value` with `${name}` in every string replaced by the parameter's value
+/// (a string naming an unknown parameter is left as it is: reported elsewhere).
+fn fill_parameters(value: serde_json::Value, run: &RunContext) -> serde_json::Value {
+    use serde_json::Value as J;
+    match value {
+        J::String(s) if s.contains("${") => J::String(run.interpolate(&s).unwrap_or(s)),
+        J::Array(items) => J::Array(items.into_iter().map(|v| fill_parameters(v, run)).collect()),
+        J::Object(map) => J::Object(map.into_iter().map(|(k, v)| (k, fill_parameters(v, run))).collect()),
+        other => other,
     }
 }
 
