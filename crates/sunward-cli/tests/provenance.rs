@@ -37,6 +37,8 @@ fn refused(output: &Output) -> String {
     assert!(stderr.contains("was not made from this run's inputs and parameters"), "{stderr}");
     assert!(stderr.contains("pipelines/district-comparison.yaml:"), "the place in the pipeline: {stderr}");
     assert!(stderr.contains("--allow-stale-metrics"), "the way out is named: {stderr}");
+    // The table is named by the parameter `metrics`: the hint says how to give it another one.
+    assert!(stderr.contains("--set metrics=FOLDER/metrics.parquet"), "the parameter is named: {stderr}");
     stderr
 }
 

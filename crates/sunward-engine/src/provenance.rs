@@ -23,7 +23,7 @@
 use crate::manifest::{FileRecord, Manifest, file_record, manifest_file_name, normalize};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use sunward_core::params::{ParamType, ParamValue};
+use sunward_core::params::{ParamType, ParamValue, referenced_names};
 use sunward_core::{Diagnostic, Location, Plan, PluginKind};
 
 /// The source setting that names the pipeline whose run wrote the file.
@@ -78,14 +78,31 @@ pub fn verify(plan: &Plan) -> Vec<Diagnostic> {
                 manifest.display(),
                 problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")
             );
-            errors.push(Diagnostic::runtime(message).at(location.clone()).in_context(format!("sources.{name}")).hint(
-                format!(
+            // The parameter that names the file, when one does: the way to point at another table.
+            let named_by = plan
+                .pipeline
+                .section(PluginKind::Source)
+                .find(|e| e.name == name)
+                .and_then(|e| e.node.get("path")?.as_str().map(referenced_names))
+                .and_then(|names| names.into_iter().find(|n| plan.run.params.contains_key(n)));
+            let file_name = shown.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
+            let hint = match named_by {
+                Some(param) => format!(
+                    "compute it from this run's data and parameters: run pipelines/{producer}.yaml with the same \
+                     --set values and an --out folder of your own, then give this pipeline what it wrote with \
+                     --set {param}=FOLDER/{file_name} (a workflow such as pipelines/district.yaml does both in one \
+                     command); or pass {OVERRIDE_FLAG} to read it anyway"
+                ),
+                None => format!(
                     "compute it again from the same data and parameters (run pipelines/{producer}.yaml with the \
-                         same --set values and --out {}, or run a workflow such as pipelines/district.yaml that does \
-                         both), or pass {OVERRIDE_FLAG} to read it anyway",
+                     same --set values and --out {}, or run a workflow such as pipelines/district.yaml that does \
+                     both), or pass {OVERRIDE_FLAG} to read it anyway",
                     shown.parent().map(|p| p.display().to_string()).unwrap_or_else(|| ".".into())
                 ),
-            ));
+            };
+            errors.push(
+                Diagnostic::runtime(message).at(location.clone()).in_context(format!("sources.{name}")).hint(hint),
+            );
         }
     }
     errors
