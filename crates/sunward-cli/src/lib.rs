@@ -181,7 +181,7 @@ struct ValidateArgs {
 /// Arguments of `sunward test`.
 #[derive(Debug, Args)]
 struct TestArgs {
-    /// The pipeline file.
+    /// The pipeline file, or a workflow (each of its pipelines with tests or checks).
     pipeline: PathBuf,
     /// Set a parameter for the checks and every test, e.g. `--set data_dir=exports` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -352,7 +352,7 @@ where
     match cli.command {
         Command::Run(args) => commands::run(&registry, &args),
         Command::Validate(args) => commands::validate(&registry, &args),
-        Command::Test(args) => test::run(&registry, &args.pipeline, &args.sets),
+        Command::Test(args) => test::run_any(&registry, &args.pipeline, &args.sets),
         Command::Plugins(args) => describe::plugins(&registry, &args),
         Command::Schema => describe::schema(&registry),
         Command::Datagen(args) => datagen::run(&args),

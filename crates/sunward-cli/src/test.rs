@@ -479,6 +479,41 @@ fn run_test(
 }
 
 /// `sunward test`.
+/// `sunward test` of a pipeline, or of every pipeline of a workflow that
+/// has tests or checks, each with the values the workflow gives it (a
+/// pipeline with neither is named and passed over: its inputs may be made
+/// by an earlier pipeline of the workflow). The exit code is the worst.
+pub fn run_any(registry: &Registry, path: &Path, sets: &[String]) -> i32 {
+    let is_workflow = std::fs::read_to_string(path).is_ok_and(|t| crate::workflow::is_workflow(&t));
+    if !is_workflow {
+        return run(registry, path, sets);
+    }
+    let scratch = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => {
+            errln!("{}", Diagnostic::runtime("cannot make a scratch folder").caused_by(e).render(None));
+            return 1;
+        }
+    };
+    let flow = match crate::workflow::load(path, sets, scratch.path()) {
+        Ok(flow) => flow,
+        Err(diags) => return crate::workflow::print_errors(path, &diags),
+    };
+    let total = flow.stages.len();
+    let mut code = 0;
+    for (i, stage) in flow.stages.iter().enumerate() {
+        let has_checks =
+            std::fs::read_to_string(&stage.pipeline).is_ok_and(|t| t.lines().any(|l| l.starts_with("checks:")));
+        if test_files(&stage.pipeline).is_empty() && !has_checks {
+            outln!("== {} ({}/{total}): no tests or checks", stage.pipeline.display(), i + 1);
+            continue;
+        }
+        outln!("== {} ({}/{total})", stage.pipeline.display(), i + 1);
+        code = code.max(run(registry, &stage.pipeline, &stage.sets));
+    }
+    code
+}
+
 pub fn run(registry: &Registry, pipeline: &Path, sets: &[String]) -> i32 {
     let text = PipelineText::read(pipeline);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

@@ -535,3 +535,16 @@ fn every_rule_counts_the_rows_that_break_it() {
     // No example of any check carries the student reference.
     assert!(!manifest["checks"].to_string().contains("P0001"), "{}", manifest["checks"]);
 }
+
+/// `sunward test` takes a workflow as `run` and `validate` do: the tests
+/// and checks of each of its pipelines, with the values the workflow gives.
+#[test]
+fn sunward_test_runs_the_tests_of_every_pipeline_of_a_workflow() {
+    let output = sunward(&repo(), &["test", "pipelines/district.yaml"]);
+    ok(&output);
+    let (stdout, _) = text(&output);
+    assert!(stdout.contains("== pipelines/metrics.yaml (1/3)"), "{stdout}");
+    assert!(stdout.contains("ok   closed_loop"), "the metrics tests ran: {stdout}");
+    assert!(stdout.contains("== pipelines/government-summary.yaml (3/3): no tests or checks"), "{stdout}");
+    assert!(!stdout.contains(" 0 passed, 0 failed") && stdout.contains("passed, 0 failed"), "{stdout}");
+}
