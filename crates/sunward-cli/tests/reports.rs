@@ -711,3 +711,55 @@ fn english_editions_use_the_english_names_given() {
     assert!(rows.iter().any(|r| r.first().is_some_and(|c| c == "Xiaoxi Middle School")), "{rows:?}");
     assert!(!dom.contains("大河中学"));
 }
+
+/// Every narrative a district has not written yet is named in one error —
+/// all of them, for every unit — and no report is written.
+#[test]
+fn every_missing_text_is_named_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = repo().join("sample-data/taicang");
+    let out = dir.path().join("taicang");
+    metrics(&data, 2022, 2024, &out);
+    let texts = dir.path().join("texts");
+    std::fs::create_dir_all(&texts).unwrap();
+    // Units: each organisation and each of its schools.
+    let schools = std::fs::read_to_string(data.join("schools.csv")).unwrap();
+    let mut units = std::collections::BTreeSet::new();
+    for line in schools.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if !f[6].is_empty() {
+            units.insert(f[0].to_string());
+            units.insert(f[6].to_string());
+        }
+    }
+    let output = sunward(&[
+        "run",
+        "pipelines/annual-review.yaml",
+        "--quiet",
+        "--set",
+        &format!("data_dir={}", data.display()),
+        "--set",
+        &format!("metrics={}", out.join("metrics.parquet").display()),
+        "--set",
+        "year=2024",
+        "--set",
+        "academic_year=2023",
+        "--set",
+        &format!("texts_dir={}", texts.display()),
+        "--out",
+        &out.display().to_string(),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains(&format!("{} text files the report includes are missing", units.len())), "{stderr}");
+    for unit in &units {
+        assert!(stderr.contains(&format!("texts.narrative: {}/{unit}.md", texts.display())), "{unit}: {stderr}");
+    }
+    assert!(
+        !std::fs::read_dir(&out).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with("annual-review_"))
+    );
+}

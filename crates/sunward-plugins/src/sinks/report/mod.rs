@@ -458,6 +458,7 @@ impl Sink for ReportSink {
         let params = minijinja::Value::from_serialize(&ctx.params);
         let tables_value = minijinja::Value::from_serialize(&table_values);
 
+        missing_texts(config, ctx, &units)?;
         // Render every report before writing anything.
         let rendered: Vec<Result<Files>> = units
             .par_iter()
@@ -602,6 +603,32 @@ fn with_ext(base: &Path, ext: &str) -> PathBuf {
 /// the organisation's own account are written for the organisation first.
 /// A public report gets an internal text as an empty string, so the
 /// template can leave its section out (`{% if texts.cases %}`).
+/// Every text file that must exist and does not, for every unit, named in
+/// one error: a district writing its narratives learns of all the missing
+/// ones at once, not one per run.
+fn missing_texts(config: &ReportSinkConfig, ctx: &RunContext, units: &[(String, minijinja::Value)]) -> Result<()> {
+    let mut missing = Vec::new();
+    for (unit, _) in units {
+        for (name, source) in config.texts.iter().filter(|(_, s)| !s.optional()) {
+            let path = ctx.input_path(&ctx.interpolate(source.path())?.replace("{unit}", unit))?;
+            if !path.is_file() {
+                missing.push(format!("texts.{name}: {}", path.display()));
+            }
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Diagnostic::invalid(format!(
+        "{} text file{} the report includes {} missing:\n  {}",
+        missing.len(),
+        if missing.len() == 1 { "" } else { "s" },
+        if missing.len() == 1 { "is" } else { "are" },
+        missing.join("\n  ")
+    ))
+    .hint("write each one (report markup; `{unit}` in a text's path names one file per unit), or declare the text as `{path: …, optional: true}` where a unit may have none"))
+}
+
 fn read_texts(
     config: &ReportSinkConfig,
     ctx: &RunContext,
