@@ -51,6 +51,23 @@ fn tokio_runtime() -> Result<tokio::runtime::Runtime, i32> {
     })
 }
 
+/// `path` made absolute against the current folder, `..` resolved lexically.
+fn absolute(path: &Path) -> PathBuf {
+    let joined =
+        if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir().unwrap_or_default().join(path) };
+    let mut out = PathBuf::new();
+    for part in joined.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// Whether the file is a workflow (read failures are left to validation).
 fn is_workflow_file(path: &Path) -> bool {
     std::fs::read_to_string(path).is_ok_and(|t| workflow::is_workflow(&t))
@@ -70,8 +87,16 @@ fn prepare_workflow(registry: &Registry, path: &Path, sets: &[String], out: &Pat
             out_dir: out.to_path_buf(),
             today: chrono::Local::now().date_naive(),
         };
-        if let Err(diags) = validate_file(&stage.pipeline, registry, &options) {
-            code = code.max(PipelineText::read(&stage.pipeline).print_errors(&diags));
+        match validate_file(&stage.pipeline, registry, &options) {
+            Err(diags) => code = code.max(PipelineText::read(&stage.pipeline).print_errors(&diags)),
+            // Its inputs are there, unless an earlier pipeline writes them (inside --out).
+            Ok(plan) => {
+                let out_abs = absolute(out);
+                let missing = sunward_engine::check::missing_inputs(&plan, &|f| absolute(f).starts_with(&out_abs));
+                if !missing.is_empty() {
+                    code = code.max(PipelineText::read(&stage.pipeline).print_errors(&missing));
+                }
+            }
         }
     }
     if code != 0 {

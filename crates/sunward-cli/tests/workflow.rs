@@ -200,3 +200,28 @@ outputs:\n\
     assert!(stderr.contains("unknown audience \"everyone\" (with the parameters filled in)"), "{stderr}");
     assert!(stderr.contains("p.yaml:11:15"), "{stderr}");
 }
+
+/// A misspelt folder in a workflow is caught by `validate` (as it is for a
+/// pipeline alone), while the files an earlier pipeline of the workflow will
+/// write (the metrics table inside --out) are not asked for.
+#[test]
+fn validate_of_a_workflow_finds_missing_inputs_but_not_what_it_will_make() {
+    let output = Command::new(env!("CARGO_BIN_EXE_sunward"))
+        .current_dir(repo())
+        .args(["validate", "pipelines/district.yaml", "--set", "data_dir=sample-data/taicnag"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("sample-data/taicnag/schools.csv does not exist"), "{stderr}");
+    assert!(stderr.contains("pipelines/metrics.yaml:"), "placed in the pipeline: {stderr}");
+    assert!(!stderr.contains("metrics.parquet"), "the metrics table is the workflow's own: {stderr}");
+    let fine = Command::new(env!("CARGO_BIN_EXE_sunward"))
+        .current_dir(repo())
+        .args(["validate", "pipelines/district.yaml", "--set", "metrics=nowhere/metrics.parquet"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&fine.stderr);
+    assert_eq!(fine.status.code(), Some(2), "a metrics table outside --out must exist: {stderr}");
+    assert!(stderr.contains("nowhere/metrics.parquet does not exist"), "{stderr}");
+}

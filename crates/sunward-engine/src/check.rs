@@ -17,6 +17,37 @@ use sunward_core::validate::find_word_after;
 use sunward_core::yaml::Span;
 use sunward_core::{Diagnostic, ErrorKind, Plan, PluginKind, StepContext};
 
+/// The error for an input file that is not there, or `None` when it is.
+fn missing_input(plan: &Plan, file: &std::path::Path) -> Option<Diagnostic> {
+    if file.is_file() {
+        return None;
+    }
+    let what = if file.exists() { "is not a file" } else { "does not exist" };
+    Some(Diagnostic::invalid(format!("input file {} {what}", file.display())).hint(format!(
+        "relative paths resolve against the pipeline's folder ({}); a path given with --set against the current folder",
+        plan.run.pipeline_dir.display()
+    )))
+}
+
+/// The input files of a validated plan that are not there, each an error at
+/// its source, leaving out those `made_earlier` says an earlier pipeline of
+/// the same workflow writes. Cheap: it opens no file.
+pub fn missing_inputs(plan: &Plan, made_earlier: &dyn Fn(&std::path::Path) -> bool) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    for source in &plan.sources {
+        let Ok(files) = source.plugin.files(&source.config, &plan.run) else { continue };
+        for file in files.iter().filter(|f| !made_earlier(f)) {
+            if let Some(d) = missing_input(plan, file) {
+                diags.push(
+                    d.at(plan.location_of(PluginKind::Source, &source.name))
+                        .in_context(format!("sources.{}", source.name)),
+                );
+            }
+        }
+    }
+    diags
+}
+
 /// Check a validated plan against its files. Returns every problem found.
 pub async fn check(plan: &Plan) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
@@ -36,20 +67,9 @@ pub async fn check(plan: &Plan) -> Vec<Diagnostic> {
                 continue;
             }
         };
-        let mut missing = false;
-        for file in &files {
-            if !file.is_file() {
-                missing = true;
-                let what = if file.exists() { "is not a file" } else { "does not exist" };
-                diags.push(located(
-                    Diagnostic::invalid(format!("input file {} {what}", file.display())).hint(format!(
-                        "relative paths resolve against the pipeline's folder ({}); a path given with --set against the current folder",
-                        plan.run.pipeline_dir.display()
-                    )),
-                ));
-            }
-        }
-        if missing {
+        let missing: Vec<Diagnostic> = files.iter().filter_map(|f| missing_input(plan, f)).map(located).collect();
+        if !missing.is_empty() {
+            diags.extend(missing);
             continue;
         }
         let schema = if source.options.contract.is_some() {
