@@ -616,7 +616,11 @@ fn the_summary_in_the_official_style() {
         "recipient=市人民政府：".to_string(),
     ];
     run("government-summary.yaml", &sets, &out);
-    let pdf = out.join("government-summary_AY2024_320585.pdf");
+    // Beside the standard edition, not over it.
+    run("government-summary.yaml", &sets[..1], &out);
+    let standard = pdf_text(&out.join("government-summary_AY2024_320585.pdf"));
+    assert!(!standard.contains("太教〔2025〕12号"), "the standard edition is its own:\n{standard}");
+    let pdf = out.join("government-summary_AY2024_320585_official.pdf");
     let text = pdf_text(&pdf);
     let flat: String = text.split_whitespace().collect();
     for needle in ["太仓市教育局文件", "太教〔2025〕12号", "市人民政府：", "2025年10月20日", "—2—"]
@@ -633,7 +637,7 @@ fn the_summary_in_the_official_style() {
         assert!(flat.contains(needle), "{needle} not in the official summary:\n{text}");
     }
     // No dashboard in a government document: no tiles, no chart.
-    let html = std::fs::read_to_string(out.join("government-summary_AY2024_320585.html")).unwrap();
+    let html = std::fs::read_to_string(out.join("government-summary_AY2024_320585_official.html")).unwrap();
     assert!(!html.contains("class=\"tiles") && !html.contains("<svg"), "tiles or a chart in the official summary");
 }
 

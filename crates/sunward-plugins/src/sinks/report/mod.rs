@@ -87,6 +87,8 @@ pub struct ReportSinkConfig {
     pub for_each: Option<ForEach>,
     /// The report's file name without extension, relative to the output folder: each format
     /// adds its own (`.html`, `.pdf`). `${param}` is replaced, and `{unit}` with `for_each`.
+    /// A document in the official style (front matter `style: official`) is written as
+    /// `<path>_official.<format>`, so it never replaces the standard edition.
     pub path: String,
     /// The formats to write.
     #[serde(default = "default_formats")]
@@ -520,7 +522,11 @@ impl Sink for ReportSink {
                     }
                     None => publish::settle_document(&mut doc, &mut settle),
                 }
-                let base = ctx.output_path(&ctx.interpolate(&config.path)?.replace("{unit}", key))?;
+                let mut base = ctx.output_path(&ctx.interpolate(&config.path)?.replace("{unit}", key))?;
+                // The official edition of a report never replaces its standard one.
+                if doc.meta.style == sunward_render::DocStyle::Official {
+                    base.as_mut_os_string().push("_official");
+                }
                 let mut files = vec![(with_ext(&base, "figures.json"), printed_figures(&settle, audience, &rules))];
                 for format in &config.formats {
                     match format {
