@@ -73,12 +73,15 @@ fn is_workflow_file(path: &Path) -> bool {
     std::fs::read_to_string(path).is_ok_and(|t| workflow::is_workflow(&t))
 }
 
-/// Validate every pipeline of a workflow with the values it will get
-/// (pure: the inputs of later pipelines may not exist yet). Returns the
-/// workflow, or prints every error and returns the exit code.
+/// Validate every pipeline of a workflow with the values it will get: each
+/// input file must be there unless an earlier pipeline writes it (inside
+/// `--out`), and a pipeline that reads only files already there is checked
+/// against them. Returns the workflow, or prints every error and returns the
+/// exit code.
 fn prepare_workflow(registry: &Registry, path: &Path, sets: &[String], out: &Path) -> Result<workflow::Workflow, i32> {
     let flow = workflow::load(path, sets, out).map_err(|diags| workflow::print_errors(path, &diags))?;
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let runtime = tokio_runtime()?;
     let mut code = 0;
     for stage in &flow.stages {
         let options = ValidateOptions {
@@ -92,9 +95,27 @@ fn prepare_workflow(registry: &Registry, path: &Path, sets: &[String], out: &Pat
             // Its inputs are there, unless an earlier pipeline writes them (inside --out).
             Ok(plan) => {
                 let out_abs = absolute(out);
-                let missing = sunward_engine::check::missing_inputs(&plan, &|f| absolute(f).starts_with(&out_abs));
+                let made_earlier = |f: &Path| absolute(f).starts_with(&out_abs);
+                let missing = sunward_engine::check::missing_inputs(&plan, &made_earlier);
                 if !missing.is_empty() {
                     code = code.max(PipelineText::read(&stage.pipeline).print_errors(&missing));
+                    continue;
+                }
+                // A pipeline whose inputs are all there already (the workflow's
+                // first, reading the exports) is checked against them as
+                // `validate` checks a pipeline alone: headers, SQL against the real columns.
+                let reads_earlier = plan.sources.iter().any(|s| {
+                    s.plugin.files(&s.config, &plan.run).is_ok_and(|files| files.iter().any(|f| made_earlier(f)))
+                });
+                if !reads_earlier {
+                    let errors: Vec<Diagnostic> = runtime
+                        .block_on(sunward_engine::check(&plan))
+                        .into_iter()
+                        .filter(Diagnostic::is_error)
+                        .collect();
+                    if !errors.is_empty() {
+                        code = code.max(PipelineText::read(&stage.pipeline).print_errors(&errors));
+                    }
                 }
             }
         }

@@ -225,3 +225,26 @@ fn validate_of_a_workflow_finds_missing_inputs_but_not_what_it_will_make() {
     assert_eq!(fine.status.code(), Some(2), "a metrics table outside --out must exist: {stderr}");
     assert!(stderr.contains("nowhere/metrics.parquet does not exist"), "{stderr}");
 }
+
+/// The first pipeline of a workflow reads only files already there: its SQL
+/// is planned against their real columns by `validate`, as for a pipeline alone.
+#[test]
+fn validate_of_a_workflow_plans_the_sql_of_a_pipeline_whose_inputs_are_there() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("visits.csv"), "school_id,visits\nS1,3\n").unwrap();
+    std::fs::write(
+        dir.path().join("first.yaml"),
+        "name: first\nsources:\n  visits: {plugin: csv, path: visits.csv}\nsteps:\n  total:\n    plugin: sql\n    query: SELECT school_id, SUM(visitz) AS n FROM visits GROUP BY school_id\noutputs:\n  t: {plugin: csv, table: total, path: total.csv}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("flow.yaml"), "name: flow\npipelines:\n  - first.yaml\n").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_sunward"))
+        .current_dir(dir.path())
+        .args(["validate", "flow.yaml"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("visitz"), "{stderr}");
+    assert!(stderr.contains("first.yaml:"), "{stderr}");
+}
