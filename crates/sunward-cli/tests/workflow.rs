@@ -248,3 +248,30 @@ fn validate_of_a_workflow_plans_the_sql_of_a_pipeline_whose_inputs_are_there() {
     assert!(stderr.contains("visitz"), "{stderr}");
     assert!(stderr.contains("first.yaml:"), "{stderr}");
 }
+
+/// An export whose header lacks a required column is found by `validate`
+/// (exit code 2, with the mapping to write), before anything runs.
+#[test]
+fn validate_finds_a_header_without_a_required_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    for entry in std::fs::read_dir(repo().join("sample-data/taicang")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), data.join(entry.file_name())).unwrap();
+    }
+    let services = std::fs::read_to_string(data.join("services.csv")).unwrap();
+    std::fs::write(data.join("services.csv"), services.replacen("school_id", "schoolid", 1)).unwrap();
+    for target in ["pipelines/district.yaml", "pipelines/metrics.yaml"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_sunward"))
+            .current_dir(repo())
+            .args(["validate", target, "--set"])
+            .arg(format!("data_dir={}", data.display()))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{target}: {stderr}");
+        assert!(stderr.contains("lacks the required column \"school_id\" of services"), "{target}: {stderr}");
+        assert!(stderr.contains("map it with `headers: {schoolid: school_id}`"), "{target}: {stderr}");
+    }
+}

@@ -72,14 +72,12 @@ pub async fn check(plan: &Plan) -> Vec<Diagnostic> {
             diags.extend(missing);
             continue;
         }
-        let schema = if source.options.contract.is_some() {
-            declared_schema(&source.options, None)
-        } else {
-            source
-                .plugin
-                .open(&source.config, &plan.run)
-                .and_then(|reader| declared_schema(&source.options, Some(reader.headers())))
-        };
+        // The file's header against what the source declares: a required
+        // contract column the header lacks is found here, before anything runs.
+        let schema = source
+            .plugin
+            .open(&source.config, &plan.run)
+            .and_then(|reader| declared_schema(&source.options, Some(reader.headers())));
         match schema {
             Ok(schema) => {
                 schemas.insert(source.name.clone(), schema);

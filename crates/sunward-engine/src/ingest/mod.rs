@@ -263,7 +263,7 @@ fn layout(options: &SourceOptions, headers: Option<&[String]>, file: Option<&str
                         fits.join(", ")
                     ));
                 }
-                return Err(Diagnostic::runtime(format!(
+                return Err(Diagnostic::invalid(format!(
                     "{the_file} lacks the required column{} {} of {}",
                     if missing.len() > 1 { "s" } else { "" },
                     missing.iter().map(|m| format!("\"{m}\"")).collect::<Vec<_>>().join(", "),
