@@ -767,3 +767,42 @@ fn every_missing_text_is_named_at_once() {
             .starts_with("annual-review_"))
     );
 }
+
+/// With `missing_texts=placeholder`, an internal draft marks each unwritten
+/// narrative with 【待补充】 and its file; a public edition still stops.
+#[test]
+fn a_draft_marks_each_missing_text_and_a_public_edition_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = repo().join("sample-data/taicang");
+    let out = dir.path().join("taicang");
+    metrics(&data, 2022, 2024, &out);
+    let texts = dir.path().join("texts");
+    std::fs::create_dir_all(&texts).unwrap();
+    let sets = |audience: &str| {
+        vec![
+            format!("data_dir={}", data.display()),
+            format!("metrics={}", out.join("metrics.parquet").display()),
+            "year=2024".to_string(),
+            "academic_year=2023".to_string(),
+            format!("texts_dir={}", texts.display()),
+            "missing_texts=placeholder".to_string(),
+            format!("audience={audience}"),
+        ]
+    };
+    run("annual-review.yaml", &sets("internal"), &out);
+    let text: String = pdf_text(&out.join("annual-review_2024_TC-ORG1.pdf")).split_whitespace().collect();
+    assert!(text.contains("【待补充】"), "{text}");
+    assert!(text.contains("TC-ORG1.md"), "the file to write is named: {text}");
+    let mut args = vec!["run".to_string(), "pipelines/annual-review.yaml".to_string(), "--quiet".to_string()];
+    for s in sets("public") {
+        args.push("--set".into());
+        args.push(s);
+    }
+    args.push("--out".into());
+    args.push(dir.path().join("public").display().to_string());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = sunward(&args);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "a public edition is never a draft: {stderr}");
+    assert!(stderr.contains("text files the report includes are missing"), "{stderr}");
+}

@@ -137,6 +137,27 @@ pub struct ReportSinkConfig {
     /// out of a public report.
     #[serde(default)]
     pub texts: BTreeMap<String, TextSource>,
+    /// What a missing text file (one not declared optional) does: `error` (the default:
+    /// the run stops and names every missing file) or `placeholder` (an internal draft
+    /// prints a marked 【待补充】 paragraph naming the file in its place; a public report
+    /// still stops, so a draft is never published). `${param}` takes a parameter.
+    #[serde(default = "default_missing_texts")]
+    #[schemars(default = "default_missing_texts")]
+    pub missing_texts: String,
+}
+
+fn default_missing_texts() -> String {
+    "error".to_string()
+}
+
+/// Whether a missing text stops the run or leaves a marked gap in an internal draft.
+fn placeholders(config: &ReportSinkConfig, ctx: &RunContext, audience: Audience) -> Result<bool> {
+    match ctx.interpolate(&config.missing_texts)?.as_str() {
+        "error" => Ok(false),
+        "placeholder" => Ok(audience == Audience::Internal),
+        other => Err(Diagnostic::invalid(format!("unknown missing_texts \"{other}\""))
+            .hint("write `missing_texts: error` (stop and name every missing file) or `missing_texts: placeholder`")),
+    }
 }
 
 /// How a table breaks a metric down.
@@ -321,6 +342,12 @@ impl Plugin for ReportSink {
                 ConfigIssue::field("audience", format!("unknown audience \"{}\"", config.audience)).hint(AUDIENCE_HINT),
             );
         }
+        if !config.missing_texts.contains("${") && !["error", "placeholder"].contains(&config.missing_texts.as_str()) {
+            issues.push(
+                ConfigIssue::field("missing_texts", format!("unknown missing_texts \"{}\"", config.missing_texts))
+                    .hint("write `missing_texts: error` (stop and name every missing file) or `missing_texts: placeholder`"),
+            );
+        }
         if config.threshold < 2 {
             issues.push(
                 ConfigIssue::field("threshold", "a threshold below 2 withholds nothing")
@@ -460,12 +487,15 @@ impl Sink for ReportSink {
         let params = minijinja::Value::from_serialize(&ctx.params);
         let tables_value = minijinja::Value::from_serialize(&table_values);
 
-        missing_texts(config, ctx, &units)?;
+        let placeholders = placeholders(config, ctx, audience)?;
+        if !placeholders {
+            missing_texts(config, ctx, &units)?;
+        }
         // Render every report before writing anything.
         let rendered: Vec<Result<Files>> = units
             .par_iter()
             .map(|(key, unit)| {
-                let texts = read_texts(config, ctx, key, audience)?;
+                let texts = read_texts(config, ctx, key, audience, placeholders)?;
                 let tracker = Arc::new(Tracker {
                     rules: rules.clone(),
                     lang,
@@ -640,12 +670,18 @@ fn read_texts(
     ctx: &RunContext,
     unit: &str,
     audience: Audience,
+    placeholders: bool,
 ) -> Result<BTreeMap<String, String>> {
     let mut texts = BTreeMap::new();
     for (name, source) in &config.texts {
         let path = ctx.input_path(&ctx.interpolate(source.path())?.replace("{unit}", unit))?;
         if source.optional() && !path.exists() {
             texts.insert(name.clone(), String::new());
+            continue;
+        }
+        if placeholders && !path.exists() {
+            let file = crate::sinks::report::template::escape_markup(&path.display().to_string());
+            texts.insert(name.clone(), format!("**【待补充】** texts.{name}：{file}\n"));
             continue;
         }
         let text = std::fs::read_to_string(&path).map_err(|e| {
