@@ -78,7 +78,13 @@ fn is_workflow_file(path: &Path) -> bool {
 /// `--out`), and a pipeline that reads only files already there is checked
 /// against them. Returns the workflow, or prints every error and returns the
 /// exit code.
-fn prepare_workflow(registry: &Registry, path: &Path, sets: &[String], out: &Path) -> Result<workflow::Workflow, i32> {
+fn prepare_workflow(
+    registry: &Registry,
+    path: &Path,
+    sets: &[String],
+    out: &Path,
+    read_headers: bool,
+) -> Result<workflow::Workflow, i32> {
     let flow = workflow::load(path, sets, out).map_err(|diags| workflow::print_errors(path, &diags))?;
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let runtime = tokio_runtime()?;
@@ -108,11 +114,14 @@ fn prepare_workflow(registry: &Registry, path: &Path, sets: &[String], out: &Pat
                     s.plugin.files(&s.config, &plan.run).is_ok_and(|files| files.iter().any(|f| made_earlier(f)))
                 });
                 if !reads_earlier {
-                    let errors: Vec<Diagnostic> = runtime
+                    let mut errors: Vec<Diagnostic> = runtime
                         .block_on(sunward_engine::check(&plan))
                         .into_iter()
                         .filter(Diagnostic::is_error)
                         .collect();
+                    if read_headers {
+                        errors.extend(sunward_engine::check::header_problems(&plan));
+                    }
                     if !errors.is_empty() {
                         code = code.max(PipelineText::read(&stage.pipeline).print_errors(&errors));
                     }
@@ -131,7 +140,7 @@ fn prepare_workflow(registry: &Registry, path: &Path, sets: &[String], out: &Pat
 pub fn validate(registry: &Registry, args: &ValidateArgs) -> i32 {
     if is_workflow_file(&args.pipeline) {
         let out = std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")).join("out");
-        return match prepare_workflow(registry, &args.pipeline, &args.sets, &out) {
+        return match prepare_workflow(registry, &args.pipeline, &args.sets, &out, true) {
             Ok(flow) => {
                 let names: Vec<String> = flow.stages.iter().map(|s| s.pipeline.display().to_string()).collect();
                 outln!("ok: workflow {} — {} pipelines: {}", flow.name, names.len(), names.join(", "));
@@ -148,6 +157,11 @@ pub fn validate(registry: &Registry, args: &ValidateArgs) -> i32 {
     let out_dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")).join("out");
     match prepare(registry, &args.pipeline, &args.sets, out_dir, &runtime, &text) {
         Ok((plan, mut warnings)) => {
+            let headers = sunward_engine::check::header_problems(&plan);
+            if !headers.is_empty() {
+                text.print_warnings(&warnings);
+                return text.print_errors(&headers);
+            }
             let stale = sunward_engine::provenance::verify(&plan);
             if !stale.is_empty() {
                 if args.allow_stale_metrics {
@@ -193,7 +207,7 @@ pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
     if !is_workflow_file(&args.pipeline) {
         return run_pipeline(registry, &args.pipeline, &args.sets, args);
     }
-    let flow = match prepare_workflow(registry, &args.pipeline, &args.sets, &args.out) {
+    let flow = match prepare_workflow(registry, &args.pipeline, &args.sets, &args.out, false) {
         Ok(flow) => flow,
         Err(code) => return code,
     };

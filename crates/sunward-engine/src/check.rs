@@ -48,6 +48,29 @@ pub fn missing_inputs(plan: &Plan, made_earlier: &dyn Fn(&std::path::Path) -> bo
     diags
 }
 
+/// The header of every contract source's file against its contract: a
+/// required column the header lacks, each an error at its source. What
+/// `validate` adds to [`check`]: a run finds the same when it loads the
+/// file, before anything is written, without opening it twice.
+pub fn header_problems(plan: &Plan) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    for source in plan.sources.iter().filter(|s| s.options.contract.is_some()) {
+        let present = source.plugin.files(&source.config, &plan.run).is_ok_and(|f| f.iter().all(|f| f.is_file()));
+        if !present {
+            continue;
+        }
+        let fits = source
+            .plugin
+            .open(&source.config, &plan.run)
+            .and_then(|r| declared_schema(&source.options, Some(r.headers())));
+        if let Err(d) = fits {
+            let d = if d.location.is_none() { d.at(plan.location_of(PluginKind::Source, &source.name)) } else { d };
+            diags.push(if d.context.is_none() { d.in_context(format!("sources.{}", source.name)) } else { d });
+        }
+    }
+    diags
+}
+
 /// Check a validated plan against its files. Returns every problem found.
 pub async fn check(plan: &Plan) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
@@ -72,12 +95,17 @@ pub async fn check(plan: &Plan) -> Vec<Diagnostic> {
             diags.extend(missing);
             continue;
         }
-        // The file's header against what the source declares: a required
-        // contract column the header lacks is found here, before anything runs.
-        let schema = source
-            .plugin
-            .open(&source.config, &plan.run)
-            .and_then(|reader| declared_schema(&source.options, Some(reader.headers())));
+        // A contract source's columns are the contract's: its file is not
+        // opened here (a run reads its header when it loads it; `validate`
+        // reads it with [`header_problems`]).
+        let schema = if source.options.contract.is_some() {
+            declared_schema(&source.options, None)
+        } else {
+            source
+                .plugin
+                .open(&source.config, &plan.run)
+                .and_then(|reader| declared_schema(&source.options, Some(reader.headers())))
+        };
         match schema {
             Ok(schema) => {
                 schemas.insert(source.name.clone(), schema);
