@@ -17,15 +17,7 @@ fn sunward(args: &[&str]) -> Output {
 }
 
 fn run(pipeline: &str, sets: &[String], out: &Path) {
-    let mut args = vec!["run".to_string(), format!("pipelines/{pipeline}"), "--quiet".into()];
-    for s in sets {
-        args.push("--set".into());
-        args.push(s.clone());
-    }
-    args.push("--out".into());
-    args.push(out.display().to_string());
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let output = sunward(&args);
+    let output = run_unchecked(pipeline, sets, out);
     ok(&output);
     // A shipped report pipeline prints no warning a user could not act on
     // (e.g. about references it leaves unchecked on purpose).
@@ -36,6 +28,44 @@ fn run(pipeline: &str, sets: &[String], out: &Path) {
 /// The metrics of `data` (canonical tables) into `out`.
 fn metrics(data: &Path, baseline: i32, current: i32, out: &Path) {
     common::run_metrics(data, baseline, current, out);
+}
+
+/// The annual reviews of 2024 on the Taicang sample, set up in `dir`: its
+/// metrics computed into `out`, an empty texts folder, and the `--set`
+/// values that point the review at both (texts to be written by the test).
+struct TaicangReview {
+    out: std::path::PathBuf,
+    texts: std::path::PathBuf,
+    sets: Vec<String>,
+}
+
+fn taicang_review(dir: &Path) -> TaicangReview {
+    let data = repo().join("sample-data/taicang");
+    let out = dir.join("taicang");
+    metrics(&data, 2022, 2024, &out);
+    let texts = dir.join("texts");
+    std::fs::create_dir_all(&texts).unwrap();
+    let sets = vec![
+        format!("data_dir={}", data.display()),
+        format!("metrics={}", out.join("metrics.parquet").display()),
+        "year=2024".to_string(),
+        "academic_year=2023".to_string(),
+        format!("texts_dir={}", texts.display()),
+    ];
+    TaicangReview { out, texts, sets }
+}
+
+/// `sunward run pipelines/<pipeline> --quiet --set … --out OUT`, whatever its outcome.
+fn run_unchecked(pipeline: &str, sets: &[String], out: &Path) -> Output {
+    let mut args = vec!["run".to_string(), format!("pipelines/{pipeline}"), "--quiet".into()];
+    for s in sets {
+        args.push("--set".into());
+        args.push(s.clone());
+    }
+    args.push("--out".into());
+    args.push(out.display().to_string());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    sunward(&args)
 }
 
 fn pdf_pages(path: &Path) -> usize {
@@ -517,24 +547,13 @@ fn the_annual_review_reports_outcomes_joint_work_and_last_year() {
 #[test]
 fn the_annual_review_compares_two_whole_years() {
     let dir = tempfile::tempdir().unwrap();
-    let data = repo().join("sample-data/taicang");
-    let out = dir.path().join("taicang");
-    metrics(&data, 2022, 2024, &out);
-    let texts = dir.path().join("texts");
-    std::fs::create_dir_all(&texts).unwrap();
-    let schools = std::fs::read_to_string(data.join("schools.csv")).unwrap();
+    let TaicangReview { out, texts, sets } = taicang_review(dir.path());
+    let schools = std::fs::read_to_string(repo().join("sample-data/taicang/schools.csv")).unwrap();
     for line in schools.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
         std::fs::write(texts.join(format!("{}.md", f[0])), "学校的文字。\n").unwrap();
         std::fs::write(texts.join(format!("{}.md", f[6])), "机构的文字。\n").unwrap();
     }
-    let sets = [
-        format!("data_dir={}", data.display()),
-        format!("metrics={}", out.join("metrics.parquet").display()),
-        "year=2024".to_string(),
-        "academic_year=2023".to_string(),
-        format!("texts_dir={}", texts.display()),
-    ];
     run("annual-review.yaml", &sets, &out);
     let rows = html_rows(&chromium_dom(&out.join("annual-review_2024_TC-ORG1.html")));
     let header = rows.iter().find(|r| r.first().is_some_and(|c| c == "项目") && r.contains(&"2024年".to_string()));
@@ -721,13 +740,9 @@ fn english_editions_use_the_english_names_given() {
 #[test]
 fn every_missing_text_is_named_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let data = repo().join("sample-data/taicang");
-    let out = dir.path().join("taicang");
-    metrics(&data, 2022, 2024, &out);
-    let texts = dir.path().join("texts");
-    std::fs::create_dir_all(&texts).unwrap();
+    let TaicangReview { out, texts, sets } = taicang_review(dir.path());
     // Units: each organisation and each of its schools.
-    let schools = std::fs::read_to_string(data.join("schools.csv")).unwrap();
+    let schools = std::fs::read_to_string(repo().join("sample-data/taicang/schools.csv")).unwrap();
     let mut units = std::collections::BTreeSet::new();
     for line in schools.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
@@ -736,23 +751,7 @@ fn every_missing_text_is_named_at_once() {
             units.insert(f[6].to_string());
         }
     }
-    let output = sunward(&[
-        "run",
-        "pipelines/annual-review.yaml",
-        "--quiet",
-        "--set",
-        &format!("data_dir={}", data.display()),
-        "--set",
-        &format!("metrics={}", out.join("metrics.parquet").display()),
-        "--set",
-        "year=2024",
-        "--set",
-        "academic_year=2023",
-        "--set",
-        &format!("texts_dir={}", texts.display()),
-        "--out",
-        &out.display().to_string(),
-    ]);
+    let output = run_unchecked("annual-review.yaml", &sets, &out);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "{stderr}");
     assert!(stderr.contains(&format!("{} text files the report includes are missing", units.len())), "{stderr}");
@@ -773,35 +772,17 @@ fn every_missing_text_is_named_at_once() {
 #[test]
 fn a_draft_marks_each_missing_text_and_a_public_edition_refuses() {
     let dir = tempfile::tempdir().unwrap();
-    let data = repo().join("sample-data/taicang");
-    let out = dir.path().join("taicang");
-    metrics(&data, 2022, 2024, &out);
-    let texts = dir.path().join("texts");
-    std::fs::create_dir_all(&texts).unwrap();
-    let sets = |audience: &str| {
-        vec![
-            format!("data_dir={}", data.display()),
-            format!("metrics={}", out.join("metrics.parquet").display()),
-            "year=2024".to_string(),
-            "academic_year=2023".to_string(),
-            format!("texts_dir={}", texts.display()),
-            "missing_texts=placeholder".to_string(),
-            format!("audience={audience}"),
-        ]
+    let TaicangReview { out, sets, .. } = taicang_review(dir.path());
+    let with = |audience: &str| {
+        let mut sets = sets.clone();
+        sets.extend(["missing_texts=placeholder".to_string(), format!("audience={audience}")]);
+        sets
     };
-    run("annual-review.yaml", &sets("internal"), &out);
+    run("annual-review.yaml", &with("internal"), &out);
     let text: String = pdf_text(&out.join("annual-review_2024_TC-ORG1.pdf")).split_whitespace().collect();
     assert!(text.contains("【待补充】"), "{text}");
     assert!(text.contains("TC-ORG1.md"), "the file to write is named: {text}");
-    let mut args = vec!["run".to_string(), "pipelines/annual-review.yaml".to_string(), "--quiet".to_string()];
-    for s in sets("public") {
-        args.push("--set".into());
-        args.push(s);
-    }
-    args.push("--out".into());
-    args.push(dir.path().join("public").display().to_string());
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let output = sunward(&args);
+    let output = run_unchecked("annual-review.yaml", &with("public"), &dir.path().join("public"));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "a public edition is never a draft: {stderr}");
     assert!(stderr.contains("text files the report includes are missing"), "{stderr}");

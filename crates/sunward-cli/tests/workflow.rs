@@ -16,6 +16,11 @@ fn sunward(args: &[&str], out: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sunward")).current_dir(repo()).args(args).arg("--out").arg(out).output().unwrap()
 }
 
+/// `sunward validate ARGS…` from the repository root.
+fn validate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sunward")).current_dir(repo()).arg("validate").args(args).output().unwrap()
+}
+
 fn manifest(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
 }
@@ -104,11 +109,7 @@ fn a_broken_workflow_is_refused_before_anything_runs_with_every_place() {
     // `validate` reports the same, and accepts the shipped workflow.
     let output = Command::new(env!("CARGO_BIN_EXE_sunward")).arg("validate").arg(&workflow).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
-    let output = Command::new(env!("CARGO_BIN_EXE_sunward"))
-        .current_dir(repo())
-        .args(["validate", "pipelines/district.yaml"])
-        .output()
-        .unwrap();
+    let output = validate(&["pipelines/district.yaml"]);
     ok(&output);
     assert!(String::from_utf8_lossy(&output.stdout).starts_with("ok: workflow district — 3 pipelines"));
 
@@ -153,11 +154,7 @@ fn validate_refuses_every_value_a_report_cannot_take() {
     for (set, message, hint) in cases {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
-        let output = Command::new(env!("CARGO_BIN_EXE_sunward"))
-            .current_dir(repo())
-            .args(["validate", "pipelines/district.yaml", "--set", set])
-            .output()
-            .unwrap();
+        let output = validate(&["pipelines/district.yaml", "--set", set]);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{set}: {stderr}");
         assert!(stderr.contains(message) && stderr.contains(hint), "{set}: {stderr}");
@@ -206,21 +203,13 @@ outputs:\n\
 /// write (the metrics table inside --out) are not asked for.
 #[test]
 fn validate_of_a_workflow_finds_missing_inputs_but_not_what_it_will_make() {
-    let output = Command::new(env!("CARGO_BIN_EXE_sunward"))
-        .current_dir(repo())
-        .args(["validate", "pipelines/district.yaml", "--set", "data_dir=sample-data/taicnag"])
-        .output()
-        .unwrap();
+    let output = validate(&["pipelines/district.yaml", "--set", "data_dir=sample-data/taicnag"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("sample-data/taicnag/schools.csv does not exist"), "{stderr}");
     assert!(stderr.contains("pipelines/metrics.yaml:"), "placed in the pipeline: {stderr}");
     assert!(!stderr.contains("metrics.parquet"), "the metrics table is the workflow's own: {stderr}");
-    let fine = Command::new(env!("CARGO_BIN_EXE_sunward"))
-        .current_dir(repo())
-        .args(["validate", "pipelines/district.yaml", "--set", "metrics=nowhere/metrics.parquet"])
-        .output()
-        .unwrap();
+    let fine = validate(&["pipelines/district.yaml", "--set", "metrics=nowhere/metrics.parquet"]);
     let stderr = String::from_utf8_lossy(&fine.stderr);
     assert_eq!(fine.status.code(), Some(2), "a metrics table outside --out must exist: {stderr}");
     assert!(stderr.contains("nowhere/metrics.parquet does not exist"), "{stderr}");
