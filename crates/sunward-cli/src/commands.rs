@@ -55,17 +55,7 @@ fn tokio_runtime() -> Result<tokio::runtime::Runtime, i32> {
 fn absolute(path: &Path) -> PathBuf {
     let joined =
         if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir().unwrap_or_default().join(path) };
-    let mut out = PathBuf::new();
-    for part in joined.components() {
-        match part {
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            std::path::Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
+    sunward_engine::manifest::normalize(&joined)
 }
 
 /// Whether the file is a workflow (read failures are left to validation).
