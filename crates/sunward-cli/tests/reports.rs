@@ -787,3 +787,58 @@ fn a_draft_marks_each_missing_text_and_a_public_edition_refuses() {
     assert!(!output.status.success(), "a public edition is never a draft: {stderr}");
     assert!(stderr.contains("text files the report includes are missing"), "{stderr}");
 }
+
+/// One run over two districts gives each official summary its own number
+/// and recipient, written `DISTRICT=VALUE; …`.
+#[test]
+fn each_district_gets_its_own_document_number_and_recipient() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    ok(&sunward(&[
+        "datagen",
+        "--preset",
+        "custom",
+        "--schools",
+        "4",
+        "--districts",
+        "2",
+        "--quiet",
+        "--out",
+        &data.display().to_string(),
+    ]));
+    let texts = dir.path().join("texts");
+    std::fs::create_dir_all(&texts).unwrap();
+    for district in ["D01", "D02"] {
+        std::fs::write(texts.join(format!("{district}.md")), "本区的文字。\n").unwrap();
+    }
+    let out = dir.path().join("out");
+    ok(&sunward(&[
+        "run",
+        "pipelines/district.yaml",
+        "--quiet",
+        "--set",
+        &format!("data_dir={}", data.display()),
+        "--set",
+        &format!("texts_dir={}", texts.display()),
+        "--set",
+        "style=official",
+        "--set",
+        "doc_number=D01=临教〔2025〕1号; D02=青教〔2025〕2号",
+        "--set",
+        "recipient=D01=临江区人民政府：; D02=青石区人民政府：",
+        "--out",
+        &out.display().to_string(),
+    ]));
+    let own = [("D01", "临教〔2025〕1号", "临江区人民政府："), ("D02", "青教〔2025〕2号", "青石区人民政府：")];
+    for (district, number, recipient) in own {
+        let text: String = pdf_text(&out.join(format!("government-summary_AY2024_{district}_official.pdf")))
+            .split_whitespace()
+            .collect();
+        assert!(text.contains(number) && text.contains(recipient), "{district}: {text}");
+        for (other, other_number, other_recipient) in own {
+            if other != district {
+                assert!(!text.contains(other_number) && !text.contains(other_recipient), "{district}: {text}");
+            }
+        }
+    }
+}
