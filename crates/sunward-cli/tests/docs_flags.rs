@@ -1,7 +1,9 @@
-//! No document names a flag of a `sunward` command that the command lacks:
-//! every `sunward <command> … --flag` written in the README, docs/, the
-//! contract's and the sample data's READMEs and the shipped pipelines'
-//! comments is checked against that command's own `--help`.
+//! No document names a flag or a pipeline key that the code lacks: every
+//! `sunward <command> … --flag` written in the README, docs/, the contract's
+//! and the sample data's READMEs and the shipped pipelines' comments is
+//! checked against that command's own `--help`, and every key of a pipeline
+//! written in a document's YAML block against the JSON Schema `sunward
+//! schema` prints.
 
 mod common;
 
@@ -116,4 +118,84 @@ fn the_scan_finds_flags_in_code_and_in_prose() {
             ("contract".to_string(), vec!["--markdown".to_string()]),
         ]
     );
+}
+
+/// The ```yaml blocks of a Markdown text.
+fn yaml_blocks(text: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        match &mut current {
+            None if line.trim_start().starts_with("```yaml") => current = Some(String::new()),
+            Some(block) if line.trim_start().starts_with("```") => {
+                blocks.push(std::mem::take(block));
+                current = None;
+            }
+            Some(block) => {
+                block.push_str(line);
+                block.push('\n');
+            }
+            None => {}
+        }
+    }
+    blocks
+}
+
+#[test]
+fn every_pipeline_key_a_document_writes_is_one_the_schema_has() {
+    let output = Command::new(env!("CARGO_BIN_EXE_sunward")).arg("schema").output().unwrap();
+    let schema: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let top: BTreeSet<&str> = schema["properties"].as_object().unwrap().keys().map(String::as_str).collect();
+    // Each plugin's keys, by section.
+    let mut plugins: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
+    for section in ["sources", "steps", "outputs"] {
+        for branch in schema["properties"][section]["additionalProperties"]["oneOf"].as_array().unwrap() {
+            let name = branch["title"].as_str().unwrap();
+            let keys = branch["properties"].as_object().unwrap().keys().map(String::as_str).collect();
+            plugins.insert((section, name), keys);
+        }
+    }
+    let mut wrong = Vec::new();
+    let mut entries = 0;
+    for path in documents().into_iter().filter(|p| p.extension().is_some_and(|e| e == "md")) {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let shown = path.strip_prefix(repo()).unwrap().display().to_string();
+        for block in yaml_blocks(&text) {
+            let Ok(root) = sunward_core::yaml::parse(&block, &shown) else { continue };
+            let root = root.to_json();
+            let Some(map) = root.as_object() else { continue };
+            let sections: Vec<&str> =
+                ["sources", "steps", "outputs"].into_iter().filter(|s| map.contains_key(*s)).collect();
+            if sections.is_empty() {
+                continue;
+            }
+            for key in map.keys() {
+                if !top.contains(key.as_str()) {
+                    wrong.push(format!("{shown}: the pipeline key `{key}`"));
+                }
+            }
+            for section in sections {
+                let Some(section_entries) = map[section].as_object() else { continue };
+                for (name, entry) in section_entries {
+                    let Some(plugin) = entry.get("plugin").and_then(|p| p.as_str()) else { continue };
+                    entries += 1;
+                    // The example plugin crate's own step, in its own binary.
+                    if plugin == "row_number" {
+                        continue;
+                    }
+                    let Some(keys) = plugins.get(&(section, plugin)) else {
+                        wrong.push(format!("{shown}: {section}.{name}: no {section} plugin `{plugin}`"));
+                        continue;
+                    };
+                    for key in entry.as_object().unwrap().keys() {
+                        if !keys.contains(key.as_str()) {
+                            wrong.push(format!("{shown}: {section}.{name}: `{plugin}` has no key `{key}`"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "keys the code does not have:\n{}", wrong.join("\n"));
+    assert!(entries >= 15, "only {entries} entries found: the scan is broken");
 }
