@@ -289,3 +289,29 @@ fn a_package_brings_its_contract_additions_and_a_pipeline_adds_after_them() {
     let mode = text.lines().find(|l| l.trim_start().starts_with("mode ")).unwrap();
     assert!(mode.contains("one of in_person 上门 (in person), video 视频"), "{mode}");
 }
+
+/// `validate` reads what the report reads besides its tables: a mistake in
+/// the project's catalogue or in the template's syntax is found before
+/// anything runs (exit code 2), at its place.
+#[test]
+fn validate_finds_a_broken_catalogue_or_template_before_anything_runs() {
+    let (_dir, root) = bureau_copy();
+    let catalogue = std::fs::read_to_string(root.join("catalogue.yaml")).unwrap();
+    std::fs::write(root.join("catalogue.yaml"), catalogue.replace("role: ratio", "role: rate")).unwrap();
+    let line = catalogue.lines().position(|l| l.contains("followup_on_time_rate:")).unwrap() + 1;
+    let output = sunward(&root, &["validate", "pipeline.yaml"]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(err.contains("metric `followup_on_time_rate`") && err.contains("unknown variant `rate`"), "{err}");
+    assert!(err.contains(&format!("catalogue.yaml:{}", line + 1)), "{err}");
+    std::fs::write(root.join("catalogue.yaml"), catalogue).unwrap();
+
+    let template = std::fs::read_to_string(root.join("report.md.j2")).unwrap();
+    std::fs::write(root.join("report.md.j2"), template.replace("{% for s in schools %}", "{% for s in %}")).unwrap();
+    let output = sunward(&root, &["validate", "pipeline.yaml"]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    let line = template.lines().position(|l| l.contains("{% for s in schools %}")).unwrap() + 1;
+    assert!(err.contains(&format!("report.md.j2:{line}")) && err.contains("syntax error"), "{err}");
+    assert!(!root.join("out").exists(), "validate wrote nothing");
+}

@@ -602,6 +602,12 @@ pub trait Sink: Plugin {
     fn streams(&self) -> bool {
         false
     }
+    /// What it reads besides its tables (a template, a catalogue), checked
+    /// before anything runs: every problem, each a diagnostic with its file
+    /// and place. Defaults to none.
+    fn preflight(&self, _config: &Self::Config, _ctx: &RunContext) -> Vec<Diagnostic> {
+        Vec::new()
+    }
 }
 
 /// A parsed plugin configuration, typed by the plugin that parsed it.
@@ -647,6 +653,8 @@ pub trait ErasedSink: ErasedPlugin {
     fn write(&self, config: &AnyConfig, tables: &[TableData], ctx: &RunContext) -> Result<Vec<PathBuf>>;
     /// [`Sink::streams`].
     fn streams(&self) -> bool;
+    /// [`Sink::preflight`].
+    fn preflight(&self, config: &AnyConfig, ctx: &RunContext) -> Vec<Diagnostic>;
 }
 
 struct Typed<P>(P);
@@ -702,6 +710,9 @@ impl<S: Sink> ErasedSink for Typed<S> {
     }
     fn streams(&self) -> bool {
         self.0.streams()
+    }
+    fn preflight(&self, config: &AnyConfig, ctx: &RunContext) -> Vec<Diagnostic> {
+        self.0.preflight(typed::<S>(config), ctx)
     }
 }
 

@@ -187,6 +187,13 @@ pub async fn check(plan: &Plan) -> Vec<Diagnostic> {
         }
     }
     diags.extend(check_checks(plan, &session, &schemas).await);
+    // What each output reads besides its tables (a report's template and catalogues).
+    for output in &plan.outputs {
+        for d in output.plugin.preflight(&output.config, &plan.run) {
+            let d = if d.location.is_none() { d.at(place(PluginKind::Sink, &output.name)) } else { d };
+            diags.push(if d.context.is_none() { d.in_context(format!("outputs.{}", output.name)) } else { d });
+        }
+    }
     diags
 }
 

@@ -371,6 +371,28 @@ impl Plugin for ReportSink {
 }
 
 impl Sink for ReportSink {
+    /// The template exists and parses, and the catalogues read without a mistake.
+    fn preflight(&self, config: &ReportSinkConfig, ctx: &RunContext) -> Vec<Diagnostic> {
+        let mut problems = Vec::new();
+        match template_file(config, ctx) {
+            Err(d) => problems.push(d),
+            Ok(path) => {
+                let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+                let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+                let env = template::environment(&root, Arc::new(Figures::default()), ctx.contract);
+                if let Err(e) = env.get_template(&name) {
+                    let mut d = template_error(&path, &e, "");
+                    d.kind = sunward_core::ErrorKind::Invalid;
+                    problems.push(d);
+                }
+            }
+        }
+        if let Err(errors) = project_catalogue(config, ctx) {
+            problems.extend(errors);
+        }
+        problems
+    }
+
     fn inputs(&self, config: &ReportSinkConfig) -> Vec<String> {
         let mut names: Vec<String> = config.tables.clone();
         names.extend(config.metrics.iter().cloned());
@@ -396,11 +418,7 @@ impl Sink for ReportSink {
         let lang_text = ctx.interpolate(&config.lang)?;
         let lang = parse_lang(&lang_text)
             .ok_or_else(|| Diagnostic::invalid(format!("unknown report language \"{lang_text}\"")).hint(LANG_HINT))?;
-        let template_path = ctx.input_path(&ctx.interpolate(&config.template)?)?;
-        if !template_path.is_file() {
-            return Err(Diagnostic::invalid(format!("template {} does not exist", template_path.display()))
-                .hint("`template:` is relative to the pipeline's folder"));
-        }
+        let template_path = template_file(config, ctx)?;
         let root = template_path.parent().map(Path::to_path_buf).unwrap_or_default();
         let name = template_path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
 
@@ -408,17 +426,7 @@ impl Sink for ReportSink {
             Some(m) => Figures::from_table(table(tables, m)?)?,
             None => Figures::default(),
         };
-        let mut catalogue = typed::catalogue().clone();
-        for file in &config.catalogue {
-            let path = ctx.input_path(&ctx.interpolate(file)?)?;
-            let shown = path.display().to_string();
-            let text = std::fs::read_to_string(&path).map_err(|e| {
-                Diagnostic::invalid(format!("cannot read the metric catalogue {shown}"))
-                    .caused_by(e)
-                    .hint("`catalogue:` names files relative to the pipeline's folder")
-            })?;
-            catalogue = catalogue::extend(&catalogue, &text, &shown).map_err(all_in_one)?;
-        }
+        let mut catalogue = project_catalogue(config, ctx).map_err(all_in_one)?;
         for (name, breakdown) in &config.breakdowns {
             add_breakdown(&mut figures, &mut catalogue, name, breakdown, tables, ctx)?;
         }
@@ -604,6 +612,35 @@ impl Sink for ReportSink {
 }
 
 /// The unit's key as a file-name part: path separators and control characters become `_`.
+/// The template file `template:` names, which must exist.
+fn template_file(config: &ReportSinkConfig, ctx: &RunContext) -> Result<PathBuf> {
+    let path = ctx.input_path(&ctx.interpolate(&config.template)?)?;
+    if !path.is_file() {
+        return Err(Diagnostic::invalid(format!("template {} does not exist", path.display()))
+            .hint("`template:` is relative to the pipeline's folder"));
+    }
+    Ok(path)
+}
+
+/// The shipped metric catalogue with the files of `catalogue:` added, or
+/// every mistake in them, each at its place.
+fn project_catalogue(config: &ReportSinkConfig, ctx: &RunContext) -> std::result::Result<Catalogue, Vec<Diagnostic>> {
+    let mut catalogue = typed::catalogue().clone();
+    for file in &config.catalogue {
+        let path = ctx.input_path(&ctx.interpolate(file).map_err(|d| vec![d])?).map_err(|d| vec![d])?;
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            vec![
+                Diagnostic::invalid(format!("cannot read the metric catalogue {shown}"))
+                    .caused_by(e)
+                    .hint("`catalogue:` names files relative to the pipeline's folder"),
+            ]
+        })?;
+        catalogue = catalogue::extend(&catalogue, &text, &shown)?;
+    }
+    Ok(catalogue)
+}
+
 /// Every mistake of a file in one diagnostic: the first, with the others
 /// (each with its place) in its hint.
 fn all_in_one(errors: Vec<Diagnostic>) -> Diagnostic {
