@@ -120,27 +120,6 @@ fn the_scan_finds_flags_in_code_and_in_prose() {
     );
 }
 
-/// The ```yaml blocks of a Markdown text.
-fn yaml_blocks(text: &str) -> Vec<String> {
-    let mut blocks = Vec::new();
-    let mut current: Option<String> = None;
-    for line in text.lines() {
-        match &mut current {
-            None if line.trim_start().starts_with("```yaml") => current = Some(String::new()),
-            Some(block) if line.trim_start().starts_with("```") => {
-                blocks.push(std::mem::take(block));
-                current = None;
-            }
-            Some(block) => {
-                block.push_str(line);
-                block.push('\n');
-            }
-            None => {}
-        }
-    }
-    blocks
-}
-
 #[test]
 fn every_pipeline_key_a_document_writes_is_one_the_schema_has() {
     let output = Command::new(env!("CARGO_BIN_EXE_sunward")).arg("schema").output().unwrap();
@@ -160,7 +139,7 @@ fn every_pipeline_key_a_document_writes_is_one_the_schema_has() {
     for path in documents().into_iter().filter(|p| p.extension().is_some_and(|e| e == "md")) {
         let text = std::fs::read_to_string(&path).unwrap();
         let shown = path.strip_prefix(repo()).unwrap().display().to_string();
-        for block in yaml_blocks(&text) {
+        for block in common::fenced_blocks(&text, "yaml") {
             let Ok(root) = sunward_core::yaml::parse(&block, &shown) else { continue };
             let root = root.to_json();
             let Some(map) = root.as_object() else { continue };

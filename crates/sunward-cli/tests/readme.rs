@@ -9,29 +9,9 @@
 
 mod common;
 
-use common::{ok, repo};
+use common::{fenced_blocks, ok, repo};
 use std::path::Path;
 use std::process::Command;
-
-fn fenced_blocks(text: &str, lang: &str) -> Vec<String> {
-    let mut blocks = Vec::new();
-    let mut current: Option<String> = None;
-    for line in text.lines() {
-        match &mut current {
-            None if line.trim_start() == format!("```{lang}") => current = Some(String::new()),
-            Some(block) if line.trim_start() == "```" => {
-                blocks.push(std::mem::take(block));
-                current = None;
-            }
-            Some(block) => {
-                block.push_str(line);
-                block.push('\n');
-            }
-            None => {}
-        }
-    }
-    blocks
-}
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();

@@ -18,7 +18,12 @@ fn sunward(args: &[&str], out: &Path) -> Output {
 
 /// `sunward validate ARGS…` from the repository root.
 fn validate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sunward")).current_dir(repo()).arg("validate").args(args).output().unwrap()
+    validate_in(&repo(), args)
+}
+
+/// `sunward validate ARGS…` from `dir`.
+fn validate_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sunward")).current_dir(dir).arg("validate").args(args).output().unwrap()
 }
 
 fn manifest(path: &Path) -> serde_json::Value {
@@ -187,11 +192,7 @@ outputs:\n\
 \x20   audience: ${who}\n\
 \x20   path: r\n";
     std::fs::write(dir.path().join("p.yaml"), pipeline).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_sunward"))
-        .current_dir(dir.path())
-        .args(["validate", "p.yaml", "--set", "who=everyone"])
-        .output()
-        .unwrap();
+    let output = validate_in(dir.path(), &["p.yaml", "--set", "who=everyone"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("unknown audience \"everyone\" (with the parameters filled in)"), "{stderr}");
@@ -227,11 +228,7 @@ fn validate_of_a_workflow_plans_the_sql_of_a_pipeline_whose_inputs_are_there() {
     )
     .unwrap();
     std::fs::write(dir.path().join("flow.yaml"), "name: flow\npipelines:\n  - first.yaml\n").unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_sunward"))
-        .current_dir(dir.path())
-        .args(["validate", "flow.yaml"])
-        .output()
-        .unwrap();
+    let output = validate_in(dir.path(), &["flow.yaml"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("visitz"), "{stderr}");
