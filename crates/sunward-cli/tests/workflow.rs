@@ -190,13 +190,16 @@ outputs:\n\
 \x20   template: t.md.j2\n\
 \x20   metrics: m\n\
 \x20   audience: ${who}\n\
-\x20   path: r\n";
+\x20   path: r\n\
+\x20   formats: []\n";
     std::fs::write(dir.path().join("p.yaml"), pipeline).unwrap();
     let output = validate_in(dir.path(), &["p.yaml", "--set", "who=everyone"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("unknown audience \"everyone\" (with the parameters filled in)"), "{stderr}");
     assert!(stderr.contains("p.yaml:11:15"), "{stderr}");
+    // A mistake that names no parameter is reported once, not again with the values filled in.
+    assert_eq!(stderr.matches("list at least one format").count(), 1, "{stderr}");
 }
 
 /// A misspelt folder in a workflow is caught by `validate` (as it is for a

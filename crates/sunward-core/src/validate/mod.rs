@@ -376,7 +376,8 @@ impl Validator {
 
         // Plugins and their settings; those naming a parameter are checked
         // again once the parameters are known.
-        let mut with_parameters: Vec<(Entry, PluginHandle, Node)> = Vec::new();
+        // (entry, plugin, its settings, the issues already reported for them)
+        let mut with_parameters: Vec<(Entry, PluginHandle, Node, Vec<String>)> = Vec::new();
         let mut sources = Vec::new();
         let mut steps = Vec::new();
         let mut outputs = Vec::new();
@@ -401,11 +402,13 @@ impl Validator {
             };
             let (plugin_node, source_options, step_options) = self.split_entry(e);
             let Some(config) = self.parse_config(e, handle, &plugin_node) else { continue };
-            for issue in handle.plugin().check(&config) {
-                self.issue(e, &issue);
+            let issues = handle.plugin().check(&config);
+            for issue in &issues {
+                self.issue(e, issue);
             }
             if plugin_node.to_json().to_string().contains("${") {
-                with_parameters.push((e.clone(), handle.clone(), plugin_node.clone()));
+                let reported = issues.into_iter().map(|i| i.message).collect();
+                with_parameters.push((e.clone(), handle.clone(), plugin_node.clone(), reported));
             }
             match handle {
                 PluginHandle::Source(p) => {
@@ -485,10 +488,10 @@ impl Validator {
         // Settings that name a parameter, checked with its value: `audience:
         // ${audience}` run with `--set audience=publc` is refused here, before
         // anything runs, as a misspelt literal is.
-        for (e, handle, node) in &with_parameters {
+        for (e, handle, node, reported) in &with_parameters {
             let filled = fill_parameters(node.to_json(), &run);
             let Ok(config) = handle.plugin().parse(filled) else { continue };
-            for mut issue in handle.plugin().check(&config) {
+            for mut issue in handle.plugin().check(&config).into_iter().filter(|i| !reported.contains(&i.message)) {
                 self.file = e.file.clone().unwrap_or_else(|| pipeline_file.clone());
                 issue.message.push_str(" (with the parameters filled in)");
                 self.issue(e, &issue);
