@@ -65,19 +65,23 @@ fn is_workflow_file(path: &Path) -> bool {
 
 /// Validate every pipeline of a workflow with the values it will get: each
 /// input file must be there unless an earlier pipeline writes it (inside
-/// `--out`), and a pipeline that reads only files already there is checked
-/// against them. Returns the workflow, or prints every error and returns the
-/// exit code.
+/// `--out`). With `against_inputs` (for `validate`), a pipeline that reads
+/// only files already there is also checked against them, as `validate`
+/// checks a pipeline alone; a run does that itself, pipeline by pipeline,
+/// before each writes anything. Returns the workflow, or prints every error
+/// and returns the exit code.
 fn prepare_workflow(
     registry: &Registry,
     path: &Path,
     sets: &[String],
     out: &Path,
-    read_headers: bool,
+    against_inputs: bool,
 ) -> Result<workflow::Workflow, i32> {
     let flow = workflow::load(path, sets, out).map_err(|diags| workflow::print_errors(path, &diags))?;
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let runtime = tokio_runtime()?;
+    let out_abs = absolute(out);
+    let made_earlier = |f: &Path| absolute(f).starts_with(&out_abs);
     let mut code = 0;
     for stage in &flow.stages {
         let options = ValidateOptions {
@@ -90,8 +94,6 @@ fn prepare_workflow(
             Err(diags) => code = code.max(PipelineText::read(&stage.pipeline).print_errors(&diags)),
             // Its inputs are there, unless an earlier pipeline writes them (inside --out).
             Ok(plan) => {
-                let out_abs = absolute(out);
-                let made_earlier = |f: &Path| absolute(f).starts_with(&out_abs);
                 let missing = sunward_engine::check::missing_inputs(&plan, &made_earlier);
                 if !missing.is_empty() {
                     code = code.max(PipelineText::read(&stage.pipeline).print_errors(&missing));
@@ -103,15 +105,13 @@ fn prepare_workflow(
                 let reads_earlier = plan.sources.iter().any(|s| {
                     s.plugin.files(&s.config, &plan.run).is_ok_and(|files| files.iter().any(|f| made_earlier(f)))
                 });
-                if !reads_earlier {
+                if against_inputs && !reads_earlier {
                     let mut errors: Vec<Diagnostic> = runtime
                         .block_on(sunward_engine::check(&plan))
                         .into_iter()
                         .filter(Diagnostic::is_error)
                         .collect();
-                    if read_headers {
-                        errors.extend(sunward_engine::check::header_problems(&plan));
-                    }
+                    errors.extend(sunward_engine::check::header_problems(&plan));
                     if !errors.is_empty() {
                         code = code.max(PipelineText::read(&stage.pipeline).print_errors(&errors));
                     }

@@ -414,7 +414,7 @@ impl Validator {
                 PluginHandle::Source(p) => {
                     let mut options = source_options.unwrap_or_default();
                     options.within = Some(contract);
-                    let references = self.source_options(e, &options, &pipeline, contract);
+                    let references = self.source_options(e, &options, &pipeline);
                     sources.push(PlannedSource {
                         name: e.name.clone(),
                         plugin: p.clone(),
@@ -895,13 +895,8 @@ impl Validator {
         d.0.hint = issue.hint.clone();
     }
 
-    fn source_options(
-        &mut self,
-        e: &Entry,
-        options: &SourceOptions,
-        pipeline: &Pipeline,
-        contract: &'static Contract,
-    ) -> BTreeMap<String, String> {
+    fn source_options(&mut self, e: &Entry, options: &SourceOptions, pipeline: &Pipeline) -> BTreeMap<String, String> {
+        let contract = options.within.unwrap_or_else(Contract::builtin);
         let ctx = e.context();
         let field_span = |key: &str| e.node.key_node(key).map(|k| k.span).unwrap_or(e.name_span);
         let mut references = BTreeMap::new();
