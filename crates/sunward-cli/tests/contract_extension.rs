@@ -7,7 +7,7 @@
 //! would. And every way a project could get it wrong, each an error at its
 //! line and column (counted by hand in the text written here).
 
-mod common;
+use crate::common;
 
 use common::{chromium_dom, html_rows, ok, pdf_text, repo};
 use std::path::{Path, PathBuf};

@@ -5,7 +5,7 @@
 //! real-style exports loaded through header and value mappings, and clear
 //! errors with exit code 2 for bad arguments.
 
-mod common;
+use crate::common;
 
 use common::ok;
 use std::collections::{BTreeMap, BTreeSet};

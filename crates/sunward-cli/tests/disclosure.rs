@@ -17,7 +17,7 @@
 //! finds the leaks readers reported: a referral rate beside its cases, an
 //! organisation's high-risk students minus one school's.
 
-mod common;
+use crate::common;
 
 use common::{chromium_dom, docx_text, ok, pdf_text, repo};
 use std::collections::{BTreeMap, HashMap};

@@ -5,7 +5,7 @@
 //! written in a document's YAML block against the JSON Schema `sunward
 //! schema` prints.
 
-mod common;
+use crate::common;
 
 use common::repo;
 use std::collections::{BTreeMap, BTreeSet};

@@ -4,7 +4,7 @@
 //! Every mistake is expected at the line and column counted by hand in the
 //! pipeline text written here.
 
-mod common;
+use crate::common;
 
 use common::{ok, repo};
 use std::path::Path;

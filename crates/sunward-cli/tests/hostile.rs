@@ -4,7 +4,7 @@
 //! rewrite a report's structure. Each must end in a clear error or the
 //! right result, with no file written outside the output folder.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};

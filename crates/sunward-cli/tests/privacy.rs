@@ -8,7 +8,7 @@
 //!   山顶小学 (T3) 2 incidents of 30 students → 66.7 per 1,000 (2 is under 5).
 //!   Screening coverage rests on enrolment only, never on the incidents.
 
-mod common;
+use crate::common;
 
 use common::{ok, repo};
 use std::path::Path;

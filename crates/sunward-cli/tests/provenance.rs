@@ -5,7 +5,7 @@
 //! when the metrics run's manifest is missing — each time naming the
 //! difference — and read it with a warning under `--allow-stale-metrics`.
 
-mod common;
+use crate::common;
 
 use common::{ok, repo};
 use std::path::Path;

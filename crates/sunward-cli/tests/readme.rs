@@ -7,7 +7,7 @@
 //! that runs and writes what the README says. The README links only inside
 //! the repository.
 
-mod common;
+use crate::common;
 
 use common::{fenced_blocks, ok, repo};
 use std::path::Path;

@@ -5,7 +5,7 @@
 //! worked out by hand (the tiny fixture) or read from the metrics table
 //! (whose own figures `tests/metrics.rs` checks by hand).
 
-mod common;
+use crate::common;
 
 use common::{chromium_dom, docx_text, html_rows, ok, pdf_text, repo};
 use std::collections::BTreeMap;

@@ -4,7 +4,7 @@
 //! and the real-style exports give the same figures once loaded through
 //! header and value mappings and pseudonymisation.
 
-mod common;
+use crate::common;
 
 use common::{ok, repo};
 use std::collections::BTreeMap;

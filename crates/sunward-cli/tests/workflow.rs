@@ -6,7 +6,7 @@
 //! written files follow the umask while the rejects stay private; paths in
 //! rejects are normalised.
 
-mod common;
+use crate::common;
 
 use common::{ok, repo};
 use std::path::Path;

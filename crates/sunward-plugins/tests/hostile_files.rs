@@ -9,10 +9,10 @@
 //! an error with a short message — never a panic, never rows made up.
 //! Parquet files written by the arrow writer are cut short and have bytes
 //! changed: each read ends with rows or an error, never a panic.
-//! `PROPTEST_CASES=5000 cargo test -p sunward-plugins --test hostile_files`
+//! `PROPTEST_CASES=5000 cargo test -p sunward-plugins --test integration hostile_files`
 //! runs them longer.
 
-mod common;
+use crate::common;
 
 use proptest::prelude::*;
 use serde_json::json;

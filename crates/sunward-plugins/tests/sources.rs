@@ -5,7 +5,7 @@
 //! text cases are written to a temporary folder. A property test feeds the
 //! text readers arbitrary bytes: errors are fine, panics are not.
 
-mod common;
+use crate::common;
 
 use chrono::NaiveDate;
 use common::{ctx, read, read_until_error};

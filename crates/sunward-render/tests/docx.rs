@@ -7,7 +7,7 @@
 //! all installed or written by `scripts/prepare-fonts.sh`; without them these
 //! tests fail and say so — they never skip.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -14,7 +14,7 @@
 //!
 //! Needs the fonts and `pdftotext` (`scripts/prepare-fonts.sh`).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -7,7 +7,7 @@
 //! other renderer tests do; set `SUNWARD_KEEP=dir` to keep the rendered
 //! files there for a look.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
