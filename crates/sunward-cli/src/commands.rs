@@ -83,6 +83,7 @@ fn prepare_workflow(
     let out_abs = absolute(out);
     let made_earlier = |f: &Path| absolute(f).starts_with(&out_abs);
     let mut code = 0;
+    let mut said = std::collections::HashSet::new();
     for stage in &flow.stages {
         let options = ValidateOptions {
             sets: stage.sets.clone(),
@@ -114,7 +115,30 @@ fn prepare_workflow(
                     errors.extend(sunward_engine::check::header_problems(&plan));
                     if !errors.is_empty() {
                         code = code.max(PipelineText::read(&stage.pipeline).print_errors(&errors));
+                        continue;
                     }
+                }
+                // What its reports need per unit (every unit's text), from
+                // the unit lists computed now: all of them named before the
+                // first pipeline writes anything.
+                let mut per_row = runtime.block_on(sunward_engine::check::per_row_problems(
+                    &plan,
+                    &RunOptions::default(),
+                    &made_earlier,
+                ));
+                // The values the data must hold (a year with records): for
+                // `validate`, which may read the exports; a run finds out as it goes.
+                if against_inputs {
+                    per_row.extend(runtime.block_on(sunward_engine::check::params_in_data(
+                        &plan,
+                        &RunOptions::default(),
+                        &made_earlier,
+                    )));
+                }
+                // Two entries of one pipeline (a summary in two styles) share their texts: each missing one is named once.
+                let per_row: Vec<Diagnostic> = per_row.into_iter().filter(|d| said.insert(d.message.clone())).collect();
+                if !per_row.is_empty() {
+                    code = code.max(PipelineText::read(&stage.pipeline).print_errors(&per_row));
                 }
             }
         }
@@ -151,6 +175,17 @@ pub fn validate(registry: &Registry, args: &ValidateArgs) -> i32 {
             if !headers.is_empty() {
                 text.print_warnings(&warnings);
                 return text.print_errors(&headers);
+            }
+            let mut per_row =
+                runtime.block_on(sunward_engine::check::per_row_problems(&plan, &RunOptions::default(), &|_| false));
+            per_row.extend(runtime.block_on(sunward_engine::check::params_in_data(
+                &plan,
+                &RunOptions::default(),
+                &|_| false,
+            )));
+            if !per_row.is_empty() {
+                text.print_warnings(&warnings);
+                return text.print_errors(&per_row);
             }
             let stale = sunward_engine::provenance::verify(&plan);
             if !stale.is_empty() {
@@ -195,7 +230,7 @@ pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
         });
     }
     if !is_workflow_file(&args.pipeline) {
-        return run_pipeline(registry, &args.pipeline, &args.sets, args);
+        return run_pipeline(registry, &args.pipeline, &args.sets, None, args);
     }
     let flow = match prepare_workflow(registry, &args.pipeline, &args.sets, &args.out, false) {
         Ok(flow) => flow,
@@ -206,7 +241,7 @@ pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
         if !args.quiet {
             outln!("== {} ({}/{total}) {}", flow.name, i + 1, stage.pipeline.display());
         }
-        let code = run_pipeline(registry, &stage.pipeline, &stage.sets, args);
+        let code = run_pipeline(registry, &stage.pipeline, &stage.sets, stage.name.as_deref(), args);
         if code != 0 {
             errln!(
                 "the workflow {} stopped at {} ({}/{total}); the pipelines after it did not run",
@@ -223,17 +258,21 @@ pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
     0
 }
 
-/// Run one pipeline with these `--set` values and the other options of `args`.
-fn run_pipeline(registry: &Registry, pipeline: &Path, sets: &[String], args: &RunArgs) -> i32 {
+/// Run one pipeline with these `--set` values and the other options of
+/// `args`, under the name `rename` if given (a workflow entry's `name:`).
+fn run_pipeline(registry: &Registry, pipeline: &Path, sets: &[String], rename: Option<&str>, args: &RunArgs) -> i32 {
     let text = PipelineText::read(pipeline);
     let runtime = match tokio_runtime() {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let (plan, mut warnings) = match prepare(registry, pipeline, sets, args.out.clone(), &runtime, &text) {
+    let (mut plan, mut warnings) = match prepare(registry, pipeline, sets, args.out.clone(), &runtime, &text) {
         Ok(prepared) => prepared,
         Err(code) => return code,
     };
+    if let Some(name) = rename {
+        plan.pipeline.name = name.to_string();
+    }
     let engine: Arc<dyn Engine> = match &args.engine {
         EngineArg::Local => Arc::new(LocalEngine),
         EngineArg::Ballista(url) => match runtime.block_on(ClusterEngine::connect(url)) {

@@ -35,6 +35,7 @@ mod commands;
 mod contract;
 mod datagen;
 mod describe;
+mod init;
 mod progress;
 mod report;
 mod test;
@@ -71,9 +72,27 @@ enum Command {
     Datagen(DatagenArgs),
     /// Print the data contract: the canonical tables, their columns, codes and rules (as a pipeline extends them, with --pipeline).
     Contract(ContractArgs),
+    /// Make a project folder for a district or an organisation (settings, export
+    /// templates, the shipped pipelines); with --texts, draft its missing texts.
+    Init(InitArgs),
     /// Serve a cluster that `sunward run --engine ballista://HOST:PORT` runs SQL steps on.
     #[command(subcommand)]
     Cluster(cluster::ClusterCommand),
+}
+
+/// Arguments of `sunward init`.
+#[derive(Debug, Args)]
+struct InitArgs {
+    /// The project folder (made if missing; nothing in it is ever overwritten).
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// Draft every unit's missing texts (from the unit lists the exports in
+    /// data/ give) instead of making the project.
+    #[arg(long)]
+    texts: bool,
+    /// The project's name (default: the folder's name).
+    #[arg(long, conflicts_with = "texts")]
+    name: Option<String>,
 }
 
 /// Arguments of `sunward contract`.
@@ -93,7 +112,9 @@ struct ContractArgs {
 /// Arguments of `sunward run`.
 #[derive(Debug, Args)]
 struct RunArgs {
-    /// The pipeline file, or a workflow file listing pipelines (YAML).
+    /// The pipeline file, or a workflow file listing pipelines (YAML); in a
+    /// project folder (`sunward init`), its sunward.yaml by default.
+    #[arg(default_value = init::PROJECT_FILE)]
     pipeline: PathBuf,
     /// Set a parameter, e.g. `--set year=2024` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -168,7 +189,9 @@ fn parse_engine(text: &str) -> Result<EngineArg, String> {
 /// Arguments of `sunward validate`.
 #[derive(Debug, Args)]
 struct ValidateArgs {
-    /// The pipeline file, or a workflow file listing pipelines (YAML).
+    /// The pipeline file, or a workflow file listing pipelines (YAML); in a
+    /// project folder (`sunward init`), its sunward.yaml by default.
+    #[arg(default_value = init::PROJECT_FILE)]
     pipeline: PathBuf,
     /// Set a parameter, e.g. `--set year=2024` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -181,7 +204,9 @@ struct ValidateArgs {
 /// Arguments of `sunward test`.
 #[derive(Debug, Args)]
 struct TestArgs {
-    /// The pipeline file, or a workflow (each of its pipelines with tests or checks).
+    /// The pipeline file, or a workflow (each of its pipelines with tests or checks);
+    /// in a project folder, its sunward.yaml by default.
+    #[arg(default_value = init::PROJECT_FILE)]
     pipeline: PathBuf,
     /// Set a parameter for the checks and every test, e.g. `--set data_dir=exports` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -357,6 +382,7 @@ where
         Command::Schema => describe::schema(&registry),
         Command::Datagen(args) => datagen::run(&args),
         Command::Contract(args) => contract::run(&args, &registry),
+        Command::Init(args) => init::run(&registry, &args.dir, args.texts, args.name.as_deref()),
         Command::Cluster(command) => cluster::run(&command, &registry),
     }
 }

@@ -38,7 +38,7 @@ use sunward_core::{Diagnostic, Location};
 /// The keys a workflow file may have.
 const TOP_KEYS: &[&str] = &["name", "description", "params", "pipelines"];
 /// The keys of a pipeline entry written as a mapping.
-const ENTRY_KEYS: &[&str] = &["pipeline", "set"];
+const ENTRY_KEYS: &[&str] = &["pipeline", "name", "set"];
 /// What `${out}` stands for in a workflow's values.
 const OUT_VAR: &str = "${out}";
 
@@ -56,6 +56,10 @@ pub struct Stage {
     pub pipeline: PathBuf,
     /// The `--set key=value` pairs it gets, in order (later ones win).
     pub sets: Vec<String>,
+    /// The entry's `name:`, which replaces the pipeline's own name for this
+    /// run (its manifest is `manifest-<name>.json`): how one pipeline runs
+    /// twice in a workflow, e.g. a summary in the standard and the official style.
+    pub name: Option<String>,
 }
 
 /// A validated workflow.
@@ -111,6 +115,13 @@ fn declared_params(path: &Path) -> Option<Declared> {
         }
     }
     Some(declared)
+}
+
+/// The `name:` a pipeline file gives itself, if it reads.
+fn pipeline_name(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let root = yaml::parse(&text, &path.display().to_string()).ok()?;
+    root.get("name").and_then(Node::as_str).map(str::to_string)
 }
 
 /// A YAML value as `--set` text, or why it cannot be one.
@@ -243,6 +254,8 @@ pub fn load(path: &Path, sets: &[String], out: &Path) -> Result<Workflow, Vec<Di
 
     // The pipelines, each with its own `set:`.
     let mut listed: Vec<(PathBuf, String, Declared, Option<&Node>)> = Vec::new();
+    // Each entry's own `name:` (if any) and the name its run goes by, with the entry.
+    let mut names: Vec<(Option<String>, String, &Node)> = Vec::new();
     match root.get("pipelines") {
         None => {
             let d = c.error(&root, "the workflow has no `pipelines`");
@@ -254,6 +267,7 @@ pub fn load(path: &Path, sets: &[String], out: &Path) -> Result<Workflow, Vec<Di
         Some(node) => match &node.value {
             Value::Seq(items) if !items.is_empty() => {
                 for item in items {
+                    let mut own_name = None;
                     let (file_node, set) = match &item.value {
                         Value::Str(_) => (item, None),
                         Value::Map(fields) => {
@@ -264,6 +278,20 @@ pub fn load(path: &Path, sets: &[String], out: &Path) -> Result<Workflow, Vec<Di
                                         .unwrap_or_else(|| "an entry has `pipeline` and `set`".to_string());
                                     let d = c.error(key, format!("unknown key \"{k}\" in a pipeline entry"));
                                     set_hint(d, hint);
+                                }
+                            }
+                            if let Some(n) = item.get("name") {
+                                match n.as_str() {
+                                    Some(t) if sunward_core::validate::is_identifier(t) => {
+                                        own_name = Some(t.to_string())
+                                    }
+                                    _ => {
+                                        let d = c.error(
+                                            n,
+                                            "an entry's `name` must be a name such as government_summary_official",
+                                        );
+                                        set_hint(d, "letters, digits and _, starting with a letter");
+                                    }
                                 }
                             }
                             match item.get("pipeline") {
@@ -321,6 +349,21 @@ pub fn load(path: &Path, sets: &[String], out: &Path) -> Result<Workflow, Vec<Di
                         continue;
                     }
                     let declared = declared_params(&pipeline).unwrap_or_default();
+                    let runs_as = own_name.clone().or_else(|| pipeline_name(&pipeline)).unwrap_or_default();
+                    if let Some((_, _, first)) = names.iter().find(|(_, n, _)| !n.is_empty() && *n == runs_as) {
+                        let line = first.span.line;
+                        let d = c.error(
+                            item,
+                            format!(
+                                "a second run named \"{runs_as}\" (the first is on line {line}) would replace its manifest-{runs_as}.json"
+                            ),
+                        );
+                        set_hint(
+                            d,
+                            "give one of the entries its own name: `{pipeline: …, name: other_name, set: {…}}`",
+                        );
+                    }
+                    names.push((own_name, runs_as, item));
                     listed.push((pipeline, relative.to_string(), declared, set));
                 }
             }
@@ -380,7 +423,8 @@ pub fn load(path: &Path, sets: &[String], out: &Path) -> Result<Workflow, Vec<Di
     let stages = listed
         .iter()
         .zip(own)
-        .map(|((pipeline, _, declared, _), own)| {
+        .zip(names)
+        .map(|(((pipeline, _, declared, _), own), (name, _, _))| {
             let mut sets = Vec::new();
             for (name, text, _) in shared.iter().chain(own.iter()) {
                 if let Some(ty) = declared.get(name) {
@@ -392,7 +436,7 @@ pub fn load(path: &Path, sets: &[String], out: &Path) -> Result<Workflow, Vec<Di
                     sets.push(format!("{name}={value}"));
                 }
             }
-            Stage { pipeline: pipeline.clone(), sets }
+            Stage { pipeline: pipeline.clone(), sets, name }
         })
         .collect();
     Ok(Workflow { name, stages })

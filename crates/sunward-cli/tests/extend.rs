@@ -443,7 +443,7 @@ fn package_mistakes_are_reported_where_they_are_written() {
 
 #[test]
 fn the_walkthrough_quotes_the_analyst_example_whole_and_the_example_passes_its_tests() {
-    let doc = std::fs::read_to_string(repo().join("docs/PLUGINS.md")).unwrap();
+    let doc = std::fs::read_to_string(repo().join("docs/ANALYST.md")).unwrap();
     let marker = "<!-- example: ";
     let mut quoted = 0;
     for (at, _) in doc.match_indices(marker) {
@@ -453,7 +453,7 @@ fn the_walkthrough_quotes_the_analyst_example_whole_and_the_example_passes_its_t
         let body = &rest[fence..];
         let block = &body[..body.find("\n```").expect("the block closes") + 1];
         let file = std::fs::read_to_string(repo().join(path)).unwrap_or_else(|_| panic!("{path} exists"));
-        assert_eq!(block, file, "docs/PLUGINS.md quotes {path} differently from the file");
+        assert_eq!(block, file, "docs/ANALYST.md quotes {path} differently from the file");
         quoted += 1;
     }
     assert!(quoted >= 4, "the walkthrough quotes {quoted} example files");

@@ -100,6 +100,8 @@ pub struct ParamDef {
     pub description: Option<String>,
     /// The values it may take (`one_of:`); empty: any value of its type.
     pub one_of: Vec<String>,
+    /// `table.column` whose values it must be one of (`in_data:`), checked by `validate`.
+    pub in_data: Option<String>,
     /// Where it is declared.
     pub span: Span,
 }
@@ -122,6 +124,12 @@ pub struct ParamSpec {
     /// with `--set` or as the default, is refused before anything runs.
     #[serde(default)]
     pub one_of: Vec<String>,
+    /// `table.column`: the value must be one the data holds there, e.g.
+    /// `periods.academic_year` for a year: `sunward validate` computes that
+    /// table from the exports (only what it rests on) and refuses a year
+    /// with no data before anything runs.
+    #[serde(default)]
+    pub in_data: Option<String>,
 }
 
 /// One named entry of `sources:`, `steps:` or `outputs:`.

@@ -608,6 +608,24 @@ pub trait Sink: Plugin {
     fn preflight(&self, _config: &Self::Config, _ctx: &RunContext) -> Vec<Diagnostic> {
         Vec::new()
     }
+    /// The table it writes one document for each row of (a report's
+    /// `for_each`), if any. Before anything runs, that table is computed
+    /// from what it rests on and handed to [`Sink::preflight_rows`].
+    fn per_row(&self, _config: &Self::Config) -> Option<String> {
+        None
+    }
+    /// What it needs for each row of that table (a report's text per
+    /// unit), checked before anything runs: every problem at once. Defaults
+    /// to none.
+    fn preflight_rows(&self, _config: &Self::Config, _ctx: &RunContext, _table: &TableData) -> Vec<Diagnostic> {
+        Vec::new()
+    }
+    /// First drafts of what a person writes for each row of that table and
+    /// has not yet (a report's texts), as file and content, for `sunward
+    /// init --texts`. Defaults to none.
+    fn drafts(&self, _config: &Self::Config, _ctx: &RunContext, _table: &TableData) -> Result<Vec<(PathBuf, String)>> {
+        Ok(Vec::new())
+    }
 }
 
 /// A parsed plugin configuration, typed by the plugin that parsed it.
@@ -655,6 +673,12 @@ pub trait ErasedSink: ErasedPlugin {
     fn streams(&self) -> bool;
     /// [`Sink::preflight`].
     fn preflight(&self, config: &AnyConfig, ctx: &RunContext) -> Vec<Diagnostic>;
+    /// [`Sink::per_row`].
+    fn per_row(&self, config: &AnyConfig) -> Option<String>;
+    /// [`Sink::preflight_rows`].
+    fn preflight_rows(&self, config: &AnyConfig, ctx: &RunContext, table: &TableData) -> Vec<Diagnostic>;
+    /// [`Sink::drafts`].
+    fn drafts(&self, config: &AnyConfig, ctx: &RunContext, table: &TableData) -> Result<Vec<(PathBuf, String)>>;
 }
 
 struct Typed<P>(P);
@@ -713,6 +737,15 @@ impl<S: Sink> ErasedSink for Typed<S> {
     }
     fn preflight(&self, config: &AnyConfig, ctx: &RunContext) -> Vec<Diagnostic> {
         self.0.preflight(typed::<S>(config), ctx)
+    }
+    fn per_row(&self, config: &AnyConfig) -> Option<String> {
+        self.0.per_row(typed::<S>(config))
+    }
+    fn preflight_rows(&self, config: &AnyConfig, ctx: &RunContext, table: &TableData) -> Vec<Diagnostic> {
+        self.0.preflight_rows(typed::<S>(config), ctx, table)
+    }
+    fn drafts(&self, config: &AnyConfig, ctx: &RunContext, table: &TableData) -> Result<Vec<(PathBuf, String)>> {
+        self.0.drafts(typed::<S>(config), ctx, table)
     }
 }
 

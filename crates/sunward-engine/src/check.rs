@@ -336,3 +336,154 @@ mod tests {
         );
     }
 }
+
+/// Each output that writes a document per row of a table, with that table
+/// computed before the run from only what it rests on ([`crate::preview`]);
+/// `Ok(None)` when it rests on a file not there yet (one that `made_earlier`
+/// says an earlier pipeline writes) or on a `produced_by` table.
+async fn per_row_tables<'p>(
+    plan: &'p Plan,
+    options: &crate::RunOptions,
+    made_earlier: &dyn Fn(&std::path::Path) -> bool,
+) -> Vec<(&'p sunward_core::validate::PlannedOutput, sunward_core::Result<Option<sunward_core::TableData>>)> {
+    let unreadable = unreadable_source(plan, made_earlier);
+    let mut tables = Vec::new();
+    for output in &plan.outputs {
+        let Some(table) = output.plugin.per_row(&output.config) else { continue };
+        let rows = crate::preview::table_rows(plan, &table, options, &unreadable)
+            .await
+            .map_err(|d| placed_at_output(plan, &output.name, d));
+        tables.push((output, rows));
+    }
+    tables
+}
+
+/// Whether a source cannot be read before the run: a `produced_by` table,
+/// or a file missing or written by an earlier pipeline of the workflow.
+fn unreadable_source<'a>(
+    plan: &'a Plan,
+    made_earlier: &'a dyn Fn(&std::path::Path) -> bool,
+) -> impl Fn(&str) -> bool + 'a {
+    move |name: &str| {
+        plan.sources.iter().find(|s| s.name == name).is_none_or(|s| {
+            s.options.produced_by.is_some()
+                || s.plugin
+                    .files(&s.config, &plan.run)
+                    .map_or(true, |files| files.iter().any(|f| !f.is_file() || made_earlier(f)))
+        })
+    }
+}
+
+fn placed_at_output(plan: &Plan, output: &str, d: Diagnostic) -> Diagnostic {
+    let d = if d.location.is_none() { d.at(plan.location_of(PluginKind::Sink, output)) } else { d };
+    if d.context.is_none() { d.in_context(format!("outputs.{output}")) } else { d }
+}
+
+/// What each output needs for every row of a table (a report's text for
+/// each unit), checked on that table computed before the run: every
+/// problem at once, each at its output (see [`per_row_tables`]).
+pub async fn per_row_problems(
+    plan: &Plan,
+    options: &crate::RunOptions,
+    made_earlier: &dyn Fn(&std::path::Path) -> bool,
+) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    for (output, rows) in per_row_tables(plan, options, made_earlier).await {
+        match rows {
+            Ok(Some(rows)) => diags.extend(
+                output
+                    .plugin
+                    .preflight_rows(&output.config, &plan.run, &rows)
+                    .into_iter()
+                    .map(|d| placed_at_output(plan, &output.name, d)),
+            ),
+            Ok(None) => {}
+            Err(d) => diags.push(d),
+        }
+    }
+    diags
+}
+
+/// First drafts of what a person writes per row and has not yet (each
+/// report's texts, for each unit), as file and content.
+pub async fn drafts(
+    plan: &Plan,
+    options: &crate::RunOptions,
+    made_earlier: &dyn Fn(&std::path::Path) -> bool,
+) -> Result<Vec<(std::path::PathBuf, String)>, Diagnostic> {
+    let mut drafts = Vec::new();
+    for (output, rows) in per_row_tables(plan, options, made_earlier).await {
+        if let Some(rows) = rows? {
+            drafts.extend(
+                output
+                    .plugin
+                    .drafts(&output.config, &plan.run, &rows)
+                    .map_err(|d| placed_at_output(plan, &output.name, d))?,
+            );
+        }
+    }
+    Ok(drafts)
+}
+
+/// Every parameter declared `in_data: table.column` whose value the data
+/// does not hold there (a year with no records), each an error at its
+/// declaration naming the values it does hold. The table is computed from
+/// only what it rests on; one resting on a file not there yet is left alone.
+pub async fn params_in_data(
+    plan: &Plan,
+    options: &crate::RunOptions,
+    made_earlier: &dyn Fn(&std::path::Path) -> bool,
+) -> Vec<Diagnostic> {
+    let unreadable = unreadable_source(plan, made_earlier);
+    let mut diags = Vec::new();
+    for param in &plan.pipeline.params {
+        let Some(place) = &param.in_data else { continue };
+        let location = sunward_core::Location {
+            file: plan.pipeline.file.clone(),
+            line: param.span.line,
+            column: param.span.column,
+        };
+        let at = |d: Diagnostic| d.at(Some(location.clone())).in_context(format!("params.{}", param.name));
+        let Some((table, column)) = place.split_once('.') else {
+            diags.push(at(Diagnostic::invalid(format!("in_data: \"{place}\" is not table.column"))
+                .hint("e.g. `in_data: periods.academic_year`")));
+            continue;
+        };
+        let rows = match crate::preview::table_rows(plan, table, options, &unreadable).await {
+            Ok(Some(rows)) => rows,
+            Ok(None) => continue,
+            Err(d) => {
+                diags.push(at(d));
+                continue;
+            }
+        };
+        let mut held = std::collections::BTreeSet::new();
+        for batch in &rows.batches {
+            let Some(values) = batch.column_by_name(column) else {
+                diags.push(at(Diagnostic::invalid(format!("in_data: the table {table} has no column {column}"))));
+                break;
+            };
+            let Ok(text) = datafusion::arrow::compute::cast(values, &datafusion::arrow::datatypes::DataType::Utf8)
+            else {
+                continue;
+            };
+            if let Some(text) = text.as_any().downcast_ref::<datafusion::arrow::array::StringArray>() {
+                held.extend(text.iter().flatten().map(str::to_string));
+            }
+        }
+        let Some(value) = plan.run.params.get(&param.name).map(|v| v.to_string()) else { continue };
+        if !held.contains(&value) {
+            let list: Vec<&str> = held.iter().map(String::as_str).collect();
+            let holds = if list.is_empty() { "none".to_string() } else { list.join(", ") };
+            diags.push(at(Diagnostic::invalid(format!(
+                "{} = {value}, but the data has no records there ({place} holds: {holds})",
+                param.name
+            ))
+            .hint(format!(
+                "set `{}` to one the data holds (in the project file, or --set {}=…)",
+                param.name, param.name
+            ))));
+        }
+    }
+    diags
+}

@@ -14,6 +14,7 @@ pub mod exact_sums;
 pub mod generation;
 pub mod ingest;
 pub mod manifest;
+pub mod preview;
 pub mod provenance;
 pub mod run;
 pub mod session;

@@ -201,10 +201,10 @@ fn placed(d: Diagnostic, plan: &Plan, kind: PluginKind, name: &str) -> Diagnosti
     if d.context.is_none() { d.in_context(format!("{}.{name}", kind.section())) } else { d }
 }
 
-struct Loaded {
+pub(crate) struct Loaded {
     files: Vec<PathBuf>,
     ingested: Ingested,
-    table: StagedTable,
+    pub(crate) table: StagedTable,
     /// Its key in the source cache, when the cache is on.
     key: Option<String>,
     from_cache: bool,
@@ -238,7 +238,7 @@ impl Drop for CacheWrites {
     }
 }
 
-fn load_source(
+pub(crate) fn load_source(
     source: &PlannedSource,
     plan: &Plan,
     done: &HashMap<String, Loaded>,

@@ -205,7 +205,7 @@ struct Validator {
 }
 
 /// Whether `name` can be a table name in SQL without quoting.
-fn is_identifier(name: &str) -> bool {
+pub fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
@@ -565,7 +565,7 @@ impl Validator {
             let spec: ParamSpec = match serde_path_to_error::deserialize(value.to_json()) {
                 Ok(spec) => spec,
                 Err(err) => {
-                    self.serde_error(value, &err, &context, &["type", "default", "description", "one_of"]);
+                    self.serde_error(value, &err, &context, &["type", "default", "description", "one_of", "in_data"]);
                     continue;
                 }
             };
@@ -587,6 +587,7 @@ impl Validator {
                 default,
                 description: spec.description,
                 one_of: spec.one_of,
+                in_data: spec.in_data,
                 span: key.span,
             });
         }

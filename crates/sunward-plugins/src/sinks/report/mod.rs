@@ -193,6 +193,12 @@ pub struct TextFile {
     /// A missing file is an empty text instead of an error (a unit with no case stories).
     #[serde(default)]
     pub optional: bool,
+    /// A first draft of the text (a file, relative to the pipeline): `sunward
+    /// init --texts` copies it for every unit whose text is missing, `{unit}`
+    /// and `{name}` replaced by the unit's key and name. Its gaps are marked
+    /// 【待补充】, and a text still holding that mark counts as not written.
+    #[serde(default)]
+    pub draft: Option<String>,
 }
 
 impl TextSource {
@@ -205,7 +211,18 @@ impl TextSource {
     fn optional(&self) -> bool {
         matches!(self, TextSource::File(TextFile { optional: true, .. }))
     }
+
+    fn draft(&self) -> Option<&str> {
+        match self {
+            TextSource::File(TextFile { draft: Some(d), .. }) => Some(d),
+            _ => None,
+        }
+    }
 }
+
+/// How a text marks what is still to be written: a draft's gaps, and an
+/// internal draft's missing texts. A text holding it is not written yet.
+pub const TO_WRITE: &str = "【待补充】";
 
 /// Which table's rows a report is rendered for.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -393,6 +410,46 @@ impl Sink for ReportSink {
         problems
     }
 
+    fn per_row(&self, config: &ReportSinkConfig) -> Option<String> {
+        config.for_each.as_ref().map(|each| each.table.clone())
+    }
+
+    /// Every unit's texts exist (unless an internal draft may mark a gap).
+    fn preflight_rows(&self, config: &ReportSinkConfig, ctx: &RunContext, table: &TableData) -> Vec<Diagnostic> {
+        let checked = (|| {
+            let lang = parse_lang(&ctx.interpolate(&config.lang)?).unwrap_or_default();
+            let audience = Audience::parse(&ctx.interpolate(&config.audience)?).unwrap_or(Audience::Public);
+            if placeholders(config, ctx, audience)? {
+                return Ok(());
+            }
+            missing_texts(config, ctx, &units(config, std::slice::from_ref(table), lang)?)
+        })();
+        checked.err().into_iter().collect()
+    }
+
+    /// A draft of every missing text that declares one, for each unit.
+    fn drafts(&self, config: &ReportSinkConfig, ctx: &RunContext, table: &TableData) -> Result<Vec<(PathBuf, String)>> {
+        let mut drafts = Vec::new();
+        for (key, unit) in units(config, std::slice::from_ref(table), Lang::default())? {
+            for source in config.texts.values() {
+                let Some(draft) = source.draft() else { continue };
+                let path = ctx.input_path(&ctx.interpolate(source.path())?.replace("{unit}", &key))?;
+                if path.exists() {
+                    continue;
+                }
+                let from = ctx.input_path(&ctx.interpolate(draft)?)?;
+                let text = std::fs::read_to_string(&from).map_err(|e| {
+                    Diagnostic::invalid(format!("cannot read the draft {}: {e}", from.display()))
+                        .hint("`draft:` names a file relative to the pipeline")
+                })?;
+                let name = unit.get_attr("name").ok().filter(|v| !v.is_none()).map(|v| v.to_string());
+                let text = text.replace("{unit}", &key).replace("{name}", name.as_deref().unwrap_or(&key));
+                drafts.push((path, text));
+            }
+        }
+        Ok(drafts)
+    }
+
     fn inputs(&self, config: &ReportSinkConfig) -> Vec<String> {
         let mut names: Vec<String> = config.tables.clone();
         names.extend(config.metrics.iter().cloned());
@@ -446,34 +503,7 @@ impl Sink for ReportSink {
             }
             table_values.insert(t.clone(), rows);
         }
-        let units: Vec<(String, minijinja::Value)> = match &config.for_each {
-            None => vec![(String::new(), minijinja::Value::from(()))],
-            Some(each) => {
-                let mut rows = values::rows(table(tables, &each.table)?)?;
-                if lang == Lang::En {
-                    values::in_english(&mut rows);
-                }
-                let mut units = Vec::new();
-                for row in rows {
-                    let key = row.get(&each.key).filter(|v| !v.is_none()).ok_or_else(|| {
-                        Diagnostic::invalid(format!(
-                            "for_each: table \"{}\" has no column \"{}\" (or a row where it is null)",
-                            each.table, each.key
-                        ))
-                        .hint("`for_each: {table: units, key: unit_id}` names the column that names each report")
-                    })?;
-                    units.push((file_safe(&key.to_string()), minijinja::Value::from(row)));
-                }
-                let mut seen = std::collections::HashSet::new();
-                if let Some((dup, _)) = units.iter().find(|(k, _)| !seen.insert(k.clone())) {
-                    return Err(Diagnostic::invalid(format!(
-                        "for_each: two rows of \"{}\" have the key \"{dup}\"; each report needs its own file",
-                        each.table
-                    )));
-                }
-                units
-            }
-        };
+        let units = units(config, tables, lang)?;
         let audience_text = ctx.interpolate(&config.audience)?;
         let audience = Audience::parse(&audience_text)
             .ok_or_else(|| Diagnostic::invalid(format!("unknown audience \"{audience_text}\"")).hint(AUDIENCE_HINT))?;
@@ -670,6 +700,39 @@ fn with_ext(base: &Path, ext: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// The documents a report writes: one per row of its `for_each` table, by
+/// the row's key as it appears in file names (one, unnamed, without it).
+fn units(config: &ReportSinkConfig, tables: &[TableData], lang: Lang) -> Result<Vec<(String, minijinja::Value)>> {
+    match &config.for_each {
+        None => Ok(vec![(String::new(), minijinja::Value::from(()))]),
+        Some(each) => {
+            let mut rows = values::rows(table(tables, &each.table)?)?;
+            if lang == Lang::En {
+                values::in_english(&mut rows);
+            }
+            let mut units = Vec::new();
+            for row in rows {
+                let key = row.get(&each.key).filter(|v| !v.is_none()).ok_or_else(|| {
+                    Diagnostic::invalid(format!(
+                        "for_each: table \"{}\" has no column \"{}\" (or a row where it is null)",
+                        each.table, each.key
+                    ))
+                    .hint("`for_each: {table: units, key: unit_id}` names the column that names each report")
+                })?;
+                units.push((file_safe(&key.to_string()), minijinja::Value::from(row)));
+            }
+            let mut seen = std::collections::HashSet::new();
+            if let Some((dup, _)) = units.iter().find(|(k, _)| !seen.insert(k.clone())) {
+                return Err(Diagnostic::invalid(format!(
+                    "for_each: two rows of \"{}\" have the key \"{dup}\"; each report needs its own file",
+                    each.table
+                )));
+            }
+            Ok(units)
+        }
+    }
+}
+
 /// The unit's texts (`texts:`), each without its front matter. A text says
 /// who may read it in its front matter (`audience: public` or `audience:
 /// internal`); a text that does not say is internal, since case stories and
@@ -686,6 +749,8 @@ fn missing_texts(config: &ReportSinkConfig, ctx: &RunContext, units: &[(String, 
             let path = ctx.input_path(&ctx.interpolate(source.path())?.replace("{unit}", unit))?;
             if !path.is_file() {
                 missing.push(format!("texts.{name}: {}", path.display()));
+            } else if std::fs::read_to_string(&path).is_ok_and(|t| t.contains(TO_WRITE)) {
+                missing.push(format!("texts.{name}: {} (a draft: it still holds {TO_WRITE})", path.display()));
             }
         }
     }
@@ -699,7 +764,7 @@ fn missing_texts(config: &ReportSinkConfig, ctx: &RunContext, units: &[(String, 
         if missing.len() == 1 { "is" } else { "are" },
         missing.join("\n  ")
     ))
-    .hint("write each one (report markup; `{unit}` in a text's path names one file per unit), or declare the text as `{path: …, optional: true}` where a unit may have none"))
+    .hint("write each one (report markup; `{unit}` in a text's path names one file per unit; `sunward init --texts` drafts them), or declare the text as `{path: …, optional: true}` where a unit may have none"))
 }
 
 fn read_texts(
@@ -718,7 +783,7 @@ fn read_texts(
         }
         if placeholders && !path.exists() {
             let file = crate::sinks::report::template::escape_markup(&path.display().to_string());
-            texts.insert(name.clone(), format!("**【待补充】** texts.{name}：{file}\n"));
+            texts.insert(name.clone(), format!("**{TO_WRITE}** texts.{name}：{file}\n"));
             continue;
         }
         let text = std::fs::read_to_string(&path).map_err(|e| {
@@ -924,7 +989,7 @@ fn template_error(path: &Path, e: &minijinja::Error, place: &str) -> Diagnostic 
     };
     let detail = e.detail().map(|d| format!(": {d}")).unwrap_or_default();
     Diagnostic::runtime(format!("template {at}{place}: {}{detail}", e.kind())).hint(
-        "figures come from metric(key, unit_type, unit_id, period); tables from tables.<name>; see docs/REPORTS.md",
+        "figures come from metric(key, unit_type, unit_id, period); tables from tables.<name>; see docs/TEMPLATES.md",
     )
 }
 
