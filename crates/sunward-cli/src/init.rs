@@ -183,7 +183,7 @@ fn xlsx_template(contract: &Contract) -> Result<Vec<u8>, rust_xlsxwriter::XlsxEr
             if let Some(&at) = col_of.get(&(table, column.name)) {
                 let n = column.codes.map_or(0, <[&str]>::len) as u32;
                 let letter = rust_xlsxwriter::utility::column_number_to_name(at);
-                let range = format!("=代码!${letter}$2:${letter}${}", n + 1);
+                let range = format!("='代码'!${letter}$2:${letter}${}", n + 1);
                 let mut message: String = column
                     .names
                     .iter()
@@ -365,5 +365,47 @@ pub fn run(registry: &Registry, dir: &Path, texts: bool, name: Option<&str>) -> 
             errln!("{}", d.render(None));
             d.kind.exit_code()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn param(text: &str, key: &str) -> String {
+        let line = text.lines().find(|l| l.trim_start().starts_with(&format!("{key}:"))).unwrap();
+        line.split_once(':').unwrap().1.trim().to_string()
+    }
+
+    #[test]
+    fn the_years_of_a_new_project_are_the_last_complete_ones() {
+        // (today, baseline_year, current_year, year, academic_year), worked out by hand.
+        let cases = [
+            ("2026-12-07", "2023", "2025", "2025", "2024"),
+            ("2026-08-31", "2022", "2024", "2025", "2024"),
+            ("2026-09-01", "2023", "2025", "2025", "2024"),
+            ("2027-01-01", "2023", "2025", "2026", "2025"),
+        ];
+        for (today, baseline, current, year, class_year) in cases {
+            let date = chrono::NaiveDate::parse_from_str(today, "%Y-%m-%d").unwrap();
+            let text = project_file("测试区", date);
+            assert_eq!(param(&text, "baseline_year"), baseline, "{today}");
+            assert_eq!(param(&text, "current_year"), current, "{today}");
+            assert_eq!(param(&text, "year"), year, "{today}");
+            assert_eq!(param(&text, "academic_year"), class_year, "{today}");
+            assert_eq!(param(&text, "report_date"), today);
+            assert!(workflow::is_workflow(&text), "the project file is a workflow");
+        }
+    }
+
+    #[test]
+    fn a_csv_template_has_the_chinese_header_of_every_column() {
+        let contract = Contract::builtin();
+        let text = csv_template(contract, "services");
+        let header: Vec<&str> = text.trim_start_matches('\u{feff}').trim_end().split(',').collect();
+        let spec = contract.table("services").unwrap();
+        assert_eq!(header.len(), spec.columns.len());
+        assert_eq!(header[0], "记录编号");
+        assert!(header.contains(&"服务类型"));
     }
 }

@@ -14,6 +14,7 @@ mod docs_flags;
 mod extend;
 mod hostile;
 mod metrics;
+mod own_data;
 mod privacy;
 mod provenance;
 mod pseudonymise;

@@ -316,48 +316,6 @@ fn offending_name(message: &str) -> Option<String> {
     None
 }
 
-#[cfg(test)]
-mod tests {
-    use super::offending_name;
-
-    #[test]
-    fn names_in_planning_errors() {
-        assert_eq!(
-            offending_name("Schema error: No field named servce_type. Valid fields are a.b").as_deref(),
-            Some("servce_type")
-        );
-        assert_eq!(offending_name("Schema error: No field named \"Foo\".").as_deref(), Some("Foo"));
-        assert_eq!(offending_name("No field named s.school_id.").as_deref(), Some("school_id"));
-        assert_eq!(offending_name("something else"), None);
-        assert_eq!(
-            offending_name("the query does not plan: ratio() is a function declared under `functions:` and …")
-                .as_deref(),
-            Some("ratio")
-        );
-    }
-}
-
-/// Each output that writes a document per row of a table, with that table
-/// computed before the run from only what it rests on ([`crate::preview`]);
-/// `Ok(None)` when it rests on a file not there yet (one that `made_earlier`
-/// says an earlier pipeline writes) or on a `produced_by` table.
-async fn per_row_tables<'p>(
-    plan: &'p Plan,
-    options: &crate::RunOptions,
-    made_earlier: &dyn Fn(&std::path::Path) -> bool,
-) -> Vec<(&'p sunward_core::validate::PlannedOutput, sunward_core::Result<Option<sunward_core::TableData>>)> {
-    let unreadable = unreadable_source(plan, made_earlier);
-    let mut tables = Vec::new();
-    for output in &plan.outputs {
-        let Some(table) = output.plugin.per_row(&output.config) else { continue };
-        let rows = crate::preview::table_rows(plan, &table, options, &unreadable)
-            .await
-            .map_err(|d| placed_at_output(plan, &output.name, d));
-        tables.push((output, rows));
-    }
-    tables
-}
-
 /// Whether a source cannot be read before the run: a `produced_by` table,
 /// or a file missing or written by an earlier pipeline of the workflow.
 fn unreadable_source<'a>(
@@ -474,7 +432,7 @@ pub async fn params_in_data(
         let Some(value) = plan.run.params.get(&param.name).map(|v| v.to_string()) else { continue };
         if !held.contains(&value) {
             let list: Vec<&str> = held.iter().map(String::as_str).collect();
-            let holds = if list.is_empty() { "none".to_string() } else { list.join(", ") };
+            let holds = if list.is_empty() { "nothing".to_string() } else { list.join(", ") };
             diags.push(at(Diagnostic::invalid(format!(
                 "{} = {value}, but the data has no records there ({place} holds: {holds})",
                 param.name
@@ -486,4 +444,46 @@ pub async fn params_in_data(
         }
     }
     diags
+}
+
+/// Each output that writes a document per row of a table, with that table
+/// computed before the run from only what it rests on ([`crate::preview`]);
+/// `Ok(None)` when it rests on a file not there yet (one that `made_earlier`
+/// says an earlier pipeline writes) or on a `produced_by` table.
+async fn per_row_tables<'p>(
+    plan: &'p Plan,
+    options: &crate::RunOptions,
+    made_earlier: &dyn Fn(&std::path::Path) -> bool,
+) -> Vec<(&'p sunward_core::validate::PlannedOutput, sunward_core::Result<Option<sunward_core::TableData>>)> {
+    let unreadable = unreadable_source(plan, made_earlier);
+    let mut tables = Vec::new();
+    for output in &plan.outputs {
+        let Some(table) = output.plugin.per_row(&output.config) else { continue };
+        let rows = crate::preview::table_rows(plan, &table, options, &unreadable)
+            .await
+            .map_err(|d| placed_at_output(plan, &output.name, d));
+        tables.push((output, rows));
+    }
+    tables
+}
+
+#[cfg(test)]
+mod tests {
+    use super::offending_name;
+
+    #[test]
+    fn names_in_planning_errors() {
+        assert_eq!(
+            offending_name("Schema error: No field named servce_type. Valid fields are a.b").as_deref(),
+            Some("servce_type")
+        );
+        assert_eq!(offending_name("Schema error: No field named \"Foo\".").as_deref(), Some("Foo"));
+        assert_eq!(offending_name("No field named s.school_id.").as_deref(), Some("school_id"));
+        assert_eq!(offending_name("something else"), None);
+        assert_eq!(
+            offending_name("the query does not plan: ratio() is a function declared under `functions:` and …")
+                .as_deref(),
+            Some("ratio")
+        );
+    }
 }
