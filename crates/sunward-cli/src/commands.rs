@@ -44,7 +44,7 @@ fn prepare(
     }
 }
 
-fn tokio_runtime() -> Result<tokio::runtime::Runtime, i32> {
+pub(crate) fn tokio_runtime() -> Result<tokio::runtime::Runtime, i32> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| {
         errln!("{}", Diagnostic::runtime("cannot start the async runtime").caused_by(e).render(None));
         1
@@ -52,7 +52,7 @@ fn tokio_runtime() -> Result<tokio::runtime::Runtime, i32> {
 }
 
 /// `path` made absolute against the current folder, `..` resolved lexically.
-fn absolute(path: &Path) -> PathBuf {
+pub(crate) fn absolute(path: &Path) -> PathBuf {
     let joined =
         if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir().unwrap_or_default().join(path) };
     sunward_engine::manifest::normalize(&joined)

@@ -278,12 +278,10 @@ fn draft_texts(registry: &Registry, dir: &Path) -> Result<(Vec<PathBuf>, usize),
     }
     let out = dir.join("out");
     let flow = workflow::load(&project, &[], &out).map_err(|diags| workflow::print_errors(&project, &diags))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| {
-        errln!("{}", Diagnostic::runtime("cannot start the async runtime").caused_by(e).render(None));
-        1
-    })?;
-    let out_abs = std::path::absolute(&out).unwrap_or(out.clone());
-    let made_earlier = |f: &Path| std::path::absolute(f).is_ok_and(|f| f.starts_with(&out_abs));
+    let runtime = crate::commands::tokio_runtime()?;
+    // What an earlier pipeline writes (inside out/) is not there yet, as in `validate`.
+    let out_abs = crate::commands::absolute(&out);
+    let made_earlier = |f: &Path| crate::commands::absolute(f).starts_with(&out_abs);
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let mut written = Vec::new();
     let mut skipped = 0;
