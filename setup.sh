@@ -88,9 +88,7 @@ SUNWARD_PSEUDONYM_KEY="$(cat sample-data/project-exports/DEMO-KEY-NOT-SECRET.txt
   $S run pipelines/project-exports.yaml --out out/project-canonical --quiet
 
 echo "setup: computing the metrics and the annual reviews of the sample project"
-$S run pipelines/metrics.yaml --set data_dir=sample-data/project \
-  --set baseline_year=2024 --set current_year=2024 --out out/project --quiet
-$S run pipelines/annual-review.yaml --out out/project --quiet
+$S run pipelines/project.yaml --out out/project --quiet
 
 echo "setup: the districts' metrics and reports (one workflow run each)"
 $S run pipelines/district.yaml --out out/taicang --quiet

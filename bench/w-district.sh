@@ -29,8 +29,8 @@ years=(--set baseline_year=2022 --set current_year=2024)
 metrics="metrics=$work/out/metrics.parquet"
 "$bin" run pipelines/metrics.yaml --set "data_dir=$data" "${years[@]}" --out "$work/out" --quiet
 "$bin" run pipelines/annual-review.yaml --set "data_dir=$data" --set "$metrics" --set year=2024 \
-  --set academic_year=2023 --set "texts_dir=$texts/annual-review" --out "$work/out" --quiet
+  --set academic_year=2023 --set "texts_dir=$texts/annual-review" --set report_date=2025-10-20 --out "$work/out" --quiet
 "$bin" run pipelines/district-comparison.yaml --set "data_dir=$data" --set "$metrics" "${years[@]}" \
-  --out "$work/out" --quiet
+  --set report_date=2025-10-20 --out "$work/out" --quiet
 "$bin" run pipelines/government-summary.yaml --set "data_dir=$data" --set "$metrics" "${years[@]}" \
-  --set "texts_dir=$texts/government-summary" --out "$work/out" --quiet
+  --set "texts_dir=$texts/government-summary" --set report_date=2025-10-20 --out "$work/out" --quiet

@@ -203,10 +203,34 @@ fn functions(registry: &Registry, args: &PluginsArgs) -> i32 {
     0
 }
 
+/// A value for each parameter the pipeline requires (one without a default):
+/// the functions it declares do not depend on them, and describing them
+/// needs no data folder or report date.
+fn stand_ins(pipeline: &std::path::Path) -> Vec<String> {
+    use sunward_core::yaml::{self, Node};
+    let Ok(text) = std::fs::read_to_string(pipeline) else { return Vec::new() };
+    let Ok(root) = yaml::parse(&text, "") else { return Vec::new() };
+    let Some(params) = root.get("params").and_then(Node::as_map) else { return Vec::new() };
+    params
+        .iter()
+        .filter(|(_, spec)| spec.get("default").is_none())
+        .filter_map(|(name, spec)| {
+            let value = match spec.get("type").and_then(Node::as_str)? {
+                "int" | "float" => "0",
+                "bool" => "false",
+                "date" => "2000-01-01",
+                "path" => ".",
+                _ => "",
+            };
+            Some(format!("{}={value}", name.scalar_text()?))
+        })
+        .collect()
+}
+
 /// The SQL functions a pipeline declares in YAML, described like the registry's.
 fn declared_functions(registry: &Registry, pipeline: &std::path::Path) -> Result<Vec<FunctionInfo>, i32> {
     let options = sunward_core::ValidateOptions {
-        sets: Vec::new(),
+        sets: stand_ins(pipeline),
         cwd: std::env::current_dir().unwrap_or_default(),
         out_dir: std::path::PathBuf::from("out"),
         today: chrono::Local::now().date_naive(),

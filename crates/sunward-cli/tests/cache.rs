@@ -99,6 +99,8 @@ fn a_cached_source_is_reused_until_its_file_or_settings_change() {
     let output = Command::new(env!("CARGO_BIN_EXE_sunward"))
         .arg("run")
         .arg(repo("pipelines/annual-review.yaml"))
+        .args(["--set", "report_date=2026-01-20", "--set"])
+        .arg(format!("texts_dir={}", repo("pipelines/texts/annual-review").display()))
         .arg("--set")
         .arg(format!("data_dir={}", data.join("../data").display()))
         .arg("--set")

@@ -32,7 +32,7 @@ fn sunward(args: &[String]) {
 
 fn run(pipeline: &str, sets: &[&str], out: &Path) {
     let mut args = vec!["run".to_string(), format!("pipelines/{pipeline}"), "--quiet".into()];
-    for s in sets {
+    for s in common::sample_settings(pipeline).iter().map(String::as_str).chain(sets.iter().copied()) {
         args.push("--set".into());
         args.push(s.to_string());
     }

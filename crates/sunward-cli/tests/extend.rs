@@ -258,7 +258,7 @@ fn a_failing_error_check_stops_the_run_before_any_output_and_a_warning_is_record
 
 #[test]
 fn the_metrics_tests_pass_and_a_broken_expectation_shows_the_difference() {
-    let output = sunward(&repo(), &["test", "pipelines/metrics.yaml"]);
+    let output = sunward(&repo(), &["test", "pipelines/metrics.yaml", "--set", "data_dir=sample-data/project"]);
     ok(&output);
     let (stdout, _) = text(&output);
     for name in ["cases", "closed_loop", "incident_rate", "outcomes", "service_reach"] {

@@ -137,7 +137,7 @@ fn data_stays_data_in_reports() {
     common::run_metrics(&data, 2023, 2024, &out);
     let run = Command::new(env!("CARGO_BIN_EXE_sunward"))
         .current_dir(repo())
-        .args(["run", "pipelines/district-comparison.yaml", "--quiet"])
+        .args(["run", "pipelines/district-comparison.yaml", "--quiet", "--set", "report_date=2025-10-15"])
         .args(["--set", &format!("data_dir={}", data.display())])
         .args(["--set", &format!("metrics={}", out.join("metrics.parquet").display())])
         .args(["--set", "baseline_year=2023", "--out", out.to_str().unwrap()])

@@ -162,3 +162,34 @@ fn the_own_data_page_runs_as_written_and_borrows_nothing_from_the_samples() {
         }
     }
 }
+
+/// No pipeline a project runs (those `sunward init` ships: the metrics and
+/// the three reports) borrows from the samples by default: no data folder,
+/// texts folder, metrics table of another run, or printed date is a default
+/// (the sample workflows `pipelines/district.yaml` and `pipelines/project.yaml`
+/// and a project's `sunward.yaml` say them). The demonstrations of the
+/// samples themselves (`first.yaml`, `project-exports.yaml`, `screening-loop.yaml`)
+/// read their sample by default on purpose.
+#[test]
+fn no_shipped_pipeline_defaults_to_sample_content() {
+    use sunward_core::yaml::{self, Node};
+    let mut checked = 0;
+    for name in ["metrics.yaml", "district-comparison.yaml", "government-summary.yaml", "annual-review.yaml"] {
+        let path = repo().join("pipelines").join(name);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let root = yaml::parse(&text, "").unwrap();
+        let params = root.get("params").and_then(Node::as_map).unwrap();
+        for (key, spec) in params {
+            let param = key.scalar_text().unwrap();
+            let Some(default) = spec.get("default") else { continue };
+            let value = default.raw.clone().unwrap_or_else(|| default.as_str().unwrap_or_default().to_string());
+            let ty = spec.get("type").and_then(Node::as_str).unwrap_or_default();
+            assert!(ty != "date", "{name}: {param} defaults to the date {value}");
+            for sample in ["sample-data", "texts/", "../out/"] {
+                assert!(!value.contains(sample), "{name}: {param} defaults to {value}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "the shipped pipelines' defaults were read ({checked})");
+}

@@ -23,7 +23,14 @@ fn copy_fixture(to: &Path) {
 /// The district comparison on `data`, reading `out/metrics.parquet`, into `out`.
 fn comparison(data: &Path, out: &Path, extra: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sunward"));
-    cmd.current_dir(repo()).args(["run", "pipelines/district-comparison.yaml", "--quiet", "--set"]);
+    cmd.current_dir(repo()).args([
+        "run",
+        "pipelines/district-comparison.yaml",
+        "--quiet",
+        "--set",
+        "report_date=2025-10-15",
+        "--set",
+    ]);
     cmd.arg(format!("data_dir={}", data.display()));
     cmd.arg("--set").arg(format!("metrics={}", out.join("metrics.parquet").display()));
     cmd.args(["--set", "baseline_year=2023", "--out"]).arg(out);
@@ -113,7 +120,14 @@ fn a_report_refuses_metrics_computed_with_other_parameters_or_without_a_manifest
 
     // The metrics used baseline 2023; the report defaults to 2022.
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sunward"));
-    cmd.current_dir(repo()).args(["run", "pipelines/district-comparison.yaml", "--quiet", "--set"]);
+    cmd.current_dir(repo()).args([
+        "run",
+        "pipelines/district-comparison.yaml",
+        "--quiet",
+        "--set",
+        "report_date=2025-10-15",
+        "--set",
+    ]);
     cmd.arg(format!("data_dir={}", data.display()));
     cmd.arg("--set").arg(format!("metrics={}", out.join("metrics.parquet").display()));
     cmd.arg("--out").arg(&out);
@@ -130,7 +144,14 @@ fn a_report_refuses_metrics_computed_with_other_parameters_or_without_a_manifest
     let metrics_dir = dir.path().join("other");
     common::run_metrics(&repo().join("sample-data/taicang"), 2023, 2024, &metrics_dir);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sunward"));
-    cmd.current_dir(repo()).args(["run", "pipelines/district-comparison.yaml", "--quiet", "--set"]);
+    cmd.current_dir(repo()).args([
+        "run",
+        "pipelines/district-comparison.yaml",
+        "--quiet",
+        "--set",
+        "report_date=2025-10-15",
+        "--set",
+    ]);
     cmd.arg(format!("data_dir={}", data.display()));
     cmd.arg("--set").arg(format!("metrics={}", metrics_dir.join("metrics.parquet").display()));
     cmd.args(["--set", "baseline_year=2023", "--out"]).arg(&out);
@@ -140,7 +161,7 @@ fn a_report_refuses_metrics_computed_with_other_parameters_or_without_a_manifest
     // `sunward validate` says the same before anything runs.
     let output = Command::new(env!("CARGO_BIN_EXE_sunward"))
         .current_dir(repo())
-        .args(["validate", "pipelines/district-comparison.yaml", "--set"])
+        .args(["validate", "pipelines/district-comparison.yaml", "--set", "report_date=2025-10-15", "--set"])
         .arg(format!("data_dir={}", data.display()))
         .arg("--set")
         .arg(format!("metrics={}", out.join("metrics.parquet").display()))

@@ -58,7 +58,7 @@ fn taicang_review(dir: &Path) -> TaicangReview {
 /// `sunward run pipelines/<pipeline> --quiet --set … --out OUT`, whatever its outcome.
 fn run_unchecked(pipeline: &str, sets: &[String], out: &Path) -> Output {
     let mut args = vec!["run".to_string(), format!("pipelines/{pipeline}"), "--quiet".into()];
-    for s in sets {
+    for s in common::sample_settings(pipeline).iter().chain(sets) {
         args.push("--set".into());
         args.push(s.clone());
     }

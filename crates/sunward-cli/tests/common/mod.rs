@@ -135,3 +135,20 @@ pub fn fenced_blocks(text: &str, lang: &str) -> Vec<String> {
     }
     blocks
 }
+
+/// The settings a shipped report pipeline has no default for (its data, its
+/// report date, its texts), as the sample workflows give them, with paths
+/// from the repository root: given first, so a test's own `--set` wins.
+pub fn sample_settings(pipeline: &str) -> Vec<String> {
+    let settings: &[&str] = match pipeline {
+        "annual-review.yaml" => {
+            &["data_dir=sample-data/project", "report_date=2026-01-20", "texts_dir=pipelines/texts/annual-review"]
+        }
+        "government-summary.yaml" => {
+            &["data_dir=sample-data/taicang", "report_date=2025-10-20", "texts_dir=pipelines/texts/government-summary"]
+        }
+        "district-comparison.yaml" => &["data_dir=sample-data/taicang", "report_date=2025-10-15"],
+        _ => &[],
+    };
+    settings.iter().map(|s| s.to_string()).collect()
+}

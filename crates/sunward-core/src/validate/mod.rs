@@ -204,6 +204,9 @@ struct Validator {
     warnings: Vec<Diagnostic>,
 }
 
+/// What `${out}` stands for in a path parameter's default: the output folder.
+const OUT_VAR: &str = "${out}";
+
 /// Whether `name` can be a table name in SQL without quoting.
 pub fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
@@ -604,7 +607,16 @@ impl Validator {
         let mut ok = true;
         for p in params {
             if let Some(default) = &p.default {
-                match ParamValue::parse(p.ty, default, dir) {
+                // `${out}` in a path's default is the run's output folder
+                // (`metrics: ${out}/metrics.parquet`: the table this --out holds).
+                let (default, base) = match p.ty {
+                    ParamType::Path if default.contains(OUT_VAR) => (
+                        std::borrow::Cow::Owned(default.replace(OUT_VAR, &options.out_dir.display().to_string())),
+                        options.cwd.as_path(),
+                    ),
+                    _ => (std::borrow::Cow::Borrowed(default.as_str()), dir),
+                };
+                match ParamValue::parse(p.ty, &default, base) {
                     Ok(v) => {
                         values.insert(p.name.clone(), v);
                     }
