@@ -76,9 +76,13 @@ params:
   # comparison and the government summary cover baseline_year to current_year.
   baseline_year: {baseline}
   current_year: {current}
-  # The annual review: the calendar year it reviews, and the academic year
-  # of its class coverage.
+  # The annual review: the year it reviews, a calendar year (period:
+  # calendar) or an academic year (period: academic); the year set beside
+  # it (compare_year; 0 is the year before); and, for a calendar year, the
+  # academic year of its class coverage.
+  period: calendar
   year: {year}
+  compare_year: 0
   academic_year: {class_year}
   # The date printed on every report (fixed, so that a rerun gives the same files).
   report_date: {today}

@@ -842,3 +842,53 @@ fn each_district_gets_its_own_document_number_and_recipient() {
         }
     }
 }
+
+/// An academic-year review covers September to August: its title and period
+/// say so, its figures count the services of those months (the case
+/// sessions counted here from the export itself), and it is set beside the
+/// comparison year it is given, which here holds only four months.
+#[test]
+fn an_academic_year_review_covers_september_to_august() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let data = repo().join("sample-data/project");
+    metrics(&data, 2024, 2024, &out);
+    run("annual-review.yaml", &["period=academic".into(), "year=2024".into()], &out);
+    let html = std::fs::read_to_string(out.join("annual-review_2024_KS-ORG1.html")).unwrap();
+
+    // The organisation's case sessions from 1 September 2024 to 31 August 2025, from the export.
+    let read = |file: &str| csv::Reader::from_path(data.join(file)).unwrap();
+    let mut schools = read("schools.csv");
+    let header = schools.headers().unwrap().clone();
+    let col = |h: &csv::StringRecord, name: &str| h.iter().position(|c| c == name).unwrap();
+    let (school_col, org_col) = (col(&header, "school_id"), col(&header, "org_id"));
+    let ours: Vec<String> = schools
+        .records()
+        .map(|r| r.unwrap())
+        .filter(|r| &r[org_col] == "KS-ORG1")
+        .map(|r| r[school_col].to_string())
+        .collect();
+    let mut services = read("services.csv");
+    let header = services.headers().unwrap().clone();
+    let (school, kind, date) = (col(&header, "school_id"), col(&header, "service_type"), col(&header, "service_date"));
+    let sessions = services
+        .records()
+        .map(|r| r.unwrap())
+        .filter(|r| ours.contains(&r[school].to_string()) && &r[kind] == "case_session")
+        .filter(|r| ("2024-09-01"..="2025-08-31").contains(&&r[date]))
+        .count();
+    assert!(sessions > 10, "the export has case sessions in AY2024 ({sessions})");
+
+    assert!(html.contains("2024学年学校社会工作服务年报"), "the title names the academic year");
+    assert!(html.contains("2024年9月—2025年8月"), "the period runs September to August");
+    assert!(html.contains(&format!("一对一个案辅导{sessions}次")), "{sessions} case sessions in AY2024");
+    assert!(html.contains("数据中没有2023学年的服务或驻校记录"), "AY2023 is not in the data");
+
+    // Set beside another year: AY2025 holds only September to December 2025.
+    let again = dir.path().join("again");
+    metrics(&data, 2024, 2024, &again);
+    run("annual-review.yaml", &["period=academic".into(), "year=2024".into(), "compare_year=2025".into()], &again);
+    let html = std::fs::read_to_string(again.join("annual-review_2024_KS-ORG1.html")).unwrap();
+    assert!(html.contains("二、与2025学年比较"), "the heading names the comparison year");
+    assert!(html.contains("数据中2025学年的记录从9月1日开始、到12月31日为止，只有4个月"), "a part year, by its months");
+}

@@ -166,8 +166,10 @@ fn placeholders(config: &ReportSinkConfig, ctx: &RunContext, audience: Audience)
 pub struct Breakdown {
     /// The metric whose parts the rows are, e.g. `participants.growth_class`.
     pub metric: String,
-    /// The period of every row (`${year}` takes a parameter).
-    pub period: String,
+    /// The period of every row (`${year}` takes a parameter); without it,
+    /// each row's `period` column says its own.
+    #[serde(default)]
+    pub period: Option<String>,
     /// The column naming each part (e.g. `topic`).
     pub by: String,
     /// The column holding each part's count (e.g. `students`).
@@ -886,12 +888,13 @@ fn add_breakdown(
     tables: &[TableData],
     ctx: &RunContext,
 ) -> Result<()> {
-    let period = ctx.interpolate(&breakdown.period)?;
+    // One period for every row, or each row's own `period` column.
+    let fixed = breakdown.period.as_deref().map(|p| ctx.interpolate(p)).transpose()?;
     let rows = values::rows(table(tables, name)?)?;
     let text = |row: &BTreeMap<String, minijinja::Value>, c: &str| -> Result<String> {
         row.get(c).filter(|v| !v.is_none()).map(|v| v.to_string()).ok_or_else(|| {
             Diagnostic::invalid(format!("breakdowns.{name}: table \"{name}\" has no column \"{c}\" (or a null in it)"))
-                .hint("a breakdown table has unit_type, unit_id, the `by` column and the `value` column")
+                .hint("a breakdown table has unit_type, unit_id, the `by` column and the `value` column (and `period`, when the breakdown names none)")
         })
     };
     let mut parts: Vec<String> = Vec::new();
@@ -907,26 +910,36 @@ fn add_breakdown(
         if !parts.contains(&part) {
             parts.push(part.clone());
         }
-        cells.push((text(row, "unit_type")?, text(row, "unit_id")?, part, value));
+        let period = match &fixed {
+            Some(p) => p.clone(),
+            None => text(row, "period")?,
+        };
+        cells.push((text(row, "unit_type")?, text(row, "unit_id")?, period, part, value));
     }
-    // The parts of a unit the table lists are all its parts (a part it lacks is 0); a unit
-    // whose metric is 0 has every part 0. Other units (a district the table does not
-    // cover) get no parts.
-    let mut units: Vec<(String, String)> = cells.iter().map(|(t, u, _, _)| (t.clone(), u.clone())).collect();
-    units.extend(
-        figures
-            .iter()
-            .filter(|((_, _, p, m), v)| *p == period && *m == breakdown.metric && **v == Some(0.0))
-            .map(|((t, u, _, _), _)| (t.clone(), u.clone())),
-    );
-    units.sort();
-    units.dedup();
-    for (t, u) in &units {
-        for part in &parts {
-            figures.insert(t, u, &period, part, Some(0.0));
+    let mut periods: Vec<String> = cells.iter().map(|(_, _, p, _, _)| p.clone()).chain(fixed).collect();
+    periods.sort();
+    periods.dedup();
+    // In each period, the parts of a unit the table lists are all its parts
+    // (a part it lacks is 0); a unit whose metric is 0 has every part 0.
+    // Other units (a district the table does not cover) get no parts.
+    for period in &periods {
+        let mut units: Vec<(String, String)> =
+            cells.iter().filter(|(_, _, p, _, _)| p == period).map(|(t, u, _, _, _)| (t.clone(), u.clone())).collect();
+        units.extend(
+            figures
+                .iter()
+                .filter(|((_, _, p, m), v)| p == period && *m == breakdown.metric && **v == Some(0.0))
+                .map(|((t, u, _, _), _)| (t.clone(), u.clone())),
+        );
+        units.sort();
+        units.dedup();
+        for (t, u) in &units {
+            for part in &parts {
+                figures.insert(t, u, period, part, Some(0.0));
+            }
         }
     }
-    for (t, u, part, value) in cells {
+    for (t, u, period, part, value) in cells {
         figures.insert(&t, &u, &period, &part, Some(value));
     }
     let role = catalogue.role(&breakdown.metric).unwrap_or(Role::Count { adds: Adds::Sum });
