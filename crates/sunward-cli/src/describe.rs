@@ -418,13 +418,120 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
-/// `sunward schema`.
-pub fn schema(registry: &Registry) -> i32 {
-    let schema = sunward_core::schema::pipeline_schema(registry);
-    let text = serde_json::to_string_pretty(&schema).unwrap_or_default();
-    let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "{text}");
+/// `sunward schema` (`--markdown`: the reference of every key, as in docs/PIPELINE-KEYS.md).
+pub fn schema(registry: &Registry, markdown: bool) -> i32 {
+    let text = if markdown {
+        keys_markdown(registry)
+    } else {
+        let schema = sunward_core::schema::pipeline_schema(registry);
+        serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
+    };
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
     0
+}
+
+/// Text for one cell of a Markdown table: one line, `|` escaped.
+fn cell(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ").replace('|', "\\|")
+}
+
+/// A Markdown table of settings: key, type, required or default, meaning.
+fn fields_table(out: &mut String, fields: &[Field]) {
+    if fields.is_empty() {
+        out.push_str("(no settings)\n");
+        return;
+    }
+    out.push_str("| key | type | required / default | meaning |\n|---|---|---|---|\n");
+    for f in fields {
+        let status = if f.required {
+            "required".to_string()
+        } else {
+            match &f.default {
+                Some(Value::Null) | None => "optional".to_string(),
+                Some(Value::Object(m)) if m.is_empty() => "optional".to_string(),
+                Some(Value::Array(a)) if a.is_empty() => "optional".to_string(),
+                Some(d) => format!("`{d}`"),
+            }
+        };
+        let _ = writeln!(out, "| `{}` | {} | {status} | {} |", f.name, cell(&f.ty), cell(&f.description));
+    }
+}
+
+/// The settings of each part of a schema that is a mapping of its own (a
+/// report's `for_each`, a text with settings), one table each.
+fn parts_tables(out: &mut String, schema: &Value, within: &str, shown_elsewhere: &[String]) {
+    let Some(defs) = schema.get("$defs").and_then(Value::as_object) else { return };
+    for (name, def) in defs {
+        if def.get("properties").is_none() || shown_elsewhere.contains(name) {
+            continue;
+        }
+        let mut part = def.clone();
+        if let Value::Object(map) = &mut part {
+            map.insert("$defs".into(), Value::Object(defs.clone()));
+        }
+        let about = def.get("description").and_then(Value::as_str).map(cell).unwrap_or_default();
+        let _ = writeln!(out, "\n#### {name} (in `{within}`)\n\n{about}\n");
+        fields_table(out, &fields(&part));
+    }
+}
+
+/// Every key of a pipeline file and of a workflow file, generated from the
+/// schemas of the pipeline format and of every registered plugin.
+fn keys_markdown(registry: &Registry) -> String {
+    let mut out = String::from(
+        "# Pipeline keys\n\n\
+         Every key a pipeline file, a workflow file and each plugin accept, with its type, its default and \
+         what it means. Generated from the code by `sunward schema --markdown` (a test keeps this file equal \
+         to it); `sunward plugins NAME` shows a plugin's example too.\n",
+    );
+    let schema = sunward_core::schema::pipeline_schema(registry);
+    out.push_str("\n## A pipeline file\n\n");
+    fields_table(&mut out, &fields(&schema));
+    // The entries of the sections whose entries are mappings of their own (checks, functions, packages).
+    let defs = schema.get("$defs").cloned().unwrap_or_default();
+    for (key, property) in schema.get("properties").and_then(Value::as_object).into_iter().flatten() {
+        let entry = property.get("items").or_else(|| property.get("additionalProperties"));
+        let Some(mut entry) = entry.filter(|e| e.get("properties").is_some()).cloned() else { continue };
+        if let Value::Object(map) = &mut entry {
+            map.insert("$defs".into(), defs.clone());
+        }
+        let _ = writeln!(out, "\n## An entry of `{key}:`\n");
+        fields_table(&mut out, &fields(&entry));
+    }
+    // The parts a plugin or the source options own are shown with them.
+    let def_names = |schema: &Value| -> Vec<String> {
+        schema.get("$defs").and_then(Value::as_object).map(|d| d.keys().cloned().collect()).unwrap_or_default()
+    };
+    let shared = serde_json::to_value(sunward_core::schemars::schema_for!(SourceOptions)).unwrap_or_default();
+    let mut elsewhere = def_names(&shared);
+    for h in registry.iter() {
+        elsewhere.extend(def_names(&h.plugin().schema()));
+    }
+    parts_tables(&mut out, &schema, "a pipeline file", &elsewhere);
+    out.push_str("\n## A workflow file\n\nA file with `pipelines:` and no `sources`, `steps` or `outputs`.\n\n");
+    out.push_str("| key | meaning |\n|---|---|\n");
+    for (key, meaning) in crate::workflow::KEYS.iter().chain(crate::workflow::ENTRY_KEYS_DOC) {
+        let _ = writeln!(out, "| `{key}` | {} |", cell(meaning));
+    }
+    out.push_str("\n## Options every source has\n\n");
+    fields_table(&mut out, &fields(&shared));
+    parts_tables(&mut out, &shared, "source options", &[]);
+    let step = serde_json::to_value(sunward_core::schemars::schema_for!(StepOptions)).unwrap_or_default();
+    out.push_str("\n## Options every step has\n\n");
+    fields_table(&mut out, &fields(&step));
+    for kind in [PluginKind::Source, PluginKind::Transform, PluginKind::Sink] {
+        let mut plugins: Vec<_> = registry.iter().filter(|h| h.kind() == kind).collect();
+        plugins.sort_by_key(|h| h.plugin().info().name);
+        let _ = writeln!(out, "\n## {} (under `{}:`)", plural(kind), kind.section());
+        for h in plugins {
+            let info = h.plugin().info();
+            let _ = writeln!(out, "\n### `{}`\n\n{}\n", info.name, cell(info.description));
+            let schema = h.plugin().schema();
+            fields_table(&mut out, &fields(&schema));
+            parts_tables(&mut out, &schema, info.name, &[]);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -66,8 +66,9 @@ enum Command {
     Test(TestArgs),
     /// Describe the plugins this binary knows: settings, shared options, example.
     Plugins(PluginsArgs),
-    /// Print the JSON Schema (draft 2020-12) of the pipeline format, for editors.
-    Schema,
+    /// Print the JSON Schema (draft 2020-12) of the pipeline format, for editors
+    /// (with --markdown, the reference of every key, as in docs/PIPELINE-KEYS.md).
+    Schema(SchemaArgs),
     /// Generate the nine canonical tables of a preset or custom data set (deterministic).
     Datagen(DatagenArgs),
     /// Print the data contract: the canonical tables, their columns, codes and rules (as a pipeline extends them, with --pipeline).
@@ -78,6 +79,15 @@ enum Command {
     /// Serve a cluster that `sunward run --engine ballista://HOST:PORT` runs SQL steps on.
     #[command(subcommand)]
     Cluster(cluster::ClusterCommand),
+}
+
+/// Arguments of `sunward schema`.
+#[derive(Debug, Args)]
+struct SchemaArgs {
+    /// Print every key of a pipeline and a workflow file, and every plugin's
+    /// settings, as Markdown (docs/PIPELINE-KEYS.md) instead of the JSON Schema.
+    #[arg(long)]
+    markdown: bool,
 }
 
 /// Arguments of `sunward init`.
@@ -379,7 +389,7 @@ where
         Command::Validate(args) => commands::validate(&registry, &args),
         Command::Test(args) => test::run_any(&registry, &args.pipeline, &args.sets),
         Command::Plugins(args) => describe::plugins(&registry, &args),
-        Command::Schema => describe::schema(&registry),
+        Command::Schema(args) => describe::schema(&registry, args.markdown),
         Command::Datagen(args) => datagen::run(&args),
         Command::Contract(args) => contract::run(&args, &registry),
         Command::Init(args) => init::run(&registry, &args.dir, args.texts, args.name.as_deref()),

@@ -35,6 +35,25 @@ use sunward_core::params::{ParamType, ParamValue};
 use sunward_core::yaml::{self, Node, Value};
 use sunward_core::{Diagnostic, Location};
 
+/// The keys a workflow file may have, with what each means (for the generated reference).
+pub const KEYS: &[(&str, &str)] = &[
+    ("name", "the workflow's name (required)"),
+    ("description", "what it is for"),
+    (
+        "params",
+        "shared values: each goes to every listed pipeline that declares it (a relative path is relative to the workflow's folder; ${out} is the --out folder)",
+    ),
+    ("pipelines", "the pipelines to run in order into one --out folder: a file name, or a mapping with the keys below"),
+];
+/// The keys of a pipeline entry written as a mapping, with what each means.
+pub const ENTRY_KEYS_DOC: &[(&str, &str)] = &[
+    ("pipeline", "(in an entry) the pipeline file, relative to the workflow's folder"),
+    (
+        "name",
+        "(in an entry) the name the run goes by instead of the pipeline's own (its manifest is manifest-<name>.json): one pipeline may then run twice",
+    ),
+    ("set", "(in an entry) values for this pipeline only, over the shared ones"),
+];
 /// The keys a workflow file may have.
 const TOP_KEYS: &[&str] = &["name", "description", "params", "pipelines"];
 /// The keys of a pipeline entry written as a mapping.

@@ -178,3 +178,24 @@ fn every_pipeline_key_a_document_writes_is_one_the_schema_has() {
     assert!(wrong.is_empty(), "keys the code does not have:\n{}", wrong.join("\n"));
     assert!(entries >= 15, "only {entries} entries found: the scan is broken");
 }
+
+/// docs/PIPELINE-KEYS.md is the reference `sunward schema --markdown` prints
+/// from the code: every key of a pipeline, a workflow and each plugin.
+#[test]
+fn the_pipeline_keys_reference_is_what_the_code_prints() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_sunward"))
+        .args(["schema", "--markdown"])
+        .output()
+        .expect("runs");
+    assert!(output.status.success());
+    let printed = String::from_utf8(output.stdout).unwrap();
+    let committed = std::fs::read_to_string(common::repo().join("docs/PIPELINE-KEYS.md")).unwrap();
+    assert!(
+        committed == printed,
+        "docs/PIPELINE-KEYS.md is out of date: run `sunward schema --markdown > docs/PIPELINE-KEYS.md`"
+    );
+    for key in ["sources", "for_each", "in_data", "max_rejected", "draft"] {
+        assert!(printed.contains(&format!("| `{key}` |")), "{key} in the reference");
+    }
+    assert!(printed.contains("### `report`") && printed.contains("## A workflow file"));
+}
