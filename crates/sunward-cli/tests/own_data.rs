@@ -193,3 +193,29 @@ fn no_shipped_pipeline_defaults_to_sample_content() {
     }
     assert!(checked > 20, "the shipped pipelines' defaults were read ({checked})");
 }
+
+/// `validate` refuses a review of a year the exports hold nothing of, of
+/// either kind, naming the years they do hold, before anything runs (exit 2).
+#[test]
+fn validate_refuses_a_review_year_with_no_records() {
+    let validate = |sets: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sunward"));
+        cmd.current_dir(repo()).args(["validate", "pipelines/project.yaml"]);
+        for set in sets {
+            cmd.args(["--set", set]);
+        }
+        cmd.output().unwrap()
+    };
+    let output = validate(&["year=2019"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("year = 2019, but the data has no records there"), "{stderr}");
+    assert!(stderr.contains("record_years.year holds: 2024, 2025"), "the calendar years present: {stderr}");
+
+    // An academic year: the sample runs from September 2024, so AY2023 is empty.
+    let output = validate(&["period=academic", "year=2023"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("year = 2023") && stderr.contains("holds: 2024, 2025"), "{stderr}");
+    assert!(validate(&["period=academic", "year=2024"]).status.success());
+}
