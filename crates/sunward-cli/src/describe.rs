@@ -378,18 +378,22 @@ fn field_json(field: &Field) -> Value {
     })
 }
 
+/// `required` or `optional`, or `Err` with the default to show.
+fn status(f: &Field) -> Result<String, &Value> {
+    if f.required {
+        return Ok("required".to_string());
+    }
+    match &f.default {
+        Some(Value::Null) | None => Ok("optional".to_string()),
+        Some(Value::Object(m)) if m.is_empty() => Ok("optional".to_string()),
+        Some(Value::Array(a)) if a.is_empty() => Ok("optional".to_string()),
+        Some(d) => Err(d),
+    }
+}
+
 fn write_fields(out: &mut String, fields: &[Field]) {
     for f in fields {
-        let status = if f.required {
-            "required".to_string()
-        } else {
-            match &f.default {
-                Some(Value::Null) | None => "optional".to_string(),
-                Some(Value::Object(m)) if m.is_empty() => "optional".to_string(),
-                Some(Value::Array(a)) if a.is_empty() => "optional".to_string(),
-                Some(d) => format!("default: {d}"),
-            }
-        };
+        let status = status(f).unwrap_or_else(|d| format!("default: {d}"));
         let _ = writeln!(out, "    {} ({}; {status})", f.name, f.ty);
         if !f.description.is_empty() {
             for line in wrap(&f.description, 88) {
@@ -443,16 +447,7 @@ fn fields_table(out: &mut String, fields: &[Field]) {
     }
     out.push_str("| key | type | required / default | meaning |\n|---|---|---|---|\n");
     for f in fields {
-        let status = if f.required {
-            "required".to_string()
-        } else {
-            match &f.default {
-                Some(Value::Null) | None => "optional".to_string(),
-                Some(Value::Object(m)) if m.is_empty() => "optional".to_string(),
-                Some(Value::Array(a)) if a.is_empty() => "optional".to_string(),
-                Some(d) => format!("`{d}`"),
-            }
-        };
+        let status = status(f).unwrap_or_else(|d| format!("`{d}`"));
         let _ = writeln!(out, "| `{}` | {} | {status} | {} |", f.name, cell(&f.ty), cell(&f.description));
     }
 }

@@ -22,20 +22,19 @@ fn copy_fixture(to: &Path) {
 
 /// The district comparison on `data`, reading `out/metrics.parquet`, into `out`.
 fn comparison(data: &Path, out: &Path, extra: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sunward"));
-    cmd.current_dir(repo()).args([
-        "run",
-        "pipelines/district-comparison.yaml",
-        "--quiet",
-        "--set",
-        "report_date=2025-10-15",
-        "--set",
-    ]);
-    cmd.arg(format!("data_dir={}", data.display()));
-    cmd.arg("--set").arg(format!("metrics={}", out.join("metrics.parquet").display()));
+    let mut cmd = comparison_run(data, &out.join("metrics.parquet"));
     cmd.args(["--set", "baseline_year=2023", "--out"]).arg(out);
     cmd.args(extra);
     cmd.output().unwrap()
+}
+
+/// `sunward run` of the district comparison on `data` with the metrics table `metrics`.
+fn comparison_run(data: &Path, metrics: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sunward"));
+    cmd.current_dir(repo()).args(["run", "pipelines/district-comparison.yaml", "--quiet"]);
+    cmd.args(["--set", "report_date=2025-10-15", "--set"]).arg(format!("data_dir={}", data.display()));
+    cmd.arg("--set").arg(format!("metrics={}", metrics.display()));
+    cmd
 }
 
 fn refused(output: &Output) -> String {
@@ -119,17 +118,7 @@ fn a_report_refuses_metrics_computed_with_other_parameters_or_without_a_manifest
     common::run_metrics(&data, 2023, 2024, &out);
 
     // The metrics used baseline 2023; the report defaults to 2022.
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sunward"));
-    cmd.current_dir(repo()).args([
-        "run",
-        "pipelines/district-comparison.yaml",
-        "--quiet",
-        "--set",
-        "report_date=2025-10-15",
-        "--set",
-    ]);
-    cmd.arg(format!("data_dir={}", data.display()));
-    cmd.arg("--set").arg(format!("metrics={}", out.join("metrics.parquet").display()));
+    let mut cmd = comparison_run(&data, &out.join("metrics.parquet"));
     cmd.arg("--out").arg(&out);
     let stderr = refused(&cmd.output().unwrap());
     assert!(stderr.contains("parameter `baseline_year`: 2023 for `metrics`, 2022 in this run"), "{stderr}");
@@ -143,17 +132,7 @@ fn a_report_refuses_metrics_computed_with_other_parameters_or_without_a_manifest
     // The metrics of other data (the sample district) read with this data_dir.
     let metrics_dir = dir.path().join("other");
     common::run_metrics(&repo().join("sample-data/taicang"), 2023, 2024, &metrics_dir);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sunward"));
-    cmd.current_dir(repo()).args([
-        "run",
-        "pipelines/district-comparison.yaml",
-        "--quiet",
-        "--set",
-        "report_date=2025-10-15",
-        "--set",
-    ]);
-    cmd.arg(format!("data_dir={}", data.display()));
-    cmd.arg("--set").arg(format!("metrics={}", metrics_dir.join("metrics.parquet").display()));
+    let mut cmd = comparison_run(&data, &metrics_dir.join("metrics.parquet"));
     cmd.args(["--set", "baseline_year=2023", "--out"]).arg(&out);
     let stderr = refused(&cmd.output().unwrap());
     assert!(stderr.contains("input schools.csv") && stderr.contains("input enrolment.csv"), "{stderr}");
