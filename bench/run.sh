@@ -105,7 +105,7 @@ measure metrics "$BIN" run pipelines/metrics.yaml --set "data_dir=$csv_data" --s
   --set current_year=2024 --out "$WORK/out/sunward-metrics" --quiet --no-cache
 rows+=("| \`metrics.yaml\` on the $CSV_ROWS-row district, CSV (every figure of the metrics) | $MEDIAN s, $PEAK MiB | no DuckDB script yet | — |")
 measure w_district bench/w-district.sh "$BIN" "$csv_data" "$WORK/w-district"
-rows+=("| the $CSV_ROWS-row district's report set from an empty cache (bench/w-district.sh: metrics, annual reviews, comparison, summary; HTML and PDF) | $MEDIAN s, $PEAK MiB | — | — |")
+rows+=("| the $CSV_ROWS-row district's report set from an empty cache (bench/w-district.sh: metrics, annual reviews, comparison, summary; HTML, PDF and Word, one workflow in one process) | $MEDIAN s, $PEAK MiB | — | — |")
 
 # Opt-in scale jobs (one run each; no DuckDB script computes every metric yet):
 # BIG_CSV_ROWS=10000000 runs metrics.yaml on that many CSV service rows under

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One district's whole report set, as bench/run.sh times it: the metrics,
 # the annual review of the organisation and of each school it serves, the
-# district comparison and the government summary, each in HTML and PDF,
+# district comparison and the government summary (HTML, PDF and Word),
 # starting from an empty cache of checked sources (so the metrics read and
 # check every export, and the reports take them from the cache).
 #
@@ -25,12 +25,24 @@ if [ ! -d "$texts" ]; then
 fi
 export SUNWARD_CACHE_DIR="$work/cache"
 rm -rf "$SUNWARD_CACHE_DIR" "$work/out"
-years=(--set baseline_year=2022 --set current_year=2024)
-metrics="metrics=$work/out/metrics.parquet"
-"$bin" run pipelines/metrics.yaml --set "data_dir=$data" "${years[@]}" --out "$work/out" --quiet
-"$bin" run pipelines/annual-review.yaml --set "data_dir=$data" --set "$metrics" --set year=2024 \
-  --set academic_year=2023 --set "texts_dir=$texts/annual-review" --set report_date=2025-10-20 --out "$work/out" --quiet
-"$bin" run pipelines/district-comparison.yaml --set "data_dir=$data" --set "$metrics" "${years[@]}" \
-  --set report_date=2025-10-20 --out "$work/out" --quiet
-"$bin" run pipelines/government-summary.yaml --set "data_dir=$data" --set "$metrics" "${years[@]}" \
-  --set "texts_dir=$texts/government-summary" --set report_date=2025-10-20 --out "$work/out" --quiet
+# The whole set as one workflow, run by one process (as a project made with
+# `sunward init` runs it): the inputs hashed once, the cache opened once.
+repo=$PWD
+abs() { case "$1" in /*) printf '%s' "$1" ;; *) printf '%s/%s' "$repo" "$1" ;; esac; }
+cat > "$work/district.yaml" <<YAML
+name: w_district
+params:
+  data_dir: $(abs "$data")
+  baseline_year: 2022
+  current_year: 2024
+  year: 2024
+  academic_year: 2023
+  report_date: 2025-10-20
+  metrics: \${out}/metrics.parquet
+pipelines:
+  - $repo/pipelines/metrics.yaml
+  - {pipeline: $repo/pipelines/annual-review.yaml, set: {texts_dir: $(abs "$texts")/annual-review}}
+  - $repo/pipelines/district-comparison.yaml
+  - {pipeline: $repo/pipelines/government-summary.yaml, set: {texts_dir: $(abs "$texts")/government-summary}}
+YAML
+"$bin" run "$work/district.yaml" --out "$work/out" --quiet
