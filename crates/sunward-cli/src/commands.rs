@@ -30,8 +30,7 @@ fn prepare(
     runtime: &tokio::runtime::Runtime,
     text: &PipelineText,
 ) -> Result<(Plan, Vec<Diagnostic>), i32> {
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let options = ValidateOptions { sets: sets.to_vec(), cwd, out_dir, today: chrono::Local::now().date_naive() };
+    let options = ValidateOptions::now(sets.to_vec(), out_dir);
     let plan = validate_file(pipeline, registry, &options).map_err(|diags| text.print_errors(&diags))?;
     let diags = runtime.block_on(sunward_engine::check(&plan));
     let (errors, mut warnings): (Vec<Diagnostic>, Vec<Diagnostic>) = diags.into_iter().partition(Diagnostic::is_error);
@@ -78,19 +77,13 @@ fn prepare_workflow(
     against_inputs: bool,
 ) -> Result<workflow::Workflow, i32> {
     let flow = workflow::load(path, sets, out).map_err(|diags| workflow::print_errors(path, &diags))?;
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let runtime = tokio_runtime()?;
     let out_abs = absolute(out);
     let made_earlier = |f: &Path| absolute(f).starts_with(&out_abs);
     let mut code = 0;
     let mut said = std::collections::HashSet::new();
     for stage in &flow.stages {
-        let options = ValidateOptions {
-            sets: stage.sets.clone(),
-            cwd: cwd.clone(),
-            out_dir: out.to_path_buf(),
-            today: chrono::Local::now().date_naive(),
-        };
+        let options = ValidateOptions::now(stage.sets.clone(), out.to_path_buf());
         match validate_file(&stage.pipeline, registry, &options) {
             Err(diags) => code = code.max(PipelineText::read(&stage.pipeline).print_errors(&diags)),
             // Its inputs are there, unless an earlier pipeline writes them (inside --out).

@@ -200,12 +200,7 @@ pub fn run(args: &ContractArgs, registry: &sunward_core::Registry) -> i32 {
     let contract = match &args.pipeline {
         None => Contract::builtin(),
         Some(pipeline) => {
-            let options = sunward_core::ValidateOptions {
-                sets: args.set.clone(),
-                cwd: std::env::current_dir().unwrap_or_default(),
-                out_dir: std::path::PathBuf::from("out"),
-                today: chrono::Local::now().date_naive(),
-            };
+            let options = sunward_core::ValidateOptions::now(args.set.clone(), std::path::PathBuf::from("out"));
             match sunward_core::validate_file(pipeline, registry, &options) {
                 Ok(plan) => plan.contract,
                 Err(diags) => return crate::report::PipelineText::read(pipeline).print_errors(&diags),

@@ -229,12 +229,7 @@ fn stand_ins(pipeline: &std::path::Path) -> Vec<String> {
 
 /// The SQL functions a pipeline declares in YAML, described like the registry's.
 fn declared_functions(registry: &Registry, pipeline: &std::path::Path) -> Result<Vec<FunctionInfo>, i32> {
-    let options = sunward_core::ValidateOptions {
-        sets: stand_ins(pipeline),
-        cwd: std::env::current_dir().unwrap_or_default(),
-        out_dir: std::path::PathBuf::from("out"),
-        today: chrono::Local::now().date_naive(),
-    };
+    let options = sunward_core::ValidateOptions::now(stand_ins(pipeline), std::path::PathBuf::from("out"));
     let plan = sunward_core::validate_file(pipeline, registry, &options)
         .map_err(|diags| crate::report::PipelineText::read(pipeline).print_errors(&diags))?;
     Ok(plan

@@ -51,7 +51,8 @@ fn project_file(name: &str, today: chrono::NaiveDate) -> String {
     let baseline = current - 2;
     // The last complete calendar year.
     let year = today.year() - 1;
-    let class_year = academic_year(chrono::NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or(today)) - 1;
+    // The academic year that ended in it (2024 for 2025), for class coverage.
+    let class_year = year - 1;
     format!(
         r#"# The project {name}: its settings, said once, and every report they make.
 #
@@ -286,16 +287,10 @@ fn draft_texts(registry: &Registry, dir: &Path) -> Result<(Vec<PathBuf>, usize),
     // What an earlier pipeline writes (inside out/) is not there yet, as in `validate`.
     let out_abs = crate::commands::absolute(&out);
     let made_earlier = |f: &Path| crate::commands::absolute(f).starts_with(&out_abs);
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let mut written = Vec::new();
     let mut skipped = 0;
     for stage in &flow.stages {
-        let options = ValidateOptions {
-            sets: stage.sets.clone(),
-            cwd: cwd.clone(),
-            out_dir: out.clone(),
-            today: chrono::Local::now().date_naive(),
-        };
+        let options = ValidateOptions::now(stage.sets.clone(), out.clone());
         let plan = validate_file(&stage.pipeline, registry, &options)
             .map_err(|diags| PipelineText::read(&stage.pipeline).print_errors(&diags))?;
         let drafts = runtime

@@ -422,13 +422,7 @@ fn run_test(
         };
         all_sets.push(format!("{k}={value}"));
     }
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let options_v = ValidateOptions {
-        sets: all_sets,
-        cwd,
-        out_dir: work.path().join("out"),
-        today: chrono::Local::now().date_naive(),
-    };
+    let options_v = ValidateOptions::now(all_sets, work.path().join("out"));
     let plan = validate_file(pipeline, registry, &options_v)?;
     let plan = test_plan(plan, &test, test_path, registry, work.path()).map_err(|d| vec![d])?;
     let checked = runtime.block_on(sunward_engine::check(&plan));
@@ -535,13 +529,7 @@ pub fn run(registry: &Registry, pipeline: &Path, sets: &[String]) -> i32 {
             return 1;
         }
     };
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let options_v = ValidateOptions {
-        sets: sets.to_vec(),
-        cwd,
-        out_dir: scratch.path().to_path_buf(),
-        today: chrono::Local::now().date_naive(),
-    };
+    let options_v = ValidateOptions::now(sets.to_vec(), scratch.path().to_path_buf());
     let mut plan = match validate_file(pipeline, registry, &options_v) {
         Ok(plan) => plan,
         Err(diags) => return text.print_errors(&diags),

@@ -394,6 +394,9 @@ pub async fn params_in_data(
 ) -> Vec<Diagnostic> {
     let unreadable = unreadable_source(plan, made_earlier);
     let mut diags = Vec::new();
+    // Each table once, however many parameters name it (a trend's first and
+    // last year); `None` when it cannot be computed before the run.
+    let mut tables: std::collections::HashMap<String, Option<sunward_core::TableData>> = Default::default();
     for param in &plan.pipeline.params {
         let Some(place) = &param.in_data else { continue };
         let location = sunward_core::Location {
@@ -407,23 +410,31 @@ pub async fn params_in_data(
                 .hint("e.g. `in_data: periods.academic_year`")));
             continue;
         };
-        let rows = match crate::preview::table_rows(plan, table, options, &unreadable).await {
-            Ok(Some(rows)) => rows,
-            Ok(None) => continue,
-            Err(d) => {
-                diags.push(at(d));
-                continue;
-            }
-        };
+        if !tables.contains_key(table) {
+            let rows = match crate::preview::table_rows(plan, table, options, &unreadable).await {
+                Ok(rows) => rows,
+                Err(d) => {
+                    diags.push(at(d));
+                    None
+                }
+            };
+            tables.insert(table.to_string(), rows);
+        }
+        let Some(rows) = &tables[table] else { continue };
         let mut held = std::collections::BTreeSet::new();
         for batch in &rows.batches {
             let Some(values) = batch.column_by_name(column) else {
                 diags.push(at(Diagnostic::invalid(format!("in_data: the table {table} has no column {column}"))));
                 break;
             };
-            let Ok(text) = datafusion::arrow::compute::cast(values, &datafusion::arrow::datatypes::DataType::Utf8)
-            else {
-                continue;
+            let text = match datafusion::arrow::compute::cast(values, &datafusion::arrow::datatypes::DataType::Utf8) {
+                Ok(text) => text,
+                Err(e) => {
+                    diags.push(at(Diagnostic::invalid(format!(
+                        "in_data: the column {place} cannot be read as text: {e}"
+                    ))));
+                    break;
+                }
             };
             if let Some(text) = text.as_any().downcast_ref::<datafusion::arrow::array::StringArray>() {
                 held.extend(text.iter().flatten().map(str::to_string));

@@ -60,6 +60,19 @@ pub struct ValidateOptions {
     pub today: NaiveDate,
 }
 
+impl ValidateOptions {
+    /// Options for a command run now: `--set` paths against the current
+    /// folder, `as_of` today (the local date).
+    pub fn now(sets: Vec<String>, out_dir: PathBuf) -> Self {
+        ValidateOptions {
+            sets,
+            cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+            out_dir,
+            today: chrono::Local::now().date_naive(),
+        }
+    }
+}
+
 /// A source ready to run.
 #[derive(Clone)]
 pub struct PlannedSource {
