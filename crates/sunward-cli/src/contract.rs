@@ -61,6 +61,12 @@ fn describe(table: &TableSpec, c: &ColumnSpec) -> Described {
             rules.push(format!("not before `{first}`"));
         }
     }
+    for group in table.one_of {
+        if group.contains(&c.name) {
+            let others: Vec<String> = group.iter().filter(|o| **o != c.name).map(|o| format!("`{o}`")).collect();
+            rules.push(format!("set exactly when {} is empty", others.join(" and ")));
+        }
+    }
     Described {
         name: c.name,
         ty: if c.codes.is_some() { "code".to_string() } else { c.ty.to_string() },
@@ -98,6 +104,7 @@ const BAD_ROWS: &[&str] = &[
     "a code outside its list (after the source's `values:` mapping);",
     "a number below its minimum or above its maximum; a date before 2000-01-01 or more than a year after the run's `as_of` date; a date before the one it must follow;",
     "a key that the table it refers to does not hold (`school_id`, `case_id`, `class_id`);",
+    "none, or more than one, of a group of columns of which a row sets exactly one (a service names its school or its district centre);",
     "a repeated unique key: the first good row keeps it, each later one is rejected and names the first;",
     "a field longer than 1 MiB or holding a NUL character; a line with more (or, unless `short_rows: pad`, fewer) fields than the header.",
 ];

@@ -69,7 +69,7 @@ enum Command {
     /// Print the JSON Schema (draft 2020-12) of the pipeline format, for editors
     /// (with --markdown, the reference of every key, as in docs/PIPELINE-KEYS.md).
     Schema(SchemaArgs),
-    /// Generate the nine canonical tables of a preset or custom data set (deterministic).
+    /// Generate the canonical tables of a preset or custom data set (deterministic).
     Datagen(DatagenArgs),
     /// Print the data contract: the canonical tables, their columns, codes and rules (as a pipeline extends them, with --pipeline).
     Contract(ContractArgs),
@@ -247,7 +247,7 @@ struct DatagenArgs {
     /// `custom` (sizes from --schools, --districts, --years, --scale, --service-rows).
     #[arg(long, value_enum)]
     preset: PresetArg,
-    /// The folder for the nine tables (created if missing).
+    /// The folder for the tables (created if missing).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// The seed: the same seed gives byte-identical files.

@@ -159,8 +159,9 @@ fn the_contract_as_a_pipeline_sees_it_marks_what_the_project_added() {
     assert!(line("primary_issue").contains("cyberbullying (added) 网络欺凌, abuse (added) 虐待 / 侵害"));
     assert!(line("primary_issue").contains("bullying 校园欺凌"));
     assert!(text.lines().any(|l| l.trim_start().starts_with("grade ") && l.contains("added by the project; 1 to 12")));
-    assert!(text.contains("\nfollowups (added by the project) — one row is a follow-up owed on a case"));
-    // The new table's reference to cases, required.
+    assert!(line("kind").contains("school_meeting (added) 校内约谈"), "{text}");
+    assert!(line("due_on").contains("required"), "{text}");
+    // The shipped table's reference to cases, made required.
     assert!(
         text.lines().any(|l| l.trim_start().starts_with("case_id ")
             && l.contains("required")
@@ -169,7 +170,7 @@ fn the_contract_as_a_pipeline_sees_it_marks_what_the_project_added() {
     // Without --pipeline, the shipped contract, which has none of it.
     let shipped = sunward(&repo(), &["contract"]);
     let shipped = String::from_utf8(shipped.stdout).unwrap();
-    assert!(!shipped.contains("cyberbullying") && !shipped.contains("followups"));
+    assert!(!shipped.contains("cyberbullying") && !shipped.contains("school_meeting"));
 }
 
 #[test]

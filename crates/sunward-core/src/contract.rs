@@ -148,6 +148,9 @@ pub struct TableSpec {
     pub unique: &'static [&'static [&'static str]],
     /// Pairs of date columns where the second, when set, may not be before the first.
     pub ordered_dates: &'static [(&'static str, &'static str)],
+    /// Groups of columns of which every row sets exactly one (a service belongs to a school
+    /// or to a district centre).
+    pub one_of: &'static [&'static [&'static str]],
 }
 
 impl TableSpec {
@@ -347,6 +350,8 @@ const BUILTIN: &[(&str, &str)] = &[
     ("contract/incidents.yaml", include_str!("../../../contract/incidents.yaml")),
     ("contract/outcomes.yaml", include_str!("../../../contract/outcomes.yaml")),
     ("contract/attendance.yaml", include_str!("../../../contract/attendance.yaml")),
+    ("contract/centres.yaml", include_str!("../../../contract/centres.yaml")),
+    ("contract/followups.yaml", include_str!("../../../contract/followups.yaml")),
 ];
 
 /// Every table of the built-in contract, in order.
@@ -368,6 +373,9 @@ struct TableFile {
     /// Pairs of dates, the second not before the first.
     #[serde(default)]
     ordered_dates: Vec<(String, String)>,
+    /// Groups of columns of which each row sets exactly one.
+    #[serde(default)]
+    one_of: Vec<Vec<String>>,
     /// The columns, in order (read from the YAML map itself, to keep its order and places).
     columns: serde_json::Map<String, serde_json::Value>,
 }
@@ -467,10 +475,24 @@ fn table_from_node(root: &Node, file: &str) -> Result<TableSpec, Vec<Diagnostic>
     check_named(root, file, "unique", &table.unique, &known, &mut errors);
     let pairs: Vec<Vec<String>> = table.ordered_dates.iter().map(|(a, b)| vec![a.clone(), b.clone()]).collect();
     check_named(root, file, "ordered_dates", &pairs, &known, &mut errors);
+    check_named(root, file, "one_of", &table.one_of, &known, &mut errors);
+    for (i, group) in table.one_of.iter().enumerate() {
+        let required: Vec<&String> =
+            group.iter().filter(|c| table.columns.get(c.as_str()).is_some_and(|v| v["required"] == true)).collect();
+        if group.len() < 2 || !required.is_empty() {
+            let place = root.find(&[PathPart::Key("one_of".into()), PathPart::Index(i)], false);
+            errors.push(
+                Diagnostic::invalid("a `one_of` group names two or more columns, none of them required")
+                    .at(Some(place.location(file)))
+                    .hint("e.g. `one_of: [[school_id, centre_id]]`: each row sets exactly one of them"),
+            );
+        }
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
     let unique: Vec<&'static [&'static str]> = table.unique.into_iter().map(leak_all).collect();
+    let one_of: Vec<&'static [&'static str]> = table.one_of.into_iter().map(leak_all).collect();
     let ordered: Vec<(&'static str, &'static str)> =
         table.ordered_dates.into_iter().map(|(a, b)| (leak(a), leak(b))).collect();
     Ok(TableSpec {
@@ -479,6 +501,7 @@ fn table_from_node(root: &Node, file: &str) -> Result<TableSpec, Vec<Diagnostic>
         columns: Box::leak(columns.into_boxed_slice()),
         unique: Box::leak(unique.into_boxed_slice()),
         ordered_dates: Box::leak(ordered.into_boxed_slice()),
+        one_of: Box::leak(one_of.into_boxed_slice()),
     })
 }
 
@@ -804,7 +827,7 @@ mod tests {
         assert_eq!(found[4].1, text.lines().nth(3).unwrap().find("nowhere").unwrap() + 1);
     }
 
-    /// The built-in contract, read from its YAML files, has the nine tables
+    /// The built-in contract, read from its YAML files, has the eleven tables
     /// and the rules the figures rest on.
     #[test]
     fn the_built_in_contract_is_read_from_its_files() {
@@ -820,9 +843,14 @@ mod tests {
                 "screenings",
                 "incidents",
                 "outcomes",
-                "attendance"
+                "attendance",
+                "centres",
+                "followups"
             ]
         );
+        // A service names its school or its district centre, never both, never neither.
+        assert_eq!(table("services").unwrap().one_of, &[&["school_id", "centre_id"][..]]);
+        assert!(!table("services").unwrap().column("school_id").unwrap().required);
         let services = table("services").unwrap();
         let participants = services.column("participants").unwrap();
         assert_eq!(
@@ -834,7 +862,21 @@ mod tests {
         assert_eq!(types.codes.unwrap().len(), 13);
         assert!(types.labels.contains(&("面询", "consultation")));
         assert!(services.column("school_id").unwrap().headers.contains(&"学校编号"));
-        assert_eq!(table("cases").unwrap().ordered_dates, &[("opened_on", "closed_on")]);
+        assert_eq!(table("cases").unwrap().ordered_dates, &[("opened_on", "closed_on"), ("leave_on", "returned_on")]);
+    }
+
+    #[test]
+    fn a_one_of_group_names_two_optional_columns() {
+        let text = "table: t\nrow: r\none_of:\n  - [a, b]\n  - [a]\n  - [a, c]\n  - [a, nowhere]\ncolumns:\n  a: {type: string}\n  b: {type: string}\n  c: {type: string, required: true}\n";
+        let errors = parse_table(text, "t.yaml").unwrap_err();
+        let found: Vec<(String, usize)> =
+            errors.iter().map(|e| (e.message.clone(), e.location.as_ref().unwrap().line)).collect();
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(found[0].0.contains("`nowhere`"), "{found:?}");
+        assert_eq!(found[1], ("a `one_of` group names two or more columns, none of them required".to_string(), 5));
+        assert_eq!(found[2].1, 6);
+        let good = "table: t\nrow: r\none_of:\n  - [a, b]\ncolumns:\n  a: {type: string}\n  b: {type: string}\n";
+        assert_eq!(parse_table(good, "t.yaml").unwrap().one_of, &[&["a", "b"][..]]);
     }
 
     #[test]

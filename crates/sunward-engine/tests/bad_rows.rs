@@ -72,7 +72,14 @@ fn required_value_missing() {
         rejects_file("missing_required.csv", &i),
         rows(&[
             ["missing_required.csv", "line 3", "worker_id", "missing required value", ""],
-            ["missing_required.csv", "line 4", "school_id", "missing required value", ""],
+            // A service names its school or its district centre: this one names neither.
+            [
+                "missing_required.csv",
+                "line 4",
+                "school_id",
+                "none of school_id, centre_id is set: a row names exactly one",
+                "",
+            ],
         ])
     );
 }
@@ -210,6 +217,30 @@ fn references_to_keys_another_source_lacks() {
 }
 
 #[test]
+fn a_service_names_its_school_or_its_centre_not_both() {
+    // Line 2 is a school's, line 4 a district centre's hotline call; line 3 names both.
+    let i = load("school_and_centre.csv", "services");
+    assert_eq!(counts(&i), (3, 2, 1));
+    assert_eq!(
+        rejects_file("school_and_centre.csv", &i),
+        rows(&[[
+            "school_and_centre.csv",
+            "line 3",
+            "centre_id",
+            "school_id and centre_id are both set: a row names exactly one",
+            "C1"
+        ]])
+    );
+}
+
+#[test]
+fn a_centre_export_without_a_school_column_loads() {
+    // The centre's own export has no school_id column at all.
+    let i = load("centre_only.csv", "services");
+    assert_eq!(counts(&i), (2, 2, 0));
+}
+
+#[test]
 fn closed_before_opened() {
     let i = load("closed_before_opened.csv", "cases");
     assert_eq!(counts(&i), (2, 1, 1));
@@ -319,7 +350,7 @@ fn a_missing_required_column_fails_the_whole_load() {
 fn a_header_without_rows_is_an_empty_table() {
     let i = load("header_only.csv", "services");
     assert_eq!(counts(&i), (0, 0, 0));
-    assert_eq!(i.schema.fields().len(), 12);
+    assert_eq!(i.schema.fields().len(), 13);
     assert_eq!(i.batches.iter().map(|b| b.num_rows()).sum::<usize>(), 0);
 }
 

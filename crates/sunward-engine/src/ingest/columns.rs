@@ -331,6 +331,15 @@ fn check_rules(rules: &Rules<'_>, arrays: &[ArrayRef], flagged: &mut [bool]) {
             _ => {}
         }
     }
+    for group in &rules.one_of {
+        let present: Vec<&ArrayRef> = group.iter().filter_map(|(_, at)| arrays.get((*at)?)).collect();
+        let rows = arrays.first().map_or(0, |a| a.len());
+        for i in 0..rows {
+            if present.iter().filter(|a| a.is_valid(i)).count() != 1 {
+                flag(i);
+            }
+        }
+    }
     for (a, b) in &rules.ordered {
         let (Some(x), Some(y)) = (arrays.get(*a), arrays.get(*b)) else { continue };
         if x.data_type() != &DataType::Date32 || y.data_type() != &DataType::Date32 {

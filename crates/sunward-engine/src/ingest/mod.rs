@@ -789,6 +789,9 @@ struct Rules<'a> {
     as_of: NaiveDate,
     /// Pairs of columns (by position) whose dates must not go backwards.
     ordered: Vec<(usize, usize)>,
+    /// Groups of columns of which a row sets exactly one: each column's name and position
+    /// (none when the file has no such column, which is then empty in every row).
+    one_of: Vec<Vec<(&'static str, Option<usize>)>>,
     /// For each column, the key values its references must be among (when checked).
     held: Vec<Option<&'a HashSet<String>>>,
     /// The unique key's columns, by position (a contract table has one key at most).
@@ -899,6 +902,29 @@ impl Rules<'_> {
             {
                 broken.push(reject(&cb.name, format!("{} before {}", cb.name, ca.name), cell_text(row, cb.source)));
             }
+        }
+        for group in &self.one_of {
+            // Set as written: a value broken by another rule still counts as given.
+            let written = |i: usize| {
+                values.get(i).is_some_and(|v| *v != Typed::Null)
+                    || columns.get(i).is_some_and(|c| !cell_text(row, c.source).trim().is_empty())
+            };
+            let set: Vec<&(&str, Option<usize>)> = group.iter().filter(|(_, at)| at.is_some_and(written)).collect();
+            if set.len() == 1 {
+                continue;
+            }
+            let names: Vec<&str> = group.iter().map(|(name, _)| *name).collect();
+            // Reported under the first column, or the second one set.
+            let (column, at) = if set.is_empty() { group[0] } else { *set[1] };
+            let rule = if set.is_empty() {
+                format!("none of {} is set: a row names exactly one", names.join(", "))
+            } else {
+                let both: Vec<&str> = set.iter().map(|(name, _)| *name).collect();
+                let all = if both.len() == 2 { "both" } else { "all" };
+                format!("{} are {all} set: a row names exactly one", both.join(" and "))
+            };
+            let original = at.and_then(|i| columns.get(i)).map(|c| cell_text(row, c.source)).unwrap_or_default();
+            broken.push(reject(column, rule, original));
         }
         (values, broken)
     }
@@ -1017,6 +1043,9 @@ pub fn ingest_into(
             .map(|s| {
                 s.ordered_dates.iter().filter_map(|(a, b)| Some((layout.position(a)?, layout.position(b)?))).collect()
             })
+            .unwrap_or_default(),
+        one_of: spec
+            .map(|s| s.one_of.iter().map(|g| g.iter().map(|c| (*c, layout.position(c))).collect()).collect())
             .unwrap_or_default(),
         held: columns
             .iter()
