@@ -31,7 +31,7 @@ pub const SOURCE_OPTION_KEYS: &[&str] = &[
 ];
 
 /// The keys every step accepts besides its plugin's own (see [`StepOptions`]).
-pub const STEP_OPTION_KEYS: &[&str] = &["materialize"];
+pub const STEP_OPTION_KEYS: &[&str] = &["materialize", "internal"];
 
 /// Settings every step accepts, whatever its plugin.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -45,6 +45,12 @@ pub struct StepOptions {
     /// is every step of a run with `--memory-limit`.
     #[serde(default)]
     pub materialize: bool,
+    /// The table lists single cases or students (an overdue list with case
+    /// numbers): it is for the people who act on it, never for publication.
+    /// A public report that reads it is refused before anything runs; counts
+    /// made from it by another step may be published as usual.
+    #[serde(default)]
+    pub internal: bool,
 }
 
 /// A parsed pipeline file.

@@ -608,6 +608,13 @@ pub trait Sink: Plugin {
     fn preflight(&self, _config: &Self::Config, _ctx: &RunContext) -> Vec<Diagnostic> {
         Vec::new()
     }
+    /// Whether what it writes is published (a public report): such an
+    /// output may not read a table marked `internal: true`. Defaults to
+    /// false (data files are working files for the people who run the
+    /// pipeline).
+    fn publishes(&self, _config: &Self::Config, _ctx: &RunContext) -> bool {
+        false
+    }
     /// The table it writes one document for each row of (a report's
     /// `for_each`), if any. Before anything runs, that table is computed
     /// from what it rests on and handed to [`Sink::preflight_rows`].
@@ -673,6 +680,8 @@ pub trait ErasedSink: ErasedPlugin {
     fn streams(&self) -> bool;
     /// [`Sink::preflight`].
     fn preflight(&self, config: &AnyConfig, ctx: &RunContext) -> Vec<Diagnostic>;
+    /// [`Sink::publishes`].
+    fn publishes(&self, config: &AnyConfig, ctx: &RunContext) -> bool;
     /// [`Sink::per_row`].
     fn per_row(&self, config: &AnyConfig) -> Option<String>;
     /// [`Sink::preflight_rows`].
@@ -737,6 +746,9 @@ impl<S: Sink> ErasedSink for Typed<S> {
     }
     fn preflight(&self, config: &AnyConfig, ctx: &RunContext) -> Vec<Diagnostic> {
         self.0.preflight(typed::<S>(config), ctx)
+    }
+    fn publishes(&self, config: &AnyConfig, ctx: &RunContext) -> bool {
+        self.0.publishes(typed::<S>(config), ctx)
     }
     fn per_row(&self, config: &AnyConfig) -> Option<String> {
         self.0.per_row(typed::<S>(config))

@@ -187,11 +187,34 @@ pub async fn check(plan: &Plan) -> Vec<Diagnostic> {
         }
     }
     diags.extend(check_checks(plan, &session, &schemas).await);
+    diags.extend(internal_tables_published(plan));
     // What each output reads besides its tables (a report's template and catalogues).
     for output in &plan.outputs {
         for d in output.plugin.preflight(&output.config, &plan.run) {
             let d = if d.location.is_none() { d.at(place(PluginKind::Sink, &output.name)) } else { d };
             diags.push(if d.context.is_none() { d.in_context(format!("outputs.{}", output.name)) } else { d });
+        }
+    }
+    diags
+}
+
+/// A public output reading a table marked `internal: true`, as an error at the output.
+fn internal_tables_published(plan: &Plan) -> Vec<Diagnostic> {
+    let internal: Vec<&str> = plan.steps.iter().filter(|s| s.options.internal).map(|s| s.name.as_str()).collect();
+    let mut diags = Vec::new();
+    for output in &plan.outputs {
+        if internal.is_empty() || !output.plugin.publishes(&output.config, &plan.run) {
+            continue;
+        }
+        for table in output.inputs.iter().filter(|t| internal.contains(&t.as_str())) {
+            diags.push(
+                Diagnostic::invalid(format!(
+                    "`{table}` is marked `internal: true` (it lists single cases or students) and this output is public"
+                ))
+                .at(plan.location_of(PluginKind::Sink, &output.name))
+                .in_context(format!("outputs.{}", output.name))
+                .hint("print it in an internal edition (`audience: internal`), or publish counts made from it by another step"),
+            );
         }
     }
     diags

@@ -416,6 +416,12 @@ impl Sink for ReportSink {
         config.for_each.as_ref().map(|each| each.table.clone())
     }
 
+    /// A public edition is published; an audience that does not read counts as public.
+    fn publishes(&self, config: &ReportSinkConfig, ctx: &RunContext) -> bool {
+        let audience = ctx.interpolate(&config.audience).ok().and_then(|a| Audience::parse(&a));
+        audience != Some(Audience::Internal)
+    }
+
     /// Every unit's texts exist (unless an internal draft may mark a gap).
     fn preflight_rows(&self, config: &ReportSinkConfig, ctx: &RunContext, table: &TableData) -> Vec<Diagnostic> {
         let checked = (|| {
