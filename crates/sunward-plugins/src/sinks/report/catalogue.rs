@@ -72,6 +72,8 @@ pub struct Bilingual {
 pub enum Periods {
     /// Calendar years, academic years and terms.
     All,
+    /// Months too (`2025-06`), besides calendar years, academic years and terms.
+    MonthsAndAll,
     /// Academic years only.
     AcademicYears,
     /// Academic years and their terms.
@@ -84,6 +86,7 @@ impl Periods {
     fn describe(self) -> &'static str {
         match self {
             Periods::All => "all",
+            Periods::MonthsAndAll => "months and all",
             Periods::AcademicYears => "academic years",
             Periods::AcademicYearsAndTerms => "academic years and terms",
             Periods::CurrentAcademicYear => "the current academic year",
@@ -237,7 +240,7 @@ fn parse_onto(
                 docs.push(doc);
             }
             Err(e) => errors.push(Diagnostic::invalid(format!("metric `{key}`: {}", e.inner())).at(Some(at(node))).hint(
-                "`unit: {en: …, zh: …}`, `periods:` one of all, academic_years, academic_years_and_terms, current_academic_year",
+                "`unit: {en: …, zh: …}`, `periods:` one of all, months_and_all, academic_years, academic_years_and_terms, current_academic_year",
             )),
         }
         let entry: EntryFile = match serde_path_to_error::deserialize(rules) {
