@@ -15,6 +15,7 @@ mod extend;
 mod hostile;
 mod metrics;
 mod own_data;
+mod prevention;
 mod privacy;
 mod provenance;
 mod pseudonymise;
