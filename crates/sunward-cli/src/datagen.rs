@@ -1,6 +1,7 @@
-//! `sunward datagen`: write the nine canonical tables of a preset or custom
-//! data set with [`sunward_datagen`], showing progress on stderr (when it is a
-//! terminal) and a summary of rows per file on stdout.
+//! `sunward datagen`: write the eleven canonical tables of a preset or custom
+//! data set (and `centre_services`, the district centres' own rows of
+//! `services`) with [`sunward_datagen`], showing progress on stderr (when it
+//! is a terminal) and a summary of rows per file on stdout.
 //!
 //! Usage mistakes (custom sizes with a fixed preset, impossible sizes, an
 //! output folder that already holds the files) are diagnostics with exit code

@@ -1,9 +1,10 @@
 //! `sunward datagen` end to end, through the binary: byte-identical output for
-//! a seed (CSV and Parquet), other output for another seed, the `project`
-//! preset's 2025 figures counted by hand from its CSV files, every generated
-//! table loaded by a pipeline with `contract:` and no row rejected, the
-//! real-style exports loaded through header and value mappings, and clear
-//! errors with exit code 2 for bad arguments.
+//! a seed (CSV and Parquet, the prevention loop's files included), other
+//! output for another seed, the `project` preset's 2025 figures counted by
+//! hand from its CSV files, every generated file (the eleven tables and
+//! `centre_services`) loaded by a pipeline with `contract:` and no row
+//! rejected, the real-style exports loaded through header and value
+//! mappings, and clear errors with exit code 2 for bad arguments.
 
 use crate::common;
 
@@ -12,8 +13,21 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const TABLES: [&str; 9] =
-    ["schools", "enrolment", "classes", "services", "cases", "screenings", "incidents", "outcomes", "attendance"];
+/// The files datagen writes, with the contract table each one follows.
+const FILES: [(&str, &str); 12] = [
+    ("schools", "schools"),
+    ("enrolment", "enrolment"),
+    ("classes", "classes"),
+    ("services", "services"),
+    ("cases", "cases"),
+    ("screenings", "screenings"),
+    ("incidents", "incidents"),
+    ("outcomes", "outcomes"),
+    ("attendance", "attendance"),
+    ("centres", "centres"),
+    ("centre_services", "services"),
+    ("followups", "followups"),
+];
 
 fn sunward() -> Command {
     Command::new(env!("CARGO_BIN_EXE_sunward"))
@@ -43,8 +57,8 @@ fn same_seed_gives_identical_files() {
             ok(&datagen(&["--preset", "taicang", "--seed", "11", "--format", format, "--quiet"], out));
         }
         let (fa, fb) = (files(&a), files(&b));
-        let expected: BTreeSet<String> = TABLES.iter().map(|t| format!("{t}.{format}")).collect();
-        assert_eq!(fa.keys().cloned().collect::<BTreeSet<_>>(), expected, "only the nine tables, no temporary files");
+        let expected: BTreeSet<String> = FILES.iter().map(|(f, _)| format!("{f}.{format}")).collect();
+        assert_eq!(fa.keys().cloned().collect::<BTreeSet<_>>(), expected, "only the twelve files, no temporary files");
         for (name, bytes) in &fa {
             assert!(bytes == &fb[name], "{format}: {name} differs between two runs with the same seed");
         }
@@ -61,7 +75,11 @@ fn same_seed_gives_identical_files() {
             .output()
             .unwrap());
     }
-    assert_eq!(files(&a), files(&b));
+    let (fa, fb) = (files(&a), files(&b));
+    for name in ["centres.csv", "centre_services.csv", "followups.csv", "cases.xlsx", "services.csv"] {
+        assert!(fa.contains_key(name), "the exports have {name}");
+    }
+    assert_eq!(fa, fb);
 }
 
 #[test]
@@ -71,12 +89,13 @@ fn another_seed_gives_other_files() {
     ok(&datagen(&["--preset", "qingpu", "--seed", "1", "--quiet"], &a));
     ok(&datagen(&["--preset", "qingpu", "--seed", "2", "--quiet"], &b));
     let (fa, fb) = (files(&a), files(&b));
-    for table in ["services", "cases", "screenings", "incidents", "outcomes"] {
+    for table in ["services", "cases", "screenings", "incidents", "outcomes", "centre_services", "followups"] {
         let name = format!("{table}.csv");
         assert_ne!(fa[&name], fb[&name], "{name} should change with the seed");
     }
-    // The schools are the preset's, whatever the seed.
+    // The schools and the centre are the preset's, whatever the seed.
     assert_eq!(fa["schools.csv"], fb["schools.csv"]);
+    assert_eq!(fa["centres.csv"], fb["centres.csv"]);
 }
 
 type Row = BTreeMap<String, String>;
@@ -146,14 +165,15 @@ fn project_preset_figures() {
     assert_eq!(onsite.len(), 101);
 }
 
-/// A pipeline loading the nine tables of `dir` with `contract:`; returns rows loaded and rejected per source.
+/// A pipeline loading the twelve files of `dir` with `contract:` (so every
+/// reference between them is checked); returns rows loaded and rejected per source.
 fn load_with_contract(dir: &Path, format: &str) -> BTreeMap<String, (u64, u64)> {
     let work = tempfile::tempdir().unwrap();
     let mut yaml = String::from("name: datagen_contract\nsources:\n");
-    for t in TABLES {
+    for (file, table) in FILES {
         yaml.push_str(&format!(
-            "  {t}: {{plugin: {format}, path: \"{}\", contract: {t}}}\n",
-            dir.join(format!("{t}.{format}")).display()
+            "  {file}: {{plugin: {format}, path: \"{}\", contract: {table}}}\n",
+            dir.join(format!("{file}.{format}")).display()
         ));
     }
     let pipeline = work.path().join("check.yaml");
@@ -197,7 +217,7 @@ fn generated_tables_keep_the_contract() {
         args.push("--quiet");
         ok(&datagen(&args, &out));
         let counts = load_with_contract(&out, format);
-        assert_eq!(counts.len(), 9, "{name}");
+        assert_eq!(counts.len(), FILES.len(), "{name}");
         for (source, (loaded, rejected)) in &counts {
             assert_eq!(*rejected, 0, "{name}: {source} rejected rows");
             assert!(*loaded > 0, "{name}: {source} is empty");
@@ -225,9 +245,24 @@ fn exports_load_through_header_and_value_mappings() {
     ok(&output);
     let counts = manifest_counts(&out.join("manifest-exports_check.json"));
     let canonical_rows = |t: &str| read(&data.join(format!("{t}.csv"))).len() as u64;
-    for t in ["schools", "classes", "services", "cases"] {
+    for t in ["schools", "classes", "services", "cases", "centres", "centre_services", "followups"] {
         assert_eq!(counts[t], (canonical_rows(t), 0), "{t}");
     }
+    // The new columns survive the round trip through Chinese headers and labels.
+    let loaded_cases = read(&out.join("cases_loaded.csv"));
+    let mut canonical_cases = read(&data.join("cases.csv"));
+    canonical_cases.sort_by(|a, b| a["case_id"].cmp(&b["case_id"]));
+    assert_eq!(loaded_cases.len(), canonical_cases.len());
+    for (l, c) in loaded_cases.iter().zip(&canonical_cases) {
+        for column in ["case_id", "channel", "crisis_on", "referred_on", "leave_on", "returned_on"] {
+            assert_eq!(l[column], c[column], "{column} of {}", c["case_id"]);
+        }
+    }
+    let loaded_followups = read(&out.join("followups_loaded.csv"));
+    let mut canonical_followups = read(&data.join("followups.csv"));
+    canonical_followups.sort_by(|a, b| a["followup_id"].cmp(&b["followup_id"]));
+    assert!(!loaded_followups.is_empty());
+    assert_eq!(loaded_followups, canonical_followups);
     // The 2025 figures survive the round trip through labels and GB18030.
     let by_type = read(&out.join("by_type.csv"));
     let figures: BTreeMap<&str, (&str, &str)> = by_type
@@ -252,19 +287,44 @@ sources:
     path: "{d}/cases.xlsx"
     sheet: 个案台账
     contract: cases
-    headers: {{个案编号: case_id, 学校编号: school_id, 学籍号: student_ref, 开案日期: opened_on, 结案日期: closed_on, 初始分级: initial_tier, 当前分级: final_tier, 主要问题: primary_issue, 个案状态: outcome, 转介机构: referred_to}}
+    headers: {{个案编号: case_id, 学校编号: school_id, 学籍号: student_ref, 开案日期: opened_on, 结案日期: closed_on, 初始分级: initial_tier, 当前分级: final_tier, 主要问题: primary_issue, 个案状态: outcome, 转介机构: referred_to, 发现渠道: channel, 危机认定日期: crisis_on, 转介日期: referred_on, 休学日期: leave_on, 复学日期: returned_on}}
     values:
       initial_tier: {{红色: red, 橙色: orange, 绿色: green}}
       final_tier: {{红色: red, 橙色: orange, 绿色: green}}
       primary_issue: {{自伤风险: self_harm_risk, 自杀意念: suicidal_ideation, 抑郁情绪: depression, 焦虑情绪: anxiety, 厌学拒学: school_refusal, 家庭冲突: family_conflict, 校园欺凌: bullying, 同伴关系: peer_relationship, 学业压力: academic_stress, 网络依赖: internet_dependence, 其他: other}}
       outcome: {{跟进中: ongoing, 改善: improved, 稳定: stable, 已转介: referred, 转学: transferred, 退出服务: withdrawn}}
       referred_to: {{精神专科医院: psychiatric_hospital, 精神卫生中心: mental_health_centre, 区心理辅导中心: district_centre, 其他机构: other}}
+      channel: {{心理筛查: screening, 心理热线: hotline, 来访面询: walk_in, 班主任: head_teacher, 家长: parent, 心理委员: peer_monitor, 其他渠道: other}}
+  centres:
+    plugin: csv
+    path: "{d}/centres.csv"
+    encoding: gb18030
+    contract: centres
+    headers: {{中心编号: centre_id, 中心名称: centre_name, 区县编号: district_id, 区县: district_name, 城市: city}}
+  centre_services:
+    plugin: csv
+    path: "{d}/centre_services.csv"
+    encoding: gb18030
+    contract: services
+    headers: {{中心编号: centre_id, 记录编号: record_id, 服务日期: service_date, 服务类型: service_type, 服务对象: audience, 人数: participants, 学籍号: student_ref, 社工编号: worker_id, 时长(分钟): duration_min, 主题: topic}}
+    values:
+      service_type: {{心理咨询: consultation, 热线咨询: hotline_call}}
+      audience: {{学生: student, 家长: parent}}
+  screenings: {{plugin: csv, path: "{d}/screenings.csv", contract: screenings, headers: {{学籍号: student_ref}}}}
+  followups:
+    plugin: csv
+    path: "{d}/followups.csv"
+    encoding: gb18030
+    contract: followups
+    headers: {{跟进编号: followup_id, 个案编号: case_id, 筛查编号: screening_id, 跟进类型: kind, 应完成日期: due_on, 完成日期: done_on, 社工编号: worker_id}}
+    values:
+      kind: {{危机告知书: crisis_notice, 学校干预方案: school_plan, 就医随访: hospital_visit, 居家联络: leave_contact, 复学辅导: return_counselling, 其他跟进: other}}
   services:
     plugin: csv
     path: "{d}/services.csv"
     encoding: gb18030
     contract: services
-    headers: {{学校编号: school_id, 记录编号: record_id, 服务日期: service_date, 服务类型: service_type, 服务对象: audience, 人数: participants, 学籍号: student_ref, 个案编号: case_id, 班级编号: class_id, 社工编号: worker_id, 时长(分钟): duration_min, 主题: topic}}
+    headers: {{学校编号: school_id, 记录编号: record_id, 服务日期: service_date, 服务类型: service_type, 服务对象: audience, 人数: participants, 学籍号: student_ref, 个案编号: case_id, 班级编号: class_id, 社工编号: worker_id, 时长(分钟): duration_min, 主题: topic, 中心编号: centre_id}}
     values:
       service_type: {{个案辅导: case_session, 个别化关爱: immediate_support, 社工信箱回信: mailbox_reply, 小组活动: group_session, 成长课堂: growth_class, 心理委员培训: committee_training, 教师工作坊: teacher_workshop, 家长工作坊: parent_workshop, 心理咨询: consultation, 热线咨询: hotline_call, 家访: home_visit, 家校社联席会议: joint_meeting, 心理游园会: campus_event}}
       audience: {{学生: student, 教师: teacher, 家长: parent, 心理委员: committee, 混合: mixed}}
@@ -274,8 +334,16 @@ steps:
     query: |
       SELECT service_type, COUNT(*) AS events, SUM(participants) AS participants
       FROM services WHERE EXTRACT(YEAR FROM service_date) = 2025 GROUP BY service_type
+  cases_loaded:
+    plugin: sql
+    query: SELECT case_id, channel, crisis_on, referred_on, leave_on, returned_on FROM cases ORDER BY case_id
+  followups_loaded:
+    plugin: sql
+    query: SELECT followup_id, case_id, screening_id, kind, due_on, done_on, worker_id FROM followups ORDER BY followup_id
 outputs:
   by_type: {{plugin: csv, table: by_type, path: by_type.csv}}
+  cases_loaded: {{plugin: csv, table: cases_loaded, path: cases_loaded.csv}}
+  followups_loaded: {{plugin: csv, table: followups_loaded, path: followups_loaded.csv}}
 "#
     )
 }

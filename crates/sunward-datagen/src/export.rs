@@ -2,11 +2,18 @@
 //! case system or a social worker's spreadsheet hands them over.
 //!
 //! - `services.csv`: GB18030, CRLF, Chinese headers in the export's own order,
-//!   Chinese labels for `service_type` and `audience`, dates as `2025/3/5`.
+//!   Chinese labels for `service_type` and `audience`, dates as `2025/3/5`;
+//!   `centre_services.csv` (a centre's hotline and walk-in log) the same way,
+//!   headed by the centre instead of the school.
 //! - `cases.xlsx`: one sheet `个案台账`, Chinese headers, Chinese labels for the
-//!   tier, issue, outcome and referral codes, real Excel dates, and a made-up
-//!   `学生姓名` column.
-//! - the other seven tables as canonical CSV.
+//!   tier, issue, outcome, referral and channel codes, real Excel dates, and a
+//!   made-up `学生姓名` column.
+//! - `centres.csv` and `followups.csv` (Chinese labels for the kind of
+//!   action) as GB18030 with Chinese headers, like `services.csv`.
+//! - the other six tables as canonical CSV.
+//!
+//! Columns the contract gained later come last in each export, so the
+//! columns before them keep their place and their bytes.
 //!
 //! Wherever a table carries a student, the export has a raw roll-number-like
 //! `学籍号` (`G` + region + 13 digits, one-to-one with the canonical
@@ -21,9 +28,9 @@ use sunward_core::contract::TableSpec;
 /// The header of the roll-number column.
 pub const ROLL_HEADER: &str = "学籍号";
 
-/// The export file name of each table.
-pub fn file_name(table: &str) -> String {
-    match table {
+/// The export file name of each file of [`crate::FILES`].
+pub fn file_name(file: &str) -> String {
+    match file {
         "cases" => "cases.xlsx".to_string(),
         other => format!("{other}.csv"),
     }
@@ -41,10 +48,16 @@ fn column(table: &TableSpec, header: &str, canonical: &str, style: Style) -> Col
     Column { header: header.to_string(), source, style }
 }
 
-/// The sink writing `table`'s export into `dir`.
-pub fn sink(dir: &Path, table: &'static TableSpec, keys: Keys) -> Result<Box<dyn TableSink>> {
-    let path = dir.join(file_name(table.name));
-    Ok(match table.name {
+/// A GB18030 CSV with CRLF line ends and `2025/3/5` dates, as a Chinese office exports it.
+fn chinese_csv(path: &Path, file: &str, columns: Vec<Column>, keys: Keys) -> Result<Box<dyn TableSink>> {
+    let layout = CsvLayout { columns, gb18030: true, crlf: true, slash_dates: true };
+    Ok(Box::new(CsvSink::create(path, file, layout, keys)?))
+}
+
+/// The sink writing the export of `file` (rows of contract table `table`) into `dir`.
+pub fn sink(dir: &Path, file: &str, table: &'static TableSpec, keys: Keys) -> Result<Box<dyn TableSink>> {
+    let path = dir.join(file_name(file));
+    Ok(match file {
         "services" => {
             let columns = vec![
                 column(table, "学校编号", "school_id", Style::Plain),
@@ -59,9 +72,46 @@ pub fn sink(dir: &Path, table: &'static TableSpec, keys: Keys) -> Result<Box<dyn
                 column(table, "社工编号", "worker_id", Style::Plain),
                 column(table, "时长(分钟)", "duration_min", Style::Plain),
                 column(table, "主题", "topic", Style::Plain),
+                column(table, "中心编号", "centre_id", Style::Plain),
             ];
-            let layout = CsvLayout { columns, gb18030: true, crlf: true, slash_dates: true };
-            Box::new(CsvSink::create(&path, table.name, layout, keys)?)
+            chinese_csv(&path, file, columns, keys)?
+        }
+        "centre_services" => {
+            let columns = vec![
+                column(table, "中心编号", "centre_id", Style::Plain),
+                column(table, "记录编号", "record_id", Style::Plain),
+                column(table, "服务日期", "service_date", Style::Plain),
+                labelled(table, "服务类型", "service_type"),
+                labelled(table, "服务对象", "audience"),
+                column(table, "人数", "participants", Style::Plain),
+                column(table, ROLL_HEADER, "student_ref", Style::Roll),
+                column(table, "社工编号", "worker_id", Style::Plain),
+                column(table, "时长(分钟)", "duration_min", Style::Plain),
+                column(table, "主题", "topic", Style::Plain),
+            ];
+            chinese_csv(&path, file, columns, keys)?
+        }
+        "centres" => {
+            let columns = vec![
+                column(table, "中心编号", "centre_id", Style::Plain),
+                column(table, "中心名称", "centre_name", Style::Plain),
+                column(table, "区县编号", "district_id", Style::Plain),
+                column(table, "区县", "district_name", Style::Plain),
+                column(table, "城市", "city", Style::Plain),
+            ];
+            chinese_csv(&path, file, columns, keys)?
+        }
+        "followups" => {
+            let columns = vec![
+                column(table, "跟进编号", "followup_id", Style::Plain),
+                column(table, "个案编号", "case_id", Style::Plain),
+                column(table, "筛查编号", "screening_id", Style::Plain),
+                labelled(table, "跟进类型", "kind"),
+                column(table, "应完成日期", "due_on", Style::Plain),
+                column(table, "完成日期", "done_on", Style::Plain),
+                column(table, "社工编号", "worker_id", Style::Plain),
+            ];
+            chinese_csv(&path, file, columns, keys)?
         }
         "cases" => {
             let columns = vec![
@@ -76,8 +126,13 @@ pub fn sink(dir: &Path, table: &'static TableSpec, keys: Keys) -> Result<Box<dyn
                 labelled(table, "主要问题", "primary_issue"),
                 labelled(table, "个案状态", "outcome"),
                 labelled(table, "转介机构", "referred_to"),
+                labelled(table, "发现渠道", "channel"),
+                column(table, "危机认定日期", "crisis_on", Style::Plain),
+                column(table, "转介日期", "referred_on", Style::Plain),
+                column(table, "休学日期", "leave_on", Style::Plain),
+                column(table, "复学日期", "returned_on", Style::Plain),
             ];
-            Box::new(XlsxSink::create(&path, table.name, "个案台账", columns, keys)?)
+            Box::new(XlsxSink::create(&path, file, "个案台账", columns, keys)?)
         }
         _ => {
             let mut layout = CsvLayout::canonical(table);
@@ -87,7 +142,7 @@ pub fn sink(dir: &Path, table: &'static TableSpec, keys: Keys) -> Result<Box<dyn
                     c.style = Style::Roll;
                 }
             }
-            Box::new(CsvSink::create(&path, table.name, layout, keys)?)
+            Box::new(CsvSink::create(&path, file, layout, keys)?)
         }
     })
 }

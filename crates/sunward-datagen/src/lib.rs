@@ -1,12 +1,16 @@
-//! `sunward datagen`: a deterministic generator of the nine canonical tables
-//! of the data contract — schools, enrolment, classes, services, cases,
-//! screenings, incidents, outcomes, attendance — for sample data, tests and
-//! load tests.
+//! `sunward datagen`: a deterministic generator of the eleven canonical
+//! tables of the data contract — schools, enrolment, classes, services, cases,
+//! screenings, incidents, outcomes, attendance, centres, followups — for
+//! sample data, tests and load tests. The district mental-health centres'
+//! own services (their hotline calls and walk-in counselling) are rows of the
+//! `services` contract in a file of their own, `centre_services`, so that
+//! `services` stays the schools' services: twelve files in all ([`FILES`]).
 //!
 //! A [`Preset`] (`project`, `taicang`, `qingpu`, or `custom` sizes) becomes a
 //! [`spec::Spec`]; the spec and a seed make a [`world::World`] (students year by
-//! year, classes, on-site days) and a [`plan::Plan`] (service volumes, cases);
-//! then each table is streamed to `<table>.csv` or `<table>.parquet`.
+//! year, classes, on-site days) and a [`plan::Plan`] (service volumes, cases
+//! and their path through the prevention loop, [`prevention`]); then each
+//! file is streamed to `<file>.csv` or `<file>.parquet`.
 //!
 //! - **Deterministic**: all randomness is ChaCha8, with one stream per table
 //!   and school (or year) derived from the seed ([`rng`]); no hash-map order
@@ -18,20 +22,26 @@
 //!   memory.
 //! - **Valid**: every row keeps the contract (unique keys, existing
 //!   references, codes from the lists, participants ≥ 1, `closed_on` ≥
-//!   `opened_on`, dates from 2000 to 2026-08-31).
+//!   `opened_on`, `returned_on` ≥ `leave_on`, a school or a centre on each
+//!   service, a case or a screening on each follow-up). Dates lie from 2000
+//!   to the end of the data (at the latest 2026-08-31), but for the deadline
+//!   of a planned follow-up, at most a week later.
 //! - **Atomic**: each file is written beside its destination and renamed
 //!   into place when complete.
 //!
 //! The `project` preset reproduces a two-school review's 2025 figures exactly
 //! (see [`plan::PROJECT_2025`]); `taicang` an extreme-incident rate falling
 //! from about 5.3 to 2.8 per 1,000 students; `qingpu` a screening closed loop
-//! of about 0.85. [`Options::exports`] adds real-style exports (GB18030 CSV
-//! with Chinese headers and labels, an XLSX case register, raw roll numbers
-//! instead of `student_ref`) — see [`export`].
+//! of about 0.85. Every preset has one centre per district, its hotline
+//! taking about four calls per 1,000 students a year. [`Options::exports`]
+//! adds real-style exports (GB18030 CSV with Chinese headers and labels, an
+//! XLSX case register, raw roll numbers instead of `student_ref`) — see
+//! [`export`].
 
 pub mod calendar;
 pub mod export;
 pub mod plan;
+pub mod prevention;
 pub mod rng;
 pub mod sink;
 pub mod spec;
@@ -46,9 +56,38 @@ use std::path::{Path, PathBuf};
 use sunward_core::contract::{self, TableSpec};
 use sunward_core::{Diagnostic, Result};
 
-/// The nine tables, in the data contract's order (the order they are written in).
-pub const TABLES: [&str; 9] =
-    ["schools", "enrolment", "classes", "services", "cases", "screenings", "incidents", "outcomes", "attendance"];
+/// The eleven tables, in the data contract's order.
+pub const TABLES: [&str; 11] = [
+    "schools",
+    "enrolment",
+    "classes",
+    "services",
+    "cases",
+    "screenings",
+    "incidents",
+    "outcomes",
+    "attendance",
+    "centres",
+    "followups",
+];
+
+/// The files, in the order they are written: each file's name (without
+/// extension) and the contract table its rows follow. Every table has its
+/// file; `centre_services` holds the centres' own rows of `services`.
+pub const FILES: [(&str, &str); 12] = [
+    ("schools", "schools"),
+    ("enrolment", "enrolment"),
+    ("classes", "classes"),
+    ("services", "services"),
+    ("cases", "cases"),
+    ("screenings", "screenings"),
+    ("incidents", "incidents"),
+    ("outcomes", "outcomes"),
+    ("attendance", "attendance"),
+    ("centres", "centres"),
+    ("centre_services", "services"),
+    ("followups", "followups"),
+];
 
 /// Rows between two progress reports of a table.
 pub const ROWS_PER_REPORT: u64 = 65_536;
@@ -117,12 +156,12 @@ fn contract_table(name: &str) -> Result<&'static TableSpec> {
 
 /// The file names `generate` writes into the canonical folder.
 pub fn table_files(format: Format) -> Vec<String> {
-    TABLES.iter().map(|t| format!("{t}.{}", format.extension())).collect()
+    FILES.iter().map(|(file, _)| format!("{file}.{}", format.extension())).collect()
 }
 
 /// The file names `generate` writes into the exports folder.
 pub fn export_files() -> Vec<String> {
-    TABLES.iter().map(|t| export::file_name(t)).collect()
+    FILES.iter().map(|(file, _)| export::file_name(file)).collect()
 }
 
 /// Refuse a folder that is a file, or that already holds files we would write (unless `force`).
@@ -156,18 +195,18 @@ pub fn generate(options: &Options, progress: &dyn Progress) -> Result<Summary> {
     let world = world::World::new(spec, options.seed)?;
     let plan = plan::plan(&world)?;
     let mut summary = Summary::default();
-    for name in TABLES {
-        let table = contract_table(name)?;
+    for (name, contract_name) in FILES {
+        let table = contract_table(contract_name)?;
         let path = options.out.join(format!("{name}.{}", options.format.extension()));
         let sink: Box<dyn TableSink> = match options.format {
             Format::Csv => Box::new(CsvSink::create(&path, name, CsvLayout::canonical(table), keys)?),
-            Format::Parquet => Box::new(ParquetSink::create(&path, table, keys)?),
+            Format::Parquet => Box::new(ParquetSink::create(&path, name, table, keys)?),
         };
         summary.tables.push(write_one(name, sink, &world, &plan, progress)?);
     }
     if let Some(dir) = &options.exports {
-        for name in TABLES {
-            let sink = export::sink(dir, contract_table(name)?, keys)?;
+        for (name, contract_name) in FILES {
+            let sink = export::sink(dir, name, contract_table(contract_name)?, keys)?;
             summary.exports.push(write_one(name, sink, &world, &plan, progress)?);
         }
     }

@@ -1,6 +1,7 @@
 //! The plan of the service and case tables: how many events of each type each
-//! school gets in each period ([`Bucket`]s), and every case with the dates of
-//! its sessions ([`Case`]s).
+//! school gets in each period ([`Bucket`]s), every case with the dates of
+//! its sessions ([`Case`]s), and each case's path through the prevention
+//! loop ([`CaseLoop`], drawn in [`crate::prevention`] from streams of its own).
 //!
 //! Planning happens before any row is written, and holds only counts and the
 //! (small) case list, so the services table can then be streamed day by day.
@@ -8,6 +9,7 @@
 //! figures); district presets plan each academic year from per-student rates.
 
 use crate::calendar::{DayKind, academic_year, ay_end, ay_start, day_kind, days, earlier, later, ymd};
+use crate::prevention::{self, CaseLoop};
 use crate::rng::{self, between, chance, uniform};
 use crate::spec::{Consultations, Kind};
 use crate::world::{Student, World};
@@ -242,6 +244,8 @@ pub struct Plan {
     pub buckets: Vec<Bucket>,
     /// Cases, by school and opening date.
     pub cases: Vec<Case>,
+    /// The loop of each case, in the order of `cases`.
+    pub loops: Vec<CaseLoop>,
 }
 
 /// Screening latent above which a screening is `high`, `key`, `general`.
@@ -254,12 +258,14 @@ pub const GENERAL: f64 = 0.84;
 /// The case-session figure of the project in calendar 2025.
 pub const PROJECT_CASE_SESSIONS_2025: u64 = 134;
 
-/// Plan the services and cases of the world.
+/// Plan the services and cases of the world, and the cases' loops.
 pub fn plan(world: &World) -> Result<Plan> {
-    match world.spec.kind {
-        Kind::Project => project_plan(world),
-        Kind::District => district_plan(world),
-    }
+    let mut plan = match world.spec.kind {
+        Kind::Project => project_plan(world)?,
+        Kind::District => district_plan(world)?,
+    };
+    plan.loops = prevention::case_loops(world, &plan.cases);
+    Ok(plan)
 }
 
 // ------------------------------------------------------------------- district
@@ -360,7 +366,7 @@ fn district_plan(world: &World) -> Result<Plan> {
         }
     }
     buckets.retain(|b| b.count > 0);
-    Ok(Plan { buckets, cases })
+    Ok(Plan { buckets, cases, loops: Vec::new() })
 }
 
 fn pick_tier(rng: &mut ChaCha8Rng) -> Tier {
@@ -717,7 +723,7 @@ fn project_plan(world: &World) -> Result<Plan> {
         }
     }
     number_cases(world, &mut cases);
-    Ok(Plan { buckets: project_buckets(world)?, cases })
+    Ok(Plan { buckets: project_buckets(world)?, cases, loops: Vec::new() })
 }
 
 /// The part of 2025 in which a case can get another session: after its opening

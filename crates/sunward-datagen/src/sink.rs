@@ -5,7 +5,7 @@
 //!   Chinese headers and labels and `2025/3/5` dates; rows pass through a
 //!   buffered writer, never held.
 //! - [`ParquetSink`] fills Arrow builders typed from the data contract (Utf8,
-//!   Int64, Float64, Date32) and hands a batch to the Parquet writer every
+//!   Int64, Float64, Date32, Boolean) and hands a batch to the Parquet writer every
 //!   [`BATCH_ROWS`] rows.
 //! - [`XlsxSink`] builds a workbook (exports only; small tables).
 //!
@@ -15,7 +15,9 @@
 use crate::calendar::epoch_days;
 use crate::world::Student;
 use chrono::{Datelike, NaiveDate};
-use datafusion::arrow::array::{ArrayRef, Date32Builder, Float64Builder, Int64Builder, RecordBatch, StringBuilder};
+use datafusion::arrow::array::{
+    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, RecordBatch, StringBuilder,
+};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::Compression;
@@ -44,6 +46,8 @@ pub enum Cell<'a> {
     Float(f64),
     /// A date.
     Date(NaiveDate),
+    /// A yes/no value, written `true` or `false`.
+    Bool(bool),
     /// A student, written as their `student_ref` (or, in exports, their roll number).
     Student(Student),
 }
@@ -260,6 +264,7 @@ fn render(cell: &Cell<'_>, style: Style, slash_dates: bool, keys: &Keys, out: &m
         (Cell::Date(d), _) => {
             let _ = write!(out, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
         }
+        (Cell::Bool(b), _) => out.push_str(if *b { "true" } else { "false" }),
         (Cell::Student(s), Style::Roll) => out.push_str(&keys.roll(*s)),
         (Cell::Student(s), Style::Name) => out.push_str(&crate::export::fake_name(keys.seed, *s)),
         (Cell::Student(s), _) => out.extend(s.reference(keys.seed).iter().map(|b| char::from(*b))),
@@ -293,6 +298,7 @@ enum Builder {
     Int(Int64Builder),
     Float(Float64Builder),
     Date(Date32Builder),
+    Bool(BooleanBuilder),
 }
 
 /// Writes a Parquet file in batches of [`BATCH_ROWS`] rows.
@@ -314,7 +320,8 @@ pub fn arrow_schema(table: &TableSpec) -> SchemaRef {
         .iter()
         .map(|c| {
             let ty = match c.ty {
-                ColumnType::String | ColumnType::Bool => DataType::Utf8,
+                ColumnType::String => DataType::Utf8,
+                ColumnType::Bool => DataType::Boolean,
                 ColumnType::Int => DataType::Int64,
                 ColumnType::Float => DataType::Float64,
                 ColumnType::Date => DataType::Date32,
@@ -326,8 +333,9 @@ pub fn arrow_schema(table: &TableSpec) -> SchemaRef {
 }
 
 impl ParquetSink {
-    /// Start `path` for `table`.
-    pub fn create(path: &Path, table: &TableSpec, keys: Keys) -> Result<ParquetSink> {
+    /// Start `path` for the rows of `table`, reported as `name` (the file's
+    /// table: `centre_services` follows the `services` contract).
+    pub fn create(path: &Path, name: &str, table: &TableSpec, keys: Keys) -> Result<ParquetSink> {
         let (atomic, handle) = open(path)?;
         let schema = arrow_schema(table);
         // Fixed properties and no timestamps: the same rows give the same bytes.
@@ -338,7 +346,7 @@ impl ParquetSink {
         let writer =
             ArrowWriter::try_new(handle, schema.clone(), Some(properties)).map_err(|e| write_error(path, e))?;
         let mut sink = ParquetSink {
-            table: table.name.to_string(),
+            table: name.to_string(),
             path: path.to_path_buf(),
             atomic,
             writer,
@@ -359,6 +367,7 @@ impl ParquetSink {
                 DataType::Int64 => Builder::Int(Int64Builder::with_capacity(BATCH_ROWS)),
                 DataType::Float64 => Builder::Float(Float64Builder::with_capacity(BATCH_ROWS)),
                 DataType::Date32 => Builder::Date(Date32Builder::with_capacity(BATCH_ROWS)),
+                DataType::Boolean => Builder::Bool(BooleanBuilder::with_capacity(BATCH_ROWS)),
                 _ => Builder::Str(StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 16)),
             })
             .collect()
@@ -377,6 +386,7 @@ impl ParquetSink {
                     Builder::Int(mut b) => Arc::new(b.finish()),
                     Builder::Float(mut b) => Arc::new(b.finish()),
                     Builder::Date(mut b) => Arc::new(b.finish()),
+                    Builder::Bool(mut b) => Arc::new(b.finish()),
                 }
             })
             .collect();
@@ -403,6 +413,7 @@ impl TableSink for ParquetSink {
                 (Builder::Int(b), Cell::Null) => b.append_null(),
                 (Builder::Float(b), Cell::Null) => b.append_null(),
                 (Builder::Date(b), Cell::Null) => b.append_null(),
+                (Builder::Bool(b), Cell::Null) => b.append_null(),
                 (Builder::Str(b), Cell::Str(s)) => b.append_value(s),
                 (Builder::Str(b), Cell::Student(s)) => {
                     let r = s.reference(self.keys.seed);
@@ -411,6 +422,7 @@ impl TableSink for ParquetSink {
                 (Builder::Int(b), Cell::Int(v)) => b.append_value(v),
                 (Builder::Float(b), Cell::Float(v)) => b.append_value(v),
                 (Builder::Date(b), Cell::Date(d)) => b.append_value(epoch_days(d)),
+                (Builder::Bool(b), Cell::Bool(v)) => b.append_value(v),
                 _ => return Err(mismatch()),
             }
         }
@@ -487,6 +499,9 @@ impl TableSink for XlsxSink {
                 }
                 Cell::Float(v) => {
                     sheet.write_number(r, c, v).map_err(xlsx)?;
+                }
+                Cell::Bool(v) => {
+                    sheet.write_boolean(r, c, v).map_err(xlsx)?;
                 }
                 Cell::Date(d) => {
                     let date =

@@ -1,12 +1,18 @@
-//! The nine tables, row by row.
+//! The files, row by row: the eleven tables of the data contract and
+//! `centre_services` (the district centres' own rows of `services`).
 //!
-//! Each function writes one table to a [`Out`] in a fixed order (by school,
+//! Each function writes one file to a [`Out`] in a fixed order (by school,
 //! then year or date), drawing from its own random streams: one per table and
 //! school (or year), so the rows of one school never depend on another's.
-//! Rows are pushed as they are made; nothing but the plan is held.
+//! Rows are pushed as they are made; nothing but the plan is held (and, for
+//! `centre_services`, one district's centre events at a time). The columns
+//! of the prevention loop (cases' channel and crisis dates, screenings'
+//! channel and dimensions) come from [`crate::prevention`]'s streams, never
+//! from the streams of the columns beside them.
 
 use crate::calendar::{DayKind, academic_year, ay_end, ay_start, day_kind, days, earlier, later, ymd};
 use crate::plan::{Bucket, GENERAL, HIGH, KEY, Participants, Plan, ServiceType, Tier};
+use crate::prevention::{self, Taker};
 use crate::rng::{self, between, chance, hash, stream, unit};
 use crate::sink::{Cell, TableSink};
 use crate::spec::{Kind, Stage};
@@ -41,7 +47,7 @@ impl Out<'_> {
     }
 }
 
-/// Write `table` of the world.
+/// Write file `table` (a name of [`crate::FILES`]) of the world.
 pub fn write(table: &str, world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<()> {
     match table {
         "schools" => schools(world, out),
@@ -53,6 +59,9 @@ pub fn write(table: &str, world: &World, plan: &Plan, out: &mut Out<'_>) -> Resu
         "incidents" => incidents(world, out),
         "outcomes" => outcomes(world, plan, out),
         "attendance" => attendance(world, out),
+        "centres" => centres(world, out),
+        "centre_services" => centre_services(world, plan, out),
+        "followups" => followups(world, plan, out),
         other => Err(Diagnostic::runtime(format!("internal: no generator for table {other}"))),
     }
 }
@@ -193,12 +202,32 @@ fn follow_up(
     (cap(second), cap(intervention), cap(referred))
 }
 
-fn screenings(world: &World, out: &mut Out<'_>) -> Result<()> {
+/// One screening as generated.
+struct Screening<'a> {
+    school: usize,
+    academic_year: i32,
+    id: &'a str,
+    class_id: &'a str,
+    student: Student,
+    screened_on: NaiveDate,
+    instrument: &'static str,
+    score: f64,
+    level: &'static str,
+    second: Option<NaiveDate>,
+    intervention: Option<NaiveDate>,
+    referred: Option<NaiveDate>,
+    dims: [bool; 5],
+}
+
+/// Make every screening, by school, year and class, and hand each to `visit`
+/// (the `screenings` table, and the follow-ups of high ones, replay the same rows).
+fn each_screening(world: &World, mut visit: impl FnMut(&Screening<'_>) -> Result<()>) -> Result<()> {
     let mut id = String::new();
     for (s, school) in world.spec.schools.iter().enumerate() {
         for &ay in &world.spec.years {
             let Some(roster) = world.roster(s, ay) else { continue };
             let mut rng = stream(world.seed, "screenings", &[s as u64, ay as u64]);
+            let mut dims_rng = stream(world.seed, "screening-dims", &[s as u64, ay as u64]);
             let window = later(days_after(ymd(ay, 9, 8), between(&mut rng, 0, 6)), world.spec.start);
             let mut seq = 0u64;
             for c in &roster.cohorts {
@@ -227,23 +256,25 @@ fn screenings(world: &World, out: &mut Out<'_>) -> Result<()> {
                             (45.0 + 12.0 * z).round().clamp(5.0, 98.0)
                         };
                         let (second, intervention, referred) = follow_up(world, &mut rng, level, screened_on);
+                        let dims = prevention::screening_dims(&mut dims_rng, level);
                         seq += 1;
                         id.clear();
                         let _ = write!(id, "{}-{:02}-{seq:05}", school.id, ay.rem_euclid(100));
-                        out.push(&[
-                            Cell::Str(&id),
-                            Cell::Str(&school.id),
-                            Cell::Int(ay.into()),
-                            Cell::Str(&class_id),
-                            Cell::Student(student),
-                            Cell::Date(screened_on),
-                            Cell::Str(instrument),
-                            Cell::Float(score),
-                            Cell::Str(level),
-                            date_cell(second),
-                            date_cell(intervention),
-                            date_cell(referred),
-                        ])?;
+                        visit(&Screening {
+                            school: s,
+                            academic_year: ay,
+                            id: &id,
+                            class_id: &class_id,
+                            student,
+                            screened_on,
+                            instrument,
+                            score,
+                            level,
+                            second,
+                            intervention,
+                            referred,
+                            dims,
+                        })?;
                     }
                 }
             }
@@ -252,8 +283,35 @@ fn screenings(world: &World, out: &mut Out<'_>) -> Result<()> {
     Ok(())
 }
 
+fn screenings(world: &World, out: &mut Out<'_>) -> Result<()> {
+    each_screening(world, |r| {
+        let [emotion, behaviour, cognition, social, life_events] = r.dims;
+        out.push(&[
+            Cell::Str(r.id),
+            Cell::Str(&world.spec.schools[r.school].id),
+            Cell::Int(r.academic_year.into()),
+            Cell::Str(r.class_id),
+            Cell::Student(r.student),
+            Cell::Date(r.screened_on),
+            Cell::Str(r.instrument),
+            Cell::Float(r.score),
+            Cell::Str(r.level),
+            date_cell(r.second),
+            date_cell(r.intervention),
+            date_cell(r.referred),
+            // The yearly screening is what brought every generated row to its assessment.
+            Cell::Str("screening"),
+            Cell::Bool(emotion),
+            Cell::Bool(behaviour),
+            Cell::Bool(cognition),
+            Cell::Bool(social),
+            Cell::Bool(life_events),
+        ])
+    })
+}
+
 fn cases(world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<()> {
-    for c in &plan.cases {
+    for (c, lp) in plan.cases.iter().zip(&plan.loops) {
         out.push(&[
             Cell::Str(&c.id),
             Cell::Str(&world.spec.schools[c.school].id),
@@ -265,6 +323,11 @@ fn cases(world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<()> {
             Cell::Str(c.issue),
             Cell::Str(c.outcome),
             opt(c.referred),
+            Cell::Str(lp.channel),
+            date_cell(lp.crisis),
+            date_cell(lp.referred),
+            date_cell(lp.leave),
+            date_cell(lp.returned),
         ])?;
     }
     Ok(())
@@ -370,6 +433,7 @@ fn services(world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<()> {
                     Cell::Str(&school.worker),
                     duration(&mut rng, ServiceType::CaseSession),
                     Cell::Null,
+                    Cell::Null,
                 ])?;
             }
             for a in active.iter_mut() {
@@ -450,6 +514,7 @@ fn services(world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<()> {
                         Cell::Str(worker),
                         duration(&mut rng, kind),
                         opt(topic),
+                        Cell::Null,
                     ])?;
                 }
             }
@@ -619,4 +684,103 @@ fn attendance(world: &World, out: &mut Out<'_>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn centres(world: &World, out: &mut Out<'_>) -> Result<()> {
+    let spec = &world.spec;
+    for centre in prevention::centres(spec) {
+        let d = &spec.districts[centre.district];
+        out.push(&[
+            Cell::Str(&centre.id),
+            Cell::Str(&centre.name),
+            Cell::Str(&d.id),
+            Cell::Str(&d.name),
+            Cell::Str(&d.city),
+            Cell::Null,
+        ])?;
+    }
+    Ok(())
+}
+
+/// The centres' own services: rows of the `services` contract with
+/// `centre_id` instead of `school_id`, numbered `<centre_id>-NNNNNN` by date.
+fn centre_services(world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<()> {
+    let mut record_id = String::new();
+    for centre in prevention::centres(&world.spec) {
+        let events = prevention::centre_events(world, &plan.cases, &plan.loops, &centre);
+        for (seq, e) in events.iter().enumerate() {
+            record_id.clear();
+            let _ = write!(record_id, "{}-{:06}", centre.id, seq + 1);
+            out.push(&[
+                Cell::Str(&record_id),
+                Cell::Null,
+                Cell::Date(e.date),
+                Cell::Str(e.kind.code()),
+                Cell::Str(e.audience),
+                Cell::Int(1),
+                e.student.map_or(Cell::Null, Cell::Student),
+                Cell::Null,
+                Cell::Null,
+                Cell::Str(&centre.counsellors[e.counsellor]),
+                Cell::Int(e.minutes as i64),
+                opt(e.topic),
+                Cell::Str(&centre.id),
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+/// The follow-up actions: those of each case (`<case_id>-F01` …, in case
+/// order: after a crisis, a referral to hospital or a leave from school),
+/// then the `other` follow-ups of high screenings (`<screening_id>-F01`).
+fn followups(world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<()> {
+    let spec = &world.spec;
+    let centres = prevention::centres(spec);
+    let mut id = String::new();
+    for (i, (case, lp)) in plan.cases.iter().zip(&plan.loops).enumerate() {
+        let school = &spec.schools[case.school];
+        let centre = &centres[school.district];
+        for (n, action) in prevention::case_followups(world, i, case, lp).iter().enumerate() {
+            id.clear();
+            let _ = write!(id, "{}-F{:02}", case.id, n + 1);
+            let worker = match action.taker {
+                Taker::SchoolWorker => school.worker.as_str(),
+                Taker::Counsellor(k) => centre.counsellors[k].as_str(),
+            };
+            out.push(&[
+                Cell::Str(&id),
+                Cell::Str(&case.id),
+                Cell::Null,
+                Cell::Str(action.kind),
+                date_cell(action.due),
+                date_cell(action.done),
+                Cell::Str(worker),
+            ])?;
+        }
+    }
+    let mut current = (usize::MAX, i32::MIN);
+    let mut rng = None;
+    each_screening(world, |r| {
+        if r.level != "high" {
+            return Ok(());
+        }
+        if current != (r.school, r.academic_year) {
+            current = (r.school, r.academic_year);
+            rng = Some(stream(world.seed, "followups-screenings", &[r.school as u64, r.academic_year as u64]));
+        }
+        let Some(rng) = rng.as_mut() else { return Ok(()) };
+        let Some(date) = prevention::screening_followup(rng, r.screened_on, spec.end) else { return Ok(()) };
+        id.clear();
+        let _ = write!(id, "{}-F01", r.id);
+        out.push(&[
+            Cell::Str(&id),
+            Cell::Null,
+            Cell::Str(r.id),
+            Cell::Str(prevention::kind::OTHER),
+            Cell::Null,
+            Cell::Date(date),
+            Cell::Str(&spec.schools[r.school].worker),
+        ])
+    })
 }

@@ -352,7 +352,8 @@ fn exports_match_the_canonical_tables() {
             "班级编号",
             "社工编号",
             "时长(分钟)",
-            "主题"
+            "主题",
+            "中心编号"
         ]
     );
     let canonical: BTreeMap<String, Row> =
@@ -395,6 +396,33 @@ fn exports_match_the_canonical_tables() {
     let screenings = read(&exports.join("screenings.csv"));
     assert!(screenings[0].contains_key("学籍号") && !screenings[0].contains_key("student_ref"));
     assert!(exports.join("cases.xlsx").metadata().unwrap().len() > 0);
+
+    // The centre's log and the follow-ups: GB18030 with Chinese headers and labels.
+    let (_, centre_rows) = gb18030_rows(&exports.join("centre_services.csv"));
+    let centre_canonical: BTreeMap<String, Row> =
+        table(&dir, "centre_services").into_iter().map(|r| (r["record_id"].clone(), r)).collect();
+    assert_eq!(centre_rows.len(), centre_canonical.len());
+    for r in &centre_rows {
+        let c = &centre_canonical[&r["记录编号"]];
+        assert_eq!(r["中心编号"], c["centre_id"]);
+        let label = if c["service_type"] == "hotline_call" { "热线咨询" } else { "心理咨询" };
+        assert_eq!(r["服务类型"], label);
+        assert!(!r.contains_key("学校编号"), "a centre's log has no school column");
+    }
+    let (_, followup_rows) = gb18030_rows(&exports.join("followups.csv"));
+    let kinds: BTreeSet<&str> = followup_rows.iter().map(|r| r["跟进类型"].as_str()).collect();
+    assert!(kinds.is_subset(&BTreeSet::from([
+        "危机告知书",
+        "学校干预方案",
+        "就医随访",
+        "居家联络",
+        "复学辅导",
+        "其他跟进"
+    ])));
+    assert!(kinds.contains("危机告知书"), "{kinds:?}");
+    assert_eq!(followup_rows.len(), table(&dir, "followups").len());
+    let (_, centre_list) = gb18030_rows(&exports.join("centres.csv"));
+    assert_eq!(centre_list[0]["中心名称"], "昆山市未成年人心理健康中心");
 }
 
 /// The generator's model spells the codes it draws; the contract's YAML is
@@ -404,20 +432,285 @@ fn exports_match_the_canonical_tables() {
 fn every_code_the_generator_writes_is_a_contract_code() {
     for preset in [Preset::Project, Preset::Taicang, Preset::Qingpu] {
         let dir = generate(preset.clone(), 7, false);
-        for table in sunward_core::contract::tables() {
-            let rows = self::table(&dir, table.name);
+        // Every table of the contract has its file; `centre_services` follows `services`.
+        let files: BTreeSet<&str> = sunward_datagen::FILES.iter().map(|(_, t)| *t).collect();
+        assert!(sunward_core::contract::tables().iter().all(|t| files.contains(t.name)));
+        for (file, table_name) in sunward_datagen::FILES {
+            let table = sunward_core::contract::table(table_name).expect("a contract table");
+            let rows = self::table(&dir, file);
+            assert_eq!(
+                rows.first().map(|r| r.len()),
+                Some(table.columns.len()),
+                "{preset:?}: {file} has the contract's columns"
+            );
             for column in table.columns {
                 let Some(codes) = column.codes else { continue };
                 for row in &rows {
                     let value = row.get(column.name).map(String::as_str).unwrap_or_default();
                     assert!(
                         value.is_empty() || codes.contains(&value),
-                        "{preset:?}: {}.{} = {value:?} is not a contract code",
-                        table.name,
+                        "{preset:?}: {file}.{} = {value:?} is not a contract code",
                         column.name
                     );
                 }
             }
         }
     }
+}
+
+/// The period of a preset's data: its first and last date.
+fn period(preset: &Preset) -> (NaiveDate, NaiveDate) {
+    match preset {
+        Preset::Project => (date("2024-09-01"), date("2025-12-31")),
+        Preset::Taicang => (date("2022-09-01"), date("2025-08-31")),
+        Preset::Qingpu => (date("2023-09-01"), date("2025-08-31")),
+        Preset::Custom(o) => (
+            NaiveDate::from_ymd_opt(o.first_year, 9, 1).unwrap(),
+            NaiveDate::from_ymd_opt(o.last_year + 1, 8, 31).unwrap(),
+        ),
+    }
+}
+
+fn optional_date(row: &Row, column: &str) -> Option<NaiveDate> {
+    (!row[column].is_empty()).then(|| date(&row[column]))
+}
+
+/// The prevention loop across its files: the centres and their services, the
+/// cases' channels and crisis dates, the follow-ups, the screenings' new
+/// columns — each consistent with the others, for several presets and seeds.
+#[test]
+fn the_prevention_loop_holds_together() {
+    let custom = CustomOptions { schools: 9, districts: 3, first_year: 2023, last_year: 2025, ..Default::default() };
+    let runs = [
+        (Preset::Project, 1),
+        (Preset::Project, 2),
+        (Preset::Taicang, 1),
+        (Preset::Qingpu, 4),
+        (Preset::Custom(custom), 5),
+    ];
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for (preset, seed) in runs {
+        let (start, end) = period(&preset);
+        let dir = generate(preset.clone(), seed, false);
+        let at = format!("{preset:?} seed {seed}");
+
+        // One centre per district, named after it, in the district's city.
+        let schools = table(&dir, "schools");
+        let districts: BTreeMap<String, (String, String)> = schools
+            .iter()
+            .map(|s| (s["district_id"].clone(), (s["district_name"].clone(), s["city"].clone())))
+            .collect();
+        let centres = table(&dir, "centres");
+        assert_eq!(centres.len(), districts.len(), "{at}");
+        let mut centre_of_district = BTreeMap::new();
+        for c in &centres {
+            let (name, city) = &districts[&c["district_id"]];
+            assert_eq!((&c["district_name"], &c["city"]), (name, city), "{at}");
+            assert_eq!(c["centre_name"], format!("{name}未成年人心理健康中心"));
+            centre_of_district.insert(c["district_id"].clone(), c["centre_id"].clone());
+        }
+        let district_of_school: BTreeMap<String, String> =
+            schools.iter().map(|s| (s["school_id"].clone(), s["district_id"].clone())).collect();
+
+        // Services: the schools' rows name no centre, the centres' rows no school.
+        let services = table(&dir, "services");
+        assert!(services.iter().all(|s| s["centre_id"].is_empty() && !s["school_id"].is_empty()), "{at}");
+        let centre_services = table(&dir, "centre_services");
+        let mut record_ids: BTreeSet<&str> = services.iter().map(|s| s["record_id"].as_str()).collect();
+        let mut weekend_calls = 0;
+        for r in &centre_services {
+            assert!(r["school_id"].is_empty(), "{at}: {r:?}");
+            assert!(centre_of_district.values().any(|c| *c == r["centre_id"]), "{at}: {r:?}");
+            assert!(record_ids.insert(&r["record_id"]), "{at}: {} twice", r["record_id"]);
+            assert_eq!(r["participants"], "1");
+            assert!(r["case_id"].is_empty() && r["class_id"].is_empty());
+            assert!(r["worker_id"].starts_with(&format!("{}-W", r["centre_id"])), "{r:?}");
+            let d = date(&r["service_date"]);
+            assert!(d >= start && d <= end, "{at}: {r:?}");
+            let minutes = int(r, "duration_min");
+            match r["service_type"].as_str() {
+                "hotline_call" => {
+                    assert!((10..=60).contains(&minutes), "{r:?}");
+                    assert!(["student", "parent"].contains(&r["audience"].as_str()));
+                    weekend_calls += usize::from(matches!(d.weekday(), Weekday::Sat | Weekday::Sun));
+                }
+                "consultation" => {
+                    assert!((40..=90).contains(&minutes), "{r:?}");
+                    assert_eq!(r["audience"], "student");
+                    assert!(!r["student_ref"].is_empty(), "{r:?}");
+                }
+                other => panic!("{at}: a centre's service of type {other}"),
+            }
+        }
+        let calls = centre_services.iter().filter(|r| r["service_type"] == "hotline_call").count();
+        let anonymous = centre_services
+            .iter()
+            .filter(|r| r["service_type"] == "hotline_call" && r["student_ref"].is_empty())
+            .count();
+        assert!(calls > 0 && anonymous > 0 && anonymous < calls, "{at}: {anonymous} of {calls} calls anonymous");
+        *seen.entry("weekend calls").or_default() += weekend_calls;
+
+        // Cases: a channel each, crisis dates within the case, leave only after a crisis.
+        let cases = table(&dir, "cases");
+        let channels = ["screening", "hotline", "walk_in", "head_teacher", "parent", "peer_monitor", "other"];
+        for c in &cases {
+            assert!(channels.contains(&c["channel"].as_str()), "{at}: {c:?}");
+            let opened = date(&c["opened_on"]);
+            let last = optional_date(c, "closed_on").unwrap_or(end);
+            let crisis = optional_date(c, "crisis_on");
+            let (leave, returned) = (optional_date(c, "leave_on"), optional_date(c, "returned_on"));
+            for d in [crisis, optional_date(c, "referred_on"), leave, returned].into_iter().flatten() {
+                assert!(d >= opened && d <= last && d <= end, "{at}: {c:?}");
+            }
+            assert!(crisis.is_none() || c["initial_tier"] == "red", "{c:?}");
+            assert_eq!(c["referred_on"].is_empty(), c["referred_to"].is_empty(), "{c:?}");
+            assert!(leave.is_none() || (crisis.is_some() && crisis <= leave), "{c:?}");
+            assert!(returned.is_none() || (leave.is_some() && leave <= returned), "{c:?}");
+            let centre = &centre_of_district[&district_of_school[&c["school_id"]]];
+            let by_student = |kind: &str, from: NaiveDate, to: NaiveDate| {
+                centre_services.iter().any(|r| {
+                    r["service_type"] == kind
+                        && r["student_ref"] == c["student_ref"]
+                        && &r["centre_id"] == centre
+                        && (from..=to).contains(&date(&r["service_date"]))
+                })
+            };
+            match c["channel"].as_str() {
+                "hotline" => {
+                    let from = (opened - chrono::Days::new(10)).max(start);
+                    assert!(by_student("hotline_call", from, opened.pred_opt().unwrap()), "{at}: no call before {c:?}");
+                }
+                "walk_in" => {
+                    let from = (opened - chrono::Days::new(5)).max(start);
+                    assert!(by_student("consultation", from, opened), "{at}: no walk-in before {c:?}");
+                }
+                _ => {}
+            }
+            *seen.entry(if crisis.is_some() { "crisis cases" } else { "other cases" }).or_default() += 1;
+            *seen.entry("returned").or_default() += usize::from(returned.is_some());
+        }
+
+        // Screenings: found by the yearly screening, five dimensions, none above a cut-off at level none.
+        let screenings = table(&dir, "screenings");
+        let dims = ["dim_emotion", "dim_behaviour", "dim_cognition", "dim_social", "dim_life_events"];
+        for s in &screenings {
+            assert_eq!(s["channel"], "screening");
+            for d in dims {
+                assert!(s[d] == "true" || s[d] == "false", "{s:?}");
+                assert!(s["level"] != "none" || s[d] == "false", "{s:?}");
+            }
+        }
+        let high_with_emotion =
+            screenings.iter().filter(|s| s["level"] == "high" && s["dim_emotion"] == "true").count();
+        let high = screenings.iter().filter(|s| s["level"] == "high").count();
+        assert!(high_with_emotion * 2 > high, "{at}: most high screenings are above the emotion cut-off");
+
+        // Follow-ups: after a crisis or a high screening, dated within the data but for a planned contact.
+        let followups = table(&dir, "followups");
+        let by_screening: BTreeMap<&str, &Row> = screenings.iter().map(|s| (s["screening_id"].as_str(), s)).collect();
+        let ids: BTreeSet<&str> = followups.iter().map(|f| f["followup_id"].as_str()).collect();
+        assert_eq!(ids.len(), followups.len(), "{at}: unique followup_id");
+        let mut actions: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
+        for f in &followups {
+            assert!(f["case_id"].is_empty() != f["screening_id"].is_empty(), "{f:?}");
+            match optional_date(f, "done_on") {
+                Some(d) => assert!(d <= end && f["due_on"].is_empty(), "{at}: {f:?}"),
+                None => assert!(f["kind"] == "leave_contact" && !f["due_on"].is_empty(), "{at}: {f:?}"),
+            }
+            *seen.entry(if f["done_on"].is_empty() { "planned" } else { "done" }).or_default() += 1;
+            if f["screening_id"].is_empty() {
+                actions.entry(f["case_id"].as_str()).or_default().push(f);
+            } else {
+                let s = by_screening[f["screening_id"].as_str()];
+                assert_eq!((s["level"].as_str(), f["kind"].as_str()), ("high", "other"), "{f:?}");
+                assert!(date(&f["done_on"]) > date(&s["screened_on"]), "{f:?}");
+            }
+        }
+        let hospitals = ["psychiatric_hospital", "mental_health_centre"];
+        for c in &cases {
+            let list = actions.remove(c["case_id"].as_str()).unwrap_or_default();
+            let referred_to_hospital = hospitals.contains(&c["referred_to"].as_str());
+            let Some(crisis) = optional_date(c, "crisis_on") else {
+                assert!(
+                    list.iter().all(|f| referred_to_hospital && f["kind"] == "hospital_visit"),
+                    "{at}: a case without a crisis has only hospital follow-ups: {c:?} {list:?}"
+                );
+                *seen.entry("hospital visits without a crisis").or_default() += list.len();
+                continue;
+            };
+            let notices: Vec<&&Row> = list.iter().filter(|f| f["kind"] == "crisis_notice").collect();
+            assert_eq!(notices.len(), 1, "{at}: one crisis notice for {c:?}");
+            let notice = date(&notices[0]["done_on"]);
+            assert!(notice >= crisis && notice <= crisis + chrono::Days::new(2), "{at}: {c:?}");
+            assert!(notices[0]["worker_id"].contains("-MHC-W"), "{at}: a centre counsellor sends the notice");
+            let (leave, returned) = (optional_date(c, "leave_on"), optional_date(c, "returned_on"));
+            let mut last_contact = leave;
+            for f in &list {
+                let d = optional_date(f, "done_on");
+                match f["kind"].as_str() {
+                    "leave_contact" => {
+                        let leave = leave.expect("contacts only while on leave");
+                        match d {
+                            Some(d) => {
+                                assert!(d > leave && returned.is_none_or(|r| d < r), "{at}: {f:?} {c:?}");
+                                last_contact = Some(d);
+                            }
+                            None => {
+                                assert!(returned.is_none(), "{at}: a planned contact for a student back: {c:?}");
+                                let due = date(&f["due_on"]);
+                                assert_eq!(Some(due), last_contact.map(|l| l + chrono::Days::new(7)), "{f:?}");
+                            }
+                        }
+                    }
+                    "return_counselling" => {
+                        assert!(d.zip(returned).is_some_and(|(d, r)| d > r), "{at}: {f:?} {c:?}")
+                    }
+                    "hospital_visit" => {
+                        assert!(referred_to_hospital, "{f:?}");
+                        assert!(d > optional_date(c, "referred_on"), "{f:?}");
+                        assert!(c["closed_on"].is_empty() || d <= optional_date(c, "closed_on"), "{f:?}");
+                    }
+                    "school_plan" => assert!(d.is_some_and(|d| d > notice), "{f:?}"),
+                    "crisis_notice" => {}
+                    other => panic!("{at}: a case's follow-up of kind {other}"),
+                }
+                *seen.entry(if f["kind"] == "crisis_notice" { "notices" } else { "case actions" }).or_default() += 1;
+            }
+        }
+        assert!(actions.is_empty(), "{at}: follow-ups of unknown cases: {actions:?}");
+    }
+    // Every part of the loop shows up somewhere.
+    for key in
+        ["weekend calls", "crisis cases", "returned", "notices", "case actions", "hospital visits without a crisis"]
+    {
+        assert!(seen.get(key).is_some_and(|n| *n > 0), "no {key}: {seen:?}");
+    }
+}
+
+#[test]
+fn channels_and_centre_volumes_have_their_shares() {
+    let dir = generate(Preset::Taicang, 1, false);
+    let cases = table(&dir, "cases");
+    let share = |channel: &str| cases.iter().filter(|c| c["channel"] == channel).count() as f64 / cases.len() as f64;
+    for (channel, want) in [("screening", 0.40), ("head_teacher", 0.20), ("parent", 0.12), ("hotline", 0.10)] {
+        assert!((share(channel) - want).abs() < 0.05, "{channel}: {}", share(channel));
+    }
+    // About four calls per 1,000 students a year (before the calls of hotline cases).
+    let students = enrolled(&dir);
+    let mut calls: BTreeMap<i32, i64> = BTreeMap::new();
+    for r in table(&dir, "centre_services").iter().filter(|r| r["service_type"] == "hotline_call") {
+        *calls.entry(academic_year(date(&r["service_date"]))).or_default() += 1;
+    }
+    for (ay, n) in &students {
+        let per_1000 = calls[ay] as f64 / *n as f64 * 1000.0;
+        assert!((3.2..=5.8).contains(&per_1000), "AY{ay}: {per_1000} calls per 1,000");
+    }
+    // Crises: red cases only, mostly of self-harm, suicidal ideation or low mood.
+    let crises: Vec<&Row> = cases.iter().filter(|c| !c["crisis_on"].is_empty()).collect();
+    assert!(crises.len() >= 10, "{}", crises.len());
+    let serious = crises
+        .iter()
+        .filter(|c| ["self_harm_risk", "suicidal_ideation", "depression"].contains(&c["primary_issue"].as_str()))
+        .count();
+    assert!(serious * 10 >= crises.len() * 8, "{serious} of {}", crises.len());
 }
