@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Set up this machine for Sunward, build it, and produce the sample reports:
 # the first pipeline, the metrics of the sample project and districts, and
-# the annual reviews, district comparisons and government summaries (HTML and
-# PDF) under out/.
+# the annual reviews, district comparisons and government summaries, and a
+# district's crisis brief and term screening summaries (HTML, PDF and Word)
+# under out/.
 #
 # Safe to run again: every step checks before it acts. Works as root (no sudo
 # needed) or as a user with sudo. Later features add their system packages
@@ -95,5 +96,8 @@ $S run pipelines/district.yaml --out out/taicang --quiet
 $S run pipelines/district.yaml --set data_dir=sample-data/qingpu \
   --set baseline_year=2023 --out out/qingpu --quiet
 
+echo "setup: the prevention loop of a district: the crisis brief and the term screening summaries"
+$S run pipelines/prevention-reports.yaml --out out/qingpu-loop --quiet
+
 echo "setup: done. Reports:"
-ls out/project/*.pdf out/taicang/*.pdf out/qingpu/*.pdf
+ls out/project/*.pdf out/taicang/*.pdf out/qingpu/*.pdf out/qingpu-loop/*.pdf

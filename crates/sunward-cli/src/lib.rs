@@ -5,7 +5,7 @@
 //!
 //! Subcommands: `run` (validate, check, run a pipeline, or every pipeline of
 //! a workflow file in order), `validate` (validate and check only), `plugins` (describe the registered plugins), `schema`
-//! (the JSON Schema of the pipeline format) and `datagen` (write the nine
+//! (the JSON Schema of the pipeline format) and `datagen` (write the
 //! canonical tables of a preset or custom data set, deterministically), `contract`
 //! (the data contract) and `cluster` (a Ballista scheduler or executor, for
 //! `run --engine ballista://…`). Exit codes follow

@@ -48,6 +48,7 @@ fn the_readme_commands_run_as_written() {
     let root = dir.path();
     copy_dir(&repo().join("pipelines"), &root.join("pipelines"));
     copy_dir(&repo().join("report-templates"), &root.join("report-templates"));
+    copy_dir(&repo().join("packages"), &root.join("packages"));
     std::os::unix::fs::symlink(repo().join("sample-data"), root.join("sample-data")).unwrap();
 
     let bin = Path::new(env!("CARGO_BIN_EXE_sunward")).parent().unwrap().to_path_buf();
@@ -70,6 +71,9 @@ fn the_readme_commands_run_as_written() {
         "out/qingpu/manifest-government_summary.json",
         "out/project/annual-review_2025_KS-ORG1.pdf",
         "out/project-canonical/services.csv",
+        "out/qingpu-loop/crisis-brief_2025-01-31_310118.pdf",
+        "out/qingpu-loop/term-screening-public_AY2024-1_QP01.docx",
+        "out/qingpu-loop/overdue.xlsx",
     ] {
         assert!(root.join(file).is_file(), "{file} after the README's commands");
     }

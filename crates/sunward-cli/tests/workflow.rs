@@ -260,7 +260,10 @@ fn validate_finds_a_header_without_a_required_column() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{target}: {stderr}");
-        assert!(stderr.contains("lacks the required column \"school_id\" of services"), "{target}: {stderr}");
+        assert!(
+            stderr.contains("lacks the column \"school_id\" of services: each row names one of school_id, centre_id"),
+            "{target}: {stderr}"
+        );
         assert!(stderr.contains("map it with `headers: {schoolid: school_id}`"), "{target}: {stderr}");
     }
 }

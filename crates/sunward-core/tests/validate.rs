@@ -238,15 +238,16 @@ fn unchecked_references_warn_unless_left_out_on_purpose() {
         messages,
         [
             "references to cases are not checked: no source has `contract: cases`",
+            "references to centres are not checked: no source has `contract: centres`",
             "references to classes are not checked: no source has `contract: classes`"
         ]
     );
     assert_eq!((both[0].0, both[0].1), (4, 3), "at the services entry's name");
     assert!(both[0].3.as_deref().is_some_and(|h| h.contains("`references: {cases: none}`")), "{both:?}");
-    let one = warned(", references: {cases: none}");
+    let one = warned(", references: {cases: none, centres: none}");
     assert_eq!(one.len(), 1);
     assert!(one[0].2.starts_with("references to classes"));
-    assert!(warned(", references: {cases: none, classes: none}").is_empty());
+    assert!(warned(", references: {cases: none, centres: none, classes: none}").is_empty());
 }
 
 #[test]

@@ -347,6 +347,16 @@ fn a_missing_required_column_fails_the_whole_load() {
 }
 
 #[test]
+fn a_header_naming_neither_school_nor_centre_fails_the_source() {
+    let err = load_in(&dir(), "no_school_or_centre.csv", json!({"contract": "services"}), &HashMap::new()).unwrap_err();
+    assert_eq!(
+        err.message,
+        "no_school_or_centre.csv lacks the column \"school_id\" or \"centre_id\" of services: each row names one of school_id, centre_id"
+    );
+    assert!(err.hint.unwrap().contains("record_id, service_date, service_type, audience, participants, worker_id"));
+}
+
+#[test]
 fn a_header_without_rows_is_an_empty_table() {
     let i = load("header_only.csv", "services");
     assert_eq!(counts(&i), (0, 0, 0));

@@ -76,17 +76,18 @@ fn utf8_gb18030_and_xlsx_exports_give_identical_rows() {
     assert_eq!(one_batch(&xlsx), expected, "xlsx export differs");
 
     // And the canonical rows are what the fixture says, read by eye: IDs stay
-    // strings ("007"), dates are dates, counts integers, empty fields null.
+    // strings ("007"), dates are dates, counts integers, empty fields null; a
+    // school's service names no centre.
     let shown = pretty_format_batches(&[expected]).unwrap().to_string();
     let want = "\
-+-----------+-----------+--------------+-----------------+----------+--------------+-------------+---------+---------------+-----------+--------------+----------+
-| record_id | school_id | service_date | service_type    | audience | participants | student_ref | case_id | class_id      | worker_id | duration_min | topic    |
-+-----------+-----------+--------------+-----------------+----------+--------------+-------------+---------+---------------+-----------+--------------+----------+
-| R001      | 007       | 2025-03-05   | case_session    | student  | 1            | S-a1        | C01     |               | W1        | 50           |          |
-| R002      | 007       | 2025-03-12   | growth_class    | student  | 45           |             |         | 007-2024-G7-1 | W1        | 40           | 生命教育 |
-| R003      | 008       | 2025-04-01   | parent_workshop | parent   | 213          |             |         |               | W2        | 90           | 亲子沟通 |
-| R004      | 008       | 2025-09-30   | mailbox_reply   | student  | 1            | S-b7        |         |               | W2        |              |          |
-| R005      | 007       | 2025-12-31   | group_session   | student  | 12           |             |         |               | W1        | 60           | 情绪管理 |
-+-----------+-----------+--------------+-----------------+----------+--------------+-------------+---------+---------------+-----------+--------------+----------+";
++-----------+-----------+--------------+-----------------+----------+--------------+-------------+---------+---------------+-----------+--------------+----------+-----------+
+| record_id | school_id | service_date | service_type    | audience | participants | student_ref | case_id | class_id      | worker_id | duration_min | topic    | centre_id |
++-----------+-----------+--------------+-----------------+----------+--------------+-------------+---------+---------------+-----------+--------------+----------+-----------+
+| R001      | 007       | 2025-03-05   | case_session    | student  | 1            | S-a1        | C01     |               | W1        | 50           |          |           |
+| R002      | 007       | 2025-03-12   | growth_class    | student  | 45           |             |         | 007-2024-G7-1 | W1        | 40           | 生命教育 |           |
+| R003      | 008       | 2025-04-01   | parent_workshop | parent   | 213          |             |         |               | W2        | 90           | 亲子沟通 |           |
+| R004      | 008       | 2025-09-30   | mailbox_reply   | student  | 1            | S-b7        |         |               | W2        |              |          |           |
+| R005      | 007       | 2025-12-31   | group_session   | student  | 12           |             |         |               | W1        | 60           | 情绪管理 |           |
++-----------+-----------+--------------+-----------------+----------+--------------+-------------+---------+---------------+-----------+--------------+----------+-----------+";
     assert_eq!(shown, want);
 }

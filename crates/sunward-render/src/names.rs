@@ -2,7 +2,7 @@
 //! prints "Hupan Middle School", not "湖畔中学 education bureau".
 //!
 //! [`english`] replaces the words that name a kind of unit (中学, 小学,
-//! 区, 教育局, 社会工作服务中心, 第…) by their English and writes every other
+//! 区, 教育局, 社会工作服务中心, 心理健康中心, 第…) by their English and writes every other
 //! run of Chinese characters in pinyin without tones, as one capitalised
 //! word (湖畔 → Hupan), which is how such names are romanised on signs and
 //! maps. Where a character has several readings the pinyin data's first is
@@ -13,7 +13,9 @@ use pinyin::ToPinyin;
 /// Words that name a kind of unit, longest first, and their English.
 const WORDS: &[(&str, &str)] = &[
     ("社会工作服务中心", "Social Work Service Centre"),
+    ("未成年人心理健康中心", "Mental Health Centre for Minors"),
     ("社工服务中心", "Social Work Service Centre"),
+    ("心理健康中心", "Mental Health Centre"),
     ("职业技术学校", "Vocational School"),
     ("初级中学", "Junior Middle School"),
     ("高级中学", "Senior High School"),
@@ -99,6 +101,8 @@ mod tests {
             ("太仓市", "Taicang City"),
             ("青浦区", "Qingpu District"),
             ("城东初级中学", "Chengdong Junior Middle School"),
+            ("青浦区未成年人心理健康中心", "Qingpu District Mental Health Centre for Minors"),
+            ("太仓市心理健康中心", "Taicang City Mental Health Centre"),
             ("东方高级中学", "Dongfang Senior High School"),
             ("临江区第1小学", "Linjiang District No. 1 Primary School"),
             ("向阳学校社会工作服务中心", "Xiangyang School Social Work Service Centre"),

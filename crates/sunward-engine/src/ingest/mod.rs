@@ -271,6 +271,41 @@ fn layout(options: &SourceOptions, headers: Option<&[String]>, file: Option<&str
                 ))
                 .hint(hint));
             }
+            // A group of which each row sets one (a service's school or centre): the header needs
+            // one of them, and a column of it that the file seems to name otherwise is a mistake
+            // (a school export whose `schoolid` would leave every row without its school).
+            for group in spec.one_of {
+                let absent: Vec<&str> = group.iter().copied().filter(|c| position(c).is_none()).collect();
+                let fits = header_suggestions(&absent, raw, mapped, spec);
+                if absent.len() < group.len() && fits.is_empty() {
+                    continue;
+                }
+                let mut hint = format!("the file's header is: {}", excerpt_list(raw));
+                if fits.is_empty() {
+                    hint.push_str(
+                        "; map the file's name onto the contract's with `headers:` (e.g. `学校编号: school_id`)",
+                    );
+                } else {
+                    hint.push_str(&format!(
+                        "; the file seems to name it differently: map it with `headers: {{{}}}`",
+                        fits.join(", ")
+                    ));
+                }
+                // The columns the file seems to name otherwise, or else every column of the group.
+                let wanted: Vec<&str> = if fits.is_empty() {
+                    absent.clone()
+                } else {
+                    fits.iter().filter_map(|f| f.rsplit(": ").next()).collect()
+                };
+                let named: Vec<String> = wanted.iter().map(|m| format!("\"{m}\"")).collect();
+                return Err(Diagnostic::invalid(format!(
+                    "{the_file} lacks the column {} of {}: each row names one of {}",
+                    named.join(" or "),
+                    spec.name,
+                    group.join(", ")
+                ))
+                .hint(hint));
+            }
             let extra: Vec<String> = mapped
                 .iter()
                 .enumerate()
