@@ -3,13 +3,16 @@
 //! client, so that every process knows the same SQL functions.
 //!
 //! Both listen on 127.0.0.1 unless told otherwise: the tables they read are
-//! children's records, and a cluster spanning machines should be reachable
-//! from those machines only (see docs/DISTRIBUTED.md).
+//! children's records. Off this machine they need the cluster's credential
+//! (`--tls DIR`, made by `sunward cluster cert`): TLS on every connection,
+//! and only members admitted. Listening on a network address without it is
+//! refused unless `--insecure` says so on purpose (see docs/DISTRIBUTED.md).
 
 use clap::{Args, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+use sunward_cluster::tls::{ClusterTls, make_certificates};
 use sunward_cluster::{ExecutorOptions, SchedulerOptions, serve_executor, serve_scheduler};
 use sunward_core::{Diagnostic, Registry};
 
@@ -20,6 +23,56 @@ pub enum ClusterCommand {
     Scheduler(SchedulerArgs),
     /// Run an executor: it registers with the scheduler and runs the tasks it is given.
     Executor(ExecutorArgs),
+    /// Make the cluster's credential: a private certificate authority and a member's folder
+    /// (ca.pem, member.pem, member.key) to give every process with --tls.
+    Cert(CertArgs),
+}
+
+/// Arguments of `sunward cluster cert`.
+#[derive(Debug, Args)]
+pub struct CertArgs {
+    /// Where to write: OUT/ca.key (the authority's key: keep it off the cluster) and
+    /// OUT/member/ (the folder every scheduler, executor and client is given).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// A host name or address the cluster's processes are reached at (repeat for each machine).
+    #[arg(long = "host", value_name = "HOST", required = true)]
+    hosts: Vec<String>,
+    /// Days the certificates are valid.
+    #[arg(long, value_name = "N", default_value_t = 365)]
+    days: u32,
+    /// Replace an existing credential (every member then needs the new folder).
+    #[arg(long)]
+    force: bool,
+}
+
+/// What every cluster process accepts about its connections.
+#[derive(Debug, Args)]
+pub struct Security {
+    /// The cluster's credential, a folder made by `sunward cluster cert` (its `member/`):
+    /// TLS on every connection, and only processes holding it admitted.
+    #[arg(long, value_name = "DIR", env = "SUNWARD_CLUSTER_TLS")]
+    tls: Option<PathBuf>,
+    /// Listen on (or reach) a network address without TLS: anyone who reaches the port can
+    /// read the children's records passing through. For a private network you control only.
+    #[arg(long)]
+    insecure: bool,
+}
+
+impl Security {
+    /// The credential, or an error when a network address would be used without it.
+    fn check(&self, addresses: &[(&str, std::net::IpAddr)]) -> Result<Option<ClusterTls>, Diagnostic> {
+        if let Some(dir) = &self.tls {
+            return ClusterTls::load(dir).map(Some);
+        }
+        if let Some((what, ip)) = addresses.iter().find(|(_, ip)| !ip.is_loopback()).filter(|_| !self.insecure) {
+            return Err(Diagnostic::invalid(format!(
+                "{what} {ip} is a network address, and this process has no cluster credential"
+            ))
+            .hint("make one with `sunward cluster cert --out certs --host HOST…` and give --tls certs/member to every process (and --cluster-tls to `sunward run`); or pass --insecure for a private network you control"));
+        }
+        Ok(None)
+    }
 }
 
 /// Arguments of `sunward cluster scheduler`.
@@ -37,6 +90,8 @@ pub struct SchedulerArgs {
     /// Print Ballista's log at `info` (default: warnings and errors; RUST_LOG overrides).
     #[arg(long, short)]
     verbose: bool,
+    #[command(flatten)]
+    security: Security,
 }
 
 /// Arguments of `sunward cluster executor`.
@@ -70,6 +125,8 @@ pub struct ExecutorArgs {
     /// Print Ballista's log at `info` (default: warnings and errors; RUST_LOG overrides).
     #[arg(long, short)]
     verbose: bool,
+    #[command(flatten)]
+    security: Security,
 }
 
 /// Run a cluster process until it is stopped; the exit code.
@@ -89,9 +146,27 @@ pub fn run(command: &ClusterCommand, registry: &Registry) -> i32 {
         }
     };
     let result = match command {
+        ClusterCommand::Cert(args) => match make_certificates(&args.out, &args.hosts, args.days, args.force) {
+            Ok(files) => {
+                for file in &files {
+                    errln!("wrote {}", file.display());
+                }
+                errln!(
+                    "give {} to every scheduler, executor (--tls) and run (--cluster-tls); keep {} off the cluster",
+                    args.out.join("member").display(),
+                    files[0].display()
+                );
+                Ok(())
+            }
+            Err(d) => Err(d),
+        },
         ClusterCommand::Scheduler(args) => {
+            let tls = match args.security.check(&[("--bind", args.bind.ip())]) {
+                Ok(tls) => tls,
+                Err(d) => return fail(&d),
+            };
             sunward_cluster::init_logging(args.verbose);
-            errln!("sunward scheduler listening on {}{}", args.bind, exposure(&args.bind));
+            errln!("sunward scheduler listening on {}{}", args.bind, exposure(&args.bind, tls.is_some()));
             errln!("  executors: sunward cluster executor --scheduler {}", reach(&args.bind, &args.external_host));
             errln!(
                 "  runs:      sunward run PIPELINE --engine ballista://{} --stage SHARED_DIR",
@@ -102,16 +177,31 @@ pub fn run(command: &ClusterCommand, registry: &Registry) -> i32 {
                 external_host: args.external_host.clone(),
                 executor_timeout: Duration::from_secs(args.executor_timeout),
                 functions: registry.functions().clone(),
+                tls,
             };
             runtime.block_on(serve_scheduler(&options))
         }
         ClusterCommand::Executor(args) => {
+            let scheduler_ip = sunward_cluster::executor::host_and_port(&args.scheduler)
+                .ok()
+                .and_then(|(host, _)| {
+                    if host == "localhost" {
+                        Some(std::net::IpAddr::from([127, 0, 0, 1]))
+                    } else {
+                        host.parse::<std::net::IpAddr>().ok()
+                    }
+                })
+                .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+            let tls = match args.security.check(&[("--bind", args.bind.ip()), ("--scheduler", scheduler_ip)]) {
+                Ok(tls) => tls,
+                Err(d) => return fail(&d),
+            };
             sunward_cluster::init_logging(args.verbose);
             let grpc = args.grpc_port.unwrap_or(args.bind.port().wrapping_add(1));
             errln!(
                 "sunward executor: data on {}, tasks on port {grpc}{}; scheduler {}",
                 args.bind,
-                exposure(&args.bind),
+                exposure(&args.bind, tls.is_some()),
                 args.scheduler
             );
             let options = ExecutorOptions {
@@ -124,25 +214,30 @@ pub fn run(command: &ClusterCommand, registry: &Registry) -> i32 {
                 memory_limit: args.memory_limit.map(|m| m as u64),
                 heartbeat: Duration::from_secs(args.heartbeat),
                 functions: registry.functions().clone(),
+                tls,
             };
             runtime.block_on(serve_executor(&options))
         }
     };
     match result {
         Ok(()) => 0,
-        Err(diagnostic) => {
-            errln!("{}", diagnostic.render(None));
-            diagnostic.kind.exit_code()
-        }
+        Err(diagnostic) => fail(&diagnostic),
     }
 }
 
+fn fail(diagnostic: &Diagnostic) -> i32 {
+    errln!("{}", diagnostic.render(None));
+    diagnostic.kind.exit_code()
+}
+
 /// Who can reach an address, said beside it.
-fn exposure(bind: &SocketAddr) -> &'static str {
-    if bind.ip().is_loopback() {
-        " (this machine only)"
-    } else {
-        " — reachable from the network: let only the cluster's machines reach it (firewall), as the tables are children's records"
+fn exposure(bind: &SocketAddr, tls: bool) -> &'static str {
+    match (bind.ip().is_loopback(), tls) {
+        (true, false) => " (this machine only)",
+        (_, true) => " over TLS, members of the cluster only",
+        (false, false) => {
+            " WITHOUT TLS (--insecure): anyone who reaches this port can read the children's records passing through"
+        }
     }
 }
 

@@ -268,7 +268,13 @@ fn run_pipeline(registry: &Registry, pipeline: &Path, sets: &[String], rename: O
     }
     let engine: Arc<dyn Engine> = match &args.engine {
         EngineArg::Local => Arc::new(LocalEngine),
-        EngineArg::Ballista(url) => match runtime.block_on(ClusterEngine::connect(url)) {
+        EngineArg::Ballista(url) => match args
+            .cluster_tls
+            .as_deref()
+            .map(sunward_cluster::tls::ClusterTls::load)
+            .transpose()
+            .and_then(|tls| runtime.block_on(ClusterEngine::connect(url, tls)))
+        {
             Ok(cluster) => Arc::new(cluster),
             Err(diagnostic) => {
                 text.print_warnings(&warnings);

@@ -163,6 +163,10 @@ struct RunArgs {
     /// then be a folder every machine of the cluster sees at the same path).
     #[arg(long, value_name = "ENGINE", env = "SUNWARD_ENGINE", default_value = "local", value_parser = parse_engine)]
     engine: EngineArg,
+    /// The cluster's credential (a member folder made by `sunward cluster cert`) for a
+    /// cluster started with --tls: every connection to it is then made over TLS.
+    #[arg(long, value_name = "DIR", env = "SUNWARD_CLUSTER_TLS")]
+    cluster_tls: Option<PathBuf>,
     /// Stop the run (a workflow: all of it) after this long, e.g. 90s, 10m or
     /// 1h 30m, as Ctrl-C would: nothing unfinished is kept, exit code 124.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]

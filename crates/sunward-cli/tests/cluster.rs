@@ -14,6 +14,10 @@
 //! - Ctrl-C of a run whose query never ends cancels its job, freeing the
 //!   executor; SIGTERM stops an executor at once, its work folder (owner
 //!   only) emptied.
+//! - With the cluster's credential (`--tls`), the figures are the local
+//!   run's; a run, an executor and a data fetch without it are refused, as
+//!   are another cluster's credential and an expired certificate; and no
+//!   process listens on a network address without TLS unless `--insecure`.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -48,14 +52,17 @@ struct Cluster {
 
 impl Cluster {
     fn start(dir: &Path, executors: usize) -> Cluster {
-        Self::start_with(dir, executors, 2)
+        Self::start_with(dir, executors, 2, None)
     }
 
-    /// A scheduler and `executors` executors running `slots` tasks at once each.
-    fn start_with(dir: &Path, executors: usize, slots: usize) -> Cluster {
+    /// A scheduler and `executors` executors running `slots` tasks at once each;
+    /// with `tls`, every process is given that cluster credential.
+    fn start_with(dir: &Path, executors: usize, slots: usize, tls: Option<&Path>) -> Cluster {
+        let tls_args: Vec<String> = tls.map(|t| vec!["--tls".to_string(), t.display().to_string()]).unwrap_or_default();
         let scheduler = free_port();
         let log = dir.join("scheduler.log");
         let child = Command::new(BIN)
+            .env_remove("SUNWARD_CLUSTER_TLS")
             .args([
                 "cluster",
                 "scheduler",
@@ -65,6 +72,7 @@ impl Cluster {
                 "6",
                 "-v",
             ])
+            .args(&tls_args)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -75,7 +83,9 @@ impl Cluster {
             let (data, tasks) = (free_port(), free_port());
             let log = dir.join(format!("executor{i}.log"));
             let child = Command::new(BIN)
+                .env_remove("SUNWARD_CLUSTER_TLS")
                 .args(["cluster", "executor", "--scheduler", &format!("127.0.0.1:{scheduler}")])
+                .args(&tls_args)
                 .args(["--bind", &format!("127.0.0.1:{data}"), "--grpc-port", &tasks.to_string()])
                 .args(["--concurrent-tasks", &slots.to_string(), "--heartbeat", "1"])
                 .arg("--work-dir")
@@ -129,7 +139,8 @@ fn metrics_run(data: &Path, out: &Path, extra: &[&str]) -> Command {
         .arg("--out")
         .arg(out)
         .args(extra)
-        .env_remove("SUNWARD_ENGINE");
+        .env_remove("SUNWARD_ENGINE")
+        .env_remove("SUNWARD_CLUSTER_TLS");
     command
 }
 
@@ -326,7 +337,7 @@ fn an_empty_cluster_or_a_stopped_scheduler_is_said_before_loading() {
 #[test]
 fn an_interrupted_run_cancels_its_job_and_executors_stop_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let mut cluster = Cluster::start_with(dir.path(), 1, 1);
+    let mut cluster = Cluster::start_with(dir.path(), 1, 1, None);
     let schools = sample_district().join("schools.csv");
     let forever = dir.path().join("forever.yaml");
     std::fs::write(
@@ -381,4 +392,206 @@ fn an_interrupted_run_cancels_its_job_and_executors_stop_at_once() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(files_under(&jobs).is_empty(), "job data outlived the executor: {:?}", files_under(&jobs));
+}
+
+/// `sunward cluster cert` into `dir/NAME`: the member folder.
+fn make_credential(dir: &Path, name: &str) -> PathBuf {
+    let out = dir.join(name);
+    let made = Command::new(BIN)
+        .args(["cluster", "cert", "--host", "127.0.0.1", "--days", "30", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    succeeded(&made, "cluster cert");
+    out.join("member")
+}
+
+/// A TLS handshake with the process at `port` trusting `member`'s CA, showing
+/// `member`'s certificate or none, then one byte each way: the error, if any.
+/// (rustls on *ring*, as the cluster uses it; see sunward_cluster::tls.)
+#[allow(deprecated)]
+fn handshake(port: u16, member: &Path, show_certificate: bool) -> Result<rustls::ProtocolVersion, String> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+    use std::io::{Read, Write};
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in CertificateDer::pem_file_iter(member.join("ca.pem")).unwrap() {
+        roots.add(ca.unwrap()).unwrap();
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots);
+    let mut config = if show_certificate {
+        let certs = CertificateDer::pem_file_iter(member.join("member.pem")).unwrap().map(|c| c.unwrap()).collect();
+        builder.with_client_auth_cert(certs, PrivateKeyDer::from_pem_file(member.join("member.key")).unwrap()).unwrap()
+    } else {
+        builder.with_no_client_auth()
+    };
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let name = ServerName::try_from("127.0.0.1").unwrap().to_owned();
+    let mut connection = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+    let mut socket = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    socket.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut stream = rustls::Stream::new(&mut connection, &mut socket);
+    // The HTTP/2 preface: a server that admits the client answers with its settings.
+    stream.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0").map_err(|e| e.to_string())?;
+    let mut byte = [0u8; 1];
+    match stream.read(&mut byte) {
+        Ok(n) if n > 0 => Ok(connection.protocol_version().expect("a finished handshake")),
+        Ok(_) => Err("closed".to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+#[test]
+fn a_cluster_with_tls_gives_the_local_figures_and_admits_its_members_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let member = make_credential(dir.path(), "certs");
+    let cluster = Cluster::start_with(dir.path(), 1, 2, Some(&member));
+    let data = sample_district();
+    let (local, remote) = (dir.path().join("local"), dir.path().join("cluster"));
+    succeeded(&metrics_run(&data, &local, &["--quiet"]).output().unwrap(), "the local run");
+    let engine = cluster.engine();
+    let tls = member.display().to_string();
+    let run = metrics_run(&data, &remote, &["--quiet", "--engine", &engine, "--cluster-tls", &tls])
+        .arg("--stage")
+        .arg(dir.path().join("stage"))
+        .spawn()
+        .unwrap();
+    succeeded(&finish(run, Duration::from_secs(300)), "the run over TLS");
+    assert!(
+        std::fs::read(local.join("metrics.csv")).unwrap() == std::fs::read(remote.join("metrics.csv")).unwrap(),
+        "the cluster's metrics.csv over TLS differs from the local one"
+    );
+
+    // A run without the credential is refused before any source is read.
+    let refused = metrics_run(&data, &dir.path().join("plain"), &["--engine", &engine]).output().unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("a cluster started with --tls admits its members only") && stderr.contains("--cluster-tls"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("plain/metrics.csv").exists());
+
+    // Another cluster's credential: its CA does not sign this scheduler's certificate.
+    let other = make_credential(dir.path(), "other");
+    let refused = metrics_run(&data, &dir.path().join("other-run"), &["--engine", &engine, "--cluster-tls"])
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("is not one this credential trusts"), "{stderr}");
+
+    // An expired member certificate, signed by the right CA: the scheduler refuses it.
+    let expired = dir.path().join("expired");
+    std::fs::create_dir_all(&expired).unwrap();
+    std::fs::copy(member.join("ca.pem"), expired.join("ca.pem")).unwrap();
+    let ca_key = rcgen::KeyPair::from_pem(&std::fs::read_to_string(dir.path().join("certs/ca.key")).unwrap()).unwrap();
+    // The CA as `sunward cluster cert` names it: its certificates name it as their issuer.
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
+    ca.distinguished_name.push(rcgen::DnType::CommonName, "Sunward cluster CA");
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    params.extended_key_usages =
+        vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth, rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    std::fs::write(expired.join("member.pem"), params.signed_by(&key, &issuer).unwrap().pem()).unwrap();
+    std::fs::write(expired.join("member.key"), key.serialize_pem()).unwrap();
+    let refused = metrics_run(&data, &dir.path().join("expired-run"), &["--engine", &engine, "--cluster-tls"])
+        .arg(&expired)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    // The alert may or may not reach the client before the connection closes (TLS 1.3).
+    assert!(
+        stderr.contains("refused this member's certificate: it has expired")
+            || stderr.contains("does not accept this member's certificate (expired"),
+        "{stderr}"
+    );
+    let log = std::fs::read_to_string(dir.path().join("scheduler.log")).unwrap();
+    assert!(log.contains("scheduler: refused a connection") && log.contains("certificate expired"), "{log}");
+
+    // The executor's data service (where results and stage data are fetched):
+    // a handshake without a certificate is refused; with the member's it is
+    // TLS 1.3, so nothing passes in the clear.
+    let executor_log = std::fs::read_to_string(dir.path().join("executor1.log")).unwrap();
+    let data_port: u16 = std::fs::read_to_string(dir.path().join("executor1.log"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.split("data on 127.0.0.1:").nth(1)?.split(',').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("the executor's data port in its log:\n{executor_log}"));
+    assert!(handshake(data_port, &member, false).is_err(), "a fetch without the credential was served");
+    assert_eq!(handshake(data_port, &member, true), Ok(rustls::ProtocolVersion::TLSv1_3));
+    let plain = std::net::TcpStream::connect(("127.0.0.1", data_port)).and_then(|mut s| {
+        use std::io::{Read, Write};
+        s.set_read_timeout(Some(Duration::from_secs(10)))?;
+        s.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")?;
+        let mut answer = Vec::new();
+        let _ = s.read_to_end(&mut answer);
+        Ok(answer)
+    });
+    assert!(!plain.unwrap().starts_with(&[0, 0]), "the data service answered plain HTTP/2");
+
+    // An executor without the credential does not join: the scheduler refuses it.
+    let scheduler_log = || std::fs::read_to_string(dir.path().join("scheduler.log")).unwrap();
+    let joined = |log: &str| log.matches("Received register executor request").count();
+    let before = joined(&scheduler_log());
+    let stranger_port = free_port();
+    let mut stranger = Command::new(BIN)
+        .env_remove("SUNWARD_CLUSTER_TLS")
+        .args(["cluster", "executor", "--scheduler", &format!("127.0.0.1:{}", cluster.scheduler)])
+        .args(["--bind", &format!("127.0.0.1:{stranger_port}"), "--heartbeat", "1", "--work-dir"])
+        .arg(dir.path().join("stranger"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !scheduler_log().contains("refused a connection") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let _ = stranger.kill();
+    let _ = stranger.wait();
+    let log = scheduler_log();
+    assert!(log.contains("scheduler: refused a connection"), "{log}");
+    assert_eq!(joined(&log), before, "an executor without the credential registered:\n{log}");
+}
+
+#[test]
+fn nothing_listens_on_a_network_address_without_tls_unless_told() {
+    for args in [
+        vec!["cluster", "scheduler", "--bind", "0.0.0.0:1"],
+        vec!["cluster", "executor", "--bind", "0.0.0.0:1", "--scheduler", "127.0.0.1:2"],
+        vec!["cluster", "executor", "--scheduler", "10.255.255.1:2"],
+    ] {
+        let output = Command::new(BIN).env_remove("SUNWARD_CLUSTER_TLS").args(&args).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("is a network address, and this process has no cluster credential"), "{stderr}");
+        assert!(stderr.contains("--insecure"), "{stderr}");
+    }
+    // Told, it listens (and says who can read what passes).
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let log = dir.path().join("insecure.log");
+    let mut child = Command::new(BIN)
+        .env_remove("SUNWARD_CLUSTER_TLS")
+        .args(["cluster", "scheduler", "--insecure", "--bind", &format!("0.0.0.0:{port}")])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    wait_for(port, Duration::from_secs(30), "insecure scheduler", &log);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(std::fs::read_to_string(&log).unwrap().contains("WITHOUT TLS (--insecure)"));
 }

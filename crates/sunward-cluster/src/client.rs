@@ -9,10 +9,12 @@
 //! here, as the local engine would, and hand it to the scheduler to run; the
 //! jobs are kept ([`Engine::watch`]) and cancelled if the run is stopped
 //! (Ctrl-C, SIGTERM, `--timeout`), so an abandoned query does not keep the
-//! cluster's cores busy.
+//! cluster's cores busy. With a cluster credential ([`crate::tls`]) every
+//! connection — to the scheduler, and to the executors for the results — is
+//! made over TLS with the member's certificate.
 
 use ballista_core::execution_plans::DistributedQueryExec;
-use ballista_core::extension::SessionStateExt;
+use ballista_core::extension::{BallistaConfigGrpcEndpoint, SessionStateExt};
 use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
 use ballista_core::serde::protobuf::{CancelJobParams, GetJobStatusParams};
 use datafusion::execution::SessionStateBuilder;
@@ -23,6 +25,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use sunward_core::{Diagnostic, Result};
 use sunward_engine::session::{Engine, SessionOptions, session_parts};
+use tonic::transport::{Channel, Endpoint};
+
+use crate::tls::ClusterTls;
 
 /// How long the scheduler has to answer before the run gives up.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -50,35 +55,108 @@ const SETTINGS: &[(&str, &str)] = &[("ballista.planner.adaptive.enabled", "false
 pub struct ClusterEngine {
     /// `HOST:PORT` of the scheduler.
     address: String,
+    /// The cluster credential, when the cluster uses TLS.
+    tls: Option<ClusterTls>,
+}
+
+/// An error and every error under it, as one line (tonic's own says only "transport error").
+fn whole(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
+}
+
+/// What a TLS failure means for the person running the command, before the library's words.
+fn explain(why: &str, tls: bool) -> String {
+    let refused = why.contains("connection closed")
+        || why.contains("h2 protocol error")
+        || why.contains("frame with invalid size");
+    let meaning = if !tls && refused {
+        "it does not speak plain gRPC to this run: a cluster started with --tls admits its members only, over TLS"
+    } else if why.contains("invalid peer certificate: Expired") {
+        "the scheduler's certificate has expired"
+    } else if why.contains("invalid peer certificate") {
+        "the scheduler's certificate is not one this credential trusts (another cluster's, or made by another `sunward cluster cert`)"
+    } else if why.contains("CertificateExpired") {
+        "the scheduler refused this member's certificate: it has expired"
+    } else if why.contains("alert")
+        && (why.contains("DecryptError") || why.contains("BadCertificate") || why.contains("UnknownCA"))
+    {
+        "the scheduler refused this member's certificate (not signed by the cluster's authority)"
+    } else if why.contains("connection closed") && why.contains("anceled") {
+        // TLS 1.3: the server checks the client's certificate after the client's
+        // side of the handshake is done, and closes without a word the client sees.
+        "it closed the connection: either it does not accept this member's certificate (expired, or not signed by the cluster's authority: the scheduler's log says which), or it stopped"
+    } else {
+        return why.to_string();
+    };
+    format!("{meaning} ({why})")
 }
 
 impl ClusterEngine {
     /// The cluster at `url` (`ballista://HOST:PORT`), once its scheduler has
-    /// answered and an executor has run a test query.
-    pub async fn connect(url: &str) -> Result<Self> {
+    /// answered and an executor has run a test query; with `tls`, every
+    /// connection is made over TLS with that member's certificate.
+    pub async fn connect(url: &str, tls: Option<ClusterTls>) -> Result<Self> {
         let address = parse_url(url)?;
-        let endpoint = format!("http://{address}");
+        let engine = ClusterEngine { address, tls };
+        let address = &engine.address;
         let unreachable = |why: String| {
-            Diagnostic::runtime(format!("cannot reach the cluster's scheduler at {address}: {why}"))
-                .hint("start it with `sunward cluster scheduler`, check the address, or run with --engine local")
+            let hint = match &engine.tls {
+                None => "start it with `sunward cluster scheduler`, check the address, or run with --engine local; a cluster started with --tls admits only its members: give its member folder with --cluster-tls".to_string(),
+                Some(tls) => format!(
+                    "start it with `sunward cluster scheduler --tls …`, check the address, and check that {} holds this cluster's credential (made by the same `sunward cluster cert`, not expired)",
+                    tls.dir().display()
+                ),
+            };
+            Diagnostic::runtime(format!(
+                "cannot reach the cluster's scheduler at {address}: {}",
+                explain(&why, engine.tls.is_some())
+            ))
+            .hint(hint)
         };
-        let mut client = match tokio::time::timeout(CONNECT_TIMEOUT, SchedulerGrpcClient::connect(endpoint)).await {
+        let mut client = match tokio::time::timeout(CONNECT_TIMEOUT, engine.scheduler()).await {
             Ok(Ok(client)) => client,
-            Ok(Err(e)) => return Err(unreachable(e.to_string()).caused_by(e)),
+            Ok(Err(e)) => return Err(unreachable(e)),
             Err(_) => return Err(unreachable(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()))),
         };
         // The kernel accepts connections for a stopped process: ask for the
         // status of a job that does not exist, which a live scheduler answers at once.
         let asked = client.get_job_status(GetJobStatusParams { job_id: "sunward-is-anyone-there".into() });
-        if tokio::time::timeout(CONNECT_TIMEOUT, asked).await.is_err() {
-            return Err(unreachable(format!(
-                "it accepted the connection but answered nothing within {} s (stopped, or overloaded)",
-                CONNECT_TIMEOUT.as_secs()
-            )));
+        match tokio::time::timeout(CONNECT_TIMEOUT, asked).await {
+            Err(_) => {
+                return Err(unreachable(format!(
+                    "it accepted the connection but answered nothing within {} s (stopped, or overloaded)",
+                    CONNECT_TIMEOUT.as_secs()
+                )));
+            }
+            // Not an answer of the scheduler but a failed connection: a TLS front
+            // refusing this client, or a plain scheduler asked over TLS.
+            Ok(Err(status)) if std::error::Error::source(&status).is_some() => {
+                return Err(unreachable(whole(&status)));
+            }
+            Ok(_) => {}
         }
-        let engine = ClusterEngine { address };
         engine.probe().await?;
         Ok(engine)
+    }
+
+    /// A client of the scheduler (over TLS when the cluster uses it), or why not.
+    async fn scheduler(&self) -> std::result::Result<SchedulerGrpcClient<Channel>, String> {
+        let endpoint = match &self.tls {
+            Some(tls) => tls.endpoint(&self.address).map_err(|d| d.message)?,
+            None => Endpoint::from_shared(format!("http://{}", self.address)).map_err(|e| whole(&e))?,
+        };
+        let channel = endpoint.connect_timeout(CONNECT_TIMEOUT).connect().await.map_err(|e| whole(&e))?;
+        Ok(SchedulerGrpcClient::new(channel))
     }
 
     /// Run a test query on the cluster: an error when no executor runs it in time.
@@ -114,9 +192,9 @@ impl ClusterEngine {
     }
 }
 
-/// The cluster jobs of this process: the scheduler's address and each plan
-/// that submitted one (its job id is known once the scheduler accepts it).
-type Watched = Vec<(String, Arc<dyn ExecutionPlan>)>;
+/// The cluster jobs of this process: the cluster and each plan that
+/// submitted one (its job id is known once the scheduler accepts it).
+type Watched = Vec<(ClusterEngine, Arc<dyn ExecutionPlan>)>;
 static WATCHED: Mutex<Watched> = Mutex::new(Vec::new());
 
 /// The job a plan submitted, if it did.
@@ -130,10 +208,10 @@ fn job_of(plan: &Arc<dyn ExecutionPlan>) -> Option<String> {
 /// Cancel every watched job (best effort, a few seconds at most) and forget them.
 async fn cancel_watched() {
     let watched: Watched = WATCHED.lock().map(|mut w| std::mem::take(&mut *w)).unwrap_or_default();
-    for (address, plan) in watched {
+    for (engine, plan) in watched {
         let Some(job_id) = job_of(&plan) else { continue };
         let cancel = async {
-            let mut client = SchedulerGrpcClient::connect(format!("http://{address}")).await.ok()?;
+            let mut client = engine.scheduler().await.ok()?;
             client.cancel_job(CancelJobParams { job_id }).await.ok()
         };
         let _ = tokio::time::timeout(Duration::from_secs(2), cancel).await;
@@ -171,10 +249,15 @@ impl Engine for ClusterEngine {
             .with_config(config)
             .with_runtime_env(runtime)
             .build()
-            .upgrade_for_ballista(format!("http://{}", self.address))
+            .upgrade_for_ballista(format!("{}://{}", if self.tls.is_some() { "https" } else { "http" }, self.address))
             .map_err(|e| Diagnostic::runtime("cannot set up the cluster session").caused_by(e))?;
         let mut state = state;
-        for (key, value) in SETTINGS {
+        let tls_settings: &[(&str, &str)] =
+            if self.tls.is_some() { &[("ballista.client.use_tls", "true")] } else { &[] };
+        if let Some(tls) = &self.tls {
+            state.config_mut().set_extension(Arc::new(BallistaConfigGrpcEndpoint::new(tls.endpoint_override())));
+        }
+        for (key, value) in SETTINGS.iter().chain(tls_settings) {
             state
                 .config_mut()
                 .options_mut()
@@ -200,7 +283,7 @@ impl Engine for ClusterEngine {
         static STOP_ACTION: std::sync::Once = std::sync::Once::new();
         STOP_ACTION.call_once(|| sunward_core::cleanup::on_stop(cancel_watched_now));
         if let Ok(mut watched) = WATCHED.lock() {
-            watched.push((self.address.clone(), plan.clone()));
+            watched.push((self.clone(), plan.clone()));
         }
     }
 }
@@ -223,7 +306,7 @@ mod tests {
         // A port nobody listens on: bound, then released.
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let started = std::time::Instant::now();
-        let err = ClusterEngine::connect(&format!("ballista://127.0.0.1:{port}")).await.unwrap_err();
+        let err = ClusterEngine::connect(&format!("ballista://127.0.0.1:{port}"), None).await.unwrap_err();
         assert!(started.elapsed() < CONNECT_TIMEOUT + Duration::from_secs(1));
         assert!(
             err.message.contains(&format!("cannot reach the cluster's scheduler at 127.0.0.1:{port}")),

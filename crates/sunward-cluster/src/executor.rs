@@ -15,9 +15,17 @@
 //! and emptied again when the executor stops — on SIGTERM or Ctrl-C at once,
 //! even with a task of an abandoned job still running. The scheduler has a
 //! finished job's data removed a minute after it ends.
+//!
+//! With a cluster credential ([`crate::tls`]) both its services listen
+//! behind TLS fronts that admit members only, and every connection it makes
+//! (to the scheduler, to other executors' data) goes over TLS with its
+//! certificate.
 
 use crate::functions::executor_registry;
+use crate::tls::{ClusterTls, behind, bind_front, serve_front};
+use ballista_core::extension::SessionConfigExt;
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
+use datafusion::prelude::SessionConfig;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -48,6 +56,8 @@ pub struct ExecutorOptions {
     pub heartbeat: Duration,
     /// The SQL functions its tasks may call (the plugin registry's).
     pub functions: Functions,
+    /// The cluster credential: when given, only members reach it, and it reaches others over TLS.
+    pub tls: Option<ClusterTls>,
 }
 
 impl Default for ExecutorOptions {
@@ -62,6 +72,7 @@ impl Default for ExecutorOptions {
             memory_limit: None,
             heartbeat: Duration::from_secs(5),
             functions: Functions::default(),
+            tls: None,
         }
     }
 }
@@ -123,9 +134,24 @@ pub async fn serve_executor(options: &ExecutorOptions) -> Result<()> {
     let (scheduler_host, scheduler_port) = host_and_port(&options.scheduler)?;
     let grpc_port = options.grpc_port.unwrap_or(options.bind.port().wrapping_add(1));
     let jobs = private_jobs_folder(options.work_dir.as_deref())?;
+    // With TLS, Ballista listens on loopback, on the same ports (which it
+    // tells the scheduler), behind a front for each of its two services.
+    let listen = match &options.tls {
+        None => options.bind,
+        Some(tls) => {
+            let inner = behind(options.bind)?;
+            let data = bind_front(options.bind).await?;
+            let tasks = bind_front(SocketAddr::new(options.bind.ip(), grpc_port)).await?;
+            let (tls_data, tls_tasks) = (tls.clone(), tls.clone());
+            tokio::spawn(async move { serve_front(data, inner, tls_data, "executor data").await });
+            let inner_tasks = SocketAddr::new(inner.ip(), grpc_port);
+            tokio::spawn(async move { serve_front(tasks, inner_tasks, tls_tasks, "executor tasks").await });
+            inner
+        }
+    };
     let defaults = ExecutorProcessConfig::default();
-    let config = ExecutorProcessConfig {
-        bind_host: options.bind.ip().to_string(),
+    let mut config = ExecutorProcessConfig {
+        bind_host: listen.ip().to_string(),
         port: options.bind.port(),
         grpc_port,
         external_host: Some(options.external_host.clone().unwrap_or_else(|| options.bind.ip().to_string())),
@@ -141,6 +167,16 @@ pub async fn serve_executor(options: &ExecutorOptions) -> Result<()> {
         override_function_registry: Some(Arc::new(executor_registry(&options.functions))),
         ..defaults
     };
+    if let Some(tls) = &options.tls {
+        let endpoint = tls.endpoint_override();
+        config.override_create_grpc_client_endpoint = Some(endpoint.clone());
+        // Tasks fetch other executors' data with these settings.
+        config.override_config_producer = Some(Arc::new(move || {
+            SessionConfig::new_with_ballista()
+                .with_ballista_use_tls(true)
+                .with_ballista_override_create_grpc_client_endpoint(endpoint.clone())
+        }));
+    }
     start_executor_process(Arc::new(config)).await.map_err(|e| {
         Diagnostic::runtime(format!("the executor stopped: {e}"))
             .hint(format!(

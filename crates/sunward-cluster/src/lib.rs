@@ -20,6 +20,7 @@ pub mod client;
 pub mod executor;
 pub mod functions;
 pub mod scheduler;
+pub mod tls;
 
 pub use client::ClusterEngine;
 pub use executor::{ExecutorOptions, serve_executor};

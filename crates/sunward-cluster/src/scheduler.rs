@@ -3,9 +3,12 @@
 //! It listens for clients and executors on one gRPC port, keeps the
 //! cluster's state in memory, and forgets an executor that has not sent a
 //! heartbeat for `executor_timeout`, after which the tasks it held are run
-//! again elsewhere.
+//! again elsewhere. With a cluster credential ([`crate::tls`]) it listens
+//! behind a TLS front that admits members only, and reaches executors over
+//! TLS.
 
 use crate::functions::scheduler_session;
+use crate::tls::{ClusterTls, behind, bind_front, serve_front};
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
 use std::net::SocketAddr;
@@ -25,6 +28,8 @@ pub struct SchedulerOptions {
     pub executor_timeout: Duration,
     /// The SQL functions its sessions know (the plugin registry's).
     pub functions: Functions,
+    /// The cluster credential: when given, only members reach it, over TLS.
+    pub tls: Option<ClusterTls>,
 }
 
 impl Default for SchedulerOptions {
@@ -34,6 +39,7 @@ impl Default for SchedulerOptions {
             external_host: None,
             executor_timeout: Duration::from_secs(30),
             functions: Functions::default(),
+            tls: None,
         }
     }
 }
@@ -44,9 +50,14 @@ pub const FINISHED_JOB_DATA_SECONDS: u64 = 60;
 /// Run a scheduler until the process is stopped.
 pub async fn serve_scheduler(options: &SchedulerOptions) -> Result<()> {
     let timeout = options.executor_timeout.as_secs().max(2);
+    // With TLS, Ballista listens on loopback behind the front on `bind`.
+    let (listen, front) = match &options.tls {
+        None => (options.bind, None),
+        Some(tls) => (behind(options.bind)?, Some((bind_front(options.bind).await?, tls.clone()))),
+    };
     let mut config = SchedulerConfig {
-        bind_host: options.bind.ip().to_string(),
-        bind_port: options.bind.port(),
+        bind_host: listen.ip().to_string(),
+        bind_port: listen.port(),
         external_host: options.external_host.clone().unwrap_or_else(|| options.bind.ip().to_string()),
         executor_timeout_seconds: timeout,
         expire_dead_executor_interval_seconds: (timeout / 4).max(1),
@@ -59,10 +70,18 @@ pub async fn serve_scheduler(options: &SchedulerOptions) -> Result<()> {
     };
     let functions = options.functions.clone();
     config.override_session_builder = Some(Arc::new(move |c| scheduler_session(c, &functions)));
+    if let Some(tls) = &options.tls {
+        // Its own calls to the executors (cancel a job, remove its data) go over TLS too.
+        config.use_tls = true;
+        config.override_create_grpc_client_endpoint = Some(tls.endpoint_override());
+    }
     let cluster = BallistaCluster::new_from_config(&config)
         .await
         .map_err(|e| Diagnostic::runtime("cannot set up the scheduler").caused_by(e))?;
-    ballista_scheduler::scheduler_process::start_server(cluster, options.bind, Arc::new(config)).await.map_err(|e| {
+    if let Some((listener, tls)) = front {
+        tokio::spawn(async move { serve_front(listener, listen, tls, "scheduler").await });
+    }
+    ballista_scheduler::scheduler_process::start_server(cluster, listen, Arc::new(config)).await.map_err(|e| {
         Diagnostic::runtime(format!("the scheduler stopped: {e}"))
             .hint(format!("is {} already in use, or not an address of this machine?", options.bind))
             .caused_by(e)
