@@ -87,6 +87,11 @@ pub struct SchedulerArgs {
     /// Seconds without a heartbeat after which an executor is taken as lost and its tasks run elsewhere.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     executor_timeout: u64,
+    /// A folder the cluster's queries may read files in: the shared folder runs stage their
+    /// tables in (their --stage is inside it). Repeat for several. A query reading any other
+    /// file is refused. Without it, queries may read any file the executors can.
+    #[arg(long = "data-root", value_name = "DIR")]
+    data_roots: Vec<PathBuf>,
     /// Print Ballista's log at `info` (default: warnings and errors; RUST_LOG overrides).
     #[arg(long, short)]
     verbose: bool,
@@ -178,6 +183,7 @@ pub fn run(command: &ClusterCommand, registry: &Registry) -> i32 {
                 executor_timeout: Duration::from_secs(args.executor_timeout),
                 functions: registry.functions().clone(),
                 tls,
+                data_roots: args.data_roots.clone(),
             };
             runtime.block_on(serve_scheduler(&options))
         }

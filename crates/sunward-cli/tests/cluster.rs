@@ -52,13 +52,15 @@ struct Cluster {
 
 impl Cluster {
     fn start(dir: &Path, executors: usize) -> Cluster {
-        Self::start_with(dir, executors, 2, None)
+        Self::start_with(dir, executors, 2, None, &[])
     }
 
     /// A scheduler and `executors` executors running `slots` tasks at once each;
     /// with `tls`, every process is given that cluster credential.
-    fn start_with(dir: &Path, executors: usize, slots: usize, tls: Option<&Path>) -> Cluster {
+    /// `scheduler` holds more arguments for the scheduler.
+    fn start_with(dir: &Path, executors: usize, slots: usize, tls: Option<&Path>, scheduler: &[&str]) -> Cluster {
         let tls_args: Vec<String> = tls.map(|t| vec!["--tls".to_string(), t.display().to_string()]).unwrap_or_default();
+        let extra = scheduler;
         let scheduler = free_port();
         let log = dir.join("scheduler.log");
         let child = Command::new(BIN)
@@ -73,6 +75,7 @@ impl Cluster {
                 "-v",
             ])
             .args(&tls_args)
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -337,7 +340,7 @@ fn an_empty_cluster_or_a_stopped_scheduler_is_said_before_loading() {
 #[test]
 fn an_interrupted_run_cancels_its_job_and_executors_stop_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let mut cluster = Cluster::start_with(dir.path(), 1, 1, None);
+    let mut cluster = Cluster::start_with(dir.path(), 1, 1, None, &[]);
     let schools = sample_district().join("schools.csv");
     let forever = dir.path().join("forever.yaml");
     std::fs::write(
@@ -449,7 +452,10 @@ fn handshake(port: u16, member: &Path, show_certificate: bool) -> Result<rustls:
 fn a_cluster_with_tls_gives_the_local_figures_and_admits_its_members_only() {
     let dir = tempfile::tempdir().unwrap();
     let member = make_credential(dir.path(), "certs");
-    let cluster = Cluster::start_with(dir.path(), 1, 2, Some(&member));
+    let shared = dir.path().join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    let root = shared.display().to_string();
+    let cluster = Cluster::start_with(dir.path(), 1, 2, Some(&member), &["--data-root", &root]);
     let data = sample_district();
     let (local, remote) = (dir.path().join("local"), dir.path().join("cluster"));
     succeeded(&metrics_run(&data, &local, &["--quiet"]).output().unwrap(), "the local run");
@@ -457,10 +463,21 @@ fn a_cluster_with_tls_gives_the_local_figures_and_admits_its_members_only() {
     let tls = member.display().to_string();
     let run = metrics_run(&data, &remote, &["--quiet", "--engine", &engine, "--cluster-tls", &tls])
         .arg("--stage")
-        .arg(dir.path().join("stage"))
+        .arg(shared.join("stage"))
         .spawn()
         .unwrap();
     succeeded(&finish(run, Duration::from_secs(300)), "the run over TLS");
+    // A run staged outside the cluster's data folder: its queries would read files
+    // there, and the scheduler refuses them, whoever sends them.
+    let outside = metrics_run(&data, &dir.path().join("outside"), &["--engine", &engine, "--cluster-tls", &tls])
+        .arg("--stage")
+        .arg(dir.path().join("elsewhere"))
+        .output()
+        .unwrap();
+    assert_eq!(outside.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&outside.stderr);
+    assert!(stderr.contains("outside the folders this cluster may read"), "{stderr}");
+    assert!(!dir.path().join("outside/metrics.csv").exists());
     assert!(
         std::fs::read(local.join("metrics.csv")).unwrap() == std::fs::read(remote.join("metrics.csv")).unwrap(),
         "the cluster's metrics.csv over TLS differs from the local one"

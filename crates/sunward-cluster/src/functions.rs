@@ -6,17 +6,112 @@
 //! with: the statistics functions and any plugin's own — are added to
 //! Ballista's defaults here, for the scheduler's sessions and for the
 //! executors' registry alike.
+//!
+//! The scheduler's sessions also hold [`ReadsOnlyUnder`]: a plan that would
+//! read a file outside the cluster's data folders is refused before any
+//! task runs, whoever sent it.
 
 use ballista_core::extension::{ballista_aggregate_functions, ballista_scalar_functions, ballista_window_functions};
 use ballista_core::registry::BallistaFunctionRegistry;
+use datafusion::catalog::default_table_source::source_as_provider;
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::{DataFusionError, plan_err};
+use datafusion::datasource::listing::ListingTable;
 use datafusion::execution::SessionState;
 use datafusion::execution::registry::FunctionRegistry;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::optimizer::AnalyzerRule;
 use datafusion::prelude::SessionConfig;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use sunward_core::plugin::Functions;
 
-/// A scheduler's session: Ballista's default one, with Sunward's functions.
-pub fn scheduler_session(config: SessionConfig, functions: &Functions) -> datafusion::common::Result<SessionState> {
+/// The folders a cluster's queries may read files in (a run's staged
+/// tables live in its `--stage` folder, under one of them).
+#[derive(Debug, Clone, Default)]
+pub struct ReadsOnlyUnder {
+    /// Each folder as a `file://` URL ending in `/`.
+    roots: Vec<String>,
+}
+
+impl ReadsOnlyUnder {
+    /// The folders, which must exist (they are compared as the executors see them).
+    pub fn new(folders: &[PathBuf]) -> sunward_core::Result<ReadsOnlyUnder> {
+        let mut roots = Vec::new();
+        for folder in folders {
+            let real = std::fs::canonicalize(folder).map_err(|e| {
+                sunward_core::Diagnostic::invalid(format!("--data-root {} is not a folder of this machine", folder.display()))
+                    .hint("give the shared folder runs stage their tables in (their --stage), as every machine of the cluster sees it")
+                    .caused_by(e)
+            })?;
+            roots.push(Self::url(&real));
+        }
+        Ok(ReadsOnlyUnder { roots })
+    }
+
+    fn url(path: &Path) -> String {
+        let text = path.display().to_string();
+        format!("file://{}/", text.trim_end_matches('/'))
+    }
+
+    /// Whether any folder is set (none: every file the executors can read).
+    pub fn restricts(&self) -> bool {
+        !self.roots.is_empty()
+    }
+
+    fn allowed(&self, url: &str) -> bool {
+        let url = if url.ends_with('/') { url.to_string() } else { format!("{url}/") };
+        self.roots.iter().any(|root| url.starts_with(root.as_str()))
+    }
+}
+
+impl AnalyzerRule for ReadsOnlyUnder {
+    fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> datafusion::common::Result<LogicalPlan> {
+        let mut refused: Option<DataFusionError> = None;
+        plan.apply_with_subqueries(|node| {
+            let LogicalPlan::TableScan(scan) = node else { return Ok(TreeNodeRecursion::Continue) };
+            let provider = source_as_provider(&scan.source)?;
+            let Some(listing) = provider.downcast_ref::<ListingTable>() else {
+                refused = Some(DataFusionError::Plan(format!(
+                    "table `{}` is not a file table: the cluster reads only the files of the run's staging folder",
+                    scan.table_name
+                )));
+                return Ok(TreeNodeRecursion::Stop);
+            };
+            if let Some(path) = listing.table_paths().iter().find(|p| !self.allowed(p.as_str())) {
+                refused = Some(DataFusionError::Plan(format!(
+                    "table `{}` reads {}, outside the folders this cluster may read ({}): stage the run under one of them (--stage)",
+                    scan.table_name,
+                    path.as_str(),
+                    self.roots.join(", ")
+                )));
+                return Ok(TreeNodeRecursion::Stop);
+            }
+            Ok(TreeNodeRecursion::Continue)
+        })?;
+        match refused {
+            Some(e) => plan_err!("{e}"),
+            None => Ok(plan),
+        }
+    }
+
+    fn name(&self) -> &str {
+        "sunward_reads_only_under"
+    }
+}
+
+/// A scheduler's session: Ballista's default one, with Sunward's functions;
+/// with `reads` set, a plan reading a file outside its folders is refused.
+pub fn scheduler_session(
+    config: SessionConfig,
+    functions: &Functions,
+    reads: &ReadsOnlyUnder,
+) -> datafusion::common::Result<SessionState> {
     let mut state = ballista_core::utils::default_session_builder(config)?;
+    if reads.restricts() {
+        state.add_analyzer_rule(Arc::new(reads.clone()));
+    }
     for udf in functions.scalar.values() {
         state.register_udf(udf.clone())?;
     }
@@ -61,7 +156,7 @@ mod tests {
         ];
         let functions = sunward_plugins::builtin_registry().functions().clone();
         let registry = executor_registry(&functions);
-        let state = scheduler_session(SessionConfig::new(), &functions).unwrap();
+        let state = scheduler_session(SessionConfig::new(), &functions, &ReadsOnlyUnder::default()).unwrap();
         for name in names {
             assert!(registry.scalar_functions.contains_key(name), "executor lacks {name}");
             assert!(state.udf(name).is_ok(), "scheduler lacks {name}");

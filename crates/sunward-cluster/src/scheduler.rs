@@ -7,7 +7,7 @@
 //! behind a TLS front that admits members only, and reaches executors over
 //! TLS.
 
-use crate::functions::scheduler_session;
+use crate::functions::{ReadsOnlyUnder, scheduler_session};
 use crate::tls::{ClusterTls, behind, bind_front, serve_front};
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
@@ -30,6 +30,8 @@ pub struct SchedulerOptions {
     pub functions: Functions,
     /// The cluster credential: when given, only members reach it, over TLS.
     pub tls: Option<ClusterTls>,
+    /// The folders the cluster's queries may read files in; empty: any.
+    pub data_roots: Vec<std::path::PathBuf>,
 }
 
 impl Default for SchedulerOptions {
@@ -40,6 +42,7 @@ impl Default for SchedulerOptions {
             executor_timeout: Duration::from_secs(30),
             functions: Functions::default(),
             tls: None,
+            data_roots: Vec::new(),
         }
     }
 }
@@ -69,7 +72,11 @@ pub async fn serve_scheduler(options: &SchedulerOptions) -> Result<()> {
         ..SchedulerConfig::default()
     };
     let functions = options.functions.clone();
-    config.override_session_builder = Some(Arc::new(move |c| scheduler_session(c, &functions)));
+    let reads = ReadsOnlyUnder::new(&options.data_roots)?;
+    if !reads.restricts() {
+        log::warn!("no --data-root: the cluster's queries may read any file its executors can read");
+    }
+    config.override_session_builder = Some(Arc::new(move |c| scheduler_session(c, &functions, &reads)));
     if let Some(tls) = &options.tls {
         // Its own calls to the executors (cancel a job, remove its data) go over TLS too.
         config.use_tls = true;
