@@ -76,9 +76,12 @@ fn whole(e: &(dyn std::error::Error + 'static)) -> String {
 
 /// What a TLS failure means for the person running the command, before the library's words.
 fn explain(why: &str, tls: bool) -> String {
-    let refused = why.contains("connection closed")
-        || why.contains("h2 protocol error")
-        || why.contains("frame with invalid size");
+    let lower = why.to_lowercase();
+    // The other side hung up during or just after the handshake.
+    let closed = ["connection closed", "broken pipe", "reset by peer", "handshake eof", "unexpected eof"]
+        .iter()
+        .any(|w| lower.contains(w));
+    let refused = closed || why.contains("h2 protocol error") || why.contains("frame with invalid size");
     let meaning = if !tls && refused {
         "it does not speak plain gRPC to this run: a cluster started with --tls admits its members only, over TLS"
     } else if why.contains("invalid peer certificate: Expired") {
@@ -91,7 +94,7 @@ fn explain(why: &str, tls: bool) -> String {
         && (why.contains("DecryptError") || why.contains("BadCertificate") || why.contains("UnknownCA"))
     {
         "the scheduler refused this member's certificate (not signed by the cluster's authority)"
-    } else if why.contains("connection closed") && why.contains("anceled") {
+    } else if closed {
         // TLS 1.3: the server checks the client's certificate after the client's
         // side of the handshake is done, and closes without a word the client sees.
         "it closed the connection: either it does not accept this member's certificate (expired, or not signed by the cluster's authority: the scheduler's log says which), or it stopped"
