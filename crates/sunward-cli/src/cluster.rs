@@ -11,10 +11,12 @@
 use clap::{Args, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use sunward_cluster::tls::{ClusterTls, make_certificates};
 use sunward_cluster::{ExecutorOptions, SchedulerOptions, serve_executor, serve_scheduler};
 use sunward_core::{Diagnostic, Registry};
+use sunward_engine::remote::PipelineLoader;
 
 /// `sunward cluster …`.
 #[derive(Debug, Subcommand)]
@@ -221,6 +223,7 @@ pub fn run(command: &ClusterCommand, registry: &Registry) -> i32 {
                 heartbeat: Duration::from_secs(args.heartbeat),
                 functions: registry.functions().clone(),
                 tls,
+                loader: Some(Arc::new(PipelineLoader::new(Arc::new(registry.clone())))),
             };
             runtime.block_on(serve_executor(&options))
         }

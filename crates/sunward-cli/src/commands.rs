@@ -275,6 +275,7 @@ fn run_pipeline(registry: &Registry, pipeline: &Path, sets: &[String], rename: O
             .transpose()
             .and_then(|tls| runtime.block_on(ClusterEngine::connect(url, tls)))
         {
+            Ok(cluster) if args.load_on_client => Arc::new(cluster.loading_here()),
             Ok(cluster) => Arc::new(cluster),
             Err(diagnostic) => {
                 text.print_warnings(&warnings);
@@ -300,6 +301,7 @@ fn run_pipeline(registry: &Registry, pipeline: &Path, sets: &[String], rename: O
         },
     };
     let options_engine = options.engine.describe();
+    let loaded_remotely = options.engine.loading().is_some();
     let result = runtime.block_on(sunward_engine::run(&plan, &options));
     progress.finish();
     drop(options);
@@ -358,7 +360,9 @@ fn run_pipeline(registry: &Registry, pipeline: &Path, sets: &[String], rename: O
                 let _ = writeln!(out, "wrote {}", file.display());
             }
         }
-        if options_engine != "local" {
+        if loaded_remotely {
+            let _ = writeln!(out, "the sources were loaded and the steps ran on the cluster at {options_engine}");
+        } else if options_engine != "local" {
             let _ = writeln!(out, "the steps ran on the cluster at {options_engine}");
         }
         let _ = writeln!(out, "manifest: {}", report.manifest.display());

@@ -158,15 +158,21 @@ struct RunArgs {
     /// other inputs or parameters than this run's; each difference becomes a warning.
     #[arg(long)]
     allow_stale_metrics: bool,
-    /// Where the SQL steps run: `local` (this process) or `ballista://HOST:PORT`
-    /// (an Apache Ballista cluster started with `sunward cluster`; --stage must
-    /// then be a folder every machine of the cluster sees at the same path).
+    /// Where the run's work is done: `local` (this process) or `ballista://HOST:PORT`
+    /// (an Apache Ballista cluster started with `sunward cluster`, whose
+    /// executors load the sources and run the SQL steps; the project, its data
+    /// and --stage must then be folders every machine of the cluster sees at the
+    /// same paths).
     #[arg(long, value_name = "ENGINE", env = "SUNWARD_ENGINE", default_value = "local", value_parser = parse_engine)]
     engine: EngineArg,
     /// The cluster's credential (a member folder made by `sunward cluster cert`) for a
     /// cluster started with --tls: every connection to it is then made over TLS.
     #[arg(long, value_name = "DIR", env = "SUNWARD_CLUSTER_TLS")]
     cluster_tls: Option<PathBuf>,
+    /// With a cluster engine: read, type and check the sources in this process
+    /// (the SQL steps still run on the cluster), for sources the executors cannot see.
+    #[arg(long)]
+    load_on_client: bool,
     /// Stop the run (a workflow: all of it) after this long, e.g. 90s, 10m or
     /// 1h 30m, as Ctrl-C would: nothing unfinished is kept, exit code 124.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]

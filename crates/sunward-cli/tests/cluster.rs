@@ -199,7 +199,10 @@ fn metrics_from_a_cluster_equal_the_local_run() {
     let output = finish(run, Duration::from_secs(300));
     succeeded(&output, "the cluster run");
     let summary = String::from_utf8_lossy(&output.stdout);
-    assert!(summary.contains(&format!("the steps ran on the cluster at {engine}")), "{summary}");
+    assert!(
+        summary.contains(&format!("the sources were loaded and the steps ran on the cluster at {engine}")),
+        "{summary}"
+    );
 
     let (a, b) =
         (std::fs::read(local.join("metrics.csv")).unwrap(), std::fs::read(remote.join("metrics.csv")).unwrap());
@@ -213,6 +216,117 @@ fn metrics_from_a_cluster_equal_the_local_run() {
     let shuffled: usize = (1..=2).map(|i| files_under(&dir.path().join(format!("executor{i}"))).len()).sum();
     assert!(shuffled > 0, "no executor wrote stage data");
     // The staging folder is gone.
+    assert_eq!(std::fs::read_dir(&stage).unwrap().count(), 0, "the staging folder was left behind");
+}
+
+/// Every file of a folder and below, by its path inside it.
+fn contents(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    files_under(dir)
+        .into_iter()
+        .map(|f| (f.strip_prefix(dir).unwrap().to_path_buf(), std::fs::read(&f).unwrap()))
+        .collect()
+}
+
+/// Append `lines` to a CSV file.
+fn append(file: &Path, lines: &[&str]) {
+    let mut text = std::fs::read_to_string(file).unwrap();
+    for line in lines {
+        text.push_str(line);
+        text.push('\n');
+    }
+    std::fs::write(file, text).unwrap();
+}
+
+#[test]
+fn sources_loaded_by_the_executors_give_the_local_rejects_and_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    // A district's exports with bad rows sprinkled in: each breaks one contract rule.
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    for f in files_under(&sample_district()) {
+        std::fs::copy(&f, data.join(f.file_name().unwrap())).unwrap();
+    }
+    let services = std::fs::read_to_string(data.join("services.csv")).unwrap();
+    let first_service = services.lines().nth(1).unwrap().to_string();
+    append(
+        &data.join("services.csv"),
+        &[
+            &first_service,                                                       // duplicate record_id
+            "TC01-BAD-1,TC99,2023-03-01,case_session,student,1,,,,TC-W01,30,,",   // unknown school
+            "TC01-BAD-2,TC01,2023-02-30,case_session,student,1,,,,TC-W01,30,,",   // not a date
+            "TC01-BAD-3,TC01,2023-03-01,dancing,student,1,,,,TC-W01,30,,",        // not a code
+            "TC01-BAD-4,TC01,2023-03-01,group_session,student,-3,,,,TC-W01,30,,", // below the minimum
+            "TC01-BAD-5,TC01,2023-03-01",                                         // short row
+        ],
+    );
+    append(
+        &data.join("cases.csv"),
+        &[
+            "TC01-C2022-BAD,ZZ01,8f4ebd312d9beac909a477c2e3e2ee35,2022-09-19,2022-09-01,green,green,anxiety,stable,,screening,,,,",
+        ],
+    );
+    append(
+        &data.join("screenings.csv"),
+        &[
+            "TC01-22-BAD01,TC01,2022,TC01-2022-G7-1,16248adfbfb4976b5888144e7ffb333f,2022-09-12,MHT,75,purple,,,,screening,,,,,",
+        ],
+    );
+    let cluster = Cluster::start(dir.path(), 2);
+    let (local, remote, stage) = (dir.path().join("local"), dir.path().join("cluster"), dir.path().join("stage"));
+    succeeded(&metrics_run(&data, &local, &[]).output().unwrap(), "the local run");
+    let engine = cluster.engine();
+    let run = metrics_run(&data, &remote, &["--engine", &engine])
+        .arg("--stage")
+        .arg(&stage)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let output = finish(run, Duration::from_secs(300));
+    succeeded(&output, "the cluster run");
+    let summary = String::from_utf8_lossy(&output.stdout);
+    assert!(summary.contains("the sources were loaded and the steps ran on the cluster"), "{summary}");
+
+    // The same rejects, byte for byte: file, place, column, rule and text, in file order.
+    let (a, b) = (contents(&local.join("rejects")), contents(&remote.join("rejects")));
+    let names: Vec<&PathBuf> = a.keys().collect();
+    for table in ["services.csv", "cases.csv", "screenings.csv"] {
+        assert!(a.contains_key(Path::new(table)), "the local run rejected rows of {table}: {names:?}");
+    }
+    let services_rejects = String::from_utf8_lossy(&a[Path::new("services.csv")]).to_string();
+    for rule in ["duplicate record_id", "TC99", "2023-02-30", "dancing", "-3"] {
+        assert!(services_rejects.contains(rule), "{rule} is in the rejects: {services_rejects}");
+    }
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>(), "the same rejects files");
+    for (file, bytes) in &a {
+        assert!(
+            bytes == &b[file],
+            "rejects/{} differs:\n{}\n--- cluster:\n{}",
+            file.display(),
+            String::from_utf8_lossy(bytes),
+            String::from_utf8_lossy(&b[file])
+        );
+    }
+    // The same counts and the same figures.
+    let manifest = |out: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest-metrics.json")).unwrap()).unwrap()
+    };
+    let counts = |m: &serde_json::Value| -> Vec<(String, u64, u64, u64)> {
+        m["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let n = |k: &str| s[k].as_u64().unwrap();
+                (s["name"].as_str().unwrap().to_string(), n("rows_read"), n("rows_loaded"), n("rows_rejected"))
+            })
+            .collect()
+    };
+    let (local_counts, remote_counts) = (counts(&manifest(&local)), counts(&manifest(&remote)));
+    assert!(local_counts.iter().any(|(name, _, _, rejected)| name == "services" && *rejected == 6), "{local_counts:?}");
+    assert_eq!(local_counts, remote_counts);
+    let (a, b) =
+        (std::fs::read(local.join("metrics.csv")).unwrap(), std::fs::read(remote.join("metrics.csv")).unwrap());
+    assert!(a == b, "the cluster's metrics.csv differs from the local one");
     assert_eq!(std::fs::read_dir(&stage).unwrap().count(), 0, "the staging folder was left behind");
 }
 

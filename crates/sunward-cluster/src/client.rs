@@ -14,7 +14,7 @@
 //! made over TLS with the member's certificate.
 
 use ballista_core::execution_plans::DistributedQueryExec;
-use ballista_core::extension::{BallistaConfigGrpcEndpoint, SessionStateExt};
+use ballista_core::extension::{BallistaConfigGrpcEndpoint, SessionConfigExt, SessionStateExt};
 use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
 use ballista_core::serde::protobuf::{CancelJobParams, GetJobStatusParams};
 use datafusion::execution::SessionStateBuilder;
@@ -27,7 +27,11 @@ use sunward_core::{Diagnostic, Result};
 use sunward_engine::session::{Engine, SessionOptions, session_parts};
 use tonic::transport::{Channel, Endpoint};
 
+use crate::loading::{LogicalCodec, load_on_cluster};
 use crate::tls::ClusterTls;
+use std::future::Future;
+use std::pin::Pin;
+use sunward_engine::remote::{RemoteLoading, SourceTask, TaskResult};
 
 /// How long the scheduler has to answer before the run gives up.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -57,6 +61,8 @@ pub struct ClusterEngine {
     address: String,
     /// The cluster credential, when the cluster uses TLS.
     tls: Option<ClusterTls>,
+    /// Whether the executors load the sources (the default) or this process does.
+    load_sources: bool,
 }
 
 /// An error and every error under it, as one line (tonic's own says only "transport error").
@@ -110,7 +116,7 @@ impl ClusterEngine {
     /// connection is made over TLS with that member's certificate.
     pub async fn connect(url: &str, tls: Option<ClusterTls>) -> Result<Self> {
         let address = parse_url(url)?;
-        let engine = ClusterEngine { address, tls };
+        let engine = ClusterEngine { address, tls, load_sources: true };
         let address = &engine.address;
         let unreachable = |why: String| {
             let hint = match &engine.tls {
@@ -150,6 +156,12 @@ impl ClusterEngine {
         }
         engine.probe().await?;
         Ok(engine)
+    }
+
+    /// This engine with the sources read, typed and checked in this process
+    /// instead of on the executors (the SQL steps still run on the cluster).
+    pub fn loading_here(self) -> Self {
+        ClusterEngine { load_sources: false, ..self }
     }
 
     /// A client of the scheduler (over TLS when the cluster uses it), or why not.
@@ -247,6 +259,8 @@ pub fn parse_url(url: &str) -> Result<String> {
 impl Engine for ClusterEngine {
     fn session(&self, options: &SessionOptions) -> Result<SessionContext> {
         let (config, runtime) = session_parts(options)?;
+        // Sunward's own plan nodes (the sources' load tasks) travel with Ballista's.
+        let config = config.with_ballista_logical_extension_codec(Arc::new(LogicalCodec::default()));
         let state = SessionStateBuilder::new()
             .with_default_features()
             .with_config(config)
@@ -282,12 +296,28 @@ impl Engine for ClusterEngine {
         format!("ballista://{}", self.address)
     }
 
+    fn loading(&self) -> Option<&dyn RemoteLoading> {
+        self.load_sources.then_some(self as &dyn RemoteLoading)
+    }
+
     fn watch(&self, plan: &Arc<dyn ExecutionPlan>) {
         static STOP_ACTION: std::sync::Once = std::sync::Once::new();
         STOP_ACTION.call_once(|| sunward_core::cleanup::on_stop(cancel_watched_now));
         if let Ok(mut watched) = WATCHED.lock() {
             watched.push((self.clone(), plan.clone()));
         }
+    }
+}
+
+impl RemoteLoading for ClusterEngine {
+    fn load<'a>(
+        &'a self,
+        tasks: Vec<SourceTask>,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<TaskResult>>> + Send + 'a>> {
+        Box::pin(async move {
+            let ctx = self.session(&SessionOptions::default())?;
+            load_on_cluster(&ctx, tasks).await
+        })
     }
 }
 

@@ -22,6 +22,7 @@
 //! certificate.
 
 use crate::functions::executor_registry;
+use crate::loading::{LogicalCodec, PhysicalCodec};
 use crate::tls::{ClusterTls, behind, bind_front, serve_front};
 use ballista_core::extension::SessionConfigExt;
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
@@ -32,6 +33,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use sunward_core::plugin::Functions;
 use sunward_core::{Diagnostic, Result};
+use sunward_engine::remote::TaskLoader;
 
 /// How an executor runs.
 #[derive(Debug, Clone)]
@@ -58,6 +60,9 @@ pub struct ExecutorOptions {
     pub functions: Functions,
     /// The cluster credential: when given, only members reach it, and it reaches others over TLS.
     pub tls: Option<ClusterTls>,
+    /// What runs the runs' source-loading tasks (validates their pipelines
+    /// with the binary's plugins); without it, a load task fails.
+    pub loader: Option<Arc<dyn TaskLoader>>,
 }
 
 impl Default for ExecutorOptions {
@@ -73,6 +78,7 @@ impl Default for ExecutorOptions {
             heartbeat: Duration::from_secs(5),
             functions: Functions::default(),
             tls: None,
+            loader: None,
         }
     }
 }
@@ -165,6 +171,11 @@ pub async fn serve_executor(options: &ExecutorOptions) -> Result<()> {
         executor_heartbeat_interval_seconds: options.heartbeat.as_secs().max(1),
         print_thread_info: false,
         override_function_registry: Some(Arc::new(executor_registry(&options.functions))),
+        override_logical_codec: Some(Arc::new(LogicalCodec::default())),
+        override_physical_codec: Some(Arc::new(match &options.loader {
+            Some(loader) => PhysicalCodec::with_loader(loader.clone()),
+            None => PhysicalCodec::default(),
+        })),
         ..defaults
     };
     if let Some(tls) = &options.tls {

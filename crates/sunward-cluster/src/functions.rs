@@ -11,6 +11,7 @@
 //! read a file outside the cluster's data folders is refused before any
 //! task runs, whoever sent it.
 
+use crate::loading::LoadTable;
 use ballista_core::extension::{ballista_aggregate_functions, ballista_scalar_functions, ballista_window_functions};
 use ballista_core::registry::BallistaFunctionRegistry;
 use datafusion::catalog::default_table_source::source_as_provider;
@@ -60,6 +61,12 @@ impl ReadsOnlyUnder {
         !self.roots.is_empty()
     }
 
+    /// Whether a path (as the run names it, or as it resolves on this machine) is inside a folder.
+    fn allowed_path(&self, path: &Path) -> bool {
+        let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        self.allowed(&Self::url(&real))
+    }
+
     fn allowed(&self, url: &str) -> bool {
         let url = if url.ends_with('/') { url.to_string() } else { format!("{url}/") };
         self.roots.iter().any(|root| url.starts_with(root.as_str()))
@@ -72,6 +79,19 @@ impl AnalyzerRule for ReadsOnlyUnder {
         plan.apply_with_subqueries(|node| {
             let LogicalPlan::TableScan(scan) = node else { return Ok(TreeNodeRecursion::Continue) };
             let provider = source_as_provider(&scan.source)?;
+            // A run's sources, loaded by the executors: every file they read or write.
+            if let Some(load) = provider.downcast_ref::<LoadTable>() {
+                let outside = load.tasks().iter().flat_map(|t| t.paths()).find(|p| !self.allowed_path(p));
+                if let Some(path) = outside {
+                    refused = Some(DataFusionError::Plan(format!(
+                        "loading the run's sources reads {}, outside the folders this cluster may read ({}): keep the project, its data and the staging folder under one of them",
+                        path.display(),
+                        self.roots.join(", ")
+                    )));
+                    return Ok(TreeNodeRecursion::Stop);
+                }
+                return Ok(TreeNodeRecursion::Continue);
+            }
             let Some(listing) = provider.downcast_ref::<ListingTable>() else {
                 refused = Some(DataFusionError::Plan(format!(
                     "table `{}` is not a file table: the cluster reads only the files of the run's staging folder",

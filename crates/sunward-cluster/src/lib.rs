@@ -13,12 +13,14 @@
 //! Tables travel as paths: the executors read a step's input tables from the
 //! Parquet files of the run's staging folder, which therefore has to be a
 //! folder every machine of the cluster sees at the same path (see
-//! `docs/DISTRIBUTED.md`). The loading and checking of sources stays on the
-//! client, as do the outputs and reports.
+//! `docs/DISTRIBUTED.md`). The sources are read, typed and checked there
+//! too, each by an executor task ([`loading`]); the client plans, gathers
+//! the rejects and results, and writes the outputs and reports.
 
 pub mod client;
 pub mod executor;
 pub mod functions;
+pub mod loading;
 pub mod scheduler;
 pub mod tls;
 

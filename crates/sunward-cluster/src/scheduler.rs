@@ -8,6 +8,7 @@
 //! TLS.
 
 use crate::functions::{ReadsOnlyUnder, scheduler_session};
+use crate::loading::{LogicalCodec, PhysicalCodec};
 use crate::tls::{ClusterTls, behind, bind_front, serve_front};
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
@@ -69,6 +70,9 @@ pub async fn serve_scheduler(options: &SchedulerOptions) -> Result<()> {
         // references) is removed from the executors a minute after the job
         // ends: time for the client to fetch the results, no longer.
         finished_job_data_clean_up_interval_seconds: FINISHED_JOB_DATA_SECONDS,
+        // Sunward's own plan nodes (the sources' load tasks) travel with Ballista's.
+        override_logical_codec: Some(Arc::new(LogicalCodec::default())),
+        override_physical_codec: Some(Arc::new(PhysicalCodec::default())),
         ..SchedulerConfig::default()
     };
     let functions = options.functions.clone();

@@ -11,7 +11,7 @@ use std::fmt;
 use std::sync::Arc;
 
 /// What class of failure a diagnostic reports; decides the process exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ErrorKind {
     /// The pipeline file or the command line is wrong (exit code 2).
     Invalid,
@@ -39,7 +39,7 @@ impl ErrorKind {
 }
 
 /// A position in a text file, 1-based.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Location {
     /// The file as the user named it.
     pub file: String,

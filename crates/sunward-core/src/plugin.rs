@@ -120,7 +120,7 @@ pub trait Plugin: Send + Sync + 'static {
 }
 
 /// Where a raw row came from, for error messages and the rejects file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum RowPlace {
     /// A physical line of a text file (the header is line 1); for a record
     /// spanning lines, the line where it starts.

@@ -16,6 +16,7 @@ pub mod ingest;
 pub mod manifest;
 pub mod preview;
 pub mod provenance;
+pub mod remote;
 pub mod run;
 pub mod session;
 pub mod stage;

@@ -30,6 +30,7 @@ use crate::checks::{CheckOutcome, Status as CheckStatus, failure as check_failur
 use crate::generation::{Generation, private_folder};
 use crate::ingest::{Ingested, KeyMemory, KeySet, SourceToLoad, ingest_into, write_rejects};
 use crate::manifest::{FileRecord, Manifest, SourceRecord, file_record, manifest_file_name, normalize};
+use crate::remote::{RemoteLoading, received, task_for};
 use crate::session::{Engine, LocalEngine, SessionOptions};
 use crate::stage::{DEFAULT_THRESHOLD, Placed, Stage, StagedTable, TableWriter};
 use crate::watchdog::{STALL, Stalled, single_partition, until_stalled};
@@ -203,6 +204,8 @@ fn placed(d: Diagnostic, plan: &Plan, kind: PluginKind, name: &str) -> Diagnosti
 
 pub(crate) struct Loaded {
     files: Vec<PathBuf>,
+    /// The file of its key values, when a worker of the engine loaded it.
+    keys_file: Option<PathBuf>,
     ingested: Ingested,
     pub(crate) table: StagedTable,
     /// Its key in the source cache, when the cache is on.
@@ -256,39 +259,25 @@ pub(crate) fn load_source(
         && let Some((ingested, table)) = cache.get(key)
     {
         progress.rows(&source.name, ingested.rows_read);
-        return Ok(Loaded { files, ingested, table, key: Some(key.0.clone()), from_cache: true, cache_write: None });
+        return Ok(Loaded {
+            files,
+            keys_file: None,
+            ingested,
+            table,
+            key: Some(key.0.clone()),
+            from_cache: true,
+            cache_write: None,
+        });
     }
-    let mut reader = source.plugin.open(&source.config, &plan.run)?;
     let references: HashMap<String, &KeySet> = source
         .references
         .iter()
         .filter_map(|(table, name)| done.get(name).map(|l| (table.clone(), &l.ingested.keys)))
         .collect();
-    let mut writer: Option<TableWriter> = None;
-    let reopen = || source.plugin.open(&source.config, &plan.run);
-    let load = SourceToLoad {
-        name: &source.name,
-        file: &label,
-        options: &source.options,
-        keys: KeyMemory::within(options.session.memory_limit, Some(stage.folder())),
-        reopen: Some(&reopen),
-    };
-    let ingested = ingest_into(
-        &load,
-        reader.as_mut(),
-        &plan.run,
-        &references,
-        &|n| progress.rows(&source.name, n),
-        &mut |batch| writer.get_or_insert_with(|| stage.table(&source.name, batch.schema())).push(batch),
-    )?;
-    let table = match &ingested.in_place {
-        Some(file) => StagedTable {
-            schema: ingested.schema.clone(),
-            rows: ingested.rows_loaded,
-            place: Placed::InPlace(file.clone()),
-        },
-        None => writer.unwrap_or_else(|| stage.table(&source.name, ingested.schema.clone())).finish()?,
-    };
+    let (ingested, table) =
+        ingest_source(source, plan, &label, &references, stage, options.session.memory_limit, &|n| {
+            progress.rows(&source.name, n)
+        })?;
     // Kept in the cache on a thread of its own, while the steps run.
     let cache_write = match (&options.cache, &key) {
         (Some(cache), Some(key)) => {
@@ -298,7 +287,105 @@ pub(crate) fn load_source(
         }
         _ => None,
     };
-    Ok(Loaded { files, ingested, table, key: key.map(|k| k.0), from_cache: false, cache_write })
+    Ok(Loaded { files, keys_file: None, ingested, table, key: key.map(|k| k.0), from_cache: false, cache_write })
+}
+
+/// Load a wave of sources on the engine's workers (the source cache is not
+/// used: the workers read every source afresh).
+async fn load_remotely(
+    remote: &dyn RemoteLoading,
+    ready: &[&PlannedSource],
+    plan: &Plan,
+    done: &HashMap<String, Loaded>,
+    options: &RunOptions,
+    stage: &Stage,
+) -> Vec<(String, Result<Loaded>)> {
+    let mut results: Vec<(String, Result<Loaded>)> = Vec::new();
+    let mut sent: Vec<(String, Vec<PathBuf>)> = Vec::new();
+    let mut tasks = Vec::new();
+    for source in ready {
+        let files = match source.plugin.files(&source.config, &plan.run) {
+            Ok(files) => files.iter().map(|f| normalize(f)).collect::<Vec<PathBuf>>(),
+            Err(e) => {
+                results.push((source.name.clone(), Err(e)));
+                continue;
+            }
+        };
+        let references = source
+            .references
+            .iter()
+            .filter_map(|(table, name)| done.get(name).and_then(|l| l.keys_file.clone()).map(|f| (table.clone(), f)))
+            .collect();
+        tasks.push(task_for(source, plan, &files, stage.folder(), references, options.session.memory_limit));
+        sent.push((source.name.clone(), files));
+    }
+    if tasks.is_empty() {
+        return results;
+    }
+    let progress = options.progress.as_ref();
+    match remote.load(tasks).await {
+        Err(e) => results.extend(sent.into_iter().map(|(name, _)| (name, Err(e.clone())))),
+        Ok(outcomes) if outcomes.len() != sent.len() => {
+            let e = Diagnostic::runtime(format!(
+                "the engine's workers answered for {} of {} sources",
+                outcomes.len(),
+                sent.len()
+            ));
+            results.extend(sent.into_iter().map(|(name, _)| (name, Err(e.clone()))));
+        }
+        Ok(outcomes) => {
+            for ((name, files), outcome) in sent.into_iter().zip(outcomes) {
+                let loaded = outcome.map_err(Diagnostic::from).and_then(received).map(|(ingested, table, keys)| {
+                    progress.rows(&name, ingested.rows_read);
+                    Loaded {
+                        files,
+                        keys_file: Some(keys),
+                        ingested,
+                        table,
+                        key: None,
+                        from_cache: false,
+                        cache_write: None,
+                    }
+                });
+                results.push((name, loaded));
+            }
+        }
+    }
+    results
+}
+
+/// Read, type and check one source into `stage`: its rows and rejects, and its table.
+pub(crate) fn ingest_source(
+    source: &PlannedSource,
+    plan: &Plan,
+    label: &str,
+    references: &HashMap<String, &KeySet>,
+    stage: &Stage,
+    memory_limit: Option<usize>,
+    progress: &dyn Fn(u64),
+) -> Result<(Ingested, StagedTable)> {
+    let mut reader = source.plugin.open(&source.config, &plan.run)?;
+    let mut writer: Option<TableWriter> = None;
+    let reopen = || source.plugin.open(&source.config, &plan.run);
+    let load = SourceToLoad {
+        name: &source.name,
+        file: label,
+        options: &source.options,
+        keys: KeyMemory::within(memory_limit, Some(stage.folder())),
+        reopen: Some(&reopen),
+    };
+    let ingested = ingest_into(&load, reader.as_mut(), &plan.run, references, progress, &mut |batch| {
+        writer.get_or_insert_with(|| stage.table(&source.name, batch.schema())).push(batch)
+    })?;
+    let table = match &ingested.in_place {
+        Some(file) => StagedTable {
+            schema: ingested.schema.clone(),
+            rows: ingested.rows_loaded,
+            place: Placed::InPlace(file.clone()),
+        },
+        None => writer.unwrap_or_else(|| stage.table(&source.name, ingested.schema.clone())).finish()?,
+    };
+    Ok((ingested, table))
 }
 
 /// The cache key of a source: its entry, the parameters, `as_of`, its files' contents and the keys it checks against.
@@ -436,24 +523,29 @@ async fn run_stages(
         if ready.is_empty() {
             return Err(Diagnostic::runtime("sources reference each other in a cycle"));
         }
-        let results: Vec<(String, Result<Loaded>)> = std::thread::scope(|scope| {
-            let handles: Vec<_> = ready
-                .iter()
-                .map(|s| {
-                    let done = &loaded;
-                    (s.name.clone(), scope.spawn(move || load_source(s, plan, done, options, stage)))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|(name, h)| {
-                    (
-                        name,
-                        h.join().unwrap_or_else(|_| Err(Diagnostic::runtime("a source reader stopped unexpectedly"))),
-                    )
-                })
-                .collect()
-        });
+        let results: Vec<(String, Result<Loaded>)> = if let Some(remote) = options.engine.loading() {
+            load_remotely(remote, &ready, plan, &loaded, options, stage).await
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = ready
+                    .iter()
+                    .map(|s| {
+                        let done = &loaded;
+                        (s.name.clone(), scope.spawn(move || load_source(s, plan, done, options, stage)))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|(name, h)| {
+                        (
+                            name,
+                            h.join()
+                                .unwrap_or_else(|_| Err(Diagnostic::runtime("a source reader stopped unexpectedly"))),
+                        )
+                    })
+                    .collect()
+            })
+        };
         let mut errors = Vec::new();
         for (name, result) in results {
             match result {

@@ -48,6 +48,12 @@ pub trait Engine: Send + Sync {
     /// Called with each step's physical plan before it runs: a cluster keeps
     /// its jobs, to cancel them if the run is stopped.
     fn watch(&self, _plan: &Arc<dyn datafusion::physical_plan::ExecutionPlan>) {}
+
+    /// The engine's workers, when they read, type and check the run's
+    /// sources (a cluster's executors); `None`: this process loads them.
+    fn loading(&self) -> Option<&dyn crate::remote::RemoteLoading> {
+        None
+    }
 }
 
 /// Queries run in this process, on all its cores (the default).

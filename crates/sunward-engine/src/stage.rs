@@ -58,16 +58,37 @@ fn sweep(parent: &Path) {
 /// The staging folder of one run.
 #[derive(Debug)]
 pub struct Stage {
-    dir: tempfile::TempDir,
+    dir: StageDir,
     threshold: usize,
     /// Bytes of every table held in memory so far (tables are loaded on several threads).
     held: Arc<AtomicUsize>,
 }
 
+/// The folder of a [`Stage`]: the run's own, or another process's it writes into.
+#[derive(Debug)]
+enum StageDir {
+    /// Made for this run and removed with it.
+    Own(tempfile::TempDir),
+    /// A run's folder seen from a process loading a source for it (a
+    /// cluster's executor): left as it is when the stage is dropped.
+    Shared(PathBuf),
+}
+
+impl StageDir {
+    fn path(&self) -> &Path {
+        match self {
+            StageDir::Own(dir) => dir.path(),
+            StageDir::Shared(path) => path,
+        }
+    }
+}
+
 impl Drop for Stage {
     fn drop(&mut self) {
         // The folder itself goes with the `TempDir`.
-        sunward_core::cleanup::unregister(self.dir.path());
+        if let StageDir::Own(dir) = &self.dir {
+            sunward_core::cleanup::unregister(dir.path());
+        }
     }
 }
 
@@ -98,7 +119,18 @@ impl Stage {
         // Which process owns the folder: a later run sweeps it once that process is gone.
         let _ = std::fs::write(dir.path().join(OWNER_FILE), std::process::id().to_string());
         sunward_core::cleanup::register(dir.path());
-        Ok(Stage { dir, threshold, held: Arc::new(AtomicUsize::new(0)) })
+        Ok(Stage { dir: StageDir::Own(dir), threshold, held: Arc::new(AtomicUsize::new(0)) })
+    }
+
+    /// Another run's staging folder, which must exist, to stage tables in
+    /// for it: every table goes to a file there, and the folder stays when
+    /// this stage is dropped (its run removes it).
+    pub fn shared_folder(folder: &Path) -> Result<Self> {
+        if !folder.is_dir() {
+            return Err(Diagnostic::runtime(format!("the run's staging folder {} is not here", folder.display()))
+                .hint("every machine of a cluster must see the run's --stage folder at the same path"));
+        }
+        Ok(Stage { dir: StageDir::Shared(folder.to_path_buf()), threshold: 0, held: Arc::new(AtomicUsize::new(0)) })
     }
 
     /// The staging folder itself (for other spill files of the run).
@@ -176,7 +208,7 @@ fn slice_bytes(batch: &RecordBatch) -> usize {
 }
 
 /// A table name as a file name: anything but letters, digits, `_` and `-` becomes `_`.
-fn file_safe(name: &str) -> String {
+pub(crate) fn file_safe(name: &str) -> String {
     name.chars().map(|c| if c.is_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect()
 }
 

@@ -1,0 +1,359 @@
+//! Sources loaded on the executors.
+//!
+//! A wave of sources (none referring to another) travels to the cluster as
+//! one Ballista job: the client's session reads a [`LoadTable`], whose plan
+//! is a [`LoadExec`] with one partition per source, so the scheduler hands
+//! each source to an executor as a task of its own. The executor runs the
+//! task with the run's own loading code (`sunward_engine::remote`): it
+//! validates the same pipeline file, reads, types and checks the source
+//! into the run's staging folder, and answers with one row holding the
+//! source's account (rows, rejects, warnings, where its table is) as JSON,
+//! which the client gathers as it gathers any query's result.
+//!
+//! The plans travel as DataFusion's protobuf; the two codecs here carry
+//! these nodes (as JSON behind a tag) and hand every other node to
+//! Ballista's own codecs. The client and the scheduler encode and decode the
+//! table ([`LogicalCodec`]); the scheduler and the executors the plan
+//! ([`PhysicalCodec`]), which on an executor carries the [`TaskLoader`] that
+//! runs it.
+
+use async_trait::async_trait;
+use ballista_core::serde::{BallistaLogicalExtensionCodec, BallistaPhysicalExtensionCodec};
+use datafusion::arrow::array::{AsArray, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::catalog::Session;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::{DataFusionError, TableReference};
+use datafusion::datasource::{TableProvider, TableType};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::{AggregateUDF, Expr, Extension, LogicalPlan, ScalarUDF, WindowUDF};
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
+use datafusion::prelude::SessionContext;
+use datafusion_proto::logical_plan::LogicalExtensionCodec;
+use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
+use std::sync::Arc;
+use sunward_engine::remote::{SourceTask, TaskLoader, TaskResult};
+
+type DfResult<T> = datafusion::common::Result<T>;
+
+/// The tag before a [`LoadTable`] or [`LoadExec`] in an encoded plan.
+const TAG: &[u8] = b"sunward-load-sources:";
+
+/// The schema of a load job's result: one row per source, its name and its outcome.
+fn outcome_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("source", DataType::Utf8, false),
+        Field::new("outcome", DataType::Utf8, false),
+    ]))
+}
+
+fn encoded(tasks: &[SourceTask], buf: &mut Vec<u8>) -> DfResult<()> {
+    buf.extend_from_slice(TAG);
+    serde_json::to_writer(buf, tasks).map_err(|e| DataFusionError::External(Box::new(e)))
+}
+
+/// The tasks behind the tag, or `None` for another node.
+fn decoded(buf: &[u8]) -> Option<DfResult<Vec<SourceTask>>> {
+    let body = buf.strip_prefix(TAG)?;
+    Some(serde_json::from_slice(body).map_err(|e| DataFusionError::External(Box::new(e))))
+}
+
+/// The sources of one wave, as a table the client's session reads.
+#[derive(Debug, Clone)]
+pub struct LoadTable {
+    tasks: Vec<SourceTask>,
+}
+
+impl LoadTable {
+    /// The table loading these sources.
+    pub fn new(tasks: Vec<SourceTask>) -> Self {
+        LoadTable { tasks }
+    }
+
+    /// The sources' tasks.
+    pub fn tasks(&self) -> &[SourceTask] {
+        &self.tasks
+    }
+}
+
+#[async_trait]
+impl TableProvider for LoadTable {
+    fn schema(&self) -> SchemaRef {
+        outcome_schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn Session,
+        _projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        Ok(Arc::new(LoadExec::new(self.tasks.clone(), None)))
+    }
+}
+
+/// Loads one source per partition.
+#[derive(Debug)]
+pub struct LoadExec {
+    tasks: Vec<SourceTask>,
+    /// What runs a task: set on an executor (by its [`PhysicalCodec`]).
+    loader: Option<Arc<dyn TaskLoader>>,
+    properties: Arc<PlanProperties>,
+}
+
+impl LoadExec {
+    fn new(tasks: Vec<SourceTask>, loader: Option<Arc<dyn TaskLoader>>) -> Self {
+        let properties = PlanProperties::new(
+            EquivalenceProperties::new(outcome_schema()),
+            Partitioning::UnknownPartitioning(tasks.len().max(1)),
+            EmissionType::Final,
+            Boundedness::Bounded,
+        );
+        LoadExec { tasks, loader, properties: Arc::new(properties) }
+    }
+}
+
+impl DisplayAs for LoadExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        let names: Vec<&str> = self.tasks.iter().map(|t| t.source.as_str()).collect();
+        write!(f, "SunwardLoadExec: sources=[{}]", names.join(", "))
+    }
+}
+
+impl ExecutionPlan for LoadExec {
+    fn name(&self) -> &str {
+        "SunwardLoadExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![]
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> DfResult<TreeNodeRecursion>,
+    ) -> DfResult<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(self: Arc<Self>, _children: Vec<Arc<dyn ExecutionPlan>>) -> DfResult<Arc<dyn ExecutionPlan>> {
+        Ok(self)
+    }
+
+    fn execute(&self, partition: usize, _context: Arc<TaskContext>) -> DfResult<SendableRecordBatchStream> {
+        let task = self.tasks.get(partition).cloned().ok_or_else(|| {
+            DataFusionError::Internal(format!("no source for partition {partition} of {}", self.tasks.len()))
+        })?;
+        let loader = self.loader.clone().ok_or_else(|| {
+            DataFusionError::Execution(
+                "this process cannot load sources: only a Sunward executor runs a load task".into(),
+            )
+        })?;
+        let schema = outcome_schema();
+        let batch_schema = schema.clone();
+        let source = task.source.clone();
+        let answer = async move {
+            let result: TaskResult = tokio::task::spawn_blocking(move || loader.load(&task))
+                .await
+                .map_err(|e| DataFusionError::External(Box::new(e)))?;
+            let json = serde_json::to_string(&result).map_err(|e| DataFusionError::External(Box::new(e)))?;
+            Ok(RecordBatch::try_new(
+                batch_schema,
+                vec![Arc::new(StringArray::from(vec![source])), Arc::new(StringArray::from(vec![json]))],
+            )?)
+        };
+        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, futures::stream::once(answer))))
+    }
+}
+
+/// The logical codec of every Sunward process: [`LoadTable`]s, and Ballista's for the rest.
+#[derive(Debug, Default)]
+pub struct LogicalCodec {
+    ballista: BallistaLogicalExtensionCodec,
+}
+
+impl LogicalExtensionCodec for LogicalCodec {
+    fn try_decode(&self, buf: &[u8], inputs: &[LogicalPlan], ctx: &TaskContext) -> DfResult<Extension> {
+        self.ballista.try_decode(buf, inputs, ctx)
+    }
+
+    fn try_encode(&self, node: &Extension, buf: &mut Vec<u8>) -> DfResult<()> {
+        self.ballista.try_encode(node, buf)
+    }
+
+    fn try_decode_table_provider(
+        &self,
+        buf: &[u8],
+        table_ref: &TableReference,
+        schema: SchemaRef,
+        ctx: &TaskContext,
+    ) -> DfResult<Arc<dyn TableProvider>> {
+        match decoded(buf) {
+            Some(tasks) => Ok(Arc::new(LoadTable::new(tasks?))),
+            None => self.ballista.try_decode_table_provider(buf, table_ref, schema, ctx),
+        }
+    }
+
+    fn try_encode_table_provider(
+        &self,
+        table_ref: &TableReference,
+        node: Arc<dyn TableProvider>,
+        buf: &mut Vec<u8>,
+    ) -> DfResult<()> {
+        match node.downcast_ref::<LoadTable>() {
+            Some(table) => encoded(&table.tasks, buf),
+            None => self.ballista.try_encode_table_provider(table_ref, node, buf),
+        }
+    }
+
+    fn try_decode_file_format(
+        &self,
+        buf: &[u8],
+        ctx: &TaskContext,
+    ) -> DfResult<Arc<dyn datafusion::datasource::file_format::FileFormatFactory>> {
+        self.ballista.try_decode_file_format(buf, ctx)
+    }
+
+    fn try_encode_file_format(
+        &self,
+        buf: &mut Vec<u8>,
+        node: Arc<dyn datafusion::datasource::file_format::FileFormatFactory>,
+    ) -> DfResult<()> {
+        self.ballista.try_encode_file_format(buf, node)
+    }
+
+    fn try_decode_udf(&self, name: &str, buf: &[u8]) -> DfResult<Arc<ScalarUDF>> {
+        self.ballista.try_decode_udf(name, buf)
+    }
+
+    fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> DfResult<()> {
+        self.ballista.try_encode_udf(node, buf)
+    }
+
+    fn try_decode_udaf(&self, name: &str, buf: &[u8]) -> DfResult<Arc<AggregateUDF>> {
+        self.ballista.try_decode_udaf(name, buf)
+    }
+
+    fn try_encode_udaf(&self, node: &AggregateUDF, buf: &mut Vec<u8>) -> DfResult<()> {
+        self.ballista.try_encode_udaf(node, buf)
+    }
+
+    fn try_decode_udwf(&self, name: &str, buf: &[u8]) -> DfResult<Arc<WindowUDF>> {
+        self.ballista.try_decode_udwf(name, buf)
+    }
+
+    fn try_encode_udwf(&self, node: &WindowUDF, buf: &mut Vec<u8>) -> DfResult<()> {
+        self.ballista.try_encode_udwf(node, buf)
+    }
+}
+
+/// The physical codec of the scheduler (no loader) and of an executor (its
+/// loader): [`LoadExec`]s, and Ballista's for the rest.
+#[derive(Debug, Default)]
+pub struct PhysicalCodec {
+    ballista: BallistaPhysicalExtensionCodec,
+    loader: Option<Arc<dyn TaskLoader>>,
+}
+
+impl PhysicalCodec {
+    /// The codec of an executor whose load tasks `loader` runs.
+    pub fn with_loader(loader: Arc<dyn TaskLoader>) -> Self {
+        PhysicalCodec { ballista: BallistaPhysicalExtensionCodec::default(), loader: Some(loader) }
+    }
+}
+
+impl PhysicalExtensionCodec for PhysicalCodec {
+    fn try_decode(
+        &self,
+        buf: &[u8],
+        inputs: &[Arc<dyn ExecutionPlan>],
+        ctx: &TaskContext,
+        proto_converter: &dyn PhysicalProtoConverterExtension,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        match decoded(buf) {
+            Some(tasks) => Ok(Arc::new(LoadExec::new(tasks?, self.loader.clone()))),
+            None => self.ballista.try_decode(buf, inputs, ctx, proto_converter),
+        }
+    }
+
+    fn try_encode(
+        &self,
+        node: Arc<dyn ExecutionPlan>,
+        buf: &mut Vec<u8>,
+        proto_converter: &dyn PhysicalProtoConverterExtension,
+    ) -> DfResult<()> {
+        match node.downcast_ref::<LoadExec>() {
+            Some(load) => encoded(&load.tasks, buf),
+            None => self.ballista.try_encode(node, buf, proto_converter),
+        }
+    }
+
+    fn try_decode_udf(&self, name: &str, buf: &[u8]) -> DfResult<Arc<ScalarUDF>> {
+        self.ballista.try_decode_udf(name, buf)
+    }
+
+    fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> DfResult<()> {
+        self.ballista.try_encode_udf(node, buf)
+    }
+
+    fn try_decode_udaf(&self, name: &str, buf: &[u8]) -> DfResult<Arc<AggregateUDF>> {
+        self.ballista.try_decode_udaf(name, buf)
+    }
+
+    fn try_encode_udaf(&self, node: &AggregateUDF, buf: &mut Vec<u8>) -> DfResult<()> {
+        self.ballista.try_encode_udaf(node, buf)
+    }
+
+    fn try_decode_udwf(&self, name: &str, buf: &[u8]) -> DfResult<Arc<WindowUDF>> {
+        self.ballista.try_decode_udwf(name, buf)
+    }
+
+    fn try_encode_udwf(&self, node: &WindowUDF, buf: &mut Vec<u8>) -> DfResult<()> {
+        self.ballista.try_encode_udwf(node, buf)
+    }
+}
+
+/// Run one wave's tasks on the cluster through `ctx` (a cluster session):
+/// each task's result, in order.
+pub async fn load_on_cluster(ctx: &SessionContext, tasks: Vec<SourceTask>) -> sunward_core::Result<Vec<TaskResult>> {
+    use sunward_core::Diagnostic;
+    let failed = |e: DataFusionError| {
+        Diagnostic::runtime(format!("the cluster could not load the sources: {}", e.message()))
+            .hint("see the executors' logs; or run with --engine local")
+    };
+    let names: Vec<String> = tasks.iter().map(|t| t.source.clone()).collect();
+    let df = ctx.read_table(Arc::new(LoadTable::new(tasks))).map_err(failed)?;
+    let batches = df.collect().await.map_err(failed)?;
+    let mut answers: std::collections::HashMap<String, TaskResult> = std::collections::HashMap::new();
+    for batch in &batches {
+        let sources = batch.column(0).as_string::<i32>();
+        let outcomes = batch.column(1).as_string::<i32>();
+        for (source, text) in sources.iter().zip(outcomes.iter()) {
+            let (Some(source), Some(text)) = (source, text) else { continue };
+            let result: TaskResult = serde_json::from_str(text)
+                .map_err(|e| Diagnostic::runtime("an executor's answer for a source cannot be read").caused_by(e))?;
+            answers.insert(source.to_string(), result);
+        }
+    }
+    names
+        .iter()
+        .map(|name| {
+            answers.remove(name).ok_or_else(|| {
+                Diagnostic::runtime(format!("the cluster gave no answer for source `{name}`"))
+                    .hint("see the executors' logs; or run with --engine local")
+            })
+        })
+        .collect()
+}
