@@ -134,9 +134,14 @@ fn pipeline() -> String {
 
 /// `sunward run pipelines/metrics.yaml` on `data` into `out`, plus `extra` arguments (not quiet: it prints its summary).
 fn metrics_run(data: &Path, out: &Path, extra: &[&str]) -> Command {
+    metrics_run_of(Path::new(&pipeline()), data, out, extra)
+}
+
+/// [`metrics_run`] of the metrics pipeline at `pipeline`.
+fn metrics_run_of(pipeline: &Path, data: &Path, out: &Path, extra: &[&str]) -> Command {
     let mut command = Command::new(BIN);
     command
-        .args(["run", &pipeline(), "--no-cache"])
+        .args(["run", &pipeline.display().to_string(), "--no-cache"])
         .args(["--set", &format!("data_dir={}", data.display())])
         .args(["--set", "baseline_year=2022", "--set", "current_year=2024"])
         .arg("--out")
@@ -571,27 +576,63 @@ fn a_cluster_with_tls_gives_the_local_figures_and_admits_its_members_only() {
     let root = shared.display().to_string();
     let cluster = Cluster::start_with(dir.path(), 1, 2, Some(&member), &["--data-root", &root]);
     let data = sample_district();
+    // The project and its data in the shared folder, as every machine of the cluster sees them.
+    let project = shared.join("project/pipelines");
+    std::fs::create_dir_all(project.join("functions")).unwrap();
+    let pipelines = Path::new(&pipeline()).parent().unwrap().to_path_buf();
+    std::fs::copy(pipelines.join("metrics.yaml"), project.join("metrics.yaml")).unwrap();
+    std::fs::copy(pipelines.join("functions/rates.yaml"), project.join("functions/rates.yaml")).unwrap();
+    let shared_data = shared.join("data");
+    std::fs::create_dir_all(&shared_data).unwrap();
+    for f in files_under(&data) {
+        std::fs::copy(&f, shared_data.join(f.file_name().unwrap())).unwrap();
+    }
+    let shared_pipeline = project.join("metrics.yaml");
     let (local, remote) = (dir.path().join("local"), dir.path().join("cluster"));
     succeeded(&metrics_run(&data, &local, &["--quiet"]).output().unwrap(), "the local run");
     let engine = cluster.engine();
     let tls = member.display().to_string();
-    let run = metrics_run(&data, &remote, &["--quiet", "--engine", &engine, "--cluster-tls", &tls])
-        .arg("--stage")
-        .arg(shared.join("stage"))
-        .spawn()
-        .unwrap();
+    let run = metrics_run_of(
+        &shared_pipeline,
+        &shared_data,
+        &remote,
+        &["--quiet", "--engine", &engine, "--cluster-tls", &tls],
+    )
+    .arg("--stage")
+    .arg(shared.join("stage"))
+    .spawn()
+    .unwrap();
     succeeded(&finish(run, Duration::from_secs(300)), "the run over TLS");
     // A run staged outside the cluster's data folder: its queries would read files
     // there, and the scheduler refuses them, whoever sends them.
-    let outside = metrics_run(&data, &dir.path().join("outside"), &["--engine", &engine, "--cluster-tls", &tls])
-        .arg("--stage")
-        .arg(dir.path().join("elsewhere"))
-        .output()
-        .unwrap();
+    let outside = metrics_run_of(
+        &shared_pipeline,
+        &shared_data,
+        &dir.path().join("outside"),
+        &["--engine", &engine, "--cluster-tls", &tls],
+    )
+    .arg("--stage")
+    .arg(dir.path().join("elsewhere"))
+    .output()
+    .unwrap();
     assert_eq!(outside.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&outside.stderr);
     assert!(stderr.contains("outside the folders this cluster may read"), "{stderr}");
     assert!(!dir.path().join("outside/metrics.csv").exists());
+    // Sources outside it: the executors would read them, and the scheduler refuses that too.
+    let outside = metrics_run(&data, &dir.path().join("outside-data"), &["--engine", &engine, "--cluster-tls", &tls])
+        .arg("--stage")
+        .arg(shared.join("stage"))
+        .output()
+        .unwrap();
+    assert_eq!(outside.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&outside.stderr);
+    assert!(
+        stderr.contains("loading the run's sources reads")
+            && stderr.contains("outside the folders this cluster may read"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("outside-data/metrics.csv").exists());
     assert!(
         std::fs::read(local.join("metrics.csv")).unwrap() == std::fs::read(remote.join("metrics.csv")).unwrap(),
         "the cluster's metrics.csv over TLS differs from the local one"
