@@ -767,3 +767,39 @@ fn nothing_listens_on_a_network_address_without_tls_unless_told() {
     let _ = child.wait();
     assert!(std::fs::read_to_string(&log).unwrap().contains("WITHOUT TLS (--insecure)"));
 }
+
+/// The `command:` lists of a compose file, each as its arguments.
+fn compose_commands(text: &str) -> Vec<Vec<String>> {
+    let mut commands = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("command: [") {
+        let after = &rest[start + "command: [".len()..];
+        let end = after.find(']').expect("a command list ends");
+        let args =
+            after[..end].split(',').map(|a| a.trim().trim_matches('"').to_string()).filter(|a| !a.is_empty()).collect();
+        commands.push(args);
+        rest = &after[end..];
+    }
+    commands
+}
+
+#[test]
+fn the_compose_file_starts_every_process_with_tls_and_arguments_the_binary_takes() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/compose/compose.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let commands = compose_commands(&text);
+    assert_eq!(commands.len(), 3, "a scheduler and two executors: {commands:?}");
+    assert!(text.contains("SUNWARD_CLUSTER_TLS: /etc/sunward/tls"), "every process has the credential");
+    assert!(commands[0].windows(2).any(|w| w[0] == "--data-root"), "the scheduler reads only the shared folder");
+    let dir = tempfile::tempdir().unwrap();
+    for args in &commands {
+        // Without the credential's files each stops before listening, after its
+        // arguments were taken: a wrong flag would be a usage error instead.
+        let output =
+            Command::new(BIN).args(args).env("SUNWARD_CLUSTER_TLS", dir.path().join("no-credential")).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(!stderr.contains("Usage:") && !stderr.contains("unexpected argument"), "{args:?}: {stderr}");
+        assert!(stderr.contains("the cluster credential is incomplete"), "{args:?}: {stderr}");
+    }
+}
