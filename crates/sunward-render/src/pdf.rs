@@ -2528,69 +2528,152 @@ fn restyle_text(
     pdf: &mut lopdf::Document,
     pages: &std::collections::BTreeMap<u32, lopdf::ObjectId>,
 ) -> Result<(), PdfError> {
-    use lopdf::Object;
-    use lopdf::content::{Content, Operation};
     let fail = |e: lopdf::Error| PdfError(format!("cannot rewrite a page for bold text: {e}"));
-    let is_one_of = |operands: &[Object], colours: &[(u8, u8, u8)]| {
-        // printpdf writes colours with two decimals (0x11 → 0.07).
-        let v: Vec<f64> =
-            operands.iter().filter_map(|o| o.as_f64().or_else(|_| o.as_i64().map(|i| i as f64)).ok()).collect();
-        v.len() == 3
-            && colours
-                .iter()
-                .any(|&(r, g, b)| [r, g, b].iter().zip(&v).all(|(c, x)| (f64::from(*c) / 255.0 - x).abs() < 0.006))
-    };
-    let tracking_pt = OFFICIAL_TRACKING * 72.0 / 25.4;
     for &id in pages.values() {
         let data = pdf.get_page_content(id).map_err(fail)?;
-        let content = Content::decode(&data).map_err(fail)?;
-        let mut ops = Vec::with_capacity(content.operations.len());
-        let (mut on, mut tracked, mut touched) = (false, false, false);
-        for op in content.operations {
-            match op.operator.as_str() {
-                "rg" => {
-                    let heavy = is_one_of(&op.operands, &HEAVY);
-                    let track = is_one_of(&op.operands, &TRACKED);
-                    let colour = op.operands.clone();
-                    ops.push(op);
-                    if heavy {
-                        ops.push(Operation::new("RG", colour));
-                        ops.push(Operation::new("w", vec![Object::Real(HEAVY_STROKE * 10.0)]));
-                        ops.push(Operation::new("Tr", vec![Object::Integer(2)]));
-                    } else if on {
-                        ops.push(Operation::new("Tr", vec![Object::Integer(0)]));
-                    }
-                    if track != tracked {
-                        ops.push(Operation::new("Tc", vec![Object::Real(if track { tracking_pt } else { 0.0 })]));
-                    }
-                    touched |= heavy || track;
-                    (on, tracked) = (heavy, track);
-                }
-                // The outline grows with the type: 0.025 of the font size.
-                "Tf" if on => {
-                    let size =
-                        op.operands.get(1).and_then(|o| o.as_f64().or_else(|_| o.as_i64().map(|i| i as f64)).ok());
-                    ops.push(op);
-                    if let Some(size) = size {
-                        ops.push(Operation::new("w", vec![Object::Real(HEAVY_STROKE * size)]));
-                    }
-                }
-                "ET" if on => {
-                    ops.push(Operation::new("Tr", vec![Object::Integer(0)]));
-                    ops.push(op);
-                    ops.push(Operation::new("RG", vec![Object::Integer(0), Object::Integer(0), Object::Integer(0)]));
-                    ops.push(Operation::new("w", vec![Object::Integer(1)]));
-                    on = false;
-                }
-                _ => ops.push(op),
-            }
-        }
-        if touched {
-            let bytes = Content { operations: ops }.encode().map_err(fail)?;
+        if let Some(bytes) = restyled(&data) {
             pdf.change_page_content(id, bytes).map_err(fail)?;
         }
     }
     Ok(())
+}
+
+/// Whether `r g b` is one of `colours` as printpdf writes them (two decimals: 0x11 → 0.07).
+fn is_colour(rgb: [f64; 3], colours: &[(u8, u8, u8)]) -> bool {
+    colours.iter().any(|&(r, g, b)| [r, g, b].iter().zip(&rgb).all(|(c, x)| (f64::from(*c) / 255.0 - x).abs() < 0.006))
+}
+
+/// A number as a content stream writes it (at most four decimals, no trailing zeros).
+fn pdf_number(x: f64) -> String {
+    let text = format!("{x:.4}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text.is_empty() || text == "-" { "0".to_string() } else { text.to_string() }
+}
+
+/// The tokens of a content stream with their byte ranges: strings (`(…)`,
+/// `<…>`), array and dictionary brackets, names and numbers and operators;
+/// comments and white space are skipped.
+fn content_tokens(data: &[u8]) -> Vec<Range<usize>> {
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    let delimiter = |b: u8| matches!(b, b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'/' | b'%');
+    while i < data.len() {
+        let b = data[i];
+        if b.is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        match b {
+            b'%' => {
+                while i < data.len() && data[i] != b'\n' && data[i] != b'\r' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'(' => {
+                let mut depth = 0usize;
+                while i < data.len() {
+                    match data[i] {
+                        b'\\' => i += 1,
+                        b'(' => depth += 1,
+                        b')' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                i += 1;
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                    i += 1;
+                }
+            }
+            b'<' if data.get(i + 1) == Some(&b'<') => i += 2,
+            b'>' if data.get(i + 1) == Some(&b'>') => i += 2,
+            b'<' => {
+                while i < data.len() && data[i] != b'>' {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'[' | b']' | b'{' | b'}' => i += 1,
+            _ => {
+                i += 1;
+                while i < data.len() && !data[i].is_ascii_whitespace() && !delimiter(data[i]) {
+                    i += 1;
+                }
+            }
+        }
+        tokens.push(start..i.min(data.len()));
+    }
+    tokens
+}
+
+/// A page's content with strong text stroked and official text tracked
+/// (see [`restyle_text`]), or `None` when the page has neither. The
+/// operators are added between the page's own, whose bytes are kept as
+/// they are: no parse into objects and back.
+fn restyled(data: &[u8]) -> Option<Vec<u8>> {
+    let tokens = content_tokens(data);
+    let text = |r: &Range<usize>| data.get(r.clone()).unwrap_or_default();
+    let number = |r: &Range<usize>| std::str::from_utf8(text(r)).ok().and_then(|s| s.parse::<f64>().ok());
+    let tracking_pt = OFFICIAL_TRACKING * 72.0 / 25.4;
+    // Insertions: (byte offset, text), in order.
+    let mut inserts: Vec<(usize, String)> = Vec::new();
+    let (mut on, mut tracked, mut touched) = (false, false, false);
+    for (k, token) in tokens.iter().enumerate() {
+        match text(token) {
+            b"rg" if k >= 3 => {
+                let operands = [&tokens[k - 3], &tokens[k - 2], &tokens[k - 1]];
+                let rgb = match (number(operands[0]), number(operands[1]), number(operands[2])) {
+                    (Some(r), Some(g), Some(b)) => [r, g, b],
+                    _ => continue,
+                };
+                let heavy = is_colour(rgb, &HEAVY);
+                let track = is_colour(rgb, &TRACKED);
+                let mut added = String::new();
+                if heavy {
+                    let colour: Vec<String> = rgb.iter().map(|x| pdf_number(*x)).collect();
+                    added.push_str(&format!(" {} RG {} w 2 Tr", colour.join(" "), pdf_number(HEAVY_STROKE * 10.0)));
+                } else if on {
+                    added.push_str(" 0 Tr");
+                }
+                if track != tracked {
+                    added.push_str(&format!(" {} Tc", pdf_number(if track { tracking_pt } else { 0.0 })));
+                }
+                if !added.is_empty() {
+                    inserts.push((token.end, added));
+                }
+                touched |= heavy || track;
+                (on, tracked) = (heavy, track);
+            }
+            // The outline grows with the type: 0.025 of the font size.
+            b"Tf" if on && k >= 1 => {
+                if let Some(size) = number(&tokens[k - 1]) {
+                    inserts.push((token.end, format!(" {} w", pdf_number(HEAVY_STROKE * size))));
+                }
+            }
+            b"ET" if on => {
+                inserts.push((token.start, "0 Tr ".to_string()));
+                inserts.push((token.end, " 0 0 0 RG 1 w".to_string()));
+                on = false;
+            }
+            _ => {}
+        }
+    }
+    if !touched {
+        return None;
+    }
+    let mut out = Vec::with_capacity(data.len() + inserts.iter().map(|(_, t)| t.len()).sum::<usize>());
+    let mut at = 0;
+    for (offset, added) in inserts {
+        out.extend_from_slice(&data[at..offset]);
+        out.extend_from_slice(added.as_bytes());
+        at = offset;
+    }
+    out.extend_from_slice(&data[at..]);
+    Some(out)
 }
 
 /// Adds the outline (bookmarks): level 1 headings at the top, each level 2
