@@ -2,6 +2,8 @@
 # The metrics pipeline on one machine's local engine and on a Ballista
 # cluster (one scheduler and two executors, all on this machine), in one run:
 # median wall time, the client's peak memory, each executor's peak memory,
+# the client's share of all CPU time (the executors loading the sources, and
+# with --load-on-client the client loading them),
 # where the client's time went (the manifest's timings), and whether the two
 # metrics tables are byte-identical. It measures; it asserts only that the
 # figures are the same.
@@ -46,6 +48,17 @@ run_dir=$(mktemp -d "$WORK/cluster.XXXXXX")
 run_dir=$(realpath "$run_dir")
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
+# CPU seconds the cluster's processes (the children of the GNU time processes) have used so far.
+cluster_cpu() {
+  local ticks=0
+  for pid in "${pids[@]}"; do
+    for child in $(pgrep -P "$pid"); do
+      ticks=$(( ticks + $(awk '{print $14 + $15}' "/proc/$child/stat") ))
+    done
+  done
+  echo "scale=2; $ticks / $(getconf CLK_TCK)" | bc
+}
+
 # The cluster: each process under GNU time, for its peak memory when it stops.
 pids=()
 # Each pid is GNU time's; the signal goes to the process it measures, and
@@ -76,16 +89,23 @@ done
 
 measure() {
   local name=$1; shift
-  local times=() peak=0
+  local times=() peak=0 client=0 cluster=0
   for _ in $(seq "$RUNS"); do
-    /usr/bin/time -f "%e %M" -o "$run_dir/time.txt" "$@" >/dev/null 2>"$run_dir/$name.stderr" || {
+    local before; before=$( ((${#pids[@]})) && cluster_cpu || echo 0)
+    /usr/bin/time -f "%e %M %U %S" -o "$run_dir/time.txt" "$@" >/dev/null 2>"$run_dir/$name.stderr" || {
       echo "bench: $name failed:" >&2; cat "$run_dir/$name.stderr" >&2; exit 1; }
-    read -r wall kib < "$run_dir/time.txt"
+    local after; after=$( ((${#pids[@]})) && cluster_cpu || echo 0)
+    read -r wall kib user sys < "$run_dir/time.txt"
     times+=("$wall")
+    client=$(echo "$client + $user + $sys" | bc)
+    cluster=$(echo "$cluster + $after - $before" | bc)
     if (( kib > peak )); then peak=$kib; fi
   done
   MEDIAN=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}')
   PEAK=$(( peak / 1024 ))
+  # The client's share of all CPU time the runs used (the client's and the cluster's).
+  SHARE=$(echo "scale=1; 100 * $client / ($client + $cluster)" | bc)
+  CPU="client $(echo "scale=1; $client / $RUNS" | bc) s, cluster $(echo "scale=1; $cluster / $RUNS" | bc) s per run"
 }
 timings() {
   python3 - "$1" <<'PYEOF'
@@ -101,16 +121,23 @@ measure local "$BIN" "${common[@]}" --out "$run_dir/local" --stage "$run_dir"
 local_time=$MEDIAN local_peak=$PEAK local_split=$(timings "$run_dir/local/manifest-metrics.json")
 measure cluster "$BIN" "${common[@]}" --out "$run_dir/cluster" --stage "$run_dir" --engine "ballista://127.0.0.1:$scheduler"
 cluster_time=$MEDIAN cluster_peak=$PEAK cluster_split=$(timings "$run_dir/cluster/manifest-metrics.json")
+cluster_share=$SHARE cluster_cpu=$CPU
+measure client_loads "$BIN" "${common[@]}" --out "$run_dir/client-loads" --stage "$run_dir" --engine "ballista://127.0.0.1:$scheduler" --load-on-client
+client_time=$MEDIAN client_peak=$PEAK client_split=$(timings "$run_dir/client-loads/manifest-metrics.json")
+client_share=$SHARE client_cpu=$CPU
 stop_cluster; trap - EXIT
 # The last line of GNU time's file (a line before it says when the process was stopped by a signal).
 rss() { echo $(( $(tail -n 1 "$run_dir/$1.rss") / 1024 )); }
-same=no; cmp -s "$run_dir/local/metrics.csv" "$run_dir/cluster/metrics.csv" && same=yes
+same=no
+cmp -s "$run_dir/local/metrics.csv" "$run_dir/cluster/metrics.csv" \
+  && cmp -s "$run_dir/local/metrics.csv" "$run_dir/client-loads/metrics.csv" && same=yes
 
 echo "metrics.yaml, $CSV_ROWS CSV service rows, $RUNS runs each, $(nproc) cores"
-echo "| engine | median wall | peak RSS | where the client's time went |"
-echo "|---|---|---|---|"
-echo "| local | $local_time s | $local_peak MiB | $local_split |"
-echo "| cluster: 1 scheduler + 2 executors ($TASKS task(s) each, --memory-limit $MEMORY) | $cluster_time s | client $cluster_peak MiB; executors $(rss executor1) and $(rss executor2) MiB; scheduler $(rss scheduler) MiB | $cluster_split |"
+echo "| engine | median wall | peak RSS | CPU time | the client's share of the CPU time | where the client's time went |"
+echo "|---|---|---|---|---|---|"
+echo "| local | $local_time s | $local_peak MiB | — | 100 % | $local_split |"
+echo "| cluster: 1 scheduler + 2 executors ($TASKS task(s) each, --memory-limit $MEMORY), the executors load | $cluster_time s | client $cluster_peak MiB; executors $(rss executor1) and $(rss executor2) MiB (the peak of all runs); scheduler $(rss scheduler) MiB | $cluster_cpu | $cluster_share % | $cluster_split |"
+echo "| the same cluster, \`--load-on-client\` | $client_time s | client $client_peak MiB | $client_cpu | $client_share % | $client_split |"
 echo "metrics.csv byte-identical: $same"
 [ "$same" = yes ]
 rm -rf "$run_dir"
