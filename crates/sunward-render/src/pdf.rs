@@ -2391,7 +2391,7 @@ fn finish(raw: Vec<u8>, doc: &Document, marks: &[Mark]) -> Result<Vec<u8>, PdfEr
     // "Adobe Illustrator 14.0": drop that usage dictionary.
     for object in pdf.objects.values_mut() {
         if let Object::Dictionary(dict) = object
-            && dict.type_is(b"OCG")
+            && dict.has_type(b"OCG")
         {
             dict.remove(b"Usage");
         }
@@ -2463,7 +2463,7 @@ fn name_fonts(pdf: &mut lopdf::Document) {
     let mut names: Vec<(lopdf::ObjectId, String)> = Vec::new();
     for (&id, object) in &pdf.objects {
         let Ok(dict) = object.as_dict() else { continue };
-        if !dict.type_is(b"FontDescriptor") {
+        if !dict.has_type(b"FontDescriptor") {
             continue;
         }
         let Some(file) = dict.get(b"FontFile2").and_then(Object::as_reference).ok() else { continue };
@@ -2530,7 +2530,7 @@ fn restyle_text(
 ) -> Result<(), PdfError> {
     let fail = |e: lopdf::Error| PdfError(format!("cannot rewrite a page for bold text: {e}"));
     for &id in pages.values() {
-        let data = pdf.get_page_content(id).map_err(fail)?;
+        let data = pdf.get_page_content(id);
         if let Some(bytes) = restyled(&data) {
             pdf.change_page_content(id, bytes).map_err(fail)?;
         }
@@ -2722,7 +2722,7 @@ fn build_outline(
                     Object::Reference(*page),
                     Object::Name(b"XYZ".to_vec()),
                     Object::Null,
-                    Object::Real(top),
+                    Object::Real(top as f32),
                     Object::Null,
                 ]),
             );

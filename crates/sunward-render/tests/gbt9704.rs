@@ -254,10 +254,10 @@ fn fonts_and_sizes(bytes: &[u8]) -> BTreeMap<String, Vec<f64>> {
     }
     let mut out: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for (_, id) in pdf.get_pages() {
-        let content = lopdf::content::Content::decode(&pdf.get_page_content(id).unwrap()).unwrap();
+        let content = lopdf::content::Content::decode(&pdf.get_page_content(id)).unwrap();
         for op in content.operations.iter().filter(|o| o.operator == "Tf") {
             let name = op.operands[0].as_name().unwrap().to_vec();
-            let size = op.operands[1].as_f64().unwrap_or_else(|_| op.operands[1].as_i64().unwrap() as f64);
+            let size = f64::from(op.operands[1].as_float().unwrap());
             out.entry(names.get(&name).cloned().unwrap_or_default()).or_default().push(size);
         }
     }

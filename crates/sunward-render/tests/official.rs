@@ -190,7 +190,7 @@ fn pdf_page_contents(bytes: &[u8]) -> String {
     let doc = lopdf::Document::load_mem(bytes).unwrap();
     let mut out = String::new();
     for id in doc.get_pages().values() {
-        out.push_str(&String::from_utf8_lossy(&doc.get_page_content(*id).unwrap()));
+        out.push_str(&String::from_utf8_lossy(&doc.get_page_content(*id)));
     }
     out
 }

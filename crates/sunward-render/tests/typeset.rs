@@ -173,7 +173,7 @@ fn small_tables_move_whole() {
 fn tile_boxes(bytes: &[u8]) -> usize {
     let doc = lopdf::Document::load_mem(bytes).unwrap();
     let page = doc.get_pages()[&2];
-    let content = lopdf::content::Content::decode(&doc.get_page_content(page).unwrap()).unwrap();
+    let content = lopdf::content::Content::decode(&doc.get_page_content(page)).unwrap();
     let primary = [0x2f, 0x6f, 0x9f].map(|c| f64::from(c) / 255.0);
     let strokes = content
         .operations
@@ -185,7 +185,7 @@ fn tile_boxes(bytes: &[u8]) -> usize {
                     .operands
                     .iter()
                     .zip(primary)
-                    .all(|(o, p)| (o.as_f64().or(o.as_i64().map(|i| i as f64)).unwrap_or(-1.0) - p).abs() < 0.01)
+                    .all(|(o, p)| (o.as_float().map(f64::from).unwrap_or(-1.0) - p).abs() < 0.01)
         })
         .count();
     assert_eq!(strokes % 3, 0, "{strokes} primary strokes");
@@ -246,7 +246,7 @@ fn pdf_has_outline_language_title_and_no_stray_creator() {
         assert_eq!(text(info.get(b"Producer").unwrap()), "Sunward");
         let catalog = file.catalog().unwrap();
         assert_eq!(text(catalog.get(b"Lang").unwrap()), lang.tag());
-        assert_eq!(catalog.get(b"PageMode").unwrap().as_name_str().unwrap(), "UseOutlines");
+        assert_eq!(catalog.get(b"PageMode").unwrap().as_name().unwrap(), b"UseOutlines");
         assert!(catalog.get(b"Metadata").is_err(), "no XMP (it would carry the clock)");
 
         // The outline, walked as a viewer does: level 1 entries with their level 2 children.
