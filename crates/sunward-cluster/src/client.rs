@@ -316,7 +316,7 @@ impl RemoteLoading for ClusterEngine {
     ) -> Pin<Box<dyn Future<Output = Result<Vec<TaskResult>>> + Send + 'a>> {
         Box::pin(async move {
             let ctx = self.session(&SessionOptions::default())?;
-            load_on_cluster(&ctx, tasks).await
+            load_on_cluster(&ctx, tasks, |plan| self.watch(plan)).await
         })
     }
 }

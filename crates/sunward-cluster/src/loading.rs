@@ -326,8 +326,13 @@ impl PhysicalExtensionCodec for PhysicalCodec {
 }
 
 /// Run one wave's tasks on the cluster through `ctx` (a cluster session):
-/// each task's result, in order.
-pub async fn load_on_cluster(ctx: &SessionContext, tasks: Vec<SourceTask>) -> sunward_core::Result<Vec<TaskResult>> {
+/// each task's result, in order. `watch` is given the job's plan before it
+/// runs (so a stopped run can cancel the job).
+pub async fn load_on_cluster(
+    ctx: &SessionContext,
+    tasks: Vec<SourceTask>,
+    watch: impl Fn(&Arc<dyn ExecutionPlan>),
+) -> sunward_core::Result<Vec<TaskResult>> {
     use sunward_core::Diagnostic;
     let failed = |e: DataFusionError| {
         Diagnostic::runtime(format!("the cluster could not load the sources: {}", e.message()))
@@ -335,7 +340,10 @@ pub async fn load_on_cluster(ctx: &SessionContext, tasks: Vec<SourceTask>) -> su
     };
     let names: Vec<String> = tasks.iter().map(|t| t.source.clone()).collect();
     let df = ctx.read_table(Arc::new(LoadTable::new(tasks))).map_err(failed)?;
-    let batches = df.collect().await.map_err(failed)?;
+    let task_ctx = Arc::new(df.task_ctx());
+    let plan = df.create_physical_plan().await.map_err(failed)?;
+    watch(&plan);
+    let batches = datafusion::physical_plan::collect(plan, task_ctx).await.map_err(failed)?;
     let mut answers: std::collections::HashMap<String, TaskResult> = std::collections::HashMap::new();
     for batch in &batches {
         let sources = batch.column(0).as_string::<i32>();
