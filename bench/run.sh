@@ -40,6 +40,12 @@ if [ ! -x "$WORK/venv/bin/python" ] || ! "$WORK/venv/bin/python" -c "import duck
   "$WORK/venv/bin/pip" install -q "duckdb==$DUCKDB_VERSION"
 fi
 PY="$WORK/venv/bin/python"
+# The pandas-style yardstick for the report set (bench/pandas_reports.py).
+REPORT_PACKAGES=(pandas==3.1.1 jinja2==3.1.6 matplotlib==3.11.2 weasyprint==70.0)
+if ! "$PY" -c "import pandas, jinja2, matplotlib, weasyprint; assert pandas.__version__ == '3.1.1' and weasyprint.__version__ == '70.0'" 2>/dev/null; then
+  echo "bench: installing ${REPORT_PACKAGES[*]} from PyPI into $WORK/venv"
+  "$WORK/venv/bin/pip" install -q "${REPORT_PACKAGES[@]}"
+fi
 
 parquet_data="$WORK/data/parquet-$ROWS"
 csv_data="$WORK/data/csv-$CSV_ROWS"
@@ -105,7 +111,10 @@ measure metrics "$BIN" run pipelines/metrics.yaml --set "data_dir=$csv_data" --s
   --set current_year=2024 --out "$WORK/out/sunward-metrics" --quiet --no-cache
 rows+=("| \`metrics.yaml\` on the $CSV_ROWS-row district, CSV (every figure of the metrics) | $MEDIAN s, $PEAK MiB | no DuckDB script yet | — |")
 measure w_district bench/w-district.sh "$BIN" "$csv_data" "$WORK/w-district"
-rows+=("| the $CSV_ROWS-row district's report set from an empty cache (bench/w-district.sh: metrics, annual reviews, comparison, summary; HTML, PDF and Word, one workflow in one process) | $MEDIAN s, $PEAK MiB | — | — |")
+W_TIME=$MEDIAN W_PEAK=$PEAK
+# The same set made the hand-written way (less work: no checks, no rules, no Word).
+measure pandas_reports "$PY" bench/pandas_reports.py "$csv_data" "$WORK/out/pandas-reports" 2024 2023 assets/fonts/wqy-microhei.ttf
+rows+=("| the $CSV_ROWS-row district's report set from an empty cache (bench/w-district.sh: metrics, annual reviews, comparison, summary; HTML, PDF and Word, one workflow in one process), against bench/pandas_reports.py (pandas, Jinja2, matplotlib, WeasyPrint; HTML and PDF, no checks or publication rules) | $W_TIME s, $W_PEAK MiB | $MEDIAN s, $PEAK MiB | $(awk -v a="$W_TIME" -v b="$MEDIAN" 'BEGIN {printf "%.2f×", a / b}') |")
 
 # Opt-in scale jobs (one run each; no DuckDB script computes every metric yet):
 # BIG_CSV_ROWS=10000000 runs metrics.yaml on that many CSV service rows under
@@ -140,6 +149,6 @@ fi
 RUNS=$scale_runs
 
 echo
-echo "| job | Sunward (median, peak RSS) | DuckDB (median, peak RSS) | Sunward / DuckDB |"
+echo "| job | Sunward (median, peak RSS) | DuckDB, or the pandas-style script (median, peak RSS) | Sunward / the other |"
 echo "|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
