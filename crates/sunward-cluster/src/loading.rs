@@ -92,10 +92,17 @@ impl TableProvider for LoadTable {
     async fn scan(
         &self,
         _state: &dyn Session,
-        _projection: Option<&Vec<usize>>,
+        projection: Option<&Vec<usize>>,
         _filters: &[Expr],
         _limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        // Every task must run and answer whole: a narrower read would lose an answer's half.
+        let all: Vec<usize> = (0..outcome_schema().fields().len()).collect();
+        if projection.is_some_and(|p| p != &all) {
+            return Err(DataFusionError::NotImplemented(
+                "a load job's result is read whole (source and outcome)".into(),
+            ));
+        }
         Ok(Arc::new(LoadExec::new(self.tasks.clone(), None)))
     }
 }

@@ -15,7 +15,7 @@
 //! row.
 
 use crate::ingest::{Ingested, KeySet, Reject};
-use crate::run::ingest_source;
+use crate::run::{ingest_source, source_files, source_label};
 use crate::stage::{Placed, Stage, StagedTable, file_safe};
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::arrow::ipc::reader::StreamReader;
@@ -188,11 +188,11 @@ impl TaskLoader for PipelineLoader {
             today: as_of,
         };
         let plan = validate_file(&task.pipeline, &self.registry, &options).map_err(|errors| {
-            let first = errors.into_iter().next().unwrap_or_else(|| Diagnostic::invalid("the pipeline is not valid"));
+            let said: Vec<String> = errors.iter().map(|e| e.message.clone()).collect();
             WireDiagnostic::from(&Diagnostic::runtime(format!(
                 "the worker cannot validate {}: {}",
                 task.pipeline.display(),
-                first.message
+                said.join("; ")
             )).hint("every machine of the cluster must see the same project files (pipelines, packages, contract) at the same paths"))
         })?;
         load_task(&plan, task).map_err(|d| WireDiagnostic::from(&d))
@@ -247,8 +247,7 @@ pub fn load_task(plan: &Plan, task: &SourceTask) -> Result<SourceOutcome> {
     if entry_of(plan, &source.name) != task.entry {
         return Err(differs("the entry"));
     }
-    let files: Vec<PathBuf> =
-        source.plugin.files(&source.config, &plan.run)?.iter().map(|f| crate::manifest::normalize(f)).collect();
+    let files = source_files(source, plan)?;
     if files != task.files {
         return Err(differs("the files"));
     }
@@ -258,7 +257,7 @@ pub fn load_task(plan: &Plan, task: &SourceTask) -> Result<SourceOutcome> {
         keys.insert(table.clone(), read_keys(file)?);
     }
     let references: HashMap<String, &KeySet> = keys.iter().map(|(t, k)| (t.clone(), k)).collect();
-    let label = files.first().map(|f| f.display().to_string()).unwrap_or_else(|| source.name.clone());
+    let label = source_label(source, &files);
     let (ingested, table) = ingest_source(source, plan, &label, &references, &stage, task.memory_limit, &|_| {})?;
     let keys_file = stage.folder().join(format!("{}.keys.json", file_safe(&source.name)));
     write_keys(&keys_file, &ingested.keys)?;

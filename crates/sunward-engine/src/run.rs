@@ -249,8 +249,8 @@ pub(crate) fn load_source(
     stage: &Stage,
 ) -> Result<Loaded> {
     let progress = options.progress.as_ref();
-    let files: Vec<PathBuf> = source.plugin.files(&source.config, &plan.run)?.iter().map(|f| normalize(f)).collect();
-    let label = files.first().map(|f| f.display().to_string()).unwrap_or_else(|| source.name.clone());
+    let files = source_files(source, plan)?;
+    let label = source_label(source, &files);
     let key = match &options.cache {
         Some(_) => Some(cache_key(source, plan, done, &files)?),
         None => None,
@@ -290,6 +290,16 @@ pub(crate) fn load_source(
     Ok(Loaded { files, keys_file: None, ingested, table, key: key.map(|k| k.0), from_cache: false, cache_write })
 }
 
+/// A source's files, as the manifest and the rejects name them.
+pub(crate) fn source_files(source: &PlannedSource, plan: &Plan) -> Result<Vec<PathBuf>> {
+    Ok(source.plugin.files(&source.config, &plan.run)?.iter().map(|f| normalize(f)).collect())
+}
+
+/// What a source's rejects name as its file: the first of its files, or its name.
+pub(crate) fn source_label(source: &PlannedSource, files: &[PathBuf]) -> String {
+    files.first().map(|f| f.display().to_string()).unwrap_or_else(|| source.name.clone())
+}
+
 /// Load a wave of sources on the engine's workers (the source cache is not
 /// used: the workers read every source afresh).
 async fn load_remotely(
@@ -304,8 +314,8 @@ async fn load_remotely(
     let mut sent: Vec<(String, Vec<PathBuf>)> = Vec::new();
     let mut tasks = Vec::new();
     for source in ready {
-        let files = match source.plugin.files(&source.config, &plan.run) {
-            Ok(files) => files.iter().map(|f| normalize(f)).collect::<Vec<PathBuf>>(),
+        let files = match source_files(source, plan) {
+            Ok(files) => files,
             Err(e) => {
                 results.push((source.name.clone(), Err(e)));
                 continue;

@@ -2777,6 +2777,23 @@ fn fnv64(data: &[u8], seed: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn restyling_adds_operators_only_outside_strings_and_keeps_the_page_bytes() {
+        // 0x11 0x11 0x11 (0.07) is a heavy colour; a string holding "rg" and an
+        // escaped parenthesis is text, not an operator.
+        let page: &[u8] = b"BT /F0 10 Tf 0.07 0.07 0.07 rg (a \\) 1 1 1 rg) Tj ET\n0.5 0.5 0.5 rg 1 2 m";
+        let out = restyled(page).expect("a heavy colour is restyled");
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "BT /F0 10 Tf 0.07 0.07 0.07 rg 0.07 0.07 0.07 RG 0.25 w 2 Tr (a \\) 1 1 1 rg) Tj 0 Tr ET 0 0 0 RG 1 w\n0.5 0.5 0.5 rg 1 2 m"
+        );
+        // A page with neither heavy nor tracked text is left alone.
+        assert_eq!(restyled(b"BT 0.5 0.5 0.5 rg (x) Tj ET"), None);
+        assert_eq!(content_tokens(b"[(a)(b)] TJ % note\n<<>>").len(), 7);
+    }
+
     use super::*;
 
     #[test]
