@@ -276,7 +276,7 @@ fn run_pipeline(registry: &Registry, pipeline: &Path, sets: &[String], rename: O
             .and_then(|tls| runtime.block_on(ClusterEngine::connect(url, tls)))
         {
             Ok(cluster) if args.load_on_client => Arc::new(cluster.loading_here()),
-            Ok(cluster) => Arc::new(cluster),
+            Ok(cluster) => Arc::new(cluster.in_parts_of(args.load_part_size as u64)),
             Err(diagnostic) => {
                 text.print_warnings(&warnings);
                 return text.print_errors(std::slice::from_ref(&diagnostic));
@@ -335,6 +335,11 @@ fn run_pipeline(registry: &Registry, pipeline: &Path, sets: &[String], rename: O
                 "checked earlier, taken from the cache (--no-cache to read again): {}",
                 cached.join(", ")
             );
+        }
+        let parts: Vec<String> =
+            report.sources.iter().filter(|s| s.parts > 1).map(|s| format!("{} ({})", s.name, s.parts)).collect();
+        if !parts.is_empty() {
+            let _ = writeln!(out, "large files read in parts side by side: {}", parts.join(", "));
         }
         let in_place: Vec<&str> = report.sources.iter().filter(|s| s.in_place).map(|s| s.name.as_str()).collect();
         if !in_place.is_empty() {

@@ -253,10 +253,13 @@ fn sources_loaded_by_the_executors_give_the_local_rejects_and_figures() {
     }
     let services = std::fs::read_to_string(data.join("services.csv")).unwrap();
     let first_service = services.lines().nth(1).unwrap().to_string();
+    let middle_service = services.lines().nth(services.lines().count() / 2).unwrap().to_string();
     append(
         &data.join("services.csv"),
         &[
             &first_service,                                                       // duplicate record_id
+            &middle_service,                                                      // another, first claimed mid-file
+            &first_service,                                                       // the first one again
             "TC01-BAD-1,TC99,2023-03-01,case_session,student,1,,,,TC-W01,30,,",   // unknown school
             "TC01-BAD-2,TC01,2023-02-30,case_session,student,1,,,,TC-W01,30,,",   // not a date
             "TC01-BAD-3,TC01,2023-03-01,dancing,student,1,,,,TC-W01,30,,",        // not a code
@@ -327,11 +330,40 @@ fn sources_loaded_by_the_executors_give_the_local_rejects_and_figures() {
             .collect()
     };
     let (local_counts, remote_counts) = (counts(&manifest(&local)), counts(&manifest(&remote)));
-    assert!(local_counts.iter().any(|(name, _, _, rejected)| name == "services" && *rejected == 6), "{local_counts:?}");
+    assert!(local_counts.iter().any(|(name, _, _, rejected)| name == "services" && *rejected == 8), "{local_counts:?}");
     assert_eq!(local_counts, remote_counts);
     let (a, b) =
         (std::fs::read(local.join("metrics.csv")).unwrap(), std::fs::read(remote.join("metrics.csv")).unwrap());
     assert!(a == b, "the cluster's metrics.csv differs from the local one");
+    assert_eq!(std::fs::read_dir(&stage).unwrap().count(), 0, "the staging folder was left behind");
+
+    // The large files read in parts of 1 MiB (services in 3, screenings in 13), the
+    // duplicates found across them by the cluster: the same rejects, counts and figures.
+    let parts = dir.path().join("cluster-parts");
+    let run = metrics_run(&data, &parts, &["--engine", &engine, "--load-part-size", "1M"])
+        .arg("--stage")
+        .arg(&stage)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let output = finish(run, Duration::from_secs(300));
+    succeeded(&output, "the cluster run in parts");
+    let summary = String::from_utf8_lossy(&output.stdout);
+    assert!(summary.contains("large files read in parts side by side: services (3), screenings (13)"), "{summary}");
+    let (a, c) = (contents(&local.join("rejects")), contents(&parts.join("rejects")));
+    assert_eq!(a.keys().collect::<Vec<_>>(), c.keys().collect::<Vec<_>>(), "the same rejects files");
+    for (file, bytes) in &a {
+        assert!(
+            bytes == &c[file],
+            "rejects/{} differs when read in parts:\n{}\n--- in parts:\n{}",
+            file.display(),
+            String::from_utf8_lossy(bytes),
+            String::from_utf8_lossy(&c[file])
+        );
+    }
+    assert_eq!(local_counts, counts(&manifest(&parts)));
+    let (a, c) = (std::fs::read(local.join("metrics.csv")).unwrap(), std::fs::read(parts.join("metrics.csv")).unwrap());
+    assert!(a == c, "the metrics differ when the sources are read in parts");
     assert_eq!(std::fs::read_dir(&stage).unwrap().count(), 0, "the staging folder was left behind");
 }
 

@@ -27,11 +27,12 @@ use sunward_core::{Diagnostic, Result};
 use sunward_engine::session::{Engine, SessionOptions, session_parts};
 use tonic::transport::{Channel, Endpoint};
 
-use crate::loading::{LogicalCodec, load_on_cluster};
+use crate::loading::{LogicalCodec, duplicates_on_cluster, load_on_cluster};
 use crate::tls::ClusterTls;
 use std::future::Future;
+use std::path::PathBuf;
 use std::pin::Pin;
-use sunward_engine::remote::{RemoteLoading, SourceTask, TaskResult};
+use sunward_engine::remote::{Duplicate, RemoteLoading, SourceTask, TaskResult};
 
 /// How long the scheduler has to answer before the run gives up.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -63,6 +64,8 @@ pub struct ClusterEngine {
     tls: Option<ClusterTls>,
     /// Whether the executors load the sources (the default) or this process does.
     load_sources: bool,
+    /// How many bytes of a source file one load task reads (`None`: files whole).
+    part_bytes: Option<u64>,
 }
 
 /// An error and every error under it, as one line (tonic's own says only "transport error").
@@ -116,7 +119,7 @@ impl ClusterEngine {
     /// connection is made over TLS with that member's certificate.
     pub async fn connect(url: &str, tls: Option<ClusterTls>) -> Result<Self> {
         let address = parse_url(url)?;
-        let engine = ClusterEngine { address, tls, load_sources: true };
+        let engine = ClusterEngine { address, tls, load_sources: true, part_bytes: None };
         let address = &engine.address;
         let unreachable = |why: String| {
             let hint = match &engine.tls {
@@ -162,6 +165,12 @@ impl ClusterEngine {
     /// instead of on the executors (the SQL steps still run on the cluster).
     pub fn loading_here(self) -> Self {
         ClusterEngine { load_sources: false, ..self }
+    }
+
+    /// This engine with each source file larger than `bytes` read by the
+    /// executors in parts of about that size (`0`: every file whole).
+    pub fn in_parts_of(self, bytes: u64) -> Self {
+        ClusterEngine { part_bytes: (bytes > 0).then_some(bytes), ..self }
     }
 
     /// A client of the scheduler (over TLS when the cluster uses it), or why not.
@@ -317,6 +326,20 @@ impl RemoteLoading for ClusterEngine {
         Box::pin(async move {
             let ctx = self.session(&SessionOptions::default())?;
             load_on_cluster(&ctx, tasks, |plan| self.watch(plan)).await
+        })
+    }
+
+    fn part_bytes(&self) -> Option<u64> {
+        self.part_bytes
+    }
+
+    fn duplicates<'a>(
+        &'a self,
+        claims: Vec<PathBuf>,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<Duplicate>>> + Send + 'a>> {
+        Box::pin(async move {
+            let ctx = self.session(&SessionOptions::default())?;
+            duplicates_on_cluster(&ctx, &claims, |plan| self.watch(plan)).await
         })
     }
 }

@@ -19,7 +19,7 @@
 
 use async_trait::async_trait;
 use ballista_core::serde::{BallistaLogicalExtensionCodec, BallistaPhysicalExtensionCodec};
-use datafusion::arrow::array::{AsArray, RecordBatch, StringArray};
+use datafusion::arrow::array::{AsArray, RecordBatch, StringArray, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::Session;
 use datafusion::common::tree_node::TreeNodeRecursion;
@@ -35,16 +35,17 @@ use datafusion::prelude::SessionContext;
 use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
 use std::sync::Arc;
-use sunward_engine::remote::{SourceTask, TaskLoader, TaskResult};
+use sunward_engine::remote::{Duplicate, SourceTask, TaskLoader, TaskResult};
 
 type DfResult<T> = datafusion::common::Result<T>;
 
 /// The tag before a [`LoadTable`] or [`LoadExec`] in an encoded plan.
 const TAG: &[u8] = b"sunward-load-sources:";
 
-/// The schema of a load job's result: one row per source, its name and its outcome.
+/// The schema of a load job's result: one row per task, its number, its source's name and its outcome.
 fn outcome_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
+        Field::new("task", DataType::UInt64, false),
         Field::new("source", DataType::Utf8, false),
         Field::new("outcome", DataType::Utf8, false),
     ]))
@@ -100,7 +101,7 @@ impl TableProvider for LoadTable {
         let all: Vec<usize> = (0..outcome_schema().fields().len()).collect();
         if projection.is_some_and(|p| p != &all) {
             return Err(DataFusionError::NotImplemented(
-                "a load job's result is read whole (source and outcome)".into(),
+                "a load job's result is read whole (task, source and outcome)".into(),
             ));
         }
         Ok(Arc::new(LoadExec::new(self.tasks.clone(), None)))
@@ -178,7 +179,11 @@ impl ExecutionPlan for LoadExec {
             let json = serde_json::to_string(&result).map_err(|e| DataFusionError::External(Box::new(e)))?;
             Ok(RecordBatch::try_new(
                 batch_schema,
-                vec![Arc::new(StringArray::from(vec![source])), Arc::new(StringArray::from(vec![json]))],
+                vec![
+                    Arc::new(UInt64Array::from(vec![partition as u64])),
+                    Arc::new(StringArray::from(vec![source])),
+                    Arc::new(StringArray::from(vec![json])),
+                ],
             )?)
         };
         Ok(Box::pin(RecordBatchStreamAdapter::new(schema, futures::stream::once(answer))))
@@ -351,24 +356,90 @@ pub async fn load_on_cluster(
     let plan = df.create_physical_plan().await.map_err(failed)?;
     watch(&plan);
     let batches = datafusion::physical_plan::collect(plan, task_ctx).await.map_err(failed)?;
-    let mut answers: std::collections::HashMap<String, TaskResult> = std::collections::HashMap::new();
+    let mut answers: std::collections::HashMap<u64, TaskResult> = std::collections::HashMap::new();
     for batch in &batches {
-        let sources = batch.column(0).as_string::<i32>();
-        let outcomes = batch.column(1).as_string::<i32>();
-        for (source, text) in sources.iter().zip(outcomes.iter()) {
-            let (Some(source), Some(text)) = (source, text) else { continue };
+        let numbers = batch.column(0).as_primitive::<datafusion::arrow::datatypes::UInt64Type>();
+        let outcomes = batch.column(2).as_string::<i32>();
+        for (number, text) in numbers.iter().zip(outcomes.iter()) {
+            let (Some(number), Some(text)) = (number, text) else { continue };
             let result: TaskResult = serde_json::from_str(text)
                 .map_err(|e| Diagnostic::runtime("an executor's answer for a source cannot be read").caused_by(e))?;
-            answers.insert(source.to_string(), result);
+            answers.insert(number, result);
         }
     }
     names
         .iter()
-        .map(|name| {
-            answers.remove(name).ok_or_else(|| {
+        .enumerate()
+        .map(|(number, name)| {
+            answers.remove(&(number as u64)).ok_or_else(|| {
                 Diagnostic::runtime(format!("the cluster gave no answer for source `{name}`"))
                     .hint("see the executors' logs; or run with --engine local")
             })
         })
         .collect()
+}
+
+/// The duplicates among the unique-key claims in the files `claims` (the
+/// parts of one source file), found by the cluster: the claims are scanned,
+/// grouped by key and joined back on the executors
+/// ([`sunward_engine::remote::duplicates_query`]); only the duplicates come
+/// back. `watch` is given the job's plan before it runs.
+pub async fn duplicates_on_cluster(
+    ctx: &SessionContext,
+    claims: &[std::path::PathBuf],
+    watch: impl Fn(&Arc<dyn ExecutionPlan>),
+) -> sunward_core::Result<Vec<Duplicate>> {
+    use datafusion::datasource::file_format::parquet::ParquetFormat;
+    use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+    use sunward_core::Diagnostic;
+    let failed = |e: DataFusionError| {
+        Diagnostic::runtime(format!(
+            "the cluster could not check the unique keys across a file's parts: {}",
+            e.message()
+        ))
+        .hint("see the executors' logs; or run with --engine local")
+    };
+    let urls = claims
+        .iter()
+        .map(|p| ListingTableUrl::parse(p.display().to_string()))
+        .collect::<DfResult<Vec<_>>>()
+        .map_err(failed)?;
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+    let config = ListingTableConfig::new_with_multi_paths(urls)
+        .with_listing_options(options)
+        .with_schema(sunward_engine::remote::claims_schema());
+    let table = ListingTable::try_new(config).map_err(failed)?;
+    const TABLE: &str = "sunward_key_claims";
+    ctx.register_table(TABLE, Arc::new(table)).map_err(failed)?;
+    let df = ctx.sql(&sunward_engine::remote::duplicates_query(TABLE)).await.map_err(failed)?;
+    let task_ctx = Arc::new(df.task_ctx());
+    let plan = df.create_physical_plan().await.map_err(failed)?;
+    watch(&plan);
+    let batches = datafusion::physical_plan::collect(plan, task_ctx).await.map_err(failed)?;
+    let mut duplicates = Vec::new();
+    for batch in &batches {
+        let column = |i: usize, to: &DataType| {
+            datafusion::arrow::compute::cast(batch.column(i), to).map_err(|e| failed(DataFusionError::from(e)))
+        };
+        let (parts, places, shown, firsts) = (
+            column(0, &DataType::UInt64)?,
+            column(1, &DataType::UInt64)?,
+            column(2, &DataType::Utf8)?,
+            column(3, &DataType::UInt64)?,
+        );
+        let u64s = |a: &Arc<dyn datafusion::arrow::array::Array>| {
+            a.as_primitive::<datafusion::arrow::datatypes::UInt64Type>().clone()
+        };
+        let (parts, places, firsts) = (u64s(&parts), u64s(&places), u64s(&firsts));
+        let shown = shown.as_string::<i32>();
+        for i in 0..batch.num_rows() {
+            duplicates.push(Duplicate {
+                part: parts.value(i) as usize,
+                place: places.value(i),
+                shown: shown.value(i).to_string(),
+                first: firsts.value(i),
+            });
+        }
+    }
+    Ok(duplicates)
 }

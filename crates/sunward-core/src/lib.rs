@@ -19,8 +19,9 @@ pub mod yaml;
 
 pub use diag::{Diagnostic, ErrorKind, Location, Result, excerpt, excerpt_list};
 pub use plugin::{
-    ConfigIssue, MAX_COLUMNS, MAX_RECORD_BYTES, Places, Plugin, PluginInfo, PluginKind, RAW_BATCH_ROWS, RawBatch,
-    RawCell, RawRow, Registry, RowPlace, RowReader, RunContext, Sink, Source, StepContext, TableData, Transform,
+    ConfigIssue, FilePart, MAX_COLUMNS, MAX_RECORD_BYTES, Places, Plugin, PluginInfo, PluginKind, RAW_BATCH_ROWS,
+    RawBatch, RawCell, RawRow, Registry, RowPlace, RowReader, RunContext, Sink, Source, StepContext, TableData,
+    Transform,
 };
 pub use validate::{Plan, ValidateOptions, validate_file, validate_text};
 

@@ -505,6 +505,53 @@ pub trait Source: Plugin {
     /// Open the export for reading. Fails when the file cannot be read at all,
     /// with a message naming the file and the cause.
     fn open(&self, config: &Self::Config, ctx: &RunContext) -> Result<Box<dyn RowReader>>;
+    /// Open one part of the export, so that several workers can read one
+    /// large file side by side: the records that start in `part`'s byte
+    /// range of the file, numbered (lines, records) as [`Source::open`]
+    /// numbers them. `None` (the default) when the format cannot be read in
+    /// parts; then the export is read whole.
+    fn open_part(
+        &self,
+        config: &Self::Config,
+        ctx: &RunContext,
+        part: &FilePart,
+    ) -> Result<Option<Box<dyn RowReader>>> {
+        let _ = (config, ctx, part);
+        Ok(None)
+    }
+}
+
+/// A byte range of a source's (single) file that one worker reads:
+/// `start..end`, cut anywhere. A reader of the part takes the records that
+/// begin in the range (a text file's first whole line at or after `start`;
+/// a Parquet file's row groups whose data begins in it), so the parts of
+/// `0..len` together hold every record once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FilePart {
+    /// The part's number, from 0, and how many parts the file is cut into.
+    pub index: usize,
+    /// How many parts the file is cut into.
+    pub count: usize,
+    /// The first byte of the range.
+    pub start: u64,
+    /// The byte after the range.
+    pub end: u64,
+}
+
+impl FilePart {
+    /// `count` parts of about equal size cutting a file of `len` bytes.
+    pub fn cut(len: u64, count: usize) -> Vec<FilePart> {
+        let count = count.max(1);
+        let step = len.div_ceil(count as u64).max(1);
+        (0..count)
+            .map(|index| FilePart {
+                index,
+                count,
+                start: (index as u64 * step).min(len),
+                end: ((index as u64 + 1) * step).min(len),
+            })
+            .collect()
+    }
 }
 
 /// A transform: makes a new table from tables already in the session.
@@ -531,7 +578,7 @@ pub struct TableData {
     pub schema: SchemaRef,
     /// Its rows, when held in memory.
     pub batches: Vec<RecordBatch>,
-    /// A Parquet file holding its rows instead (only for a sink that streams).
+    /// A Parquet file (or a folder of them) holding its rows instead (only for a sink that streams).
     pub file: Option<PathBuf>,
 }
 
@@ -544,24 +591,32 @@ impl TableData {
     /// Number of rows.
     pub fn num_rows(&self) -> usize {
         match &self.file {
-            Some(path) => std::fs::File::open(path)
-                .ok()
-                .and_then(|f| ParquetRecordBatchReaderBuilder::try_new(f).ok())
+            Some(path) => parquet_files(path)
+                .iter()
+                .filter_map(|file| std::fs::File::open(file).ok())
+                .filter_map(|f| ParquetRecordBatchReaderBuilder::try_new(f).ok())
                 .map(|b| b.metadata().file_metadata().num_rows() as usize)
-                .unwrap_or(0),
+                .sum(),
             None => self.batches.iter().map(RecordBatch::num_rows).sum(),
         }
     }
 
-    /// Every batch, in order: from memory, or read from the file one at a time.
+    /// Every batch, in order: from memory, or read from the file (or the
+    /// folder's files, in name order) one at a time.
     pub fn iter(&self) -> Box<dyn Iterator<Item = Result<RecordBatch>> + '_> {
         let Some(path) = &self.file else { return Box::new(self.batches.iter().cloned().map(Ok)) };
+        Box::new(parquet_files(path).into_iter().flat_map(move |file| self.file_batches(file)))
+    }
+
+    /// The batches of one Parquet file holding the table's columns.
+    fn file_batches(&self, path: PathBuf) -> Box<dyn Iterator<Item = Result<RecordBatch>> + '_> {
+        let shown = path.display().to_string();
         let failed = move |e: &dyn std::fmt::Display| {
-            Diagnostic::runtime(format!("cannot read the table {} from {}: {e}", self.name, path.display()))
+            Diagnostic::runtime(format!("cannot read the table {} from {shown}: {e}", self.name))
         };
         // The table's columns, by name: a source read where it lies may hold
         // other columns too, and the file's schema may lack the table's metadata.
-        let reader = std::fs::File::open(path).map_err(|e| failed(&e)).and_then(|f| {
+        let reader = std::fs::File::open(&path).map_err(|e| failed(&e)).and_then(|f| {
             let builder = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| failed(&e))?;
             let stored = builder.schema().clone();
             let roots: Vec<usize> =
@@ -588,6 +643,18 @@ impl TableData {
             })),
         }
     }
+}
+
+/// The Parquet files of a table: the file itself, or a folder's files in name order.
+fn parquet_files(path: &Path) -> Vec<PathBuf> {
+    if !path.is_dir() {
+        return vec![path.to_path_buf()];
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
 }
 
 /// A sink: writes tables to files.
@@ -659,6 +726,8 @@ pub trait ErasedSource: ErasedPlugin {
     fn files(&self, config: &AnyConfig, ctx: &RunContext) -> Result<Vec<PathBuf>>;
     /// [`Source::open`].
     fn open(&self, config: &AnyConfig, ctx: &RunContext) -> Result<Box<dyn RowReader>>;
+    /// [`Source::open_part`].
+    fn open_part(&self, config: &AnyConfig, ctx: &RunContext, part: &FilePart) -> Result<Option<Box<dyn RowReader>>>;
 }
 
 /// A registered transform with its types erased.
@@ -721,6 +790,9 @@ impl<S: Source> ErasedSource for Typed<S> {
     }
     fn open(&self, config: &AnyConfig, ctx: &RunContext) -> Result<Box<dyn RowReader>> {
         self.0.open(typed::<S>(config), ctx)
+    }
+    fn open_part(&self, config: &AnyConfig, ctx: &RunContext, part: &FilePart) -> Result<Option<Box<dyn RowReader>>> {
+        self.0.open_part(typed::<S>(config), ctx, part)
     }
 }
 

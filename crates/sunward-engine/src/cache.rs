@@ -208,6 +208,7 @@ impl SourceCache {
             keys: meta.keys,
             warnings,
             in_place: meta.in_place.clone(),
+            claims: None,
         };
         let place = match meta.in_place {
             Some(source) => Placed::InPlace(source),

@@ -13,21 +13,42 @@
 //! file beside the table, which the tasks of the next wave read. So a
 //! source's rejects, counts and table are those a local run makes, row for
 //! row.
+//!
+//! # A large file read in parts
+//!
+//! When the engine reads parts ([`RemoteLoading::part_bytes`]), a source file
+//! larger than a part is cut into byte ranges ([`FilePart`]), each read,
+//! typed and checked by a task of its own, which stages its good rows as one
+//! file of the table's folder and writes every good row's unique-key claim
+//! (the key's 128-bit hash, the row's place, the key as written) beside it.
+//! The run then asks the engine for the duplicates among all the parts'
+//! claims at once ([`RemoteLoading::duplicates`], a distributed aggregation
+//! and join on a cluster): every row whose key an earlier row of the file
+//! claimed, with that row's place. Each becomes the reject a whole-file load
+//! gives it, merged into the parts' rejects in file order, and the parts
+//! holding one are read again without it ([`SourceTask::restage`]). Reference
+//! checks need nothing more: each part checks its rows against the referenced
+//! tables' keys, and a referenced table's keys are the union of its parts'.
+//! A source whose parts cannot be read so (a format read whole, a cut inside
+//! a quoted field, `on_bad_rows: fail`) is read whole by one task instead,
+//! and then every message is the whole-file load's own.
 
-use crate::ingest::{Ingested, KeySet, Reject};
+use crate::ingest::{Ingested, KeyClaims, KeyMemory, KeySet, Reject, SourceToLoad, duplicate_reject, ingest_into};
 use crate::run::{ingest_source, source_files, source_label};
 use crate::stage::{Placed, Stage, StagedTable, file_safe};
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::arrow::ipc::reader::StreamReader;
 use datafusion::arrow::ipc::writer::StreamWriter;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 use sunward_core::validate::{ValidateOptions, validate_file};
-use sunward_core::{Diagnostic, ErrorKind, Location, Plan, PluginKind, Registry, Result};
+use sunward_core::{
+    Diagnostic, ErrorKind, FilePart, Location, Plan, PluginKind, Registry, Result, RowPlace, RowReader,
+};
 
 /// One source for a worker to load.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,10 +69,18 @@ pub struct SourceTask {
     pub files: Vec<PathBuf>,
     /// The run's staging folder, where the table and its keys go.
     pub stage: PathBuf,
-    /// Referenced contract table → the key file of the source holding it.
-    pub references: BTreeMap<String, PathBuf>,
+    /// Referenced contract table → the key files of the source holding it (one per part).
+    pub references: BTreeMap<String, Vec<PathBuf>>,
     /// The run's `--memory-limit`, for the unique-key check's budget.
     pub memory_limit: Option<usize>,
+    /// The part of the source's file to read, when it is read in parts.
+    #[serde(default)]
+    pub part: Option<FilePart>,
+    /// A part read again once the duplicates across parts are known: its
+    /// rows at these places are left out and its table is staged (not read
+    /// in place); its rejects and claims were taken the first time.
+    #[serde(default)]
+    pub restage: Option<Vec<u64>>,
 }
 
 impl SourceTask {
@@ -61,7 +90,7 @@ impl SourceTask {
         std::iter::once(self.pipeline.as_path())
             .chain(self.files.iter().map(PathBuf::as_path))
             .chain(std::iter::once(self.stage.as_path()))
-            .chain(self.references.values().map(PathBuf::as_path))
+            .chain(self.references.values().flatten().map(PathBuf::as_path))
     }
 }
 
@@ -138,6 +167,58 @@ pub struct SourceOutcome {
     in_place: bool,
     /// The key values for other sources' reference checks.
     keys: PathBuf,
+    /// For a part: its unique-key claims.
+    #[serde(default)]
+    claims: Option<ClaimsFile>,
+}
+
+/// Where a part's unique-key claims are, and how its duplicates are named.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct ClaimsFile {
+    file: PathBuf,
+    names: String,
+    like: Option<RowPlace>,
+}
+
+/// A row that repeats a unique key an earlier row of its file claimed,
+/// found across the parts of a file ([`RemoteLoading::duplicates`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    /// The part holding the row.
+    pub part: usize,
+    /// The row's place number.
+    pub place: u64,
+    /// Its key as the file writes it.
+    pub shown: String,
+    /// The place number of the row that claimed the key first.
+    pub first: u64,
+}
+
+/// The columns of a claims file: the key hash's high and low 64 bits, the
+/// row's place number, its part, and the key as written.
+pub fn claims_schema() -> SchemaRef {
+    use datafusion::arrow::datatypes::{DataType, Field};
+    Arc::new(Schema::new(vec![
+        Field::new("hash_high", DataType::UInt64, false),
+        Field::new("hash_low", DataType::UInt64, false),
+        Field::new("place", DataType::UInt64, false),
+        Field::new("part", DataType::UInt64, false),
+        Field::new("shown", DataType::Utf8, false),
+    ]))
+}
+
+/// The query finding the duplicates among the claims registered as `table`:
+/// each row whose key an earlier row claimed, with that row's place, in no
+/// particular order. Every engine runs this same query.
+pub fn duplicates_query(table: &str) -> String {
+    format!(
+        "SELECT c.part, c.place, c.shown, f.first \
+         FROM {table} c \
+         JOIN (SELECT hash_high, hash_low, min(place) AS first FROM {table} \
+               GROUP BY hash_high, hash_low HAVING count(*) > 1) f \
+         ON c.hash_high = f.hash_high AND c.hash_low = f.hash_low \
+         WHERE c.place > f.first"
+    )
 }
 
 /// A worker's answer for one task: the outcome, or why the source could not be loaded.
@@ -149,6 +230,19 @@ pub trait RemoteLoading: Send + Sync {
     /// each task's result, in order; an error when the engine itself failed.
     fn load<'a>(&'a self, tasks: Vec<SourceTask>)
     -> Pin<Box<dyn Future<Output = Result<Vec<TaskResult>>> + Send + 'a>>;
+
+    /// How many bytes of a source file one task reads: a larger file is
+    /// read in parts side by side. `None` (the default): every file whole.
+    fn part_bytes(&self) -> Option<u64> {
+        None
+    }
+
+    /// The duplicates among the unique-key claims in `claims` (the parts'
+    /// claims files of one table), by [`duplicates_query`].
+    fn duplicates<'a>(
+        &'a self,
+        claims: Vec<PathBuf>,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<Duplicate>>> + Send + 'a>>;
 }
 
 /// What runs a task in a worker.
@@ -206,7 +300,7 @@ pub(crate) fn task_for(
     plan: &Plan,
     files: &[PathBuf],
     stage: &Path,
-    references: BTreeMap<String, PathBuf>,
+    references: BTreeMap<String, Vec<PathBuf>>,
     memory_limit: Option<usize>,
 ) -> SourceTask {
     let absolute = |p: &Path| crate::manifest::normalize(&std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()));
@@ -221,6 +315,8 @@ pub(crate) fn task_for(
         stage: stage.to_path_buf(),
         references,
         memory_limit,
+        part: None,
+        restage: None,
     }
 }
 
@@ -253,11 +349,20 @@ pub fn load_task(plan: &Plan, task: &SourceTask) -> Result<SourceOutcome> {
     }
     let stage = Stage::shared_folder(&task.stage)?;
     let mut keys: HashMap<String, KeySet> = HashMap::new();
-    for (table, file) in &task.references {
-        keys.insert(table.clone(), read_keys(file)?);
+    for (table, files) in &task.references {
+        let mut all = KeySet::new();
+        for file in files {
+            for (column, values) in read_keys(file)? {
+                all.entry(column).or_default().extend(values);
+            }
+        }
+        keys.insert(table.clone(), all);
     }
     let references: HashMap<String, &KeySet> = keys.iter().map(|(t, k)| (t.clone(), k)).collect();
     let label = source_label(source, &files);
+    if let Some(part) = &task.part {
+        return load_part(plan, source, task, part, &label, &references, &stage);
+    }
     let (ingested, table) = ingest_source(source, plan, &label, &references, &stage, task.memory_limit, &|_| {})?;
     let keys_file = stage.folder().join(format!("{}.keys.json", file_safe(&source.name)));
     write_keys(&keys_file, &ingested.keys)?;
@@ -282,12 +387,218 @@ pub fn load_task(plan: &Plan, task: &SourceTask) -> Result<SourceOutcome> {
         table: table_file,
         in_place,
         keys: keys_file,
+        claims: None,
     })
+}
+
+/// Load one part of a source's file: its good rows staged as one file of
+/// the table's folder, its claims and keys beside it.
+fn load_part(
+    plan: &Plan,
+    source: &sunward_core::validate::PlannedSource,
+    task: &SourceTask,
+    part: &FilePart,
+    label: &str,
+    references: &HashMap<String, &KeySet>,
+    stage: &Stage,
+) -> Result<SourceOutcome> {
+    let open = || -> Result<Box<dyn RowReader>> {
+        source.plugin.open_part(&source.config, &plan.run, part)?.ok_or_else(|| {
+            Diagnostic::runtime(format!("source `{}` cannot be read in parts: its format is read whole", source.name))
+        })
+    };
+    let mut reader = open()?;
+    let safe = file_safe(&source.name);
+    let folder = stage.folder().join(format!("{safe}.parts"));
+    std::fs::create_dir_all(&folder)
+        .map_err(|e| Diagnostic::runtime(format!("cannot create {}", folder.display())).caused_by(e))?;
+    let parts = Stage::shared_folder(&folder)?;
+    let name = format!("part-{:05}", part.index);
+    let skip: Option<HashSet<u64>> = task.restage.as_ref().map(|places| places.iter().copied().collect());
+    let reopen: &dyn Fn() -> Result<Box<dyn RowReader>> = &open;
+    let load = SourceToLoad {
+        name: &source.name,
+        file: label,
+        options: &source.options,
+        keys: KeyMemory::within(task.memory_limit, Some(stage.folder())),
+        reopen: task.restage.is_none().then_some(reopen),
+        defer_keys: true,
+        skip: skip.as_ref(),
+    };
+    let mut writer = None;
+    let ingested = ingest_into(&load, reader.as_mut(), &plan.run, references, &|_| {}, &mut |batch| {
+        writer.get_or_insert_with(|| parts.table(&name, batch.schema())).push(batch)
+    })?;
+    let (table_file, in_place) = match &ingested.in_place {
+        Some(file) => (file.clone(), true),
+        None => {
+            let table = writer.unwrap_or_else(|| parts.table(&name, ingested.schema.clone())).finish()?;
+            match parts.shared(&name, table)?.place {
+                Placed::File(file) => (file, false),
+                _ => return Err(Diagnostic::runtime("a staged part is not a file")),
+            }
+        }
+    };
+    let keys_file = stage.folder().join(format!("{safe}.{name}.keys.json"));
+    write_keys(&keys_file, &ingested.keys)?;
+    let claims = match (&ingested.claims, &task.restage) {
+        (Some(claims), None) => {
+            let folder = stage.folder().join(format!("{safe}.claims"));
+            std::fs::create_dir_all(&folder)
+                .map_err(|e| Diagnostic::runtime(format!("cannot create {}", folder.display())).caused_by(e))?;
+            let file = folder.join(format!("{name}.parquet"));
+            write_claims(&file, part.index, claims)?;
+            Some(ClaimsFile { file, names: claims.names.clone(), like: claims.like.clone() })
+        }
+        _ => None,
+    };
+    Ok(SourceOutcome {
+        schema: schema_bytes(&ingested.schema)?,
+        rows_read: ingested.rows_read,
+        rows_loaded: ingested.rows_loaded,
+        rows_rejected: ingested.rows_rejected,
+        rejects: ingested
+            .rejects
+            .into_iter()
+            .map(|r| WireReject { place: r.place, column: r.column, rule: r.rule, value: r.value })
+            .collect(),
+        warnings: ingested.warnings.iter().map(WireDiagnostic::from).collect(),
+        table: table_file,
+        in_place,
+        keys: keys_file,
+        claims,
+    })
+}
+
+/// Write a part's claims as Parquet ([`claims_schema`]).
+fn write_claims(file: &Path, part: usize, claims: &KeyClaims) -> Result<()> {
+    use datafusion::arrow::array::{ArrayRef, StringArray, UInt64Array};
+    use datafusion::arrow::record_batch::RecordBatch;
+    let failed = |e: &dyn std::fmt::Display| Diagnostic::runtime(format!("cannot write {}: {e}", file.display()));
+    let schema = claims_schema();
+    let out = std::fs::File::create(file).map_err(|e| failed(&e))?;
+    let mut writer =
+        datafusion::parquet::arrow::ArrowWriter::try_new(out, schema.clone(), None).map_err(|e| failed(&e))?;
+    for chunk in claims.claims.chunks(crate::ingest::BATCH_ROWS) {
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(chunk.iter().map(|c| (c.hash >> 64) as u64).collect::<UInt64Array>()),
+            Arc::new(chunk.iter().map(|c| c.hash as u64).collect::<UInt64Array>()),
+            Arc::new(chunk.iter().map(|c| c.place).collect::<UInt64Array>()),
+            Arc::new(UInt64Array::from(vec![part as u64; chunk.len()])),
+            Arc::new(chunk.iter().map(|c| Some(c.shown.as_str())).collect::<StringArray>()),
+        ];
+        let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| failed(&e))?;
+        writer.write(&batch).map_err(|e| failed(&e))?;
+    }
+    writer.close().map_err(|e| failed(&e))?;
+    Ok(())
+}
+
+/// The parts' outcomes of one source, with the duplicates found across
+/// them, as one source's account: rejects in file order (each duplicate's
+/// among them), counts, the first part's warnings (they come from the
+/// header, the same in every part). Also which parts must be read again
+/// (their duplicates left out) and whether the file is the table itself.
+pub(crate) struct MergedParts {
+    pub(crate) ingested: Ingested,
+    /// The parts to read again, each with the places of its rows to leave out.
+    pub(crate) restage: Vec<(usize, Vec<u64>)>,
+    /// Every part passed as stored and no row repeats a key: the file is the table.
+    pub(crate) in_place: Option<PathBuf>,
+    pub(crate) keys: Vec<PathBuf>,
+}
+
+/// The claims files among `outcomes` (parts of one source).
+pub(crate) fn claims_files(outcomes: &[SourceOutcome]) -> Vec<PathBuf> {
+    outcomes.iter().filter_map(|o| o.claims.as_ref().map(|c| c.file.clone())).collect()
+}
+
+/// Merge the outcomes of a source's parts (in part order) with the
+/// duplicates found across them.
+pub(crate) fn merge_parts(outcomes: Vec<SourceOutcome>, duplicates: Vec<Duplicate>) -> Result<MergedParts> {
+    let first = outcomes.first().ok_or_else(|| Diagnostic::runtime("a source read in parts had no part"))?;
+    let schema = schema_from(&first.schema)?;
+    let warnings: Vec<Diagnostic> = first.warnings.iter().cloned().map(Diagnostic::from).collect();
+    let (names, like) = outcomes
+        .iter()
+        .find_map(|o| o.claims.as_ref().and_then(|c| c.like.clone().map(|like| (c.names.clone(), like))))
+        .unwrap_or_else(|| (String::new(), RowPlace::Record(0)));
+    let mut by_part: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
+    let mut late: Vec<Reject> = Vec::with_capacity(duplicates.len());
+    let mut sorted = duplicates;
+    sorted.sort_by_key(|d| d.place);
+    for d in &sorted {
+        by_part.entry(d.part).or_default().push(d.place);
+        late.push(duplicate_reject(&like, d.place, &names, &d.shown, d.first));
+    }
+    let placed_in_place: Vec<bool> = outcomes.iter().map(|o| o.in_place).collect();
+    let all_in_place = placed_in_place.iter().all(|p| *p);
+    let (mut read, mut loaded, mut rejected) = (0u64, 0u64, 0u64);
+    let mut rejects: Vec<Reject> = Vec::new();
+    let mut tables = Vec::new();
+    let mut keys = Vec::new();
+    for o in outcomes {
+        read += o.rows_read;
+        loaded += o.rows_loaded;
+        rejected += o.rows_rejected;
+        rejects.extend(o.rejects.into_iter().map(|r| Reject {
+            place: r.place,
+            column: r.column,
+            rule: r.rule,
+            value: r.value,
+        }));
+        tables.push(o.table);
+        keys.push(o.keys);
+    }
+    let duplicates = late.len() as u64;
+    let in_place = (all_in_place && duplicates == 0).then(|| tables.first().cloned()).flatten();
+    // Read again: each part holding a duplicate, and each part read in
+    // place when the table is not the file itself (it has no staged file).
+    let restage: Vec<(usize, Vec<u64>)> = if in_place.is_some() {
+        Vec::new()
+    } else {
+        placed_in_place
+            .iter()
+            .enumerate()
+            .filter(|(index, read_in_place)| **read_in_place || by_part.contains_key(index))
+            .map(|(index, _)| (index, by_part.get(&index).cloned().unwrap_or_default()))
+            .collect()
+    };
+    // The duplicates join the rejects in file order (a duplicate is the only reject of its row).
+    let mut merged = Vec::with_capacity(rejects.len() + late.len());
+    let mut late = late.into_iter().peekable();
+    for r in rejects {
+        while let Some(d) = late.next_if(|d| place_number(&d.place) < place_number(&r.place)) {
+            merged.push(d);
+        }
+        merged.push(r);
+    }
+    merged.extend(late);
+    let ingested = Ingested {
+        schema,
+        batches: Vec::new(),
+        rows_read: read,
+        rows_loaded: loaded - duplicates.min(loaded),
+        rows_rejected: rejected + duplicates,
+        rejects: merged,
+        keys: KeySet::new(),
+        warnings,
+        in_place: in_place.clone(),
+        claims: None,
+    };
+    Ok(MergedParts { ingested, restage, in_place, keys })
+}
+
+/// The number of a row's place (its line, record or sheet row).
+fn place_number(place: &RowPlace) -> u64 {
+    match place {
+        RowPlace::Line(n) | RowPlace::Record(n) | RowPlace::Sheet { row: n, .. } => *n,
+    }
 }
 
 /// A worker's outcome as the run's own loading result: the source's
 /// account, its table and the file of its keys.
-pub(crate) fn received(outcome: SourceOutcome) -> Result<(Ingested, StagedTable, PathBuf)> {
+pub(crate) fn received(outcome: SourceOutcome) -> Result<(Ingested, StagedTable, Vec<PathBuf>)> {
     let schema = schema_from(&outcome.schema)?;
     let ingested = Ingested {
         schema: schema.clone(),
@@ -303,10 +614,11 @@ pub(crate) fn received(outcome: SourceOutcome) -> Result<(Ingested, StagedTable,
         keys: KeySet::new(),
         warnings: outcome.warnings.into_iter().map(Diagnostic::from).collect(),
         in_place: outcome.in_place.then(|| outcome.table.clone()),
+        claims: None,
     };
     let place = if outcome.in_place { Placed::InPlace(outcome.table) } else { Placed::File(outcome.table) };
     let table = StagedTable { schema, rows: ingested.rows_loaded, place };
-    Ok((ingested, table, outcome.keys))
+    Ok((ingested, table, vec![outcome.keys]))
 }
 
 fn schema_bytes(schema: &SchemaRef) -> Result<Vec<u8>> {

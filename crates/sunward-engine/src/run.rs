@@ -30,18 +30,21 @@ use crate::checks::{CheckOutcome, Status as CheckStatus, failure as check_failur
 use crate::generation::{Generation, private_folder};
 use crate::ingest::{Ingested, KeyMemory, KeySet, SourceToLoad, ingest_into, write_rejects};
 use crate::manifest::{FileRecord, Manifest, SourceRecord, file_record, manifest_file_name, normalize};
-use crate::remote::{RemoteLoading, received, task_for};
+use crate::remote::{
+    MergedParts, RemoteLoading, SourceOutcome, SourceTask, TaskResult, claims_files, merge_parts, received, task_for,
+};
 use crate::session::{Engine, LocalEngine, SessionOptions};
-use crate::stage::{DEFAULT_THRESHOLD, Placed, Stage, StagedTable, TableWriter};
+use crate::stage::{DEFAULT_THRESHOLD, Placed, Stage, StagedTable, TableWriter, file_safe};
 use crate::watchdog::{STALL, Stalled, single_partition, until_stalled};
 use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
+use sunward_core::model::OnBadRows;
 use sunward_core::params::ParamValue;
 use sunward_core::validate::{PlannedSource, PlannedStep};
-use sunward_core::{Diagnostic, ErrorKind, Plan, PluginKind, Result, RunContext, StepContext, TableData};
+use sunward_core::{Diagnostic, ErrorKind, FilePart, Plan, PluginKind, Result, RunContext, StepContext, TableData};
 
 /// Receives progress while a pipeline runs. Every method has a no-op default.
 pub trait Progress: Send + Sync {
@@ -159,6 +162,8 @@ pub struct SourceReport {
     pub from_cache: bool,
     /// Whether its file is the table itself, scanned where it lies (see [`Placed::InPlace`]).
     pub in_place: bool,
+    /// How many parts the engine's workers read its file in, side by side (0: whole).
+    pub parts: usize,
 }
 
 /// A table made by the run.
@@ -204,8 +209,10 @@ fn placed(d: Diagnostic, plan: &Plan, kind: PluginKind, name: &str) -> Diagnosti
 
 pub(crate) struct Loaded {
     files: Vec<PathBuf>,
-    /// The file of its key values, when a worker of the engine loaded it.
-    keys_file: Option<PathBuf>,
+    /// The files of its key values (one per part), when workers of the engine loaded it.
+    keys_files: Vec<PathBuf>,
+    /// How many parts its file was read in (0: whole).
+    parts: usize,
     ingested: Ingested,
     pub(crate) table: StagedTable,
     /// Its key in the source cache, when the cache is on.
@@ -261,7 +268,8 @@ pub(crate) fn load_source(
         progress.rows(&source.name, ingested.rows_read);
         return Ok(Loaded {
             files,
-            keys_file: None,
+            keys_files: Vec::new(),
+            parts: 0,
             ingested,
             table,
             key: Some(key.0.clone()),
@@ -287,7 +295,16 @@ pub(crate) fn load_source(
         }
         _ => None,
     };
-    Ok(Loaded { files, keys_file: None, ingested, table, key: key.map(|k| k.0), from_cache: false, cache_write })
+    Ok(Loaded {
+        files,
+        keys_files: Vec::new(),
+        parts: 0,
+        ingested,
+        table,
+        key: key.map(|k| k.0),
+        from_cache: false,
+        cache_write,
+    })
 }
 
 /// A source's files, as the manifest and the rejects name them.
@@ -300,8 +317,66 @@ pub(crate) fn source_label(source: &PlannedSource, files: &[PathBuf]) -> String 
     files.first().map(|f| f.display().to_string()).unwrap_or_else(|| source.name.clone())
 }
 
+/// A source of a wave sent to the engine's workers.
+struct Sent {
+    name: String,
+    files: Vec<PathBuf>,
+    task: SourceTask,
+    /// The parts its file is read in (none: read whole).
+    parts: Vec<FilePart>,
+}
+
+impl Sent {
+    /// Its tasks: the whole source, or each part.
+    fn tasks(&self) -> Vec<SourceTask> {
+        if self.parts.is_empty() {
+            return vec![self.task.clone()];
+        }
+        self.parts.iter().map(|p| SourceTask { part: Some(*p), ..self.task.clone() }).collect()
+    }
+}
+
+/// The parts a source's file is read in by workers reading `part_bytes`
+/// each: none (read whole) for a file not larger, a source of several
+/// files, or one whose first bad row stops the run (`on_bad_rows: fail`:
+/// which row is first is known only in one pass).
+fn parts_of(source: &PlannedSource, files: &[PathBuf], part_bytes: Option<u64>) -> Vec<FilePart> {
+    let (Some(part_bytes), [file]) = (part_bytes, files) else { return Vec::new() };
+    if source.options.on_bad_rows == OnBadRows::Fail {
+        return Vec::new();
+    }
+    let Ok(len) = std::fs::metadata(file).map(|m| m.len()) else { return Vec::new() };
+    let count = len.div_ceil(part_bytes.max(1)).min(4096) as usize;
+    if count <= 1 { Vec::new() } else { FilePart::cut(len, count) }
+}
+
+/// Run `tasks` on the engine's workers: one answer per task, in order.
+async fn ask(remote: &dyn RemoteLoading, tasks: Vec<SourceTask>) -> Result<Vec<TaskResult>> {
+    let asked = tasks.len();
+    let answers = remote.load(tasks).await?;
+    if answers.len() != asked {
+        return Err(Diagnostic::runtime(format!("the engine's workers answered {} of {asked} tasks", answers.len())));
+    }
+    Ok(answers)
+}
+
+/// Where a source stands after the first round of tasks.
+enum FirstRound {
+    /// Read whole: its answer.
+    Whole(TaskResult),
+    /// Its parts could not all be read: read whole in the second round (task `.0` of it).
+    Retried(usize),
+    /// Read in parts: the merged account, and the second round's tasks reading parts again.
+    Parts(Box<MergedParts>, Vec<usize>),
+    Failed(Diagnostic),
+}
+
 /// Load a wave of sources on the engine's workers (the source cache is not
-/// used: the workers read every source afresh).
+/// used: the workers read every source afresh). A large file is read in
+/// parts when the engine does so (see [`crate::remote`]): a first round of
+/// tasks reads every source or part, the duplicates across each source's
+/// parts are found, and a second round reads whole the sources whose parts
+/// failed and again the parts that hold duplicates.
 async fn load_remotely(
     remote: &dyn RemoteLoading,
     ready: &[&PlannedSource],
@@ -311,8 +386,7 @@ async fn load_remotely(
     stage: &Stage,
 ) -> Vec<(String, Result<Loaded>)> {
     let mut results: Vec<(String, Result<Loaded>)> = Vec::new();
-    let mut sent: Vec<(String, Vec<PathBuf>)> = Vec::new();
-    let mut tasks = Vec::new();
+    let mut sent: Vec<Sent> = Vec::new();
     for source in ready {
         let files = match source_files(source, plan) {
             Ok(files) => files,
@@ -321,45 +395,109 @@ async fn load_remotely(
                 continue;
             }
         };
-        let references = source
+        let references: BTreeMap<String, Vec<PathBuf>> = source
             .references
             .iter()
-            .filter_map(|(table, name)| done.get(name).and_then(|l| l.keys_file.clone()).map(|f| (table.clone(), f)))
+            .filter_map(|(table, name)| done.get(name).map(|l| (table.clone(), l.keys_files.clone())))
+            .filter(|(_, files)| !files.is_empty())
             .collect();
-        tasks.push(task_for(source, plan, &files, stage.folder(), references, options.session.memory_limit));
-        sent.push((source.name.clone(), files));
+        let task = task_for(source, plan, &files, stage.folder(), references, options.session.memory_limit);
+        let parts = parts_of(source, &files, remote.part_bytes());
+        sent.push(Sent { name: source.name.clone(), files, task, parts });
     }
-    if tasks.is_empty() {
+    if sent.is_empty() {
         return results;
     }
-    let progress = options.progress.as_ref();
-    match remote.load(tasks).await {
-        Err(e) => results.extend(sent.into_iter().map(|(name, _)| (name, Err(e.clone())))),
-        Ok(outcomes) if outcomes.len() != sent.len() => {
-            let e = Diagnostic::runtime(format!(
-                "the engine's workers answered for {} of {} sources",
-                outcomes.len(),
-                sent.len()
-            ));
-            results.extend(sent.into_iter().map(|(name, _)| (name, Err(e.clone()))));
+    let first: Vec<SourceTask> = sent.iter().flat_map(Sent::tasks).collect();
+    let mut answers = match ask(remote, first).await {
+        Ok(answers) => answers.into_iter(),
+        Err(e) => {
+            results.extend(sent.into_iter().map(|s| (s.name, Err(e.clone()))));
+            return results;
         }
-        Ok(outcomes) => {
-            for ((name, files), outcome) in sent.into_iter().zip(outcomes) {
-                let loaded = outcome.map_err(Diagnostic::from).and_then(received).map(|(ingested, table, keys)| {
-                    progress.rows(&name, ingested.rows_read);
-                    Loaded {
-                        files,
-                        keys_file: Some(keys),
-                        ingested,
-                        table,
-                        key: None,
-                        from_cache: false,
-                        cache_write: None,
-                    }
-                });
-                results.push((name, loaded));
+    };
+    let mut second: Vec<SourceTask> = Vec::new();
+    let mut rounds: Vec<(Sent, FirstRound)> = Vec::new();
+    for s in sent {
+        let mine: Vec<TaskResult> = answers.by_ref().take(s.parts.len().max(1)).collect();
+        let round = if s.parts.is_empty() {
+            match mine.into_iter().next() {
+                Some(answer) => FirstRound::Whole(answer),
+                None => FirstRound::Failed(Diagnostic::runtime("the engine's workers gave no answer")),
             }
-        }
+        } else if mine.iter().any(std::result::Result::is_err) {
+            second.push(s.task.clone());
+            FirstRound::Retried(second.len() - 1)
+        } else {
+            let outcomes: Vec<SourceOutcome> = mine.into_iter().filter_map(std::result::Result::ok).collect();
+            let claims = claims_files(&outcomes);
+            let duplicates = if claims.is_empty() { Ok(Vec::new()) } else { remote.duplicates(claims).await };
+            match duplicates.and_then(|d| merge_parts(outcomes, d)) {
+                Err(e) => FirstRound::Failed(e),
+                Ok(merged) => {
+                    let mut again = Vec::new();
+                    for (index, skip) in &merged.restage {
+                        if let Some(part) = s.parts.get(*index) {
+                            second.push(SourceTask {
+                                part: Some(*part),
+                                restage: Some(skip.clone()),
+                                ..s.task.clone()
+                            });
+                            again.push(second.len() - 1);
+                        }
+                    }
+                    FirstRound::Parts(Box::new(merged), again)
+                }
+            }
+        };
+        rounds.push((s, round));
+    }
+    let second_answers: Result<Vec<TaskResult>> =
+        if second.is_empty() { Ok(Vec::new()) } else { ask(remote, second).await };
+    let progress = options.progress.as_ref();
+    for (s, round) in rounds {
+        let second_answer = |i: usize| -> Result<SourceOutcome> {
+            match &second_answers {
+                Err(e) => Err(e.clone()),
+                Ok(answers) => answers
+                    .get(i)
+                    .cloned()
+                    .ok_or_else(|| Diagnostic::runtime("the engine's workers gave no answer"))?
+                    .map_err(Diagnostic::from),
+            }
+        };
+        let parts = if matches!(round, FirstRound::Parts(..)) { s.parts.len() } else { 0 };
+        let loaded = match round {
+            FirstRound::Failed(e) => Err(e),
+            FirstRound::Whole(answer) => answer.map_err(Diagnostic::from).and_then(received),
+            FirstRound::Retried(i) => second_answer(i).and_then(received),
+            FirstRound::Parts(merged, again) => {
+                again.into_iter().try_for_each(|i| second_answer(i).map(|_| ())).map(|()| {
+                    let MergedParts { ingested, in_place, keys, .. } = *merged;
+                    let folder = stage.folder().join(format!("{}.parts", file_safe(&s.name)));
+                    let place = match in_place {
+                        Some(file) => Placed::InPlace(file),
+                        None => Placed::File(folder),
+                    };
+                    let table = StagedTable { schema: ingested.schema.clone(), rows: ingested.rows_loaded, place };
+                    (ingested, table, keys)
+                })
+            }
+        };
+        let loaded = loaded.map(|(ingested, table, keys_files)| {
+            progress.rows(&s.name, ingested.rows_read);
+            Loaded {
+                files: s.files,
+                keys_files,
+                parts,
+                ingested,
+                table,
+                key: None,
+                from_cache: false,
+                cache_write: None,
+            }
+        });
+        results.push((s.name, loaded));
     }
     results
 }
@@ -383,6 +521,8 @@ pub(crate) fn ingest_source(
         options: &source.options,
         keys: KeyMemory::within(memory_limit, Some(stage.folder())),
         reopen: Some(&reopen),
+        defer_keys: false,
+        skip: None,
     };
     let ingested = ingest_into(&load, reader.as_mut(), &plan.run, references, progress, &mut |batch| {
         writer.get_or_insert_with(|| stage.table(&source.name, batch.schema())).push(batch)
@@ -625,6 +765,7 @@ async fn run_stages(
             warnings: ing.warnings.clone(),
             from_cache: l.from_cache,
             in_place: matches!(l.table.place, Placed::InPlace(_)),
+            parts: l.parts,
         });
     }
     if !over_limit.is_empty() {

@@ -78,7 +78,15 @@ fn both_ways(
     let filtered = {
         let keys = KeyMemory { exact_claims: 0, filter_bytes: 32, log_buffer: 7, spill_dir: None };
         let reopen = || source.open(&config, &ctx);
-        let load = SourceToLoad { name: "t", file, options: &options, keys, reopen: Some(&reopen) };
+        let load = SourceToLoad {
+            name: "t",
+            file,
+            options: &options,
+            keys,
+            reopen: Some(&reopen),
+            defer_keys: false,
+            skip: None,
+        };
         let mut batches = Vec::new();
         let loaded = source.open(&config, &ctx).map_err(|e| e.to_string()).and_then(|mut reader| {
             ingest_into(&load, reader.as_mut(), &ctx, references, &|_| {}, &mut |b| {
@@ -381,6 +389,8 @@ fn in_place(dir: &Path) -> Option<std::path::PathBuf> {
         options: &options,
         keys: KeyMemory::default(),
         reopen: Some(&reopen),
+        defer_keys: false,
+        skip: None,
     };
     let mut reader = source.open(&config, &ctx).unwrap();
     ingest_into(&load, reader.as_mut(), &ctx, &HashMap::new(), &|_| {}, &mut |_| Ok(())).unwrap().in_place

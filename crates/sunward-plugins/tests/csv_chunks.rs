@@ -18,9 +18,9 @@ use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::DataType;
 use proptest::prelude::*;
 use std::path::Path;
-use sunward_core::{Places, RAW_BATCH_ROWS, RawBatch, RawCell, RawRow, RowPlace};
+use sunward_core::{FilePart, Places, RAW_BATCH_ROWS, RawBatch, RawCell, RawRow, RowPlace};
 use sunward_plugins::sources::Encoding;
-use sunward_plugins::sources::csv::{CsvConfig, open_csv_with_block_size};
+use sunward_plugins::sources::csv::{CsvConfig, open_csv_part, open_csv_with_block_size};
 
 /// What a reader yields, in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -505,6 +505,59 @@ fn assert_same_as_serial(bytes: &[u8], delimiter: char, quote: char, encoding: E
     }
 }
 
+/// Read `bytes` in `count` parts (each with blocks of `block` bytes) and
+/// check them against the whole reading: when no part fails, the parts'
+/// records in turn are the whole file's, with the same lines and header;
+/// a part fails only when the whole reading fails too or a line break lies
+/// inside quotes (the cut that the part before it reports).
+fn assert_parts_read_as_whole(bytes: &[u8], delimiter: char, quote: char, count: usize, block: usize) {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("f.csv");
+    std::fs::write(&path, bytes).unwrap();
+    let config = config(&path, delimiter, quote, Encoding::Utf8);
+    let whole = chunked(&path, &config, 8 << 20, Drive::Batches);
+    let mut headers = None;
+    let mut events = Vec::new();
+    let mut failed = None;
+    for part in FilePart::cut(bytes.len() as u64, count) {
+        let mut reader = match open_csv_part(&path, &config, &part, block) {
+            Ok(reader) => reader.expect("a UTF-8 file is read in parts"),
+            Err(e) => {
+                failed = Some(e.to_string());
+                break;
+            }
+        };
+        let width = reader.headers().len();
+        headers.get_or_insert_with(|| reader.headers().to_vec());
+        assert_eq!(headers.as_deref(), Some(reader.headers()), "every part has the file's header");
+        while let Some(batch) = reader.next_batch() {
+            match batch {
+                Ok(batch) => batch_events(&batch, width, &mut events),
+                Err(e) => failed = Some(e.to_string()),
+            }
+        }
+        if failed.is_some() {
+            break;
+        }
+    }
+    let shown = String::from_utf8_lossy(bytes);
+    match (failed, whole) {
+        (None, Ok((whole_headers, whole_events))) => {
+            assert_eq!(headers.unwrap_or_default(), whole_headers, "file {shown:?}");
+            assert_eq!(events, whole_events, "{count} parts, blocks of {block}, file {shown:?}");
+        }
+        (None, Err(e)) => panic!("the whole file fails ({e}) but its parts do not: {shown:?}"),
+        (Some(e), whole) => {
+            let broken_whole = match &whole {
+                Err(_) => true,
+                Ok((_, events)) => events.iter().any(|e| matches!(e, Event::Error(_))),
+            };
+            let quoted_break = bytes.contains(&(quote as u8)) && bytes.contains(&b'\n');
+            assert!(broken_whole || quoted_break, "a part fails ({e}) on a file read whole without error: {shown:?}");
+        }
+    }
+}
+
 fn dialect() -> impl Strategy<Value = (char, char)> {
     prop::sample::select(vec![(',', '"'), (';', '"'), ('\t', '\''), ('|', '"')])
 }
@@ -518,6 +571,14 @@ proptest! {
         let mut bytes = if bom { b"\xEF\xBB\xBF".to_vec() } else { Vec::new() };
         bytes.extend(render(&pieces, delimiter, quote, false));
         assert_same_as_serial(&bytes, delimiter, quote, Encoding::Utf8, pattern);
+    }
+
+    /// The same files read in parts, as several workers read one large file.
+    #[test]
+    fn parts_read_as_the_whole(pieces in file(), (delimiter, quote) in dialect(), bom in any::<bool>(), count in 1usize..7, block in prop::sample::select(vec![1usize, 7, 64, 8 << 20])) {
+        let mut bytes = if bom { b"\xEF\xBB\xBF".to_vec() } else { Vec::new() };
+        bytes.extend(render(&pieces, delimiter, quote, false));
+        assert_parts_read_as_whole(&bytes, delimiter, quote, count, block);
     }
 
     /// The same files encoded in GB18030, read with `encoding: gb18030`.
@@ -688,4 +749,40 @@ fn files_refused_by_their_first_bytes_are_refused_the_same_way() {
             assert!(err.contains(says), "{err}");
         }
     }
+}
+
+#[test]
+fn parts_cut_anywhere_give_every_record_once_with_its_line() {
+    let mut file = String::from("\u{feff}id,name,note\r\n");
+    for i in 0..2_000 {
+        match i % 5 {
+            0 => file.push_str(&format!("{i},名字{i},\"q\"\"{i}\"\r\n")),
+            1 => file.push_str("\n"),
+            2 => file.push_str(&format!("{i}\n")),
+            _ => file.push_str(&format!("{i},n{i},x\n")),
+        }
+    }
+    for count in [1, 2, 3, 8, 64, 500] {
+        assert_parts_read_as_whole(file.as_bytes(), ',', '"', count, 4096);
+    }
+    // A quoted line break where a part begins: the part before it says so.
+    let quoted = format!("a,b\n{}1,\"x\ny\"\n2,z\n", "0,0\n".repeat(10));
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("f.csv");
+    std::fs::write(&path, &quoted).unwrap();
+    let config = config(&path, ',', '"', Encoding::Utf8);
+    let cut = quoted.find("y\"").unwrap() as u64;
+    let first = FilePart { index: 0, count: 2, start: 0, end: cut };
+    let mut reader = open_csv_part(&path, &config, &first, 64).unwrap().unwrap();
+    let mut errors = Vec::new();
+    while let Some(batch) = reader.next_batch() {
+        if let Err(e) = batch {
+            errors.push(e.to_string());
+        }
+    }
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("never closed"), "{errors:?}");
+    // Text in another encoding is not read in parts.
+    let gb = CsvConfig { encoding: Encoding::Gb18030, ..config };
+    assert!(open_csv_part(&path, &gb, &first, 64).unwrap().is_none());
 }

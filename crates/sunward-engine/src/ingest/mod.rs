@@ -78,6 +78,38 @@ pub struct Ingested {
     /// file, which is then the table itself, to be scanned where it lies;
     /// no batch was handed out.
     pub in_place: Option<PathBuf>,
+    /// The unique-key claims of the good rows, when the check was left to
+    /// the caller ([`SourceToLoad::defer_keys`]).
+    pub claims: Option<KeyClaims>,
+}
+
+/// The unique-key claims of a part of a table loaded beside other parts:
+/// every good row's key, to be checked across all the parts together.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KeyClaims {
+    /// The key's columns joined by `+`, as a duplicate's reject names them.
+    pub names: String,
+    /// The place of the first claim (its kind: line, record or sheet row), for a duplicate's text.
+    pub like: Option<RowPlace>,
+    /// Each good row's claim, in file order.
+    pub claims: Vec<KeyClaim>,
+}
+
+/// One good row's claim on its table's unique key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyClaim {
+    /// The 128-bit hash of the key's values.
+    pub hash: u128,
+    /// The row's place number (line, record or sheet row).
+    pub place: u64,
+    /// The key's values as the file writes them, joined by `+`.
+    pub shown: String,
+}
+
+/// The reject of a row whose key the row at place number `first` claimed
+/// before it: the rule a whole-table load gives such a row.
+pub fn duplicate_reject(like: &RowPlace, place: u64, names: &str, shown: &str, first: u64) -> Reject {
+    sweep::duplicate(&place_like(like, place), names.to_string(), shown.to_string(), stored_place(first))
 }
 
 /// Rows per Arrow batch.
@@ -1008,7 +1040,15 @@ pub fn ingest(
     progress: &dyn Fn(u64),
 ) -> Result<Ingested> {
     let mut batches = Vec::new();
-    let load = SourceToLoad { name: source, file, options, keys: KeyMemory::default(), reopen: None };
+    let load = SourceToLoad {
+        name: source,
+        file,
+        options,
+        keys: KeyMemory::default(),
+        reopen: None,
+        defer_keys: false,
+        skip: None,
+    };
     let mut ingested = ingest_into(&load, reader, ctx, references, progress, &mut |b| {
         batches.push(b);
         Ok(())
@@ -1039,6 +1079,13 @@ pub struct SourceToLoad<'a> {
     /// that does not, the rows passed so far are read again and handed out,
     /// and loading goes on as usual.
     pub reopen: Option<&'a dyn Fn() -> Result<Box<dyn RowReader>>>,
+    /// Leave the unique-key check to the caller: every good row's claim is
+    /// returned ([`Ingested::claims`]) and no row is a duplicate here (what a
+    /// part of a table loaded beside other parts does).
+    pub defer_keys: bool,
+    /// Rows left out of the table (their place numbers): good rows that the
+    /// caller found to be duplicates. They are still counted as loaded.
+    pub skip: Option<&'a HashSet<u64>>,
 }
 
 /// [`ingest`], handing each batch of good rows to `out` as soon as it is
@@ -1120,7 +1167,9 @@ pub fn ingest_into(
         file,
         context: &context,
         fail_on_bad_rows: options.on_bad_rows == OnBadRows::Fail,
-        unique_keys: rules.unique.as_ref().map(|_| UniqueKeys::new(load.keys)),
+        unique_keys: rules.unique.as_ref().filter(|_| !load.defer_keys).map(|_| UniqueKeys::new(load.keys)),
+        deferred: (load.defer_keys && rules.unique.is_some()).then(KeyClaims::default),
+        skip: load.skip,
         held: Vec::new(),
         held_rows: Vec::new(),
         keys: kept_keys.iter().map(|(_, name)| (name.to_string(), HashSet::new())).collect(),
@@ -1176,6 +1225,7 @@ pub fn ingest_into(
         keys: sweep.keys,
         warnings,
         in_place: sweep.in_place.map(|p| p.path),
+        claims: sweep.deferred,
     })
 }
 

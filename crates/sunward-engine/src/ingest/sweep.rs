@@ -55,6 +55,10 @@ pub(super) struct Sweep<'a> {
     pub(super) rejected: u64,
     /// While every row so far has passed as the file stores it: the file.
     pub(super) in_place: Option<InPlace<'a>>,
+    /// The good rows' key claims, when the check is left to the caller.
+    pub(super) deferred: Option<KeyClaims>,
+    /// Good rows left out of the table, by place number.
+    pub(super) skip: Option<&'a HashSet<u64>>,
 }
 
 /// A file checked without handing out its rows, while they all pass as stored.
@@ -123,6 +127,36 @@ impl Sweep<'_> {
                 }
             }
         }
+        if let (Some(cols), Some(deferred)) = (&self.rules.unique, self.deferred.as_mut()) {
+            let names: Vec<&str> = cols.iter().filter_map(|c| columns.get(*c)).map(|c| c.name.as_str()).collect();
+            for i in 0..len {
+                let judged = judged.get(i).and_then(Option::as_ref);
+                if judged.is_some_and(|j| !j.broken.is_empty()) {
+                    continue;
+                }
+                let (hash, shown) = match judged {
+                    Some(j) => (
+                        key_hash(cols.iter().map(|c| j.values.get(*c).map(Typed::part).unwrap_or(KeyPart::Null))),
+                        key_text(columns, cols, &j.row).1,
+                    ),
+                    None => {
+                        let text = cols.iter().filter_map(|c| columns.get(*c)).map(|c| {
+                            c.source
+                                .and_then(|s| raw.columns.get(s))
+                                .map(|a| cell_of_array(a.as_ref(), i).original_text())
+                                .unwrap_or_default()
+                        });
+                        (typed.key_hashes.get(i).copied().unwrap_or_default(), text.collect::<Vec<_>>().join("+"))
+                    }
+                };
+                let place = place_of(i);
+                if deferred.like.is_none() {
+                    deferred.names = names.join("+");
+                    deferred.like = Some(place.clone());
+                }
+                deferred.claims.push(KeyClaim { hash, place: place_number(&place), shown });
+            }
+        }
         // Rows judged cell by cell and kept: their values, built column by column.
         let mut slow: Vec<Builder> = columns.iter().map(|c| Builder::new(c.ty)).collect();
         let mut slow_rows = 0usize;
@@ -170,6 +204,12 @@ impl Sweep<'_> {
             };
             if claim == Some(Claim::Held) {
                 held.push(slot);
+                continue;
+            }
+            if let Some(skip) = self.skip
+                && skip.contains(&place_number(&place_of(i)))
+            {
+                self.loaded += 1;
                 continue;
             }
             for (col, name) in &self.kept_keys {
@@ -423,7 +463,7 @@ fn key_text(columns: &[Column], cols: &[usize], row: &RawRow) -> (String, String
 }
 
 /// The reject of a row whose key the row numbered `first` claimed.
-fn duplicate(place: &RowPlace, names: String, shown: String, first: u32) -> Reject {
+pub(super) fn duplicate(place: &RowPlace, names: String, shown: String, first: u32) -> Reject {
     Reject {
         place: place.clone(),
         rule: format!("duplicate {names} (first {})", first_at(place, first)),

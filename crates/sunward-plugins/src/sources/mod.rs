@@ -127,7 +127,11 @@ pub(crate) fn sniff(path: &Path) -> Result<Option<Magic>> {
 /// their line); GB18030/GBK is decoded to UTF-8. A UTF-8 byte-order mark is
 /// removed in every case.
 pub(crate) fn text_reader(path: &Path, encoding: Encoding) -> Result<Box<dyn Read + Send>> {
-    let file = open_file(path)?;
+    Ok(decoded(open_file(path)?, encoding))
+}
+
+/// Text read from `raw` bytes in `encoding`, as [`text_reader`] reads a file.
+pub(crate) fn decoded(raw: impl Read + Send + 'static, encoding: Encoding) -> Box<dyn Read + Send> {
     let mut builder = encoding_rs_io::DecodeReaderBytesBuilder::new();
     builder.strip_bom(true).bom_sniffing(true);
     match encoding {
@@ -136,7 +140,7 @@ pub(crate) fn text_reader(path: &Path, encoding: Encoding) -> Result<Box<dyn Rea
         // A UTF-8 BOM still wins over the setting.
         Encoding::Gb18030 | Encoding::Gbk => builder.encoding(Some(encoding_rs::GB18030)).bom_override(true),
     };
-    Ok(Box::new(builder.build(std::io::BufReader::new(file))))
+    Box::new(builder.build(std::io::BufReader::new(raw)))
 }
 
 /// The hint for text that is not UTF-8.

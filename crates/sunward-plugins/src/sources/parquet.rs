@@ -14,10 +14,11 @@ use datafusion::parquet::errors::ParquetError;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use sunward_core::plugin::cell_of_array;
 use sunward_core::{
-    Diagnostic, Places, Plugin, PluginInfo, RawBatch, RawRow, Result, RowPlace, RowReader, RunContext, Source,
+    Diagnostic, FilePart, Places, Plugin, PluginInfo, RawBatch, RawRow, Result, RowPlace, RowReader, RunContext, Source,
 };
 
 /// Reads a Parquet file.
@@ -46,50 +47,82 @@ impl Source for ParquetSource {
     }
 
     fn open(&self, config: &ParquetConfig, ctx: &RunContext) -> Result<Box<dyn RowReader>> {
-        let path = ctx.input_path(&config.path)?;
-        let label = path.display().to_string();
-        if let Some(magic) = sniff(&path)?.filter(|m| *m != super::Magic::Parquet) {
-            return Err(magic.refuse(&path, "Parquet"));
-        }
-        let file = open_file(&path)?;
-        let not_parquet = |e: ParquetError| {
-            Diagnostic::runtime(format!("cannot read {label} as Parquet: {e}"))
-                .hint("check that the file is Parquet; a CSV file is read with plugin: csv, JSON lines with plugin: jsonl")
-                .caused_by(e)
-        };
-        let metadata = quietly(|| ArrowReaderMetadata::load(&file, ArrowReaderOptions::default()))
-            .map_err(|_| damaged(&label))?
-            .map_err(not_parquet)?;
-        let stored: Vec<String> = metadata.schema().fields().iter().map(|f| f.name().to_string()).collect();
-        let headers = stored.iter().map(|n| n.trim().to_string()).collect();
-        let groups = metadata.metadata().num_row_groups();
-        let lanes = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 4).min(groups.max(1));
-        let lanes = (0..lanes)
-            .map(|lane| {
-                let (send, receive) = sync_channel::<Decoded>(2);
-                let path = path.clone();
-                let metadata = metadata.clone();
-                std::thread::spawn(move || {
-                    if quietly(|| decode_lane(&path, metadata, lane, lanes, groups, &send)).is_err() {
-                        let _ = send.send(Decoded::Failed("the file is damaged".into()));
-                    }
-                });
-                receive
-            })
-            .collect::<Vec<_>>();
-        Ok(Box::new(ParquetRows {
-            file: label,
-            path,
-            stored,
-            headers,
-            lanes,
-            group: 0,
-            groups,
-            batch: None,
-            row: 0,
-            record: 0,
-        }))
+        open_parquet(&ctx.input_path(&config.path)?, None)
     }
+
+    fn open_part(
+        &self,
+        config: &ParquetConfig,
+        ctx: &RunContext,
+        part: &FilePart,
+    ) -> Result<Option<Box<dyn RowReader>>> {
+        open_parquet(&ctx.input_path(&config.path)?, Some(part)).map(Some)
+    }
+}
+
+/// The first byte of a row group's data (its first column chunk's).
+fn group_start(group: &datafusion::parquet::file::metadata::RowGroupMetaData) -> u64 {
+    group.columns().iter().map(|c| c.byte_range().0).min().unwrap_or(0)
+}
+
+/// Read the file, or only the row groups whose data begins in `part`'s
+/// byte range, numbering records from the file's first.
+fn open_parquet(path: &std::path::Path, part: Option<&FilePart>) -> Result<Box<dyn RowReader>> {
+    let path = path.to_path_buf();
+    let label = path.display().to_string();
+    if let Some(magic) = sniff(&path)?.filter(|m| *m != super::Magic::Parquet) {
+        return Err(magic.refuse(&path, "Parquet"));
+    }
+    let file = open_file(&path)?;
+    let not_parquet = |e: ParquetError| {
+        Diagnostic::runtime(format!("cannot read {label} as Parquet: {e}"))
+            .hint("check that the file is Parquet; a CSV file is read with plugin: csv, JSON lines with plugin: jsonl")
+            .caused_by(e)
+    };
+    let metadata = quietly(|| ArrowReaderMetadata::load(&file, ArrowReaderOptions::default()))
+        .map_err(|_| damaged(&label))?
+        .map_err(not_parquet)?;
+    let stored: Vec<String> = metadata.schema().fields().iter().map(|f| f.name().to_string()).collect();
+    let headers = stored.iter().map(|n| n.trim().to_string()).collect();
+    let all = metadata.metadata().row_groups();
+    let chosen: Vec<usize> = (0..all.len())
+        .filter(|g| {
+            part.is_none_or(|p| all.get(*g).map(group_start).is_some_and(|start| (p.start..p.end).contains(&start)))
+        })
+        .collect();
+    let record = chosen
+        .first()
+        .map(|first| all.iter().take(*first).map(|g| u64::try_from(g.num_rows()).unwrap_or(0)).sum())
+        .unwrap_or(0);
+    let chosen = Arc::new(chosen);
+    let groups = chosen.len();
+    let lanes = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 4).min(groups.max(1));
+    let lanes = (0..lanes)
+        .map(|lane| {
+            let (send, receive) = sync_channel::<Decoded>(2);
+            let path = path.clone();
+            let metadata = metadata.clone();
+            let chosen = chosen.clone();
+            std::thread::spawn(move || {
+                if quietly(|| decode_lane(&path, metadata, lane, lanes, &chosen, &send)).is_err() {
+                    let _ = send.send(Decoded::Failed("the file is damaged".into()));
+                }
+            });
+            receive
+        })
+        .collect::<Vec<_>>();
+    Ok(Box::new(ParquetRows {
+        file: label,
+        path,
+        stored,
+        headers,
+        lanes,
+        group: 0,
+        groups,
+        batch: None,
+        row: 0,
+        record,
+    }))
 }
 
 /// The error for a file the Parquet reader panics on.
@@ -105,17 +138,17 @@ enum Decoded {
     Failed(String),
 }
 
-/// Decode row groups `lane`, `lane + lanes`, … in order, sending each one's
+/// Decode the row groups at `lane`, `lane + lanes`, … of `groups` in order, sending each one's
 /// batches and then its end; stops when the reader is dropped.
 fn decode_lane(
     path: &std::path::Path,
     metadata: ArrowReaderMetadata,
     lane: usize,
     lanes: usize,
-    groups: usize,
+    groups: &[usize],
     send: &SyncSender<Decoded>,
 ) {
-    for group in (lane..groups).step_by(lanes) {
+    for &group in groups.iter().skip(lane).step_by(lanes) {
         // A handle of its own for each group: a cloned handle would share the read position.
         let reader = std::fs::File::open(path).map_err(|e| e.to_string()).and_then(|f| {
             ParquetRecordBatchReaderBuilder::new_with_metadata(f, metadata.clone())
