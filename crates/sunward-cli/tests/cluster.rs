@@ -853,6 +853,7 @@ fn a_parquet_source_read_in_place_by_an_executor_gives_the_local_table() {
     let run = |engine: &str, out: &Path| {
         let output = Command::new(BIN)
             .args(["run", &pipeline.display().to_string(), "--no-cache", "--engine", engine])
+            .args(if out.ends_with("cluster-parts") { &["--load-part-size", "64K"][..] } else { &[] })
             .arg("--set")
             .arg(format!("data_dir={}", data.display()))
             .arg("--out")
@@ -878,4 +879,11 @@ fn a_parquet_source_read_in_place_by_an_executor_gives_the_local_table() {
         std::fs::read(remote.join("by_school_and_type.csv")).unwrap(),
     );
     assert!(a.len() > 1000 && a == b, "the cluster's table differs from the local one");
+    // Read in parts of 64 KiB (its row groups shared among them), every part
+    // passed as stored: the file is still the table itself.
+    let parts = dir.path().join("cluster-parts");
+    let summary = run(&cluster.engine(), &parts);
+    assert!(summary.contains("large files read in parts side by side: services ("), "{summary}");
+    assert!(summary.contains("read where it lies (no copy): services"), "{summary}");
+    assert!(std::fs::read(parts.join("by_school_and_type.csv")).unwrap() == a, "the table differs when read in parts");
 }

@@ -526,3 +526,54 @@ proptest! {
         prop_assert_eq!(got, expected);
     }
 }
+
+#[test]
+fn parquet_parts_hold_each_row_group_once_numbered_as_in_the_whole_file() {
+    use datafusion::arrow::array::{Int64Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::arrow::record_batch::RecordBatch;
+    use datafusion::parquet::file::properties::WriterProperties;
+    use std::sync::Arc;
+    use sunward_core::FilePart;
+    let tmp = tempfile::tempdir().unwrap();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Utf8, false),
+        Field::new("minutes", DataType::Int64, false),
+    ]));
+    let path = tmp.path().join("a.parquet");
+    // 1,000 rows in row groups of 70: 15 groups, the last one short.
+    let props = WriterProperties::builder().set_max_row_group_row_count(Some(70)).build();
+    let mut writer = datafusion::parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&path).unwrap(),
+        schema.clone(),
+        Some(props),
+    )
+    .unwrap();
+    let ids: Vec<String> = (0..1000).map(|i| format!("R{i:04}")).collect();
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![Arc::new(StringArray::from(ids.clone())), Arc::new(Int64Array::from_iter_values(0..1000))],
+    )
+    .unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    let (headers, whole) = read("parquet", tmp.path(), json!({"path": "a.parquet"})).unwrap();
+    assert_eq!(whole.len(), 1000);
+    let registry = sunward_plugins::builtin_registry();
+    let Some(PluginHandle::Source(source)) = registry.get(PluginKind::Source, "parquet") else { panic!() };
+    let config = source.parse(json!({"path": "a.parquet"})).unwrap();
+    let len = std::fs::metadata(&path).unwrap().len();
+    for count in [1, 2, 3, 7, 15, 40] {
+        let mut rows = Vec::new();
+        for part in FilePart::cut(len, count) {
+            let mut reader =
+                source.open_part(&config, &ctx(tmp.path()), &part).unwrap().expect("Parquet is read in parts");
+            assert_eq!(reader.headers(), headers.as_slice());
+            while let Some(row) = reader.next_row() {
+                rows.push(row.unwrap());
+            }
+        }
+        assert_eq!(rows, whole, "{count} parts");
+        assert_eq!(rows.last().map(|r| r.place.clone()), Some(RowPlace::Record(1000)));
+    }
+}
