@@ -2,8 +2,9 @@
 # The metrics pipeline on one machine's local engine and on a Ballista
 # cluster (one scheduler and two executors, all on this machine), in one run:
 # median wall time, the client's peak memory, each executor's peak memory,
-# the client's share of all CPU time (the executors loading the sources, and
-# with --load-on-client the client loading them),
+# the client's share of all CPU time (the executors loading the sources, a
+# large file in parts of 128 MiB side by side, then each file whole with
+# --load-part-size 0, and with --load-on-client the client loading them),
 # where the client's time went (the manifest's timings), and whether the two
 # metrics tables are byte-identical. It measures; it asserts only that the
 # figures are the same.
@@ -122,6 +123,9 @@ local_time=$MEDIAN local_peak=$PEAK local_split=$(timings "$run_dir/local/manife
 measure cluster "$BIN" "${common[@]}" --out "$run_dir/cluster" --stage "$run_dir" --engine "ballista://127.0.0.1:$scheduler"
 cluster_time=$MEDIAN cluster_peak=$PEAK cluster_split=$(timings "$run_dir/cluster/manifest-metrics.json")
 cluster_share=$SHARE cluster_cpu=$CPU
+measure whole "$BIN" "${common[@]}" --out "$run_dir/whole" --stage "$run_dir" --engine "ballista://127.0.0.1:$scheduler" --load-part-size 0
+whole_time=$MEDIAN whole_peak=$PEAK whole_split=$(timings "$run_dir/whole/manifest-metrics.json")
+whole_share=$SHARE whole_cpu=$CPU
 measure client_loads "$BIN" "${common[@]}" --out "$run_dir/client-loads" --stage "$run_dir" --engine "ballista://127.0.0.1:$scheduler" --load-on-client
 client_time=$MEDIAN client_peak=$PEAK client_split=$(timings "$run_dir/client-loads/manifest-metrics.json")
 client_share=$SHARE client_cpu=$CPU
@@ -130,6 +134,7 @@ stop_cluster; trap - EXIT
 rss() { echo $(( $(tail -n 1 "$run_dir/$1.rss") / 1024 )); }
 same=no
 cmp -s "$run_dir/local/metrics.csv" "$run_dir/cluster/metrics.csv" \
+  && cmp -s "$run_dir/local/metrics.csv" "$run_dir/whole/metrics.csv" \
   && cmp -s "$run_dir/local/metrics.csv" "$run_dir/client-loads/metrics.csv" && same=yes
 
 echo "metrics.yaml, $CSV_ROWS CSV service rows, $RUNS runs each, $(nproc) cores"
@@ -137,6 +142,7 @@ echo "| engine | median wall | peak RSS | CPU time | the client's share of the C
 echo "|---|---|---|---|---|---|"
 echo "| local | $local_time s | $local_peak MiB | — | 100 % | $local_split |"
 echo "| cluster: 1 scheduler + 2 executors ($TASKS task(s) each, --memory-limit $MEMORY), the executors load | $cluster_time s | client $cluster_peak MiB; executors $(rss executor1) and $(rss executor2) MiB (the peak of all runs); scheduler $(rss scheduler) MiB | $cluster_cpu | $cluster_share % | $cluster_split |"
+echo "| the same cluster, each file read whole by one executor (\`--load-part-size 0\`) | $whole_time s | client $whole_peak MiB | $whole_cpu | $whole_share % | $whole_split |"
 echo "| the same cluster, \`--load-on-client\` | $client_time s | client $client_peak MiB | $client_cpu | $client_share % | $client_split |"
 echo "metrics.csv byte-identical: $same"
 [ "$same" = yes ]
