@@ -176,7 +176,7 @@ struct RunArgs {
     /// With a cluster engine: a source file larger than this is read by the
     /// executors in parts of about this size, side by side (CSV in UTF-8 and
     /// Parquet; other formats are read whole). `0`: every file whole.
-    #[arg(long, value_name = "SIZE", value_parser = parse_memory, default_value = "128M")]
+    #[arg(long, value_name = "SIZE", value_parser = parse_part_size, default_value = "128M")]
     load_part_size: usize,
     /// Stop the run (a workflow: all of it) after this long, e.g. 90s, 10m or
     /// 1h 30m, as Ctrl-C would: nothing unfinished is kept, exit code 124.
@@ -335,6 +335,11 @@ enum KindArg {
     Sink,
     /// SQL functions every `sql` step can call (the statistics functions, and plugins' own).
     Function,
+}
+
+/// A part size: a size, or `0` for none.
+fn parse_part_size(text: &str) -> Result<usize, String> {
+    if text.trim() == "0" { Ok(0) } else { parse_memory(text) }
 }
 
 fn parse_memory(text: &str) -> Result<usize, String> {

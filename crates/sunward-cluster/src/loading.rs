@@ -421,22 +421,16 @@ pub async fn duplicates_on_cluster(
         let column = |i: usize, to: &DataType| {
             datafusion::arrow::compute::cast(batch.column(i), to).map_err(|e| failed(DataFusionError::from(e)))
         };
-        let (parts, places, shown, firsts) = (
-            column(0, &DataType::UInt64)?,
-            column(1, &DataType::UInt64)?,
-            column(2, &DataType::Utf8)?,
-            column(3, &DataType::UInt64)?,
-        );
+        let (parts, places, firsts) =
+            (column(0, &DataType::UInt64)?, column(1, &DataType::UInt64)?, column(2, &DataType::UInt64)?);
         let u64s = |a: &Arc<dyn datafusion::arrow::array::Array>| {
             a.as_primitive::<datafusion::arrow::datatypes::UInt64Type>().clone()
         };
         let (parts, places, firsts) = (u64s(&parts), u64s(&places), u64s(&firsts));
-        let shown = shown.as_string::<i32>();
         for i in 0..batch.num_rows() {
             duplicates.push(Duplicate {
                 part: parts.value(i) as usize,
                 place: places.value(i),
-                shown: shown.value(i).to_string(),
                 first: firsts.value(i),
             });
         }

@@ -209,6 +209,7 @@ impl SourceCache {
             warnings,
             in_place: meta.in_place.clone(),
             claims: None,
+            skipped: Vec::new(),
         };
         let place = match meta.in_place {
             Some(source) => Placed::InPlace(source),

@@ -170,6 +170,9 @@ pub struct SourceOutcome {
     /// For a part: its unique-key claims.
     #[serde(default)]
     claims: Option<ClaimsFile>,
+    /// For a part read again: the rows left out, each one's place and key as written.
+    #[serde(default)]
+    skipped: Vec<(u64, String)>,
 }
 
 /// Where a part's unique-key claims are, and how its duplicates are named.
@@ -188,14 +191,13 @@ pub struct Duplicate {
     pub part: usize,
     /// The row's place number.
     pub place: u64,
-    /// Its key as the file writes it.
-    pub shown: String,
     /// The place number of the row that claimed the key first.
     pub first: u64,
 }
 
 /// The columns of a claims file: the key hash's high and low 64 bits, the
-/// row's place number, its part, and the key as written.
+/// row's place number and its part (32 bytes a row, no text: the key as
+/// written is taken only for a duplicate, when its part is read again).
 pub fn claims_schema() -> SchemaRef {
     use datafusion::arrow::datatypes::{DataType, Field};
     Arc::new(Schema::new(vec![
@@ -203,7 +205,6 @@ pub fn claims_schema() -> SchemaRef {
         Field::new("hash_low", DataType::UInt64, false),
         Field::new("place", DataType::UInt64, false),
         Field::new("part", DataType::UInt64, false),
-        Field::new("shown", DataType::Utf8, false),
     ]))
 }
 
@@ -212,7 +213,7 @@ pub fn claims_schema() -> SchemaRef {
 /// particular order. Every engine runs this same query.
 pub fn duplicates_query(table: &str) -> String {
     format!(
-        "SELECT c.part, c.place, c.shown, f.first \
+        "SELECT c.part, c.place, f.first \
          FROM {table} c \
          JOIN (SELECT hash_high, hash_low, min(place) AS first FROM {table} \
                GROUP BY hash_high, hash_low HAVING count(*) > 1) f \
@@ -388,6 +389,7 @@ pub fn load_task(plan: &Plan, task: &SourceTask) -> Result<SourceOutcome> {
         in_place,
         keys: keys_file,
         claims: None,
+        skipped: Vec::new(),
     })
 }
 
@@ -467,12 +469,13 @@ fn load_part(
         in_place,
         keys: keys_file,
         claims,
+        skipped: ingested.skipped,
     })
 }
 
 /// Write a part's claims as Parquet ([`claims_schema`]).
 fn write_claims(file: &Path, part: usize, claims: &KeyClaims) -> Result<()> {
-    use datafusion::arrow::array::{ArrayRef, StringArray, UInt64Array};
+    use datafusion::arrow::array::{ArrayRef, UInt64Array};
     use datafusion::arrow::record_batch::RecordBatch;
     let failed = |e: &dyn std::fmt::Display| Diagnostic::runtime(format!("cannot write {}: {e}", file.display()));
     let schema = claims_schema();
@@ -485,7 +488,6 @@ fn write_claims(file: &Path, part: usize, claims: &KeyClaims) -> Result<()> {
             Arc::new(chunk.iter().map(|c| c.hash as u64).collect::<UInt64Array>()),
             Arc::new(chunk.iter().map(|c| c.place).collect::<UInt64Array>()),
             Arc::new(UInt64Array::from(vec![part as u64; chunk.len()])),
-            Arc::new(chunk.iter().map(|c| Some(c.shown.as_str())).collect::<StringArray>()),
         ];
         let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| failed(&e))?;
         writer.write(&batch).map_err(|e| failed(&e))?;
@@ -495,17 +497,22 @@ fn write_claims(file: &Path, part: usize, claims: &KeyClaims) -> Result<()> {
 }
 
 /// The parts' outcomes of one source, with the duplicates found across
-/// them, as one source's account: rejects in file order (each duplicate's
-/// among them), counts, the first part's warnings (they come from the
-/// header, the same in every part). Also which parts must be read again
-/// (their duplicates left out) and whether the file is the table itself.
+/// them: which parts must be read again (those holding a duplicate, which
+/// also gives each duplicate's key as written, and those read in place when
+/// the file is not the table itself), and then ([`MergedParts::finish`]) the
+/// source's account: rejects in file order, each duplicate's among them;
+/// counts; the first part's warnings (they come from the header, the same in
+/// every part).
 pub(crate) struct MergedParts {
-    pub(crate) ingested: Ingested,
+    ingested: Ingested,
     /// The parts to read again, each with the places of its rows to leave out.
     pub(crate) restage: Vec<(usize, Vec<u64>)>,
     /// Every part passed as stored and no row repeats a key: the file is the table.
     pub(crate) in_place: Option<PathBuf>,
     pub(crate) keys: Vec<PathBuf>,
+    duplicates: Vec<Duplicate>,
+    names: String,
+    like: RowPlace,
 }
 
 /// The claims files among `outcomes` (parts of one source).
@@ -515,7 +522,7 @@ pub(crate) fn claims_files(outcomes: &[SourceOutcome]) -> Vec<PathBuf> {
 
 /// Merge the outcomes of a source's parts (in part order) with the
 /// duplicates found across them.
-pub(crate) fn merge_parts(outcomes: Vec<SourceOutcome>, duplicates: Vec<Duplicate>) -> Result<MergedParts> {
+pub(crate) fn merge_parts(outcomes: Vec<SourceOutcome>, mut duplicates: Vec<Duplicate>) -> Result<MergedParts> {
     let first = outcomes.first().ok_or_else(|| Diagnostic::runtime("a source read in parts had no part"))?;
     let schema = schema_from(&first.schema)?;
     let warnings: Vec<Diagnostic> = first.warnings.iter().cloned().map(Diagnostic::from).collect();
@@ -523,20 +530,17 @@ pub(crate) fn merge_parts(outcomes: Vec<SourceOutcome>, duplicates: Vec<Duplicat
         .iter()
         .find_map(|o| o.claims.as_ref().and_then(|c| c.like.clone().map(|like| (c.names.clone(), like))))
         .unwrap_or_else(|| (String::new(), RowPlace::Record(0)));
+    duplicates.sort_by_key(|d| d.place);
     let mut by_part: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
-    let mut late: Vec<Reject> = Vec::with_capacity(duplicates.len());
-    let mut sorted = duplicates;
-    sorted.sort_by_key(|d| d.place);
-    for d in &sorted {
+    for d in &duplicates {
         by_part.entry(d.part).or_default().push(d.place);
-        late.push(duplicate_reject(&like, d.place, &names, &d.shown, d.first));
     }
     let placed_in_place: Vec<bool> = outcomes.iter().map(|o| o.in_place).collect();
     let all_in_place = placed_in_place.iter().all(|p| *p);
     let (mut read, mut loaded, mut rejected) = (0u64, 0u64, 0u64);
     let mut rejects: Vec<Reject> = Vec::new();
-    let mut tables = Vec::new();
     let mut keys = Vec::new();
+    let mut source_file = None;
     for o in outcomes {
         read += o.rows_read;
         loaded += o.rows_loaded;
@@ -547,11 +551,10 @@ pub(crate) fn merge_parts(outcomes: Vec<SourceOutcome>, duplicates: Vec<Duplicat
             rule: r.rule,
             value: r.value,
         }));
-        tables.push(o.table);
+        source_file.get_or_insert(o.table);
         keys.push(o.keys);
     }
-    let duplicates = late.len() as u64;
-    let in_place = (all_in_place && duplicates == 0).then(|| tables.first().cloned()).flatten();
+    let in_place = if all_in_place && duplicates.is_empty() { source_file } else { None };
     // Read again: each part holding a duplicate, and each part read in
     // place when the table is not the file itself (it has no staged file).
     let restage: Vec<(usize, Vec<u64>)> = if in_place.is_some() {
@@ -564,29 +567,51 @@ pub(crate) fn merge_parts(outcomes: Vec<SourceOutcome>, duplicates: Vec<Duplicat
             .map(|(index, _)| (index, by_part.get(&index).cloned().unwrap_or_default()))
             .collect()
     };
-    // The duplicates join the rejects in file order (a duplicate is the only reject of its row).
-    let mut merged = Vec::with_capacity(rejects.len() + late.len());
-    let mut late = late.into_iter().peekable();
-    for r in rejects {
-        while let Some(d) = late.next_if(|d| place_number(&d.place) < place_number(&r.place)) {
-            merged.push(d);
-        }
-        merged.push(r);
-    }
-    merged.extend(late);
+    let count = duplicates.len() as u64;
     let ingested = Ingested {
         schema,
         batches: Vec::new(),
         rows_read: read,
-        rows_loaded: loaded - duplicates.min(loaded),
-        rows_rejected: rejected + duplicates,
-        rejects: merged,
+        rows_loaded: loaded - count.min(loaded),
+        rows_rejected: rejected + count,
+        rejects,
         keys: KeySet::new(),
         warnings,
         in_place: in_place.clone(),
         claims: None,
+        skipped: Vec::new(),
     };
-    Ok(MergedParts { ingested, restage, in_place, keys })
+    Ok(MergedParts { ingested, restage, in_place, keys, duplicates, names, like })
+}
+
+impl MergedParts {
+    /// The source's account, given the outcomes of the parts read again
+    /// (which name each duplicate's key as written).
+    pub(crate) fn finish(self, again: &[SourceOutcome]) -> Result<Ingested> {
+        let shown: HashMap<u64, &str> =
+            again.iter().flat_map(|o| o.skipped.iter().map(|(place, key)| (*place, key.as_str()))).collect();
+        let mut late = Vec::with_capacity(self.duplicates.len());
+        for d in &self.duplicates {
+            let key = shown.get(&d.place).ok_or_else(|| {
+                Diagnostic::runtime(format!("a part read again did not leave out the duplicate at place {}", d.place))
+            })?;
+            late.push(duplicate_reject(&self.like, d.place, &self.names, key, d.first));
+        }
+        // The duplicates join the rejects in file order (a duplicate is the only reject of its row).
+        let mut ingested = self.ingested;
+        let rejects = std::mem::take(&mut ingested.rejects);
+        let mut merged = Vec::with_capacity(rejects.len() + late.len());
+        let mut late = late.into_iter().peekable();
+        for r in rejects {
+            while let Some(d) = late.next_if(|d| place_number(&d.place) < place_number(&r.place)) {
+                merged.push(d);
+            }
+            merged.push(r);
+        }
+        merged.extend(late);
+        ingested.rejects = merged;
+        Ok(ingested)
+    }
 }
 
 /// The number of a row's place (its line, record or sheet row).
@@ -615,6 +640,7 @@ pub(crate) fn received(outcome: SourceOutcome) -> Result<(Ingested, StagedTable,
         warnings: outcome.warnings.into_iter().map(Diagnostic::from).collect(),
         in_place: outcome.in_place.then(|| outcome.table.clone()),
         claims: None,
+        skipped: Vec::new(),
     };
     let place = if outcome.in_place { Placed::InPlace(outcome.table) } else { Placed::File(outcome.table) };
     let table = StagedTable { schema, rows: ingested.rows_loaded, place };

@@ -472,15 +472,16 @@ async fn load_remotely(
             FirstRound::Whole(answer) => answer.map_err(Diagnostic::from).and_then(received),
             FirstRound::Retried(i) => second_answer(i).and_then(received),
             FirstRound::Parts(merged, again) => {
-                again.into_iter().try_for_each(|i| second_answer(i).map(|_| ())).map(|()| {
-                    let MergedParts { ingested, in_place, keys, .. } = *merged;
+                again.into_iter().map(second_answer).collect::<Result<Vec<SourceOutcome>>>().and_then(|again| {
+                    let (in_place, keys) = (merged.in_place.clone(), merged.keys.clone());
+                    let ingested = merged.finish(&again)?;
                     let folder = stage.folder().join(format!("{}.parts", file_safe(&s.name)));
                     let place = match in_place {
                         Some(file) => Placed::InPlace(file),
                         None => Placed::File(folder),
                     };
                     let table = StagedTable { schema: ingested.schema.clone(), rows: ingested.rows_loaded, place };
-                    (ingested, table, keys)
+                    Ok((ingested, table, keys))
                 })
             }
         };

@@ -81,6 +81,8 @@ pub struct Ingested {
     /// The unique-key claims of the good rows, when the check was left to
     /// the caller ([`SourceToLoad::defer_keys`]).
     pub claims: Option<KeyClaims>,
+    /// The rows left out ([`SourceToLoad::skip`]): each one's place number and key as written.
+    pub skipped: Vec<(u64, String)>,
 }
 
 /// The unique-key claims of a part of a table loaded beside other parts:
@@ -102,8 +104,6 @@ pub struct KeyClaim {
     pub hash: u128,
     /// The row's place number (line, record or sheet row).
     pub place: u64,
-    /// The key's values as the file writes them, joined by `+`.
-    pub shown: String,
 }
 
 /// The reject of a row whose key the row at place number `first` claimed
@@ -1170,6 +1170,7 @@ pub fn ingest_into(
         unique_keys: rules.unique.as_ref().filter(|_| !load.defer_keys).map(|_| UniqueKeys::new(load.keys)),
         deferred: (load.defer_keys && rules.unique.is_some()).then(KeyClaims::default),
         skip: load.skip,
+        skipped: Vec::new(),
         held: Vec::new(),
         held_rows: Vec::new(),
         keys: kept_keys.iter().map(|(_, name)| (name.to_string(), HashSet::new())).collect(),
@@ -1226,6 +1227,7 @@ pub fn ingest_into(
         warnings,
         in_place: sweep.in_place.map(|p| p.path),
         claims: sweep.deferred,
+        skipped: sweep.skipped,
     })
 }
 

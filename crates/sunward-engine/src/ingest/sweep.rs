@@ -59,6 +59,8 @@ pub(super) struct Sweep<'a> {
     pub(super) deferred: Option<KeyClaims>,
     /// Good rows left out of the table, by place number.
     pub(super) skip: Option<&'a HashSet<u64>>,
+    /// The rows left out: each one's place number and key as written.
+    pub(super) skipped: Vec<(u64, String)>,
 }
 
 /// A file checked without handing out its rows, while they all pass as stored.
@@ -134,27 +136,18 @@ impl Sweep<'_> {
                 if judged.is_some_and(|j| !j.broken.is_empty()) {
                     continue;
                 }
-                let (hash, shown) = match judged {
-                    Some(j) => (
-                        key_hash(cols.iter().map(|c| j.values.get(*c).map(Typed::part).unwrap_or(KeyPart::Null))),
-                        key_text(columns, cols, &j.row).1,
-                    ),
-                    None => {
-                        let text = cols.iter().filter_map(|c| columns.get(*c)).map(|c| {
-                            c.source
-                                .and_then(|s| raw.columns.get(s))
-                                .map(|a| cell_of_array(a.as_ref(), i).original_text())
-                                .unwrap_or_default()
-                        });
-                        (typed.key_hashes.get(i).copied().unwrap_or_default(), text.collect::<Vec<_>>().join("+"))
+                let hash = match judged {
+                    Some(j) => {
+                        key_hash(cols.iter().map(|c| j.values.get(*c).map(Typed::part).unwrap_or(KeyPart::Null)))
                     }
+                    None => typed.key_hashes.get(i).copied().unwrap_or_default(),
                 };
                 let place = place_of(i);
                 if deferred.like.is_none() {
                     deferred.names = names.join("+");
                     deferred.like = Some(place.clone());
                 }
-                deferred.claims.push(KeyClaim { hash, place: place_number(&place), shown });
+                deferred.claims.push(KeyClaim { hash, place: place_number(&place) });
             }
         }
         // Rows judged cell by cell and kept: their values, built column by column.
@@ -209,6 +202,25 @@ impl Sweep<'_> {
             if let Some(skip) = self.skip
                 && skip.contains(&place_number(&place_of(i)))
             {
+                // A duplicate found across parts: its key as written, for its reject.
+                let shown = match (&judged, &self.rules.unique) {
+                    (Some(j), Some(cols)) => key_text(columns, cols, &j.row).1,
+                    (None, Some(cols)) => {
+                        let text: Vec<String> = cols
+                            .iter()
+                            .filter_map(|c| columns.get(*c))
+                            .map(|c| {
+                                c.source
+                                    .and_then(|s| raw.columns.get(s))
+                                    .map(|a| cell_of_array(a.as_ref(), i).original_text())
+                                    .unwrap_or_default()
+                            })
+                            .collect();
+                        text.join("+")
+                    }
+                    _ => String::new(),
+                };
+                self.skipped.push((place_number(&place_of(i)), shown));
                 self.loaded += 1;
                 continue;
             }
