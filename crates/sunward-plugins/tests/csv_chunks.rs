@@ -757,7 +757,7 @@ fn parts_cut_anywhere_give_every_record_once_with_its_line() {
     for i in 0..2_000 {
         match i % 5 {
             0 => file.push_str(&format!("{i},名字{i},\"q\"\"{i}\"\r\n")),
-            1 => file.push_str("\n"),
+            1 => file.push('\n'),
             2 => file.push_str(&format!("{i}\n")),
             _ => file.push_str(&format!("{i},n{i},x\n")),
         }
