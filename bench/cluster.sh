@@ -11,6 +11,8 @@
 #
 #   bench/cluster.sh                          # 10 M CSV service rows, 3 runs each
 #   CSV_ROWS=515000 RUNS=1 bench/cluster.sh   # a quick look
+#   PROVINCE=1 RUNS=1 bench/cluster.sh        # a province: 100 M Parquet rows,
+#                                             # 2,000 schools in 60 districts, the cluster only
 #
 # Settings (environment): CSV_ROWS, RUNS, SUNWARD_BIN (default
 # target/release/sunward; `cargo build --profile profiling --workspace` builds
@@ -21,6 +23,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CSV_ROWS=${CSV_ROWS:-10000000}
+PROVINCE=${PROVINCE:-}
 RUNS=${RUNS:-3}
 BIN=${SUNWARD_BIN:-target/release/sunward}
 WORK=${BENCH_DIR:-bench/work}
@@ -36,8 +39,20 @@ if [ ! -x /usr/bin/time ]; then
   as_root=(); if [ "$(id -u)" -ne 0 ]; then as_root=(sudo); fi
   "${as_root[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq time
 fi
-data="$WORK/data/csv-$CSV_ROWS"
-if [ ! -f "$data/services.csv" ]; then
+if [ -n "$PROVINCE" ]; then
+  data="$WORK/data/province"
+  if [ ! -f "$data/services.parquet" ]; then
+    echo "bench: generating a province (100 M service rows, 2,000 schools in 60 districts, Parquet) in $data"
+    "$BIN" datagen --preset custom --schools 2000 --districts 60 --service-rows 100000000 --format parquet \
+      --out "$data" --force --quiet
+  fi
+  # metrics.yaml reads CSV; the same pipeline reading the Parquet files:
+  bench/parquet-pipeline.sh "$WORK/metrics-parquet.yaml"
+fi
+pipeline=pipelines/metrics.yaml
+[ -z "$PROVINCE" ] || pipeline="$WORK/metrics-parquet.yaml"
+[ -n "$PROVINCE" ] || data="$WORK/data/csv-$CSV_ROWS"
+if [ -z "$PROVINCE" ] && [ ! -f "$data/services.csv" ]; then
   # As bench/run.sh makes the same folder: a district of 20 schools, or from a
   # million rows on, 200 schools in 10 districts.
   if (( CSV_ROWS >= 1000000 )); then size=(--schools 200 --districts 10); else size=(--schools 20); fi
@@ -117,7 +132,19 @@ print(f"loading {t['load_sources'] / 1000:.1f} s, steps {steps / 1000:.1f} s, ou
 PYEOF
 }
 
-common=(run pipelines/metrics.yaml --set "data_dir=$data" --set baseline_year=2022 --set current_year=2024 --quiet --no-cache)
+common=(run "$pipeline" --set "data_dir=$data" --set baseline_year=2022 --set current_year=2024 --quiet --no-cache)
+if [ -n "$PROVINCE" ]; then
+  measure cluster "$BIN" "${common[@]}" --out "$run_dir/cluster" --stage "$run_dir" --engine "ballista://127.0.0.1:$scheduler"
+  split=$(timings "$run_dir/cluster/manifest-metrics.json")
+  parts=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(", ".join(f"{s['"'"'name'"'"']} {s['"'"'rows_read'"'"']:,} rows" for s in m["sources"] if s["rows_read"] > 1000000))' "$run_dir/cluster/manifest-metrics.json")
+  stop_cluster; trap - EXIT
+  echo "metrics.yaml on a province ($parts; Parquet), $RUNS run(s), $(nproc) cores"
+  echo "| engine | median wall | peak RSS | CPU time | the client's share of the CPU time | where the client's time went |"
+  echo "|---|---|---|---|---|---|"
+  echo "| cluster: 1 scheduler + 2 executors ($TASKS task(s) each, --memory-limit $MEMORY), the executors load, a file in parts of 128 MiB | $MEDIAN s | client $PEAK MiB; executors $(( $(tail -n 1 "$run_dir/executor1.rss") / 1024 )) and $(( $(tail -n 1 "$run_dir/executor2.rss") / 1024 )) MiB; scheduler $(( $(tail -n 1 "$run_dir/scheduler.rss") / 1024 )) MiB | $CPU | $SHARE % | $split |"
+  rm -rf "$run_dir"
+  exit 0
+fi
 measure local "$BIN" "${common[@]}" --out "$run_dir/local" --stage "$run_dir"
 local_time=$MEDIAN local_peak=$PEAK local_split=$(timings "$run_dir/local/manifest-metrics.json")
 measure cluster "$BIN" "${common[@]}" --out "$run_dir/cluster" --stage "$run_dir" --engine "ballista://127.0.0.1:$scheduler"

@@ -138,10 +138,7 @@ if [ -n "${PROVINCE:-}" ]; then
     "$BIN" datagen --preset custom --schools 2000 --districts 60 --service-rows 100000000 --format parquet --out "$province" --force --quiet
   fi
   # metrics.yaml reads CSV; the same pipeline reading the Parquet files:
-  # (written beside the data, so the included functions are named by their full path)
-  sed -e 's|plugin: csv, path: "${data_dir}/\([a-z]*\).csv"|plugin: parquet, path: "${data_dir}/\1.parquet"|' \
-    -e "s|^include: \[functions/|include: [$PWD/pipelines/functions/|" \
-    pipelines/metrics.yaml > "$WORK/metrics-parquet.yaml"
+  bench/parquet-pipeline.sh "$WORK/metrics-parquet.yaml"
   RUNS=1 measure province "$BIN" run "$WORK/metrics-parquet.yaml" --set "data_dir=$province" --set baseline_year=2022 \
     --set current_year=2024 --memory-limit 3G --out "$WORK/out/sunward-province" --quiet --no-cache
   rows+=("| \`metrics.yaml\` on a province, 100 M Parquet service rows, \`--memory-limit 3G\` | $MEDIAN s, $PEAK MiB | — | — |")
