@@ -414,8 +414,16 @@ fn load_part(
     let folder = stage.folder().join(format!("{safe}.parts"));
     std::fs::create_dir_all(&folder)
         .map_err(|e| Diagnostic::runtime(format!("cannot create {}", folder.display())).caused_by(e))?;
-    let parts = Stage::shared_folder(&folder)?;
+    // Written under a name of this attempt's own, then moved into the table's
+    // folder: a task the cluster runs again (its executor was lost) never
+    // writes into a file another attempt is writing or has written.
+    let writing = stage.folder().join(format!("{safe}.writing"));
+    std::fs::create_dir_all(&writing)
+        .map_err(|e| Diagnostic::runtime(format!("cannot create {}", writing.display())).caused_by(e))?;
+    let scratch = Stage::shared_folder(&writing)?;
     let name = format!("part-{:05}", part.index);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let attempt = format!("{name}-{}-{nanos}", std::process::id());
     let skip: Option<HashSet<u64>> = task.restage.as_ref().map(|places| places.iter().copied().collect());
     let reopen: &dyn Fn() -> Result<Box<dyn RowReader>> = &open;
     let load = SourceToLoad {
@@ -429,16 +437,20 @@ fn load_part(
     };
     let mut writer = None;
     let ingested = ingest_into(&load, reader.as_mut(), &plan.run, references, &|_| {}, &mut |batch| {
-        writer.get_or_insert_with(|| parts.table(&name, batch.schema())).push(batch)
+        writer.get_or_insert_with(|| scratch.table(&attempt, batch.schema())).push(batch)
     })?;
     let (table_file, in_place) = match &ingested.in_place {
         Some(file) => (file.clone(), true),
         None => {
-            let table = writer.unwrap_or_else(|| parts.table(&name, ingested.schema.clone())).finish()?;
-            match parts.shared(&name, table)?.place {
-                Placed::File(file) => (file, false),
-                _ => return Err(Diagnostic::runtime("a staged part is not a file")),
-            }
+            let table = writer.unwrap_or_else(|| scratch.table(&attempt, ingested.schema.clone())).finish()?;
+            let Placed::File(written) = scratch.shared(&attempt, table)?.place else {
+                return Err(Diagnostic::runtime("a staged part is not a file"));
+            };
+            let file = folder.join(format!("{name}.parquet"));
+            std::fs::rename(&written, &file).map_err(|e| {
+                Diagnostic::runtime(format!("cannot move a staged part to {}", file.display())).caused_by(e)
+            })?;
+            (file, false)
         }
     };
     let keys_file = stage.folder().join(format!("{safe}.{name}.keys.json"));
@@ -479,9 +491,9 @@ fn write_claims(file: &Path, part: usize, claims: &KeyClaims) -> Result<()> {
     use datafusion::arrow::record_batch::RecordBatch;
     let failed = |e: &dyn std::fmt::Display| Diagnostic::runtime(format!("cannot write {}: {e}", file.display()));
     let schema = claims_schema();
-    let out = std::fs::File::create(file).map_err(|e| failed(&e))?;
+    let mut out = sunward_core::atomic::AtomicFile::create(file)?;
     let mut writer =
-        datafusion::parquet::arrow::ArrowWriter::try_new(out, schema.clone(), None).map_err(|e| failed(&e))?;
+        datafusion::parquet::arrow::ArrowWriter::try_new(out.file(), schema.clone(), None).map_err(|e| failed(&e))?;
     for chunk in claims.claims.chunks(crate::ingest::BATCH_ROWS) {
         let columns: Vec<ArrayRef> = vec![
             Arc::new(chunk.iter().map(|c| (c.hash >> 64) as u64).collect::<UInt64Array>()),
@@ -493,6 +505,7 @@ fn write_claims(file: &Path, part: usize, claims: &KeyClaims) -> Result<()> {
         writer.write(&batch).map_err(|e| failed(&e))?;
     }
     writer.close().map_err(|e| failed(&e))?;
+    out.commit()?;
     Ok(())
 }
 
@@ -666,10 +679,11 @@ fn schema_from(bytes: &[u8]) -> Result<SchemaRef> {
 }
 
 fn write_keys(path: &Path, keys: &KeySet) -> Result<()> {
-    let file = std::fs::File::create(path)
-        .map_err(|e| Diagnostic::runtime(format!("cannot write {}", path.display())).caused_by(e))?;
-    serde_json::to_writer(std::io::BufWriter::new(file), keys)
-        .map_err(|e| Diagnostic::runtime(format!("cannot write {}", path.display())).caused_by(e))
+    sunward_core::atomic::write_atomic(path, |w| {
+        serde_json::to_writer(w, keys)
+            .map_err(|e| Diagnostic::runtime(format!("cannot write {}", path.display())).caused_by(e))
+    })?;
+    Ok(())
 }
 
 fn read_keys(path: &Path) -> Result<KeySet> {
