@@ -2,8 +2,11 @@
 //!
 //! A wave of sources (none referring to another) travels to the cluster as
 //! one Ballista job: the client's session reads a [`LoadTable`], whose plan
-//! is a [`LoadExec`] with one partition per source, so the scheduler hands
-//! each source to an executor as a task of its own. The executor runs the
+//! is a [`LoadExec`] over an in-memory scan holding one row per task (the
+//! task as JSON) in a partition of its own. The scheduler restricts each
+//! task's plan to its partition of that scan (Ballista slices in-memory and
+//! file scans, not other leaves: a leaf of our own would be run whole by
+//! every task), so each executor task loads exactly one source or part. The executor runs the
 //! task with the run's own loading code (`sunward_engine::remote`): it
 //! validates the same pipeline file, reads, types and checks the source
 //! into the run's staging folder, and answers with one row holding the
@@ -34,6 +37,7 @@ use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Par
 use datafusion::prelude::SessionContext;
 use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
+use futures::StreamExt;
 use std::sync::Arc;
 use sunward_engine::remote::{Duplicate, SourceTask, TaskLoader, TaskResult};
 
@@ -51,6 +55,11 @@ fn outcome_schema() -> SchemaRef {
     ]))
 }
 
+/// The schema of the scan under a [`LoadExec`]: one row per task, its number and the task as JSON.
+fn task_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![Field::new("task", DataType::UInt64, false), Field::new("json", DataType::Utf8, false)]))
+}
+
 fn encoded(tasks: &[SourceTask], buf: &mut Vec<u8>) -> DfResult<()> {
     buf.extend_from_slice(TAG);
     serde_json::to_writer(buf, tasks).map_err(|e| DataFusionError::External(Box::new(e)))
@@ -60,6 +69,24 @@ fn encoded(tasks: &[SourceTask], buf: &mut Vec<u8>) -> DfResult<()> {
 fn decoded(buf: &[u8]) -> Option<DfResult<Vec<SourceTask>>> {
     let body = buf.strip_prefix(TAG)?;
     Some(serde_json::from_slice(body).map_err(|e| DataFusionError::External(Box::new(e))))
+}
+
+/// The in-memory scan of `tasks`: partition `i` holds task `i` alone.
+fn task_scan(tasks: &[SourceTask]) -> DfResult<Arc<dyn ExecutionPlan>> {
+    let schema = task_schema();
+    let partitions = tasks
+        .iter()
+        .enumerate()
+        .map(|(i, task)| {
+            let json = serde_json::to_string(task).map_err(|e| DataFusionError::External(Box::new(e)))?;
+            let batch = RecordBatch::try_new(
+                schema.clone(),
+                vec![Arc::new(UInt64Array::from(vec![i as u64])), Arc::new(StringArray::from(vec![json]))],
+            )?;
+            Ok(vec![batch])
+        })
+        .collect::<DfResult<Vec<_>>>()?;
+    Ok(datafusion::datasource::memory::MemorySourceConfig::try_new_exec(&partitions, schema, None)?)
 }
 
 /// The sources of one wave, as a table the client's session reads.
@@ -104,35 +131,36 @@ impl TableProvider for LoadTable {
                 "a load job's result is read whole (task, source and outcome)".into(),
             ));
         }
-        Ok(Arc::new(LoadExec::new(self.tasks.clone(), None)))
+        Ok(Arc::new(LoadExec::new(task_scan(&self.tasks)?, None)))
     }
 }
 
-/// Loads one source per partition.
+/// Loads the task in each row of its input (an in-memory scan of the
+/// tasks, a partition each) and answers with the task's outcome.
 #[derive(Debug)]
 pub struct LoadExec {
-    tasks: Vec<SourceTask>,
+    input: Arc<dyn ExecutionPlan>,
     /// What runs a task: set on an executor (by its [`PhysicalCodec`]).
     loader: Option<Arc<dyn TaskLoader>>,
     properties: Arc<PlanProperties>,
 }
 
 impl LoadExec {
-    fn new(tasks: Vec<SourceTask>, loader: Option<Arc<dyn TaskLoader>>) -> Self {
+    fn new(input: Arc<dyn ExecutionPlan>, loader: Option<Arc<dyn TaskLoader>>) -> Self {
+        let partitions = input.properties().output_partitioning().partition_count();
         let properties = PlanProperties::new(
             EquivalenceProperties::new(outcome_schema()),
-            Partitioning::UnknownPartitioning(tasks.len().max(1)),
+            Partitioning::UnknownPartitioning(partitions),
             EmissionType::Final,
             Boundedness::Bounded,
         );
-        LoadExec { tasks, loader, properties: Arc::new(properties) }
+        LoadExec { input, loader, properties: Arc::new(properties) }
     }
 }
 
 impl DisplayAs for LoadExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        let names: Vec<&str> = self.tasks.iter().map(|t| t.source.as_str()).collect();
-        write!(f, "SunwardLoadExec: sources=[{}]", names.join(", "))
+        write!(f, "SunwardLoadExec: tasks={}", self.properties.output_partitioning().partition_count())
     }
 }
 
@@ -146,7 +174,7 @@ impl ExecutionPlan for LoadExec {
     }
 
     fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        vec![]
+        vec![&self.input]
     }
 
     fn apply_expressions(
@@ -156,37 +184,55 @@ impl ExecutionPlan for LoadExec {
         Ok(TreeNodeRecursion::Continue)
     }
 
-    fn with_new_children(self: Arc<Self>, _children: Vec<Arc<dyn ExecutionPlan>>) -> DfResult<Arc<dyn ExecutionPlan>> {
-        Ok(self)
+    fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn ExecutionPlan>>) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let [input] = children.as_slice() else {
+            return Err(DataFusionError::Internal("a load plan has one input".into()));
+        };
+        Ok(Arc::new(LoadExec::new(input.clone(), self.loader.clone())))
     }
 
-    fn execute(&self, partition: usize, _context: Arc<TaskContext>) -> DfResult<SendableRecordBatchStream> {
-        let task = self.tasks.get(partition).cloned().ok_or_else(|| {
-            DataFusionError::Internal(format!("no source for partition {partition} of {}", self.tasks.len()))
-        })?;
+    fn execute(&self, partition: usize, context: Arc<TaskContext>) -> DfResult<SendableRecordBatchStream> {
         let loader = self.loader.clone().ok_or_else(|| {
             DataFusionError::Execution(
                 "this process cannot load sources: only a Sunward executor runs a load task".into(),
             )
         })?;
+        let input = self.input.execute(partition, context)?;
         let schema = outcome_schema();
         let batch_schema = schema.clone();
-        let source = task.source.clone();
-        let answer = async move {
-            let result: TaskResult = tokio::task::spawn_blocking(move || loader.load(&task))
-                .await
-                .map_err(|e| DataFusionError::External(Box::new(e)))?;
-            let json = serde_json::to_string(&result).map_err(|e| DataFusionError::External(Box::new(e)))?;
-            Ok(RecordBatch::try_new(
-                batch_schema,
-                vec![
-                    Arc::new(UInt64Array::from(vec![partition as u64])),
-                    Arc::new(StringArray::from(vec![source])),
-                    Arc::new(StringArray::from(vec![json])),
-                ],
-            )?)
-        };
-        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, futures::stream::once(answer))))
+        let answers = input.then(move |batch| {
+            let (loader, schema) = (loader.clone(), batch_schema.clone());
+            async move {
+                let batch = batch?;
+                let numbers = batch.column(0).as_primitive::<datafusion::arrow::datatypes::UInt64Type>().clone();
+                let tasks = batch.column(1).as_string::<i32>().clone();
+                let mut out_numbers = Vec::new();
+                let mut sources = Vec::new();
+                let mut outcomes = Vec::new();
+                for (number, json) in numbers.iter().zip(tasks.iter()) {
+                    let (Some(number), Some(json)) = (number, json) else { continue };
+                    let task: SourceTask =
+                        serde_json::from_str(json).map_err(|e| DataFusionError::External(Box::new(e)))?;
+                    let source = task.source.clone();
+                    let loader = loader.clone();
+                    let result: TaskResult = tokio::task::spawn_blocking(move || loader.load(&task))
+                        .await
+                        .map_err(|e| DataFusionError::External(Box::new(e)))?;
+                    out_numbers.push(number);
+                    sources.push(source);
+                    outcomes.push(serde_json::to_string(&result).map_err(|e| DataFusionError::External(Box::new(e)))?);
+                }
+                Ok(RecordBatch::try_new(
+                    schema,
+                    vec![
+                        Arc::new(UInt64Array::from(out_numbers)),
+                        Arc::new(StringArray::from(sources)),
+                        Arc::new(StringArray::from(outcomes)),
+                    ],
+                )?)
+            }
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, answers)))
     }
 }
 
@@ -294,10 +340,13 @@ impl PhysicalExtensionCodec for PhysicalCodec {
         ctx: &TaskContext,
         proto_converter: &dyn PhysicalProtoConverterExtension,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        match decoded(buf) {
-            Some(tasks) => Ok(Arc::new(LoadExec::new(tasks?, self.loader.clone()))),
-            None => self.ballista.try_decode(buf, inputs, ctx, proto_converter),
+        if buf == TAG {
+            let [input] = inputs else {
+                return Err(DataFusionError::Internal("a load plan has one input".into()));
+            };
+            return Ok(Arc::new(LoadExec::new(input.clone(), self.loader.clone())));
         }
+        self.ballista.try_decode(buf, inputs, ctx, proto_converter)
     }
 
     fn try_encode(
@@ -306,10 +355,11 @@ impl PhysicalExtensionCodec for PhysicalCodec {
         buf: &mut Vec<u8>,
         proto_converter: &dyn PhysicalProtoConverterExtension,
     ) -> DfResult<()> {
-        match node.downcast_ref::<LoadExec>() {
-            Some(load) => encoded(&load.tasks, buf),
-            None => self.ballista.try_encode(node, buf, proto_converter),
+        if node.downcast_ref::<LoadExec>().is_some() {
+            buf.extend_from_slice(TAG);
+            return Ok(());
         }
+        self.ballista.try_encode(node, buf, proto_converter)
     }
 
     fn try_decode_udf(&self, name: &str, buf: &[u8]) -> DfResult<Arc<ScalarUDF>> {
@@ -436,4 +486,62 @@ pub async fn duplicates_on_cluster(
         }
     }
     Ok(duplicates)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(source: &str) -> SourceTask {
+        SourceTask {
+            pipeline: "/p/pipeline.yaml".into(),
+            params: Default::default(),
+            as_of: "2026-01-01".into(),
+            out_dir: "/p/out".into(),
+            source: source.into(),
+            entry: String::new(),
+            files: vec![],
+            stage: "/p/stage".into(),
+            references: Default::default(),
+            memory_limit: None,
+            part: None,
+            restage: None,
+        }
+    }
+
+    /// The tasks a plan restricted by the scheduler to some partitions would run.
+    fn tasks_run(plan: &Arc<dyn ExecutionPlan>) -> Vec<String> {
+        let load = plan.downcast_ref::<LoadExec>().expect("a load plan");
+        let scan = load.input.clone();
+        let ctx = Arc::new(TaskContext::default());
+        let mut names = Vec::new();
+        for p in 0..scan.properties().output_partitioning().partition_count() {
+            let batches = futures::executor::block_on(datafusion::physical_plan::common::collect(
+                scan.execute(p, ctx.clone()).unwrap(),
+            ))
+            .unwrap();
+            for b in batches {
+                for json in b.column(1).as_string::<i32>().iter().flatten() {
+                    names.push(serde_json::from_str::<SourceTask>(json).unwrap().source);
+                }
+            }
+        }
+        names
+    }
+
+    #[test]
+    fn each_task_of_a_load_job_runs_its_own_source_only() {
+        // Ballista's scheduler gives each task the job's plan restricted to the
+        // task's partitions; the load must then run that task's source alone
+        // (a leaf it cannot restrict would be run whole by every task).
+        let tasks = vec![task("services"), task("screenings"), task("cases")];
+        let plan: Arc<dyn ExecutionPlan> = Arc::new(LoadExec::new(task_scan(&tasks).unwrap(), None));
+        assert_eq!(tasks_run(&plan), ["services", "screenings", "cases"]);
+        for (partition, source) in ["services", "screenings", "cases"].iter().enumerate() {
+            let restricted =
+                ballista_scheduler::state::task_builder::restrict_plan_to_partitions(plan.clone(), &[partition])
+                    .unwrap();
+            assert_eq!(tasks_run(&restricted), [*source], "the task of partition {partition}");
+        }
+    }
 }
