@@ -3,8 +3,8 @@
 # cluster (one scheduler and two executors, all on this machine), in one run:
 # median wall time, the client's peak memory, each executor's peak memory,
 # the client's share of all CPU time (the executors loading the sources, a
-# large file in parts of 128 MiB side by side, then each file whole with
-# --load-part-size 0, and with --load-on-client the client loading them),
+# large file in parts of 128 MiB side by side with --load-part-size 128M,
+# then each file whole, and with --load-on-client the client loading them),
 # where the client's time went (the manifest's timings), and whether the two
 # metrics tables are byte-identical. It measures; it asserts only that the
 # figures are the same.
@@ -13,6 +13,7 @@
 #   CSV_ROWS=515000 RUNS=1 bench/cluster.sh   # a quick look
 #   PROVINCE=1 RUNS=1 bench/cluster.sh        # a province: 100 M Parquet rows,
 #                                             # 2,000 schools in 60 districts, the cluster only
+#                                             # (LOAD_PART_SIZE=128M: large files in parts)
 #
 # Settings (environment): CSV_ROWS, RUNS, SUNWARD_BIN (default
 # target/release/sunward; `cargo build --profile profiling --workspace` builds
@@ -134,20 +135,21 @@ PYEOF
 
 common=(run "$pipeline" --set "data_dir=$data" --set baseline_year=2022 --set current_year=2024 --quiet --no-cache)
 if [ -n "$PROVINCE" ]; then
-  measure cluster "$BIN" "${common[@]}" --out "$run_dir/cluster" --stage "$run_dir" --engine "ballista://127.0.0.1:$scheduler"
+  measure cluster "$BIN" "${common[@]}" --out "$run_dir/cluster" --stage "$run_dir" --engine "ballista://127.0.0.1:$scheduler" \
+    --load-part-size "${LOAD_PART_SIZE:-0}"
   split=$(timings "$run_dir/cluster/manifest-metrics.json")
   parts=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(", ".join(f"{s['"'"'name'"'"']} {s['"'"'rows_read'"'"']:,} rows" for s in m["sources"] if s["rows_read"] > 1000000))' "$run_dir/cluster/manifest-metrics.json")
   stop_cluster; trap - EXIT
   echo "metrics.yaml on a province ($parts; Parquet), $RUNS run(s), $(nproc) cores"
   echo "| engine | median wall | peak RSS | CPU time | the client's share of the CPU time | where the client's time went |"
   echo "|---|---|---|---|---|---|"
-  echo "| cluster: 1 scheduler + 2 executors ($TASKS task(s) each, --memory-limit $MEMORY), the executors load, a file in parts of 128 MiB | $MEDIAN s | client $PEAK MiB; executors $(( $(tail -n 1 "$run_dir/executor1.rss") / 1024 )) and $(( $(tail -n 1 "$run_dir/executor2.rss") / 1024 )) MiB; scheduler $(( $(tail -n 1 "$run_dir/scheduler.rss") / 1024 )) MiB | $CPU | $SHARE % | $split |"
+  echo "| cluster: 1 scheduler + 2 executors ($TASKS task(s) each, --memory-limit $MEMORY), the executors load, \`--load-part-size ${LOAD_PART_SIZE:-0}\` | $MEDIAN s | client $PEAK MiB; executors $(( $(tail -n 1 "$run_dir/executor1.rss") / 1024 )) and $(( $(tail -n 1 "$run_dir/executor2.rss") / 1024 )) MiB; scheduler $(( $(tail -n 1 "$run_dir/scheduler.rss") / 1024 )) MiB | $CPU | $SHARE % | $split |"
   rm -rf "$run_dir"
   exit 0
 fi
 measure local "$BIN" "${common[@]}" --out "$run_dir/local" --stage "$run_dir"
 local_time=$MEDIAN local_peak=$PEAK local_split=$(timings "$run_dir/local/manifest-metrics.json")
-measure cluster "$BIN" "${common[@]}" --out "$run_dir/cluster" --stage "$run_dir" --engine "ballista://127.0.0.1:$scheduler"
+measure cluster "$BIN" "${common[@]}" --out "$run_dir/cluster" --stage "$run_dir" --engine "ballista://127.0.0.1:$scheduler" --load-part-size 128M
 cluster_time=$MEDIAN cluster_peak=$PEAK cluster_split=$(timings "$run_dir/cluster/manifest-metrics.json")
 cluster_share=$SHARE cluster_cpu=$CPU
 measure whole "$BIN" "${common[@]}" --out "$run_dir/whole" --stage "$run_dir" --engine "ballista://127.0.0.1:$scheduler" --load-part-size 0
@@ -168,8 +170,8 @@ echo "metrics.yaml, $CSV_ROWS CSV service rows, $RUNS runs each, $(nproc) cores"
 echo "| engine | median wall | peak RSS | CPU time | the client's share of the CPU time | where the client's time went |"
 echo "|---|---|---|---|---|---|"
 echo "| local | $local_time s | $local_peak MiB | — | 100 % | $local_split |"
-echo "| cluster: 1 scheduler + 2 executors ($TASKS task(s) each, --memory-limit $MEMORY), the executors load | $cluster_time s | client $cluster_peak MiB; executors $(rss executor1) and $(rss executor2) MiB (the peak of all runs); scheduler $(rss scheduler) MiB | $cluster_cpu | $cluster_share % | $cluster_split |"
-echo "| the same cluster, each file read whole by one executor (\`--load-part-size 0\`) | $whole_time s | client $whole_peak MiB | $whole_cpu | $whole_share % | $whole_split |"
+echo "| cluster: 1 scheduler + 2 executors ($TASKS task(s) each, --memory-limit $MEMORY), the executors load, large files in parts (\`--load-part-size 128M\`) | $cluster_time s | client $cluster_peak MiB; executors $(rss executor1) and $(rss executor2) MiB (the peak of all runs); scheduler $(rss scheduler) MiB | $cluster_cpu | $cluster_share % | $cluster_split |"
+echo "| the same cluster, each file read whole by one executor (the default) | $whole_time s | client $whole_peak MiB | $whole_cpu | $whole_share % | $whole_split |"
 echo "| the same cluster, \`--load-on-client\` | $client_time s | client $client_peak MiB | $client_cpu | $client_share % | $client_split |"
 echo "metrics.csv byte-identical: $same"
 [ "$same" = yes ]

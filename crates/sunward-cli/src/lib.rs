@@ -173,10 +173,11 @@ struct RunArgs {
     /// (the SQL steps still run on the cluster), for sources the executors cannot see.
     #[arg(long)]
     load_on_client: bool,
-    /// With a cluster engine: a source file larger than this is read by the
-    /// executors in parts of about this size, side by side (CSV in UTF-8 and
-    /// Parquet; other formats are read whole). `0`: every file whole.
-    #[arg(long, value_name = "SIZE", value_parser = parse_part_size, default_value = "128M")]
+    /// With a cluster engine: a source file larger than this (e.g. 128M) is
+    /// read by the executors in parts of about this size, side by side (CSV
+    /// in UTF-8 and Parquet; other formats are read whole). `0` (the
+    /// default): every file is read whole by one executor.
+    #[arg(long, value_name = "SIZE", value_parser = parse_part_size, default_value = "0")]
     load_part_size: usize,
     /// Stop the run (a workflow: all of it) after this long, e.g. 90s, 10m or
     /// 1h 30m, as Ctrl-C would: nothing unfinished is kept, exit code 124.
