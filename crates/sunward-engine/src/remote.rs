@@ -364,15 +364,18 @@ pub fn load_task(plan: &Plan, task: &SourceTask) -> Result<SourceOutcome> {
     if let Some(part) = &task.part {
         return load_part(plan, source, task, part, &label, &references, &stage);
     }
-    let (ingested, table) = ingest_source(source, plan, &label, &references, &stage, task.memory_limit, &|_| {})?;
-    let keys_file = stage.folder().join(format!("{}.keys.json", file_safe(&source.name)));
+    let safe = file_safe(&source.name);
+    let (scratch, attempt) = attempt_stage(&stage, &safe, &safe)?;
+    let (ingested, table) =
+        ingest_source(source, plan, &label, &references, &scratch, &attempt, task.memory_limit, &|_| {})?;
+    let keys_file = stage.folder().join(format!("{safe}.keys.json"));
     write_keys(&keys_file, &ingested.keys)?;
     let (table_file, in_place) = match table.place {
         Placed::InPlace(file) => (file, true),
-        place => match stage.shared(&source.name, StagedTable { place, ..table })?.place {
-            Placed::File(file) => (file, false),
-            _ => return Err(Diagnostic::runtime("a staged table is not a file")),
-        },
+        place => {
+            let file = stage.folder().join(format!("{safe}.parquet"));
+            (settle(&scratch, &attempt, StagedTable { place, ..table }, &file)?, false)
+        }
     };
     Ok(SourceOutcome {
         schema: schema_bytes(&ingested.schema)?,
@@ -414,16 +417,8 @@ fn load_part(
     let folder = stage.folder().join(format!("{safe}.parts"));
     std::fs::create_dir_all(&folder)
         .map_err(|e| Diagnostic::runtime(format!("cannot create {}", folder.display())).caused_by(e))?;
-    // Written under a name of this attempt's own, then moved into the table's
-    // folder: a task the cluster runs again (its executor was lost) never
-    // writes into a file another attempt is writing or has written.
-    let writing = stage.folder().join(format!("{safe}.writing"));
-    std::fs::create_dir_all(&writing)
-        .map_err(|e| Diagnostic::runtime(format!("cannot create {}", writing.display())).caused_by(e))?;
-    let scratch = Stage::shared_folder(&writing)?;
     let name = format!("part-{:05}", part.index);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    let attempt = format!("{name}-{}-{nanos}", std::process::id());
+    let (scratch, attempt) = attempt_stage(stage, &safe, &name)?;
     let skip: Option<HashSet<u64>> = task.restage.as_ref().map(|places| places.iter().copied().collect());
     let reopen: &dyn Fn() -> Result<Box<dyn RowReader>> = &open;
     let load = SourceToLoad {
@@ -443,14 +438,7 @@ fn load_part(
         Some(file) => (file.clone(), true),
         None => {
             let table = writer.unwrap_or_else(|| scratch.table(&attempt, ingested.schema.clone())).finish()?;
-            let Placed::File(written) = scratch.shared(&attempt, table)?.place else {
-                return Err(Diagnostic::runtime("a staged part is not a file"));
-            };
-            let file = folder.join(format!("{name}.parquet"));
-            std::fs::rename(&written, &file).map_err(|e| {
-                Diagnostic::runtime(format!("cannot move a staged part to {}", file.display())).caused_by(e)
-            })?;
-            (file, false)
+            (settle(&scratch, &attempt, table, &folder.join(format!("{name}.parquet")))?, false)
         }
     };
     let keys_file = stage.folder().join(format!("{safe}.{name}.keys.json"));
@@ -483,6 +471,29 @@ fn load_part(
         claims,
         skipped: ingested.skipped,
     })
+}
+
+/// The folder a task's table is written in before it is moved into place,
+/// and this attempt's own name for it (`name`, the process and the time): a
+/// task the cluster runs again (its executor was lost) never writes into a
+/// file another attempt is writing or has written.
+fn attempt_stage(stage: &Stage, safe: &str, name: &str) -> Result<(Stage, String)> {
+    let writing = stage.folder().join(format!("{safe}.writing"));
+    std::fs::create_dir_all(&writing)
+        .map_err(|e| Diagnostic::runtime(format!("cannot create {}", writing.display())).caused_by(e))?;
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    Ok((Stage::shared_folder(&writing)?, format!("{name}-{}-{nanos}", std::process::id())))
+}
+
+/// Write `table` (staged under `attempt` in `scratch`) to disk whole and
+/// move it to `to`, replacing what an earlier attempt left there.
+fn settle(scratch: &Stage, attempt: &str, table: StagedTable, to: &Path) -> Result<PathBuf> {
+    let Placed::File(written) = scratch.shared(attempt, table)?.place else {
+        return Err(Diagnostic::runtime("a staged table is not a file"));
+    };
+    std::fs::rename(&written, to)
+        .map_err(|e| Diagnostic::runtime(format!("cannot move a staged table to {}", to.display())).caused_by(e))?;
+    Ok(to.to_path_buf())
 }
 
 /// Write a part's claims as Parquet ([`claims_schema`]).

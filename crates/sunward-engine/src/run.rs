@@ -283,7 +283,7 @@ pub(crate) fn load_source(
         .filter_map(|(table, name)| done.get(name).map(|l| (table.clone(), &l.ingested.keys)))
         .collect();
     let (ingested, table) =
-        ingest_source(source, plan, &label, &references, stage, options.session.memory_limit, &|n| {
+        ingest_source(source, plan, &label, &references, stage, &source.name, options.session.memory_limit, &|n| {
             progress.rows(&source.name, n)
         })?;
     // Kept in the cache on a thread of its own, while the steps run.
@@ -510,6 +510,7 @@ pub(crate) fn ingest_source(
     label: &str,
     references: &HashMap<String, &KeySet>,
     stage: &Stage,
+    table_name: &str,
     memory_limit: Option<usize>,
     progress: &dyn Fn(u64),
 ) -> Result<(Ingested, StagedTable)> {
@@ -526,7 +527,7 @@ pub(crate) fn ingest_source(
         skip: None,
     };
     let ingested = ingest_into(&load, reader.as_mut(), &plan.run, references, progress, &mut |batch| {
-        writer.get_or_insert_with(|| stage.table(&source.name, batch.schema())).push(batch)
+        writer.get_or_insert_with(|| stage.table(table_name, batch.schema())).push(batch)
     })?;
     let table = match &ingested.in_place {
         Some(file) => StagedTable {
@@ -534,7 +535,7 @@ pub(crate) fn ingest_source(
             rows: ingested.rows_loaded,
             place: Placed::InPlace(file.clone()),
         },
-        None => writer.unwrap_or_else(|| stage.table(&source.name, ingested.schema.clone())).finish()?,
+        None => writer.unwrap_or_else(|| stage.table(table_name, ingested.schema.clone())).finish()?,
     };
     Ok((ingested, table))
 }
