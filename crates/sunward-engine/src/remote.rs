@@ -367,7 +367,7 @@ pub fn load_task(plan: &Plan, task: &SourceTask) -> Result<SourceOutcome> {
     let safe = file_safe(&source.name);
     let (scratch, attempt) = attempt_stage(&stage, &safe, &safe)?;
     let (ingested, table) =
-        ingest_source(source, plan, &label, &references, &scratch, &attempt, task.memory_limit, &|_| {})?;
+        ingest_source(source, plan, &label, &references, (&scratch, &attempt), task.memory_limit, &|_| {})?;
     let keys_file = stage.folder().join(format!("{safe}.keys.json"));
     write_keys(&keys_file, &ingested.keys)?;
     let (table_file, in_place) = match table.place {

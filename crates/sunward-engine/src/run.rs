@@ -283,7 +283,7 @@ pub(crate) fn load_source(
         .filter_map(|(table, name)| done.get(name).map(|l| (table.clone(), &l.ingested.keys)))
         .collect();
     let (ingested, table) =
-        ingest_source(source, plan, &label, &references, stage, &source.name, options.session.memory_limit, &|n| {
+        ingest_source(source, plan, &label, &references, (stage, &source.name), options.session.memory_limit, &|n| {
             progress.rows(&source.name, n)
         })?;
     // Kept in the cache on a thread of its own, while the steps run.
@@ -503,14 +503,14 @@ async fn load_remotely(
     results
 }
 
-/// Read, type and check one source into `stage`: its rows and rejects, and its table.
+/// Read, type and check one source into the table named `table_name` in
+/// `stage`: its rows and rejects, and its table.
 pub(crate) fn ingest_source(
     source: &PlannedSource,
     plan: &Plan,
     label: &str,
     references: &HashMap<String, &KeySet>,
-    stage: &Stage,
-    table_name: &str,
+    (stage, table_name): (&Stage, &str),
     memory_limit: Option<usize>,
     progress: &dyn Fn(u64),
 ) -> Result<(Ingested, StagedTable)> {
