@@ -736,4 +736,94 @@ mod tests {
         ]));
         assert_eq!(schema_from(&schema_bytes(&schema).unwrap()).unwrap(), schema);
     }
+
+    /// A part's outcome: `read` rows of which the rejects at `bad` lines, read in place or staged.
+    fn part(index: usize, read: u64, bad: &[u64], in_place: bool) -> SourceOutcome {
+        use datafusion::arrow::datatypes::{DataType, Field};
+        let schema = Arc::new(Schema::new(vec![Field::new("record_id", DataType::Utf8, false)]));
+        SourceOutcome {
+            schema: schema_bytes(&schema).unwrap(),
+            rows_read: read,
+            rows_loaded: read - bad.len() as u64,
+            rows_rejected: bad.len() as u64,
+            rejects: bad
+                .iter()
+                .map(|n| WireReject {
+                    place: RowPlace::Line(*n),
+                    column: "minutes".into(),
+                    rule: "negative number".into(),
+                    value: "-3".into(),
+                })
+                .collect(),
+            warnings: Vec::new(),
+            table: if in_place {
+                PathBuf::from("/data/services.parquet")
+            } else {
+                PathBuf::from(format!("/stage/services.parts/part-{index:05}.parquet"))
+            },
+            in_place,
+            keys: PathBuf::from(format!("/stage/services.part-{index:05}.keys.json")),
+            claims: Some(ClaimsFile {
+                file: PathBuf::from(format!("/stage/services.claims/part-{index:05}.parquet")),
+                names: "record_id".into(),
+                like: Some(RowPlace::Line(2)),
+            }),
+            skipped: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn parts_merge_into_the_whole_files_account() {
+        // Every part read in place, no duplicate: the file is the table, nothing is read again.
+        let merged = merge_parts(vec![part(0, 10, &[], true), part(1, 10, &[], true)], Vec::new()).unwrap();
+        assert_eq!(merged.in_place, Some(PathBuf::from("/data/services.parquet")));
+        assert!(merged.restage.is_empty());
+        // One part read in place beside a staged one: it is read again to be staged.
+        let merged = merge_parts(vec![part(0, 10, &[], true), part(1, 10, &[15], false)], Vec::new()).unwrap();
+        assert_eq!(merged.in_place, None);
+        assert_eq!(merged.restage, vec![(0, vec![])]);
+        // Duplicates across parts: their parts are read again without them, and
+        // each becomes a reject in file order, worded as a whole-file load words it.
+        let duplicates = vec![
+            Duplicate { part: 1, place: 17, first: 3 },
+            Duplicate { part: 1, place: 12, first: 2 },
+            Duplicate { part: 2, place: 25, first: 3 },
+        ];
+        let parts = vec![part(0, 10, &[5], false), part(1, 10, &[15], false), part(2, 10, &[21, 29], false)];
+        let merged = merge_parts(parts, duplicates).unwrap();
+        assert_eq!(merged.restage, vec![(1, vec![12, 17]), (2, vec![25])]);
+        let mut again = part(1, 10, &[15], false);
+        again.skipped = vec![(12, "R0002".into()), (17, "R0003".into())];
+        let mut again_2 = part(2, 10, &[21, 29], false);
+        again_2.skipped = vec![(25, "R0003".into())];
+        let account = merged.finish(&[again, again_2]).unwrap();
+        let shown: Vec<(u64, &str, &str)> = account
+            .rejects
+            .iter()
+            .map(|r| match r.place {
+                RowPlace::Line(n) => (n, r.rule.as_str(), r.value.as_str()),
+                _ => panic!("{:?}", r.place),
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (5, "negative number", "-3"),
+                (12, "duplicate record_id (first at line 2)", "R0002"),
+                (15, "negative number", "-3"),
+                (17, "duplicate record_id (first at line 3)", "R0003"),
+                (21, "negative number", "-3"),
+                (25, "duplicate record_id (first at line 3)", "R0003"),
+                (29, "negative number", "-3"),
+            ]
+        );
+        assert_eq!((account.rows_read, account.rows_loaded, account.rows_rejected), (30, 23, 7));
+        // A part read again that did not leave out its duplicate is an error, not a silent gap.
+        let merged = merge_parts(
+            vec![part(0, 10, &[], false), part(1, 10, &[], false)],
+            vec![Duplicate { part: 1, place: 12, first: 2 }],
+        )
+        .unwrap();
+        assert!(merged.finish(&[part(1, 10, &[], false)]).is_err());
+    }
 }
