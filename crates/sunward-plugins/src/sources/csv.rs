@@ -44,6 +44,16 @@
 //! would drop from the whole text is dropped before the scan. The decoder is
 //! read through a 64 KiB buffer whatever the block size: asked for fewer than
 //! four bytes at a time, GB18030 decoding loses text.
+//!
+//! # Reading one part of a file
+//!
+//! [`open_csv_part`] reads the records that start in a byte range of a UTF-8
+//! file, for a cluster whose executors read one large file side by side: the
+//! range is moved to line starts (never inside the header), each part counts
+//! the line breaks before it so its lines are the file's, and the header is
+//! read from the file's start. A cut that lands on a line break inside a
+//! quoted field leaves the part before it ending inside that field, which is
+//! the "never closed" error: the caller then reads the file whole.
 
 use super::{Encoding, NOT_UTF8_HINT, decoded, open_file, sniff, text_reader};
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringBuilder};

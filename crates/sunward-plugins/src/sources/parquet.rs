@@ -3,7 +3,9 @@
 //! Values keep their stored types (numbers, dates, timestamps, booleans);
 //! anything else is shown as text. Rows are numbered from 1 for messages.
 //! Row groups are decoded on up to four threads at once and handed out in
-//! file order.
+//! file order. A part of the file ([`Source::open_part`]) is the row groups
+//! whose data begins in its byte range, its records numbered as in the
+//! whole file.
 
 use super::{open_file, quietly, sniff};
 use datafusion::arrow::record_batch::RecordBatch;
