@@ -430,9 +430,11 @@ pub async fn load_on_cluster(
 }
 
 /// The duplicates among the unique-key claims in the files `claims` (the
-/// parts of one source file), found by the cluster: the claims are scanned,
-/// grouped by key and joined back on the executors
-/// ([`sunward_engine::remote::duplicates_query`]); only the duplicates come
+/// parts of one source file), found by the cluster: the claims are scanned
+/// and grouped by key on the executors
+/// ([`sunward_engine::remote::repeated_keys_query`]), and joined back only
+/// for keys claimed three times or more
+/// ([`sunward_engine::remote::repeats_query`]); only the duplicates come
 /// back. `watch` is given the job's plan before it runs.
 pub async fn duplicates_on_cluster(
     ctx: &SessionContext,
@@ -461,28 +463,47 @@ pub async fn duplicates_on_cluster(
     let table = ListingTable::try_new(config).map_err(failed)?;
     const TABLE: &str = "sunward_key_claims";
     ctx.register_table(TABLE, Arc::new(table)).map_err(failed)?;
-    let df = ctx.sql(&sunward_engine::remote::duplicates_query(TABLE)).await.map_err(failed)?;
-    let task_ctx = Arc::new(df.task_ctx());
-    let plan = df.create_physical_plan().await.map_err(failed)?;
-    watch(&plan);
-    let batches = datafusion::physical_plan::collect(plan, task_ctx).await.map_err(failed)?;
+    let run = |sql: String| {
+        let watch = &watch;
+        async move {
+            let df = ctx.sql(&sql).await.map_err(failed)?;
+            let task_ctx = Arc::new(df.task_ctx());
+            let plan = df.create_physical_plan().await.map_err(failed)?;
+            watch(&plan);
+            datafusion::physical_plan::collect(plan, task_ctx).await.map_err(failed)
+        }
+    };
+    let u64s = |batch: &RecordBatch, i: usize| {
+        datafusion::arrow::compute::cast(batch.column(i), &DataType::UInt64)
+            .map(|a| a.as_primitive::<datafusion::arrow::datatypes::UInt64Type>().clone())
+            .map_err(|e| failed(DataFusionError::from(e)))
+    };
     let mut duplicates = Vec::new();
-    for batch in &batches {
-        let column = |i: usize, to: &DataType| {
-            datafusion::arrow::compute::cast(batch.column(i), to).map_err(|e| failed(DataFusionError::from(e)))
-        };
-        let (parts, places, firsts) =
-            (column(0, &DataType::UInt64)?, column(1, &DataType::UInt64)?, column(2, &DataType::UInt64)?);
-        let u64s = |a: &Arc<dyn datafusion::arrow::array::Array>| {
-            a.as_primitive::<datafusion::arrow::datatypes::UInt64Type>().clone()
-        };
-        let (parts, places, firsts) = (u64s(&parts), u64s(&places), u64s(&firsts));
+    let mut many = false;
+    for batch in &run(sunward_engine::remote::repeated_keys_query(TABLE)).await? {
+        let (parts, places, firsts, claims) = (u64s(batch, 0)?, u64s(batch, 1)?, u64s(batch, 2)?, u64s(batch, 3)?);
         for i in 0..batch.num_rows() {
+            if claims.value(i) > 2 {
+                many = true;
+                continue;
+            }
             duplicates.push(Duplicate {
                 part: parts.value(i) as usize,
                 place: places.value(i),
                 first: firsts.value(i),
             });
+        }
+    }
+    if many {
+        for batch in &run(sunward_engine::remote::repeats_query(TABLE)).await? {
+            let (parts, places, firsts) = (u64s(batch, 0)?, u64s(batch, 1)?, u64s(batch, 2)?);
+            for i in 0..batch.num_rows() {
+                duplicates.push(Duplicate {
+                    part: parts.value(i) as usize,
+                    place: places.value(i),
+                    first: firsts.value(i),
+                });
+            }
         }
     }
     Ok(duplicates)

@@ -208,15 +208,28 @@ pub fn claims_schema() -> SchemaRef {
     ]))
 }
 
-/// The query finding the duplicates among the claims registered as `table`:
-/// each row whose key an earlier row claimed, with that row's place, in no
-/// particular order. Every engine runs this same query.
-pub fn duplicates_query(table: &str) -> String {
+/// The query finding the keys claimed more than once among the claims
+/// registered as `table`, one row per key: the part and place of its last
+/// claim, the place of its first, and how many rows claim it. A key claimed
+/// twice (the usual duplicate) is settled by this row alone; only keys
+/// claimed three times or more need [`repeats_query`]. One aggregation, so
+/// the claims are read and exchanged once.
+pub fn repeated_keys_query(table: &str) -> String {
+    format!(
+        "SELECT max(part) AS part, max(place) AS place, min(place) AS first, count(*) AS claims \
+         FROM {table} GROUP BY hash_high, hash_low HAVING count(*) > 1"
+    )
+}
+
+/// The query listing every claim after the first of each key claimed three
+/// times or more among the claims registered as `table`, with that first
+/// place.
+pub fn repeats_query(table: &str) -> String {
     format!(
         "SELECT c.part, c.place, f.first \
          FROM {table} c \
          JOIN (SELECT hash_high, hash_low, min(place) AS first FROM {table} \
-               GROUP BY hash_high, hash_low HAVING count(*) > 1) f \
+               GROUP BY hash_high, hash_low HAVING count(*) > 2) f \
          ON c.hash_high = f.hash_high AND c.hash_low = f.hash_low \
          WHERE c.place > f.first"
     )
@@ -239,7 +252,8 @@ pub trait RemoteLoading: Send + Sync {
     }
 
     /// The duplicates among the unique-key claims in `claims` (the parts'
-    /// claims files of one table), by [`duplicates_query`].
+    /// claims files of one table), by [`repeated_keys_query`] and, when a key
+    /// is claimed three times or more, [`repeats_query`].
     fn duplicates<'a>(
         &'a self,
         claims: Vec<PathBuf>,
