@@ -235,6 +235,44 @@ pub fn repeats_query(table: &str) -> String {
     )
 }
 
+impl SourceOutcome {
+    /// The outcome of a load: its account, where its table and keys are, and
+    /// (for a part) its claims.
+    fn of(
+        ingested: Ingested,
+        table: PathBuf,
+        in_place: bool,
+        keys: PathBuf,
+        claims: Option<ClaimsFile>,
+    ) -> Result<Self> {
+        Ok(SourceOutcome {
+            schema: schema_bytes(&ingested.schema)?,
+            rows_read: ingested.rows_read,
+            rows_loaded: ingested.rows_loaded,
+            rows_rejected: ingested.rows_rejected,
+            rejects: ingested.rejects.into_iter().map(WireReject::from).collect(),
+            warnings: ingested.warnings.iter().map(WireDiagnostic::from).collect(),
+            table,
+            in_place,
+            keys,
+            claims,
+            skipped: ingested.skipped,
+        })
+    }
+}
+
+impl From<Reject> for WireReject {
+    fn from(r: Reject) -> Self {
+        WireReject { place: r.place, column: r.column, rule: r.rule, value: r.value }
+    }
+}
+
+impl From<WireReject> for Reject {
+    fn from(r: WireReject) -> Self {
+        Reject { place: r.place, column: r.column, rule: r.rule, value: r.value }
+    }
+}
+
 /// A worker's answer for one task: the outcome, or why the source could not be loaded.
 pub type TaskResult = std::result::Result<SourceOutcome, WireDiagnostic>;
 
@@ -391,23 +429,7 @@ pub fn load_task(plan: &Plan, task: &SourceTask) -> Result<SourceOutcome> {
             (settle(&scratch, &attempt, StagedTable { place, ..table }, &file)?, false)
         }
     };
-    Ok(SourceOutcome {
-        schema: schema_bytes(&ingested.schema)?,
-        rows_read: ingested.rows_read,
-        rows_loaded: ingested.rows_loaded,
-        rows_rejected: ingested.rows_rejected,
-        rejects: ingested
-            .rejects
-            .into_iter()
-            .map(|r| WireReject { place: r.place, column: r.column, rule: r.rule, value: r.value })
-            .collect(),
-        warnings: ingested.warnings.iter().map(WireDiagnostic::from).collect(),
-        table: table_file,
-        in_place,
-        keys: keys_file,
-        claims: None,
-        skipped: Vec::new(),
-    })
+    SourceOutcome::of(ingested, table_file, in_place, keys_file, None)
 }
 
 /// Load one part of a source's file: its good rows staged as one file of
@@ -468,23 +490,7 @@ fn load_part(
         }
         _ => None,
     };
-    Ok(SourceOutcome {
-        schema: schema_bytes(&ingested.schema)?,
-        rows_read: ingested.rows_read,
-        rows_loaded: ingested.rows_loaded,
-        rows_rejected: ingested.rows_rejected,
-        rejects: ingested
-            .rejects
-            .into_iter()
-            .map(|r| WireReject { place: r.place, column: r.column, rule: r.rule, value: r.value })
-            .collect(),
-        warnings: ingested.warnings.iter().map(WireDiagnostic::from).collect(),
-        table: table_file,
-        in_place,
-        keys: keys_file,
-        claims,
-        skipped: ingested.skipped,
-    })
+    SourceOutcome::of(ingested, table_file, in_place, keys_file, claims)
 }
 
 /// The folder a task's table is written in before it is moved into place,
@@ -583,12 +589,7 @@ pub(crate) fn merge_parts(outcomes: Vec<SourceOutcome>, mut duplicates: Vec<Dupl
         read += o.rows_read;
         loaded += o.rows_loaded;
         rejected += o.rows_rejected;
-        rejects.extend(o.rejects.into_iter().map(|r| Reject {
-            place: r.place,
-            column: r.column,
-            rule: r.rule,
-            value: r.value,
-        }));
+        rejects.extend(o.rejects.into_iter().map(Reject::from));
         source_file.get_or_insert(o.table);
         keys.push(o.keys);
     }
@@ -669,11 +670,7 @@ pub(crate) fn received(outcome: SourceOutcome) -> Result<(Ingested, StagedTable,
         rows_read: outcome.rows_read,
         rows_loaded: outcome.rows_loaded,
         rows_rejected: outcome.rows_rejected,
-        rejects: outcome
-            .rejects
-            .into_iter()
-            .map(|r| Reject { place: r.place, column: r.column, rule: r.rule, value: r.value })
-            .collect(),
+        rejects: outcome.rejects.into_iter().map(Reject::from).collect(),
         keys: KeySet::new(),
         warnings: outcome.warnings.into_iter().map(Diagnostic::from).collect(),
         in_place: outcome.in_place.then(|| outcome.table.clone()),
