@@ -195,15 +195,7 @@ fn metrics_from_a_cluster_equal_the_local_run() {
     succeeded(&metrics_run(&data, &local, &[]).output().unwrap(), "the local run");
     let engine = cluster.engine();
     // The summary says where the steps ran.
-    let run = metrics_run(&data, &remote, &["--engine", &engine])
-        .arg("--stage")
-        .arg(&stage)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let output = finish(run, Duration::from_secs(300));
-    succeeded(&output, "the cluster run");
-    let summary = String::from_utf8_lossy(&output.stdout);
+    let summary = cluster_metrics_run(&data, &remote, &stage, &["--engine", &engine], "the cluster run");
     assert!(
         summary.contains(&format!("the sources were loaded and the steps ran on the cluster at {engine}")),
         "{summary}"
@@ -240,6 +232,29 @@ fn append(file: &Path, lines: &[&str]) {
         text.push('\n');
     }
     std::fs::write(file, text).unwrap();
+}
+
+/// Run the metrics into `out` with `args` and the staging folder `stage`: its summary.
+fn cluster_metrics_run(data: &Path, out: &Path, stage: &Path, args: &[&str], what: &str) -> String {
+    let run = metrics_run(data, out, args).arg("--stage").arg(stage).stdout(Stdio::piped()).spawn().unwrap();
+    let output = finish(run, Duration::from_secs(300));
+    succeeded(&output, what);
+    String::from_utf8_lossy(&output.stdout).to_string()
+}
+
+/// The same rejects files in `other` as in `local`, byte for byte: file, place, column, rule and text, in file order.
+fn assert_same_rejects(local: &Path, other: &Path, what: &str) {
+    let (a, b) = (contents(&local.join("rejects")), contents(&other.join("rejects")));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>(), "the same rejects files ({what})");
+    for (file, bytes) in &a {
+        assert!(
+            bytes == &b[file],
+            "rejects/{} differs ({what}):\n{}\n--- {what}:\n{}",
+            file.display(),
+            String::from_utf8_lossy(bytes),
+            String::from_utf8_lossy(&b[file])
+        );
+    }
 }
 
 #[test]
@@ -283,19 +298,11 @@ fn sources_loaded_by_the_executors_give_the_local_rejects_and_figures() {
     let (local, remote, stage) = (dir.path().join("local"), dir.path().join("cluster"), dir.path().join("stage"));
     succeeded(&metrics_run(&data, &local, &[]).output().unwrap(), "the local run");
     let engine = cluster.engine();
-    let run = metrics_run(&data, &remote, &["--engine", &engine])
-        .arg("--stage")
-        .arg(&stage)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let output = finish(run, Duration::from_secs(300));
-    succeeded(&output, "the cluster run");
-    let summary = String::from_utf8_lossy(&output.stdout);
+    let summary = cluster_metrics_run(&data, &remote, &stage, &["--engine", &engine], "the cluster run");
     assert!(summary.contains("the sources were loaded and the steps ran on the cluster"), "{summary}");
 
     // The same rejects, byte for byte: file, place, column, rule and text, in file order.
-    let (a, b) = (contents(&local.join("rejects")), contents(&remote.join("rejects")));
+    let a = contents(&local.join("rejects"));
     let names: Vec<&PathBuf> = a.keys().collect();
     for table in ["services.csv", "cases.csv", "screenings.csv"] {
         assert!(a.contains_key(Path::new(table)), "the local run rejected rows of {table}: {names:?}");
@@ -304,16 +311,7 @@ fn sources_loaded_by_the_executors_give_the_local_rejects_and_figures() {
     for rule in ["duplicate record_id", "TC99", "2023-02-30", "dancing", "-3"] {
         assert!(services_rejects.contains(rule), "{rule} is in the rejects: {services_rejects}");
     }
-    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>(), "the same rejects files");
-    for (file, bytes) in &a {
-        assert!(
-            bytes == &b[file],
-            "rejects/{} differs:\n{}\n--- cluster:\n{}",
-            file.display(),
-            String::from_utf8_lossy(bytes),
-            String::from_utf8_lossy(&b[file])
-        );
-    }
+    assert_same_rejects(&local, &remote, "the cluster run");
     // The same counts and the same figures.
     let manifest = |out: &Path| -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(out.join("manifest-metrics.json")).unwrap()).unwrap()
@@ -340,27 +338,15 @@ fn sources_loaded_by_the_executors_give_the_local_rejects_and_figures() {
     // The large files read in parts of 1 MiB (services in 3, screenings in 13), the
     // duplicates found across them by the cluster: the same rejects, counts and figures.
     let parts = dir.path().join("cluster-parts");
-    let run = metrics_run(&data, &parts, &["--engine", &engine, "--load-part-size", "1M"])
-        .arg("--stage")
-        .arg(&stage)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let output = finish(run, Duration::from_secs(300));
-    succeeded(&output, "the cluster run in parts");
-    let summary = String::from_utf8_lossy(&output.stdout);
+    let summary = cluster_metrics_run(
+        &data,
+        &parts,
+        &stage,
+        &["--engine", &engine, "--load-part-size", "1M"],
+        "the cluster run in parts",
+    );
     assert!(summary.contains("large files read in parts side by side: services (3), screenings (13)"), "{summary}");
-    let (a, c) = (contents(&local.join("rejects")), contents(&parts.join("rejects")));
-    assert_eq!(a.keys().collect::<Vec<_>>(), c.keys().collect::<Vec<_>>(), "the same rejects files");
-    for (file, bytes) in &a {
-        assert!(
-            bytes == &c[file],
-            "rejects/{} differs when read in parts:\n{}\n--- in parts:\n{}",
-            file.display(),
-            String::from_utf8_lossy(bytes),
-            String::from_utf8_lossy(&c[file])
-        );
-    }
+    assert_same_rejects(&local, &parts, "the cluster run in parts");
     assert_eq!(local_counts, counts(&manifest(&parts)));
     let (a, c) = (std::fs::read(local.join("metrics.csv")).unwrap(), std::fs::read(parts.join("metrics.csv")).unwrap());
     assert!(a == c, "the metrics differ when the sources are read in parts");

@@ -203,22 +203,15 @@ impl Sweep<'_> {
                 && skip.contains(&place_number(&place_of(i)))
             {
                 // A duplicate found across parts: its key as written, for its reject.
-                let shown = match (&judged, &self.rules.unique) {
-                    (Some(j), Some(cols)) => key_text(columns, cols, &j.row).1,
-                    (None, Some(cols)) => {
-                        let text: Vec<String> = cols
-                            .iter()
-                            .filter_map(|c| columns.get(*c))
-                            .map(|c| {
-                                c.source
-                                    .and_then(|s| raw.columns.get(s))
-                                    .map(|a| cell_of_array(a.as_ref(), i).original_text())
-                                    .unwrap_or_default()
-                            })
-                            .collect();
-                        text.join("+")
+                let shown = match &self.rules.unique {
+                    Some(cols) => {
+                        let row = match &judged {
+                            Some(j) => j.row.clone(),
+                            None => slot_row(raw, i),
+                        };
+                        key_text(columns, cols, &row).1
                     }
-                    _ => String::new(),
+                    None => String::new(),
                 };
                 self.skipped.push((place_number(&place_of(i)), shown));
                 self.loaded += 1;
