@@ -93,7 +93,7 @@ a row that breaks one is set aside in `rejects/<source>.csv` with its place,
 column, rule and original text.";
 
 const CONVENTIONS: &[&str] = &[
-    "Names are `snake_case`. A date is written `2025-03-05`, `2025/3/5`, `2025年3月5日` or as an Excel serial number; an integer may be written `44.0`; in CSV an empty field is null, for text too.",
+    "Names are `snake_case`. A date is written `2025-03-05`, `2025/3/5`, `2025年3月5日` or as an Excel serial number; a time of day `18:30`, `18:30:00` or `18点30分`; an integer may be written `44.0`; in CSV an empty field is null, for text too.",
     "An academic year is named by the calendar year it starts in: `2024` runs from 2024-09-01 to 2025-08-31. Its terms are `AY2024-1` (to 2025-01-31) and `AY2024-2` (from 2025-02-01).",
     "`student_ref` is a pseudonym, never a name, ID-card or roll number (see `pseudonymise` in docs/GUIDE.md); no report shows it.",
     "Headers are matched after trimming spaces; columns the contract does not know are left out (with a warning, or silently with `ignore_columns:`).",

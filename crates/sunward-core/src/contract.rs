@@ -35,6 +35,9 @@ pub enum ColumnType {
     Date,
     /// `true`/`false` (also `1`/`0`, `yes`/`no`, `是`/`否`).
     Bool,
+    /// A time of day (`Time32(Second)`), written `18:30`, `18:30:00`, `18：30`,
+    /// `18点30分` or as an Excel time (a fraction of a day).
+    Time,
 }
 
 impl fmt::Display for ColumnType {
@@ -45,6 +48,7 @@ impl fmt::Display for ColumnType {
             ColumnType::Float => "number",
             ColumnType::Date => "date",
             ColumnType::Bool => "boolean",
+            ColumnType::Time => "time of day",
         })
     }
 }
@@ -352,6 +356,12 @@ const BUILTIN: &[(&str, &str)] = &[
     ("contract/attendance.yaml", include_str!("../../../contract/attendance.yaml")),
     ("contract/centres.yaml", include_str!("../../../contract/centres.yaml")),
     ("contract/followups.yaml", include_str!("../../../contract/followups.yaml")),
+    ("contract/appointments.yaml", include_str!("../../../contract/appointments.yaml")),
+    ("contract/feedback.yaml", include_str!("../../../contract/feedback.yaml")),
+    ("contract/workers.yaml", include_str!("../../../contract/workers.yaml")),
+    ("contract/rosters.yaml", include_str!("../../../contract/rosters.yaml")),
+    ("contract/holidays.yaml", include_str!("../../../contract/holidays.yaml")),
+    ("contract/terms.yaml", include_str!("../../../contract/terms.yaml")),
 ];
 
 /// Every table of the built-in contract, in order.

@@ -56,6 +56,7 @@ pub fn sql_type(ty: ColumnType) -> &'static str {
         ColumnType::Float => "DOUBLE",
         ColumnType::Date => "DATE",
         ColumnType::Bool => "BOOLEAN",
+        ColumnType::Time => "TIME",
     }
 }
 
@@ -67,6 +68,7 @@ pub fn type_name(ty: ColumnType) -> &'static str {
         ColumnType::Float => "float",
         ColumnType::Date => "date",
         ColumnType::Bool => "bool",
+        ColumnType::Time => "time",
     }
 }
 

@@ -17,8 +17,9 @@ use crate::world::Student;
 use chrono::{Datelike, NaiveDate};
 use datafusion::arrow::array::{
     ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, RecordBatch, StringBuilder,
+    Time32SecondBuilder,
 };
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::WriterProperties;
@@ -48,6 +49,8 @@ pub enum Cell<'a> {
     Date(NaiveDate),
     /// A yes/no value, written `true` or `false`.
     Bool(bool),
+    /// A time of day in seconds after midnight, written `18:30` (or `18:30:15`).
+    Time(i32),
     /// A student, written as their `student_ref` (or, in exports, their roll number).
     Student(Student),
 }
@@ -265,6 +268,12 @@ fn render(cell: &Cell<'_>, style: Style, slash_dates: bool, keys: &Keys, out: &m
             let _ = write!(out, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
         }
         (Cell::Bool(b), _) => out.push_str(if *b { "true" } else { "false" }),
+        (Cell::Time(t), _) if t % 60 == 0 => {
+            let _ = write!(out, "{:02}:{:02}", t / 3600, t / 60 % 60);
+        }
+        (Cell::Time(t), _) => {
+            let _ = write!(out, "{:02}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60);
+        }
         (Cell::Student(s), Style::Roll) => out.push_str(&keys.roll(*s)),
         (Cell::Student(s), Style::Name) => out.push_str(&crate::export::fake_name(keys.seed, *s)),
         (Cell::Student(s), _) => out.extend(s.reference(keys.seed).iter().map(|b| char::from(*b))),
@@ -299,6 +308,7 @@ enum Builder {
     Float(Float64Builder),
     Date(Date32Builder),
     Bool(BooleanBuilder),
+    Time(Time32SecondBuilder),
 }
 
 /// Writes a Parquet file in batches of [`BATCH_ROWS`] rows.
@@ -325,6 +335,7 @@ pub fn arrow_schema(table: &TableSpec) -> SchemaRef {
                 ColumnType::Int => DataType::Int64,
                 ColumnType::Float => DataType::Float64,
                 ColumnType::Date => DataType::Date32,
+                ColumnType::Time => DataType::Time32(TimeUnit::Second),
             };
             Field::new(c.name, ty, !c.required)
         })
@@ -368,6 +379,7 @@ impl ParquetSink {
                 DataType::Float64 => Builder::Float(Float64Builder::with_capacity(BATCH_ROWS)),
                 DataType::Date32 => Builder::Date(Date32Builder::with_capacity(BATCH_ROWS)),
                 DataType::Boolean => Builder::Bool(BooleanBuilder::with_capacity(BATCH_ROWS)),
+                DataType::Time32(_) => Builder::Time(Time32SecondBuilder::with_capacity(BATCH_ROWS)),
                 _ => Builder::Str(StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 16)),
             })
             .collect()
@@ -387,6 +399,7 @@ impl ParquetSink {
                     Builder::Float(mut b) => Arc::new(b.finish()),
                     Builder::Date(mut b) => Arc::new(b.finish()),
                     Builder::Bool(mut b) => Arc::new(b.finish()),
+                    Builder::Time(mut b) => Arc::new(b.finish()),
                 }
             })
             .collect();
@@ -414,6 +427,7 @@ impl TableSink for ParquetSink {
                 (Builder::Float(b), Cell::Null) => b.append_null(),
                 (Builder::Date(b), Cell::Null) => b.append_null(),
                 (Builder::Bool(b), Cell::Null) => b.append_null(),
+                (Builder::Time(b), Cell::Null) => b.append_null(),
                 (Builder::Str(b), Cell::Str(s)) => b.append_value(s),
                 (Builder::Str(b), Cell::Student(s)) => {
                     let r = s.reference(self.keys.seed);
@@ -423,6 +437,7 @@ impl TableSink for ParquetSink {
                 (Builder::Float(b), Cell::Float(v)) => b.append_value(v),
                 (Builder::Date(b), Cell::Date(d)) => b.append_value(epoch_days(d)),
                 (Builder::Bool(b), Cell::Bool(v)) => b.append_value(v),
+                (Builder::Time(b), Cell::Time(t)) => b.append_value(t),
                 _ => return Err(mismatch()),
             }
         }

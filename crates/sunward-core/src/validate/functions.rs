@@ -32,6 +32,7 @@ fn column_type(name: &str) -> Option<ColumnType> {
         "float" => Some(ColumnType::Float),
         "date" => Some(ColumnType::Date),
         "bool" => Some(ColumnType::Bool),
+        "time" => Some(ColumnType::Time),
         _ => None,
     }
 }

@@ -18,7 +18,7 @@ use super::{
 };
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringArray, StringBuilder, new_null_array};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type};
+use datafusion::arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type, Time32SecondType, TimeUnit};
 use std::sync::Arc;
 use sunward_core::contract::ColumnType;
 use sunward_core::plugin::cell_of_array;
@@ -47,6 +47,7 @@ impl TypedBatch {
             DataType::Float64 => KeyPart::Float(a.as_primitive::<Float64Type>().value(row)),
             DataType::Date32 => KeyPart::Date(a.as_primitive::<Date32Type>().value(row)),
             DataType::Boolean => KeyPart::Bool(a.as_boolean().value(row)),
+            DataType::Time32(TimeUnit::Second) => KeyPart::Time(a.as_primitive::<Time32SecondType>().value(row)),
             _ => KeyPart::Null,
         }
     }
@@ -203,6 +204,12 @@ fn type_text(c: &Column, text: &StringArray, flagged: &mut [bool]) -> ArrayRef {
                 push_parsed(&mut builder, parsed, i, flagged);
             }
         }
+        ColumnType::Time => {
+            for i in 0..len {
+                let parsed = effective(i).map(|t| super::parse_time_text(t).map(super::Typed::Time));
+                push_parsed(&mut builder, parsed, i, flagged);
+            }
+        }
     }
     builder.finish()
 }
@@ -234,6 +241,7 @@ fn type_native(c: &Column, native: &ArrayRef, flagged: &mut [bool]) -> Result<Ar
             ColumnType::Float => matches!(t, DataType::Float32 | DataType::Float64),
             ColumnType::Date => *t == DataType::Date32,
             ColumnType::Bool => *t == DataType::Boolean,
+            ColumnType::Time => *t == DataType::Time32(TimeUnit::Second),
             ColumnType::String => false,
         };
     if direct {

@@ -20,9 +20,10 @@ pub use keys::KeyMemory;
 use chrono::NaiveDate;
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder,
+    Time32SecondBuilder,
 };
 use datafusion::arrow::compute::{filter, interleave};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use keys::UniqueKeys;
 use rayon::prelude::*;
@@ -126,6 +127,7 @@ fn arrow_type(ty: ColumnType) -> DataType {
         ColumnType::Float => DataType::Float64,
         ColumnType::Date => DataType::Date32,
         ColumnType::Bool => DataType::Boolean,
+        ColumnType::Time => DataType::Time32(TimeUnit::Second),
     }
 }
 
@@ -453,6 +455,8 @@ enum Typed {
     Float(f64),
     Date(i32),
     Bool(bool),
+    /// Seconds after midnight.
+    Time(i32),
 }
 
 /// A typed value borrowed from a [`Typed`] or from an Arrow array: what a unique key is hashed from.
@@ -464,6 +468,7 @@ enum KeyPart<'a> {
     Float(f64),
     Date(i32),
     Bool(bool),
+    Time(i32),
 }
 
 impl KeyPart<'_> {
@@ -475,6 +480,7 @@ impl KeyPart<'_> {
             KeyPart::Float(x) => (3u8, x.to_bits()).hash(h),
             KeyPart::Date(d) => (4u8, d).hash(h),
             KeyPart::Bool(b) => (5u8, b).hash(h),
+            KeyPart::Time(t) => (6u8, t).hash(h),
         }
     }
 }
@@ -488,6 +494,7 @@ impl Typed {
             Typed::Float(x) => KeyPart::Float(*x),
             Typed::Date(d) => KeyPart::Date(*d),
             Typed::Bool(b) => KeyPart::Bool(*b),
+            Typed::Time(t) => KeyPart::Time(*t),
         }
     }
     fn number(&self) -> Option<f64> {
@@ -505,6 +512,7 @@ enum Builder {
     Float(Float64Builder),
     Date(Date32Builder),
     Bool(BooleanBuilder),
+    Time(Time32SecondBuilder),
 }
 
 impl Builder {
@@ -515,6 +523,7 @@ impl Builder {
             ColumnType::Float => Builder::Float(Float64Builder::new()),
             ColumnType::Date => Builder::Date(Date32Builder::new()),
             ColumnType::Bool => Builder::Bool(BooleanBuilder::new()),
+            ColumnType::Time => Builder::Time(Time32SecondBuilder::new()),
         }
     }
     fn push(&mut self, v: &Typed) {
@@ -524,11 +533,13 @@ impl Builder {
             (Builder::Float(b), Typed::Float(x)) => b.append_value(*x),
             (Builder::Date(b), Typed::Date(d)) => b.append_value(*d),
             (Builder::Bool(b), Typed::Bool(x)) => b.append_value(*x),
+            (Builder::Time(b), Typed::Time(t)) => b.append_value(*t),
             (Builder::Str(b), _) => b.append_null(),
             (Builder::Int(b), _) => b.append_null(),
             (Builder::Float(b), _) => b.append_null(),
             (Builder::Date(b), _) => b.append_null(),
             (Builder::Bool(b), _) => b.append_null(),
+            (Builder::Time(b), _) => b.append_null(),
         }
     }
     fn finish(&mut self) -> ArrayRef {
@@ -538,6 +549,7 @@ impl Builder {
             Builder::Float(b) => Arc::new(b.finish()),
             Builder::Date(b) => Arc::new(b.finish()),
             Builder::Bool(b) => Arc::new(b.finish()),
+            Builder::Time(b) => Arc::new(b.finish()),
         }
     }
 }
@@ -593,6 +605,38 @@ pub fn parse_date_text(text: &str) -> Option<NaiveDate> {
         return excel_serial_date(t.parse().ok()?);
     }
     None
+}
+
+/// A time of day written `18:30`, `18:30:00`, `8:05`, `18：30` or `18点30分`
+/// (`18时30分`, `18点`), as seconds after midnight; `24:00` and beyond are not times.
+pub fn parse_time_text(text: &str) -> Option<i32> {
+    let t = text.trim();
+    let (h, rest) = t.split_once([':', '：', '点', '时'])?;
+    let rest = rest.trim().trim_end_matches(['分', '秒']);
+    let (m, s) = match rest.split_once([':', '：', '分']) {
+        Some((m, s)) => (m, s),
+        None => (rest, ""),
+    };
+    let number = |p: &str, max: i32, digits: std::ops::RangeInclusive<usize>| -> Option<i32> {
+        let p = p.trim();
+        if !digits.contains(&p.len()) || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        p.parse().ok().filter(|v| *v <= max)
+    };
+    let hour = number(h, 23, 1..=2)?;
+    let minute = if m.trim().is_empty() && t.ends_with(['点', '时']) { 0 } else { number(m, 59, 2..=2)? };
+    let second = if s.trim().is_empty() { 0 } else { number(s, 59, 2..=2)? };
+    Some(hour * 3600 + minute * 60 + second)
+}
+
+/// An Excel time: a fraction of a day (a whole part, a date, is left out), to the nearest second.
+fn excel_time(x: f64) -> Option<i32> {
+    if !x.is_finite() || x < 0.0 {
+        return None;
+    }
+    let seconds = (x.fract() * 86_400.0).round() as i32;
+    Some(seconds.min(86_399))
 }
 
 /// The largest magnitude below which every whole `f64` is exactly an `i64`.
@@ -669,6 +713,7 @@ fn type_cell(cell: &RawCell, ty: ColumnType) -> Result<Typed, String> {
     const NOT_NUMBER: &str = "not a number";
     const NOT_DATE: &str = "not a date";
     const NOT_BOOL: &str = "not true or false";
+    const NOT_TIME: &str = "not a time of day (18:30)";
     if matches!(cell, RawCell::Empty) {
         return Ok(Typed::Null);
     }
@@ -719,6 +764,18 @@ fn type_cell(cell: &RawCell, ty: ColumnType) -> Result<Typed, String> {
             },
             _ => Err(NOT_BOOL.into()),
         },
+        ColumnType::Time => {
+            let time = match cell {
+                RawCell::DateTime(dt) => {
+                    use chrono::Timelike;
+                    Some(dt.time().num_seconds_from_midnight() as i32)
+                }
+                RawCell::Float(x) if *x < 1.0 => excel_time(*x),
+                RawCell::Text(t) => parse_time_text(t),
+                _ => None,
+            };
+            time.map(Typed::Time).ok_or_else(|| NOT_TIME.into())
+        }
     }
 }
 
@@ -1313,5 +1370,47 @@ mod tests {
         assert_eq!(int(1e17), Err(INEXACT.to_string()));
         assert_eq!(int(7.5), Err(NOT_WHOLE.to_string()));
         assert_eq!(int(f64::NAN), Err(NOT_WHOLE.to_string()));
+    }
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::*;
+
+    /// Every minute of the day in every written form, against h·3600 + m·60
+    /// worked out here; and the forms that are not times.
+    #[test]
+    fn every_minute_of_the_day_reads_in_every_form() {
+        for h in 0..24 {
+            for m in 0..60 {
+                let want = Some(h * 3600 + m * 60);
+                for text in [
+                    format!("{h}:{m:02}"),
+                    format!("{h:02}:{m:02}"),
+                    format!("{h:02}:{m:02}:00"),
+                    format!(" {h}：{m:02} "),
+                    format!("{h}点{m:02}分"),
+                    format!("{h}时{m:02}分"),
+                ] {
+                    assert_eq!(parse_time_text(&text), want, "{text:?}");
+                }
+                assert_eq!(parse_time_text(&format!("{h:02}:{m:02}:59")), Some(h * 3600 + m * 60 + 59));
+                // An Excel time is a fraction of a day; a date-time's whole part is the date.
+                let fraction = f64::from(h * 3600 + m * 60) / 86_400.0;
+                assert_eq!(type_cell(&RawCell::Float(fraction), ColumnType::Time).ok(), want.map(Typed::Time));
+            }
+            assert_eq!(parse_time_text(&format!("{h}点")), Some(h * 3600), "{h}点");
+        }
+        for bad in ["24:00", "7:5", "12:60", "12:30:60", "1230", "12", "abc", "-1:00", "12:3a", "", "123:00"] {
+            assert_eq!(parse_time_text(bad), None, "{bad:?}");
+            if !bad.is_empty() {
+                assert_eq!(
+                    type_cell(&RawCell::Text(bad.into()), ColumnType::Time).err().as_deref(),
+                    Some("not a time of day (18:30)")
+                );
+            }
+        }
+        let at = NaiveDate::from_ymd_opt(2025, 3, 5).and_then(|d| d.and_hms_opt(18, 30, 15));
+        assert_eq!(type_cell(&RawCell::DateTime(at.unwrap()), ColumnType::Time), Ok(Typed::Time(66_615)));
     }
 }
