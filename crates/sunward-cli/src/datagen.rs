@@ -1,4 +1,4 @@
-//! `sunward datagen`: write the eleven canonical tables of a preset or custom
+//! `sunward datagen`: write the seventeen canonical tables of a preset or custom
 //! data set (and `centre_services`, the district centres' own rows of
 //! `services`) with [`sunward_datagen`], showing progress on stderr (when it
 //! is a terminal) and a summary of rows per file on stdout.

@@ -1,7 +1,7 @@
 //! `sunward datagen` end to end, through the binary: byte-identical output for
 //! a seed (CSV and Parquet, the prevention loop's files included), other
 //! output for another seed, the `project` preset's 2025 figures counted by
-//! hand from its CSV files, every generated file (the eleven tables and
+//! hand from its CSV files, every generated file (the seventeen tables and
 //! `centre_services`) loaded by a pipeline with `contract:` and no row
 //! rejected, the real-style exports loaded through header and value
 //! mappings, and clear errors with exit code 2 for bad arguments.
@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The files datagen writes, with the contract table each one follows.
-const FILES: [(&str, &str); 12] = [
+const FILES: [(&str, &str); 18] = [
     ("schools", "schools"),
     ("enrolment", "enrolment"),
     ("classes", "classes"),
@@ -27,6 +27,12 @@ const FILES: [(&str, &str); 12] = [
     ("centres", "centres"),
     ("centre_services", "services"),
     ("followups", "followups"),
+    ("workers", "workers"),
+    ("rosters", "rosters"),
+    ("appointments", "appointments"),
+    ("feedback", "feedback"),
+    ("terms", "terms"),
+    ("holidays", "holidays"),
 ];
 
 fn sunward() -> Command {
@@ -58,7 +64,11 @@ fn same_seed_gives_identical_files() {
         }
         let (fa, fb) = (files(&a), files(&b));
         let expected: BTreeSet<String> = FILES.iter().map(|(f, _)| format!("{f}.{format}")).collect();
-        assert_eq!(fa.keys().cloned().collect::<BTreeSet<_>>(), expected, "only the twelve files, no temporary files");
+        assert_eq!(
+            fa.keys().cloned().collect::<BTreeSet<_>>(),
+            expected,
+            "only the eighteen files, no temporary files"
+        );
         for (name, bytes) in &fa {
             assert!(bytes == &fb[name], "{format}: {name} differs between two runs with the same seed");
         }
@@ -165,7 +175,7 @@ fn project_preset_figures() {
     assert_eq!(onsite.len(), 101);
 }
 
-/// A pipeline loading the twelve files of `dir` with `contract:` (so every
+/// A pipeline loading the eighteen files of `dir` with `contract:` (so every
 /// reference between them is checked); returns rows loaded and rejected per source.
 fn load_with_contract(dir: &Path, format: &str) -> BTreeMap<String, (u64, u64)> {
     let work = tempfile::tempdir().unwrap();

@@ -10,7 +10,7 @@
 //!   made-up `学生姓名` column.
 //! - `centres.csv` and `followups.csv` (Chinese labels for the kind of
 //!   action) as GB18030 with Chinese headers, like `services.csv`.
-//! - the other six tables as canonical CSV.
+//! - the other tables as canonical CSV.
 //!
 //! Columns the contract gained later come last in each export, so the
 //! columns before them keep their place and their bytes.
@@ -73,6 +73,7 @@ pub fn sink(dir: &Path, file: &str, table: &'static TableSpec, keys: Keys) -> Re
                 column(table, "时长(分钟)", "duration_min", Style::Plain),
                 column(table, "主题", "topic", Style::Plain),
                 column(table, "中心编号", "centre_id", Style::Plain),
+                column(table, "开始时间", "start_time", Style::Plain),
             ];
             chinese_csv(&path, file, columns, keys)?
         }
@@ -88,6 +89,7 @@ pub fn sink(dir: &Path, file: &str, table: &'static TableSpec, keys: Keys) -> Re
                 column(table, "社工编号", "worker_id", Style::Plain),
                 column(table, "时长(分钟)", "duration_min", Style::Plain),
                 column(table, "主题", "topic", Style::Plain),
+                column(table, "开始时间", "start_time", Style::Plain),
             ];
             chinese_csv(&path, file, columns, keys)?
         }

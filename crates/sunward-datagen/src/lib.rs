@@ -1,10 +1,11 @@
-//! `sunward datagen`: a deterministic generator of the eleven canonical
+//! `sunward datagen`: a deterministic generator of the seventeen canonical
 //! tables of the data contract — schools, enrolment, classes, services, cases,
-//! screenings, incidents, outcomes, attendance, centres, followups — for
-//! sample data, tests and load tests. The district mental-health centres'
+//! screenings, incidents, outcomes, attendance, centres, followups, and the
+//! access tables (workers, rosters, appointments, feedback, terms, holidays;
+//! [`access`]) — for sample data, tests and load tests. The district mental-health centres'
 //! own services (their hotline calls and walk-in counselling) are rows of the
 //! `services` contract in a file of their own, `centre_services`, so that
-//! `services` stays the schools' services: twelve files in all ([`FILES`]).
+//! `services` stays the schools' services: eighteen files in all ([`FILES`]).
 //!
 //! A [`Preset`] (`project`, `taicang`, `qingpu`, or `custom` sizes) becomes a
 //! [`spec::Spec`]; the spec and a seed make a [`world::World`] (students year by
@@ -38,6 +39,7 @@
 //! XLSX case register, raw roll numbers instead of `student_ref`) — see
 //! [`export`].
 
+pub mod access;
 pub mod calendar;
 pub mod export;
 pub mod plan;
@@ -56,8 +58,8 @@ use std::path::{Path, PathBuf};
 use sunward_core::contract::{self, TableSpec};
 use sunward_core::{Diagnostic, Result};
 
-/// The eleven tables, in the data contract's order.
-pub const TABLES: [&str; 11] = [
+/// The seventeen tables, in the data contract's order.
+pub const TABLES: [&str; 17] = [
     "schools",
     "enrolment",
     "classes",
@@ -69,12 +71,18 @@ pub const TABLES: [&str; 11] = [
     "attendance",
     "centres",
     "followups",
+    "appointments",
+    "feedback",
+    "workers",
+    "rosters",
+    "holidays",
+    "terms",
 ];
 
 /// The files, in the order they are written: each file's name (without
 /// extension) and the contract table its rows follow. Every table has its
 /// file; `centre_services` holds the centres' own rows of `services`.
-pub const FILES: [(&str, &str); 12] = [
+pub const FILES: [(&str, &str); 18] = [
     ("schools", "schools"),
     ("enrolment", "enrolment"),
     ("classes", "classes"),
@@ -87,6 +95,12 @@ pub const FILES: [(&str, &str); 12] = [
     ("centres", "centres"),
     ("centre_services", "services"),
     ("followups", "followups"),
+    ("workers", "workers"),
+    ("rosters", "rosters"),
+    ("appointments", "appointments"),
+    ("feedback", "feedback"),
+    ("terms", "terms"),
+    ("holidays", "holidays"),
 ];
 
 /// Rows between two progress reports of a table.

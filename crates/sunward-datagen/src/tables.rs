@@ -1,5 +1,6 @@
-//! The files, row by row: the eleven tables of the data contract and
-//! `centre_services` (the district centres' own rows of `services`).
+//! The files, row by row: the tables of the data contract and
+//! `centre_services` (the district centres' own rows of `services`); the
+//! access tables are written by [`crate::access`].
 //!
 //! Each function writes one file to a [`Out`] in a fixed order (by school,
 //! then year or date), drawing from its own random streams: one per table and
@@ -37,7 +38,7 @@ pub struct Out<'a> {
 }
 
 impl Out<'_> {
-    fn push(&mut self, cells: &[Cell<'_>]) -> Result<()> {
+    pub(crate) fn push(&mut self, cells: &[Cell<'_>]) -> Result<()> {
         self.sink.row(cells)?;
         self.rows += 1;
         if self.rows.is_multiple_of(ROWS_PER_REPORT) {
@@ -62,6 +63,12 @@ pub fn write(table: &str, world: &World, plan: &Plan, out: &mut Out<'_>) -> Resu
         "centres" => centres(world, out),
         "centre_services" => centre_services(world, plan, out),
         "followups" => followups(world, plan, out),
+        "workers" => crate::access::workers(world, out),
+        "rosters" => crate::access::rosters(world, out),
+        "appointments" => crate::access::appointments(world, plan, out),
+        "feedback" => crate::access::feedback(world, plan, out),
+        "terms" => crate::access::terms(world, out),
+        "holidays" => crate::access::holidays(world, out),
         other => Err(Diagnostic::runtime(format!("internal: no generator for table {other}"))),
     }
 }
@@ -384,6 +391,7 @@ fn services(world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<()> {
     let mut class_id = String::new();
     for (s, school) in spec.schools.iter().enumerate() {
         let mut rng = stream(world.seed, "services", &[s as u64]);
+        let mut times = stream(world.seed, "service-times", &[s as u64]);
         let supervisor = school.org.map(|o| spec.orgs[o].supervisor.as_str());
         let mut active = Vec::new();
         for (b, bucket) in plan.buckets.iter().enumerate().filter(|(_, b)| b.school == s) {
@@ -434,6 +442,7 @@ fn services(world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<()> {
                     duration(&mut rng, ServiceType::CaseSession),
                     Cell::Null,
                     Cell::Null,
+                    crate::access::start_time(&mut times, ServiceType::CaseSession, date),
                 ])?;
             }
             for a in active.iter_mut() {
@@ -515,6 +524,7 @@ fn services(world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<()> {
                         duration(&mut rng, kind),
                         opt(topic),
                         Cell::Null,
+                        crate::access::start_time(&mut times, kind, date),
                     ])?;
                 }
             }
@@ -706,8 +716,9 @@ fn centres(world: &World, out: &mut Out<'_>) -> Result<()> {
 /// `centre_id` instead of `school_id`, numbered `<centre_id>-NNNNNN` by date.
 fn centre_services(world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<()> {
     let mut record_id = String::new();
-    for centre in prevention::centres(&world.spec) {
-        let events = prevention::centre_events(world, &plan.cases, &plan.loops, &centre);
+    for (c, centre) in prevention::centres(&world.spec).iter().enumerate() {
+        let mut times = stream(world.seed, "centre-service-times", &[c as u64]);
+        let events = prevention::centre_events(world, &plan.cases, &plan.loops, centre);
         for (seq, e) in events.iter().enumerate() {
             record_id.clear();
             let _ = write!(record_id, "{}-{:06}", centre.id, seq + 1);
@@ -725,6 +736,7 @@ fn centre_services(world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<()> 
                 Cell::Int(e.minutes as i64),
                 opt(e.topic),
                 Cell::Str(&centre.id),
+                crate::access::start_time(&mut times, e.kind, e.date),
             ])?;
         }
     }

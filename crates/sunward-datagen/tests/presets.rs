@@ -353,7 +353,8 @@ fn exports_match_the_canonical_tables() {
             "社工编号",
             "时长(分钟)",
             "主题",
-            "中心编号"
+            "中心编号",
+            "开始时间"
         ]
     );
     let canonical: BTreeMap<String, Row> =

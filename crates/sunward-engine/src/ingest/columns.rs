@@ -18,7 +18,7 @@ use super::{
 };
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringArray, StringBuilder, new_null_array};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type, Time32SecondType, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type, Time32MillisecondType, TimeUnit};
 use std::sync::Arc;
 use sunward_core::contract::ColumnType;
 use sunward_core::plugin::cell_of_array;
@@ -47,7 +47,9 @@ impl TypedBatch {
             DataType::Float64 => KeyPart::Float(a.as_primitive::<Float64Type>().value(row)),
             DataType::Date32 => KeyPart::Date(a.as_primitive::<Date32Type>().value(row)),
             DataType::Boolean => KeyPart::Bool(a.as_boolean().value(row)),
-            DataType::Time32(TimeUnit::Second) => KeyPart::Time(a.as_primitive::<Time32SecondType>().value(row)),
+            DataType::Time32(TimeUnit::Millisecond) => {
+                KeyPart::Time(a.as_primitive::<Time32MillisecondType>().value(row))
+            }
             _ => KeyPart::Null,
         }
     }
@@ -124,7 +126,13 @@ fn shown_as_text(t: &DataType) -> bool {
         || t.is_floating()
         || matches!(
             t,
-            DataType::Boolean | DataType::Date32 | DataType::Date64 | DataType::Timestamp(..) | DataType::Null
+            DataType::Boolean
+                | DataType::Date32
+                | DataType::Date64
+                | DataType::Timestamp(..)
+                | DataType::Time32(..)
+                | DataType::Time64(..)
+                | DataType::Null
         ))
 }
 
@@ -206,7 +214,7 @@ fn type_text(c: &Column, text: &StringArray, flagged: &mut [bool]) -> ArrayRef {
         }
         ColumnType::Time => {
             for i in 0..len {
-                let parsed = effective(i).map(|t| super::parse_time_text(t).map(super::Typed::Time));
+                let parsed = effective(i).map(|t| super::parse_time_text(t).map(|s| super::Typed::Time(s * 1000)));
                 push_parsed(&mut builder, parsed, i, flagged);
             }
         }
@@ -241,7 +249,7 @@ fn type_native(c: &Column, native: &ArrayRef, flagged: &mut [bool]) -> Result<Ar
             ColumnType::Float => matches!(t, DataType::Float32 | DataType::Float64),
             ColumnType::Date => *t == DataType::Date32,
             ColumnType::Bool => *t == DataType::Boolean,
-            ColumnType::Time => *t == DataType::Time32(TimeUnit::Second),
+            ColumnType::Time => *t == DataType::Time32(TimeUnit::Millisecond),
             ColumnType::String => false,
         };
     if direct {
@@ -250,6 +258,15 @@ fn type_native(c: &Column, native: &ArrayRef, flagged: &mut [bool]) -> Result<Ar
             ColumnType::Float => {
                 for (i, v) in array.as_primitive::<Float64Type>().iter().enumerate() {
                     if v.is_some_and(|x| !x.is_finite())
+                        && let Some(f) = flagged.get_mut(i)
+                    {
+                        *f = true;
+                    }
+                }
+            }
+            ColumnType::Time => {
+                for (i, v) in array.as_primitive::<Time32MillisecondType>().iter().enumerate() {
+                    if v.is_some_and(|ms| !(0..86_400_000).contains(&ms))
                         && let Some(f) = flagged.get_mut(i)
                     {
                         *f = true;

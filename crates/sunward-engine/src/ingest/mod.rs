@@ -20,7 +20,7 @@ pub use keys::KeyMemory;
 use chrono::NaiveDate;
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder,
-    Time32SecondBuilder,
+    Time32MillisecondBuilder,
 };
 use datafusion::arrow::compute::{filter, interleave};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
@@ -127,7 +127,7 @@ fn arrow_type(ty: ColumnType) -> DataType {
         ColumnType::Float => DataType::Float64,
         ColumnType::Date => DataType::Date32,
         ColumnType::Bool => DataType::Boolean,
-        ColumnType::Time => DataType::Time32(TimeUnit::Second),
+        ColumnType::Time => DataType::Time32(TimeUnit::Millisecond),
     }
 }
 
@@ -455,7 +455,7 @@ enum Typed {
     Float(f64),
     Date(i32),
     Bool(bool),
-    /// Seconds after midnight.
+    /// Milliseconds after midnight (Parquet's `TIME(MILLIS)`).
     Time(i32),
 }
 
@@ -512,7 +512,7 @@ enum Builder {
     Float(Float64Builder),
     Date(Date32Builder),
     Bool(BooleanBuilder),
-    Time(Time32SecondBuilder),
+    Time(Time32MillisecondBuilder),
 }
 
 impl Builder {
@@ -523,7 +523,7 @@ impl Builder {
             ColumnType::Float => Builder::Float(Float64Builder::new()),
             ColumnType::Date => Builder::Date(Date32Builder::new()),
             ColumnType::Bool => Builder::Bool(BooleanBuilder::new()),
-            ColumnType::Time => Builder::Time(Time32SecondBuilder::new()),
+            ColumnType::Time => Builder::Time(Time32MillisecondBuilder::new()),
         }
     }
     fn push(&mut self, v: &Typed) {
@@ -774,7 +774,7 @@ fn type_cell(cell: &RawCell, ty: ColumnType) -> Result<Typed, String> {
                 RawCell::Text(t) => parse_time_text(t),
                 _ => None,
             };
-            time.map(Typed::Time).ok_or_else(|| NOT_TIME.into())
+            time.map(|seconds| Typed::Time(seconds * 1000)).ok_or_else(|| NOT_TIME.into())
         }
     }
 }
@@ -1397,7 +1397,10 @@ mod time_tests {
                 assert_eq!(parse_time_text(&format!("{h:02}:{m:02}:59")), Some(h * 3600 + m * 60 + 59));
                 // An Excel time is a fraction of a day; a date-time's whole part is the date.
                 let fraction = f64::from(h * 3600 + m * 60) / 86_400.0;
-                assert_eq!(type_cell(&RawCell::Float(fraction), ColumnType::Time).ok(), want.map(Typed::Time));
+                assert_eq!(
+                    type_cell(&RawCell::Float(fraction), ColumnType::Time).ok(),
+                    want.map(|s| Typed::Time(s * 1000))
+                );
             }
             assert_eq!(parse_time_text(&format!("{h}点")), Some(h * 3600), "{h}点");
         }
@@ -1411,6 +1414,6 @@ mod time_tests {
             }
         }
         let at = NaiveDate::from_ymd_opt(2025, 3, 5).and_then(|d| d.and_hms_opt(18, 30, 15));
-        assert_eq!(type_cell(&RawCell::DateTime(at.unwrap()), ColumnType::Time), Ok(Typed::Time(66_615)));
+        assert_eq!(type_cell(&RawCell::DateTime(at.unwrap()), ColumnType::Time), Ok(Typed::Time(66_615_000)));
     }
 }
