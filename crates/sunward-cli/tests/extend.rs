@@ -543,8 +543,9 @@ fn sunward_test_runs_the_tests_of_every_pipeline_of_a_workflow() {
     let output = sunward(&repo(), &["test", "pipelines/district.yaml"]);
     ok(&output);
     let (stdout, _) = text(&output);
-    assert!(stdout.contains("== pipelines/metrics.yaml (1/3)"), "{stdout}");
+    assert!(stdout.contains("== pipelines/metrics.yaml (1/4)"), "{stdout}");
+    assert!(stdout.contains("ok   extended_hours"), "the access tests ran: {stdout}");
     assert!(stdout.contains("ok   closed_loop"), "the metrics tests ran: {stdout}");
-    assert!(stdout.contains("== pipelines/government-summary.yaml (3/3): no tests or checks"), "{stdout}");
+    assert!(stdout.contains("== pipelines/government-summary.yaml (4/4): no tests or checks"), "{stdout}");
     assert!(!stdout.contains(" 0 passed, 0 failed") && stdout.contains("passed, 0 failed"), "{stdout}");
 }

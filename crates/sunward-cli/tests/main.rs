@@ -2,6 +2,7 @@
 //! module below is one area, and one binary links the engine once instead
 //! of once per file (less to link, far less disk).
 
+mod access;
 mod cache;
 mod cli;
 mod cluster;

@@ -49,6 +49,7 @@ fn the_readme_commands_run_as_written() {
     copy_dir(&repo().join("pipelines"), &root.join("pipelines"));
     copy_dir(&repo().join("report-templates"), &root.join("report-templates"));
     copy_dir(&repo().join("packages"), &root.join("packages"));
+    copy_dir(&repo().join("calendars"), &root.join("calendars"));
     std::os::unix::fs::symlink(repo().join("sample-data"), root.join("sample-data")).unwrap();
 
     let bin = Path::new(env!("CARGO_BIN_EXE_sunward")).parent().unwrap().to_path_buf();

@@ -40,8 +40,9 @@ fn the_district_workflow_makes_metrics_and_both_reports_in_one_command() {
     );
     ok(&output);
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("== district (1/3) pipelines/metrics.yaml"), "{stdout}");
-    assert!(stdout.contains("workflow district: 3 pipelines ran"), "{stdout}");
+    assert!(stdout.contains("== district (1/4) pipelines/metrics.yaml"), "{stdout}");
+    assert!(stdout.contains("== district (2/4) pipelines/access.yaml"), "{stdout}");
+    assert!(stdout.contains("workflow district: 4 pipelines ran"), "{stdout}");
     let schools = std::fs::read_to_string(repo().join("sample-data/qingpu/schools.csv")).unwrap();
     let district = schools.lines().nth(1).unwrap().split(',').nth(3).unwrap().to_string();
     for file in [
@@ -116,7 +117,7 @@ fn a_broken_workflow_is_refused_before_anything_runs_with_every_place() {
     assert_eq!(output.status.code(), Some(2));
     let output = validate(&["pipelines/district.yaml"]);
     ok(&output);
-    assert!(String::from_utf8_lossy(&output.stdout).starts_with("ok: workflow district — 3 pipelines"));
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("ok: workflow district — 4 pipelines"));
 
     // A --set no pipeline of the workflow declares is refused too.
     let output = sunward(&["run", "pipelines/district.yaml", "--set", "yeer=2024"], &out);

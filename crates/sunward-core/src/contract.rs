@@ -35,7 +35,7 @@ pub enum ColumnType {
     Date,
     /// `true`/`false` (also `1`/`0`, `yes`/`no`, `是`/`否`).
     Bool,
-    /// A time of day (`Time32(Millisecond)`, Parquet's `TIME(MILLIS)`), written `18:30`, `18:30:00`, `18：30`,
+    /// A time of day (`Time64(Nanosecond)`, SQL's `TIME`, Parquet's `TIME(NANOS)`), written `18:30`, `18:30:00`, `18：30`,
     /// `18点30分` or as an Excel time (a fraction of a day).
     Time,
 }

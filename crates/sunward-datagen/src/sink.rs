@@ -17,7 +17,7 @@ use crate::world::Student;
 use chrono::{Datelike, NaiveDate};
 use datafusion::arrow::array::{
     ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, RecordBatch, StringBuilder,
-    Time32MillisecondBuilder,
+    Time64NanosecondBuilder,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::parquet::arrow::ArrowWriter;
@@ -308,7 +308,7 @@ enum Builder {
     Float(Float64Builder),
     Date(Date32Builder),
     Bool(BooleanBuilder),
-    Time(Time32MillisecondBuilder),
+    Time(Time64NanosecondBuilder),
 }
 
 /// Writes a Parquet file in batches of [`BATCH_ROWS`] rows.
@@ -335,7 +335,7 @@ pub fn arrow_schema(table: &TableSpec) -> SchemaRef {
                 ColumnType::Int => DataType::Int64,
                 ColumnType::Float => DataType::Float64,
                 ColumnType::Date => DataType::Date32,
-                ColumnType::Time => DataType::Time32(TimeUnit::Millisecond),
+                ColumnType::Time => DataType::Time64(TimeUnit::Nanosecond),
             };
             Field::new(c.name, ty, !c.required)
         })
@@ -379,7 +379,7 @@ impl ParquetSink {
                 DataType::Float64 => Builder::Float(Float64Builder::with_capacity(BATCH_ROWS)),
                 DataType::Date32 => Builder::Date(Date32Builder::with_capacity(BATCH_ROWS)),
                 DataType::Boolean => Builder::Bool(BooleanBuilder::with_capacity(BATCH_ROWS)),
-                DataType::Time32(_) => Builder::Time(Time32MillisecondBuilder::with_capacity(BATCH_ROWS)),
+                DataType::Time64(_) => Builder::Time(Time64NanosecondBuilder::with_capacity(BATCH_ROWS)),
                 _ => Builder::Str(StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 16)),
             })
             .collect()
@@ -437,7 +437,7 @@ impl TableSink for ParquetSink {
                 (Builder::Float(b), Cell::Float(v)) => b.append_value(v),
                 (Builder::Date(b), Cell::Date(d)) => b.append_value(epoch_days(d)),
                 (Builder::Bool(b), Cell::Bool(v)) => b.append_value(v),
-                (Builder::Time(b), Cell::Time(t)) => b.append_value(t * 1000),
+                (Builder::Time(b), Cell::Time(t)) => b.append_value(i64::from(t) * 1_000_000_000),
                 _ => return Err(mismatch()),
             }
         }

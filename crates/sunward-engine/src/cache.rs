@@ -89,8 +89,8 @@ impl CacheKey {
     pub fn new(parts: &KeyParts<'_>) -> Self {
         let files: Vec<&str> = parts.files.iter().map(|f| f.sha256.as_str()).collect();
         let described = serde_json::json!({
-            // 2: a time of day is stored as Time32 milliseconds.
-            "format": 2,
+            // 3: a time of day is Time64 nanoseconds (SQL's TIME).
+            "format": 3,
             "tool": env!("CARGO_PKG_VERSION"),
             // The data contract the rows were checked and typed against: a changed
             // rule, code or column (an upper bound, an optional column) loads afresh.

@@ -18,7 +18,7 @@ use super::{
 };
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringArray, StringBuilder, new_null_array};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type, Time32MillisecondType, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type, Time64NanosecondType, TimeUnit};
 use std::sync::Arc;
 use sunward_core::contract::ColumnType;
 use sunward_core::plugin::cell_of_array;
@@ -47,8 +47,8 @@ impl TypedBatch {
             DataType::Float64 => KeyPart::Float(a.as_primitive::<Float64Type>().value(row)),
             DataType::Date32 => KeyPart::Date(a.as_primitive::<Date32Type>().value(row)),
             DataType::Boolean => KeyPart::Bool(a.as_boolean().value(row)),
-            DataType::Time32(TimeUnit::Millisecond) => {
-                KeyPart::Time(a.as_primitive::<Time32MillisecondType>().value(row))
+            DataType::Time64(TimeUnit::Nanosecond) => {
+                KeyPart::Time(a.as_primitive::<Time64NanosecondType>().value(row))
             }
             _ => KeyPart::Null,
         }
@@ -214,7 +214,8 @@ fn type_text(c: &Column, text: &StringArray, flagged: &mut [bool]) -> ArrayRef {
         }
         ColumnType::Time => {
             for i in 0..len {
-                let parsed = effective(i).map(|t| super::parse_time_text(t).map(|s| super::Typed::Time(s * 1000)));
+                let parsed =
+                    effective(i).map(|t| super::parse_time_text(t).map(|s| super::Typed::Time(super::nanos(s))));
                 push_parsed(&mut builder, parsed, i, flagged);
             }
         }
@@ -249,7 +250,7 @@ fn type_native(c: &Column, native: &ArrayRef, flagged: &mut [bool]) -> Result<Ar
             ColumnType::Float => matches!(t, DataType::Float32 | DataType::Float64),
             ColumnType::Date => *t == DataType::Date32,
             ColumnType::Bool => *t == DataType::Boolean,
-            ColumnType::Time => *t == DataType::Time32(TimeUnit::Millisecond),
+            ColumnType::Time => *t == DataType::Time64(TimeUnit::Nanosecond),
             ColumnType::String => false,
         };
     if direct {
@@ -265,8 +266,8 @@ fn type_native(c: &Column, native: &ArrayRef, flagged: &mut [bool]) -> Result<Ar
                 }
             }
             ColumnType::Time => {
-                for (i, v) in array.as_primitive::<Time32MillisecondType>().iter().enumerate() {
-                    if v.is_some_and(|ms| !(0..86_400_000).contains(&ms))
+                for (i, v) in array.as_primitive::<Time64NanosecondType>().iter().enumerate() {
+                    if v.is_some_and(|ns| !(0..86_400_000_000_000).contains(&ns))
                         && let Some(f) = flagged.get_mut(i)
                     {
                         *f = true;

@@ -20,7 +20,7 @@ pub use keys::KeyMemory;
 use chrono::NaiveDate;
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder,
-    Time32MillisecondBuilder,
+    Time64NanosecondBuilder,
 };
 use datafusion::arrow::compute::{filter, interleave};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
@@ -127,7 +127,7 @@ fn arrow_type(ty: ColumnType) -> DataType {
         ColumnType::Float => DataType::Float64,
         ColumnType::Date => DataType::Date32,
         ColumnType::Bool => DataType::Boolean,
-        ColumnType::Time => DataType::Time32(TimeUnit::Millisecond),
+        ColumnType::Time => DataType::Time64(TimeUnit::Nanosecond),
     }
 }
 
@@ -455,8 +455,8 @@ enum Typed {
     Float(f64),
     Date(i32),
     Bool(bool),
-    /// Milliseconds after midnight (Parquet's `TIME(MILLIS)`).
-    Time(i32),
+    /// Nanoseconds after midnight (Arrow's `Time64(Nanosecond)`, SQL's `TIME`).
+    Time(i64),
 }
 
 /// A typed value borrowed from a [`Typed`] or from an Arrow array: what a unique key is hashed from.
@@ -468,7 +468,7 @@ enum KeyPart<'a> {
     Float(f64),
     Date(i32),
     Bool(bool),
-    Time(i32),
+    Time(i64),
 }
 
 impl KeyPart<'_> {
@@ -512,7 +512,7 @@ enum Builder {
     Float(Float64Builder),
     Date(Date32Builder),
     Bool(BooleanBuilder),
-    Time(Time32MillisecondBuilder),
+    Time(Time64NanosecondBuilder),
 }
 
 impl Builder {
@@ -523,7 +523,7 @@ impl Builder {
             ColumnType::Float => Builder::Float(Float64Builder::new()),
             ColumnType::Date => Builder::Date(Date32Builder::new()),
             ColumnType::Bool => Builder::Bool(BooleanBuilder::new()),
-            ColumnType::Time => Builder::Time(Time32MillisecondBuilder::new()),
+            ColumnType::Time => Builder::Time(Time64NanosecondBuilder::new()),
         }
     }
     fn push(&mut self, v: &Typed) {
@@ -628,6 +628,11 @@ pub fn parse_time_text(text: &str) -> Option<i32> {
     let minute = if m.trim().is_empty() && t.ends_with(['点', '时']) { 0 } else { number(m, 59, 2..=2)? };
     let second = if s.trim().is_empty() { 0 } else { number(s, 59, 2..=2)? };
     Some(hour * 3600 + minute * 60 + second)
+}
+
+/// Seconds after midnight as nanoseconds, the unit of SQL's `TIME`.
+fn nanos(seconds: i32) -> i64 {
+    i64::from(seconds) * 1_000_000_000
 }
 
 /// An Excel time: a fraction of a day (a whole part, a date, is left out), to the nearest second.
@@ -774,7 +779,7 @@ fn type_cell(cell: &RawCell, ty: ColumnType) -> Result<Typed, String> {
                 RawCell::Text(t) => parse_time_text(t),
                 _ => None,
             };
-            time.map(|seconds| Typed::Time(seconds * 1000)).ok_or_else(|| NOT_TIME.into())
+            time.map(|seconds| Typed::Time(nanos(seconds))).ok_or_else(|| NOT_TIME.into())
         }
     }
 }
@@ -1399,7 +1404,7 @@ mod time_tests {
                 let fraction = f64::from(h * 3600 + m * 60) / 86_400.0;
                 assert_eq!(
                     type_cell(&RawCell::Float(fraction), ColumnType::Time).ok(),
-                    want.map(|s| Typed::Time(s * 1000))
+                    want.map(|s| Typed::Time(nanos(s)))
                 );
             }
             assert_eq!(parse_time_text(&format!("{h}点")), Some(h * 3600), "{h}点");
@@ -1414,6 +1419,6 @@ mod time_tests {
             }
         }
         let at = NaiveDate::from_ymd_opt(2025, 3, 5).and_then(|d| d.and_hms_opt(18, 30, 15));
-        assert_eq!(type_cell(&RawCell::DateTime(at.unwrap()), ColumnType::Time), Ok(Typed::Time(66_615_000)));
+        assert_eq!(type_cell(&RawCell::DateTime(at.unwrap()), ColumnType::Time), Ok(Typed::Time(66_615_000_000_000)));
     }
 }
