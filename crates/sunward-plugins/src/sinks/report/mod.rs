@@ -26,6 +26,7 @@
 
 pub mod catalogue;
 pub mod publish;
+pub mod targets;
 pub mod template;
 pub mod typed;
 pub mod values;
@@ -144,6 +145,15 @@ pub struct ReportSinkConfig {
     #[serde(default = "default_missing_texts")]
     #[schemars(default = "default_missing_texts")]
     pub missing_texts: String,
+    /// Targets the report judges against its metrics table: a YAML file of `targets:`
+    /// relative to the pipeline's folder (`${param}` and `{unit}` replaced; a missing file
+    /// means no targets), or the list itself. Each target names a `metric`, a `period` (or
+    /// `periods`), optionally `each: school`, and one of `at_least`, `at_most`, `equals`. The
+    /// template receives them as `targets` and judges each with `judge(target)`: met, not
+    /// met, or cannot tell yet (an interval straddling the value, no data, or a figure the
+    /// publication rules withhold), with the reason (docs/REPORTS.md, "Targets").
+    #[serde(default)]
+    pub targets: Option<targets::TargetsSource>,
 }
 
 fn default_missing_texts() -> String {
@@ -367,6 +377,11 @@ impl Plugin for ReportSink {
                     .hint("write `missing_texts: error` (stop and name every missing file) or `missing_texts: placeholder`"),
             );
         }
+        if let Some(targets::TargetsSource::List(list)) = &config.targets
+            && let Err(d) = targets::check(list, "the pipeline")
+        {
+            issues.push(ConfigIssue::field("targets", d.message).hint(d.hint.unwrap_or_default()));
+        }
         if config.threshold < 2 {
             issues.push(
                 ConfigIssue::field("threshold", "a threshold below 2 withholds nothing")
@@ -537,11 +552,23 @@ impl Sink for ReportSink {
         if !placeholders {
             missing_texts(config, ctx, &units)?;
         }
+        let members = match (&config.targets, &config.hierarchy) {
+            (Some(_), Some(name)) => targets::schools_of(&hierarchy_rows(table(tables, name)?)?),
+            _ => BTreeMap::new(),
+        };
         // Render every report before writing anything.
         let rendered: Vec<Result<Files>> = units
             .par_iter()
             .map(|(key, unit)| {
                 let texts = read_texts(config, ctx, key, audience, placeholders)?;
+                let unit_targets = unit_targets(config, ctx, key, unit, &members)?;
+                let target_list: Vec<minijinja::Value> = unit_targets
+                    .iter()
+                    .enumerate()
+                    .map(|(index, r)| {
+                        minijinja::context! { index => index, name => r.target.name.text(lang), metric => r.target.metric.clone() }
+                    })
+                    .collect();
                 let tracker = Arc::new(Tracker {
                     rules: rules.clone(),
                     lang,
@@ -549,6 +576,7 @@ impl Sink for ReportSink {
                     baseline: baseline.clone(),
                     pattern: pattern.clone(),
                     catalogue: catalogue.clone(),
+                    targets: unit_targets,
                 });
                 let context = minijinja::context! {
                     params => params.clone(),
@@ -557,6 +585,7 @@ impl Sink for ReportSink {
                     // The organisation's own texts are markup: printed as they are.
                     texts => texts.into_iter().map(|(k, v)| (k, minijinja::Value::from_safe_string(v))).collect::<BTreeMap<_, _>>(),
                     lang => lang.tag(),
+                    targets => target_list,
                     audience => audience.name(),
                     publication => rules.is_some(),
                     threshold => config.threshold,
@@ -807,6 +836,70 @@ fn read_texts(
         texts.insert(name.clone(), if shown { body.to_string() } else { String::new() });
     }
     Ok(texts)
+}
+
+/// The hierarchy table's rows: school, its name, organisation and district.
+fn hierarchy_rows(t: &TableData) -> Result<Vec<(String, Option<String>, Option<String>, Option<String>)>> {
+    let text =
+        |row: &BTreeMap<String, minijinja::Value>, c: &str| row.get(c).filter(|v| !v.is_none()).map(|v| v.to_string());
+    let mut out = Vec::new();
+    for row in values::rows(t)? {
+        let school = text(&row, "school_id").ok_or_else(|| {
+            Diagnostic::invalid(format!("hierarchy: table \"{}\" has no school_id (or a row where it is null)", t.name))
+                .hint("`hierarchy:` names the schools table: school_id, org_id, district_id")
+        })?;
+        out.push((school, text(&row, "school_name"), text(&row, "org_id"), text(&row, "district_id")));
+    }
+    Ok(out)
+}
+
+/// The targets of one unit (`targets:`), each with the places it is judged for.
+fn unit_targets(
+    config: &ReportSinkConfig,
+    ctx: &RunContext,
+    key: &str,
+    unit: &minijinja::Value,
+    members: &BTreeMap<(String, String), Vec<targets::Place>>,
+) -> Result<Vec<targets::Resolved>> {
+    let list = match &config.targets {
+        None => return Ok(Vec::new()),
+        Some(targets::TargetsSource::List(list)) => list.clone(),
+        Some(targets::TargetsSource::File(path)) => {
+            targets::read_file(&ctx.input_path(&ctx.interpolate(path)?.replace("{unit}", key))?)?
+        }
+    };
+    if list.is_empty() {
+        return Ok(Vec::new());
+    }
+    let field =
+        |name: &str| unit.get_attr(name).ok().filter(|v| !v.is_undefined() && !v.is_none()).map(|v| v.to_string());
+    let (Some(unit_type), Some(unit_id)) = (field("unit_type"), field("unit_id")) else {
+        return Err(Diagnostic::invalid(
+            "targets: the report's units have no unit_type and unit_id, so no target can be judged",
+        )
+        .hint("render with `for_each` over a table with unit_type, unit_id and name columns"));
+    };
+    let label = field("name").unwrap_or_else(|| unit_id.clone());
+    let own = targets::Place { unit_type: unit_type.clone(), unit_id: unit_id.clone(), label };
+    list.into_iter()
+        .map(|target| {
+            let places = match target.each {
+                None => vec![own.clone()],
+                Some(targets::Each::School) => {
+                    let schools = members.get(&(unit_type.clone(), unit_id.clone())).cloned().unwrap_or_default();
+                    if schools.is_empty() {
+                        return Err(Diagnostic::invalid(format!(
+                            "targets: \"{}\" is judged for each school, but no school of {unit_type} {unit_id} is known",
+                            target.metric
+                        ))
+                        .hint("`each: school` needs `hierarchy: schools` on the report output"));
+                    }
+                    schools
+                }
+            };
+            Ok(targets::Resolved { target, places })
+        })
+        .collect()
 }
 
 /// A text's audience (from its front matter; internal when it has none) and its body.

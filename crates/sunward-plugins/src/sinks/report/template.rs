@@ -58,6 +58,9 @@ pub struct Tracker {
     /// What each metric is: the shipped catalogue with the report's own
     /// (`catalogue:`) and its breakdowns. A metric it does not know is not printed.
     pub catalogue: Arc<Catalogue>,
+    /// The targets of this render's unit, with the places each is judged for
+    /// (`targets` in the template holds their names and indexes).
+    pub targets: Vec<super::targets::Resolved>,
 }
 
 impl Object for Tracker {}
@@ -150,6 +153,95 @@ fn figure_value(t: &Tracker, identity: Identity, v: Option<f64>, academic_years:
     Ok(Value::from_object(FigureValue { id, value }))
 }
 
+/// Whether `value` will be printed under publication: a count neither small
+/// nor withheld by the metrics table's pattern, a rate whose counts are all shown.
+fn is_shown(t: &Tracker, value: &Value) -> Result<bool, Error> {
+    if t.rules.is_none() || value.is_none() || value.is_undefined() {
+        return Ok(true);
+    }
+    if let Some(figure) = value.downcast_object_ref::<FigureValue>() {
+        let Some(record) = t.registry.get(figure.id) else { return Ok(false) };
+        let hides = |id: &Identity| (*t.pattern).as_ref().is_some_and(|p| p.hides(id));
+        return Ok(match &record.kind {
+            Kind::Count => !t.is_small(record.value) && !hides(&record.identity),
+            Kind::Plain => true,
+            Kind::Rate { rests_on } => !rests_on.iter().any(hides),
+        });
+    }
+    Ok(!number(value, "shown()")?.is_some_and(|n| t.is_small(n)))
+}
+
+/// `judge(target)`: one of the unit's targets judged against the metrics
+/// table at every place and period it names ([`super::targets`]); a map of
+/// `status` (`met`, `not_met`, `cannot_tell`), `label`, `reason`, `value`
+/// (the figure, when the target rests on one that is shown) and `share`.
+fn judge_target(state: &State, target: &Value, figures: &Figures, academic_years: &[String]) -> Result<Value, Error> {
+    use super::targets::{Observed, Shape, combine, judge};
+    let t = tracker(state)?;
+    let wrong = |m: String| Error::new(ErrorKind::InvalidOperation, m);
+    let index = target.get_attr("index").ok().and_then(|i| usize::try_from(i).ok()).ok_or_else(|| {
+        wrong("judge(target) takes one of `targets`: `{% for tg in targets %}{{ judge(tg).label }}`".into())
+    })?;
+    let resolved = t.targets.get(index).ok_or_else(|| wrong(format!("judge(): no target {index}")))?;
+    let spec = &resolved.target;
+    let comparison = spec.comparison().map_err(|e| wrong(format!("target \"{}\": {e}", spec.metric)))?;
+    let periods: Vec<String> = if !spec.periods.is_empty() {
+        spec.periods.clone()
+    } else if let Some(p) = &spec.period {
+        vec![p.clone()]
+    } else {
+        let p = state.lookup("period").filter(|v| !v.is_undefined() && !v.is_none()).ok_or_else(|| {
+            wrong(format!(
+                "target \"{}\" names no period: give it `period:`, or set `period` in the template",
+                spec.metric
+            ))
+        })?;
+        vec![p.to_string()]
+    };
+    let shape = match t.catalogue.role(&spec.metric) {
+        Some(sunward_render::disclosure::Role::Ratio { per: 1, .. }) => Shape::Share,
+        _ => Shape::Number,
+    };
+    let (low_key, high_key) = spec.interval_keys();
+    let several = (resolved.places.len() > 1, periods.len() > 1);
+    let mut judged = Vec::new();
+    let mut shown_value = Value::from(());
+    for place in &resolved.places {
+        for period in &periods {
+            let observed = match figures.get(&place.unit_type, &place.unit_id, period, &spec.metric) {
+                None => Observed::Missing,
+                Some(None) => Observed::Empty,
+                Some(Some(v)) => {
+                    let identity = Identity::new(&place.unit_type, &place.unit_id, period, &spec.metric);
+                    let figure = figure_value(&t, identity, Some(v), academic_years)?;
+                    if is_shown(&t, &figure)? {
+                        let bound = |key: &str| figures.get(&place.unit_type, &place.unit_id, period, key).flatten();
+                        let interval = bound(&low_key).zip(bound(&high_key));
+                        shown_value = figure;
+                        Observed::Value { value: v, interval }
+                    } else {
+                        Observed::Withheld
+                    }
+                }
+            };
+            let name = match several {
+                (true, true) => format!("{} {period}", place.label),
+                (true, false) => place.label.clone(),
+                _ => period.clone(),
+            };
+            judged.push((name, judge(comparison, observed, shape, t.lang)));
+        }
+    }
+    let verdict = combine(&judged, t.lang);
+    Ok(minijinja::context! {
+        status => verdict.status.code(),
+        label => verdict.status.label(t.lang),
+        reason => verdict.reason,
+        value => if judged.len() == 1 { shown_value } else { Value::from(()) },
+        share => shape == Shape::Share,
+    })
+}
+
 /// A filter's output for `value`: a token of the same figure when `value` is
 /// one (so the formatted text keeps its type), else the text itself.
 fn keep_type(value: &Value, text: String) -> Value {
@@ -210,6 +302,7 @@ pub fn environment(root: &Path, figures: Arc<Figures>, contract: &'static Contra
 
     let academic_years: Arc<Vec<String>> =
         Arc::new(figures.distinct(2).into_iter().filter(|p| p.starts_with("AY") && !p.contains('-')).collect());
+    let (judged_figures, judged_years) = (figures.clone(), academic_years.clone());
     let lookup = Arc::new(
         move |state: &State, key: &str, unit_type: &str, unit_id: &str, period: &str| -> Result<Value, Error> {
             match figures.get(unit_type, unit_id, period, key) {
@@ -290,20 +383,10 @@ pub fn environment(root: &Path, figures: Arc<Figures>, contract: &'static Contra
         Ok(number(&n, "small()")?.is_some_and(|n| t.is_small(n)))
     });
     env.add_function("shown", |state: &State, value: Value| -> Result<bool, Error> {
-        let t = tracker(state)?;
-        if t.rules.is_none() || value.is_none() || value.is_undefined() {
-            return Ok(true);
-        }
-        if let Some(figure) = value.downcast_object_ref::<FigureValue>() {
-            let Some(record) = t.registry.get(figure.id) else { return Ok(false) };
-            let hides = |id: &Identity| (*t.pattern).as_ref().is_some_and(|p| p.hides(id));
-            return Ok(match &record.kind {
-                Kind::Count => !t.is_small(record.value) && !hides(&record.identity),
-                Kind::Plain => true,
-                Kind::Rate { rests_on } => !rests_on.iter().any(hides),
-            });
-        }
-        Ok(!number(&value, "shown()")?.is_some_and(|n| t.is_small(n)))
+        is_shown(&*tracker(state)?, &value)
+    });
+    env.add_function("judge", move |state: &State, target: Value| -> Result<Value, Error> {
+        judge_target(state, &target, &judged_figures, &judged_years)
     });
     env.add_function(
         "funnel",
@@ -574,6 +657,7 @@ mod tests {
             baseline: None,
             pattern: Arc::new(None),
             catalogue: Arc::new(super::super::typed::catalogue().clone()),
+            targets: Vec::new(),
         };
         let identity = |key: &str| Identity {
             unit_type: "school".into(),
