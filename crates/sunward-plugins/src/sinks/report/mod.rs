@@ -839,7 +839,7 @@ fn read_texts(
 }
 
 /// The hierarchy table's rows: school, its name, organisation and district.
-fn hierarchy_rows(t: &TableData) -> Result<Vec<(String, Option<String>, Option<String>, Option<String>)>> {
+fn hierarchy_rows(t: &TableData) -> Result<Vec<targets::SchoolRow>> {
     let text =
         |row: &BTreeMap<String, minijinja::Value>, c: &str| row.get(c).filter(|v| !v.is_none()).map(|v| v.to_string());
     let mut out = Vec::new();
@@ -848,7 +848,12 @@ fn hierarchy_rows(t: &TableData) -> Result<Vec<(String, Option<String>, Option<S
             Diagnostic::invalid(format!("hierarchy: table \"{}\" has no school_id (or a row where it is null)", t.name))
                 .hint("`hierarchy:` names the schools table: school_id, org_id, district_id")
         })?;
-        out.push((school, text(&row, "school_name"), text(&row, "org_id"), text(&row, "district_id")));
+        out.push(targets::SchoolRow {
+            school,
+            name: text(&row, "school_name"),
+            org: text(&row, "org_id"),
+            district: text(&row, "district_id"),
+        });
     }
     Ok(out)
 }

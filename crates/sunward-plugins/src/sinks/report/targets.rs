@@ -227,22 +227,32 @@ pub struct Resolved {
     pub places: Vec<Place>,
 }
 
-/// The schools of every unit (`school`, `org`, `district`, `all`), from the
-/// hierarchy table's rows (`school_id`, `school_name`, `org_id`, `district_id`):
-/// what `each: school` judges a target for.
-pub fn schools_of(
-    rows: &[(String, Option<String>, Option<String>, Option<String>)],
-) -> std::collections::BTreeMap<(String, String), Vec<Place>> {
+/// A row of the hierarchy table: a school, its name, organisation and district.
+#[derive(Debug, Clone)]
+pub struct SchoolRow {
+    /// `school_id`.
+    pub school: String,
+    /// `school_name`, if the table has it.
+    pub name: Option<String>,
+    /// `org_id`.
+    pub org: Option<String>,
+    /// `district_id`.
+    pub district: Option<String>,
+}
+
+/// The schools of every unit (`school`, `org`, `district`, `all`): what
+/// `each: school` judges a target for.
+pub fn schools_of(rows: &[SchoolRow]) -> std::collections::BTreeMap<(String, String), Vec<Place>> {
     let mut members: std::collections::BTreeMap<(String, String), Vec<Place>> = Default::default();
-    for (school, name, org, district) in rows {
+    for row in rows {
         let place = Place {
             unit_type: "school".into(),
-            unit_id: school.clone(),
-            label: name.clone().unwrap_or_else(|| school.clone()),
+            unit_id: row.school.clone(),
+            label: row.name.clone().unwrap_or_else(|| row.school.clone()),
         };
-        let mut units = vec![("school".to_string(), school.clone()), ("all".to_string(), "all".to_string())];
-        units.extend(org.iter().map(|o| ("org".to_string(), o.clone())));
-        units.extend(district.iter().map(|d| ("district".to_string(), d.clone())));
+        let mut units = vec![("school".to_string(), row.school.clone()), ("all".to_string(), "all".to_string())];
+        units.extend(row.org.iter().map(|o| ("org".to_string(), o.clone())));
+        units.extend(row.district.iter().map(|d| ("district".to_string(), d.clone())));
         for unit in units {
             members.entry(unit).or_default().push(place.clone());
         }
