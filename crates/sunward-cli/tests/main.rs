@@ -24,4 +24,5 @@ mod readme;
 mod reports;
 mod sample_data;
 mod scale;
+mod targets;
 mod workflow;

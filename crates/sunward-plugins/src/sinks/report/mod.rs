@@ -553,7 +553,7 @@ impl Sink for ReportSink {
             missing_texts(config, ctx, &units)?;
         }
         let members = match (&config.targets, &config.hierarchy) {
-            (Some(_), Some(name)) => targets::schools_of(&hierarchy_rows(table(tables, name)?)?),
+            (Some(_), Some(name)) => targets::schools_of(&hierarchy_rows(table(tables, name)?, lang)?),
             _ => BTreeMap::new(),
         };
         // Render every report before writing anything.
@@ -838,12 +838,16 @@ fn read_texts(
     Ok(texts)
 }
 
-/// The hierarchy table's rows: school, its name, organisation and district.
-fn hierarchy_rows(t: &TableData) -> Result<Vec<targets::SchoolRow>> {
+/// The hierarchy table's rows: school, its name (in English in an English report), organisation and district.
+fn hierarchy_rows(t: &TableData, lang: Lang) -> Result<Vec<targets::SchoolRow>> {
     let text =
         |row: &BTreeMap<String, minijinja::Value>, c: &str| row.get(c).filter(|v| !v.is_none()).map(|v| v.to_string());
+    let mut rows = values::rows(t)?;
+    if lang == Lang::En {
+        values::in_english(&mut rows);
+    }
     let mut out = Vec::new();
-    for row in values::rows(t)? {
+    for row in rows {
         let school = text(&row, "school_id").ok_or_else(|| {
             Diagnostic::invalid(format!("hierarchy: table \"{}\" has no school_id (or a row where it is null)", t.name))
                 .hint("`hierarchy:` names the schools table: school_id, org_id, district_id")

@@ -260,6 +260,55 @@ pub fn schools_of(rows: &[SchoolRow]) -> std::collections::BTreeMap<(String, Str
     members
 }
 
+/// A period of the metrics table in words: `2025` → 2025年, `AY2024` →
+/// 2024学年, `AY2024-2` → 2024学年第二学期, `2025-06` → 2025年6月 (in English:
+/// 2025, the 2024–25 school year, term 2 of 2024–25, June 2025).
+pub fn period_name(period: &str, lang: Lang) -> String {
+    let en = lang == Lang::En;
+    let number = |s: &str| s.parse::<i32>().ok();
+    if let Some(rest) = period.strip_prefix("AY") {
+        let (year, term) = match rest.split_once('-') {
+            Some((y, t)) => (number(y), number(t)),
+            None => (number(rest), None),
+        };
+        if let Some(y) = year {
+            let span = format!("{y}–{:02}", (y + 1) % 100);
+            return match (term, en) {
+                (None, false) => format!("{y}学年"),
+                (None, true) => format!("the {span} school year"),
+                (Some(1), false) => format!("{y}学年第一学期"),
+                (Some(2), false) => format!("{y}学年第二学期"),
+                (Some(t), false) => format!("{y}学年第{t}学期"),
+                (Some(t), true) => format!("term {t} of {span}"),
+            };
+        }
+    }
+    if let Some((y, m)) = period.split_once('-')
+        && let (Some(y), Some(m)) = (number(y), number(m))
+        && (1..=12).contains(&m)
+    {
+        const MONTHS: [&str; 12] = [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ];
+        return if en { format!("{} {y}", MONTHS[(m - 1) as usize]) } else { format!("{y}年{m}月") };
+    }
+    match (number(period), en) {
+        (Some(y), false) => format!("{y}年"),
+        _ => period.to_string(),
+    }
+}
+
 /// What is known of a target's figure for one unit and period.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Observed {
@@ -326,18 +375,34 @@ pub enum Shape {
 }
 
 impl Shape {
+    /// `x` as a reason writes it: a share as a whole percentage rounded half up
+    /// (as the reports print shares), a number with at most two decimals.
     fn show(self, x: f64) -> String {
+        self.show_with(x, 0)
+    }
+
+    fn show_with(self, x: f64, extra: i32) -> String {
         match self {
-            Shape::Share => format!("{}%", trimmed(x * 100.0, 1)),
-            Shape::Number => trimmed(x, 2),
+            Shape::Share => format!("{}%", trimmed(x * 100.0, extra)),
+            Shape::Number => trimmed(x, 2 + extra),
         }
+    }
+
+    /// `x` beside `target`: with more decimals when the usual rounding would
+    /// write a value that differs from the target as the target itself.
+    fn beside(self, x: f64, target: f64) -> String {
+        let mut extra = 0;
+        while extra < 3 && x != target && self.show_with(x, extra) == self.show_with(target, extra) {
+            extra += 1;
+        }
+        self.show_with(x, extra)
     }
 }
 
-/// `x` with at most `decimals` decimals, rounded half away from zero, trailing zeros dropped.
+/// `x` with at most `decimals` decimals, rounded half up, trailing zeros dropped.
 fn trimmed(x: f64, decimals: i32) -> String {
     let scale = 10f64.powi(decimals);
-    let rounded = (x * scale).round() / scale;
+    let rounded = ((x * scale) + 0.5 + 1e-9).floor() / scale;
     let text = format!("{rounded:.*}", decimals as usize);
     let text = if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.').to_string() } else { text };
     if text == "-0" { "0".into() } else { text }
@@ -363,7 +428,7 @@ pub fn judge(comparison: Comparison, observed: Observed, shape: Shape, lang: Lan
     };
     let target = comparison.value();
     let t = shape.show(target);
-    let v = shape.show(value);
+    let v = shape.beside(value, target);
     let verdict =
         |status: Status, zh: String, english: String| Verdict { status, reason: if en { english } else { zh } };
     match (comparison, interval) {
@@ -518,8 +583,13 @@ mod tests {
         assert_eq!(met.reason, "3, at or above the target 1");
         let withheld = judge(Comparison::AtLeast(0.8), Observed::Withheld, Shape::Share, Lang::ZhCn);
         assert_eq!(withheld.reason, "该数值按公开规则不予公布，不作判断");
-        let share = judge(Comparison::AtMost(0.125), value(0.12345), Shape::Share, Lang::En);
-        assert_eq!(share.reason, "12.3%, at or below the target 12.5%");
+        let share = judge(Comparison::AtMost(0.13), value(0.12345), Shape::Share, Lang::En);
+        assert_eq!(share.reason, "12%, at or below the target 13%");
+        // Rounded as the target, a value short of it is written with the decimal that shows why.
+        let short = judge(Comparison::AtLeast(0.8), value(0.7996), Shape::Share, Lang::ZhCn);
+        assert_eq!(short.reason, "79.96%，低于目标80%");
+        let half = judge(Comparison::AtLeast(0.5), value(0.125), Shape::Share, Lang::En);
+        assert_eq!(half.reason, "13%, below the target 50%");
     }
 
     #[test]
@@ -535,6 +605,23 @@ mod tests {
         assert_eq!((unclear.status, unclear.reason.as_str()), (Status::CannotTell, "2项中1项已达到，S2尚无法判断"));
         let many: Vec<(String, Verdict)> = (1..=7).map(|i| (format!("S{i}"), v(Status::NotMet))).collect();
         assert_eq!(combine(&many, Lang::En).reason, "not met in 7 of 7: S1, S2, S3, S4, S5 and 2 more");
+    }
+
+    #[test]
+    fn periods_are_named_in_words() {
+        let cases = [
+            ("2025", "2025年", "2025"),
+            ("AY2024", "2024学年", "the 2024–25 school year"),
+            ("AY2024-1", "2024学年第一学期", "term 1 of 2024–25"),
+            ("AY2099-2", "2099学年第二学期", "term 2 of 2099–00"),
+            ("2025-06", "2025年6月", "June 2025"),
+            ("2025-13", "2025-13", "2025-13"),
+            ("spring", "spring", "spring"),
+        ];
+        for (period, zh, en) in cases {
+            assert_eq!(period_name(period, Lang::ZhCn), zh);
+            assert_eq!(period_name(period, Lang::En), en);
+        }
     }
 
     #[test]

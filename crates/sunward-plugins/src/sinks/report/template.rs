@@ -224,10 +224,11 @@ fn judge_target(state: &State, target: &Value, figures: &Figures, academic_years
                     }
                 }
             };
+            let when = super::targets::period_name(period, t.lang);
             let name = match several {
-                (true, true) => format!("{} {period}", place.label),
+                (true, true) => format!("{}{}{when}", place.label, if t.lang == Lang::En { ", " } else { "" }),
                 (true, false) => place.label.clone(),
-                _ => period.clone(),
+                _ => when,
             };
             judged.push((name, judge(comparison, observed, shape, t.lang)));
         }
