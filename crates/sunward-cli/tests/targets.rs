@@ -29,11 +29,18 @@ fn review(out: &Path, extra: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sunward")).current_dir(repo()).args(&args).output().unwrap()
 }
 
-/// The rows of the targets table: target, figure, judgement, why.
+/// The rows of the targets table — target, figure, "judgement：why" — with
+/// the judgement and the reason split apart.
 fn target_rows(html: &Path) -> Vec<Vec<String>> {
     let rows = html_rows(&chromium_dom(html));
     let names = ["每所学校", "心理筛查", "极端事件", "红色个案", "高危筛查", "at least", "no more"];
-    rows.into_iter().filter(|r| r.len() == 4 && names.iter().any(|n| r[0].starts_with(n))).collect()
+    rows.into_iter()
+        .filter(|r| r.len() == 3 && names.iter().any(|n| r[0].starts_with(n)))
+        .map(|r| {
+            let (label, reason) = r[2].split_once('：').or_else(|| r[2].split_once(": ")).expect("judgement：reason");
+            vec![r[0].clone(), r[1].clone(), label.to_string(), reason.to_string()]
+        })
+        .collect()
 }
 
 #[test]
@@ -151,19 +158,14 @@ fn the_government_summary_judges_the_districts_targets() {
         .output()
         .unwrap();
     ok(&output);
-    let rows = html_rows(&chromium_dom(&out.join("government-summary_AY2024_320585.html")));
-    let judged: Vec<&Vec<String>> =
-        rows.iter().filter(|r| r.len() == 4 && r[2].contains("达成") || r.len() == 4 && r[2] == "尚无法判断").collect();
+    let judged = target_rows(&out.join("government-summary_AY2024_320585.html"));
     let want = [
         ["心理筛查覆盖率不低于95%", "99%", "达成", "99%，不低于目标95%"],
         ["极端事件发生率降至每千人3起以下", "2.79", "尚无法判断", "2.79，但95%区间2.24–3.44跨越目标3，尚需更多数据"],
         ["高危筛查闭环率不低于90%", "73%", "未达成", "73%，低于目标90%"],
         ["每所学校成长课堂班级覆盖率不低于30%", "—", "达成", "20项均已达到"],
     ];
-    assert_eq!(
-        judged,
-        want.iter().map(|r| r.map(String::from).to_vec()).collect::<Vec<_>>().iter().collect::<Vec<_>>()
-    );
+    assert_eq!(judged, want.map(|r| r.map(String::from).to_vec()).to_vec());
     let pdf: String = pdf_text(&out.join("government-summary_AY2024_320585.pdf")).split_whitespace().collect();
     assert!(pdf.contains("五、目标达成情况") && pdf.contains("六、工作情况"), "{pdf}");
 }

@@ -56,6 +56,7 @@ th, td { padding: 0.35rem 0.6rem; border-bottom: 1px solid var(--rule); text-ali
 thead th { border-bottom: 2px solid var(--ink); border-top: 2px solid var(--ink); white-space: nowrap; }
 tfoot td { border-top: 2px solid var(--ink); border-bottom: 2px solid var(--ink); font-weight: 600; }
 th:first-child, td:first-child { white-space: nowrap; }
+@media (max-width: 40rem) { td:first-child { white-space: normal; min-width: 6.5em; } }
 .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.hidden { color: var(--muted); }
 .note { font-size: 0.85rem; color: var(--muted); margin-top: 0.4rem; }
