@@ -115,3 +115,53 @@ fn the_sample_figures_hold_together() {
         assert!(get("KS-ORG1", "2025", metric).unwrap() > 0.0, "{metric}");
     }
 }
+
+/// A project that exports only schools, classes, cases and services: the
+/// access pipeline still runs, each missing export an empty table with a
+/// warning naming it, counts 0 and shares empty; an optional source must say
+/// its columns.
+#[test]
+fn a_project_without_the_access_exports_gets_empty_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    for table in ["schools", "classes", "cases", "services"] {
+        std::fs::copy(repo().join(format!("sample-data/project/{table}.csv")), data.join(format!("{table}.csv")))
+            .unwrap();
+    }
+    let set = format!("data_dir={}", data.display());
+    ok(&sunward(&["validate", "pipelines/access.yaml", "--set", &set]));
+    let out = dir.path().join("out");
+    let output = sunward(&["run", "pipelines/access.yaml", "--set", &set, "--out", out.to_str().unwrap()]);
+    ok(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for table in ["appointments", "feedback", "workers", "rosters", "terms"] {
+        let warning = format!(
+            "warning: {table}: {} is missing, so it is an empty table",
+            data.join(format!("{table}.csv")).display()
+        );
+        assert!(stderr.contains(&warning), "{warning} in:\n{stderr}");
+    }
+    let text = std::fs::read_to_string(out.join("access.csv")).unwrap();
+    let value = |metric: &str| {
+        let prefix = format!("org,KS-ORG1,2025,{metric},");
+        text.lines().find_map(|l| l.strip_prefix(&prefix)).unwrap_or_else(|| panic!("{prefix}")).to_string()
+    };
+    assert_eq!(
+        (value("appointments"), value("no_show_rate"), value("duty_days_planned")),
+        ("0.0".into(), String::new(), "0.0".into())
+    );
+    assert_eq!(value("feedback_responses"), "0.0");
+    // The services are still there: their times are known.
+    assert!(value("services_timed").parse::<f64>().unwrap() > 0.0);
+    // The manifest records only the files that were read.
+    let manifest = std::fs::read_to_string(out.join("manifest-access.json")).unwrap();
+    assert!(manifest.contains("services.csv") && !manifest.contains("appointments.csv"), "{manifest}");
+
+    // An optional source without `contract:` or `columns:` could not say what its empty table holds.
+    let pipeline = dir.path().join("p.yaml");
+    std::fs::write(&pipeline, "name: p\nsources:\n  s: {plugin: csv, path: nowhere.csv, optional: true}\n").unwrap();
+    let refused = sunward(&["validate", pipeline.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("an optional source needs `contract:` or `columns:`"));
+}

@@ -28,6 +28,7 @@ pub const SOURCE_OPTION_KEYS: &[&str] = &[
     "short_rows",
     "produced_by",
     "ignore_columns",
+    "optional",
 ];
 
 /// The keys every step accepts besides its plugin's own (see [`StepOptions`]).
@@ -312,6 +313,12 @@ pub struct SourceOptions {
     /// (`--allow-stale-metrics` reads it anyway).
     #[serde(default)]
     pub produced_by: Option<String>,
+    /// The file may be missing — an export not every project has yet
+    /// (appointments, feedback, duty rosters): the source is then an empty
+    /// table with its contract's columns (or those under `columns:`), and the
+    /// run says so. A file that is there is read and checked as always.
+    #[serde(default)]
+    pub optional: bool,
     /// Columns of the file (its headers as written) to leave out on purpose,
     /// without the warning an unknown column gets: a student's name in a
     /// case-system export, say. Each must be in the file, so a misspelt name

@@ -34,7 +34,7 @@ fn missing_input(plan: &Plan, file: &std::path::Path) -> Option<Diagnostic> {
 /// the same workflow writes. Cheap: it opens no file.
 pub fn missing_inputs(plan: &Plan, made_earlier: &dyn Fn(&std::path::Path) -> bool) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
-    for source in &plan.sources {
+    for source in plan.sources.iter().filter(|s| !s.options.optional) {
         let Ok(files) = source.plugin.files(&source.config, &plan.run) else { continue };
         for file in files.iter().filter(|f| !made_earlier(f)) {
             if let Some(d) = missing_input(plan, file) {
@@ -91,14 +91,16 @@ pub async fn check(plan: &Plan) -> Vec<Diagnostic> {
             }
         };
         let missing: Vec<Diagnostic> = files.iter().filter_map(|f| missing_input(plan, f)).map(located).collect();
-        if !missing.is_empty() {
+        let absent = !missing.is_empty();
+        if absent && !source.options.optional {
             diags.extend(missing);
             continue;
         }
         // A contract source's columns are the contract's: its file is not
         // opened here (a run reads its header when it loads it; `validate`
-        // reads it with [`header_problems`]).
-        let schema = if source.options.contract.is_some() {
+        // reads it with [`header_problems`]). An optional source whose file
+        // is missing is an empty table of its declared columns.
+        let schema = if source.options.contract.is_some() || absent {
             declared_schema(&source.options, None)
         } else {
             source

@@ -28,7 +28,7 @@
 use crate::cache::{CacheKey, KeyParts, SourceCache};
 use crate::checks::{CheckOutcome, Status as CheckStatus, failure as check_failure, run_checks};
 use crate::generation::{Generation, private_folder};
-use crate::ingest::{Ingested, KeyMemory, KeySet, SourceToLoad, ingest_into, write_rejects};
+use crate::ingest::{Ingested, KeyMemory, KeySet, SourceToLoad, declared_schema, ingest_into, write_rejects};
 use crate::manifest::{FileRecord, Manifest, SourceRecord, file_record, manifest_file_name, normalize};
 use crate::remote::{
     MergedParts, RemoteLoading, SourceOutcome, SourceTask, TaskResult, claims_files, merge_parts, received, task_for,
@@ -310,6 +310,51 @@ pub(crate) fn load_source(
 /// A source's files, as the manifest and the rejects name them.
 pub(crate) fn source_files(source: &PlannedSource, plan: &Plan) -> Result<Vec<PathBuf>> {
     Ok(source.plugin.files(&source.config, &plan.run)?.iter().map(|f| normalize(f)).collect())
+}
+
+/// The files of an optional source (`optional: true`) when one of them is missing.
+fn absent_optional(source: &PlannedSource, plan: &Plan) -> Option<Vec<PathBuf>> {
+    if !source.options.optional {
+        return None;
+    }
+    let files = source_files(source, plan).ok()?;
+    files.iter().any(|f| !f.is_file()).then_some(files)
+}
+
+/// An optional source whose file is missing: an empty table of its declared
+/// columns, and a warning that says so. It records no input file.
+fn empty_source(source: &PlannedSource, files: &[PathBuf]) -> Result<Loaded> {
+    let schema = declared_schema(&source.options, None)?;
+    let missing: Vec<String> = files.iter().filter(|f| !f.is_file()).map(|f| f.display().to_string()).collect();
+    let warning = Diagnostic::warning(format!(
+        "{}: {} is missing, so it is an empty table (the source is optional)",
+        source.name,
+        missing.join(", ")
+    ))
+    .hint("its figures are 0 or empty; add the export to count them, or drop `optional: true` to require it");
+    let ingested = Ingested {
+        schema: schema.clone(),
+        batches: Vec::new(),
+        rows_read: 0,
+        rows_loaded: 0,
+        rows_rejected: 0,
+        rejects: Vec::new(),
+        keys: KeySet::new(),
+        warnings: vec![warning],
+        in_place: None,
+        claims: None,
+        skipped: Vec::new(),
+    };
+    Ok(Loaded {
+        files: Vec::new(),
+        keys_files: Vec::new(),
+        parts: 0,
+        ingested,
+        table: StagedTable { schema, rows: 0, place: Placed::Memory(Vec::new()) },
+        key: None,
+        from_cache: false,
+        cache_write: None,
+    })
 }
 
 /// What a source's rejects name as its file: the first of its files, or its name.
@@ -675,7 +720,16 @@ async fn run_stages(
         if ready.is_empty() {
             return Err(Diagnostic::runtime("sources reference each other in a cycle"));
         }
-        let results: Vec<(String, Result<Loaded>)> = if let Some(remote) = options.engine.loading() {
+        // Optional sources whose file is missing are empty tables, made here.
+        let (absent, ready): (Vec<&PlannedSource>, Vec<&PlannedSource>) =
+            ready.into_iter().partition(|s| absent_optional(s, plan).is_some());
+        let mut results: Vec<(String, Result<Loaded>)> = absent
+            .iter()
+            .map(|s| (s.name.clone(), empty_source(s, &absent_optional(s, plan).unwrap_or_default())))
+            .collect();
+        results.extend(if ready.is_empty() {
+            Vec::new()
+        } else if let Some(remote) = options.engine.loading() {
             load_remotely(remote, &ready, plan, &loaded, options, stage).await
         } else {
             std::thread::scope(|scope| {
@@ -697,7 +751,7 @@ async fn run_stages(
                     })
                     .collect()
             })
-        };
+        });
         let mut errors = Vec::new();
         for (name, result) in results {
             match result {

@@ -955,6 +955,14 @@ impl Validator {
             )
             .in_context(&ctx);
         }
+        if options.optional && options.contract.is_none() && options.columns.is_empty() {
+            self.error(
+                e.node.get("optional").map(|n| n.span).unwrap_or(e.name_span),
+                "an optional source needs `contract:` or `columns:`: a missing file becomes an empty table with those columns",
+            )
+            .in_context(&ctx)
+            .hint("e.g. `appointments: {plugin: csv, path: …, contract: appointments, optional: true}`");
+        }
         let Some(contract_name) = &options.contract else {
             return references;
         };
