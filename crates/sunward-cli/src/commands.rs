@@ -320,6 +320,16 @@ fn run_pipeline(registry: &Registry, pipeline: &Path, sets: &[String], rename: O
     if !args.quiet {
         let mut out = std::io::stdout().lock();
         for s in &report.sources {
+            if !s.missing.is_empty() {
+                let files: Vec<String> = s.missing.iter().map(|f| f.display().to_string()).collect();
+                let _ = writeln!(
+                    out,
+                    "{}: no file ({}): an empty table, as the source is optional",
+                    s.name,
+                    files.join(", ")
+                );
+                continue;
+            }
             let mut line = format!("{}: loaded {} rows, rejected {}", s.name, s.rows_loaded, s.rows_rejected);
             if let Some(file) = &s.rejects_file
                 && s.rows_rejected > 0

@@ -7,7 +7,7 @@
 //! step is planned by DataFusion exactly as it will run, reporting unknown
 //! columns, type errors and the like with the step's place in the pipeline.
 
-use crate::ingest::declared_schema;
+use crate::ingest::{declared_schema, schema_without_file};
 use crate::session::{SessionOptions, new_session};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::datasource::MemTable;
@@ -100,7 +100,9 @@ pub async fn check(plan: &Plan) -> Vec<Diagnostic> {
         // opened here (a run reads its header when it loads it; `validate`
         // reads it with [`header_problems`]). An optional source whose file
         // is missing is an empty table of its declared columns.
-        let schema = if source.options.contract.is_some() || absent {
+        let schema = if absent {
+            schema_without_file(&source.options)
+        } else if source.options.contract.is_some() {
             declared_schema(&source.options, None)
         } else {
             source

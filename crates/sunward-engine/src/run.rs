@@ -28,7 +28,7 @@
 use crate::cache::{CacheKey, KeyParts, SourceCache};
 use crate::checks::{CheckOutcome, Status as CheckStatus, failure as check_failure, run_checks};
 use crate::generation::{Generation, private_folder};
-use crate::ingest::{Ingested, KeyMemory, KeySet, SourceToLoad, declared_schema, ingest_into, write_rejects};
+use crate::ingest::{Ingested, KeyMemory, KeySet, SourceToLoad, ingest_into, schema_without_file, write_rejects};
 use crate::manifest::{FileRecord, Manifest, SourceRecord, file_record, manifest_file_name, normalize};
 use crate::remote::{
     MergedParts, RemoteLoading, SourceOutcome, SourceTask, TaskResult, claims_files, merge_parts, received, task_for,
@@ -164,6 +164,8 @@ pub struct SourceReport {
     pub in_place: bool,
     /// How many parts the engine's workers read its file in, side by side (0: whole).
     pub parts: usize,
+    /// The files of an optional source that were not there: it is an empty table.
+    pub missing: Vec<PathBuf>,
 }
 
 /// A table made by the run.
@@ -220,6 +222,8 @@ pub(crate) struct Loaded {
     from_cache: bool,
     /// Its table being kept in the cache: a warning if that failed.
     cache_write: Option<std::thread::JoinHandle<Option<Diagnostic>>>,
+    /// An optional source's files that were not there (it is an empty table).
+    missing: Vec<PathBuf>,
 }
 
 /// Sources being kept in the cache while the run goes on. Dropped (the run
@@ -275,6 +279,7 @@ pub(crate) fn load_source(
             key: Some(key.0.clone()),
             from_cache: true,
             cache_write: None,
+            missing: Vec::new(),
         });
     }
     let references: HashMap<String, &KeySet> = source
@@ -304,6 +309,7 @@ pub(crate) fn load_source(
         key: key.map(|k| k.0),
         from_cache: false,
         cache_write,
+        missing: Vec::new(),
     })
 }
 
@@ -322,16 +328,10 @@ fn absent_optional(source: &PlannedSource, plan: &Plan) -> Option<Vec<PathBuf>> 
 }
 
 /// An optional source whose file is missing: an empty table of its declared
-/// columns, and a warning that says so. It records no input file.
+/// columns (the run's summary says so). It records no input file.
 fn empty_source(source: &PlannedSource, files: &[PathBuf]) -> Result<Loaded> {
-    let schema = declared_schema(&source.options, None)?;
-    let missing: Vec<String> = files.iter().filter(|f| !f.is_file()).map(|f| f.display().to_string()).collect();
-    let warning = Diagnostic::warning(format!(
-        "{}: {} is missing, so it is an empty table (the source is optional)",
-        source.name,
-        missing.join(", ")
-    ))
-    .hint("its figures are 0 or empty; add the export to count them, or drop `optional: true` to require it");
+    let schema = schema_without_file(&source.options)?;
+    let missing: Vec<PathBuf> = files.iter().filter(|f| !f.is_file()).cloned().collect();
     let ingested = Ingested {
         schema: schema.clone(),
         batches: Vec::new(),
@@ -340,7 +340,7 @@ fn empty_source(source: &PlannedSource, files: &[PathBuf]) -> Result<Loaded> {
         rows_rejected: 0,
         rejects: Vec::new(),
         keys: KeySet::new(),
-        warnings: vec![warning],
+        warnings: Vec::new(),
         in_place: None,
         claims: None,
         skipped: Vec::new(),
@@ -354,6 +354,7 @@ fn empty_source(source: &PlannedSource, files: &[PathBuf]) -> Result<Loaded> {
         key: None,
         from_cache: false,
         cache_write: None,
+        missing,
     })
 }
 
@@ -541,6 +542,7 @@ async fn load_remotely(
                 key: None,
                 from_cache: false,
                 cache_write: None,
+                missing: Vec::new(),
             }
         });
         results.push((s.name, loaded));
@@ -822,6 +824,7 @@ async fn run_stages(
             from_cache: l.from_cache,
             in_place: matches!(l.table.place, Placed::InPlace(_)),
             parts: l.parts,
+            missing: l.missing.clone(),
         });
     }
     if !over_limit.is_empty() {

@@ -446,6 +446,16 @@ pub fn declared_schema(options: &SourceOptions, headers: Option<&[String]>) -> R
     Ok(layout(options, headers, None)?.schema())
 }
 
+/// The schema of a source whose file is not there (an optional source): its
+/// contract's columns, or the columns it declares, in the order declared.
+pub fn schema_without_file(options: &SourceOptions) -> Result<SchemaRef> {
+    if options.contract.is_some() {
+        return declared_schema(options, None);
+    }
+    let names: Vec<String> = options.columns.keys().cloned().collect();
+    declared_schema(options, Some(&names))
+}
+
 /// A value after typing.
 #[derive(Debug, Clone, PartialEq)]
 enum Typed {
