@@ -199,6 +199,11 @@ fn audit_run(ledgers: &[PathBuf], metrics_csv: &Path, schools_csv: &Path) -> Vec
 /// The audit over the metrics and the topic breakdown of the annual reviews of `year`.
 fn audit_with_topics(ledgers: &[PathBuf], metrics_csv: &Path, data: &Path, year: &str) -> Vec<String> {
     let mut values = truth(metrics_csv);
+    // The access figures beside it, when the reports printed them too.
+    let access = metrics_csv.with_file_name("access.csv");
+    if access.is_file() {
+        values.extend(truth(&access));
+    }
     let topics = topic_truth(data, year);
     let mut parts: Vec<String> = topics.keys().map(|i| i.key.clone()).collect();
     parts.sort();
@@ -255,6 +260,8 @@ fn public_project_reviews(dir: &Path) -> (PathBuf, String) {
     let project = dir.join("project");
     common::run_metrics(&repo().join("sample-data/project"), 2024, 2024, &project);
     let metrics = format!("metrics={}", project.join("metrics.parquet").display());
+    // The access figures too (after-hours service, appointments, feedback): the review prints them.
+    run("access.yaml", &[], &project);
     run("annual-review.yaml", &["audience=public", &metrics], &project);
     (project, metrics)
 }
@@ -266,7 +273,8 @@ fn no_public_report_of_the_samples_gives_a_withheld_count_back() {
     let dir = tempfile::tempdir().unwrap();
     let (project, metrics) = public_project_reviews(dir.path());
     let english = dir.path().join("project-en");
-    run("annual-review.yaml", &["audience=public", "lang=en", &metrics], &english);
+    let access = format!("access={}", project.join("access.parquet").display());
+    run("annual-review.yaml", &["audience=public", "lang=en", &metrics, &access], &english);
     let ledgers = public_ledgers(&[&project, &english]);
     assert_eq!(ledgers.len(), 6, "three units in two languages: {ledgers:?}");
     let found = audit_with_topics(&ledgers, &project.join("metrics.csv"), &repo().join("sample-data/project"), "2025");
@@ -464,7 +472,8 @@ fn case_stories_stay_internal_and_shares_round_half_up() {
     let internal = pdf_text(&internal_dir.join("annual-review_2025_KS-ORG1.pdf"));
     assert!(internal.replace(char::is_whitespace, "").contains(story), "the internal edition lost its case stories");
     // Every share in the ledger is printed as its figures round half up.
-    let values = truth(&project.join("metrics.csv"));
+    let mut values = truth(&project.join("metrics.csv"));
+    values.extend(truth(&project.join("access.csv")));
     for ledger in public_ledgers(&[&project]) {
         for p in read_printed(&ledger).1 {
             if p.shown.ends_with('%') && p.value.is_some() && !p.identity.key.contains("change") {

@@ -428,6 +428,8 @@ fn the_qingpu_comparison_tells_one_story_in_both_editions() {
 fn sample_reviews(dir: &Path, extra: &[&str]) -> std::path::PathBuf {
     let out = dir.join("project");
     metrics(&repo().join("sample-data/project"), 2024, 2024, &out);
+    // The access figures too, which the review prints in section 10.
+    run("access.yaml", &[], &out);
     let mut sets = vec![format!("metrics={}", out.join("metrics.parquet").display())];
     sets.extend(extra.iter().map(|s| s.to_string()));
     run("annual-review.yaml", &sets, &out);

@@ -148,6 +148,7 @@ pub fn sample_settings(pipeline: &str) -> Vec<String> {
             &["data_dir=sample-data/taicang", "report_date=2025-10-20", "texts_dir=pipelines/texts/government-summary"]
         }
         "district-comparison.yaml" => &["data_dir=sample-data/taicang", "report_date=2025-10-15"],
+        "access.yaml" => &["data_dir=sample-data/project"],
         _ => &[],
     };
     settings.iter().map(|s| s.to_string()).collect()
