@@ -13,68 +13,14 @@
 use crate::calendar::{DayKind, academic_year, ay_start, day_kind, later, ymd};
 use crate::plan::{Plan, ServiceType};
 use crate::rng::{self, between, chance, stream};
-use crate::sink::{Cell, TableSink, Written};
-use crate::tables::Out;
+use crate::sink::{Cell, Out, TableSink, Written};
+use crate::times::at;
 use crate::world::{Student, World};
 use chrono::{Datelike, NaiveDate, Weekday};
 use rand_chacha::ChaCha8Rng;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use sunward_core::Result;
-
-/// Seconds of `h:m`.
-const fn at(h: i32, m: i32) -> i32 {
-    h * 3600 + m * 60
-}
-
-/// A start time between `from` and `to` (seconds), on a five-minute step.
-fn time_between(rng: &mut ChaCha8Rng, from: i32, to: i32) -> i32 {
-    let steps = ((to - from) / 300).max(0) as u64;
-    from + 300 * between(rng, 0, steps) as i32
-}
-
-/// The time of day a service of `kind` on `date` began: mostly school hours,
-/// counselling sometimes after school, parents' workshops often in the
-/// evening, a hotline call at any hour; about one in twenty not recorded.
-pub fn start_time(rng: &mut ChaCha8Rng, kind: ServiceType, date: NaiveDate) -> Cell<'static> {
-    if chance(rng, 0.05) {
-        return Cell::Null;
-    }
-    let daytime = |rng: &mut ChaCha8Rng| time_between(rng, at(8, 0), at(16, 30));
-    let seconds = match kind {
-        ServiceType::HotlineCall => {
-            if chance(rng, 0.55) {
-                time_between(rng, at(17, 0), at(23, 55))
-            } else if chance(rng, 0.2) {
-                time_between(rng, 0, at(7, 55))
-            } else {
-                daytime(rng)
-            }
-        }
-        _ if day_kind(date) != DayKind::School => time_between(rng, at(9, 0), at(17, 0)),
-        ServiceType::CaseSession
-        | ServiceType::Consultation
-        | ServiceType::ImmediateSupport
-        | ServiceType::HomeVisit
-        | ServiceType::MailboxReply => {
-            if chance(rng, 0.22) {
-                time_between(rng, at(17, 0), at(20, 0))
-            } else {
-                daytime(rng)
-            }
-        }
-        ServiceType::ParentWorkshop | ServiceType::JointMeeting => {
-            if chance(rng, 0.4) {
-                time_between(rng, at(18, 30), at(19, 30))
-            } else {
-                time_between(rng, at(13, 30), at(16, 0))
-            }
-        }
-        ServiceType::TeacherWorkshop => time_between(rng, at(15, 30), at(17, 0)),
-        _ => daytime(rng),
-    };
-    Cell::Time(seconds)
-}
 
 /// A counselling service as the appointments need it.
 #[derive(Debug, Clone)]
@@ -135,7 +81,7 @@ impl TableSink for Collector {
 fn sessions(world: &World, plan: &Plan) -> Result<Vec<Session>> {
     let kept = Arc::new(Mutex::new(Vec::new()));
     let mut out = Out { sink: Box::new(Collector(kept.clone())), table: "services", rows: 0, progress: &crate::Silent };
-    crate::tables::write("services", world, plan, &mut out)?;
+    crate::tables::services(world, plan, &mut out)?;
     drop(out);
     let sessions = kept.lock().map(|mut k| std::mem::take(&mut *k)).unwrap_or_default();
     Ok(sessions)

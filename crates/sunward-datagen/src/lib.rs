@@ -42,12 +42,14 @@
 pub mod access;
 pub mod calendar;
 pub mod export;
+pub mod names;
 pub mod plan;
 pub mod prevention;
 pub mod rng;
 pub mod sink;
 pub mod spec;
 pub mod tables;
+pub mod times;
 pub mod world;
 
 pub use sink::Written;
@@ -227,6 +229,31 @@ pub fn generate(options: &Options, progress: &dyn Progress) -> Result<Summary> {
     Ok(summary)
 }
 
+/// Write file `table` (a name of [`crate::FILES`]) of the world.
+fn write_table(table: &str, world: &world::World, plan: &plan::Plan, out: &mut sink::Out<'_>) -> Result<()> {
+    match table {
+        "schools" => tables::schools(world, out),
+        "enrolment" => tables::enrolment(world, out),
+        "classes" => tables::classes(world, out),
+        "services" => tables::services(world, plan, out),
+        "cases" => tables::cases(world, plan, out),
+        "screenings" => tables::screenings(world, out),
+        "incidents" => tables::incidents(world, out),
+        "outcomes" => tables::outcomes(world, plan, out),
+        "attendance" => tables::attendance(world, out),
+        "centres" => tables::centres(world, out),
+        "centre_services" => tables::centre_services(world, plan, out),
+        "followups" => tables::followups(world, plan, out),
+        "workers" => access::workers(world, out),
+        "rosters" => access::rosters(world, out),
+        "appointments" => access::appointments(world, plan, out),
+        "feedback" => access::feedback(world, plan, out),
+        "terms" => access::terms(world, out),
+        "holidays" => access::holidays(world, out),
+        other => Err(Diagnostic::runtime(format!("internal: no generator for table {other}"))),
+    }
+}
+
 fn write_one(
     name: &'static str,
     sink: Box<dyn TableSink>,
@@ -235,10 +262,10 @@ fn write_one(
     progress: &dyn Progress,
 ) -> Result<Written> {
     progress.table(name);
-    let mut out = tables::Out { sink, table: name, rows: 0, progress };
-    tables::write(name, world, plan, &mut out)?;
+    let mut out = sink::Out { sink, table: name, rows: 0, progress };
+    write_table(name, world, plan, &mut out)?;
     progress.rows(name, out.rows);
-    let tables::Out { sink, rows, .. } = out;
+    let sink::Out { sink, rows, .. } = out;
     sink.finish(rows)
 }
 

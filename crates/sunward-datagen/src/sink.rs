@@ -14,6 +14,7 @@
 
 use crate::calendar::epoch_days;
 use crate::world::Student;
+use crate::{Progress, ROWS_PER_REPORT};
 use chrono::{Datelike, NaiveDate};
 use datafusion::arrow::array::{
     ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, RecordBatch, StringBuilder,
@@ -275,7 +276,7 @@ fn render(cell: &Cell<'_>, style: Style, slash_dates: bool, keys: &Keys, out: &m
             let _ = write!(out, "{:02}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60);
         }
         (Cell::Student(s), Style::Roll) => out.push_str(&keys.roll(*s)),
-        (Cell::Student(s), Style::Name) => out.push_str(&crate::export::fake_name(keys.seed, *s)),
+        (Cell::Student(s), Style::Name) => out.push_str(&crate::names::fake_name(keys.seed, *s)),
         (Cell::Student(s), _) => out.extend(s.reference(keys.seed).iter().map(|b| char::from(*b))),
     }
 }
@@ -538,6 +539,29 @@ impl TableSink for XlsxSink {
         let mut atomic = AtomicFile::create(&self.path)?;
         atomic.file().write_all(&bytes).map_err(|e| write_error(&self.path, e))?;
         commit(atomic, &self.table, rows)
+    }
+}
+
+/// A table being written, counting its rows and reporting progress.
+pub struct Out<'a> {
+    /// The sink.
+    pub sink: Box<dyn TableSink>,
+    /// The table's name.
+    pub table: &'static str,
+    /// Rows written so far.
+    pub rows: u64,
+    /// Where progress goes.
+    pub progress: &'a dyn Progress,
+}
+
+impl Out<'_> {
+    pub(crate) fn push(&mut self, cells: &[Cell<'_>]) -> Result<()> {
+        self.sink.row(cells)?;
+        self.rows += 1;
+        if self.rows.is_multiple_of(ROWS_PER_REPORT) {
+            self.progress.rows(self.table, self.rows);
+        }
+        Ok(())
     }
 }
 

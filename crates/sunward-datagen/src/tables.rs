@@ -15,63 +15,14 @@ use crate::calendar::{DayKind, academic_year, ay_end, ay_start, day_kind, days, 
 use crate::plan::{Bucket, GENERAL, HIGH, KEY, Participants, Plan, ServiceType, Tier};
 use crate::prevention::{self, Taker};
 use crate::rng::{self, between, chance, hash, stream, unit};
-use crate::sink::{Cell, TableSink};
+use crate::sink::{Cell, Out};
 use crate::spec::{Kind, Stage};
 use crate::world::{Student, World};
-use crate::{Progress, ROWS_PER_REPORT};
 use chrono::{Datelike, NaiveDate, Weekday};
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeSet, VecDeque};
 use std::fmt::Write as _;
 use sunward_core::{Diagnostic, Result};
-
-/// A table being written, counting its rows and reporting progress.
-pub struct Out<'a> {
-    /// The sink.
-    pub sink: Box<dyn TableSink>,
-    /// The table's name.
-    pub table: &'static str,
-    /// Rows written so far.
-    pub rows: u64,
-    /// Where progress goes.
-    pub progress: &'a dyn Progress,
-}
-
-impl Out<'_> {
-    pub(crate) fn push(&mut self, cells: &[Cell<'_>]) -> Result<()> {
-        self.sink.row(cells)?;
-        self.rows += 1;
-        if self.rows.is_multiple_of(ROWS_PER_REPORT) {
-            self.progress.rows(self.table, self.rows);
-        }
-        Ok(())
-    }
-}
-
-/// Write file `table` (a name of [`crate::FILES`]) of the world.
-pub fn write(table: &str, world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<()> {
-    match table {
-        "schools" => schools(world, out),
-        "enrolment" => enrolment(world, out),
-        "classes" => classes(world, out),
-        "services" => services(world, plan, out),
-        "cases" => cases(world, plan, out),
-        "screenings" => screenings(world, out),
-        "incidents" => incidents(world, out),
-        "outcomes" => outcomes(world, plan, out),
-        "attendance" => attendance(world, out),
-        "centres" => centres(world, out),
-        "centre_services" => centre_services(world, plan, out),
-        "followups" => followups(world, plan, out),
-        "workers" => crate::access::workers(world, out),
-        "rosters" => crate::access::rosters(world, out),
-        "appointments" => crate::access::appointments(world, plan, out),
-        "feedback" => crate::access::feedback(world, plan, out),
-        "terms" => crate::access::terms(world, out),
-        "holidays" => crate::access::holidays(world, out),
-        other => Err(Diagnostic::runtime(format!("internal: no generator for table {other}"))),
-    }
-}
 
 fn opt(value: Option<&str>) -> Cell<'_> {
     value.map_or(Cell::Null, Cell::Str)
@@ -81,7 +32,7 @@ fn date_cell(value: Option<NaiveDate>) -> Cell<'static> {
     value.map_or(Cell::Null, Cell::Date)
 }
 
-fn schools(world: &World, out: &mut Out<'_>) -> Result<()> {
+pub(crate) fn schools(world: &World, out: &mut Out<'_>) -> Result<()> {
     let spec = &world.spec;
     for school in &spec.schools {
         let d = &spec.districts[school.district];
@@ -100,7 +51,7 @@ fn schools(world: &World, out: &mut Out<'_>) -> Result<()> {
     Ok(())
 }
 
-fn enrolment(world: &World, out: &mut Out<'_>) -> Result<()> {
+pub(crate) fn enrolment(world: &World, out: &mut Out<'_>) -> Result<()> {
     for (s, school) in world.spec.schools.iter().enumerate() {
         for &ay in &world.spec.years {
             let Some(r) = world.roster(s, ay) else { continue };
@@ -115,7 +66,7 @@ fn enrolment(world: &World, out: &mut Out<'_>) -> Result<()> {
     Ok(())
 }
 
-fn classes(world: &World, out: &mut Out<'_>) -> Result<()> {
+pub(crate) fn classes(world: &World, out: &mut Out<'_>) -> Result<()> {
     for (s, school) in world.spec.schools.iter().enumerate() {
         for &ay in &world.spec.years {
             let Some(r) = world.roster(s, ay) else { continue };
@@ -290,7 +241,7 @@ fn each_screening(world: &World, mut visit: impl FnMut(&Screening<'_>) -> Result
     Ok(())
 }
 
-fn screenings(world: &World, out: &mut Out<'_>) -> Result<()> {
+pub(crate) fn screenings(world: &World, out: &mut Out<'_>) -> Result<()> {
     each_screening(world, |r| {
         let [emotion, behaviour, cognition, social, life_events] = r.dims;
         out.push(&[
@@ -317,7 +268,7 @@ fn screenings(world: &World, out: &mut Out<'_>) -> Result<()> {
     })
 }
 
-fn cases(world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<()> {
+pub(crate) fn cases(world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<()> {
     for (c, lp) in plan.cases.iter().zip(&plan.loops) {
         out.push(&[
             Cell::Str(&c.id),
@@ -385,7 +336,7 @@ fn duration(rng: &mut ChaCha8Rng, kind: ServiceType) -> Cell<'static> {
     Cell::Int((between(rng, lo / 5, hi / 5) * 5) as i64)
 }
 
-fn services(world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<()> {
+pub(crate) fn services(world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<()> {
     let spec = &world.spec;
     let mut record_id = String::new();
     let mut class_id = String::new();
@@ -442,7 +393,7 @@ fn services(world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<()> {
                     duration(&mut rng, ServiceType::CaseSession),
                     Cell::Null,
                     Cell::Null,
-                    crate::access::start_time(&mut times, ServiceType::CaseSession, date),
+                    crate::times::start_time(&mut times, ServiceType::CaseSession, date),
                 ])?;
             }
             for a in active.iter_mut() {
@@ -524,7 +475,7 @@ fn services(world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<()> {
                         duration(&mut rng, kind),
                         opt(topic),
                         Cell::Null,
-                        crate::access::start_time(&mut times, kind, date),
+                        crate::times::start_time(&mut times, kind, date),
                     ])?;
                 }
             }
@@ -544,7 +495,7 @@ fn incident_day_weight(d: NaiveDate) -> f64 {
     }
 }
 
-fn incidents(world: &World, out: &mut Out<'_>) -> Result<()> {
+pub(crate) fn incidents(world: &World, out: &mut Out<'_>) -> Result<()> {
     let spec = &world.spec;
     let mut id = String::new();
     for (i, &ay) in spec.years.iter().enumerate() {
@@ -618,7 +569,7 @@ fn scores(rng: &mut ChaCha8Rng, p_improve: f64) -> (f64, f64) {
     (pre as f64 / 100.0, post as f64 / 100.0)
 }
 
-fn outcomes(world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<()> {
+pub(crate) fn outcomes(world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<()> {
     let spec = &world.spec;
     let domains = ["resilience", "interpersonal", "emotion_regulation", "self_esteem"];
     let improve = |domain: &str| match (domain, spec.kind) {
@@ -677,7 +628,7 @@ fn outcomes(world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<()> {
     Ok(())
 }
 
-fn attendance(world: &World, out: &mut Out<'_>) -> Result<()> {
+pub(crate) fn attendance(world: &World, out: &mut Out<'_>) -> Result<()> {
     let spec = &world.spec;
     for (s, school) in spec.schools.iter().enumerate() {
         let supervisor = school.org.map(|o| spec.orgs[o].supervisor.as_str());
@@ -696,7 +647,7 @@ fn attendance(world: &World, out: &mut Out<'_>) -> Result<()> {
     Ok(())
 }
 
-fn centres(world: &World, out: &mut Out<'_>) -> Result<()> {
+pub(crate) fn centres(world: &World, out: &mut Out<'_>) -> Result<()> {
     let spec = &world.spec;
     for centre in prevention::centres(spec) {
         let d = &spec.districts[centre.district];
@@ -714,7 +665,7 @@ fn centres(world: &World, out: &mut Out<'_>) -> Result<()> {
 
 /// The centres' own services: rows of the `services` contract with
 /// `centre_id` instead of `school_id`, numbered `<centre_id>-NNNNNN` by date.
-fn centre_services(world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<()> {
+pub(crate) fn centre_services(world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<()> {
     let mut record_id = String::new();
     for (c, centre) in prevention::centres(&world.spec).iter().enumerate() {
         let mut times = stream(world.seed, "centre-service-times", &[c as u64]);
@@ -736,7 +687,7 @@ fn centre_services(world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<()> 
                 Cell::Int(e.minutes as i64),
                 opt(e.topic),
                 Cell::Str(&centre.id),
-                crate::access::start_time(&mut times, e.kind, e.date),
+                crate::times::start_time(&mut times, e.kind, e.date),
             ])?;
         }
     }
@@ -746,7 +697,7 @@ fn centre_services(world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<()> 
 /// The follow-up actions: those of each case (`<case_id>-F01` …, in case
 /// order: after a crisis, a referral to hospital or a leave from school),
 /// then the `other` follow-ups of high screenings (`<screening_id>-F01`).
-fn followups(world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<()> {
+pub(crate) fn followups(world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<()> {
     let spec = &world.spec;
     let centres = prevention::centres(spec);
     let mut id = String::new();
