@@ -20,7 +20,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::document::format_number;
+use crate::numbers::format_number;
 
 /// A chart.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

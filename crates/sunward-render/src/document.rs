@@ -22,6 +22,7 @@
 //! doc.check().unwrap();
 //! ```
 
+use crate::numbers::format_number;
 use serde::{Deserialize, Serialize};
 
 use crate::chart::Chart;
@@ -569,37 +570,6 @@ impl<'de> Deserialize<'de> for Cell {
     }
 }
 
-/// Formats a number for display, deterministically: integers without a
-/// decimal point (`3208`), others with at most `2` decimals and no trailing
-/// zeros (`2.8`, `0.47`), `-` as the true minus sign `−`. Not-a-number and
-/// infinities, which a published figure never is, show as `—`.
-pub fn format_number(value: f64) -> String {
-    format_decimal(value, 2)
-}
-
-/// Like [`format_number`] with at most `decimals` decimals.
-pub fn format_decimal(value: f64, decimals: usize) -> String {
-    if !value.is_finite() {
-        return "—".to_string();
-    }
-    let mut s = format!("{value:.decimals$}");
-    if s.contains('.') {
-        while s.ends_with('0') {
-            s.pop();
-        }
-        if s.ends_with('.') {
-            s.pop();
-        }
-    }
-    if s == "-0" {
-        s = "0".to_string();
-    }
-    match s.strip_prefix('-') {
-        Some(rest) => format!("−{rest}"),
-        None => s,
-    }
-}
-
 /// A mistake in a document that a renderer would otherwise show wrongly.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocumentError {
@@ -879,17 +849,6 @@ impl Block {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn numbers_format_without_noise() {
-        assert_eq!(format_number(3208.0), "3208");
-        assert_eq!(format_number(2.80), "2.8");
-        assert_eq!(format_number(0.4717), "0.47");
-        assert_eq!(format_number(-0.472), "−0.47");
-        assert_eq!(format_number(-0.0001), "0");
-        assert_eq!(format_number(f64::NAN), "—");
-        assert_eq!(format_decimal(5.25, 1), "5.2");
-    }
 
     #[test]
     fn tiles_fill_their_rows() {

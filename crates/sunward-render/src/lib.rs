@@ -15,6 +15,7 @@ pub mod docx;
 pub mod html;
 pub mod markup;
 pub mod names;
+pub mod numbers;
 pub mod pdf;
 pub mod plot;
 pub mod publication;

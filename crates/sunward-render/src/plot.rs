@@ -5,7 +5,8 @@
 //! renderer into genpdf lines and strings, so a chart looks the same in both.
 
 use crate::chart::{BarChart, Chart, FunnelPlot, FunnelSide, LineChart, nice_ticks, tick_label};
-use crate::document::{Lang, format_number};
+use crate::document::Lang;
+use crate::numbers::format_number;
 
 /// The canvas width every chart is laid out in.
 pub const WIDTH: f64 = 640.0;

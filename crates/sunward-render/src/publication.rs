@@ -23,7 +23,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::document::{Cell, Column, Lang, Table, format_number};
+use crate::document::{Cell, Column, Lang, Table};
+use crate::numbers::format_number;
 
 /// Column names that never appear in a published table.
 pub const IDENTIFYING_COLUMNS: &[&str] = &["student_ref"];

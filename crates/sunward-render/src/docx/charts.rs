@@ -51,7 +51,8 @@ use rust_xlsxwriter::{DocProperties, ExcelDateTime, Workbook, XlsxError};
 
 use super::{DocxError, EAST_ASIAN_FONT, NS_R, REL_BASE, XML_DECL, esc, language};
 use crate::chart::{BarChart, Chart, FunnelPlot, FunnelSide, LineChart, nice_ticks};
-use crate::document::{Lang, format_number};
+use crate::document::Lang;
+use crate::numbers::format_number;
 use crate::plot::{self, Colour};
 
 /// The one worksheet of a chart's workbook, as the cell references name it.

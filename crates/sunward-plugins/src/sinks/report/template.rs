@@ -30,7 +30,7 @@ use std::path::Path;
 use std::sync::Arc;
 use sunward_core::contract::Contract;
 use sunward_render::disclosure::Catalogue;
-use sunward_render::document::{format_decimal, format_number};
+use sunward_render::numbers::{format_decimal, format_number};
 use sunward_render::publication::Rules;
 use sunward_render::{FunnelPlot, FunnelPoint, Lang};
 
