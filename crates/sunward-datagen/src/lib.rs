@@ -209,7 +209,7 @@ pub fn generate(options: &Options, progress: &dyn Progress) -> Result<Summary> {
     }
     let keys = Keys { seed: options.seed, region: spec.region };
     let world = world::World::new(spec, options.seed)?;
-    let plan = plan::plan(&world)?;
+    let plan = plan_world(&world)?;
     let mut summary = Summary::default();
     for (name, contract_name) in FILES {
         let table = contract_table(contract_name)?;
@@ -227,6 +227,13 @@ pub fn generate(options: &Options, progress: &dyn Progress) -> Result<Summary> {
         }
     }
     Ok(summary)
+}
+
+/// The plan of a world: its services and cases, and each case's loop.
+pub fn plan_world(world: &world::World) -> Result<plan::Plan> {
+    let mut plan = plan::plan(world)?;
+    plan.loops = prevention::case_loops(world, &plan.cases);
+    Ok(plan)
 }
 
 /// Write file `table` (a name of [`crate::FILES`]) of the world.

@@ -9,7 +9,6 @@
 //! figures); district presets plan each academic year from per-student rates.
 
 use crate::calendar::{DayKind, academic_year, ay_end, ay_start, day_kind, days, earlier, later, ymd};
-use crate::prevention::{self, CaseLoop};
 use crate::rng::{self, between, chance, uniform};
 use crate::spec::{Consultations, Kind};
 use crate::world::{Student, World};
@@ -237,6 +236,26 @@ pub struct Case {
     pub sessions: Vec<NaiveDate>,
 }
 
+/// The path of one case through the loop (the new columns of `cases`, and
+/// the centre's contacts that came before a hotline or walk-in case).
+#[derive(Debug, Clone, Default)]
+pub struct CaseLoop {
+    /// `channel`.
+    pub channel: &'static str,
+    /// `crisis_on`.
+    pub crisis: Option<NaiveDate>,
+    /// `referred_on` (set when the case's `referred_to` is).
+    pub referred: Option<NaiveDate>,
+    /// `leave_on`.
+    pub leave: Option<NaiveDate>,
+    /// `returned_on`.
+    pub returned: Option<NaiveDate>,
+    /// The student's hotline call before a `hotline` case was opened.
+    pub hotline_call: Option<NaiveDate>,
+    /// The student's consultation at the centre before a `hotline` or `walk_in` case was opened.
+    pub centre_consultation: Option<NaiveDate>,
+}
+
 /// The plan.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -258,14 +277,14 @@ pub const GENERAL: f64 = 0.84;
 /// The case-session figure of the project in calendar 2025.
 pub const PROJECT_CASE_SESSIONS_2025: u64 = 134;
 
-/// Plan the services and cases of the world, and the cases' loops.
+/// Plan the services and cases of the world. Their loops (`loops`) are left
+/// empty: [`crate::prevention::case_loops`] draws them, and
+/// [`crate::plan_world`] does both.
 pub fn plan(world: &World) -> Result<Plan> {
-    let mut plan = match world.spec.kind {
-        Kind::Project => project_plan(world)?,
-        Kind::District => district_plan(world)?,
-    };
-    plan.loops = prevention::case_loops(world, &plan.cases);
-    Ok(plan)
+    match world.spec.kind {
+        Kind::Project => project_plan(world),
+        Kind::District => district_plan(world),
+    }
 }
 
 // ------------------------------------------------------------------- district

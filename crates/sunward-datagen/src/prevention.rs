@@ -14,7 +14,7 @@
 //! written, one district or one case at a time.
 
 use crate::calendar::{ay_end, ay_start, days, earlier, later};
-use crate::plan::{Case, GENERAL, ServiceType, Tier};
+use crate::plan::{Case, CaseLoop, GENERAL, ServiceType, Tier};
 use crate::rng::{self, between, chance, stream, uniform};
 use crate::spec::Spec;
 use crate::world::{Student, World};
@@ -66,26 +66,6 @@ pub fn centres(spec: &Spec) -> Vec<Centre> {
             Centre { name: format!("{}未成年人心理健康中心", district.name), id, district: d, counsellors }
         })
         .collect()
-}
-
-/// The path of one case through the loop (the new columns of `cases`, and
-/// the centre's contacts that came before a hotline or walk-in case).
-#[derive(Debug, Clone, Default)]
-pub struct CaseLoop {
-    /// `channel`.
-    pub channel: &'static str,
-    /// `crisis_on`.
-    pub crisis: Option<NaiveDate>,
-    /// `referred_on` (set when the case's `referred_to` is).
-    pub referred: Option<NaiveDate>,
-    /// `leave_on`.
-    pub leave: Option<NaiveDate>,
-    /// `returned_on`.
-    pub returned: Option<NaiveDate>,
-    /// The student's hotline call before a `hotline` case was opened.
-    pub hotline_call: Option<NaiveDate>,
-    /// The student's consultation at the centre before a `hotline` or `walk_in` case was opened.
-    pub centre_consultation: Option<NaiveDate>,
 }
 
 fn plus(d: NaiveDate, n: u64) -> NaiveDate {
@@ -466,7 +446,7 @@ pub fn screening_dims(rng: &mut ChaCha8Rng, level: &str) -> [bool; 5] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::plan;
+    use crate::plan_world as plan;
     use crate::spec::Preset;
 
     #[test]
