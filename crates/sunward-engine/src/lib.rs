@@ -19,6 +19,7 @@ pub mod provenance;
 pub mod remote;
 pub mod run;
 pub mod session;
+mod source;
 pub mod stage;
 pub mod watchdog;
 

@@ -34,7 +34,7 @@
 //! and then every message is the whole-file load's own.
 
 use crate::ingest::{Ingested, KeyClaims, KeyMemory, KeySet, Reject, SourceToLoad, duplicate_reject, ingest_into};
-use crate::run::{ingest_source, source_files, source_label};
+use crate::source::{ingest_source, source_files, source_label};
 use crate::stage::{Placed, Stage, StagedTable, file_safe};
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::arrow::ipc::reader::StreamReader;

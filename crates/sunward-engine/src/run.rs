@@ -28,13 +28,14 @@
 use crate::cache::{CacheKey, KeyParts, SourceCache};
 use crate::checks::{CheckOutcome, Status as CheckStatus, failure as check_failure, run_checks};
 use crate::generation::{Generation, private_folder};
-use crate::ingest::{Ingested, KeyMemory, KeySet, SourceToLoad, ingest_into, schema_without_file, write_rejects};
+use crate::ingest::{Ingested, KeySet, schema_without_file, write_rejects};
 use crate::manifest::{FileRecord, Manifest, SourceRecord, file_record, manifest_file_name, normalize};
 use crate::remote::{
     MergedParts, RemoteLoading, SourceOutcome, SourceTask, TaskResult, claims_files, merge_parts, received, task_for,
 };
 use crate::session::{Engine, LocalEngine, SessionOptions};
-use crate::stage::{DEFAULT_THRESHOLD, Placed, Stage, StagedTable, TableWriter, file_safe};
+use crate::source::{ingest_source, source_files, source_label};
+use crate::stage::{DEFAULT_THRESHOLD, Placed, Stage, StagedTable, file_safe};
 use crate::watchdog::{STALL, Stalled, single_partition, until_stalled};
 use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap};
@@ -313,11 +314,6 @@ pub(crate) fn load_source(
     })
 }
 
-/// A source's files, as the manifest and the rejects name them.
-pub(crate) fn source_files(source: &PlannedSource, plan: &Plan) -> Result<Vec<PathBuf>> {
-    Ok(source.plugin.files(&source.config, &plan.run)?.iter().map(|f| normalize(f)).collect())
-}
-
 /// The files of an optional source (`optional: true`) when one of them is missing.
 fn absent_optional(source: &PlannedSource, plan: &Plan) -> Option<Vec<PathBuf>> {
     if !source.options.optional {
@@ -356,11 +352,6 @@ fn empty_source(source: &PlannedSource, files: &[PathBuf]) -> Result<Loaded> {
         cache_write: None,
         missing,
     })
-}
-
-/// What a source's rejects name as its file: the first of its files, or its name.
-pub(crate) fn source_label(source: &PlannedSource, files: &[PathBuf]) -> String {
-    files.first().map(|f| f.display().to_string()).unwrap_or_else(|| source.name.clone())
 }
 
 /// A source of a wave sent to the engine's workers.
@@ -548,43 +539,6 @@ async fn load_remotely(
         results.push((s.name, loaded));
     }
     results
-}
-
-/// Read, type and check one source into the table named `table_name` in
-/// `stage`: its rows and rejects, and its table.
-pub(crate) fn ingest_source(
-    source: &PlannedSource,
-    plan: &Plan,
-    label: &str,
-    references: &HashMap<String, &KeySet>,
-    (stage, table_name): (&Stage, &str),
-    memory_limit: Option<usize>,
-    progress: &dyn Fn(u64),
-) -> Result<(Ingested, StagedTable)> {
-    let mut reader = source.plugin.open(&source.config, &plan.run)?;
-    let mut writer: Option<TableWriter> = None;
-    let reopen = || source.plugin.open(&source.config, &plan.run);
-    let load = SourceToLoad {
-        name: &source.name,
-        file: label,
-        options: &source.options,
-        keys: KeyMemory::within(memory_limit, Some(stage.folder())),
-        reopen: Some(&reopen),
-        defer_keys: false,
-        skip: None,
-    };
-    let ingested = ingest_into(&load, reader.as_mut(), &plan.run, references, progress, &mut |batch| {
-        writer.get_or_insert_with(|| stage.table(table_name, batch.schema())).push(batch)
-    })?;
-    let table = match &ingested.in_place {
-        Some(file) => StagedTable {
-            schema: ingested.schema.clone(),
-            rows: ingested.rows_loaded,
-            place: Placed::InPlace(file.clone()),
-        },
-        None => writer.unwrap_or_else(|| stage.table(table_name, ingested.schema.clone())).finish()?,
-    };
-    Ok((ingested, table))
 }
 
 /// The cache key of a source: its entry, the parameters, `as_of`, its files' contents and the keys it checks against.
