@@ -103,7 +103,7 @@ fn read_test(path: &Path) -> Result<TestFile, Diagnostic> {
     let node = yaml::parse(&text, &file)?;
     serde_path_to_error::deserialize::<_, TestFile>(node.to_json()).map_err(|err| {
         // An unknown key is pointed at itself; a wrong value at its key too.
-        let at = node.find(&sunward_core::validate::error_path(&err), true);
+        let at = node.find(&sunward_core::yaml::error_path(&err), true);
         Diagnostic::invalid(format!("this test file is not valid: {}", err.inner()))
             .at(Some(at.location(&file)))
             .hint("a test has `given:` (rows per source: `rows:`, `csv:` or `file:`) and `expect:` (rows per table, optional `where:`, `ordered:`, `tolerance:`)")

@@ -14,7 +14,7 @@
 //! and column.
 
 use crate::diag::{Diagnostic, Location, similar};
-use crate::validate::error_path;
+use crate::yaml::error_path;
 use crate::yaml::{self, Node, PathPart};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;

@@ -158,6 +158,18 @@ pub enum PathPart {
     Index(usize),
 }
 
+/// Where in the YAML a typed reading failed, as [`Node::find`] follows it.
+pub fn error_path(err: &serde_path_to_error::Error<serde_json::Error>) -> Vec<PathPart> {
+    err.path()
+        .iter()
+        .filter_map(|seg| match seg {
+            serde_path_to_error::Segment::Map { key } => Some(PathPart::Key(key.clone())),
+            serde_path_to_error::Segment::Seq { index } => Some(PathPart::Index(*index)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Parse a YAML document with positions. An empty document is `Null`.
 pub fn parse(text: &str, file: &str) -> Result<Node, Diagnostic> {
     let mut builder = Builder::default();

@@ -19,7 +19,7 @@ use crate::plugin::{
     AnyConfig, ConfigIssue, ErasedSink, ErasedSource, ErasedTransform, Functions, PluginHandle, PluginKind, Registry,
     RunContext,
 };
-use crate::yaml::{self, Node, PathPart, Span, Value};
+use crate::yaml::{self, Node, PathPart, Span, Value, error_path};
 use chrono::NaiveDate;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -152,18 +152,6 @@ impl Plan {
             column: e.name_span.column,
         })
     }
-}
-
-/// Where in the YAML a typed reading failed, as [`Node::find`] follows it.
-pub fn error_path(err: &serde_path_to_error::Error<serde_json::Error>) -> Vec<PathPart> {
-    err.path()
-        .iter()
-        .filter_map(|seg| match seg {
-            serde_path_to_error::Segment::Map { key } => Some(PathPart::Key(key.clone())),
-            serde_path_to_error::Segment::Seq { index } => Some(PathPart::Index(*index)),
-            _ => None,
-        })
-        .collect()
 }
 
 /// Read and validate a pipeline file.

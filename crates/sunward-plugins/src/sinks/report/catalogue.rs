@@ -9,7 +9,7 @@
 
 use serde::Deserialize;
 use std::sync::OnceLock;
-use sunward_core::validate::error_path;
+use sunward_core::yaml::error_path;
 use sunward_core::yaml::{self, Node, PathPart};
 use sunward_core::{Diagnostic, Location};
 use sunward_render::disclosure::{Adds, Catalogue, Role};
