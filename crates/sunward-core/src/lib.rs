@@ -1,8 +1,13 @@
 //! Sunward's core: the pipeline model, its validation, the data contract,
 //! diagnostics, and the plugin traits with their [`Registry`].
 //!
-//! Everything here is pure: it reads a pipeline's text and decides whether it
-//! is runnable, and defines the interfaces the engine and plugins implement.
+//! It reads a pipeline's text and decides whether it is runnable (pure, apart
+//! from reading the files a pipeline includes), and defines the interfaces
+//! the engine and plugins implement. Two helpers every writer shares also
+//! live here because they sit below both: atomic file writing ([`atomic`])
+//! and the list of what an interrupted run must remove ([`cleanup`]). Rows
+//! are read, SQL is run and outputs are written by the engine and the
+//! plugins, never here.
 
 pub mod atomic;
 pub mod checks;
