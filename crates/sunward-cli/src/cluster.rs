@@ -124,7 +124,7 @@ pub struct ExecutorArgs {
     #[arg(long, value_name = "N")]
     concurrent_tasks: Option<usize>,
     /// Memory its tasks may use together before spilling, e.g. 4G (default: a share of the machine's memory).
-    #[arg(long, value_name = "SIZE", value_parser = crate::parse_memory)]
+    #[arg(long, value_name = "SIZE", value_parser = crate::parse::parse_memory)]
     memory_limit: Option<usize>,
     /// Seconds between heartbeats to the scheduler.
     #[arg(long, value_name = "SECONDS", default_value_t = 5)]

@@ -4,10 +4,11 @@
 //! file ([`crate::workflow`]) is validated whole, then its pipelines run in
 //! order.
 
+use crate::parse::{parse_duration, parse_memory, parse_part_size};
 use crate::progress::TermProgress;
 use crate::report::{PipelineText, exit_code};
 use crate::workflow;
-use crate::{EngineArg, RunArgs, ValidateArgs};
+use clap::Args;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,6 +19,105 @@ use sunward_engine::checks::Status as CheckStatus;
 use sunward_engine::run::Silent;
 use sunward_engine::session::{Engine, LocalEngine, SessionOptions};
 use sunward_engine::{Progress, RunOptions};
+
+/// Arguments of `sunward run`.
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// The pipeline file, or a workflow file listing pipelines (YAML); in a
+    /// project folder (`sunward init`), its sunward.yaml by default.
+    #[arg(default_value = crate::workflow::PROJECT_FILE)]
+    pub(crate) pipeline: PathBuf,
+    /// Set a parameter, e.g. `--set year=2024` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub(crate) sets: Vec<String>,
+    /// The output folder; relative output paths resolve against it.
+    #[arg(long, value_name = "DIR", default_value = "out")]
+    pub(crate) out: PathBuf,
+    /// Memory the query engine may use before spilling to disk, e.g. 512M or 2G.
+    #[arg(long, value_name = "SIZE", value_parser = parse_memory)]
+    pub(crate) memory_limit: Option<usize>,
+    /// Where large tables wait between steps (a folder made and removed inside
+    /// it; default: the output folder). The tables held in memory stay
+    /// together under an eighth of --memory-limit (256 MiB without one);
+    /// the rest are staged there as Parquet.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) stage: Option<PathBuf>,
+    /// Read every source afresh: neither use nor fill the cache of checked sources.
+    #[arg(long)]
+    pub(crate) no_cache: bool,
+    /// The cache of checked sources (default: $SUNWARD_CACHE_DIR, else
+    /// $XDG_CACHE_HOME/sunward/sources, else ~/.cache/sunward/sources).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) cache_dir: Option<PathBuf>,
+    /// The cache's size limit; the least recently used entries beyond it are removed.
+    #[arg(long, value_name = "SIZE", value_parser = parse_memory, default_value = "4G")]
+    pub(crate) cache_size: usize,
+    /// No progress display and no summary; errors and warnings are still printed.
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+    /// Read a metrics table (a `produced_by` source) even when its manifest shows
+    /// other inputs or parameters than this run's; each difference becomes a warning.
+    #[arg(long)]
+    pub(crate) allow_stale_metrics: bool,
+    /// Where the run's work is done: `local` (this process) or `ballista://HOST:PORT`
+    /// (an Apache Ballista cluster started with `sunward cluster`, whose
+    /// executors load the sources and run the SQL steps; the project, its data
+    /// and --stage must then be folders every machine of the cluster sees at the
+    /// same paths).
+    #[arg(long, value_name = "ENGINE", env = "SUNWARD_ENGINE", default_value = "local", value_parser = parse_engine)]
+    pub(crate) engine: EngineArg,
+    /// The cluster's credential (a member folder made by `sunward cluster cert`) for a
+    /// cluster started with --tls: every connection to it is then made over TLS.
+    #[arg(long, value_name = "DIR", env = "SUNWARD_CLUSTER_TLS")]
+    pub(crate) cluster_tls: Option<PathBuf>,
+    /// With a cluster engine: read, type and check the sources in this process
+    /// (the SQL steps still run on the cluster), for sources the executors cannot see.
+    #[arg(long)]
+    pub(crate) load_on_client: bool,
+    /// With a cluster engine: a source file larger than this (e.g. 128M) is
+    /// read by the executors in parts of about this size, side by side (CSV
+    /// in UTF-8 and Parquet; other formats are read whole). `0` (the
+    /// default): every file is read whole by one executor.
+    #[arg(long, value_name = "SIZE", value_parser = parse_part_size, default_value = "0")]
+    pub(crate) load_part_size: usize,
+    /// Stop the run (a workflow: all of it) after this long, e.g. 90s, 10m or
+    /// 1h 30m, as Ctrl-C would: nothing unfinished is kept, exit code 124.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) timeout: Option<std::time::Duration>,
+}
+
+/// Where a run's steps execute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum EngineArg {
+    /// This process.
+    Local,
+    /// A Ballista cluster: the URL as given.
+    Ballista(String),
+}
+
+pub(crate) fn parse_engine(text: &str) -> Result<EngineArg, String> {
+    if text == "local" {
+        return Ok(EngineArg::Local);
+    }
+    sunward_cluster::client::parse_url(text)
+        .map(|_| EngineArg::Ballista(text.to_string()))
+        .map_err(|d| format!("{}; {}", d.message, d.hint.unwrap_or_default()))
+}
+
+/// Arguments of `sunward validate`.
+#[derive(Debug, Args)]
+pub(crate) struct ValidateArgs {
+    /// The pipeline file, or a workflow file listing pipelines (YAML); in a
+    /// project folder (`sunward init`), its sunward.yaml by default.
+    #[arg(default_value = crate::workflow::PROJECT_FILE)]
+    pub(crate) pipeline: PathBuf,
+    /// Set a parameter, e.g. `--set year=2024` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub(crate) sets: Vec<String>,
+    /// Report a stale metrics table as a warning instead of an error.
+    #[arg(long)]
+    pub(crate) allow_stale_metrics: bool,
+}
 
 /// Validate the pipeline file and check it against its inputs. On success,
 /// the plan and the warnings found; on failure every problem is printed and
@@ -214,12 +314,12 @@ pub fn validate(registry: &Registry, args: &ValidateArgs) -> i32 {
 
 /// `sunward run`: a pipeline, or every pipeline of a workflow in order.
 pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
-    crate::RUNNING_PIPELINES.store(true, std::sync::atomic::Ordering::SeqCst);
+    crate::stopping::RUNNING_PIPELINES.store(true, std::sync::atomic::Ordering::SeqCst);
     if let Some(limit) = args.timeout {
         let text = humantime::format_duration(limit).to_string();
         std::thread::spawn(move || {
             std::thread::sleep(limit);
-            crate::stop(&format!("stopped after --timeout {text}"), 124);
+            crate::stopping::stop(&format!("stopped after --timeout {text}"), 124);
         });
     }
     if !is_workflow_file(&args.pipeline) {
@@ -310,7 +410,7 @@ fn run_pipeline(registry: &Registry, pipeline: &Path, sets: &[String], rename: O
         Ok(report) => report,
         Err(diagnostic) => {
             // A step failing because a stop cancelled its cluster job: the stop speaks.
-            crate::wait_if_stopping();
+            crate::stopping::wait_if_stopping();
             text.print_warnings(&warnings);
             return text.print_errors(std::slice::from_ref(&diagnostic));
         }

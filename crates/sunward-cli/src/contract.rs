@@ -4,10 +4,25 @@
 //! `--pipeline P` it is the contract as that pipeline extends it, what the
 //! project added marked as such.
 
-use crate::ContractArgs;
+use clap::Args;
 use std::fmt::Write as _;
 use std::io::Write;
+use std::path::PathBuf;
 use sunward_core::contract::{ColumnSpec, Contract, TableSpec};
+
+/// Arguments of `sunward contract`.
+#[derive(Debug, Args)]
+pub(crate) struct ContractArgs {
+    /// Print Markdown (as in docs/CONTRACT.md) instead of text.
+    #[arg(long)]
+    pub(crate) markdown: bool,
+    /// Print the contract as this pipeline sees it, with what its `contract:` adds.
+    #[arg(long, value_name = "PIPELINE")]
+    pub(crate) pipeline: Option<PathBuf>,
+    /// A parameter of that pipeline, as `--set name=value` (repeatable).
+    #[arg(long, value_name = "NAME=VALUE", requires = "pipeline")]
+    pub(crate) set: Vec<String>,
+}
 
 /// What the contract says of one column.
 struct Described {

@@ -8,11 +8,82 @@
 //! 2; a failed write exits with 1.
 
 use crate::progress::TermProgress;
-use crate::{DatagenArgs, FormatArg, PresetArg};
+use clap::{Args, ValueEnum};
 use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use sunward_core::Diagnostic;
 use sunward_datagen::{CustomOptions, Format, Options, Preset, Written};
 use sunward_engine::Progress as _;
+
+/// Arguments of `sunward datagen`.
+#[derive(Debug, Args)]
+pub(crate) struct DatagenArgs {
+    /// The data set: `project` (one organisation, two schools, 2024-09-01 .. 2025-12-31),
+    /// `taicang` (20 schools, AY2022–AY2024), `qingpu` (11 schools, AY2023–AY2024) or
+    /// `custom` (sizes from --schools, --districts, --years, --scale, --service-rows).
+    #[arg(long, value_enum)]
+    pub(crate) preset: PresetArg,
+    /// The folder for the tables (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: PathBuf,
+    /// The seed: the same seed gives byte-identical files.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
+    /// The format of the tables.
+    #[arg(long, value_enum, default_value_t = FormatArg::Csv)]
+    pub(crate) format: FormatArg,
+    /// Also write real-style exports into this folder: GB18030 CSV and XLSX with Chinese
+    /// headers and labels, and raw roll numbers (学籍号) instead of student_ref.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) exports: Option<PathBuf>,
+    /// Overwrite files that already exist.
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// custom: the number of schools (1–9,999) [default: 10].
+    #[arg(long, value_name = "N")]
+    pub(crate) schools: Option<u32>,
+    /// custom: the number of districts (1–schools) [default: 1].
+    #[arg(long, value_name = "N")]
+    pub(crate) districts: Option<u32>,
+    /// custom: the academic years, e.g. 2022..2024 (AY2022 starts 2022-09-01) [default: 2022..2024].
+    #[arg(long, value_name = "FIRST..LAST", value_parser = parse_years)]
+    pub(crate) years: Option<(i32, i32)>,
+    /// custom: multiply the service volume (events per student) by this [default: 1].
+    #[arg(long, value_name = "F")]
+    pub(crate) scale: Option<f64>,
+    /// custom: write exactly this many service rows (instead of --scale).
+    #[arg(long, value_name = "N")]
+    pub(crate) service_rows: Option<u64>,
+    /// No progress display and no summary; errors are still printed.
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+}
+
+/// A `--preset` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PresetArg {
+    /// One organisation, a junior and a primary school; exact 2025 review figures.
+    Project,
+    /// 20 junior and senior schools of 太仓市, AY2022–AY2024.
+    Taicang,
+    /// 11 schools of 青浦区, AY2023–AY2024.
+    Qingpu,
+    /// Sizes from --schools, --districts, --years, --scale, --service-rows.
+    Custom,
+}
+
+/// A `--format` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum FormatArg {
+    /// `<table>.csv`, UTF-8.
+    Csv,
+    /// `<table>.parquet`.
+    Parquet,
+}
+
+pub(crate) fn parse_years(text: &str) -> Result<(i32, i32), String> {
+    sunward_datagen::parse_years(text)
+}
 
 /// Forwards the generator's progress to the terminal display.
 struct Shown(TermProgress);

@@ -2,14 +2,53 @@
 //! read from their JSON Schemas so the documentation is the code's own doc
 //! comments.
 
-use crate::{KindArg, PluginsArgs};
+use clap::{Args, ValueEnum};
 use serde_json::{Map, Value, json};
 use std::fmt::Write as _;
 use std::io::Write;
+use std::path::PathBuf;
 use sunward_core::model::{SourceOptions, StepOptions};
 use sunward_core::plugin::FunctionInfo;
 use sunward_core::sql_functions::type_name as sql_type_name;
 use sunward_core::{PluginKind, Registry};
+
+/// Arguments of `sunward schema`.
+#[derive(Debug, Args)]
+pub(crate) struct SchemaArgs {
+    /// Print every key of a pipeline and a workflow file, and every plugin's
+    /// settings, as Markdown (docs/PIPELINE-KEYS.md) instead of the JSON Schema.
+    #[arg(long)]
+    pub(crate) markdown: bool,
+}
+
+/// Arguments of `sunward plugins`.
+#[derive(Debug, Args)]
+pub(crate) struct PluginsArgs {
+    /// Show only the plugin(s) of this name.
+    pub(crate) name: Option<String>,
+    /// Show only plugins of this kind.
+    #[arg(long, value_enum)]
+    pub(crate) kind: Option<KindArg>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// List the SQL functions, with those this pipeline declares (`functions:` and its `include:` files).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) pipeline: Option<PathBuf>,
+}
+
+/// A plugin kind on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum KindArg {
+    /// Sources (`sources:`).
+    Source,
+    /// Transforms (`steps:`).
+    Transform,
+    /// Sinks (`outputs:`).
+    Sink,
+    /// SQL functions every `sql` step can call (the statistics functions, and plugins' own).
+    Function,
+}
 
 /// One setting of a plugin, as shown to users.
 #[derive(Debug, Clone, PartialEq)]

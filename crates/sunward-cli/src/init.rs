@@ -14,13 +14,27 @@
 
 use crate::report::PipelineText;
 use crate::workflow;
+use crate::workflow::PROJECT_FILE;
 use chrono::Datelike;
+use clap::Args;
 use std::path::{Path, PathBuf};
 use sunward_core::contract::{ColumnSpec, Contract};
 use sunward_core::{Diagnostic, Registry, ValidateOptions, validate_file};
 
-/// The project file `sunward run` and `sunward validate` read when given no file.
-pub const PROJECT_FILE: &str = "sunward.yaml";
+/// Arguments of `sunward init`.
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// The project folder (made if missing; nothing in it is ever overwritten).
+    #[arg(default_value = ".")]
+    pub(crate) dir: PathBuf,
+    /// Draft every unit's missing texts (from the unit lists the exports in
+    /// data/ give) instead of making the project.
+    #[arg(long)]
+    pub(crate) texts: bool,
+    /// The project's name (default: the folder's name).
+    #[arg(long, conflicts_with = "texts")]
+    pub(crate) name: Option<String>,
+}
 
 /// The shipped pipelines, report templates and drafts, as a project gets them.
 const SHIPPED: &[(&str, &str)] = &[

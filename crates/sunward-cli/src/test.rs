@@ -12,6 +12,7 @@
 //! shows the expected rows not found and the rows found but not expected.
 
 use crate::report::PipelineText;
+use clap::Args;
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
@@ -23,6 +24,18 @@ use sunward_core::yaml;
 use sunward_core::{Diagnostic, Plan, PluginKind, Registry, ValidateOptions, validate_file};
 use sunward_engine::RunOptions;
 use sunward_engine::checks::Status;
+
+/// Arguments of `sunward test`.
+#[derive(Debug, Args)]
+pub(crate) struct TestArgs {
+    /// The pipeline file, or a workflow (each of its pipelines with tests or checks);
+    /// in a project folder, its sunward.yaml by default.
+    #[arg(default_value = crate::workflow::PROJECT_FILE)]
+    pub(crate) pipeline: PathBuf,
+    /// Set a parameter for the checks and every test, e.g. `--set data_dir=exports` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub(crate) sets: Vec<String>,
+}
 
 /// A row of a table or of a test, column → value.
 type Row = Map<String, Json>;

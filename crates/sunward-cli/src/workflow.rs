@@ -35,6 +35,9 @@ use sunward_core::params::{ParamType, ParamValue};
 use sunward_core::yaml::{self, Node, Value};
 use sunward_core::{Diagnostic, Location};
 
+/// The project file `sunward run` and `sunward validate` read when given no file.
+pub const PROJECT_FILE: &str = "sunward.yaml";
+
 /// The keys a workflow file may have, with what each means (for the generated reference).
 pub const KEYS: &[(&str, &str)] = &[
     ("name", "the workflow's name (required)"),
