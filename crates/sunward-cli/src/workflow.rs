@@ -416,15 +416,13 @@ pub fn load(path: &Path, sets: &[String], out: &Path) -> Result<Workflow, Vec<Di
     // The command line's --set: each must be declared by some pipeline.
     let mut cli: Vec<(String, String)> = Vec::new();
     for set in sets {
-        let Some((key, value)) = set.split_once('=') else {
-            c.diags.push(
-                Diagnostic::invalid(format!("--set \"{set}\" is not key=value"))
-                    .in_context("--set")
-                    .hint("write e.g. --set current_year=2024"),
-            );
-            continue;
+        let (key, value) = match sunward_core::params::parse_set(set) {
+            Ok(kv) => kv,
+            Err(d) => {
+                c.diags.push(d);
+                continue;
+            }
         };
-        let key = key.trim();
         if !listed.iter().any(|(_, _, d, _)| d.contains_key(key)) {
             let names: Vec<&str> = listed.iter().flat_map(|(_, _, d, _)| d.keys().map(String::as_str)).collect();
             c.diags.push(

@@ -144,6 +144,17 @@ fn serialize_date<S: serde::Serializer>(d: &NaiveDate, s: S) -> Result<S::Ok, S:
     s.serialize_str(&d.format("%Y-%m-%d").to_string())
 }
 
+/// One `--set key=value` of the command line: the key (trimmed) and the
+/// value as written, or the error that says how to write it.
+pub fn parse_set(set: &str) -> Result<(&str, &str), crate::Diagnostic> {
+    match set.split_once('=') {
+        Some((key, value)) => Ok((key.trim(), value)),
+        None => Err(crate::Diagnostic::invalid(format!("--set \"{set}\" is not key=value"))
+            .in_context("--set")
+            .hint("write e.g. --set year=2025")),
+    }
+}
+
 /// Days since 1970-01-01, as Arrow's `Date32` stores a date.
 pub fn date_to_days(d: NaiveDate) -> i32 {
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid epoch");

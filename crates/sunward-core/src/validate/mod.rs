@@ -638,16 +638,14 @@ impl Validator {
             }
         }
         for set in &options.sets {
-            let Some((key, text)) = set.split_once('=') else {
-                ok = false;
-                self.diags.push(
-                    Diagnostic::invalid(format!("--set \"{set}\" is not key=value"))
-                        .in_context("--set")
-                        .hint("write e.g. --set year=2025"),
-                );
-                continue;
+            let (key, text) = match crate::params::parse_set(set) {
+                Ok(kv) => kv,
+                Err(d) => {
+                    ok = false;
+                    self.diags.push(d);
+                    continue;
+                }
             };
-            let key = key.trim();
             let ty = match params.iter().find(|p| p.name == key) {
                 Some(p) => p.ty,
                 None if key == "as_of" => as_of_type,
@@ -690,7 +688,7 @@ impl Validator {
                 Some(close) => format!("{close}; allowed: {allowed}"),
                 None => format!("allowed: {allowed}"),
             };
-            let given = options.sets.iter().any(|s| s.split_once('=').is_some_and(|(k, _)| k.trim() == p.name));
+            let given = options.sets.iter().any(|s| crate::params::parse_set(s).is_ok_and(|(k, _)| k == p.name));
             if given {
                 self.diags.push(
                     Diagnostic::invalid(format!("--set {}: \"{value}\" is not one of {allowed}", p.name))
