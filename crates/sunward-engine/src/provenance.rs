@@ -38,13 +38,20 @@ pub const OVERRIDE_FLAG: &str = "--allow-stale-metrics";
 pub fn verify(plan: &Plan) -> Vec<Diagnostic> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let absolute = |p: &Path| if p.is_absolute() { normalize(p) } else { normalize(&cwd.join(p)) };
+    // Each source that says which pipeline made its file (the typed option),
+    // placed at that key of the pipeline file.
     let produced: Vec<(&str, String, Option<Location>)> = plan
-        .pipeline
-        .section(PluginKind::Source)
-        .filter_map(|entry| {
-            let node = entry.node.get(PRODUCED_BY)?;
-            let producer = node.as_str()?.to_string();
-            Some((entry.name.as_str(), producer, Some(node.location(&plan.pipeline.file))))
+        .sources
+        .iter()
+        .filter_map(|source| {
+            let producer = source.options.produced_by.clone()?;
+            let place = plan
+                .pipeline
+                .section(PluginKind::Source)
+                .find(|entry| entry.name == source.name)
+                .and_then(|entry| entry.node.get(PRODUCED_BY))
+                .map(|node| node.location(&plan.pipeline.file));
+            Some((source.name.as_str(), producer, place))
         })
         .collect();
     if produced.is_empty() {
