@@ -1,6 +1,6 @@
 //! Access to the service (`pipelines/access.yaml`): its tests worked by hand
 //! (`pipelines/tests/access/`) pass through `sunward test`, as do the
-//! prevention loop's and the annual review's, which no other test ran; and on the sample project the
+//! prevention loop's and the report pipelines', which no other test ran; and on the sample project the
 //! figures hold together the way their definitions say (parts add up, the
 //! organisation is its schools, a share is its numerator over its
 //! denominator), with nothing of a student in the table.
@@ -15,7 +15,24 @@ fn sunward(args: &[&str]) -> Output {
 
 #[test]
 fn the_shipped_pipeline_tests_pass() {
-    let runs: [(&str, &[&str], &[&str]); 3] = [
+    let runs: [(&str, &[&str], &[&str]); 5] = [
+        (
+            "pipelines/district-comparison.yaml",
+            &["--set", "data_dir=sample-data/taicang", "--set", "report_date=2025-10-15"],
+            &["funnel_inputs"],
+        ),
+        (
+            "pipelines/government-summary.yaml",
+            &[
+                "--set",
+                "data_dir=sample-data/taicang",
+                "--set",
+                "report_date=2025-10-20",
+                "--set",
+                "texts_dir=pipelines/texts/government-summary",
+            ],
+            &["denominators"],
+        ),
         (
             "pipelines/annual-review.yaml",
             &[

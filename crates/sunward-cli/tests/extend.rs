@@ -546,6 +546,10 @@ fn sunward_test_runs_the_tests_of_every_pipeline_of_a_workflow() {
     assert!(stdout.contains("== pipelines/metrics.yaml (1/4)"), "{stdout}");
     assert!(stdout.contains("ok   extended_hours"), "the access tests ran: {stdout}");
     assert!(stdout.contains("ok   closed_loop"), "the metrics tests ran: {stdout}");
-    assert!(stdout.contains("== pipelines/government-summary.yaml (4/4): no tests or checks"), "{stdout}");
+    assert!(
+        stdout.contains("== pipelines/government-summary.yaml (4/4)\n") && stdout.contains("ok   denominators"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("ok   funnel_inputs"), "the comparison's test ran: {stdout}");
     assert!(!stdout.contains(" 0 passed, 0 failed") && stdout.contains("passed, 0 failed"), "{stdout}");
 }
