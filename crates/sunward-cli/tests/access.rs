@@ -195,3 +195,28 @@ fn a_project_without_the_access_exports_gets_empty_figures() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("an optional source needs `contract:` or `columns:`"));
 }
+
+/// The access figures are the same bytes on every run: their means and
+/// hours are taken from whole-number sums, never from floating sums whose
+/// order follows the engine's threads (a satisfaction interval once differed
+/// in its last digit from run to run).
+#[test]
+fn the_access_figures_are_the_same_bytes_every_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut seen = Vec::new();
+    for run in 0..3 {
+        let out = dir.path().join(format!("run{run}"));
+        ok(&sunward(&[
+            "run",
+            "pipelines/access.yaml",
+            "--set",
+            "data_dir=sample-data/taicang",
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+            "--no-cache",
+        ]));
+        seen.push(std::fs::read(out.join("access.csv")).unwrap());
+    }
+    assert!(seen.windows(2).all(|w| w[0] == w[1]), "access.csv differs between runs");
+}

@@ -24,5 +24,6 @@ mod readme;
 mod reports;
 mod sample_data;
 mod scale;
+mod snapshots;
 mod targets;
 mod workflow;
