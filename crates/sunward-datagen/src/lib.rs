@@ -60,27 +60,6 @@ use std::path::{Path, PathBuf};
 use sunward_core::contract::{self, TableSpec};
 use sunward_core::{Diagnostic, Result};
 
-/// The seventeen tables, in the data contract's order.
-pub const TABLES: [&str; 17] = [
-    "schools",
-    "enrolment",
-    "classes",
-    "services",
-    "cases",
-    "screenings",
-    "incidents",
-    "outcomes",
-    "attendance",
-    "centres",
-    "followups",
-    "appointments",
-    "feedback",
-    "workers",
-    "rosters",
-    "holidays",
-    "terms",
-];
-
 /// The files, in the order they are written: each file's name (without
 /// extension) and the contract table its rows follow. Every table has its
 /// file; `centre_services` holds the centres' own rows of `services`.

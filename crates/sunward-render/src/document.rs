@@ -150,23 +150,25 @@ impl Meta {
     }
 }
 
+/// The months' English names, January first.
+pub const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
 /// An ISO date (`2025-10-15`) as a reader of `lang` writes it: `2025年10月15日`
 /// or `15 October 2025`. Text that is not an ISO date is returned unchanged.
 pub fn display_date(text: &str, lang: Lang) -> String {
-    const MONTHS: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
     let parts: Vec<&str> = text.trim().split('-').collect();
     let parsed = match parts.as_slice() {
         [y, m, d] if y.len() == 4 && m.len() == 2 && d.len() == 2 => {

@@ -287,21 +287,11 @@ pub fn period_name(period: &str, lang: Lang) -> String {
         && let (Some(y), Some(m)) = (number(y), number(m))
         && (1..=12).contains(&m)
     {
-        const MONTHS: [&str; 12] = [
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-        ];
-        return if en { format!("{} {y}", MONTHS[(m - 1) as usize]) } else { format!("{y}年{m}月") };
+        return if en {
+            format!("{} {y}", sunward_render::document::MONTHS[(m - 1) as usize])
+        } else {
+            format!("{y}年{m}月")
+        };
     }
     match (number(period), en) {
         (Some(y), false) => format!("{y}年"),
