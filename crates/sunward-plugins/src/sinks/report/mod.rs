@@ -1071,18 +1071,10 @@ fn disclosure_pattern(
         )
         .hint("add `hierarchy: schools` (a table with school_id, org_id, district_id), so that no organisation's figure minus a school's gives a withheld count back"));
     };
-    let rows = values::rows(table(tables, name)?)?;
-    let text =
-        |row: &BTreeMap<String, minijinja::Value>, c: &str| row.get(c).filter(|v| !v.is_none()).map(|v| v.to_string());
-    let mut schools = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let school = text(row, "school_id").ok_or_else(|| {
-            Diagnostic::invalid(format!("hierarchy: table \"{name}\" has no school_id (or a row where it is null)"))
-                .hint("`hierarchy:` names the schools table: school_id, org_id, district_id")
-        })?;
-        schools.push((school, text(row, "org_id"), text(row, "district_id")));
-    }
-    let hierarchy = Hierarchy::from_schools(schools.iter().map(|(s, o, d)| (s.as_str(), o.as_deref(), d.as_deref())));
+    // Ids only: the names are not read here, so the language does not matter.
+    let schools = hierarchy_rows(table(tables, name)?, Lang::ZhCn)?;
+    let hierarchy =
+        Hierarchy::from_schools(schools.iter().map(|r| (r.school.as_str(), r.org.as_deref(), r.district.as_deref())));
     let values = figures
         .iter()
         .map(|((t, u, p, m), v)| (Identity::new(t, u, p, m), *v))
