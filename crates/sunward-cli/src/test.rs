@@ -18,12 +18,12 @@ use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use sunward_core::plugin::PluginHandle;
-use sunward_core::validate::{PlannedOutput, PlannedSource, PlannedStep};
+use sunward_core::validate::PlannedSource;
 use sunward_core::yaml;
-use sunward_core::{Diagnostic, Plan, PluginKind, Registry, ValidateOptions, validate_file};
-use sunward_engine::RunOptions;
+use sunward_core::{Diagnostic, Plan, Registry, ValidateOptions, validate_file};
 use sunward_engine::checks::Status;
+use sunward_engine::given::{Given as GivenRows, GivenRows as GivenSource};
+use sunward_engine::{RunOptions, TablesRun};
 
 /// Arguments of `sunward test`.
 #[derive(Debug, Args)]
@@ -132,20 +132,6 @@ fn field(value: &Json) -> String {
     }
 }
 
-/// Write CSV text (RFC 4180 quoting) from a header and rows.
-fn csv_text(header: &[String], rows: &[Vec<String>]) -> String {
-    let quote = |f: &str| {
-        if f.contains([',', '"', '\n', '\r']) { format!("\"{}\"", f.replace('"', "\"\"")) } else { f.to_string() }
-    };
-    let mut out = header.iter().map(|h| quote(h)).collect::<Vec<_>>().join(",");
-    out.push('\n');
-    for row in rows {
-        out.push_str(&row.iter().map(|f| quote(f)).collect::<Vec<_>>().join(","));
-        out.push('\n');
-    }
-    out
-}
-
 /// The columns an empty table of this source has: its contract's, or its `columns:`.
 /// Without a contract, the columns come from the source's real file when it
 /// can be read (after its `headers:` mapping), else from its `columns:`.
@@ -163,22 +149,58 @@ fn empty_header(s: &PlannedSource, run: &sunward_core::RunContext) -> Option<Vec
     from_file.or_else(|| (!s.options.columns.is_empty()).then(|| s.options.columns.keys().cloned().collect()))
 }
 
-/// The plan a test runs: given files in place of the sources, no outputs but
-/// one `jsonl` file per expected table.
-fn test_plan(
-    mut plan: Plan,
-    test: &TestFile,
+/// The rows a test gives a source (or an empty table of its columns), held
+/// in memory as a file of them would be read.
+fn given_rows(
+    source: &PlannedSource,
+    given: Option<&Given>,
     test_path: &Path,
-    registry: &Registry,
-    work: &Path,
-) -> Result<Plan, Diagnostic> {
-    let csv = match registry.get(PluginKind::Source, "csv") {
-        Some(PluginHandle::Source(p)) => p.clone(),
-        _ => return Err(Diagnostic::runtime("this binary has no `csv` source, which tests need")),
-    };
-    let given_dir = work.join("given");
-    std::fs::create_dir_all(&given_dir)
-        .map_err(|e| Diagnostic::runtime(format!("cannot create {}", given_dir.display())).caused_by(e))?;
+    plan: &Plan,
+) -> Result<GivenRows, Diagnostic> {
+    match given {
+        Some(Given { rows: Some(rows), csv: None, file: None }) => {
+            let mut header: Vec<String> = Vec::new();
+            for row in rows {
+                for key in row.keys() {
+                    if !header.contains(key) {
+                        header.push(key.clone());
+                    }
+                }
+            }
+            let rows = rows.iter().map(|r| header.iter().map(|h| r.get(h).map(field)).collect()).collect();
+            Ok(GivenRows::of_rows(header, rows))
+        }
+        Some(Given { rows: None, csv: Some(text), file: None }) => {
+            GivenRows::of_csv(text, &format!("`given.{}.csv`", source.name))
+        }
+        Some(Given { rows: None, csv: None, file: Some(file) }) => {
+            let file = test_path.parent().unwrap_or(Path::new(".")).join(file);
+            let text = std::fs::read_to_string(&file).map_err(|e| {
+                Diagnostic::invalid(format!("cannot read the given file {}", file.display()))
+                    .hint("`file:` is relative to the test file")
+                    .caused_by(e)
+            })?;
+            GivenRows::of_csv(&text, &file.display().to_string())
+        }
+        Some(_) => Err(Diagnostic::invalid(format!(
+            "`given.{}` must have exactly one of `rows:`, `csv:` or `file:`",
+            source.name
+        ))),
+        None => match empty_header(source, &plan.run) {
+            Some(header) => Ok(GivenRows::of_rows(header, Vec::new())),
+            None => Err(Diagnostic::invalid(format!(
+                "the test gives no rows for source \"{}\", and it has no contract or `columns:` to make an empty table from",
+                source.name
+            ))
+            .hint(format!("add `given: {{{}: {{rows: [...]}}}}`", source.name))),
+        },
+    }
+}
+
+/// The plan a test runs: the given rows (in memory) in place of the
+/// sources, and no outputs (the expected tables are read from the run's
+/// session).
+fn test_plan(mut plan: Plan, test: &TestFile, test_path: &Path) -> Result<Plan, Diagnostic> {
     for name in test.given.keys() {
         if !plan.sources.iter().any(|s| &s.name == name) {
             let names: Vec<&str> = plan.sources.iter().map(|s| s.name.as_str()).collect();
@@ -190,105 +212,26 @@ fn test_plan(
     }
     let mut sources = Vec::new();
     for mut source in std::mem::take(&mut plan.sources) {
-        let path = given_dir.join(format!("{}.csv", source.name));
-        let text = match test.given.get(&source.name) {
-            Some(Given { rows: Some(rows), csv: None, file: None }) => {
-                let mut header: Vec<String> = Vec::new();
-                for row in rows {
-                    for key in row.keys() {
-                        if !header.contains(key) {
-                            header.push(key.clone());
-                        }
-                    }
-                }
-                let rows: Vec<Vec<String>> = rows
-                    .iter()
-                    .map(|r| header.iter().map(|h| r.get(h).map(field).unwrap_or_default()).collect())
-                    .collect();
-                csv_text(&header, &rows)
-            }
-            Some(Given { rows: None, csv: Some(text), file: None }) => text.clone(),
-            Some(Given { rows: None, csv: None, file: Some(file) }) => {
-                let file = test_path.parent().unwrap_or(Path::new(".")).join(file);
-                std::fs::read_to_string(&file).map_err(|e| {
-                    Diagnostic::invalid(format!("cannot read the given file {}", file.display()))
-                        .hint("`file:` is relative to the test file")
-                        .caused_by(e)
-                })?
-            }
-            Some(_) => {
-                return Err(Diagnostic::invalid(format!(
-                    "`given.{}` must have exactly one of `rows:`, `csv:` or `file:`",
-                    source.name
-                )));
-            }
-            None => match empty_header(&source, &plan.run) {
-                Some(header) => csv_text(&header, &[]),
-                None => {
-                    return Err(Diagnostic::invalid(format!(
-                        "the test gives no rows for source \"{}\", and it has no contract or `columns:` to make an empty table from",
-                        source.name
-                    ))
-                    .hint(format!("add `given: {{{}: {{rows: [...]}}}}`", source.name)));
-                }
-            },
-        };
-        std::fs::write(&path, text)
-            .map_err(|e| Diagnostic::runtime(format!("cannot write {}", path.display())).caused_by(e))?;
-        // Given rows are the test's own: no earlier run made them, and they are all there.
+        let given = given_rows(&source, test.given.get(&source.name), test_path, &plan)?;
+        (source.plugin, source.config) = given.into_source()?;
+        source.plugin_name = GivenSource::NAME.to_string();
+        // Given rows are the test's own: no earlier run made them, and they
+        // are all there. They may use the file's own headers and codes or
+        // the canonical ones: the source's mappings pass canonical names and
+        // codes unchanged.
         source.options.produced_by = None;
         source.options.optional = false;
-        source.config = csv
-            .parse(serde_json::json!({"path": path.display().to_string()}))
-            .map_err(|e| Diagnostic::runtime(format!("cannot configure the test's csv source: {e}")))?;
-        source.plugin = csv.clone();
-        source.plugin_name = "csv".to_string();
-        // Given rows may use the file's own headers and codes or the canonical
-        // ones: the source's mappings pass canonical names and codes unchanged.
         source.options.ignore_columns.clear();
-        source.options.produced_by = None;
         source.options.max_rejected = None;
         sources.push(source);
     }
     plan.sources = sources;
-
-    let (sql, jsonl) = match (registry.get(PluginKind::Transform, "sql"), registry.get(PluginKind::Sink, "jsonl")) {
-        (Some(PluginHandle::Transform(s)), Some(PluginHandle::Sink(j))) => (s.clone(), j.clone()),
-        _ => {
-            return Err(Diagnostic::runtime(
-                "this binary lacks the `sql` step or the `jsonl` output, which tests need",
-            ));
-        }
-    };
     plan.outputs.clear();
-    for (i, (table, expect)) in test.expect.iter().enumerate() {
-        let tables: Vec<&str> =
-            plan.sources.iter().map(|s| s.name.as_str()).chain(plan.steps.iter().map(|s| s.name.as_str())).collect();
-        if !tables.contains(&table.as_str()) {
-            return Err(Diagnostic::invalid(format!(
-                "`expect:` names \"{table}\", which is not a table of the pipeline"
-            ))
+    let tables: Vec<&str> =
+        plan.sources.iter().map(|s| s.name.as_str()).chain(plan.steps.iter().map(|s| s.name.as_str())).collect();
+    if let Some(table) = test.expect.keys().find(|t| !tables.contains(&t.as_str())) {
+        return Err(Diagnostic::invalid(format!("`expect:` names \"{table}\", which is not a table of the pipeline"))
             .hint(format!("tables: {}", tables.join(", "))));
-        }
-        let step = format!("sunward_test_{i}");
-        let query = match &expect.condition {
-            Some(c) => format!("SELECT * FROM \"{table}\" WHERE {c}"),
-            None => format!("SELECT * FROM \"{table}\""),
-        };
-        let config = sql
-            .parse(serde_json::json!({ "query": query }))
-            .map_err(|e| Diagnostic::runtime(format!("cannot configure the test's query: {e}")))?;
-        plan.steps.push(PlannedStep {
-            name: step.clone(),
-            plugin: sql.clone(),
-            config,
-            inputs: vec![table.clone()],
-            options: Default::default(),
-        });
-        let config = jsonl
-            .parse(serde_json::json!({ "table": step, "path": format!("{step}.jsonl") }))
-            .map_err(|e| Diagnostic::runtime(format!("cannot configure the test's output: {e}")))?;
-        plan.outputs.push(PlannedOutput { name: step.clone(), plugin: jsonl.clone(), config, inputs: vec![step] });
     }
     Ok(plan)
 }
@@ -402,17 +345,19 @@ fn compare(table: &str, expect: &Expect, actual: &[Map<String, Json>]) -> Option
     Some(out)
 }
 
-/// The rows of a JSON-lines file.
-fn read_jsonl(path: &Path) -> Result<Vec<Map<String, Json>>, Diagnostic> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Diagnostic::runtime(format!("cannot read {}", path.display())).caused_by(e))?;
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            serde_json::from_str::<Map<String, Json>>(l)
-                .map_err(|e| Diagnostic::runtime(format!("cannot read a row of {}", path.display())).caused_by(e))
-        })
-        .collect()
+/// The rows of `table` the test compares (those its `where:` chooses).
+fn table_rows(
+    run: &TablesRun,
+    plan: &Plan,
+    table: &str,
+    expect: &Expect,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<Vec<Row>, Diagnostic> {
+    let query = match &expect.condition {
+        Some(c) => format!("SELECT * FROM \"{table}\" WHERE {c}"),
+        None => format!("SELECT * FROM \"{table}\""),
+    };
+    runtime.block_on(run.rows(plan, &query)).map_err(|d| d.in_context(format!("expect.{table}")))
 }
 
 fn options() -> RunOptions {
@@ -440,31 +385,40 @@ fn run_test(
     }
     let options_v = ValidateOptions::now(all_sets, work.path().join("out"));
     let plan = validate_file(pipeline, registry, &options_v)?;
-    let plan = test_plan(plan, &test, test_path, registry, work.path()).map_err(|d| vec![d])?;
+    let plan = test_plan(plan, &test, test_path).map_err(|d| vec![d])?;
     let checked = runtime.block_on(sunward_engine::check(&plan));
     let errors: Vec<Diagnostic> = checked.into_iter().filter(Diagnostic::is_error).collect();
     if !errors.is_empty() {
         return Err(errors);
     }
-    let report = match runtime.block_on(sunward_engine::run(&plan, &options())) {
-        Ok(report) => report,
+    let options = RunOptions { stage_dir: Some(work.path().to_path_buf()), ..options() };
+    let run = match runtime.block_on(sunward_engine::run_tables(&plan, &options)) {
+        Ok(run) => run,
         Err(d) => return Ok(Some(d.message)),
     };
+    let mut problems = rejected(&run);
+    for (table, expect) in &test.expect {
+        let rows = table_rows(&run, &plan, table, expect, runtime).map_err(|d| vec![d])?;
+        if let Some(diff) = compare(table, expect, &rows) {
+            problems.push(diff);
+        }
+    }
+    for c in run.report.checks.iter().filter(|c| c.status == Status::Warned) {
+        problems.push(format!("data check {} warned: {}", c.name, c.summary));
+    }
+    if let (Some(what), false) = (&test.description, problems.is_empty()) {
+        problems.insert(0, format!("the test: {}", what.trim()));
+    }
+    Ok((!problems.is_empty()).then(|| problems.join("\n  ")))
+}
+
+/// What each source that set given rows aside says: how many, and the
+/// first five with their place, column, rule and value (as a rejects file
+/// writes them).
+fn rejected(run: &TablesRun) -> Vec<String> {
     let mut problems = Vec::new();
-    for s in report.sources.iter().filter(|s| s.rows_rejected > 0) {
-        let reasons = s
-            .rejects_file
-            .as_ref()
-            .and_then(|f| std::fs::read_to_string(f).ok())
-            .map(|t| {
-                // Each line names the scratch file the given rows were written to: show the place and reason only.
-                t.lines()
-                    .skip(1)
-                    .take(5)
-                    .map(|l| format!("\n      {}", l.split_once(',').map(|(_, rest)| rest).unwrap_or(l)))
-                    .collect::<String>()
-            })
-            .unwrap_or_default();
+    for s in run.report.sources.iter().filter(|s| s.rows_rejected > 0) {
+        let reasons: String = run.reject_lines(&s.name, 5).iter().map(|l| format!("\n      {l}")).collect();
         problems.push(format!(
             "{}: {} given row{} broke the source's rules and {} set aside:{reasons}",
             s.name,
@@ -473,19 +427,7 @@ fn run_test(
             if s.rows_rejected == 1 { "was" } else { "were" },
         ));
     }
-    for (i, (table, expect)) in test.expect.iter().enumerate() {
-        let rows = read_jsonl(&plan.run.out_dir.join(format!("sunward_test_{i}.jsonl"))).map_err(|d| vec![d])?;
-        if let Some(diff) = compare(table, expect, &rows) {
-            problems.push(diff);
-        }
-    }
-    for c in report.checks.iter().filter(|c| c.status == Status::Warned) {
-        problems.push(format!("data check {} warned: {}", c.name, c.summary));
-    }
-    if let (Some(what), false) = (&test.description, problems.is_empty()) {
-        problems.insert(0, format!("the test: {}", what.trim()));
-    }
-    Ok((!problems.is_empty()).then(|| problems.join("\n  ")))
+    problems
 }
 
 /// `sunward test`.

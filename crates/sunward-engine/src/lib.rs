@@ -7,11 +7,13 @@
 //! [`provenance`] refuses a table from an earlier run made from other inputs
 //! or parameters.
 
+pub mod budget;
 pub mod cache;
 pub mod check;
 pub mod checks;
 pub mod exact_sums;
 pub mod generation;
+pub mod given;
 pub mod ingest;
 pub mod manifest;
 pub mod preview;
@@ -24,4 +26,6 @@ pub mod stage;
 pub mod watchdog;
 
 pub use check::check;
-pub use run::{OutputReport, Progress, RunOptions, RunReport, Silent, SourceReport, TableReport, run};
+pub use run::{
+    OutputReport, Progress, RunOptions, RunReport, Silent, SourceReport, TableReport, TablesRun, run, run_tables,
+};

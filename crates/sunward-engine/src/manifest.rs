@@ -91,6 +91,9 @@ pub struct Manifest {
     pub outputs: Vec<FileRecord>,
     /// Milliseconds per stage.
     pub timings_ms: BTreeMap<String, u64>,
+    /// How the run shared its memory limit (absent from manifests of older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<crate::budget::MemoryBudget>,
 }
 
 fn local() -> String {

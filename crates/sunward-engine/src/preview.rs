@@ -64,7 +64,7 @@ pub async fn table_rows(
             return Err(Diagnostic::runtime("sources reference each other in a cycle"));
         }
         for source in ready {
-            let l = load_source(source, plan, &loaded, &options, &stage).map_err(|d| {
+            let l = load_source(source, plan, &loaded, &options, &options.budget(), &stage).map_err(|d| {
                 if d.location.is_none() { d.at(plan.location_of(PluginKind::Source, &source.name)) } else { d }
             })?;
             session.register_table(source.name.as_str(), l.table.provider()?)?;

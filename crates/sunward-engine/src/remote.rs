@@ -33,7 +33,7 @@
 //! a quoted field, `on_bad_rows: fail`) is read whole by one task instead,
 //! and then every message is the whole-file load's own.
 
-use crate::ingest::{Ingested, KeyClaims, KeyMemory, KeySet, Reject, SourceToLoad, duplicate_reject, ingest_into};
+use crate::ingest::{Ingested, KeyClaims, KeySet, Reject, SourceToLoad, duplicate_reject, ingest_into};
 use crate::source::{ingest_source, source_files, source_label};
 use crate::stage::{Placed, Stage, StagedTable, file_safe};
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
@@ -84,6 +84,11 @@ pub struct SourceTask {
 }
 
 impl SourceTask {
+    /// The run's memory budget, split from its limit as the run split it.
+    pub fn budget(&self) -> crate::budget::MemoryBudget {
+        crate::budget::MemoryBudget::split(self.memory_limit)
+    }
+
     /// Every path the task reads or writes: what a cluster limited to some
     /// folders checks before running it.
     pub fn paths(&self) -> impl Iterator<Item = &Path> {
@@ -419,7 +424,7 @@ pub fn load_task(plan: &Plan, task: &SourceTask) -> Result<SourceOutcome> {
     let safe = file_safe(&source.name);
     let (scratch, attempt) = attempt_stage(&stage, &safe, &safe)?;
     let (ingested, table) =
-        ingest_source(source, plan, &label, &references, (&scratch, &attempt), task.memory_limit, &|_| {})?;
+        ingest_source(source, plan, &label, &references, (&scratch, &attempt), &task.budget(), &|_| {})?;
     let keys_file = stage.folder().join(format!("{safe}.keys.json"));
     write_keys(&keys_file, &ingested.keys)?;
     let (table_file, in_place) = match table.place {
@@ -461,7 +466,7 @@ fn load_part(
         name: &source.name,
         file: label,
         options: &source.options,
-        keys: KeyMemory::within(task.memory_limit, Some(stage.folder())),
+        keys: task.budget().key_memory(Some(stage.folder())),
         reopen: task.restage.is_none().then_some(reopen),
         defer_keys: true,
         skip: skip.as_ref(),

@@ -3,7 +3,8 @@
 //! staged table. The local run and the engine's workers both load a source
 //! this way.
 
-use crate::ingest::{Ingested, KeyMemory, KeySet, SourceToLoad, ingest_into};
+use crate::budget::MemoryBudget;
+use crate::ingest::{Ingested, KeySet, SourceToLoad, ingest_into};
 use crate::manifest::normalize;
 use crate::stage::{Placed, Stage, StagedTable, TableWriter};
 use std::collections::HashMap;
@@ -29,7 +30,7 @@ pub(crate) fn ingest_source(
     label: &str,
     references: &HashMap<String, &KeySet>,
     (stage, table_name): (&Stage, &str),
-    memory_limit: Option<usize>,
+    budget: &MemoryBudget,
     progress: &dyn Fn(u64),
 ) -> Result<(Ingested, StagedTable)> {
     let mut reader = source.plugin.open(&source.config, &plan.run)?;
@@ -39,7 +40,7 @@ pub(crate) fn ingest_source(
         name: &source.name,
         file: label,
         options: &source.options,
-        keys: KeyMemory::within(memory_limit, Some(stage.folder())),
+        keys: budget.key_memory(Some(stage.folder())),
         reopen: Some(&reopen),
         defer_keys: false,
         skip: None,

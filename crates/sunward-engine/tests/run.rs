@@ -282,3 +282,60 @@ async fn a_step_read_once_is_a_view_and_the_rest_are_kept() {
     assert_eq!(manifest["views"], serde_json::json!(["kind_2025"]));
     assert!(manifest["tables"].get("kind_2025").is_none(), "a view has no row count");
 }
+
+/// A run kept in memory: the given rows in place of a source (numbered by
+/// the lines a file of them has), the steps' tables read back from the
+/// session, the rejects in memory, and nothing written to the output folder.
+#[tokio::test]
+async fn a_run_in_memory_writes_nothing_and_returns_its_tables() {
+    use sunward_engine::given::Given;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut plan = plan(tmp.path(), &pipeline("", QUERY), &["year=2025"]);
+    // Two of the fixture's 2025 rows for S1 (lines 2 and 3), and a bad date on line 4.
+    let services = plan.sources.iter_mut().find(|s| s.name == "services").unwrap();
+    (services.plugin, services.config) = Given::of_csv(
+        "record_id,school_id,service_date,service_type,audience,participants,worker_id\n\
+         R1,S1,2025-03-05,case_session,student,1,W1\n\
+         R3,S1,2025-04-01,growth_class,student,45,W1\n\
+         R7,S1,2025-13-01,growth_class,student,30,W2\n",
+        "services",
+    )
+    .unwrap()
+    .into_source()
+    .unwrap();
+    let run = sunward_engine::run_tables(&plan, &RunOptions::default()).await.unwrap_or_else(|d| panic!("{d}"));
+    let rows = run.rows(&plan, "SELECT school_id, events, participants FROM by_school").await.unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            serde_json::from_str::<serde_json::Map<_, _>>(r#"{"school_id":"S1","events":2,"participants":46}"#)
+                .unwrap()
+        ]
+    );
+    let services = run.report.sources.iter().find(|s| s.name == "services").unwrap();
+    assert_eq!((services.rows_read, services.rows_loaded, services.rows_rejected), (3, 2, 1));
+    assert!(services.files.is_empty() && services.rejects_file.is_none());
+    assert_eq!(run.reject_lines("services", 5), ["line 4,service_date,not a date,2025-13-01"]);
+    assert!(run.report.outputs.is_empty());
+    assert!(!tmp.path().join("out").exists(), "a run in memory wrote into the output folder");
+}
+
+/// `--memory-limit` is split once, and the manifest says how.
+#[tokio::test]
+async fn the_manifest_records_how_the_memory_limit_was_split() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = plan(tmp.path(), &pipeline("", QUERY), &["year=2025"]);
+    let options = RunOptions {
+        session: SessionOptions { memory_limit: Some(64 << 20), ..Default::default() },
+        ..Default::default()
+    };
+    run(&plan, &options).await.unwrap_or_else(|d| panic!("{d}"));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("out/manifest-test.json")).unwrap()).unwrap();
+    // 64 MiB: the pool is the whole, an eighth (8 MiB) stages, 65,536 exact claims, no views.
+    assert_eq!(
+        manifest["memory"],
+        serde_json::json!({"limit": 67108864, "query_pool": 67108864, "stage_threshold": 8388608, "exact_key_claims": 65536, "views": false})
+    );
+    assert!(manifest["views"].as_array().unwrap().is_empty());
+}
