@@ -153,85 +153,90 @@ pub fn run(command: &ClusterCommand, registry: &Registry) -> i32 {
         }
     };
     let result = match command {
-        ClusterCommand::Cert(args) => match make_certificates(&args.out, &args.hosts, args.days, args.force) {
-            Ok(files) => {
-                for file in &files {
-                    errln!("wrote {}", file.display());
-                }
-                errln!(
-                    "give {} to every scheduler, executor (--tls) and run (--cluster-tls); keep {} off the cluster",
-                    args.out.join("member").display(),
-                    files[0].display()
-                );
-                Ok(())
-            }
-            Err(d) => Err(d),
-        },
+        ClusterCommand::Cert(args) => certificates(args),
         ClusterCommand::Scheduler(args) => {
-            let tls = match args.security.check(&[("--bind", args.bind.ip())]) {
-                Ok(tls) => tls,
-                Err(d) => return fail(&d),
-            };
-            sunward_cluster::init_logging(args.verbose);
-            errln!("sunward scheduler listening on {}{}", args.bind, exposure(&args.bind, tls.is_some()));
-            errln!("  executors: sunward cluster executor --scheduler {}", reach(&args.bind, &args.external_host));
-            errln!(
-                "  runs:      sunward run PIPELINE --engine ballista://{} --stage SHARED_DIR",
-                reach(&args.bind, &args.external_host)
-            );
-            let options = SchedulerOptions {
-                bind: args.bind,
-                external_host: args.external_host.clone(),
-                executor_timeout: Duration::from_secs(args.executor_timeout),
-                functions: registry.functions().clone(),
-                tls,
-                data_roots: args.data_roots.clone(),
-            };
-            runtime.block_on(serve_scheduler(&options))
+            scheduler_options(args, registry).and_then(|o| runtime.block_on(serve_scheduler(&o)))
         }
         ClusterCommand::Executor(args) => {
-            let scheduler_ip = sunward_cluster::executor::host_and_port(&args.scheduler)
-                .ok()
-                .and_then(|(host, _)| {
-                    if host == "localhost" {
-                        Some(std::net::IpAddr::from([127, 0, 0, 1]))
-                    } else {
-                        host.parse::<std::net::IpAddr>().ok()
-                    }
-                })
-                .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
-            let tls = match args.security.check(&[("--bind", args.bind.ip()), ("--scheduler", scheduler_ip)]) {
-                Ok(tls) => tls,
-                Err(d) => return fail(&d),
-            };
-            sunward_cluster::init_logging(args.verbose);
-            let grpc = args.grpc_port.unwrap_or(args.bind.port().wrapping_add(1));
-            errln!(
-                "sunward executor: data on {}, tasks on port {grpc}{}; scheduler {}",
-                args.bind,
-                exposure(&args.bind, tls.is_some()),
-                args.scheduler
-            );
-            let options = ExecutorOptions {
-                scheduler: args.scheduler.clone(),
-                bind: args.bind,
-                grpc_port: args.grpc_port,
-                external_host: args.external_host.clone(),
-                work_dir: args.work_dir.clone(),
-                concurrent_tasks: args.concurrent_tasks,
-                memory_limit: args.memory_limit.map(|m| m as u64),
-                heartbeat: Duration::from_secs(args.heartbeat),
-                functions: registry.functions().clone(),
-                tls,
-                loader: Some(Arc::new(PipelineLoader::new(Arc::new(registry.clone())))),
-            };
-            runtime.block_on(serve_executor(&options))
+            executor_options(args, registry).and_then(|o| runtime.block_on(serve_executor(&o)))
         }
     };
     match result {
         Ok(()) => 0,
         Err(diagnostic) => fail(&diagnostic),
     }
+}
+
+/// `sunward cluster cert`: make the cluster's certificates and say where each goes.
+fn certificates(args: &CertArgs) -> Result<(), Diagnostic> {
+    let files = make_certificates(&args.out, &args.hosts, args.days, args.force)?;
+    for file in &files {
+        errln!("wrote {}", file.display());
+    }
+    errln!(
+        "give {} to every scheduler, executor (--tls) and run (--cluster-tls); keep {} off the cluster",
+        args.out.join("member").display(),
+        files[0].display()
+    );
+    Ok(())
+}
+
+/// The scheduler's settings, once its security is checked, and what it
+/// tells executors and runs to connect with.
+fn scheduler_options(args: &SchedulerArgs, registry: &Registry) -> Result<SchedulerOptions, Diagnostic> {
+    let tls = args.security.check(&[("--bind", args.bind.ip())])?;
+    sunward_cluster::init_logging(args.verbose);
+    errln!("sunward scheduler listening on {}{}", args.bind, exposure(&args.bind, tls.is_some()));
+    errln!("  executors: sunward cluster executor --scheduler {}", reach(&args.bind, &args.external_host));
+    errln!(
+        "  runs:      sunward run PIPELINE --engine ballista://{} --stage SHARED_DIR",
+        reach(&args.bind, &args.external_host)
+    );
+    Ok(SchedulerOptions {
+        bind: args.bind,
+        external_host: args.external_host.clone(),
+        executor_timeout: Duration::from_secs(args.executor_timeout),
+        functions: registry.functions().clone(),
+        tls,
+        data_roots: args.data_roots.clone(),
+    })
+}
+
+/// An executor's settings, once its security is checked (its own address
+/// and the scheduler's).
+fn executor_options(args: &ExecutorArgs, registry: &Registry) -> Result<ExecutorOptions, Diagnostic> {
+    let scheduler_ip = sunward_cluster::executor::host_and_port(&args.scheduler)
+        .ok()
+        .and_then(|(host, _)| {
+            if host == "localhost" {
+                Some(std::net::IpAddr::from([127, 0, 0, 1]))
+            } else {
+                host.parse::<std::net::IpAddr>().ok()
+            }
+        })
+        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    let tls = args.security.check(&[("--bind", args.bind.ip()), ("--scheduler", scheduler_ip)])?;
+    sunward_cluster::init_logging(args.verbose);
+    let grpc = args.grpc_port.unwrap_or(args.bind.port().wrapping_add(1));
+    errln!(
+        "sunward executor: data on {}, tasks on port {grpc}{}; scheduler {}",
+        args.bind,
+        exposure(&args.bind, tls.is_some()),
+        args.scheduler
+    );
+    Ok(ExecutorOptions {
+        scheduler: args.scheduler.clone(),
+        bind: args.bind,
+        grpc_port: args.grpc_port,
+        external_host: args.external_host.clone(),
+        work_dir: args.work_dir.clone(),
+        concurrent_tasks: args.concurrent_tasks,
+        memory_limit: args.memory_limit.map(|m| m as u64),
+        heartbeat: Duration::from_secs(args.heartbeat),
+        functions: registry.functions().clone(),
+        tls,
+        loader: Some(Arc::new(PipelineLoader::new(Arc::new(registry.clone())))),
+    })
 }
 
 fn fail(diagnostic: &Diagnostic) -> i32 {

@@ -18,7 +18,7 @@ use sunward_engine::cache::SourceCache;
 use sunward_engine::checks::Status as CheckStatus;
 use sunward_engine::run::Silent;
 use sunward_engine::session::{Engine, LocalEngine, SessionOptions};
-use sunward_engine::{Progress, RunOptions};
+use sunward_engine::{Progress, RunOptions, RunReport, SourceReport};
 
 /// Arguments of `sunward run`.
 #[derive(Debug, Args)]
@@ -132,6 +132,16 @@ fn prepare(
 ) -> Result<(Plan, Vec<Diagnostic>), i32> {
     let options = ValidateOptions::now(sets.to_vec(), out_dir);
     let plan = validate_file(pipeline, registry, &options).map_err(|diags| text.print_errors(&diags))?;
+    check_plan(plan, runtime, text)
+}
+
+/// Check a validated plan against its inputs: the plan and the warnings
+/// found (the plan's own first), or every error printed and the exit code.
+fn check_plan(
+    plan: Plan,
+    runtime: &tokio::runtime::Runtime,
+    text: &PipelineText,
+) -> Result<(Plan, Vec<Diagnostic>), i32> {
     let diags = runtime.block_on(sunward_engine::check(&plan));
     let (errors, mut warnings): (Vec<Diagnostic>, Vec<Diagnostic>) = diags.into_iter().partition(Diagnostic::is_error);
     warnings.splice(0..0, plan.warnings.iter().cloned());
@@ -167,21 +177,23 @@ fn is_workflow_file(path: &Path) -> bool {
 /// `--out`). With `against_inputs` (for `validate`), a pipeline that reads
 /// only files already there is also checked against them, as `validate`
 /// checks a pipeline alone; a run does that itself, pipeline by pipeline,
-/// before each writes anything. Returns the workflow, or prints every error
-/// and returns the exit code.
+/// before each writes anything. Returns the workflow and each pipeline's
+/// plan (each pipeline is validated once), or prints every error and returns
+/// the exit code.
 fn prepare_workflow(
     registry: &Registry,
     path: &Path,
     sets: &[String],
     out: &Path,
     against_inputs: bool,
-) -> Result<workflow::Workflow, i32> {
+) -> Result<(workflow::Workflow, Vec<Plan>), i32> {
     let flow = workflow::load(path, sets, out).map_err(|diags| workflow::print_errors(path, &diags))?;
     let runtime = tokio_runtime()?;
     let out_abs = absolute(out);
     let made_earlier = |f: &Path| absolute(f).starts_with(&out_abs);
     let mut code = 0;
     let mut said = std::collections::HashSet::new();
+    let mut plans = Vec::new();
     for stage in &flow.stages {
         let options = ValidateOptions::now(stage.sets.clone(), out.to_path_buf());
         match validate_file(&stage.pipeline, registry, &options) {
@@ -233,6 +245,7 @@ fn prepare_workflow(
                 if !per_row.is_empty() {
                     code = code.max(PipelineText::read(&stage.pipeline).print_errors(&per_row));
                 }
+                plans.push(plan);
             }
         }
     }
@@ -240,7 +253,7 @@ fn prepare_workflow(
         errln!("the workflow {} did not run: fix the errors above", path.display());
         return Err(code);
     }
-    Ok(flow)
+    Ok((flow, plans))
 }
 
 /// `sunward validate`.
@@ -248,7 +261,7 @@ pub fn validate(registry: &Registry, args: &ValidateArgs) -> i32 {
     if is_workflow_file(&args.pipeline) {
         let out = std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")).join("out");
         return match prepare_workflow(registry, &args.pipeline, &args.sets, &out, true) {
-            Ok(flow) => {
+            Ok((flow, _)) => {
                 let names: Vec<String> = flow.stages.iter().map(|s| s.pipeline.display().to_string()).collect();
                 outln!("ok: workflow {} — {} pipelines: {}", flow.name, names.len(), names.join(", "));
                 0
@@ -323,18 +336,18 @@ pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
         });
     }
     if !is_workflow_file(&args.pipeline) {
-        return run_pipeline(registry, &args.pipeline, &args.sets, None, args);
+        return run_pipeline(registry, &args.pipeline, &args.sets, args);
     }
-    let flow = match prepare_workflow(registry, &args.pipeline, &args.sets, &args.out, false) {
-        Ok(flow) => flow,
+    let (flow, plans) = match prepare_workflow(registry, &args.pipeline, &args.sets, &args.out, false) {
+        Ok(prepared) => prepared,
         Err(code) => return code,
     };
     let total = flow.stages.len();
-    for (i, stage) in flow.stages.iter().enumerate() {
+    for (i, (stage, plan)) in flow.stages.iter().zip(plans).enumerate() {
         if !args.quiet {
             outln!("== {} ({}/{total}) {}", flow.name, i + 1, stage.pipeline.display());
         }
-        let code = run_pipeline(registry, &stage.pipeline, &stage.sets, stage.name.as_deref(), args);
+        let code = run_validated(plan, &stage.pipeline, stage.name.as_deref(), args);
         if code != 0 {
             errln!(
                 "the workflow {} stopped at {} ({}/{total}); the pipelines after it did not run",
@@ -351,56 +364,41 @@ pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
     0
 }
 
-/// Run one pipeline with these `--set` values and the other options of
+/// Run one pipeline file with these `--set` values and the other options of `args`.
+fn run_pipeline(registry: &Registry, pipeline: &Path, sets: &[String], args: &RunArgs) -> i32 {
+    let options = ValidateOptions::now(sets.to_vec(), args.out.clone());
+    match validate_file(pipeline, registry, &options) {
+        Ok(plan) => run_validated(plan, pipeline, None, args),
+        Err(diags) => PipelineText::read(pipeline).print_errors(&diags),
+    }
+}
+
+/// Check a validated plan against its inputs and run it with the options of
 /// `args`, under the name `rename` if given (a workflow entry's `name:`).
-fn run_pipeline(registry: &Registry, pipeline: &Path, sets: &[String], rename: Option<&str>, args: &RunArgs) -> i32 {
+fn run_validated(plan: Plan, pipeline: &Path, rename: Option<&str>, args: &RunArgs) -> i32 {
     let text = PipelineText::read(pipeline);
     let runtime = match tokio_runtime() {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let (mut plan, mut warnings) = match prepare(registry, pipeline, sets, args.out.clone(), &runtime, &text) {
-        Ok(prepared) => prepared,
+    let (mut plan, mut warnings) = match check_plan(plan, &runtime, &text) {
+        Ok(checked) => checked,
         Err(code) => return code,
     };
     if let Some(name) = rename {
         plan.pipeline.name = name.to_string();
     }
-    let engine: Arc<dyn Engine> = match &args.engine {
-        EngineArg::Local => Arc::new(LocalEngine),
-        EngineArg::Ballista(url) => match args
-            .cluster_tls
-            .as_deref()
-            .map(sunward_cluster::tls::ClusterTls::load)
-            .transpose()
-            .and_then(|tls| runtime.block_on(ClusterEngine::connect(url, tls)))
-        {
-            Ok(cluster) if args.load_on_client => Arc::new(cluster.loading_here()),
-            Ok(cluster) => Arc::new(cluster.in_parts_of(args.load_part_size as u64)),
-            Err(diagnostic) => {
-                text.print_warnings(&warnings);
-                return text.print_errors(std::slice::from_ref(&diagnostic));
-            }
-        },
+    let engine = match engine_of(args, &runtime) {
+        Ok(engine) => engine,
+        Err(diagnostic) => {
+            text.print_warnings(&warnings);
+            return text.print_errors(std::slice::from_ref(&diagnostic));
+        }
     };
     let progress: Arc<dyn Progress> =
         if !args.quiet && std::io::stderr().is_terminal() { Arc::new(TermProgress::new()) } else { Arc::new(Silent) };
-    let options = RunOptions {
-        engine,
-        session: SessionOptions { memory_limit: args.memory_limit, ..SessionOptions::default() },
-        progress: progress.clone(),
-        allow_stale_inputs: args.allow_stale_metrics,
-        stage_dir: args.stage.clone(),
-        cache: if args.no_cache {
-            None
-        } else {
-            args.cache_dir
-                .clone()
-                .or_else(SourceCache::default_dir)
-                .map(|dir| SourceCache { dir, limit: args.cache_size as u64 })
-        },
-    };
-    let options_engine = options.engine.describe();
+    let options = run_options(args, engine, progress.clone());
+    let engine_name = options.engine.describe();
     let loaded_remotely = options.engine.loading().is_some();
     let result = runtime.block_on(sunward_engine::run(&plan, &options));
     progress.finish();
@@ -418,69 +416,106 @@ fn run_pipeline(registry: &Registry, pipeline: &Path, sets: &[String], rename: O
     warnings.extend(report.warnings.iter().cloned());
     text.print_warnings(&warnings);
     if !args.quiet {
-        let mut out = std::io::stdout().lock();
-        for s in &report.sources {
-            if !s.missing.is_empty() {
-                let files: Vec<String> = s.missing.iter().map(|f| f.display().to_string()).collect();
-                let _ = writeln!(
-                    out,
-                    "{}: no file ({}): an empty table, as the source is optional",
-                    s.name,
-                    files.join(", ")
-                );
-                continue;
-            }
-            let mut line = format!("{}: loaded {} rows, rejected {}", s.name, s.rows_loaded, s.rows_rejected);
-            if let Some(file) = &s.rejects_file
-                && s.rows_rejected > 0
-            {
-                line.push_str(&format!(" (see {})", file.display()));
-            }
-            let _ = writeln!(out, "{line}");
-        }
-        let cached: Vec<&str> = report.sources.iter().filter(|s| s.from_cache).map(|s| s.name.as_str()).collect();
-        if !cached.is_empty() {
-            let _ = writeln!(
-                out,
-                "checked earlier, taken from the cache (--no-cache to read again): {}",
-                cached.join(", ")
-            );
-        }
-        let parts: Vec<String> =
-            report.sources.iter().filter(|s| s.parts > 1).map(|s| format!("{} ({})", s.name, s.parts)).collect();
-        if !parts.is_empty() {
-            let _ = writeln!(out, "large files read in parts side by side: {}", parts.join(", "));
-        }
-        let in_place: Vec<&str> = report.sources.iter().filter(|s| s.in_place).map(|s| s.name.as_str()).collect();
-        if !in_place.is_empty() {
-            let _ = writeln!(out, "every row passed as stored, read where it lies (no copy): {}", in_place.join(", "));
-        }
-        for t in report.tables.iter().filter(|t| plan.steps.iter().any(|s| s.name == t.name)) {
-            let _ = match t.rows {
-                Some(rows) => writeln!(out, "table {}: {rows} rows", t.name),
-                None => writeln!(out, "table {}: a view, computed inside the step that reads it", t.name),
-            };
-        }
-        if !report.checks.is_empty() {
-            let passed = report.checks.iter().filter(|c| c.status == CheckStatus::Passed).count();
-            let warned = report.checks.len() - passed;
-            let _ = writeln!(
-                out,
-                "checks: {passed} passed{}",
-                if warned > 0 { format!(", {warned} warned (see above)") } else { String::new() }
-            );
-        }
-        for o in &report.outputs {
-            for file in &o.files {
-                let _ = writeln!(out, "wrote {}", file.display());
-            }
-        }
-        if loaded_remotely {
-            let _ = writeln!(out, "the sources were loaded and the steps ran on the cluster at {options_engine}");
-        } else if options_engine != "local" {
-            let _ = writeln!(out, "the steps ran on the cluster at {options_engine}");
-        }
-        let _ = writeln!(out, "manifest: {}", report.manifest.display());
+        print_summary(&report, &plan, &engine_name, loaded_remotely);
     }
     exit_code(&warnings)
+}
+
+/// Where the run's queries execute: here, or on the cluster `--engine` names.
+fn engine_of(args: &RunArgs, runtime: &tokio::runtime::Runtime) -> Result<Arc<dyn Engine>, Diagnostic> {
+    Ok(match &args.engine {
+        EngineArg::Local => Arc::new(LocalEngine),
+        EngineArg::Ballista(url) => {
+            let tls = args.cluster_tls.as_deref().map(sunward_cluster::tls::ClusterTls::load).transpose()?;
+            let cluster = runtime.block_on(ClusterEngine::connect(url, tls))?;
+            if args.load_on_client {
+                Arc::new(cluster.loading_here())
+            } else {
+                Arc::new(cluster.in_parts_of(args.load_part_size as u64))
+            }
+        }
+    })
+}
+
+/// The engine's options from the command line's.
+fn run_options(args: &RunArgs, engine: Arc<dyn Engine>, progress: Arc<dyn Progress>) -> RunOptions {
+    RunOptions {
+        engine,
+        session: SessionOptions { memory_limit: args.memory_limit, ..SessionOptions::default() },
+        progress,
+        allow_stale_inputs: args.allow_stale_metrics,
+        stage_dir: args.stage.clone(),
+        cache: if args.no_cache {
+            None
+        } else {
+            args.cache_dir
+                .clone()
+                .or_else(SourceCache::default_dir)
+                .map(|dir| SourceCache { dir, limit: args.cache_size as u64 })
+        },
+    }
+}
+
+/// What a run did, line by line: each source's rows and rejects, the
+/// sources taken from the cache, read in parts or in place, each step's
+/// rows, the checks, the files written and the manifest.
+fn print_summary(report: &RunReport, plan: &Plan, engine_name: &str, loaded_remotely: bool) {
+    let mut out = std::io::stdout().lock();
+    for s in &report.sources {
+        let _ = writeln!(out, "{}", source_line(s));
+    }
+    let names = |keep: fn(&SourceReport) -> bool| -> Vec<&str> {
+        report.sources.iter().filter(|s| keep(s)).map(|s| s.name.as_str()).collect()
+    };
+    let cached = names(|s| s.from_cache);
+    if !cached.is_empty() {
+        let _ =
+            writeln!(out, "checked earlier, taken from the cache (--no-cache to read again): {}", cached.join(", "));
+    }
+    let parts: Vec<String> =
+        report.sources.iter().filter(|s| s.parts > 1).map(|s| format!("{} ({})", s.name, s.parts)).collect();
+    if !parts.is_empty() {
+        let _ = writeln!(out, "large files read in parts side by side: {}", parts.join(", "));
+    }
+    let in_place = names(|s| s.in_place);
+    if !in_place.is_empty() {
+        let _ = writeln!(out, "every row passed as stored, read where it lies (no copy): {}", in_place.join(", "));
+    }
+    for t in report.tables.iter().filter(|t| plan.steps.iter().any(|s| s.name == t.name)) {
+        let _ = match t.rows {
+            Some(rows) => writeln!(out, "table {}: {rows} rows", t.name),
+            None => writeln!(out, "table {}: a view, computed inside the step that reads it", t.name),
+        };
+    }
+    if !report.checks.is_empty() {
+        let passed = report.checks.iter().filter(|c| c.status == CheckStatus::Passed).count();
+        let warned = report.checks.len() - passed;
+        let warned = if warned > 0 { format!(", {warned} warned (see above)") } else { String::new() };
+        let _ = writeln!(out, "checks: {passed} passed{warned}");
+    }
+    for file in report.outputs.iter().flat_map(|o| &o.files) {
+        let _ = writeln!(out, "wrote {}", file.display());
+    }
+    if loaded_remotely {
+        let _ = writeln!(out, "the sources were loaded and the steps ran on the cluster at {engine_name}");
+    } else if engine_name != "local" {
+        let _ = writeln!(out, "the steps ran on the cluster at {engine_name}");
+    }
+    let _ = writeln!(out, "manifest: {}", report.manifest.display());
+}
+
+/// What a source did, in one line: its rows and rejects, or that its
+/// optional file was missing.
+fn source_line(s: &SourceReport) -> String {
+    if !s.missing.is_empty() {
+        let files: Vec<String> = s.missing.iter().map(|f| f.display().to_string()).collect();
+        return format!("{}: no file ({}): an empty table, as the source is optional", s.name, files.join(", "));
+    }
+    let mut line = format!("{}: loaded {} rows, rejected {}", s.name, s.rows_loaded, s.rows_rejected);
+    if let Some(file) = &s.rejects_file
+        && s.rows_rejected > 0
+    {
+        line.push_str(&format!(" (see {})", file.display()));
+    }
+    line
 }

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::path::PathBuf;
 use sunward_core::model::{SourceOptions, StepOptions};
-use sunward_core::plugin::FunctionInfo;
+use sunward_core::plugin::{FunctionInfo, PluginHandle};
 use sunward_core::sql_functions::type_name as sql_type_name;
 use sunward_core::{PluginKind, Registry};
 
@@ -298,108 +298,133 @@ pub fn plugins(registry: &Registry, args: &PluginsArgs) -> i32 {
     if args.kind == Some(KindArg::Function) || args.pipeline.is_some() {
         return functions(registry, args);
     }
-    let chosen: Vec<_> = registry
+    let chosen: Vec<&PluginHandle> = registry
         .iter()
         .filter(|h| args.kind.is_none_or(|k| kind_of(k) == Some(h.kind())))
         .filter(|h| args.name.as_deref().is_none_or(|n| n == h.plugin().info().name))
         .collect();
     if chosen.is_empty() {
-        let mut names: Vec<&str> = registry.iter().map(|h| h.plugin().info().name).collect();
-        names.sort_unstable();
-        names.dedup();
-        let mut message = match &args.name {
-            Some(name) => format!("error: no plugin named \"{name}\""),
-            None => "error: no plugin of that kind".to_string(),
-        };
-        if let Some(name) = &args.name
-            && let Some(similar) = sunward_core::diag::similar(name, names.iter().copied())
-        {
-            message.push_str(&format!("\n  = hint: {similar}"));
-        }
-        // The same name can be a source and a sink (csv, jsonl, parquet), so
-        // list them by section rather than as one list with repeats.
-        for kind in [PluginKind::Source, PluginKind::Transform, PluginKind::Sink] {
-            let of_kind: Vec<&str> =
-                registry.iter().filter(|h| h.kind() == kind).map(|h| h.plugin().info().name).collect();
-            if !of_kind.is_empty() {
-                message.push_str(&format!("\n  = hint: {} ({}): {}", plural(kind), kind.section(), of_kind.join(", ")));
-            }
-        }
-        errln!("{message}");
+        errln!("{}", no_such_plugin(registry, args.name.as_deref()));
         return 2;
     }
     let shared = serde_json::to_value(sunward_core::schemars::schema_for!(SourceOptions)).unwrap_or_default();
-    let shared_fields = fields(&shared);
     let step_shared = serde_json::to_value(sunward_core::schemars::schema_for!(StepOptions)).unwrap_or_default();
-    let step_fields = fields(&step_shared);
-    let mut out = String::new();
-    if args.json {
-        let items: Vec<Value> = chosen
-            .iter()
-            .map(|h| {
-                let info = h.plugin().info();
-                let schema = h.plugin().schema();
-                let mut item = json!({
-                    "name": info.name,
-                    "kind": h.kind().to_string(),
-                    "section": h.kind().section(),
-                    "description": info.description,
-                    "fields": fields(&schema).iter().map(field_json).collect::<Vec<_>>(),
-                    "example": info.example,
-                    "schema": schema,
-                });
-                if h.kind() == PluginKind::Source
-                    && let Value::Object(map) = &mut item
-                {
-                    map.insert("source_options".into(), shared_fields.iter().map(field_json).collect());
-                }
-                if h.kind() == PluginKind::Transform
-                    && let Value::Object(map) = &mut item
-                {
-                    map.insert("step_options".into(), step_fields.iter().map(field_json).collect());
-                }
-                item
-            })
-            .collect();
-        out = serde_json::to_string_pretty(&items).unwrap_or_default();
+    let common = Common { source: fields(&shared), step: fields(&step_shared) };
+    let out = if args.json {
+        let mut out = plugins_json(&chosen, &common);
         out.push('\n');
+        out
     } else {
-        for (i, h) in chosen.iter().enumerate() {
-            if i > 0 {
-                out.push('\n');
-            }
-            let info = h.plugin().info();
-            let _ = writeln!(out, "{} ({}, under `{}:`)", info.name, h.kind(), h.kind().section());
-            let _ = writeln!(out, "  {}", info.description);
-            let own = fields(&h.plugin().schema());
-            out.push_str("\n  settings:\n");
-            if own.is_empty() {
-                out.push_str("    (none)\n");
-            }
-            write_fields(&mut out, &own);
-            if h.kind() == PluginKind::Source {
-                out.push_str("\n  options every source accepts:\n");
-                write_fields(&mut out, &shared_fields);
-            }
-            if h.kind() == PluginKind::Transform {
-                out.push_str("\n  options every step accepts:\n");
-                write_fields(&mut out, &step_fields);
-            }
-            out.push_str("\n  example:\n");
-            for line in info.example.lines() {
-                let _ = writeln!(out, "    {line}");
-            }
-        }
+        let mut out = plugins_text(&chosen, &common);
         // The whole list also names the SQL functions every `sql` step can call.
         let functions = registry.functions().describe();
         if args.kind.is_none() && args.name.is_none() && !functions.is_empty() {
             let names: Vec<&str> = functions.iter().map(|f| f.name.as_str()).collect();
             let _ = writeln!(out, "\nSQL functions: {} (sunward plugins --kind function)", names.join(", "));
         }
-    }
+        out
+    };
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(out.as_bytes());
     0
+}
+
+/// The options every source and every step accepts besides its plugin's own.
+struct Common {
+    source: Vec<Field>,
+    step: Vec<Field>,
+}
+
+/// The error when no plugin has the name (or kind) asked for, with the
+/// closest name and every plugin by section.
+fn no_such_plugin(registry: &Registry, name: Option<&str>) -> String {
+    let mut names: Vec<&str> = registry.iter().map(|h| h.plugin().info().name).collect();
+    names.sort_unstable();
+    names.dedup();
+    let mut message = match name {
+        Some(name) => format!("error: no plugin named \"{name}\""),
+        None => "error: no plugin of that kind".to_string(),
+    };
+    if let Some(name) = name
+        && let Some(similar) = sunward_core::diag::similar(name, names.iter().copied())
+    {
+        message.push_str(&format!("\n  = hint: {similar}"));
+    }
+    // The same name can be a source and a sink (csv, jsonl, parquet), so
+    // list them by section rather than as one list with repeats.
+    for kind in [PluginKind::Source, PluginKind::Transform, PluginKind::Sink] {
+        let of_kind: Vec<&str> = registry.iter().filter(|h| h.kind() == kind).map(|h| h.plugin().info().name).collect();
+        if !of_kind.is_empty() {
+            message.push_str(&format!("\n  = hint: {} ({}): {}", plural(kind), kind.section(), of_kind.join(", ")));
+        }
+    }
+    message
+}
+
+/// The chosen plugins as a JSON list: each with its settings, example and schema.
+fn plugins_json(chosen: &[&PluginHandle], common: &Common) -> String {
+    let items: Vec<Value> = chosen
+        .iter()
+        .map(|h| {
+            let info = h.plugin().info();
+            let schema = h.plugin().schema();
+            let mut item = json!({
+                "name": info.name,
+                "kind": h.kind().to_string(),
+                "section": h.kind().section(),
+                "description": info.description,
+                "fields": fields(&schema).iter().map(field_json).collect::<Vec<_>>(),
+                "example": info.example,
+                "schema": schema,
+            });
+            if let Value::Object(map) = &mut item {
+                match h.kind() {
+                    PluginKind::Source => {
+                        map.insert("source_options".into(), common.source.iter().map(field_json).collect());
+                    }
+                    PluginKind::Transform => {
+                        map.insert("step_options".into(), common.step.iter().map(field_json).collect());
+                    }
+                    PluginKind::Sink => {}
+                }
+            }
+            item
+        })
+        .collect();
+    serde_json::to_string_pretty(&items).unwrap_or_default()
+}
+
+/// The chosen plugins as text: each with its settings, the options every
+/// source or step accepts, and its example.
+fn plugins_text(chosen: &[&PluginHandle], common: &Common) -> String {
+    let mut out = String::new();
+    for (i, h) in chosen.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let info = h.plugin().info();
+        let _ = writeln!(out, "{} ({}, under `{}:`)", info.name, h.kind(), h.kind().section());
+        let _ = writeln!(out, "  {}", info.description);
+        let own = fields(&h.plugin().schema());
+        out.push_str("\n  settings:\n");
+        if own.is_empty() {
+            out.push_str("    (none)\n");
+        }
+        write_fields(&mut out, &own);
+        if h.kind() == PluginKind::Source {
+            out.push_str("\n  options every source accepts:\n");
+            write_fields(&mut out, &common.source);
+        }
+        if h.kind() == PluginKind::Transform {
+            out.push_str("\n  options every step accepts:\n");
+            write_fields(&mut out, &common.step);
+        }
+        out.push_str("\n  example:\n");
+        for line in info.example.lines() {
+            let _ = writeln!(out, "    {line}");
+        }
+    }
+    out
 }
 
 fn field_json(field: &Field) -> Value {

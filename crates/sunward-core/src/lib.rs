@@ -16,10 +16,12 @@ pub mod contract;
 pub mod diag;
 pub mod model;
 pub mod params;
+pub mod paths;
 pub mod plugin;
 pub mod schema;
 pub mod sql_functions;
 pub mod validate;
+pub mod workflow;
 pub mod yaml;
 
 pub use diag::{Diagnostic, ErrorKind, Location, Result, excerpt, excerpt_list};

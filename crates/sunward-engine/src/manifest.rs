@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 use sunward_core::atomic::write_atomic;
 use sunward_core::{Diagnostic, Result};
@@ -130,26 +130,7 @@ impl Stamp {
     }
 }
 
-/// A path with `.` and `dir/..` removed, without touching the file system:
-/// `pipelines/../sample-data/x.csv` becomes `sample-data/x.csv`. A `..` that
-/// climbs above the start of a relative path is kept.
-pub fn normalize(path: &Path) -> PathBuf {
-    let mut out: Vec<Component> = Vec::new();
-    for part in path.components() {
-        match part {
-            Component::CurDir => {}
-            Component::ParentDir => match out.last() {
-                Some(Component::Normal(_)) => {
-                    out.pop();
-                }
-                Some(Component::RootDir) | Some(Component::Prefix(_)) => {}
-                _ => out.push(part),
-            },
-            other => out.push(other),
-        }
-    }
-    if out.is_empty() { PathBuf::from(".") } else { out.iter().collect() }
-}
+pub use sunward_core::paths::normalize;
 
 /// Size and SHA-256 of a file, read in a stream.
 ///
