@@ -430,7 +430,6 @@ fn rejected(run: &TablesRun) -> Vec<String> {
     problems
 }
 
-/// `sunward test`.
 /// `sunward test` of a pipeline, or of every pipeline of a workflow that
 /// has tests or checks, each with the values the workflow gives it (a
 /// pipeline with neither is named and passed over: its inputs may be made
@@ -466,6 +465,9 @@ pub fn run_any(registry: &Registry, path: &Path, sets: &[String]) -> i32 {
     code
 }
 
+/// `sunward test` of one pipeline: its data checks on its own inputs, then
+/// each of its test files. The exit code: 0, [`FAILED`], or that of a test
+/// that could not run.
 pub fn run(registry: &Registry, pipeline: &Path, sets: &[String]) -> i32 {
     let text = PipelineText::read(pipeline);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -475,11 +477,6 @@ pub fn run(registry: &Registry, pipeline: &Path, sets: &[String]) -> i32 {
             return 1;
         }
     };
-    let mut out = std::io::stdout().lock();
-    let mut failed = 0usize;
-    let mut passed = 0usize;
-
-    // The checks, on the pipeline's own inputs.
     let scratch = match tempfile::tempdir() {
         Ok(d) => d,
         Err(e) => {
@@ -488,86 +485,115 @@ pub fn run(registry: &Registry, pipeline: &Path, sets: &[String]) -> i32 {
         }
     };
     let options_v = ValidateOptions::now(sets.to_vec(), scratch.path().to_path_buf());
-    let mut plan = match validate_file(pipeline, registry, &options_v) {
+    let plan = match validate_file(pipeline, registry, &options_v) {
         Ok(plan) => plan,
         Err(diags) => return text.print_errors(&diags),
     };
-    // The pipeline's inputs are read only for its own checks: a pipeline
-    // without `checks:` (a report reading a table another pipeline makes) is
-    // tested on the rows its tests give.
+    let mut tally = Tally::default();
     if !plan.checks.is_empty() {
+        // The pipeline's inputs are read only for its own checks: a pipeline
+        // without `checks:` (a report reading a table another pipeline makes)
+        // is tested on the rows its tests give.
         let errors: Vec<Diagnostic> =
             runtime.block_on(sunward_engine::check(&plan)).into_iter().filter(Diagnostic::is_error).collect();
         if !errors.is_empty() {
             return text.print_errors(&errors);
         }
+        run_checks(plan.clone(), &runtime, &mut tally);
     }
-    if !plan.checks.is_empty() {
-        plan.outputs.clear();
-        let _ = writeln!(out, "checks on the pipeline's inputs:");
-        match runtime.block_on(sunward_engine::run(&plan, &options())) {
-            Ok(report) => {
-                for c in &report.checks {
-                    let mark = match c.status {
-                        Status::Passed => "ok  ",
-                        Status::Warned => "WARN",
-                        Status::Failed => "FAIL",
-                    };
-                    let _ = writeln!(out, "  {mark} {}", c.render().replace('\n', "\n       "));
-                }
-                passed += 1;
-            }
-            Err(d) => {
-                failed += 1;
-                let _ = writeln!(out, "  FAIL {}", d.message.replace('\n', "\n  "));
-            }
-        }
-    }
-
     let files = test_files(pipeline);
     if files.is_empty() {
-        let stem = pipeline.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
-        let _ = writeln!(out, "no tests: add test files as tests/{stem}/<name>.yaml beside the pipeline");
-        if plan.sources.iter().any(|s| s.options.produced_by.is_some()) {
-            let _ = writeln!(
-                out,
-                "  a test gives rows for each source (`given:`, e.g. the metrics table's unit_type, unit_id, period, metric, value) and expects rows of the tables the report reads (`expect:`)"
-            );
-        }
+        say_there_are_no_tests(pipeline, &plan);
     }
-    let mut invalid = 0;
     for file in &files {
-        let name = file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
-        match run_test(registry, pipeline, sets, file, &runtime) {
-            Ok(None) => {
-                passed += 1;
-                let _ = writeln!(out, "ok   {name}");
-            }
-            Ok(Some(why)) => {
-                failed += 1;
-                let _ = writeln!(out, "FAIL {name} ({})\n  {why}", file.display());
-            }
-            Err(diags) => {
-                failed += 1;
-                let _ = writeln!(out, "FAIL {name} ({}): the test cannot run", file.display());
-                let _ = out.flush();
-                // A mistake in the test file itself is shown with that file's lines.
-                let in_test = diags
-                    .first()
-                    .and_then(|d| d.location.as_ref())
-                    .is_some_and(|l| l.file == file.display().to_string());
-                let shown = if in_test { PipelineText::read(file) } else { PipelineText::read(pipeline) };
-                invalid = invalid.max(shown.print_errors(&diags));
-            }
-        }
+        run_file(registry, pipeline, sets, file, &runtime, &mut tally);
     }
-    let _ = writeln!(out, "{passed} passed, {failed} failed");
-    if invalid > 0 {
-        invalid
-    } else if failed > 0 {
+    outln!("{} passed, {} failed", tally.passed, tally.failed);
+    if tally.invalid > 0 {
+        tally.invalid
+    } else if tally.failed > 0 {
         FAILED
     } else {
         0
+    }
+}
+
+/// What the tests of a pipeline came to.
+#[derive(Default)]
+struct Tally {
+    passed: usize,
+    failed: usize,
+    /// The exit code of a test that could not run (its errors printed).
+    invalid: i32,
+}
+
+/// The pipeline's data checks, on its own inputs, each reported.
+fn run_checks(mut plan: Plan, runtime: &tokio::runtime::Runtime, tally: &mut Tally) {
+    plan.outputs.clear();
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "checks on the pipeline's inputs:");
+    match runtime.block_on(sunward_engine::run(&plan, &options())) {
+        Ok(report) => {
+            for c in &report.checks {
+                let mark = match c.status {
+                    Status::Passed => "ok  ",
+                    Status::Warned => "WARN",
+                    Status::Failed => "FAIL",
+                };
+                let _ = writeln!(out, "  {mark} {}", c.render().replace('\n', "\n       "));
+            }
+            tally.passed += 1;
+        }
+        Err(d) => {
+            tally.failed += 1;
+            let _ = writeln!(out, "  FAIL {}", d.message.replace('\n', "\n  "));
+        }
+    }
+}
+
+/// Where a pipeline's tests go, and (for a report) what a test of it gives and expects.
+fn say_there_are_no_tests(pipeline: &Path, plan: &Plan) {
+    let stem = pipeline.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    outln!("no tests: add test files as tests/{stem}/<name>.yaml beside the pipeline");
+    if plan.sources.iter().any(|s| s.options.produced_by.is_some()) {
+        outln!(
+            "  a test gives rows for each source (`given:`, e.g. the metrics table's unit_type, unit_id, period, metric, value) and expects rows of the tables the report reads (`expect:`)"
+        );
+    }
+}
+
+/// Run one test file and report it: ok, FAIL with why, or FAIL with the
+/// errors that kept it from running (shown with the test file's lines when
+/// the mistake is there).
+fn run_file(
+    registry: &Registry,
+    pipeline: &Path,
+    sets: &[String],
+    file: &Path,
+    runtime: &tokio::runtime::Runtime,
+    tally: &mut Tally,
+) {
+    let name = file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    let mut out = std::io::stdout().lock();
+    match run_test(registry, pipeline, sets, file, runtime) {
+        Ok(None) => {
+            tally.passed += 1;
+            let _ = writeln!(out, "ok   {name}");
+        }
+        Ok(Some(why)) => {
+            tally.failed += 1;
+            let _ = writeln!(out, "FAIL {name} ({})\n  {why}", file.display());
+        }
+        Err(diags) => {
+            tally.failed += 1;
+            let _ = writeln!(out, "FAIL {name} ({}): the test cannot run", file.display());
+            let _ = out.flush();
+            drop(out);
+            let in_test =
+                diags.first().and_then(|d| d.location.as_ref()).is_some_and(|l| l.file == file.display().to_string());
+            let shown = if in_test { PipelineText::read(file) } else { PipelineText::read(pipeline) };
+            tally.invalid = tally.invalid.max(shown.print_errors(&diags));
+        }
     }
 }
 
