@@ -229,80 +229,52 @@ struct Formats {
     datetime: Format,
 }
 
-/// Write one table into `sheet`.
-fn fill_sheet(sheet: &mut Worksheet, sheet_name: &str, data: &TableData, path: &Path, formats: &Formats) -> Result<()> {
-    let cell_error = |row: u32, field: &str, e: XlsxError| {
+/// Where cells are written, for messages: the workbook's file and the sheet's name.
+struct SheetPlace<'a> {
+    path: &'a Path,
+    sheet_name: &'a str,
+}
+
+impl SheetPlace<'_> {
+    /// The error for a cell (0-based `row`, column `field`) that could not be written.
+    fn cell_error(&self, row: u32, field: &str, e: XlsxError) -> Diagnostic {
         Diagnostic::runtime(format!(
-            "cannot write {}: sheet \"{sheet_name}\" row {} column {field}: {e}",
-            path.display(),
+            "cannot write {}: sheet \"{}\" row {} column {field}: {e}",
+            self.path.display(),
+            self.sheet_name,
             row + 1
         ))
         .caused_by(e)
-    };
+    }
+
+    /// The error for a text (0-based `row`, column `field`) longer than a cell holds.
+    fn too_long(&self, row: u32, field: &str, chars: usize) -> Diagnostic {
+        Diagnostic::runtime(format!(
+            "cannot write {}: sheet \"{}\" row {} column {field} holds {chars} characters, \
+             more than the {MAX_CELL_CHARS} an Excel cell holds",
+            self.path.display(),
+            self.sheet_name,
+            row + 1,
+        ))
+        .hint("shorten the value in the query (e.g. `left(column, 1000)`), or use the csv output")
+    }
+}
+
+/// Write one table into `sheet`.
+fn fill_sheet(sheet: &mut Worksheet, sheet_name: &str, data: &TableData, path: &Path, formats: &Formats) -> Result<()> {
+    let place = SheetPlace { path, sheet_name };
     let sheet_error = |e: XlsxError| write_error(path, e);
     let fields = data.schema.fields();
-    let mut widths: Vec<usize> = Vec::with_capacity(fields.len());
-    for (col, field) in fields.iter().enumerate() {
-        let c = col as u16;
-        sheet
-            .write_string_with_format(0, c, field.name(), &formats.bold)
-            .map_err(|e| cell_error(0, field.name(), e))?;
-        widths.push(display_width(field.name()));
-    }
+    let mut widths = write_header(sheet, data, formats, &place)?;
     sheet.set_freeze_panes(1, 0).map_err(sheet_error)?;
     let options = FormatOptions::default().with_display_error(true);
     let mut row = 1u32;
     for batch in &data.batches {
         for (col, array) in batch.columns().iter().enumerate() {
-            let c = col as u16;
             let name = fields.get(col).map(|f| f.name().as_str()).unwrap_or_default();
-            let kind = kind_of(array);
             let formatter = ArrayFormatter::try_new(array.as_ref(), &options).map_err(|e| write_error(path, e))?;
-            let mut widest = 0;
-            for i in 0..array.len() {
-                if array.is_null(i) {
-                    continue;
-                }
-                let r = row + i as u32;
-                let shown = formatter.value(i).to_string();
-                let written = match &kind {
-                    Kind::Number => match number_at(array.as_ref(), i) {
-                        Some(x) if x.is_finite() => sheet.write_number(r, c, x).map(|_| ()),
-                        _ => sheet.write_string(r, c, &shown).map(|_| ()),
-                    },
-                    Kind::Decimal => match shown.parse::<f64>() {
-                        Ok(x) if x.is_finite() => sheet.write_number(r, c, x).map(|_| ()),
-                        _ => sheet.write_string(r, c, &shown).map(|_| ()),
-                    },
-                    Kind::Date => {
-                        let days = array.as_primitive::<Date32Type>().value(i);
-                        sheet.write_number_with_format(r, c, f64::from(days) + EXCEL_EPOCH, &formats.date).map(|_| ())
-                    }
-                    Kind::DateTime(millis) => {
-                        let ms = millis.as_primitive::<TimestampMillisecondType>().value(i);
-                        let serial = ms as f64 / 86_400_000.0 + EXCEL_EPOCH;
-                        sheet.write_number_with_format(r, c, serial, &formats.datetime).map(|_| ())
-                    }
-                    Kind::Bool => sheet.write_boolean(r, c, array.as_boolean().value(i)).map(|_| ()),
-                    Kind::Text => {
-                        if shown.len() > MAX_CELL_CHARS && shown.chars().count() > MAX_CELL_CHARS {
-                            return Err(Diagnostic::runtime(format!(
-                                "cannot write {}: sheet \"{sheet_name}\" row {} column {name} holds {} characters, \
-                                 more than the {MAX_CELL_CHARS} an Excel cell holds",
-                                path.display(),
-                                r + 1,
-                                shown.chars().count()
-                            ))
-                            .hint(
-                                "shorten the value in the query (e.g. `left(column, 1000)`), or use the csv output",
-                            ));
-                        }
-                        sheet.write_string(r, c, &shown).map(|_| ())
-                    }
-                };
-                written.map_err(|e| cell_error(r, name, e))?;
-                widest = widest.max(display_width(&shown));
-            }
+            let column = Column { array, kind: kind_of(array), formatter, index: col as u16, name };
+            let widest = write_column(sheet, &column, row, formats, &place)?;
             if let Some(w) = widths.get_mut(col) {
                 *w = (*w).max(widest);
             }
@@ -313,6 +285,95 @@ fn fill_sheet(sheet: &mut Worksheet, sheet_name: &str, data: &TableData, path: &
         sheet.set_column_width(col as u16, (*w + 2).min(MAX_WIDTH) as f64).map_err(sheet_error)?;
     }
     Ok(())
+}
+
+/// Write the header row in bold; returns each column's width so far.
+fn write_header(
+    sheet: &mut Worksheet,
+    data: &TableData,
+    formats: &Formats,
+    place: &SheetPlace<'_>,
+) -> Result<Vec<usize>> {
+    let fields = data.schema.fields();
+    let mut widths: Vec<usize> = Vec::with_capacity(fields.len());
+    for (col, field) in fields.iter().enumerate() {
+        let c = col as u16;
+        sheet
+            .write_string_with_format(0, c, field.name(), &formats.bold)
+            .map_err(|e| place.cell_error(0, field.name(), e))?;
+        widths.push(display_width(field.name()));
+    }
+    Ok(widths)
+}
+
+/// One column of a batch, ready to be written.
+struct Column<'a> {
+    array: &'a ArrayRef,
+    kind: Kind,
+    /// The column's values as text, for text cells and widths.
+    formatter: ArrayFormatter<'a>,
+    /// Its 0-based position in the sheet.
+    index: u16,
+    /// Its header, for messages.
+    name: &'a str,
+}
+
+/// Write a batch's column from sheet row `first_row` on (nulls stay empty);
+/// returns the width of its widest value.
+fn write_column(
+    sheet: &mut Worksheet,
+    column: &Column<'_>,
+    first_row: u32,
+    formats: &Formats,
+    place: &SheetPlace<'_>,
+) -> Result<usize> {
+    let mut widest = 0;
+    for i in 0..column.array.len() {
+        if column.array.is_null(i) {
+            continue;
+        }
+        let r = first_row + i as u32;
+        let shown = column.formatter.value(i).to_string();
+        if matches!(column.kind, Kind::Text) && shown.len() > MAX_CELL_CHARS && shown.chars().count() > MAX_CELL_CHARS {
+            return Err(place.too_long(r, column.name, shown.chars().count()));
+        }
+        write_cell(sheet, column, r, i, &shown, formats).map_err(|e| place.cell_error(r, column.name, e))?;
+        widest = widest.max(display_width(&shown));
+    }
+    Ok(widest)
+}
+
+/// Write value `i` of `column` at sheet row `r`, as its kind says (`shown` is its text).
+fn write_cell(
+    sheet: &mut Worksheet,
+    column: &Column<'_>,
+    r: u32,
+    i: usize,
+    shown: &str,
+    formats: &Formats,
+) -> std::result::Result<(), XlsxError> {
+    let (c, array) = (column.index, column.array);
+    match &column.kind {
+        Kind::Number => match number_at(array.as_ref(), i) {
+            Some(x) if x.is_finite() => sheet.write_number(r, c, x).map(|_| ()),
+            _ => sheet.write_string(r, c, shown).map(|_| ()),
+        },
+        Kind::Decimal => match shown.parse::<f64>() {
+            Ok(x) if x.is_finite() => sheet.write_number(r, c, x).map(|_| ()),
+            _ => sheet.write_string(r, c, shown).map(|_| ()),
+        },
+        Kind::Date => {
+            let days = array.as_primitive::<Date32Type>().value(i);
+            sheet.write_number_with_format(r, c, f64::from(days) + EXCEL_EPOCH, &formats.date).map(|_| ())
+        }
+        Kind::DateTime(millis) => {
+            let ms = millis.as_primitive::<TimestampMillisecondType>().value(i);
+            let serial = ms as f64 / 86_400_000.0 + EXCEL_EPOCH;
+            sheet.write_number_with_format(r, c, serial, &formats.datetime).map(|_| ())
+        }
+        Kind::Bool => sheet.write_boolean(r, c, array.as_boolean().value(i)).map(|_| ()),
+        Kind::Text => sheet.write_string(r, c, shown).map(|_| ()),
+    }
 }
 
 impl Sink for XlsxSink {

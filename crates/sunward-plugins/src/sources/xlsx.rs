@@ -163,6 +163,8 @@ fn read_sheet(path: &Path, label: &str, sheet: Option<&SheetRef>, sender: &SyncS
     let _ = sender.send(Message::Failed(failure));
 }
 
+/// Stream the sheet's cells into rows, sending each row that is not empty;
+/// `last_row` follows the reading, for the message should calamine panic.
 fn stream_sheet(
     path: &Path,
     label: &str,
@@ -170,28 +172,7 @@ fn stream_sheet(
     sender: &SyncSender<Message>,
     last_row: &std::cell::Cell<u64>,
 ) -> Result<()> {
-    let mut book: Xlsx<_> = calamine::open_workbook(path).map_err(|e| {
-        Diagnostic::runtime(format!("cannot open the workbook {label}: {e}"))
-            .hint("save the file again from Excel as .xlsx (Excel Workbook)")
-            .caused_by(e)
-    })?;
-    let names = book.sheet_names();
-    let name = match sheet {
-        None => names.first().cloned(),
-        Some(SheetRef::Index(i)) => names.get(*i).cloned(),
-        Some(SheetRef::Name(n)) => names.iter().find(|s| *s == n).cloned(),
-    }
-    .ok_or_else(|| {
-        Diagnostic::runtime(format!(
-            "{label} has no sheet {}",
-            match sheet {
-                Some(SheetRef::Index(i)) => format!("number {i}"),
-                Some(SheetRef::Name(n)) => format!("\"{}\"", sunward_core::excerpt(n)),
-                None => "at all".to_string(),
-            }
-        ))
-        .hint(format!("its sheets: {}", sunward_core::excerpt_list(&names)))
-    })?;
+    let (mut book, name) = open_sheet(path, label, sheet)?;
     let unreadable = |e: calamine::XlsxError, row: u64| {
         let after = if row == 0 { String::new() } else { format!(" after row {row}") };
         Diagnostic::runtime(format!("cannot read sheet \"{name}\" of {label}{after}: {e}"))
@@ -213,25 +194,11 @@ fn stream_sheet(
     loop {
         let Some(cell) = cells.next_cell().map_err(|e| unreadable(e, last_row.get()))? else { break };
         let (r, c) = cell.get_position();
-        if r >= MAX_ROWS || c as usize >= MAX_COLUMNS {
-            return Err(Diagnostic::runtime(format!(
-                "sheet \"{name}\" of {label} has a cell at row {}, column {}: outside Excel's grid of {MAX_ROWS} rows and {MAX_COLUMNS} columns",
-                u64::from(r) + 1,
-                u64::from(c) + 1
-            ))
-            .hint("save the file again from Excel as .xlsx (Excel Workbook)"));
-        }
+        check_in_grid(&name, label, r, c)?;
         let value = cell_of(&Data::from(cell.get_value().clone()));
         match &mut row {
             Some((current, _)) if *current == r => {}
-            Some((current, _)) if r < *current => {
-                return Err(Diagnostic::runtime(format!(
-                    "sheet \"{name}\" of {label} lists row {} after row {}: expected its rows in order",
-                    u64::from(r) + 1,
-                    u64::from(*current) + 1
-                ))
-                .hint("save the file again from Excel as .xlsx (Excel Workbook)"));
-            }
+            Some((current, _)) if r < *current => return Err(out_of_order(&name, label, r, *current)),
             _ => {
                 if !flush(row.take()) {
                     return Ok(());
@@ -243,15 +210,73 @@ fn stream_sheet(
         if value != RawCell::Empty
             && let Some((_, cells)) = &mut row
         {
-            let c = c as usize;
-            if cells.len() <= c {
-                cells.resize(c + 1, RawCell::Empty);
-            }
-            cells[c] = value;
+            place_cell(cells, c as usize, value);
         }
     }
     flush(row);
     Ok(())
+}
+
+/// The workbook and the name of the sheet to read: the one asked for, or the first.
+fn open_sheet(
+    path: &Path,
+    label: &str,
+    sheet: Option<&SheetRef>,
+) -> Result<(Xlsx<std::io::BufReader<std::fs::File>>, String)> {
+    let book: Xlsx<_> = calamine::open_workbook(path).map_err(|e| {
+        Diagnostic::runtime(format!("cannot open the workbook {label}: {e}"))
+            .hint("save the file again from Excel as .xlsx (Excel Workbook)")
+            .caused_by(e)
+    })?;
+    let names = book.sheet_names();
+    let name = match sheet {
+        None => names.first().cloned(),
+        Some(SheetRef::Index(i)) => names.get(*i).cloned(),
+        Some(SheetRef::Name(n)) => names.iter().find(|s| *s == n).cloned(),
+    }
+    .ok_or_else(|| {
+        Diagnostic::runtime(format!(
+            "{label} has no sheet {}",
+            match sheet {
+                Some(SheetRef::Index(i)) => format!("number {i}"),
+                Some(SheetRef::Name(n)) => format!("\"{}\"", sunward_core::excerpt(n)),
+                None => "at all".to_string(),
+            }
+        ))
+        .hint(format!("its sheets: {}", sunward_core::excerpt_list(&names)))
+    })?;
+    Ok((book, name))
+}
+
+/// An error for a cell (0-based row `r`, column `c`) outside Excel's grid.
+fn check_in_grid(name: &str, label: &str, r: u32, c: u32) -> Result<()> {
+    if r >= MAX_ROWS || c as usize >= MAX_COLUMNS {
+        return Err(Diagnostic::runtime(format!(
+            "sheet \"{name}\" of {label} has a cell at row {}, column {}: outside Excel's grid of {MAX_ROWS} rows and {MAX_COLUMNS} columns",
+            u64::from(r) + 1,
+            u64::from(c) + 1
+        ))
+        .hint("save the file again from Excel as .xlsx (Excel Workbook)"));
+    }
+    Ok(())
+}
+
+/// The error for a row (0-based `r`) listed after a later one (`current`).
+fn out_of_order(name: &str, label: &str, r: u32, current: u32) -> Diagnostic {
+    Diagnostic::runtime(format!(
+        "sheet \"{name}\" of {label} lists row {} after row {}: expected its rows in order",
+        u64::from(r) + 1,
+        u64::from(current) + 1
+    ))
+    .hint("save the file again from Excel as .xlsx (Excel Workbook)")
+}
+
+/// Puts `value` in column `c` of a row's cells, filling the columns before it with empty cells.
+fn place_cell(cells: &mut Vec<RawCell>, c: usize, value: RawCell) {
+    if cells.len() <= c {
+        cells.resize(c + 1, RawCell::Empty);
+    }
+    cells[c] = value;
 }
 
 fn cell_of(data: &Data) -> RawCell {

@@ -224,22 +224,10 @@ fn parse_onto(
             );
             continue;
         }
-        // The fields for people apart, the rest for the rules.
-        let mut rules = value.clone();
-        let mut doc_fields = serde_json::Map::new();
-        if let Some(map) = rules.as_object_mut() {
-            for field in DOC_FIELDS {
-                if let Some(v) = map.remove(field) {
-                    doc_fields.insert(field.to_string(), v);
-                }
-            }
-        }
-        match serde_path_to_error::deserialize::<_, MetricDoc>(serde_json::Value::Object(doc_fields)) {
-            Ok(mut doc) => {
-                doc.key = key.clone();
-                docs.push(doc);
-            }
-            Err(e) => errors.push(Diagnostic::invalid(format!("metric `{key}`: {}", e.inner())).at(Some(at(node))).hint(
+        let (rules, doc_fields) = split_doc_fields(value);
+        match read_doc(key, doc_fields) {
+            Ok(doc) => docs.push(doc),
+            Err(message) => errors.push(Diagnostic::invalid(message).at(Some(at(node))).hint(
                 "`unit: {en: …, zh: …}`, `periods:` one of all, months_and_all, academic_years, academic_years_and_terms, current_academic_year",
             )),
         }
@@ -254,7 +242,52 @@ fn parse_onto(
                 continue;
             }
         };
-        let (role, parts) = match entry {
+        let (role, parts) = entry.into_role();
+        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+        catalogue.add_with_parts(key, role, &parts);
+    }
+    for (key, rests_on) in unknown_bases(&catalogue, &typed) {
+        let node = root.find(&[PathPart::Key("metrics".into()), PathPart::Key(key.clone())], false);
+        errors.push(
+            Diagnostic::invalid(format!(
+                "metric `{key}` rests on `{rests_on}`, which the catalogue does not list as a count or a tally"
+            ))
+            .at(Some(at(node))),
+        );
+    }
+    if errors.is_empty() { Ok((catalogue, docs)) } else { Err(errors) }
+}
+
+/// An entry as written, parted into the fields for the rules and those for
+/// people ([`DOC_FIELDS`]).
+fn split_doc_fields(value: &serde_json::Value) -> (serde_json::Value, serde_json::Map<String, serde_json::Value>) {
+    let mut rules = value.clone();
+    let mut doc_fields = serde_json::Map::new();
+    if let Some(map) = rules.as_object_mut() {
+        for field in DOC_FIELDS {
+            if let Some(v) = map.remove(field) {
+                doc_fields.insert(field.to_string(), v);
+            }
+        }
+    }
+    (rules, doc_fields)
+}
+
+/// What the entry `key` says for people, or the message saying what is wrong with it.
+fn read_doc(key: &str, doc_fields: serde_json::Map<String, serde_json::Value>) -> Result<MetricDoc, String> {
+    match serde_path_to_error::deserialize::<_, MetricDoc>(serde_json::Value::Object(doc_fields)) {
+        Ok(mut doc) => {
+            doc.key = key.to_string();
+            Ok(doc)
+        }
+        Err(e) => Err(format!("metric `{key}`: {}", e.inner())),
+    }
+}
+
+impl EntryFile {
+    /// The role the entry gives its metric, and the parts it adds up from.
+    fn into_role(self) -> (Role, Vec<String>) {
+        match self {
             EntryFile::Count { adds, parts } => {
                 let adds = match adds {
                     AddsFile::Sum => Adds::Sum,
@@ -269,28 +302,25 @@ fn parse_onto(
             }
             EntryFile::Statistic { over } => (Role::Statistic { over }, Vec::new()),
             EntryFile::Comparison { of } => (Role::Comparison { of }, Vec::new()),
-        };
-        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-        catalogue.add_with_parts(key, role, &parts);
+        }
     }
-    // What a figure rests on must be a count the catalogue knows, or the
-    // publication rules could not tell whether it is hidden.
+}
+
+/// Each metric of the file resting on a figure the catalogue does not know
+/// as a count or a tally, with that figure, in the file's order: the
+/// publication rules could not tell whether it is hidden.
+fn unknown_bases<'f>(catalogue: &Catalogue, typed: &'f CatalogueFile) -> Vec<(&'f String, String)> {
+    let mut unknown = Vec::new();
     for (key, _) in &typed.metrics {
         let Some(role) = catalogue.role(&key.replace('*', "x")) else { continue };
         for rests_on in role.rests_on() {
             let known = catalogue.role(rests_on);
             if !matches!(known, Some(Role::Count { .. }) | Some(Role::Tally)) {
-                let node = root.find(&[PathPart::Key("metrics".into()), PathPart::Key(key.clone())], false);
-                errors.push(
-                    Diagnostic::invalid(format!(
-                        "metric `{key}` rests on `{rests_on}`, which the catalogue does not list as a count or a tally"
-                    ))
-                    .at(Some(at(node))),
-                );
+                unknown.push((key, rests_on.to_string()));
             }
         }
     }
-    if errors.is_empty() { Ok((catalogue, docs)) } else { Err(errors) }
+    unknown
 }
 
 #[cfg(test)]

@@ -206,165 +206,245 @@ fn settle_chart(chart: &mut Chart, settle: &mut Settle<'_>) {
 /// `tables.*`) are read as before: digits are counts, and a row with a hidden
 /// count withholds its other figures.
 pub fn publish(doc: &mut Document, rules: &Rules, settle: &mut Settle<'_>) -> Result<usize, Refusal> {
-    let lang = doc.lang;
-    let mut hidden = 0;
-    // The raw figures of each table's body rows, by block index.
-    let mut raw_rows: Vec<(usize, Vec<Vec<Figure>>)> = Vec::new();
-    for (i, block) in doc.blocks.iter_mut().enumerate() {
-        if let Block::Table(table) = block {
-            let name = table.caption.clone().unwrap_or_else(|| format!("table {}", i + 1));
-            let numeric: Vec<bool> = table.columns.iter().map(|c| c.align == Align::Numeric).collect();
-            let has_totals = table.totals.is_some() || totals_column(table).is_some();
-            let premarked =
-                table.rows.iter().chain(table.totals.iter()).flatten().any(|c| matches!(c, Cell::Suppressed(_)));
-            if has_totals && premarked {
-                return Err(format!(
-                    "table \"{name}\" has totals and cells already shown as \"<k\": write raw whole counts in tables \
-                         (not `|count`), so that the second cell of each line can be withheld as well"
-                ));
-            }
-            let convert = |row: &Vec<Cell>| {
-                row.iter()
-                    .zip(&numeric)
-                    .map(|(c, n)| typed_figure_of(c, *n, settle.records, settle.pattern))
-                    .collect::<Vec<_>>()
-            };
-            let raw = RawTable {
-                name: name.clone(),
-                caption: table.caption.clone(),
-                columns: table.columns.clone(),
-                rows: table.rows.iter().map(convert).collect(),
-                totals: table.totals.as_ref().map(convert),
-                totals_column: totals_column(table),
-                note: table.note.clone(),
-            };
-            let (mut published, outcome) = rules.publish(&raw).map_err(|e| e.to_string())?;
-            let premarked_hidden = table.rows.iter().flatten().filter(|c| c.is_hidden()).count();
-            hidden += outcome.suppressed + outcome.withheld_rates + outcome.complementary + premarked_hidden;
-            hidden += withhold_row_rates(&mut published, &numeric, rules);
-            // A typed count hidden here (small, or the complement of one) is hidden everywhere.
-            let lines = table.rows.iter().zip(&published.rows).chain(table.totals.iter().zip(published.totals.iter()));
-            let mut seen = Vec::new();
-            for (before, after) in lines {
-                for (cell, out) in before.iter().zip(after) {
-                    if let Some(id) = lone_token(cell, settle.records) {
-                        let verdict = match out {
-                            Cell::Suppressed(_) => Verdict::Suppress,
-                            c if c.is_hidden() => Verdict::Withhold,
-                            _ => Verdict::Show,
-                        };
-                        seen.push((id, verdict, out.display().to_string()));
-                    }
-                    if out.is_hidden()
-                        && let Some(record) = lone_count(cell, settle.records)
-                    {
-                        settle.hidden.insert(record.identity.clone());
-                    }
-                }
-            }
-            for (id, verdict, display) in seen {
-                settle.saw(id, verdict, &display);
-            }
-            raw_rows.push((i, raw.rows));
-            *table = published;
-        }
-    }
+    let (mut hidden, raw_rows) = publish_tables(doc, rules, settle)?;
     let before = settle.withheld;
     settle_document(doc, settle);
     hidden += settle.withheld - before;
+    let rows = HiddenRows::of(doc, &raw_rows);
+    let trimmed = trim_charts(doc, rules, &rows);
+    hidden += trimmed.dropped;
+    replace_emptied_bars(doc, rules, &trimmed.emptied_bars);
+    say_what_funnels_leave_out(doc, rules, &trimmed.unplaced);
+    Ok(hidden)
+}
 
-    // Rows (by their first cell) with a hidden figure, and the figures of each such
-    // row: a chart bar with the same label and one of those values must go too
-    // (a bar with the same label but another figure — a topic's attendances
-    // beside a group domain of the same name — stays).
-    let mut hidden_labels: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    // Rows whose count was withheld as a complement: a pooled point must not give it back.
-    let mut complement_labels: BTreeSet<String> = BTreeSet::new();
-    // Points each funnel plot lost, in document order.
-    let mut unplaced: Vec<usize> = Vec::new();
-    for (i, raw) in &raw_rows {
-        let Some(Block::Table(table)) = doc.blocks.get(*i) else { continue };
-        for (row, raw_row) in table.rows.iter().zip(raw) {
-            let Some(Cell::Text(label)) = row.first() else { continue };
-            if row.iter().any(Cell::is_hidden) {
-                let values = hidden_labels.entry(label.clone()).or_default();
-                for figure in raw_row {
-                    match figure {
-                        Figure::Count(n) | Figure::Hidden(n) => values.push(*n as f64),
-                        // A bar may show the rate, or either count it rests on.
-                        Figure::Rate { value, numerator, denominator, .. } => {
-                            values.extend([*value, *numerator as f64, *denominator as f64])
-                        }
-                        Figure::Other(_) => {}
-                    }
-                }
+/// The raw figures of each table's body rows, by block index.
+type RawRows = Vec<(usize, Vec<Vec<Figure>>)>;
+
+/// Applies the rules to every table of the document: how many figures they
+/// hid, and each table's raw figures.
+fn publish_tables(doc: &mut Document, rules: &Rules, settle: &mut Settle<'_>) -> Result<(usize, RawRows), Refusal> {
+    let mut hidden = 0;
+    let mut raw_rows: RawRows = Vec::new();
+    for (i, block) in doc.blocks.iter_mut().enumerate() {
+        if let Block::Table(table) = block {
+            let (table_hidden, raw) = publish_table(i, table, rules, settle)?;
+            hidden += table_hidden;
+            raw_rows.push((i, raw));
+        }
+    }
+    Ok((hidden, raw_rows))
+}
+
+/// Applies the rules to one table, the document's `i`th block, replacing it
+/// with the table as published: how many figures it hid, and the raw
+/// figures of its body rows.
+fn publish_table(
+    i: usize,
+    table: &mut sunward_render::Table,
+    rules: &Rules,
+    settle: &mut Settle<'_>,
+) -> Result<(usize, Vec<Vec<Figure>>), Refusal> {
+    let name = table.caption.clone().unwrap_or_else(|| format!("table {}", i + 1));
+    let numeric: Vec<bool> = table.columns.iter().map(|c| c.align == Align::Numeric).collect();
+    let has_totals = table.totals.is_some() || totals_column(table).is_some();
+    let premarked = table.rows.iter().chain(table.totals.iter()).flatten().any(|c| matches!(c, Cell::Suppressed(_)));
+    if has_totals && premarked {
+        return Err(format!(
+            "table \"{name}\" has totals and cells already shown as \"<k\": write raw whole counts in tables \
+                 (not `|count`), so that the second cell of each line can be withheld as well"
+        ));
+    }
+    let convert = |row: &Vec<Cell>| {
+        row.iter()
+            .zip(&numeric)
+            .map(|(c, n)| typed_figure_of(c, *n, settle.records, settle.pattern))
+            .collect::<Vec<_>>()
+    };
+    let raw = RawTable {
+        name: name.clone(),
+        caption: table.caption.clone(),
+        columns: table.columns.clone(),
+        rows: table.rows.iter().map(convert).collect(),
+        totals: table.totals.as_ref().map(convert),
+        totals_column: totals_column(table),
+        note: table.note.clone(),
+    };
+    let (mut published, outcome) = rules.publish(&raw).map_err(|e| e.to_string())?;
+    let premarked_hidden = table.rows.iter().flatten().filter(|c| c.is_hidden()).count();
+    let mut hidden = outcome.suppressed + outcome.withheld_rates + outcome.complementary + premarked_hidden;
+    hidden += withhold_row_rates(&mut published, &numeric, rules);
+    record_verdicts(table, &published, settle);
+    *table = published;
+    Ok((hidden, raw.rows))
+}
+
+/// Notes what became of each typed count a table held alone in a cell:
+/// one hidden here (small, or the complement of one) is hidden everywhere.
+fn record_verdicts(before: &sunward_render::Table, after: &sunward_render::Table, settle: &mut Settle<'_>) {
+    let lines = before.rows.iter().zip(&after.rows).chain(before.totals.iter().zip(after.totals.iter()));
+    let mut seen = Vec::new();
+    for (before, after) in lines {
+        for (cell, out) in before.iter().zip(after) {
+            if let Some(id) = lone_token(cell, settle.records) {
+                let verdict = match out {
+                    Cell::Suppressed(_) => Verdict::Suppress,
+                    c if c.is_hidden() => Verdict::Withhold,
+                    _ => Verdict::Show,
+                };
+                seen.push((id, verdict, out.display().to_string()));
             }
-            let complement = row
-                .iter()
-                .zip(raw_row)
-                .any(|(cell, figure)| matches!((cell, figure), (Cell::Withheld(_), Figure::Count(_))));
-            if complement {
-                complement_labels.insert(label.clone());
+            if out.is_hidden()
+                && let Some(record) = lone_count(cell, settle.records)
+            {
+                settle.hidden.insert(record.identity.clone());
             }
         }
     }
-    // Bar charts that lost every bar: drawn empty they would look like missing data.
-    let mut emptied_bars: Vec<usize> = Vec::new();
+    for (id, verdict, display) in seen {
+        settle.saw(id, verdict, &display);
+    }
+}
+
+/// The rows of the published tables that hid something, by their label
+/// (first cell), for the charts that show the same rows.
+#[derive(Default)]
+struct HiddenRows {
+    /// Rows with a hidden figure, and the figures of each such row: a chart
+    /// bar with the same label and one of those values must go too (a bar
+    /// with the same label but another figure — a topic's attendances beside
+    /// a group domain of the same name — stays).
+    labels: BTreeMap<String, Vec<f64>>,
+    /// Rows whose count was withheld as a complement: a pooled point must not give it back.
+    complements: BTreeSet<String>,
+}
+
+impl HiddenRows {
+    /// The hidden rows of the published tables, read beside their raw figures.
+    fn of(doc: &Document, raw_rows: &RawRows) -> HiddenRows {
+        let mut rows = HiddenRows::default();
+        for (i, raw) in raw_rows {
+            let Some(Block::Table(table)) = doc.blocks.get(*i) else { continue };
+            for (row, raw_row) in table.rows.iter().zip(raw) {
+                let Some(Cell::Text(label)) = row.first() else { continue };
+                if row.iter().any(Cell::is_hidden) {
+                    let values = rows.labels.entry(label.clone()).or_default();
+                    for figure in raw_row {
+                        match figure {
+                            Figure::Count(n) | Figure::Hidden(n) => values.push(*n as f64),
+                            // A bar may show the rate, or either count it rests on.
+                            Figure::Rate { value, numerator, denominator, .. } => {
+                                values.extend([*value, *numerator as f64, *denominator as f64])
+                            }
+                            Figure::Other(_) => {}
+                        }
+                    }
+                }
+                let complement = row
+                    .iter()
+                    .zip(raw_row)
+                    .any(|(cell, figure)| matches!((cell, figure), (Cell::Withheld(_), Figure::Count(_))));
+                if complement {
+                    rows.complements.insert(label.clone());
+                }
+            }
+        }
+        rows
+    }
+}
+
+/// What the charts lost to the rules.
+#[derive(Default)]
+struct Trimmed {
+    /// Bars and points dropped.
+    dropped: usize,
+    /// Bar charts that lost every bar, by block index: drawn empty they
+    /// would look like missing data.
+    emptied_bars: Vec<usize>,
+    /// Points each funnel plot lost, in document order.
+    unplaced: Vec<usize>,
+}
+
+/// Drops the bars and funnel points the rules hide (bar charts of tallies keep theirs).
+fn trim_charts(doc: &mut Document, rules: &Rules, rows: &HiddenRows) -> Trimmed {
+    let mut trimmed = Trimmed::default();
     for (i, block) in doc.blocks.iter_mut().enumerate() {
         match block {
             Block::Figure { chart: Chart::Bar(bar), .. } if !bar.tally => {
-                let keep: Vec<bool> = bar
-                    .values
-                    .iter()
-                    .zip(&bar.categories)
-                    .map(|(v, c)| {
-                        let same_figure = hidden_labels.get(c).is_some_and(|values| {
-                            // A percentage bar (0–100) may show a share held as 0–1.
-                            values.iter().any(|x| (x - v).abs() < 1e-9 || (x * 100.0 - v).abs() < 1e-6)
-                        });
-                        !(small_whole(rules, *v) || same_figure)
-                    })
-                    .collect();
-                let dropped = keep.iter().filter(|k| !**k).count();
+                let dropped = trim_bar(bar, rules, &rows.labels);
                 if dropped > 0 {
-                    retain_kept(&mut bar.categories, &keep);
-                    retain_kept(&mut bar.values, &keep);
-                    if let Some(labels) = &mut bar.labels {
-                        retain_kept(labels, &keep);
-                    }
-                    hidden += dropped;
+                    trimmed.dropped += dropped;
                     if bar.categories.is_empty() {
-                        emptied_bars.push(i);
+                        trimmed.emptied_bars.push(i);
                     }
                 }
             }
             Block::Figure { chart: Chart::Funnel(funnel), .. } => {
-                let scale = funnel.scale;
-                if funnel.overall.is_none() {
-                    funnel.overall = Some(funnel.overall_rate());
-                }
-                let before = funnel.points.len();
-                funnel.points.retain(|p| match &p.counts {
-                    Some(counts) => {
-                        pooled_point_shows(rules, counts)
-                            && !small_whole(rules, p.denominator.round())
-                            && !complement_labels.contains(&p.label)
-                    }
-                    None => {
-                        let events = (p.rate * p.denominator / scale).round();
-                        !(small_whole(rules, events)
-                            || small_whole(rules, p.denominator.round())
-                            || hidden_labels.contains_key(&p.label))
-                    }
-                });
-                let dropped = before - funnel.points.len();
-                hidden += dropped;
-                unplaced.push(dropped);
+                let dropped = trim_funnel(funnel, rules, rows);
+                trimmed.dropped += dropped;
+                trimmed.unplaced.push(dropped);
             }
             _ => {}
         }
     }
-    for i in emptied_bars {
+    trimmed
+}
+
+/// Drops the bars of small counts, and those showing a figure of a table
+/// row (by its label) that hid one; returns how many.
+fn trim_bar(bar: &mut sunward_render::BarChart, rules: &Rules, hidden_labels: &BTreeMap<String, Vec<f64>>) -> usize {
+    let keep: Vec<bool> = bar
+        .values
+        .iter()
+        .zip(&bar.categories)
+        .map(|(v, c)| {
+            let same_figure = hidden_labels.get(c).is_some_and(|values| {
+                // A percentage bar (0–100) may show a share held as 0–1.
+                values.iter().any(|x| (x - v).abs() < 1e-9 || (x * 100.0 - v).abs() < 1e-6)
+            });
+            !(small_whole(rules, *v) || same_figure)
+        })
+        .collect();
+    let dropped = keep.iter().filter(|k| !**k).count();
+    if dropped > 0 {
+        retain_kept(&mut bar.categories, &keep);
+        retain_kept(&mut bar.values, &keep);
+        if let Some(labels) = &mut bar.labels {
+            retain_kept(labels, &keep);
+        }
+    }
+    dropped
+}
+
+/// Drops the funnel points whose events or size are small counts, those of
+/// a table row that hid one, and pooled points that would give a hidden
+/// count back; the overall rate is kept from all points. Returns how many.
+fn trim_funnel(funnel: &mut sunward_render::FunnelPlot, rules: &Rules, rows: &HiddenRows) -> usize {
+    let scale = funnel.scale;
+    if funnel.overall.is_none() {
+        funnel.overall = Some(funnel.overall_rate());
+    }
+    let before = funnel.points.len();
+    funnel.points.retain(|p| match &p.counts {
+        Some(counts) => {
+            pooled_point_shows(rules, counts)
+                && !small_whole(rules, p.denominator.round())
+                && !rows.complements.contains(&p.label)
+        }
+        None => {
+            let events = (p.rate * p.denominator / scale).round();
+            !(small_whole(rules, events)
+                || small_whole(rules, p.denominator.round())
+                || rows.labels.contains_key(&p.label))
+        }
+    });
+    before - funnel.points.len()
+}
+
+/// Replaces each bar chart that lost every bar with a sentence saying why.
+fn replace_emptied_bars(doc: &mut Document, rules: &Rules, emptied_bars: &[usize]) {
+    let lang = doc.lang;
+    for &i in emptied_bars {
         if let Some(Block::Figure { caption, .. }) = doc.blocks.get(i) {
             let k = rules.k;
             let text = match lang {
@@ -379,8 +459,6 @@ pub fn publish(doc: &mut Document, rules: &Rules, settle: &mut Settle<'_>) -> Re
             doc.blocks[i] = Block::Note { text };
         }
     }
-    say_what_funnels_leave_out(doc, rules, &unplaced);
-    Ok(hidden)
 }
 
 /// Whether a funnel point resting on these counts (one per pooled period)

@@ -279,6 +279,19 @@ pub fn escape_markup(text: &str) -> String {
 /// The environment for templates under `root`, reading figures from `figures`.
 pub fn environment(root: &Path, figures: Arc<Figures>, contract: &'static Contract) -> Environment<'static> {
     let mut env = Environment::new();
+    set_syntax(&mut env, root);
+    add_figure_functions(&mut env, figures);
+    add_contract_functions(&mut env, contract);
+    add_publication_functions(&mut env);
+    add_language_functions(&mut env);
+    add_number_filters(&mut env);
+    env
+}
+
+/// How templates are found and written: strict undefined values, templates
+/// beside the report's, block tags taking their line with them, and every
+/// string a template prints escaped as report markup.
+fn set_syntax(env: &mut Environment<'static>, root: &Path) {
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_loader(minijinja::path_loader(root));
     env.set_keep_trailing_newline(true);
@@ -300,66 +313,115 @@ pub fn environment(root: &Path, figures: Arc<Figures>, contract: &'static Contra
         };
         written.map_err(|e| Error::new(ErrorKind::WriteFailure, "cannot write the report").with_source(e))
     });
+}
 
-    let academic_years: Arc<Vec<String>> =
-        Arc::new(figures.distinct(2).into_iter().filter(|p| p.starts_with("AY") && !p.contains('-')).collect());
-    let (judged_figures, judged_years) = (figures.clone(), academic_years.clone());
-    let lookup = Arc::new(
-        move |state: &State, key: &str, unit_type: &str, unit_id: &str, period: &str| -> Result<Value, Error> {
-            match figures.get(unit_type, unit_id, period, key) {
-                Some(v) => {
-                    let identity = Identity {
-                        unit_type: unit_type.to_string(),
-                        unit_id: unit_id.to_string(),
-                        period: period.to_string(),
-                        key: key.to_string(),
-                    };
-                    let t = tracker(state)?;
-                    figure_value(&t, identity, v, &academic_years)
-                }
-                None => {
-                    let detail = if figures.is_empty() {
-                        "the metrics table is empty or not declared (`metrics:`)".to_string()
-                    } else if !figures.distinct(3).iter().any(|k| k == key) {
-                        format!("there is no metric \"{key}\"")
-                    } else if !figures.distinct(2).iter().any(|p| p == period) {
-                        format!("there is no period \"{period}\"; periods: {}", figures.distinct(2).join(", "))
-                    } else {
-                        format!("there is no unit {unit_type} \"{unit_id}\"")
-                    };
-                    Err(Error::new(
-                        ErrorKind::InvalidOperation,
-                        format!("metric(\"{key}\", \"{unit_type}\", \"{unit_id}\", \"{period}\"): {detail}"),
-                    ))
-                }
+/// The figures of the metrics table as `metric()` and `fig()` read them,
+/// and the academic years a change or a rate ratio may compare.
+struct FigureLookup {
+    figures: Arc<Figures>,
+    /// The periods of whole academic years (`AY2024`, not `AY2024-T1`).
+    academic_years: Vec<String>,
+}
+
+impl FigureLookup {
+    fn new(figures: Arc<Figures>) -> Self {
+        let academic_years =
+            figures.distinct(2).into_iter().filter(|p| p.starts_with("AY") && !p.contains('-')).collect();
+        FigureLookup { figures, academic_years }
+    }
+
+    /// `metric(key, unit_type, unit_id, period)`: the figure, registered on
+    /// the render's tracker, or an error saying which part names nothing.
+    fn metric(&self, state: &State, key: &str, unit_type: &str, unit_id: &str, period: &str) -> Result<Value, Error> {
+        match self.figures.get(unit_type, unit_id, period, key) {
+            Some(v) => {
+                let identity = Identity {
+                    unit_type: unit_type.to_string(),
+                    unit_id: unit_id.to_string(),
+                    period: period.to_string(),
+                    key: key.to_string(),
+                };
+                let t = tracker(state)?;
+                figure_value(&t, identity, v, &self.academic_years)
             }
-        },
-    );
-    let metric = lookup.clone();
-    env.add_function("metric", move |state: &State, key: &str, unit_type: &str, unit_id: &str, period: &str| {
-        metric(state, key, unit_type, unit_id, period)
-    });
-    env.add_function("fig", move |state: &State, key: &str, period: Option<String>| -> Result<Value, Error> {
-        let text = |name: &str| -> Result<String, Error> {
-            let value = match name.split_once('.') {
-                Some((outer, field)) => state.lookup(outer).and_then(|v| v.get_attr(field).ok()),
-                None => state.lookup(name),
-            };
-            value.filter(|v| !v.is_undefined() && !v.is_none()).map(|v| v.to_string()).ok_or_else(|| {
-                Error::new(
-                    ErrorKind::UndefinedError,
-                    format!("fig(\"{key}\") needs `{name}`: render with for_each (a `unit` row) and `{{% set period = ... %}}`"),
-                )
-            })
-        };
+            None => Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!(
+                    "metric(\"{key}\", \"{unit_type}\", \"{unit_id}\", \"{period}\"): {}",
+                    self.why_missing(key, unit_type, unit_id, period)
+                ),
+            )),
+        }
+    }
+
+    /// Why the metrics table has no figure `key` of that unit and period.
+    fn why_missing(&self, key: &str, unit_type: &str, unit_id: &str, period: &str) -> String {
+        let figures = &self.figures;
+        if figures.is_empty() {
+            "the metrics table is empty or not declared (`metrics:`)".to_string()
+        } else if !figures.distinct(3).iter().any(|k| k == key) {
+            format!("there is no metric \"{key}\"")
+        } else if !figures.distinct(2).iter().any(|p| p == period) {
+            format!("there is no period \"{period}\"; periods: {}", figures.distinct(2).join(", "))
+        } else {
+            format!("there is no unit {unit_type} \"{unit_id}\"")
+        }
+    }
+
+    /// `fig(key, period=period)`: `metric()` for the template's `unit` and, by
+    /// default, its `period` variable.
+    fn fig(&self, state: &State, key: &str, period: Option<String>) -> Result<Value, Error> {
         let period = match period {
             Some(p) => p,
-            None => text("period")?,
+            None => fig_needs(state, key, "period")?,
         };
-        lookup(state, key, &text("unit.unit_type")?, &text("unit.unit_id")?, &period)
+        self.metric(
+            state,
+            key,
+            &fig_needs(state, key, "unit.unit_type")?,
+            &fig_needs(state, key, "unit.unit_id")?,
+            &period,
+        )
+    }
+}
+
+/// The template variable `name` (`outer.field` reads a field) that `fig(key)`
+/// needs, as text; an error saying how to provide it when it is not set.
+fn fig_needs(state: &State, key: &str, name: &str) -> Result<String, Error> {
+    let value = match name.split_once('.') {
+        Some((outer, field)) => state.lookup(outer).and_then(|v| v.get_attr(field).ok()),
+        None => state.lookup(name),
+    };
+    value.filter(|v| !v.is_undefined() && !v.is_none()).map(|v| v.to_string()).ok_or_else(|| {
+        Error::new(
+            ErrorKind::UndefinedError,
+            format!(
+                "fig(\"{key}\") needs `{name}`: render with for_each (a `unit` row) and `{{% set period = ... %}}`"
+            ),
+        )
+    })
+}
+
+/// The functions that read the metrics table: `metric`, `fig` and `judge`.
+fn add_figure_functions(env: &mut Environment<'static>, figures: Arc<Figures>) {
+    let lookup = Arc::new(FigureLookup::new(figures));
+    let metric = lookup.clone();
+    env.add_function("metric", move |state: &State, key: &str, unit_type: &str, unit_id: &str, period: &str| {
+        metric.metric(state, key, unit_type, unit_id, period)
     });
-    // What a code is called in the report's language, from the data contract
-    // (as the pipeline extends it): `code_label("incidents.category", "self_harm")`.
+    let fig = lookup.clone();
+    env.add_function("fig", move |state: &State, key: &str, period: Option<String>| -> Result<Value, Error> {
+        fig.fig(state, key, period)
+    });
+    env.add_function("judge", move |state: &State, target: Value| -> Result<Value, Error> {
+        judge_target(state, &target, &lookup.figures, &lookup.academic_years)
+    });
+}
+
+/// `code_label`: what a code is called in the report's language, from the
+/// data contract (as the pipeline extends it):
+/// `code_label("incidents.category", "self_harm")`.
+fn add_contract_functions(env: &mut Environment<'static>, contract: &'static Contract) {
     env.add_function("code_label", move |state: &State, column: &str, code: &str| -> Result<String, Error> {
         let t = tracker(state)?;
         let found = column.split_once('.').and_then(|(table, name)| contract.table(table)?.column(name));
@@ -379,6 +441,11 @@ pub fn environment(root: &Path, figures: Arc<Figures>, contract: &'static Contra
             )
         })
     });
+}
+
+/// The functions that ask what publication will show, so a template can
+/// write around it: `small`, `shown`, `can_show`, `funnel` and `count_change`.
+fn add_publication_functions(env: &mut Environment<'static>) {
     env.add_function("small", |state: &State, n: Value| -> Result<bool, Error> {
         let t = tracker(state)?;
         Ok(number(&n, "small()")?.is_some_and(|n| t.is_small(n)))
@@ -386,47 +453,8 @@ pub fn environment(root: &Path, figures: Arc<Figures>, contract: &'static Contra
     env.add_function("shown", |state: &State, value: Value| -> Result<bool, Error> {
         is_shown(&*tracker(state)?, &value)
     });
-    env.add_function("judge", move |state: &State, target: Value| -> Result<Value, Error> {
-        judge_target(state, &target, &judged_figures, &judged_years)
-    });
-    env.add_function(
-        "funnel",
-        |state: &State, rate: Value, size: Value, overall: Value, scale: Option<f64>| -> Result<Value, Error> {
-            let t = tracker(state)?;
-            let (Some(rate), Some(size), Some(overall)) =
-                (number(&rate, "funnel()")?, number(&size, "funnel()")?, number(&overall, "funnel()")?)
-            else {
-                return Ok(Value::from(()));
-            };
-            let plot = FunnelPlot {
-                points: Vec::new(),
-                scale: scale.unwrap_or(1000.0),
-                overall: Some(overall),
-                x_label: None,
-                y_label: None,
-            };
-            let side = plot.side(&FunnelPoint { label: String::new(), denominator: size, rate, counts: None });
-            Ok(side.label(t.lang).map(Value::from).unwrap_or(Value::from(())))
-        },
-    );
-    env.add_function("can_show", |state: &State, counts: Vec<Value>| -> Result<bool, Error> {
-        let t = tracker(state)?;
-        let Some(rules) = &t.rules else { return Ok(true) };
-        let mut whole = Vec::with_capacity(counts.len());
-        for c in &counts {
-            match number(c, "can_show()")? {
-                Some(n) if n.fract() == 0.0 && n >= 0.0 => whole.push(n as u64),
-                Some(n) => {
-                    return Err(Error::new(
-                        ErrorKind::InvalidOperation,
-                        format!("can_show() expects whole counts ≥ 0, not {n}"),
-                    ));
-                }
-                None => return Ok(false),
-            }
-        }
-        Ok(super::publish::pooled_point_shows(rules, &whole))
-    });
+    env.add_function("funnel", funnel_side);
+    env.add_function("can_show", can_show);
     env.add_function("count_change", |state: &State, now: Value, before: Value| -> Result<Value, Error> {
         let t = tracker(state)?;
         let (Some(a), Some(b)) = (number(&now, "count_change()")?, number(&before, "count_change()")?) else {
@@ -434,29 +462,64 @@ pub fn environment(root: &Path, figures: Arc<Figures>, contract: &'static Contra
         };
         Ok(Value::from(count_change(a, b, t.lang)))
     });
+}
+
+/// `funnel(rate, size, overall, scale=1000)`: where a unit lies on a funnel
+/// plot — none inside the 95% limits, else a label such as `高于95%控制限`.
+fn funnel_side(state: &State, rate: Value, size: Value, overall: Value, scale: Option<f64>) -> Result<Value, Error> {
+    let t = tracker(state)?;
+    let (Some(rate), Some(size), Some(overall)) =
+        (number(&rate, "funnel()")?, number(&size, "funnel()")?, number(&overall, "funnel()")?)
+    else {
+        return Ok(Value::from(()));
+    };
+    let plot = FunnelPlot {
+        points: Vec::new(),
+        scale: scale.unwrap_or(1000.0),
+        overall: Some(overall),
+        x_label: None,
+        y_label: None,
+    };
+    let side = plot.side(&FunnelPoint { label: String::new(), denominator: size, rate, counts: None });
+    Ok(side.label(t.lang).map(Value::from).unwrap_or(Value::from(())))
+}
+
+/// `can_show(counts)`: whether a funnel point resting on these counts (one
+/// per pooled period) is shown under publication.
+fn can_show(state: &State, counts: Vec<Value>) -> Result<bool, Error> {
+    let t = tracker(state)?;
+    let Some(rules) = &t.rules else { return Ok(true) };
+    let mut whole = Vec::with_capacity(counts.len());
+    for c in &counts {
+        match number(c, "can_show()")? {
+            Some(n) if n.fract() == 0.0 && n >= 0.0 => whole.push(n as u64),
+            Some(n) => {
+                return Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("can_show() expects whole counts ≥ 0, not {n}"),
+                ));
+            }
+            None => return Ok(false),
+        }
+    }
+    Ok(super::publish::pooled_point_shows(rules, &whole))
+}
+
+/// `t(zh, en)`: the text in the report's language.
+fn add_language_functions(env: &mut Environment<'static>) {
     env.add_function("t", |state: &State, zh: String, en: String| -> Result<String, Error> {
         Ok(match tracker(state)?.lang {
             Lang::ZhCn => zh,
             Lang::En => en,
         })
     });
+}
 
-    env.add_filter("count", |state: &State, value: Value| -> Result<Value, Error> {
-        let t = tracker(state)?;
-        let Some(n) = number(&value, "count")? else { return Ok(Value::from(t.none())) };
-        if n.fract() != 0.0 || n < 0.0 {
-            return Err(Error::new(ErrorKind::InvalidOperation, format!("count expects a whole number ≥ 0, not {n}")));
-        }
-        if value.downcast_object_ref::<FigureValue>().is_some() {
-            // A figure is judged by its type when the document is published.
-            return Ok(keep_type(&value, format_decimal(n, 0)));
-        }
-        if t.is_small(n) {
-            return Ok(Value::from(t.rules.as_ref().map(Rules::marker).unwrap_or_default()));
-        }
-        let text = format_decimal(n, 0);
-        Ok(Value::from(if t.lang == Lang::En { group_thousands(&text) } else { text }))
-    });
+/// The filters that write numbers: `count` and `tally` (whole numbers, as
+/// published), `num`, `pct`, `change` and `ratio_change` (formatted, keeping
+/// a figure's type), and `withhold` (a value hidden with the counts it rests on).
+fn add_number_filters(env: &mut Environment<'static>) {
+    env.add_filter("count", count_filter);
     env.add_filter("tally", |state: &State, value: Value| -> Result<Value, Error> {
         let t = tracker(state)?;
         let Some(n) = number(&value, "tally")? else { return Ok(Value::from(t.none())) };
@@ -498,19 +561,42 @@ pub fn environment(root: &Path, figures: Arc<Figures>, contract: &'static Contra
             None => Value::from(t.none()),
         })
     });
-    env.add_filter("withhold", |state: &State, value: Value, counts: Rest<Value>| -> Result<Value, Error> {
-        let t = tracker(state)?;
-        for c in counts.iter() {
-            let hidden_figure = c.downcast_object_ref::<FigureValue>().is_some_and(|f| {
-                t.registry.get(f.id).is_some_and(|r| (*t.pattern).as_ref().is_some_and(|p| p.hides(&r.identity)))
-            });
-            if hidden_figure || number(c, "withhold")?.is_some_and(|n| t.is_small(n.round())) {
-                return Ok(Value::from(t.rules.as_ref().map(|r| r.withheld_marker.clone()).unwrap_or_default()));
-            }
+    env.add_filter("withhold", withhold_filter);
+}
+
+/// `count`: a count as published — `<k` for 1..k−1, digits grouped in
+/// English; a figure keeps its type, to be judged when the document is published.
+fn count_filter(state: &State, value: Value) -> Result<Value, Error> {
+    let t = tracker(state)?;
+    let Some(n) = number(&value, "count")? else { return Ok(Value::from(t.none())) };
+    if n.fract() != 0.0 || n < 0.0 {
+        return Err(Error::new(ErrorKind::InvalidOperation, format!("count expects a whole number ≥ 0, not {n}")));
+    }
+    if value.downcast_object_ref::<FigureValue>().is_some() {
+        // A figure is judged by its type when the document is published.
+        return Ok(keep_type(&value, format_decimal(n, 0)));
+    }
+    if t.is_small(n) {
+        return Ok(Value::from(t.rules.as_ref().map(Rules::marker).unwrap_or_default()));
+    }
+    let text = format_decimal(n, 0);
+    Ok(Value::from(if t.lang == Lang::En { group_thousands(&text) } else { text }))
+}
+
+/// `withhold(n, d, …)`: the value, or the withheld marker when publication
+/// hides any of the counts it rests on (a small count, or a figure the
+/// metrics table's pattern withholds).
+fn withhold_filter(state: &State, value: Value, counts: Rest<Value>) -> Result<Value, Error> {
+    let t = tracker(state)?;
+    for c in counts.iter() {
+        let hidden_figure = c.downcast_object_ref::<FigureValue>().is_some_and(|f| {
+            t.registry.get(f.id).is_some_and(|r| (*t.pattern).as_ref().is_some_and(|p| p.hides(&r.identity)))
+        });
+        if hidden_figure || number(c, "withhold")?.is_some_and(|n| t.is_small(n.round())) {
+            return Ok(Value::from(t.rules.as_ref().map(|r| r.withheld_marker.clone()).unwrap_or_default()));
         }
-        Ok(value)
-    });
-    env
+    }
+    Ok(value)
 }
 
 /// Fewer than this many in either year and a change between two counts is
