@@ -53,6 +53,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 
 use crate::document::{Align, Block, Cell, DocStyle, Document, Lang, List, Span, Table, Tile, spans_or_plain};
+use crate::layout::SMALL_TABLE;
 use crate::plot;
 
 mod charts;
@@ -893,7 +894,7 @@ fn official_close(out: &mut String, doc: &Document) {
         out.push_str(&para(
             "",
             &format!("<w:spacing w:before=\"579\"/>{}", official_indent()),
-            &run(&crate::html::annotation(audience, doc.lang), ""),
+            &run(&crate::layout::annotation(audience, doc.lang), ""),
         ));
     }
 }
@@ -1113,10 +1114,8 @@ enum RowKind {
 
 /// Caption (Caption style, kept with the table), the table — a three-line
 /// table: heavy rules above and below the header and around the totals,
-/// light ones between rows — and the note in the Note style.
-/// Tables of this many rows or fewer are kept on one page, as in the PDF.
-const SMALL_TABLE: usize = 6;
-
+/// light ones between rows — and the note in the Note style. A table of
+/// [`SMALL_TABLE`] rows or fewer is kept on one page, as in the PDF.
 fn table_xml(out: &mut String, table: &Table, text_w: u32) {
     if let Some(caption) = &table.caption {
         out.push_str(&para("Caption", "", &run(caption, "")));

@@ -13,6 +13,7 @@ pub mod disclosure;
 pub mod document;
 pub mod docx;
 pub mod html;
+mod layout;
 pub mod markup;
 pub mod names;
 pub mod numbers;

@@ -66,6 +66,7 @@ use genpdf::style::{Color, Style};
 use genpdf::{Context, Element, Margins, Mm, PageDecorator, Position, RenderResult, Size, render};
 
 use crate::document::{Align, Block, DocStyle, Document, Lang, List, Span, Table, Tile, spans_or_plain, tile_columns};
+use crate::layout::SMALL_TABLE;
 use crate::plot::{self, Anchor, Plot, Shape, Stroke, is_wide};
 
 /// Why a PDF could not be made.
@@ -687,7 +688,7 @@ fn official_close(flow: &mut Flow, doc: &Document, t: &OfficialType) {
         });
     }
     if let Some(audience) = &doc.meta.audience {
-        let mut p = TextPiece::new(&crate::html::annotation(audience, doc.lang), body, 1.0)
+        let mut p = TextPiece::new(&crate::layout::annotation(audience, doc.lang), body, 1.0)
             .on_grid(true)
             .with_lacks(Some(&t.lacks));
         p.first = 2.0 * OFFICIAL_CHAR;
@@ -1795,9 +1796,6 @@ pub fn continued_caption(caption: &str, lang: Lang) -> String {
         }
     }
 }
-
-/// Tables this short move to the next page whole rather than break.
-const SMALL_TABLE: usize = 6;
 
 /// A table with its caption and note. It breaks between rows only: the
 /// caption and header row never end a page without two rows under them, at
