@@ -49,7 +49,8 @@ use std::fmt::Write as _;
 
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Workbook, XlsxError};
 
-use super::{DocxError, EAST_ASIAN_FONT, NS_R, REL_BASE, XML_DECL, esc, language};
+use super::error::DocxError;
+use super::xml::{EAST_ASIAN_FONT, NS_R, REL_BASE, XML_DECL, esc, language};
 use crate::chart::{BarChart, Chart, FunnelPlot, FunnelSide, LineChart, nice_ticks};
 use crate::document::Lang;
 use crate::numbers::format_number;
