@@ -50,7 +50,7 @@ pub(super) fn document_xml(doc: &Document, frames: &[Option<ChartFrame>]) -> Str
 }
 
 /// Title, subtitle, then `单位：…`, `期间：…`, `生成日期：…`, and a page break.
-pub(super) fn title_page(out: &mut String, doc: &Document) {
+fn title_page(out: &mut String, doc: &Document) {
     let lang = doc.lang;
     out.push_str(&para("Title", "", &run(&doc.title, "")));
     if let Some(sub) = &doc.subtitle {
@@ -80,14 +80,14 @@ pub(super) struct Body {
     /// The attachments begun so far.
     pub(super) attachments: usize,
     /// Keep this block's paragraphs with the next paragraph.
-    pub(super) keep_next: bool,
+    keep_next: bool,
     /// The text width, in twips.
     pub(super) text_w: u32,
 }
 
 /// Runs for styled text: strong as real bold (`w:b`), emphasis as italic
 /// in English and as emphasis dots (`w:em`) in Chinese.
-pub(super) fn spans_runs(spans: &[Span], lang: Lang) -> String {
+fn spans_runs(spans: &[Span], lang: Lang) -> String {
     let mut out = String::new();
     for span in spans {
         let mut rpr = String::new();
@@ -106,7 +106,7 @@ pub(super) fn spans_runs(spans: &[Span], lang: Lang) -> String {
     out
 }
 
-pub(super) fn block_xml(out: &mut String, block: &Block, frame: Option<&ChartFrame>, ctx: &mut Body) {
+fn block_xml(out: &mut String, block: &Block, frame: Option<&ChartFrame>, ctx: &mut Body) {
     let keep = if ctx.keep_next { "<w:keepNext/>" } else { "" };
     let body_ppr = if ctx.official { format!("{keep}{}", official_indent()) } else { keep.to_string() };
     match block {
@@ -153,7 +153,7 @@ pub(super) fn block_xml(out: &mut String, block: &Block, frame: Option<&ChartFra
 /// The head of an attachment: in an official document `附件1` top left
 /// in 黑体, a blank line and the title centred in the title's face (GB/T
 /// 9704-2012, 8.1); elsewhere a level 1 heading `附件1　title`.
-pub(super) fn attachment_head(ctx: &Body, title: &str) -> String {
+fn attachment_head(ctx: &Body, title: &str) -> String {
     if !ctx.official {
         return para("Heading1", "", &run(&layout::attachment_heading(ctx.attachments, title, ctx.lang), ""));
     }

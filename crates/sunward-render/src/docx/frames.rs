@@ -17,7 +17,7 @@ pub(super) struct ChartFrame {
     pub(super) part: charts::ChartPart,
     /// The size on the page, in EMU: as the PDF's chart.
     pub(super) cx: u64,
-    pub(super) cy: u64,
+    cy: u64,
     /// The alt text: the chart's summary.
     pub(super) summary: String,
 }

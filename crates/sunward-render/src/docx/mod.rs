@@ -19,7 +19,7 @@
 //!   `cantSplit` and a footer field are a few attributes each. The ten parts
 //!   a report needs are a few hundred lines of plain strings, each element
 //!   in the order the schema asks for, every text escaped ([`esc`]).
-//! - **Charts are native Word charts** ([`charts`]): a DrawingML chart part
+//! - **Charts are native Word charts** (`charts`): a DrawingML chart part
 //!   per figure with its categories, values and labels cached in it, and an
 //!   embedded workbook with the same numbers, written with `rust_xlsxwriter`
 //!   (already in the workspace for the xlsx sink). Native, not
@@ -49,11 +49,11 @@
 //! figure captions above what they caption; key figures as a borderless
 //! full-width grid of tinted tiles, at most three to a row, rows even.
 //!
-//! The parts: [`xml`] holds the basics (fonts, measures, escaping, runs and
-//! paragraphs), [`package`] the package's own parts, [`styles`] the style
-//! sheet and list numbering, [`page`] footers and sections, [`body`] the
-//! document's blocks, [`table`] tables and tiles, [`official`] an official
-//! document's frame, [`frames`] and [`charts`] the native charts.
+//! The parts: `xml` holds the basics (fonts, measures, escaping, runs and
+//! paragraphs), `package` the package's own parts, `styles` the style
+//! sheet and list numbering, `page` footers and sections, `body` the
+//! document's blocks, `table` tables and tiles, `official` an official
+//! document's frame, `frames` and `charts` the native charts.
 
 mod body;
 mod charts;

@@ -79,7 +79,7 @@ fn number_line(line: &NumberLine) -> String {
 /// An official title too long for one line of 二号, with a line break
 /// between phrases ([`crate::document::phrase_break`]) so that Word does not
 /// break it inside a word.
-pub(super) fn official_title_lines(title: &str) -> String {
+fn official_title_lines(title: &str) -> String {
     // 二号 is 22 pt: 440 twips a character.
     let width_of = |s: &str| plot::text_width(s, 440.0);
     let line = f64::from(OFFICIAL_TEXT_W);

@@ -91,7 +91,7 @@ pub(super) fn core_properties(doc: &Document) -> String {
 }
 
 /// `2025-01-15` → `2025-01-15T00:00:00Z`; other forms are left out.
-pub(super) fn w3c_date(date: &str) -> Option<String> {
+fn w3c_date(date: &str) -> Option<String> {
     let d: Vec<&str> = date.trim().split('-').collect();
     let ok = d.len() == 3
         && [4, 2, 2].iter().zip(&d).all(|(n, p)| p.len() == *n)

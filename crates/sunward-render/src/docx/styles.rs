@@ -14,7 +14,7 @@ use crate::document::{Block, Document, Lang, List};
 /// `w:rFonts` for every run: Latin font for Latin text, Microsoft YaHei for
 /// Chinese; in a Chinese report, ambiguous characters (quotes, dashes,
 /// ellipses) are set as East Asian (`w:hint`).
-pub(super) fn fonts_element(lang: Lang) -> String {
+fn fonts_element(lang: Lang) -> String {
     let hint = if lang == Lang::ZhCn { " w:hint=\"eastAsia\"" } else { "" };
     format!(
         "<w:rFonts w:ascii=\"{LATIN_FONT}\" w:hAnsi=\"{LATIN_FONT}\" w:eastAsia=\"{EAST_ASIAN_FONT}\" w:cs=\"{LATIN_FONT}\"{hint}/>"
@@ -23,16 +23,16 @@ pub(super) fn fonts_element(lang: Lang) -> String {
 
 /// `w:lang`: Latin text proofed as English, Chinese as Simplified Chinese;
 /// a Chinese report declares Chinese for its Latin runs too.
-pub(super) fn lang_element(lang: Lang) -> String {
+fn lang_element(lang: Lang) -> String {
     format!("<w:lang w:val=\"{}\" w:eastAsia=\"zh-CN\" w:bidi=\"ar-SA\"/>", language(lang))
 }
 
 /// A paragraph style.
-pub(super) struct ParaStyle {
+struct ParaStyle {
     pub(super) id: &'static str,
     pub(super) name: &'static str,
     /// Word's own built-in style (shown under its localised name).
-    pub(super) builtin: bool,
+    builtin: bool,
     pub(super) ppr: String,
     pub(super) rpr: String,
 }
@@ -127,7 +127,7 @@ fn official_heading(level: u8) -> ParaStyle {
 
 /// An official document's style sheet: 三号 仿宋 on a fixed 22-line grid,
 /// a 二号 小标宋 title, the headings of [`official_heading`].
-pub(super) fn official_styles(lang: Lang) -> String {
+fn official_styles(lang: Lang) -> String {
     let sz = OFFICIAL_SZ;
     let list = [
         ParaStyle {
@@ -196,7 +196,7 @@ pub(super) fn official_styles(lang: Lang) -> String {
 
 /// The style sheet: defaults (size in half-points, paragraph spacing), the
 /// Normal style (with `normal_ppr`) and the paragraph styles.
-pub(super) fn style_sheet(lang: Lang, size: u32, spacing: &str, normal: (&str, &str), list: [ParaStyle; 9]) -> String {
+fn style_sheet(lang: Lang, size: u32, spacing: &str, normal: (&str, &str), list: [ParaStyle; 9]) -> String {
     let (normal_ppr, normal_rpr) = normal;
     let mut s = format!(
         "{XML_DECL}<w:styles xmlns:w=\"{NS_W}\"><w:docDefaults><w:rPrDefault><w:rPr>{}<w:sz w:val=\"{size}\"/><w:szCs w:val=\"{size}\"/>{}</w:rPr></w:rPrDefault>\

@@ -40,7 +40,7 @@ pub(super) fn column_widths(table: &Table, text_w: u32) -> Vec<u32> {
 
 /// How a table row is set.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum RowKind {
+enum RowKind {
     Header,
     Body,
     Totals,
@@ -99,7 +99,7 @@ pub(super) fn table_xml(out: &mut String, table: &Table, text_w: u32) {
 /// numbers shown in full (`"0"`, or `"#,##0"` when grouped): not for a
 /// column holding a withheld or text cell, nor for a total of students
 /// counted once (less than the rows' sum).
-pub(super) fn summed_column(table: &Table, i: usize, total: &Cell) -> Option<&'static str> {
+fn summed_column(table: &Table, i: usize, total: &Cell) -> Option<&'static str> {
     let whole = |cell: &Cell| match cell {
         Cell::Number { value, display } if value.fract() == 0.0 => {
             let digits = display.replace(',', "");
@@ -116,7 +116,7 @@ pub(super) fn summed_column(table: &Table, i: usize, total: &Cell) -> Option<&'s
 }
 
 /// One row; `keep`: its paragraphs keep with the next row's (a small table stays on one page).
-pub(super) fn row_xml(out: &mut String, table: &Table, widths: &[u32], cells: &[Cell], kind: RowKind, keep: bool) {
+fn row_xml(out: &mut String, table: &Table, widths: &[u32], cells: &[Cell], kind: RowKind, keep: bool) {
     let header = if kind == RowKind::Header { "<w:tblHeader/>" } else { "" };
     let _ = write!(out, "<w:tr><w:trPr><w:cantSplit/>{header}</w:trPr>");
     for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
@@ -200,7 +200,7 @@ pub(super) fn tiles_xml(out: &mut String, tiles: &[Tile], text_w: u32) {
     out.push_str(&para("", "<w:spacing w:after=\"60\"/>", ""));
 }
 
-pub(super) fn tile_cell(out: &mut String, tile: Option<&Tile>, width: u32) {
+fn tile_cell(out: &mut String, tile: Option<&Tile>, width: u32) {
     let _ = write!(out, "<w:tc><w:tcPr><w:tcW w:w=\"{width}\" w:type=\"dxa\"/>");
     let Some(tile) = tile else {
         out.push_str("</w:tcPr><w:p/></w:tc>");

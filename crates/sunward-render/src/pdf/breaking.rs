@@ -29,11 +29,11 @@ pub(super) fn phrase_lines(tokens: &[String], width_of: &dyn Fn(&str) -> f64, wi
     Some(vec![0..i, i..tokens.len()])
 }
 
-pub(super) fn is_opening(c: char) -> bool {
+fn is_opening(c: char) -> bool {
     matches!(c, '（' | '(' | '《' | '「' | '『' | '【' | '〔' | '“' | '‘' | '〈' | '［' | '｛')
 }
 
-pub(super) fn is_closing(c: char) -> bool {
+fn is_closing(c: char) -> bool {
     matches!(
         c,
         '，' | '。'
@@ -68,7 +68,7 @@ pub(super) fn is_closing(c: char) -> bool {
 }
 
 /// Longest run of non-CJK characters kept as one unbreakable word.
-pub(super) const MAX_WORD: usize = 18;
+const MAX_WORD: usize = 18;
 
 /// Splits text into the "words" genpdf may break between: one per CJK
 /// character, closing punctuation glued to the character before it,

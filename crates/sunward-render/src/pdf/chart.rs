@@ -21,10 +21,10 @@ pub(super) struct ChartPiece {
     pub(super) keep: bool,
 }
 
-pub(super) const HATCH: f64 = 0.3;
+const HATCH: f64 = 0.3;
 
 impl ChartPiece {
-    pub(super) fn chart_height(&self, width: f64) -> f64 {
+    fn chart_height(&self, width: f64) -> f64 {
         self.plot.height * width.min(160.0) / plot::WIDTH
     }
 }
@@ -74,12 +74,7 @@ impl Piece for ChartPiece {
 }
 
 /// Draws a chart `width` mm wide with genpdf's lines and strings.
-pub(super) fn draw_plot(
-    context: &Context,
-    area: &render::Area<'_>,
-    plot: &Plot,
-    width: f64,
-) -> Result<(), genpdf::error::Error> {
+fn draw_plot(context: &Context, area: &render::Area<'_>, plot: &Plot, width: f64) -> Result<(), genpdf::error::Error> {
     let f = width / plot::WIDTH;
     let pen = |c: plot::Colour| {
         let (r, g, b) = c.rgb();

@@ -89,7 +89,7 @@ pub(super) fn finish(raw: Vec<u8>, doc: &Document, marks: &[Mark]) -> Result<Vec
 /// (`ABCDEF+ARPLSungtiLGB`: a tag from the subset's bytes and the face's
 /// PostScript name) instead of printpdf's resource name (`F0`), so that
 /// `pdffonts` and a reader's font list say which faces a document is set in.
-pub(super) fn name_fonts(pdf: &mut lopdf::Document) {
+fn name_fonts(pdf: &mut lopdf::Document) {
     use lopdf::Object;
     let mut names: Vec<(lopdf::ObjectId, String)> = Vec::new();
     for (&id, object) in &pdf.objects {
@@ -170,12 +170,12 @@ pub(super) fn restyle_text(
 }
 
 /// Whether `r g b` is one of `colours` as printpdf writes them (two decimals: 0x11 → 0.07).
-pub(super) fn is_colour(rgb: [f64; 3], colours: &[(u8, u8, u8)]) -> bool {
+fn is_colour(rgb: [f64; 3], colours: &[(u8, u8, u8)]) -> bool {
     colours.iter().any(|&(r, g, b)| [r, g, b].iter().zip(&rgb).all(|(c, x)| (f64::from(*c) / 255.0 - x).abs() < 0.006))
 }
 
 /// A number as a content stream writes it (at most four decimals, no trailing zeros).
-pub(super) fn pdf_number(x: f64) -> String {
+fn pdf_number(x: f64) -> String {
     let text = format!("{x:.4}");
     let text = text.trim_end_matches('0').trim_end_matches('.');
     if text.is_empty() || text == "-" { "0".to_string() } else { text.to_string() }
@@ -184,7 +184,7 @@ pub(super) fn pdf_number(x: f64) -> String {
 /// The tokens of a content stream with their byte ranges: strings (`(…)`,
 /// `<…>`), array and dictionary brackets, names and numbers and operators;
 /// comments and white space are skipped.
-pub(super) fn content_tokens(data: &[u8]) -> Vec<Range<usize>> {
+fn content_tokens(data: &[u8]) -> Vec<Range<usize>> {
     let mut tokens = Vec::new();
     let mut i = 0;
     let delimiter = |b: u8| matches!(b, b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'/' | b'%');
@@ -245,7 +245,7 @@ pub(super) fn content_tokens(data: &[u8]) -> Vec<Range<usize>> {
 /// (see [`restyle_text`]), or `None` when the page has neither. The
 /// operators are added between the page's own, whose bytes are kept as
 /// they are: no parse into objects and back.
-pub(super) fn restyled(data: &[u8]) -> Option<Vec<u8>> {
+fn restyled(data: &[u8]) -> Option<Vec<u8>> {
     let tokens = content_tokens(data);
     let text = |r: &Range<usize>| data.get(r.clone()).unwrap_or_default();
     let number = |r: &Range<usize>| std::str::from_utf8(text(r)).ok().and_then(|s| s.parse::<f64>().ok());
@@ -310,7 +310,7 @@ pub(super) fn restyled(data: &[u8]) -> Option<Vec<u8>> {
 /// Adds the outline (bookmarks): level 1 headings at the top, each level 2
 /// heading under the level 1 before it, every entry opening its page at
 /// the heading. Returns the outline dictionary's id, or `None` without headings.
-pub(super) fn build_outline(
+fn build_outline(
     pdf: &mut lopdf::Document,
     marks: &[Mark],
     pages: &std::collections::BTreeMap<u32, lopdf::ObjectId>,
@@ -383,7 +383,7 @@ pub(super) fn build_outline(
     Some(root)
 }
 
-pub(super) fn utf16be(s: &str) -> Vec<u8> {
+fn utf16be(s: &str) -> Vec<u8> {
     let mut out = vec![0xFE, 0xFF];
     for u in s.encode_utf16() {
         out.extend_from_slice(&u.to_be_bytes());
@@ -392,7 +392,7 @@ pub(super) fn utf16be(s: &str) -> Vec<u8> {
 }
 
 /// `2025-01-15` → `D:20250115000000Z`; other forms are left out.
-pub(super) fn pdf_date(date: &str) -> Option<String> {
+fn pdf_date(date: &str) -> Option<String> {
     let d: Vec<&str> = date.trim().split('-').collect();
     let ok = d.len() == 3
         && d[0].len() == 4
@@ -402,7 +402,7 @@ pub(super) fn pdf_date(date: &str) -> Option<String> {
     ok.then(|| format!("D:{}{}{}000000Z", d[0], d[1], d[2]))
 }
 
-pub(super) fn fnv64(data: &[u8], seed: u64) -> u64 {
+fn fnv64(data: &[u8], seed: u64) -> u64 {
     data.iter().fold(seed, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3))
 }
 

@@ -82,7 +82,7 @@ impl Flow {
     }
 
     /// The room piece `i` needs, with the pieces it keeps with.
-    pub(super) fn chain_need(&mut self, i: usize, context: &Context, width: f64) -> f64 {
+    fn chain_need(&mut self, i: usize, context: &Context, width: f64) -> f64 {
         let need = self.pieces[i].need(context, width);
         if self.pieces[i].keeps_with_next() && i + 1 < self.pieces.len() && !self.pieces[i + 1].is_page_break() {
             need + self.chain_need(i + 1, context, width)
@@ -197,7 +197,7 @@ pub(super) struct Rule {
     pub(super) first: f64,
     /// How many hairlines, and how far apart (mm).
     pub(super) lines: u8,
-    pub(super) step: f64,
+    step: f64,
     /// The height the piece takes, in mm.
     pub(super) height: f64,
 }

@@ -82,7 +82,7 @@ pub struct OfficialFaces {
 }
 
 /// The files `scripts/prepare-fonts.sh` writes, and the variables that override them.
-pub(super) const OFFICIAL_FONTS: [(&str, &str, &str); 4] = [
+const OFFICIAL_FONTS: [(&str, &str, &str); 4] = [
     ("SUNWARD_FONT_SONG", "assets/fonts/arphic-sungti.ttf", "the 宋体 (AR PL SungtiL GB)"),
     ("SUNWARD_FONT_KAI", "assets/fonts/arphic-kaiti.ttf", "the 楷体 (AR PL KaitiM GB)"),
     ("SUNWARD_FONT_FANGSONG", "", "a 仿宋"),
@@ -124,7 +124,7 @@ impl OfficialFaces {
     }
 }
 
-pub(super) fn printpdf_helvetica() -> printpdf::BuiltinFont {
+fn printpdf_helvetica() -> printpdf::BuiltinFont {
     printpdf::BuiltinFont::Helvetica
 }
 

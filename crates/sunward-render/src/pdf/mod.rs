@@ -55,12 +55,12 @@
 //! The font comes from [`find_font`]: `SUNWARD_FONT`, or the file that
 //! `scripts/prepare-fonts.sh` writes to `assets/fonts/wqy-microhei.ttf`.
 //!
-//! The parts: [`fonts`] finds and subsets the faces, [`breaking`] says
-//! where text may break, [`flow`] places pieces page by page, [`text`],
-//! [`tiles`], [`table`] and [`chart`] are the pieces of the blocks,
-//! [`official`] draws an official document's frame, [`page`] the title
-//! block and every page's header and footer, [`body`] turns the document
-//! into pieces, and [`finish`] rewrites the file deterministically.
+//! The parts: `fonts` finds and subsets the faces, `breaking` says
+//! where text may break, `flow` places pieces page by page, `text`,
+//! `tiles`, `table` and `chart` are the pieces of the blocks,
+//! `official` draws an official document's frame, `page` the title
+//! block and every page's header and footer, `body` turns the document
+//! into pieces, and `finish` rewrites the file deterministically.
 
 mod body;
 mod breaking;

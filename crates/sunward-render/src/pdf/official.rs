@@ -35,7 +35,7 @@ pub(super) struct OfficialType {
     /// Level 1 headings and the `附件1` label: 三号 黑体.
     pub(super) heading: Style,
     /// Level 2 headings: 三号 楷体.
-    pub(super) subheading: Style,
+    subheading: Style,
     /// Notes: 四号 in the body face.
     pub(super) note: Style,
     /// The page numbers: 四号 in the Song face (GB/T 9704-2012, 7.5).
@@ -248,7 +248,7 @@ pub(super) fn official_imprint(flow: &mut Flow, imprint: &Imprint, t: &OfficialT
 /// from the right: the document number and the signer (签发人) of a report
 /// to a higher authority (GB/T 9704-2012, 7.2.4), or the printing office
 /// and the date in the imprint.
-pub(super) struct TwoSided {
+struct TwoSided {
     pub(super) left: String,
     pub(super) right: String,
     pub(super) style: Style,
@@ -278,8 +278,8 @@ impl Piece for TwoSided {
 
 /// An official document's signature: the issuer centred over the date,
 /// the date `right` millimetres in from the right margin; kept together.
-pub(super) struct Signature {
-    pub(super) issuer: Option<String>,
+struct Signature {
+    issuer: Option<String>,
     pub(super) date: Option<String>,
     pub(super) style: Style,
     pub(super) right: f64,

@@ -1,5 +1,5 @@
 //! The PDF's units, colours and measures: millimetres from genpdf's and
-//! from points, the palette (including the colours [`super::finish`]
+//! from points, the palette (including the colours the finishing rewrite
 //! recognises to draw text heavier or on the official grid), the page
 //! margins and the official document's grid (GB/T 9704-2012).
 
@@ -15,7 +15,7 @@ pub(super) const PRIMARY: Color = Color::Rgb(0x2f, 0x6f, 0x9f);
 pub(super) const MUTED: Color = Color::Rgb(0x66, 0x66, 0x66);
 pub(super) const RULE: Color = Color::Rgb(0xb0, 0xb8, 0xc0);
 pub(super) const INK: Color = Color::Rgb(0x22, 0x22, 0x22);
-/// Strong text: near-black, and drawn heavier (see [`restyle_text`]).
+/// Strong text: near-black, and drawn heavier (see `finish::restyle_text`).
 pub(super) const STRONG: Color = Color::Rgb(0x11, 0x11, 0x11);
 /// Emphasised text (the font has no italic): the primary blue.
 pub(super) const EMPHASIS: Color = Color::Rgb(0x1f, 0x5a, 0x8a);
@@ -25,9 +25,9 @@ pub(super) const OFFICIAL_RED: Color = Color::Rgb(0xc0, 0x00, 0x00);
 pub(super) const BODY_BLACK: Color = Color::Rgb(0x02, 0x02, 0x02);
 /// Strong text in an official document's body: heavy and on the grid.
 pub(super) const STRONG_TRACKED: Color = Color::Rgb(0x10, 0x10, 0x10);
-/// Text filled in these colours is drawn heavier (see [`restyle_text`]).
+/// Text filled in these colours is drawn heavier (see `finish::restyle_text`).
 pub(super) const HEAVY: [(u8, u8, u8); 3] = [(0x11, 0x11, 0x11), (0xc0, 0x00, 0x00), (0x10, 0x10, 0x10)];
-/// Text filled in these colours is set with [`OFFICIAL_TRACKING`] (see [`restyle_text`]).
+/// Text filled in these colours is set with [`OFFICIAL_TRACKING`] (see `finish::restyle_text`).
 pub(super) const TRACKED: [(u8, u8, u8); 2] = [(0x02, 0x02, 0x02), (0x10, 0x10, 0x10)];
 /// The outline width that makes heavy text look bold, per point of type
 /// (0.25 pt at 10 pt, 0.4 pt at 16 pt).
@@ -57,9 +57,9 @@ pub(super) const CONTENT_BOTTOM: f64 = 22.0;
 /// The same for an official document (GB/T 9704-2012: 35 mm).
 pub(super) const OFFICIAL_BOTTOM: f64 = 35.0;
 /// An official document's text area (GB/T 9704-2012, 5.2.1): 156 mm wide, 225 mm high.
-pub(super) const OFFICIAL_WIDTH: f64 = 156.0;
+const OFFICIAL_WIDTH: f64 = 156.0;
 /// See [`OFFICIAL_WIDTH`].
-pub(super) const OFFICIAL_HEIGHT: f64 = 225.0;
+const OFFICIAL_HEIGHT: f64 = 225.0;
 /// An official document's body type, 三号.
 pub(super) const OFFICIAL_SIZE: u8 = 16;
 /// The official grid: 22 lines to the page (GB/T 9704-2012, 5.2.2) …

@@ -51,18 +51,18 @@ pub(super) struct TablePiece {
     pub(super) rows: Vec<(Vec<(String, Color)>, bool)>,
     pub(super) note: Vec<TextPiece>,
     /// Each column's widest body cell and widest header word, in em.
-    pub(super) natural: Vec<(f64, f64)>,
+    natural: Vec<(f64, f64)>,
     /// Per width: the header's lines and height, each row's lines and height.
     pub(super) layout: Option<(f64, RowLines, Vec<RowLines>)>,
     pub(super) next: usize,
 }
 
 /// A row's wrapped cells and its height.
-pub(super) type RowLines = (Vec<Vec<String>>, f64);
+type RowLines = (Vec<Vec<String>>, f64);
 
-pub(super) const CELL_PAD: (f64, f64) = (1.2, 2.0);
+const CELL_PAD: (f64, f64) = (1.2, 2.0);
 
-pub(super) fn cell_style() -> Style {
+fn cell_style() -> Style {
     Style::new().with_font_size(9).with_color(INK).with_line_spacing(1.35)
 }
 
@@ -110,7 +110,7 @@ impl TablePiece {
     /// widest cell, and what is left goes first to headers that would otherwise
     /// wrap inside a word, then to every column alike; when they do not all
     /// fit, widths follow the widest texts (clamped), as before.
-    pub(super) fn column_widths(&self, width: f64) -> Vec<f64> {
+    fn column_widths(&self, width: f64) -> Vec<f64> {
         let em = pt_mm(f64::from(cell_style().font_size()));
         let pad = 2.0 * CELL_PAD.1 + 0.5;
         let body: Vec<f64> = self.natural.iter().map(|(b, _)| b * em + pad).collect();
@@ -158,12 +158,12 @@ impl TablePiece {
         self.layout = Some((width, header, rows));
     }
 
-    pub(super) fn note_height(&mut self, context: &Context, width: f64) -> f64 {
+    fn note_height(&mut self, context: &Context, width: f64) -> f64 {
         self.note.iter_mut().map(|n| n.height(context, width)).sum()
     }
 
     /// The caption (or continued caption) and header row heights.
-    pub(super) fn head_height(&mut self, context: &Context, width: f64) -> f64 {
+    fn head_height(&mut self, context: &Context, width: f64) -> f64 {
         self.layout(context, width);
         let caption = if self.next == 0 {
             self.caption.as_mut().map_or(0.0, |c| c.height(context, width))
@@ -173,12 +173,12 @@ impl TablePiece {
         caption + self.layout.as_ref().map_or(0.0, |l| l.1.1)
     }
 
-    pub(super) fn row_heights(&self) -> Vec<f64> {
+    fn row_heights(&self) -> Vec<f64> {
         self.layout.as_ref().map(|l| l.2.iter().map(|r| r.1).collect()).unwrap_or_default()
     }
 
     /// How many rows from `self.next` to put on a page with `avail` mm.
-    pub(super) fn rows_here(&mut self, context: &Context, width: f64, avail: f64, at_top: bool) -> usize {
+    fn rows_here(&mut self, context: &Context, width: f64, avail: f64, at_top: bool) -> usize {
         let heights = self.row_heights();
         let n = heights.len();
         let mut y = self.head_height(context, width);
@@ -362,7 +362,7 @@ fn print_piece(
 /// Each column's widest body cell (which should not wrap) and the longest
 /// word of its header (which may wrap between words: "Median days to
 /// intervention"), in em.
-pub(super) fn natural_widths(table: &Table) -> Vec<(f64, f64)> {
+fn natural_widths(table: &Table) -> Vec<(f64, f64)> {
     table
         .columns
         .iter()

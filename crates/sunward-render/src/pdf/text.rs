@@ -94,7 +94,7 @@ pub(super) fn list_pieces(
 /// width, drawn line by line, breaking across pages between lines but
 /// never leaving one line alone on either side of a break.
 pub(super) struct TextPiece {
-    /// The tokens ([`tokens`]), each character with its tone.
+    /// The tokens ([`tokens`](super::breaking::tokens)), each character with its tone.
     pub(super) tokens: Vec<Vec<(char, Tone)>>,
     pub(super) style: Style,
     /// Space above and below (mm); the space above is dropped at a page top.
@@ -168,7 +168,7 @@ impl TextPiece {
     }
 
     /// Sets the piece on the official grid: lines [`OFFICIAL_LINE`] apart
-    /// and, when `tracked` (text in [`BODY_BLACK`]), characters
+    /// and, when `tracked` (text in [`BODY_BLACK`](super::style::BODY_BLACK)), characters
     /// [`OFFICIAL_TRACKING`] closer.
     pub(super) fn on_grid(mut self, tracked: bool) -> TextPiece {
         self.grid = Some(Grid { line: OFFICIAL_LINE, tracking: if tracked { OFFICIAL_TRACKING } else { 0.0 } });
@@ -187,7 +187,7 @@ impl TextPiece {
     }
 
     /// The width of a run of this piece's text.
-    pub(super) fn run_width(&self, context: &Context, text: &str) -> f64 {
+    fn run_width(&self, context: &Context, text: &str) -> f64 {
         let tracking = self.grid.map_or(0.0, |g| g.tracking);
         let glyphs: f64 = self.segments(text).map(|(part, style)| mm(style.str_width(&context.font_cache, part))).sum();
         glyphs + tracking * text.chars().count() as f64
@@ -195,7 +195,7 @@ impl TextPiece {
 
     /// The text in pieces each printed in one face: the piece's own, or the
     /// report face for the characters its face lacks ([`TextPiece::lacks`]).
-    pub(super) fn segments<'t>(&self, text: &'t str) -> impl Iterator<Item = (&'t str, Style)> + 't {
+    fn segments<'t>(&self, text: &'t str) -> impl Iterator<Item = (&'t str, Style)> + 't {
         let lacks = self.lacks.clone();
         let (own, fallback) = (self.style, report_face(self.style));
         let missing = move |c: char| lacks.as_ref().is_some_and(|l| l.contains(&c));

@@ -19,7 +19,7 @@ pub(super) struct TilesPiece {
 }
 
 /// A row of tiles: its height and its tiles' lines.
-pub(super) type TileRow = (f64, Vec<TileLines>);
+type TileRow = (f64, Vec<TileLines>);
 
 pub(super) struct TileLines {
     pub(super) value: Vec<String>,
@@ -27,9 +27,9 @@ pub(super) struct TileLines {
     pub(super) note: Vec<String>,
 }
 
-pub(super) const TILE_PAD: (f64, f64, f64, f64) = (2.5, 3.0, 3.0, 4.0);
+const TILE_PAD: (f64, f64, f64, f64) = (2.5, 3.0, 3.0, 4.0);
 
-pub(super) fn tile_styles() -> (Style, Style, Style) {
+fn tile_styles() -> (Style, Style, Style) {
     (
         Style::new().with_font_size(18).with_color(PRIMARY).with_line_spacing(1.2),
         Style::new().with_font_size(9).with_color(INK).with_line_spacing(1.35),

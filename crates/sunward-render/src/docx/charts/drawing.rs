@@ -14,14 +14,14 @@ pub(super) const FIRST_AXIS: u32 = 1001;
 pub(super) const SECOND_AXIS: u32 = 1002;
 /// Text sizes in hundredths of a point: labels and axis titles, tick labels.
 pub(super) const TEXT_SIZE: u32 = 900;
-pub(super) const TICK_SIZE: u32 = 800;
+const TICK_SIZE: u32 = 800;
 /// Line widths in EMU (12700 a point).
 pub(super) const HEAVY_LINE: u32 = 28575;
 pub(super) const LINE: u32 = 12700;
 pub(super) const HAIRLINE: u32 = 9525;
 
 /// A colour as DrawingML's `RRGGBB`.
-pub(super) fn rgb(colour: Colour) -> String {
+fn rgb(colour: Colour) -> String {
     let (r, g, b) = colour.rgb();
     format!("{r:02X}{g:02X}{b:02X}")
 }
@@ -41,7 +41,7 @@ pub(super) const NO_BOX: &str = "<c:spPr><a:noFill/><a:ln><a:noFill/></a:ln></c:
 
 /// Character properties (`tag` is `a:defRPr` or `a:rPr`): one face for Latin
 /// and East Asian text, see the module comment.
-pub(super) fn char_props(tag: &str, size: u32, colour: Colour, lang: Lang) -> String {
+fn char_props(tag: &str, size: u32, colour: Colour, lang: Lang) -> String {
     format!(
         "<{tag} lang=\"{}\" sz=\"{size}\" b=\"0\">{}<a:latin typeface=\"{EAST_ASIAN_FONT}\"/>\
          <a:ea typeface=\"{EAST_ASIAN_FONT}\"/><a:cs typeface=\"{EAST_ASIAN_FONT}\"/></{tag}>",
@@ -61,7 +61,7 @@ pub(super) fn text_props(size: u32, colour: Colour, lang: Lang) -> String {
 
 /// `<c:tx>` with a text of its own (an axis title, a data label), turned a
 /// quarter left when `rotated` (a vertical axis's title).
-pub(super) fn rich_text(text: &str, size: u32, colour: Colour, lang: Lang, rotated: bool) -> String {
+fn rich_text(text: &str, size: u32, colour: Colour, lang: Lang, rotated: bool) -> String {
     let body = if rotated { "<a:bodyPr rot=\"-5400000\" vert=\"horz\"/>" } else { "<a:bodyPr/>" };
     format!(
         "<c:tx><c:rich>{body}<a:lstStyle/><a:p><a:pPr>{}</a:pPr><a:r>{}<a:t>{}</a:t></a:r></a:p></c:rich></c:tx>",
@@ -84,7 +84,7 @@ pub(super) fn marker(dot: Option<(Colour, u32)>) -> String {
 }
 
 /// What every data label shows besides its text: the value or nothing.
-pub(super) fn label_flags(value: bool) -> String {
+fn label_flags(value: bool) -> String {
     format!(
         "<c:showLegendKey val=\"0\"/><c:showVal val=\"{}\"/><c:showCatName val=\"0\"/><c:showSerName val=\"0\"/>\
          <c:showPercent val=\"0\"/><c:showBubbleSize val=\"0\"/>",

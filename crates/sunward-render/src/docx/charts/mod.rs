@@ -6,7 +6,7 @@
 //! LibreOffice draw a chart from the values cached in its part
 //! (`c:strCache`, `c:numCache`); the workbook is read only when someone edits.
 //!
-//! A chart's data are laid out once, as a [`Sheet`]: column A the categories
+//! A chart's data are laid out once, as a [`Sheet`](sheet::Sheet): column A the categories
 //! (or the x values), one column per series, the names in a header row. The
 //! workbook, the part's cell references (`Sheet1!$B$2:$B$5`) and its caches
 //! are all written from that one layout, so they cannot disagree.
@@ -40,13 +40,13 @@
 //! rounded rate) is the printed text, point by point (`c:dLbl` with its own
 //! text). A funnel plot labels the units outside its limits with their names.
 //!
-//! Every text of a chart is set in [`EAST_ASIAN_FONT`] as its Latin and its
+//! Every text of a chart is set in [`EAST_ASIAN_FONT`](crate::docx::xml::EAST_ASIAN_FONT) as its Latin and its
 //! East Asian face (`a:latin`, `a:ea`): the face Word and WPS give Chinese
 //! runs in the body, and one that holds both scripts, so no renderer sets a
 //! Chinese label in a Latin-only face.
 //!
-//! The parts: [`sheet`] lays the data out, [`drawing`] holds the DrawingML
-//! pieces, and [`bar`], [`line`] and [`funnel`] draw one kind of chart each.
+//! The parts: `sheet` lays the data out, `drawing` holds the DrawingML
+//! pieces, and `bar`, `line` and `funnel` draw one kind of chart each.
 
 mod bar;
 mod drawing;

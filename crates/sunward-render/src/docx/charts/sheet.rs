@@ -128,7 +128,7 @@ impl Sheet {
 }
 
 /// `2025-01-15` → (2025, 1, 15).
-pub(super) fn ymd(date: &str) -> Option<(u16, u8, u8)> {
+fn ymd(date: &str) -> Option<(u16, u8, u8)> {
     let mut parts = date.trim().splitn(3, '-');
     let y = parts.next()?.parse().ok()?;
     let m = parts.next()?.parse().ok()?;
