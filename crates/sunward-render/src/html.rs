@@ -7,6 +7,7 @@
 use std::fmt::Write;
 
 use crate::document::{Align, Block, Cell, DocStyle, Document, Span, Table, Tile, spans_or_plain, tile_columns};
+use crate::layout::{self, Imprint, NumberLine, OfficialFrame};
 use crate::plot::{self, Anchor, Shape, Stroke};
 
 const CSS: &str = r#"
@@ -179,69 +180,88 @@ pub fn render(doc: &Document) -> String {
 /// An official document (GB/T 9704-2012): the issuing authority's mark in
 /// red, the document number, a red rule, the title centred, the main
 /// recipient, the body, the issuer and date at the end and the audience
-/// as the annotation; printed pages numbered `— 2 —`.
+/// as the annotation; printed pages numbered `— 2 —`. What each part says
+/// comes from the [`OfficialFrame`].
 fn official(out: &mut String, doc: &Document) {
-    let lang = doc.lang;
-    out.push_str("</head>\n<body>\n<main class=\"report official\">\n<header class=\"official-head\">\n");
-    if let Some(mark) = &doc.meta.marking {
+    let frame = OfficialFrame::of(doc);
+    out.push_str("</head>\n<body>\n<main class=\"report official\">\n");
+    official_head(out, &frame);
+    for (i, block) in doc.blocks[..frame.body_end].iter().enumerate() {
+        block_html(out, i, block, doc);
+    }
+    official_close(out, &frame);
+    official_attachments(out, doc, frame.body_end);
+    if let Some(imprint) = &frame.imprint {
+        official_imprint(out, imprint);
+    }
+    out.push_str("</main>\n</body>\n</html>\n");
+}
+
+/// The head: the mark, the authority's mark, the number line and the red
+/// rule; then the title, subtitle and main recipient.
+fn official_head(out: &mut String, frame: &OfficialFrame) {
+    out.push_str("<header class=\"official-head\">\n");
+    if let Some(mark) = &frame.marking {
         let _ = writeln!(out, "<p class=\"marking\" role=\"note\">{}</p>", esc(mark));
     }
-    if let Some(org) = &doc.meta.organisation {
-        let _ = writeln!(out, "<p class=\"issuer-mark\">{}{}</p>", esc(org), esc(lang.pick("文件", "")));
+    if let Some(issuer) = &frame.issuer_mark {
+        let _ = writeln!(out, "<p class=\"issuer-mark\">{}</p>", esc(issuer));
     }
-    match (&doc.meta.doc_number, &doc.meta.signer) {
-        (number, Some(signer)) => {
+    match &frame.number {
+        Some(NumberLine::Signed { number, signer }) => {
             // The number on the left and the signer on the right, a character in from each side.
             let _ = writeln!(
                 out,
-                "<p class=\"doc-number signed\"><span>{}</span><span>{}{}</span></p>",
-                esc(number.as_deref().unwrap_or("")),
-                esc(lang.pick("签发人：", "Signed off by: ")),
+                "<p class=\"doc-number signed\"><span>{}</span><span>{}</span></p>",
+                esc(number),
                 esc(signer)
             );
         }
-        (Some(number), None) => {
+        Some(NumberLine::Centred(number)) => {
             let _ = writeln!(out, "<p class=\"doc-number\">{}</p>", esc(number));
         }
-        (None, None) => {}
+        None => {}
     }
     out.push_str("<hr class=\"red-rule\">\n</header>\n");
-    let _ = writeln!(out, "<h1>{}</h1>", esc(&doc.title));
-    if let Some(sub) = &doc.subtitle {
+    let _ = writeln!(out, "<h1>{}</h1>", esc(&frame.title));
+    if let Some(sub) = &frame.subtitle {
         let _ = writeln!(out, "<p class=\"subtitle\">{}</p>", esc(sub));
     }
-    if let Some(recipient) = &doc.meta.recipient {
+    if let Some(recipient) = &frame.recipient {
         let _ = writeln!(out, "<p class=\"recipient\">{}</p>", esc(recipient));
     }
-    let end = doc.body_end();
-    for (i, block) in doc.blocks[..end].iter().enumerate() {
-        block_html(out, i, block, doc);
-    }
-    let list = doc.attachment_list();
-    if !list.is_empty() {
+}
+
+/// The close after the body: the list of attachments, the signature and
+/// the annotation.
+fn official_close(out: &mut String, frame: &OfficialFrame) {
+    if !frame.attachments.is_empty() {
         out.push_str("<ol class=\"attachment-list\">");
-        for (marker, title) in &list {
-            let _ = write!(out, "<li><span class=\"marker\">{}</span>{}</li>", esc(marker), esc(title));
+        for line in &frame.attachments {
+            let _ = write!(out, "<li><span class=\"marker\">{}</span>{}</li>", esc(&line.marker), esc(&line.title));
         }
         out.push_str("</ol>\n");
     }
-    let date = doc.meta.generated_display(lang);
-    if doc.meta.organisation.is_some() || date.is_some() {
+    if let Some(signature) = &frame.signature {
         out.push_str("<footer class=\"signature\">");
-        if let Some(org) = &doc.meta.organisation {
-            let _ = write!(out, "<p class=\"issuer\">{}</p>", esc(org));
+        if let Some(issuer) = &signature.issuer {
+            let _ = write!(out, "<p class=\"issuer\">{}</p>", esc(issuer));
         }
-        if let Some(date) = &date {
+        if let Some(date) = &signature.date {
             let _ = write!(out, "<p class=\"date\">{}</p>", esc(date));
         }
         out.push_str("</footer>\n");
     }
-    if let Some(audience) = &doc.meta.audience {
-        let _ = writeln!(out, "<p class=\"annotation\">{}</p>", esc(&annotation(audience, lang)));
+    if let Some(annotation) = &frame.annotation {
+        let _ = writeln!(out, "<p class=\"annotation\">{}</p>", esc(annotation));
     }
-    // Each attachment on its own printed page, after the signature and before the imprint.
+}
+
+/// The blocks from `start` on: each attachment a section of its own (a
+/// printed page), after the signature and before the imprint.
+fn official_attachments(out: &mut String, doc: &Document, start: usize) {
     let mut n = 0;
-    for (i, block) in doc.blocks.iter().enumerate().skip(end) {
+    for (i, block) in doc.blocks.iter().enumerate().skip(start) {
         if let Block::Attachment { title } = block {
             if n > 0 {
                 out.push_str("</section>\n");
@@ -250,7 +270,7 @@ fn official(out: &mut String, doc: &Document) {
             let _ = writeln!(
                 out,
                 "<section class=\"attachment\">\n<p class=\"attachment-label\">{}</p>\n<h2 class=\"attachment-title\">{}</h2>",
-                esc(&crate::document::attachment_label(n, lang)),
+                esc(&crate::document::attachment_label(n, doc.lang)),
                 esc(title)
             );
         } else {
@@ -260,29 +280,18 @@ fn official(out: &mut String, doc: &Document) {
     if n > 0 {
         out.push_str("</section>\n");
     }
-    let (copies, printed) = doc.meta.imprint(lang);
-    if copies.is_some() || printed.is_some() {
-        out.push_str("<footer class=\"imprint\">");
-        if let Some(copies) = copies {
-            let _ = write!(out, "<p class=\"copies\">{}</p>", esc(&copies));
-        }
-        if let Some((office, date)) = printed {
-            let _ = write!(out, "<p class=\"printed\"><span>{}</span><span>{}</span></p>", esc(&office), esc(&date));
-        }
-        out.push_str("</footer>\n");
-    }
-    out.push_str("</main>\n</body>\n</html>\n");
 }
 
-/// The audience as an official document's annotation (附注), in brackets:
-/// `（此件公开发布）`.
-pub(crate) fn annotation(audience: &str, lang: crate::document::Lang) -> String {
-    let a = audience.trim();
-    if a.starts_with('（') || a.starts_with('(') {
-        a.to_string()
-    } else {
-        format!("{}{a}{}", lang.pick("（", "("), lang.pick("）", ")"))
+/// The imprint: the copies line, then the printing office and its date.
+fn official_imprint(out: &mut String, imprint: &Imprint) {
+    out.push_str("<footer class=\"imprint\">");
+    if let Some(copies) = &imprint.copies {
+        let _ = write!(out, "<p class=\"copies\">{}</p>", esc(copies));
     }
+    if let Some((office, date)) = &imprint.printed {
+        let _ = write!(out, "<p class=\"printed\"><span>{}</span><span>{}</span></p>", esc(office), esc(date));
+    }
+    out.push_str("</footer>\n");
 }
 
 /// Styled text as HTML: `<strong>`, `<em>`, line breaks as `<br>`.
@@ -370,14 +379,8 @@ fn block_html(out: &mut String, index: usize, block: &Block, doc: &Document) {
         Block::Attachment { title } => {
             // Outside an official document (whose attachments `official` lays out): a new page and a heading.
             let n = doc.blocks[..index].iter().filter(|b| matches!(b, Block::Attachment { .. })).count() + 1;
-            let label = crate::document::attachment_label(n, doc.lang);
-            let _ = writeln!(
-                out,
-                "<div class=\"page-break\"></div>\n<h2>{}{}{}</h2>",
-                esc(&label),
-                doc.lang.pick("　", " "),
-                esc(title)
-            );
+            let heading = layout::attachment_heading(n, title, doc.lang);
+            let _ = writeln!(out, "<div class=\"page-break\"></div>\n<h2>{}</h2>", esc(&heading));
         }
     }
 }

@@ -13,12 +13,17 @@ pub mod disclosure;
 pub mod document;
 pub mod docx;
 pub mod html;
+mod layout;
 pub mod markup;
 pub mod names;
 pub mod numbers;
 pub mod pdf;
 pub mod plot;
 pub mod publication;
+/// The sample reports, for this crate's unit tests, examples and
+/// integration tests only (feature `samples`, which the crate's
+/// dev-dependency on itself turns on): not part of the public API.
+#[cfg(any(test, feature = "samples"))]
 pub mod sample;
 pub mod subset;
 
