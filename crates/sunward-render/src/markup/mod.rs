@@ -1,5 +1,5 @@
 //! The report markup: the small Markdown dialect a template renders to, and
-//! its parser into a [`Document`](crate::document::Document). Plain CommonMark where it fits, fenced
+//! its parser into a [`Document`]. Plain CommonMark where it fits, fenced
 //! blocks for what Markdown lacks:
 //!
 //! ````markdown
@@ -39,18 +39,18 @@
 //! ````
 //!
 //! - The front matter between `---` lines gives the title (required) and the
-//!   [`Meta`](crate::document::Meta) fields, one `key: value` a line.
+//!   [`Meta`] fields, one `key: value` a line.
 //! - `#`, `##`, `###` are headings of level 1, 2, 3 (deeper ones are 3).
 //! - A paragraph is running text; soft line breaks join Chinese lines
 //!   without a space. `**bold**` and `*emphasis*` are kept
-//!   ([`Block::RichParagraph`](crate::document::Block::RichParagraph)), including the Chinese lead-in
+//!   ([`Block::RichParagraph`]), including the Chinese lead-in
 //!   `**一是加强队伍建设。**其后文字` that CommonMark itself leaves as
 //!   asterisks (a closing `**` after punctuation and before a character).
-//! - `1.` / `-` lists are [`Block::List`](crate::document::Block::List)s: numbered from their first number
+//! - `1.` / `-` lists are [`Block::List`]s: numbered from their first number
 //!   (`3.` starts at 3) or bulleted, items keeping their bold and emphasis;
 //!   a list inside an item follows the item as a list of its own.
 //! - Front matter `style: official` lays the document out as a government
-//!   document (GB/T 9704-2012, [`DocStyle::Official`](crate::document::DocStyle::Official)); `doc_number:`
+//!   document (GB/T 9704-2012, [`DocStyle::Official`]); `doc_number:`
 //!   (`青教〔2025〕12号`) and `recipient:` (`区人民政府：`) give its
 //!   document number and main recipient, `organisation:` the issuing
 //!   authority and `generated:` the date at its end.
@@ -59,17 +59,25 @@
 //!   whose first cell is bold is the totals row; a paragraph `Table: …`
 //!   (or `表：…`) right before or after it is its caption; cells reading
 //!   `<5` are suppressed counts and `—` withheld figures.
-//! - ```` ```chart CAPTION ```` holds one chart as JSON ([`Chart`](crate::chart::Chart)).
+//! - ```` ```chart CAPTION ```` holds one chart as JSON ([`Chart`]).
 //! - A block quote is a note; a thematic break (`***`) is a page break.
 //! - A paragraph `Attachment: 各学年极端事件发生率` starts an attachment
-//!   ([`Block::Attachment`](crate::document::Block::Attachment)): what follows is attachment 1 (附件1), to the
+//!   ([`Block::Attachment`]): what follows is attachment 1 (附件1), to the
 //!   next one or the end.
 //! - Raw HTML and images are refused: the markup carries data, not layout.
 //!
 //! Errors name the line of the markup they are about.
 //!
-//! The parser is [`parser`]; the front matter, the reading of table cells
-//! and the helpers on styled text are modules of their own.
+//! The parser, the front matter, the reading of table cells and the
+//! helpers on styled text are modules of their own.
+//!
+//! [`Document`]: crate::document::Document
+//! [`Meta`]: crate::document::Meta
+//! [`Block::RichParagraph`]: crate::document::Block::RichParagraph
+//! [`Block::List`]: crate::document::Block::List
+//! [`Block::Attachment`]: crate::document::Block::Attachment
+//! [`DocStyle::Official`]: crate::document::DocStyle::Official
+//! [`Chart`]: crate::chart::Chart
 
 mod cells;
 mod error;
