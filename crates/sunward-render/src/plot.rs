@@ -314,86 +314,28 @@ fn line_chart(c: &LineChart, width: f64) -> Plot {
     Plot { width, height: bottom + 28.0, shapes, summary }
 }
 
+/// A funnel plot: the points' rates against their denominators, inside the
+/// 95 % and 99.8 % control limits around the overall rate, with a legend
+/// along the top and the points outside the limits named.
 fn funnel(c: &FunnelPlot, lang: Lang, width: f64) -> Plot {
     let (left, right, plot_h) = (56.0, 24.0, 240.0);
-    // Legend along the top, in a second row when the first is full (a phone's width); the
-    // plot starts below it.
-    // The alarm colour's entry only when a point wears it (above either limit).
-    let any_above = c.points.iter().any(|p| matches!(c.side(p), FunnelSide::Above95 | FunnelSide::Above998));
-    let above = lang.pick("高于控制限", "above a limit");
-    let mut entries = vec![
-        (lang.pick("总体水平", "overall"), Some((Stroke::Solid, Colour::Primary))),
-        (lang.pick("95%控制限", "95% limits"), Some((Stroke::Dashed, Colour::Axis))),
-        (lang.pick("99.8%控制限", "99.8% limits"), Some((Stroke::Dotted, Colour::Axis))),
-    ];
-    if any_above {
-        entries.push((above, None));
-    }
-    let mut legend = Vec::new();
-    let (mut lx, mut ly) = (left, 14.0);
-    for (label, key) in entries {
-        let entry_w = 27.0 + text_width(label, SMALL);
-        if lx > left && lx + entry_w > width - right {
-            lx = left;
-            ly += 16.0;
-        }
-        legend.push((lx, ly, label, key));
-        lx += entry_w + 18.0;
-    }
-    let top = ly + 38.0;
+    let (legend, legend_y) = funnel_legend(c, lang, left, right, width);
+    let top = legend_y + 38.0;
     let bottom = top + plot_h;
     let overall = c.overall_rate();
     let n_max = c.points.iter().map(|p| p.denominator).fold(0.0, f64::max);
     let x_ticks = nice_ticks(0.0, n_max * 1.05, 5);
     let x_max = *x_ticks.last().unwrap_or(&1.0);
-    let sx = |n: f64| left + (width - left - right) * n / x_max;
     // The y range: every point and the 99.8 % limits from a tenth of the x range on.
     let n_from = x_max / 10.0;
     let y_top = c.points.iter().map(|p| p.rate).fold(c.limits(n_from).high998, f64::max);
     let y_ticks = nice_ticks(0.0, y_top, 5);
     let y_max = *y_ticks.last().unwrap_or(&1.0);
-    let sy = |v: f64| bottom - plot_h * v.clamp(0.0, y_max) / y_max;
+    let frame = FunnelFrame { left, right, width, top, bottom, plot_h, x_max, y_max };
     let mut shapes = Vec::new();
-    for t in &y_ticks {
-        shapes.push(line(vec![(left, sy(*t)), (width - right, sy(*t))], Colour::Grid, Stroke::Solid, false));
-        shapes.push(text(left - 8.0, sy(*t) + 4.0, tick_label(*t), SMALL, Anchor::End, Colour::Axis));
-    }
-    for t in &x_ticks {
-        shapes.push(text(sx(*t), bottom + 16.0, tick_label(*t), SMALL, Anchor::Middle, Colour::Axis));
-    }
-    shapes.push(line(vec![(left, bottom), (width - right, bottom)], Colour::Axis, Stroke::Solid, false));
-    shapes.push(line(vec![(left, top), (left, bottom)], Colour::Axis, Stroke::Solid, false));
-    // Limits, sampled geometrically so the funnel's mouth is smooth; the
-    // curves start where the 99.8 % band first fits the y range.
-    let samples: Vec<f64> = (0..=48).map(|i| n_from * (x_max / n_from).powf(i as f64 / 48.0)).collect();
-    let limits: Vec<_> = samples.iter().map(|n| c.limits(*n)).collect();
-    let curve = |f: &dyn Fn(&crate::chart::Limits) -> f64| -> Vec<(f64, f64)> {
-        samples.iter().zip(&limits).map(|(n, l)| (sx(*n), sy(f(l)))).collect()
-    };
-    shapes.push(line(curve(&|l| l.high998), Colour::Axis, Stroke::Dotted, false));
-    shapes.push(line(curve(&|l| l.low998), Colour::Axis, Stroke::Dotted, false));
-    shapes.push(line(curve(&|l| l.high95), Colour::Axis, Stroke::Dashed, false));
-    shapes.push(line(curve(&|l| l.low95), Colour::Axis, Stroke::Dashed, false));
-    shapes.push(line(
-        vec![(sx(n_from), sy(overall)), (width - right, sy(overall))],
-        Colour::Primary,
-        Stroke::Solid,
-        false,
-    ));
-    let mut flagged = Vec::new();
-    for p in &c.points {
-        let side = c.side(p);
-        // Only a rate above the limits is an alarm; one below them is named in plain ink.
-        let above = matches!(side, FunnelSide::Above95 | FunnelSide::Above998);
-        let colour = if above { Colour::Accent } else { Colour::Primary };
-        let (x, y) = (sx(p.denominator), sy(p.rate));
-        shapes.push(Shape::Marker { x, y, r: 4.5, colour });
-        if side != FunnelSide::Within {
-            let ink = if above { Colour::Accent } else { Colour::Ink };
-            shapes.push(text(x + 7.0, y - 6.0, p.label.clone(), SMALL, Anchor::Start, ink));
-            flagged.push(p.label.clone());
-        }
-    }
+    frame.axes(&x_ticks, &y_ticks, &mut shapes);
+    funnel_limits(c, &frame, n_from, overall, &mut shapes);
+    let flagged = funnel_points(c, &frame, &mut shapes);
     // The legend, placed before the plot.
     for (x, y, label, key) in legend {
         match key {
@@ -418,6 +360,124 @@ fn funnel(c: &FunnelPlot, lang: Lang, width: f64) -> Plot {
         if flagged.is_empty() { lang.pick("无", "none").to_string() } else { flagged.join(", ") }
     );
     Plot { width, height, shapes, summary }
+}
+
+/// A legend entry: where it goes, its label, and its key (a line's stroke
+/// and colour, or `None` for the alarm colour's marker).
+type LegendEntry = (f64, f64, &'static str, Option<(Stroke, Colour)>);
+
+/// The funnel's legend along the top, in a second row when the first is
+/// full (a phone's width), and the baseline of its last row (the plot
+/// starts below it). The alarm colour's entry only when a point wears it
+/// (above either limit).
+fn funnel_legend(c: &FunnelPlot, lang: Lang, left: f64, right: f64, width: f64) -> (Vec<LegendEntry>, f64) {
+    let any_above = c.points.iter().any(|p| matches!(c.side(p), FunnelSide::Above95 | FunnelSide::Above998));
+    let above = lang.pick("高于控制限", "above a limit");
+    let mut entries = vec![
+        (lang.pick("总体水平", "overall"), Some((Stroke::Solid, Colour::Primary))),
+        (lang.pick("95%控制限", "95% limits"), Some((Stroke::Dashed, Colour::Axis))),
+        (lang.pick("99.8%控制限", "99.8% limits"), Some((Stroke::Dotted, Colour::Axis))),
+    ];
+    if any_above {
+        entries.push((above, None));
+    }
+    let mut legend = Vec::new();
+    let (mut lx, mut ly) = (left, 14.0);
+    for (label, key) in entries {
+        let entry_w = 27.0 + text_width(label, SMALL);
+        if lx > left && lx + entry_w > width - right {
+            lx = left;
+            ly += 16.0;
+        }
+        legend.push((lx, ly, label, key));
+        lx += entry_w + 18.0;
+    }
+    (legend, ly)
+}
+
+/// Where a funnel plot's area lies on the canvas and the ranges of its axes.
+struct FunnelFrame {
+    left: f64,
+    right: f64,
+    width: f64,
+    top: f64,
+    bottom: f64,
+    plot_h: f64,
+    x_max: f64,
+    y_max: f64,
+}
+
+impl FunnelFrame {
+    /// The canvas x of a denominator.
+    fn sx(&self, n: f64) -> f64 {
+        self.left + (self.width - self.left - self.right) * n / self.x_max
+    }
+
+    /// The canvas y of a rate (clamped to the y range).
+    fn sy(&self, v: f64) -> f64 {
+        self.bottom - self.plot_h * v.clamp(0.0, self.y_max) / self.y_max
+    }
+
+    /// Gridlines with their labels, the x axis's labels and both axes.
+    fn axes(&self, x_ticks: &[f64], y_ticks: &[f64], shapes: &mut Vec<Shape>) {
+        let (left, right, width, top, bottom) = (self.left, self.right, self.width, self.top, self.bottom);
+        for t in y_ticks {
+            shapes.push(line(
+                vec![(left, self.sy(*t)), (width - right, self.sy(*t))],
+                Colour::Grid,
+                Stroke::Solid,
+                false,
+            ));
+            shapes.push(text(left - 8.0, self.sy(*t) + 4.0, tick_label(*t), SMALL, Anchor::End, Colour::Axis));
+        }
+        for t in x_ticks {
+            shapes.push(text(self.sx(*t), bottom + 16.0, tick_label(*t), SMALL, Anchor::Middle, Colour::Axis));
+        }
+        shapes.push(line(vec![(left, bottom), (width - right, bottom)], Colour::Axis, Stroke::Solid, false));
+        shapes.push(line(vec![(left, top), (left, bottom)], Colour::Axis, Stroke::Solid, false));
+    }
+}
+
+/// The control limits, sampled geometrically so the funnel's mouth is
+/// smooth (the curves start at `n_from`, where the 99.8 % band first fits
+/// the y range), and the overall rate's line.
+fn funnel_limits(c: &FunnelPlot, frame: &FunnelFrame, n_from: f64, overall: f64, shapes: &mut Vec<Shape>) {
+    let x_max = frame.x_max;
+    let samples: Vec<f64> = (0..=48).map(|i| n_from * (x_max / n_from).powf(i as f64 / 48.0)).collect();
+    let limits: Vec<_> = samples.iter().map(|n| c.limits(*n)).collect();
+    let curve = |f: &dyn Fn(&crate::chart::Limits) -> f64| -> Vec<(f64, f64)> {
+        samples.iter().zip(&limits).map(|(n, l)| (frame.sx(*n), frame.sy(f(l)))).collect()
+    };
+    shapes.push(line(curve(&|l| l.high998), Colour::Axis, Stroke::Dotted, false));
+    shapes.push(line(curve(&|l| l.low998), Colour::Axis, Stroke::Dotted, false));
+    shapes.push(line(curve(&|l| l.high95), Colour::Axis, Stroke::Dashed, false));
+    shapes.push(line(curve(&|l| l.low95), Colour::Axis, Stroke::Dashed, false));
+    shapes.push(line(
+        vec![(frame.sx(n_from), frame.sy(overall)), (frame.width - frame.right, frame.sy(overall))],
+        Colour::Primary,
+        Stroke::Solid,
+        false,
+    ));
+}
+
+/// The points, those outside the limits labelled (in the alarm colour when
+/// above them; one below them is named in plain ink); returns their labels.
+fn funnel_points(c: &FunnelPlot, frame: &FunnelFrame, shapes: &mut Vec<Shape>) -> Vec<String> {
+    let mut flagged = Vec::new();
+    for p in &c.points {
+        let side = c.side(p);
+        // Only a rate above the limits is an alarm; one below them is named in plain ink.
+        let above = matches!(side, FunnelSide::Above95 | FunnelSide::Above998);
+        let colour = if above { Colour::Accent } else { Colour::Primary };
+        let (x, y) = (frame.sx(p.denominator), frame.sy(p.rate));
+        shapes.push(Shape::Marker { x, y, r: 4.5, colour });
+        if side != FunnelSide::Within {
+            let ink = if above { Colour::Accent } else { Colour::Ink };
+            shapes.push(text(x + 7.0, y - 6.0, p.label.clone(), SMALL, Anchor::Start, ink));
+            flagged.push(p.label.clone());
+        }
+    }
+    flagged
 }
 
 /// The label printed beside a line chart's point `i`: the chart's own, or the value.

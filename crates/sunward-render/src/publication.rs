@@ -241,58 +241,12 @@ impl Rules {
     /// complementary suppression along every totals equation. The note
     /// explaining the rules is the document's, said once.
     pub fn publish(&self, raw: &RawTable) -> Result<(Table, Outcome), PublicationError> {
-        let shape = |detail: String| PublicationError::Shape { table: raw.name.clone(), detail };
-        let n_cols = raw.columns.len();
-        let mut grid: Vec<&Vec<Figure>> = raw.rows.iter().collect();
-        if let Some(totals) = &raw.totals {
-            grid.push(totals);
-        }
-        for (r, row) in grid.iter().enumerate() {
-            if row.len() != n_cols {
-                return Err(shape(format!("row {} has {} cells for {n_cols} columns", r + 1, row.len())));
-            }
-        }
-        if let Some(tc) = &raw.totals_column
-            && let Some(bad) = std::iter::once(tc.column).chain(tc.parts.iter().copied()).find(|c| *c >= n_cols)
-        {
-            return Err(shape(format!("totals column refers to column {} of {n_cols}", bad + 1)));
-        }
-
+        let grid = checked_grid(raw)?;
         let counts: Vec<Vec<Option<u64>>> = grid.iter().map(|row| row.iter().map(Figure::count).collect()).collect();
-        let mut lines = Vec::new();
-        if let Some(tc) = &raw.totals_column {
-            for (r, row) in counts.iter().enumerate() {
-                if row[tc.column].is_some() {
-                    let mut line: Vec<(usize, usize)> =
-                        tc.parts.iter().filter(|c| row[**c].is_some()).map(|c| (r, *c)).collect();
-                    line.push((r, tc.column));
-                    lines.push(line);
-                }
-            }
-        }
-        if raw.totals.is_some() {
-            let last = counts.len() - 1;
-            for (c, total) in counts[last].iter().enumerate() {
-                if total.is_some() {
-                    lines.push((0..=last).filter(|r| counts[*r][c].is_some()).map(|r| (r, c)).collect());
-                }
-            }
-        }
+        let lines = totals_lines(raw, &counts);
         let total_cells: BTreeSet<(usize, usize)> = lines.iter().filter_map(|l| l.last().copied()).collect();
-        let primary: BTreeSet<(usize, usize)> = counts
-            .iter()
-            .enumerate()
-            .flat_map(|(r, row)| row.iter().enumerate().map(move |(c, v)| ((r, c), *v)))
-            .filter(|(_, v)| v.is_some_and(|n| self.is_small(n)))
-            .map(|(rc, _)| rc)
-            .collect();
-        let already: BTreeSet<(usize, usize)> = grid
-            .iter()
-            .enumerate()
-            .flat_map(|(r, row)| row.iter().enumerate().map(move |(c, f)| ((r, c), f)))
-            .filter(|(_, f)| matches!(f, Figure::Hidden(_)))
-            .map(|(rc, _)| rc)
-            .collect();
+        let primary = self.small_cells(&counts);
+        let already = hidden_cells(&grid);
         let hidden = complementary(&counts, &lines, &primary.union(&already).copied().collect(), &total_cells);
 
         let mut outcome = Outcome::default();
@@ -302,28 +256,8 @@ impl Rules {
             .map(|(r, row)| {
                 row.iter()
                     .enumerate()
-                    .map(|(c, fig)| match fig {
-                        Figure::Count(n) if primary.contains(&(r, c)) => {
-                            outcome.suppressed += 1;
-                            self.count(*n)
-                        }
-                        Figure::Count(_) if hidden.contains(&(r, c)) => {
-                            outcome.complementary += 1;
-                            Cell::Withheld(self.withheld_marker.clone())
-                        }
-                        Figure::Count(n) => self.count(*n),
-                        Figure::Hidden(_) => {
-                            outcome.complementary += 1;
-                            Cell::Withheld(self.withheld_marker.clone())
-                        }
-                        Figure::Rate { numerator, denominator, value, display } => {
-                            let cell = self.rate(*numerator, *denominator, *value, display);
-                            if cell.is_hidden() {
-                                outcome.withheld_rates += 1;
-                            }
-                            cell
-                        }
-                        Figure::Other(cell) => cell.clone(),
+                    .map(|(c, fig)| {
+                        self.publish_figure(fig, primary.contains(&(r, c)), hidden.contains(&(r, c)), &mut outcome)
                     })
                     .collect()
             })
@@ -340,6 +274,105 @@ impl Rules {
             outcome,
         ))
     }
+
+    /// The cells holding a small count.
+    fn small_cells(&self, counts: &[Vec<Option<u64>>]) -> BTreeSet<(usize, usize)> {
+        counts
+            .iter()
+            .enumerate()
+            .flat_map(|(r, row)| row.iter().enumerate().map(move |(c, v)| ((r, c), *v)))
+            .filter(|(_, v)| v.is_some_and(|n| self.is_small(n)))
+            .map(|(rc, _)| rc)
+            .collect()
+    }
+
+    /// One figure as published, counted in `outcome`: a small count
+    /// (`primary`) as `<k`, a count hidden beside one (`hidden`) or hidden
+    /// before as withheld, a rate by [`Rules::rate`], anything else as it is.
+    fn publish_figure(&self, fig: &Figure, primary: bool, hidden: bool, outcome: &mut Outcome) -> Cell {
+        match fig {
+            Figure::Count(n) if primary => {
+                outcome.suppressed += 1;
+                self.count(*n)
+            }
+            Figure::Count(_) if hidden => {
+                outcome.complementary += 1;
+                Cell::Withheld(self.withheld_marker.clone())
+            }
+            Figure::Count(n) => self.count(*n),
+            Figure::Hidden(_) => {
+                outcome.complementary += 1;
+                Cell::Withheld(self.withheld_marker.clone())
+            }
+            Figure::Rate { numerator, denominator, value, display } => {
+                let cell = self.rate(*numerator, *denominator, *value, display);
+                if cell.is_hidden() {
+                    outcome.withheld_rates += 1;
+                }
+                cell
+            }
+            Figure::Other(cell) => cell.clone(),
+        }
+    }
+}
+
+/// The table's rows, its totals row last, once every row is checked to have
+/// a cell per column and the totals column to name columns that exist.
+fn checked_grid(raw: &RawTable) -> Result<Vec<&Vec<Figure>>, PublicationError> {
+    let shape = |detail: String| PublicationError::Shape { table: raw.name.clone(), detail };
+    let n_cols = raw.columns.len();
+    let mut grid: Vec<&Vec<Figure>> = raw.rows.iter().collect();
+    if let Some(totals) = &raw.totals {
+        grid.push(totals);
+    }
+    for (r, row) in grid.iter().enumerate() {
+        if row.len() != n_cols {
+            return Err(shape(format!("row {} has {} cells for {n_cols} columns", r + 1, row.len())));
+        }
+    }
+    if let Some(tc) = &raw.totals_column
+        && let Some(bad) = std::iter::once(tc.column).chain(tc.parts.iter().copied()).find(|c| *c >= n_cols)
+    {
+        return Err(shape(format!("totals column refers to column {} of {n_cols}", bad + 1)));
+    }
+    Ok(grid)
+}
+
+/// The table's totals equations over its counts, each a list of cells whose
+/// last is the total: along each row whose totals column holds a count
+/// (its parts that hold one), then down each column the totals row holds a
+/// count in.
+fn totals_lines(raw: &RawTable, counts: &[Vec<Option<u64>>]) -> Vec<Vec<(usize, usize)>> {
+    let mut lines = Vec::new();
+    if let Some(tc) = &raw.totals_column {
+        for (r, row) in counts.iter().enumerate() {
+            if row[tc.column].is_some() {
+                let mut line: Vec<(usize, usize)> =
+                    tc.parts.iter().filter(|c| row[**c].is_some()).map(|c| (r, *c)).collect();
+                line.push((r, tc.column));
+                lines.push(line);
+            }
+        }
+    }
+    if raw.totals.is_some() {
+        let last = counts.len() - 1;
+        for (c, total) in counts[last].iter().enumerate() {
+            if total.is_some() {
+                lines.push((0..=last).filter(|r| counts[*r][c].is_some()).map(|r| (r, c)).collect());
+            }
+        }
+    }
+    lines
+}
+
+/// The cells a caller already hid ([`Figure::Hidden`]).
+fn hidden_cells(grid: &[&Vec<Figure>]) -> BTreeSet<(usize, usize)> {
+    grid.iter()
+        .enumerate()
+        .flat_map(|(r, row)| row.iter().enumerate().map(move |(c, f)| ((r, c), f)))
+        .filter(|(_, f)| matches!(f, Figure::Hidden(_)))
+        .map(|(rc, _)| rc)
+        .collect()
 }
 
 /// Complementary suppression over `lines` (each a list of cells whose last

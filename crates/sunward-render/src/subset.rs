@@ -251,95 +251,15 @@ pub fn covered(data: &[u8], chars: &BTreeSet<char>) -> Result<BTreeSet<char>, Fo
 /// the font lacks are left out (they would show as the font's `.notdef`).
 pub fn subset(data: &[u8], chars: &BTreeSet<char>) -> Result<Vec<u8>, FontError> {
     let font = Font::parse(data)?;
-    let head = font.table(b"head");
-    let long = u16_at(head, 50)? == 1;
+    let long = u16_at(font.table(b"head"), 50)? == 1;
     let num_glyphs = u16_at(font.table(b"maxp"), 4)?;
-    let cmap = font.table(b"cmap");
-
-    let mut map = BTreeMap::new();
-    for &c in chars {
-        let g = cmap_lookup(cmap, c)?;
-        if g != 0 && g < num_glyphs {
-            map.insert(c, g);
-        }
-    }
-    // Glyph closure over composite components.
-    let glyf = font.table(b"glyf");
-    let mut keep: BTreeSet<u16> = BTreeSet::from([0]);
-    let mut todo: Vec<u16> = map.values().copied().collect();
-    while let Some(g) = todo.pop() {
-        if !keep.insert(g) {
-            continue;
-        }
-        let (a, b) = glyph_range(&font, long, g)?;
-        let glyph = &glyf[a..b];
-        components(glyph, |o| {
-            let c = u16_at(glyph, o)?;
-            if c >= num_glyphs {
-                return err(format!("glyph {g} refers to a missing component {c}"));
-            }
-            if !keep.contains(&c) {
-                todo.push(c);
-            }
-            Ok(())
-        })?;
-    }
+    let map = char_glyphs(&font, chars, num_glyphs)?;
+    let keep = glyph_closure(&font, long, num_glyphs, map.values().copied().collect())?;
     let new_id: BTreeMap<u16, u16> = keep.iter().enumerate().map(|(i, g)| (*g, i as u16)).collect();
+    let (new_glyf, new_loca) = renumbered_glyphs(&font, long, &keep, &new_id)?;
+    let new_hmtx = full_metrics(&font, &keep)?;
 
-    // glyf + loca.
-    let mut new_glyf = Vec::new();
-    let mut new_loca = Vec::with_capacity(4 * (keep.len() + 1));
-    for &g in &keep {
-        new_loca.extend_from_slice(&(new_glyf.len() as u32).to_be_bytes());
-        let (a, b) = glyph_range(&font, long, g)?;
-        let mut glyph = glyf[a..b].to_vec();
-        let mut patches = Vec::new();
-        components(&glyf[a..b], |o| {
-            patches.push(o);
-            Ok(())
-        })?;
-        for o in patches {
-            let old = u16::from_be_bytes([glyph[o], glyph[o + 1]]);
-            glyph[o..o + 2].copy_from_slice(&new_id[&old].to_be_bytes());
-        }
-        new_glyf.extend_from_slice(&glyph);
-        while new_glyf.len() % 4 != 0 {
-            new_glyf.push(0);
-        }
-    }
-    new_loca.extend_from_slice(&(new_glyf.len() as u32).to_be_bytes());
-
-    // hmtx: one full metric per glyph.
-    let hhea = font.table(b"hhea");
-    let hmtx = font.table(b"hmtx");
-    let num_h = u16_at(hhea, 34)? as usize;
-    if num_h == 0 {
-        return err("the font's hhea has no horizontal metrics");
-    }
-    let mut new_hmtx = Vec::with_capacity(4 * keep.len());
-    for &g in &keep {
-        let g = g as usize;
-        let (adv, lsb) = if g < num_h {
-            (u16_at(hmtx, 4 * g)?, u16_at(hmtx, 4 * g + 2)?)
-        } else {
-            (u16_at(hmtx, 4 * (num_h - 1))?, u16_at(hmtx, 4 * num_h + 2 * (g - num_h))?)
-        };
-        new_hmtx.extend_from_slice(&adv.to_be_bytes());
-        new_hmtx.extend_from_slice(&lsb.to_be_bytes());
-    }
-
-    let mut new_hhea = hhea.to_vec();
-    new_hhea[34..36].copy_from_slice(&(keep.len() as u16).to_be_bytes());
-    let mut new_maxp = font.table(b"maxp").to_vec();
-    new_maxp[4..6].copy_from_slice(&(keep.len() as u16).to_be_bytes());
-    let mut new_head = head.to_vec();
-    new_head[8..12].copy_from_slice(&[0; 4]);
-    new_head[50..52].copy_from_slice(&1u16.to_be_bytes());
-
-    let mut tables: BTreeMap<[u8; 4], Vec<u8>> = BTreeMap::new();
-    tables.insert(*b"head", new_head);
-    tables.insert(*b"hhea", new_hhea);
-    tables.insert(*b"maxp", new_maxp);
+    let mut tables = resized_tables(&font, keep.len());
     tables.insert(*b"hmtx", new_hmtx);
     tables.insert(*b"loca", new_loca);
     tables.insert(*b"glyf", new_glyf);
@@ -356,6 +276,113 @@ pub fn subset(data: &[u8], chars: &BTreeSet<char>) -> Result<Vec<u8>, FontError>
         }
     }
     Ok(assemble(tables))
+}
+
+/// The glyph of each of `chars` the font has one for.
+fn char_glyphs(font: &Font<'_>, chars: &BTreeSet<char>, num_glyphs: u16) -> Result<BTreeMap<char, u16>, FontError> {
+    let cmap = font.table(b"cmap");
+    let mut map = BTreeMap::new();
+    for &c in chars {
+        let g = cmap_lookup(cmap, c)?;
+        if g != 0 && g < num_glyphs {
+            map.insert(c, g);
+        }
+    }
+    Ok(map)
+}
+
+/// The glyphs to keep: `.notdef`, the `roots`, and the components of
+/// composite glyphs among them, transitively.
+fn glyph_closure(font: &Font<'_>, long: bool, num_glyphs: u16, mut todo: Vec<u16>) -> Result<BTreeSet<u16>, FontError> {
+    let glyf = font.table(b"glyf");
+    let mut keep: BTreeSet<u16> = BTreeSet::from([0]);
+    while let Some(g) = todo.pop() {
+        if !keep.insert(g) {
+            continue;
+        }
+        let (a, b) = glyph_range(font, long, g)?;
+        let glyph = &glyf[a..b];
+        components(glyph, |o| {
+            let c = u16_at(glyph, o)?;
+            if c >= num_glyphs {
+                return err(format!("glyph {g} refers to a missing component {c}"));
+            }
+            if !keep.contains(&c) {
+                todo.push(c);
+            }
+            Ok(())
+        })?;
+    }
+    Ok(keep)
+}
+
+/// The new `glyf` and (long) `loca` tables: the kept glyphs in order, each
+/// padded to four bytes, their components renumbered by `new_id`.
+fn renumbered_glyphs(
+    font: &Font<'_>,
+    long: bool,
+    keep: &BTreeSet<u16>,
+    new_id: &BTreeMap<u16, u16>,
+) -> Result<(Vec<u8>, Vec<u8>), FontError> {
+    let glyf = font.table(b"glyf");
+    let mut new_glyf = Vec::new();
+    let mut new_loca = Vec::with_capacity(4 * (keep.len() + 1));
+    for &g in keep {
+        new_loca.extend_from_slice(&(new_glyf.len() as u32).to_be_bytes());
+        let (a, b) = glyph_range(font, long, g)?;
+        let mut glyph = glyf[a..b].to_vec();
+        let mut patches = Vec::new();
+        components(&glyf[a..b], |o| {
+            patches.push(o);
+            Ok(())
+        })?;
+        for o in patches {
+            let old = u16::from_be_bytes([glyph[o], glyph[o + 1]]);
+            glyph[o..o + 2].copy_from_slice(&new_id[&old].to_be_bytes());
+        }
+        new_glyf.extend_from_slice(&glyph);
+        while new_glyf.len() % 4 != 0 {
+            new_glyf.push(0);
+        }
+    }
+    new_loca.extend_from_slice(&(new_glyf.len() as u32).to_be_bytes());
+    Ok((new_glyf, new_loca))
+}
+
+/// The new `hmtx`: one full metric (advance and left side bearing) per kept
+/// glyph.
+fn full_metrics(font: &Font<'_>, keep: &BTreeSet<u16>) -> Result<Vec<u8>, FontError> {
+    let hmtx = font.table(b"hmtx");
+    let num_h = u16_at(font.table(b"hhea"), 34)? as usize;
+    if num_h == 0 {
+        return err("the font's hhea has no horizontal metrics");
+    }
+    let mut new_hmtx = Vec::with_capacity(4 * keep.len());
+    for &g in keep {
+        let g = g as usize;
+        let (adv, lsb) = if g < num_h {
+            (u16_at(hmtx, 4 * g)?, u16_at(hmtx, 4 * g + 2)?)
+        } else {
+            (u16_at(hmtx, 4 * (num_h - 1))?, u16_at(hmtx, 4 * num_h + 2 * (g - num_h))?)
+        };
+        new_hmtx.extend_from_slice(&adv.to_be_bytes());
+        new_hmtx.extend_from_slice(&lsb.to_be_bytes());
+    }
+    Ok(new_hmtx)
+}
+
+/// `head`, `hhea` and `maxp` for a font of `glyphs` glyphs: the count in
+/// `hhea` (full metrics) and `maxp`, long `loca` offsets and a zero checksum
+/// adjustment in `head`.
+fn resized_tables(font: &Font<'_>, glyphs: usize) -> BTreeMap<[u8; 4], Vec<u8>> {
+    let mut new_hhea = font.table(b"hhea").to_vec();
+    new_hhea[34..36].copy_from_slice(&(glyphs as u16).to_be_bytes());
+    let mut new_maxp = font.table(b"maxp").to_vec();
+    new_maxp[4..6].copy_from_slice(&(glyphs as u16).to_be_bytes());
+    let mut new_head = font.table(b"head").to_vec();
+    new_head[8..12].copy_from_slice(&[0; 4]);
+    new_head[50..52].copy_from_slice(&1u16.to_be_bytes());
+    BTreeMap::from([(*b"head", new_head), (*b"hhea", new_hhea), (*b"maxp", new_maxp)])
 }
 
 /// Builds a `cmap` with a (3,1) format-4 subtable for the BMP characters and,

@@ -21,11 +21,23 @@
 //! assert_eq!(doc.blocks.len(), 3);
 //! doc.check().unwrap();
 //! ```
+//!
+//! Table cells ([`Cell`], [`Align`]), the report's language with its fixed
+//! labels ([`Lang`], [`Words`]) and dates as readers write them
+//! ([`display_date`], [`MONTHS`]) are modules of their own, re-exported
+//! here.
 
-use crate::numbers::format_number;
 use serde::{Deserialize, Serialize};
 
 use crate::chart::Chart;
+
+mod cell;
+mod dates;
+mod lang;
+
+pub use cell::{Align, Cell};
+pub use dates::{MONTHS, display_date};
+pub use lang::{ATTACHMENTS_LEAD, Lang, Words, attachment_label};
 
 /// A whole report: a title page's worth of metadata and a list of blocks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -150,74 +162,8 @@ impl Meta {
     }
 }
 
-/// The months' English names, January first.
-pub const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
-/// An ISO date (`2025-10-15`) as a reader of `lang` writes it: `2025年10月15日`
-/// or `15 October 2025`. Text that is not an ISO date is returned unchanged.
-pub fn display_date(text: &str, lang: Lang) -> String {
-    let parts: Vec<&str> = text.trim().split('-').collect();
-    let parsed = match parts.as_slice() {
-        [y, m, d] if y.len() == 4 && m.len() == 2 && d.len() == 2 => {
-            match (y.parse::<u32>(), m.parse::<usize>(), d.parse::<u32>()) {
-                (Ok(y), Ok(m), Ok(d)) if (1..=12).contains(&m) && (1..=31).contains(&d) => Some((y, m, d)),
-                _ => None,
-            }
-        }
-        _ => None,
-    };
-    match (parsed, lang) {
-        (Some((y, m, d)), Lang::ZhCn) => format!("{y}年{m}月{d}日"),
-        (Some((y, m, d)), Lang::En) => format!("{d} {} {y}", MONTHS[m - 1]),
-        (None, _) => text.to_string(),
-    }
-}
-
 /// Documents with fewer blocks than this open compactly by default (see [`Meta::compact`]).
 pub const COMPACT_BLOCKS: usize = 8;
-
-/// The language of a report: Chinese first.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Lang {
-    /// Simplified Chinese (the default).
-    #[default]
-    #[serde(rename = "zh-CN")]
-    ZhCn,
-    /// English.
-    #[serde(rename = "en")]
-    En,
-}
-
-impl Lang {
-    /// The BCP 47 tag, as used in `<html lang>`.
-    pub fn tag(self) -> &'static str {
-        match self {
-            Lang::ZhCn => "zh-CN",
-            Lang::En => "en",
-        }
-    }
-
-    /// Picks the Chinese or the English form of a label.
-    pub fn pick(self, zh: &'static str, en: &'static str) -> &'static str {
-        match self {
-            Lang::ZhCn => zh,
-            Lang::En => en,
-        }
-    }
-}
 
 /// One piece of content.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -438,140 +384,6 @@ impl Column {
     }
 }
 
-/// How a column's cells are aligned.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Align {
-    /// Left-aligned text.
-    #[default]
-    Text,
-    /// Right-aligned figures.
-    Numeric,
-}
-
-/// One table cell, as displayed.
-///
-/// In JSON or YAML a cell is a string (text), a number (shown as written by
-/// [`format_number`]), or a one-key map: `{number: 2.8, display: "2.8"}`,
-/// `{suppressed: "<5"}`, `{withheld: "—"}`, or the string-less `"empty"`
-/// spelled `{empty: null}`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
-    /// Text.
-    Text(String),
-    /// A figure: its value (for charts and checks) and how it is displayed.
-    Number {
-        /// The value.
-        value: f64,
-        /// The displayed form, e.g. `2.8` or `55%`.
-        display: String,
-    },
-    /// A small count hidden by the publication rules; shows its marker (`<5`).
-    Suppressed(String),
-    /// A figure withheld by the publication rules (a rate on a small count,
-    /// or a complementary cell); shows its marker (`—`).
-    Withheld(String),
-    /// No figure (not applicable, e.g. a zero denominator).
-    Empty,
-}
-
-impl Cell {
-    /// A number displayed by [`format_number`].
-    pub fn number(value: f64) -> Cell {
-        Cell::Number { value, display: format_number(value) }
-    }
-
-    /// The text a renderer shows for this cell.
-    pub fn display(&self) -> &str {
-        match self {
-            Cell::Text(s) | Cell::Suppressed(s) | Cell::Withheld(s) => s,
-            Cell::Number { display, .. } => display,
-            Cell::Empty => "",
-        }
-    }
-
-    /// Whether the publication rules hid this cell's figure.
-    pub fn is_hidden(&self) -> bool {
-        matches!(self, Cell::Suppressed(_) | Cell::Withheld(_))
-    }
-}
-
-impl Serialize for Cell {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        match self {
-            Cell::Text(s) => serializer.serialize_str(s),
-            Cell::Number { value, display } => {
-                let mut map = serializer.serialize_map(Some(2))?;
-                map.serialize_entry("number", value)?;
-                map.serialize_entry("display", display)?;
-                map.end()
-            }
-            Cell::Suppressed(s) => {
-                let mut map = serializer.serialize_map(Some(1))?;
-                map.serialize_entry("suppressed", s)?;
-                map.end()
-            }
-            Cell::Withheld(s) => {
-                let mut map = serializer.serialize_map(Some(1))?;
-                map.serialize_entry("withheld", s)?;
-                map.end()
-            }
-            Cell::Empty => {
-                let mut map = serializer.serialize_map(Some(1))?;
-                map.serialize_entry("empty", &())?;
-                map.end()
-            }
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Cell {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Cell, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "snake_case", deny_unknown_fields)]
-        enum Tagged {
-            Text(String),
-            Suppressed(String),
-            Withheld(String),
-            Empty(()),
-        }
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct Num {
-            number: f64,
-            display: Option<String>,
-        }
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Repr {
-            Text(String),
-            Int(i64),
-            Float(f64),
-            Num(Num),
-            Tagged(Tagged),
-        }
-        let repr = Repr::deserialize(deserializer).map_err(|_| {
-            serde::de::Error::custom(
-                "a table cell is a string, a number, {number: N, display: \"…\"}, \
-                 {text: \"…\"}, {suppressed: \"<5\"}, {withheld: \"—\"} or {empty: null}",
-            )
-        })?;
-        Ok(match repr {
-            Repr::Text(s) => Cell::Text(s),
-            Repr::Int(i) => Cell::number(i as f64),
-            Repr::Float(f) => Cell::number(f),
-            Repr::Num(Num { number, display }) => {
-                Cell::Number { value: number, display: display.unwrap_or_else(|| format_number(number)) }
-            }
-            Repr::Tagged(Tagged::Text(s)) => Cell::Text(s),
-            Repr::Tagged(Tagged::Suppressed(s)) => Cell::Suppressed(s),
-            Repr::Tagged(Tagged::Withheld(s)) => Cell::Withheld(s),
-            Repr::Tagged(Tagged::Empty(())) => Cell::Empty,
-        })
-    }
-}
-
 /// A mistake in a document that a renderer would otherwise show wrongly.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocumentError {
@@ -783,26 +595,6 @@ impl Document {
         }
     }
 }
-
-/// The words before the list of several attachments: `附件：`, `Attachments: `.
-pub const ATTACHMENTS_LEAD: Words = Words { zh: "附件：", en: "Attachments: " };
-
-/// A fixed label in both languages.
-#[derive(Debug, Clone, Copy)]
-pub struct Words {
-    /// The Chinese form.
-    pub zh: &'static str,
-    /// The English form.
-    pub en: &'static str,
-}
-
-impl Words {
-    /// The form for `lang`.
-    pub fn pick(self, lang: Lang) -> &'static str {
-        lang.pick(self.zh, self.en)
-    }
-}
-
 /// Where a title set in two lines breaks between phrases, not inside a word
 /// (`…关于2024学年学` / `生心理…` is what breaking by width alone gives): the
 /// byte index of a break before or after `关于`, or after `的`, `学年`,
@@ -820,14 +612,6 @@ pub fn phrase_break(text: &str, width_of: &dyn Fn(&str) -> f64, width: f64) -> O
         .filter(|&(_, a, b)| a <= width + 1e-3 && b <= width + 1e-3)
         .min_by(|x, y| (x.1 - x.2).abs().total_cmp(&(y.1 - y.2).abs()))
         .map(|(i, _, _)| i)
-}
-
-/// The label over attachment `n` (1-based): `附件1`, `Attachment 1`.
-pub fn attachment_label(n: usize, lang: Lang) -> String {
-    match lang {
-        Lang::ZhCn => format!("附件{n}"),
-        Lang::En => format!("Attachment {n}"),
-    }
 }
 
 impl Block {
@@ -1032,52 +816,5 @@ mod emphasis_tests {
         assert!(err.to_string().contains("unknown field `bold`"), "{err}");
         let err = serde_json::from_str::<Document>(r#"{"title": "t", "meta": {"style": "fancy"}}"#).unwrap_err();
         assert!(err.to_string().contains("unknown variant `fancy`"), "{err}");
-    }
-}
-
-#[cfg(test)]
-mod date_tests {
-    use super::*;
-
-    #[test]
-    fn iso_dates_read_as_their_readers_write_them() {
-        assert_eq!(display_date("2025-10-15", Lang::ZhCn), "2025年10月15日");
-        assert_eq!(display_date("2025-01-05", Lang::ZhCn), "2025年1月5日");
-        assert_eq!(display_date("2025-10-15", Lang::En), "15 October 2025");
-        assert_eq!(display_date("2024-02-29", Lang::En), "29 February 2024");
-        // Not an ISO date: left alone.
-        for other in ["2025年1月", "", "2025-13-01", "2025-1-5", "soon"] {
-            assert_eq!(display_date(other, Lang::ZhCn), other);
-        }
-    }
-
-    #[test]
-    fn every_day_of_a_year_keeps_its_numbers() {
-        let months = [
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-        ];
-        for m in 1..=12usize {
-            for d in 1..=31u32 {
-                let iso = format!("2026-{m:02}-{d:02}");
-                let zh = display_date(&iso, Lang::ZhCn);
-                let en = display_date(&iso, Lang::En);
-                // Read back by hand: the numbers between the characters.
-                let back: Vec<u32> =
-                    zh.split(['年', '月', '日']).filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect();
-                assert_eq!(back, vec![2026, m as u32, d], "{zh}");
-                assert_eq!(en.split(' ').collect::<Vec<_>>(), vec![d.to_string().as_str(), months[m - 1], "2026"]);
-            }
-        }
     }
 }
