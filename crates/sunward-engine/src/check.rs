@@ -223,10 +223,11 @@ fn step_error(plan: &Plan, step: &str, mut d: Diagnostic, broken: &[String]) -> 
     let start = entry.map(|e| e.name_span).unwrap_or_default();
     // A package's step is pointed at by its name in the package's file.
     let elsewhere = entry.and_then(|e| e.file.clone());
-    let near = match (elsewhere.is_none(), entry) {
-        (true, Some(entry)) => place_in_query(&plan.pipeline.text, entry, &d)
+    let near = match elsewhere {
+        None => entry
+            .and_then(|e| place_in_query(&plan.pipeline.text, e, &d))
             .or_else(|| offending_name(&d.message).and_then(|n| find_word_after(&plan.pipeline.text, start, &n))),
-        _ => None,
+        Some(_) => None,
     };
     let span: Span = near.unwrap_or(start);
     if d.location.is_none() {
