@@ -652,19 +652,8 @@ fn apply_column(
     {
         errors.push(Diagnostic::invalid(format!("column `{name}`: min {min} is above max {max}")).at(Some(at(node))));
     }
-    match written.references.as_deref().map(|r| r.split_once('.')) {
-        None => {}
-        Some(Some((t, c))) if !t.is_empty() && !c.is_empty() => {
-            column.references = Some((leak(t.to_string()), leak(c.to_string())))
-        }
-        Some(_) => {
-            let place = node.get("references").unwrap_or(node);
-            errors.push(
-                Diagnostic::invalid(format!("column `{name}`: `references` must be TABLE.COLUMN"))
-                    .at(Some(at(place)))
-                    .hint("for example `references: schools.school_id`"),
-            );
-        }
+    if let Some(written) = &written.references {
+        set_references(&mut column, written, name, node, file, errors);
     }
     if let Some(meaning) = &written.meaning {
         column.meaning = Some(leak(meaning.clone()));
@@ -679,64 +668,104 @@ fn apply_column(
         column.headers = leak_strs(headers);
     }
     if let Some(codes) = &written.codes {
-        let codes_node = node.get("codes").unwrap_or(node);
-        let mut list: Vec<&'static str> = column.codes.map(<[_]>::to_vec).unwrap_or_default();
-        let mut labels: Vec<(&'static str, &'static str)> = column.labels.to_vec();
-        let mut names: Vec<CodeName> = column.names.to_vec();
-        for (code, spelled) in codes {
-            let code_node = codes_node.get(code).unwrap_or(codes_node);
-            let (zh, en, written) = match serde_json::from_value(spelled.clone()) {
-                Ok(CodeFile::Spellings(w)) => (w.first().cloned(), None, w),
-                Ok(CodeFile::Named(n)) => (n.zh.clone(), n.en, n.zh.into_iter().chain(n.also).collect::<Vec<_>>()),
-                Err(_) => {
-                    errors.push(
-                        Diagnostic::invalid(format!(
-                            "column `{name}`, code `{code}`: expected the labels exports write for it, or its names"
-                        ))
-                        .at(Some(at(code_node)))
-                        .hint("for example `case_session: [个案辅导, 个案介入]`, or `case_session: {zh: 个案辅导, en: \"case sessions\", also: [个案介入]}`"),
-                    );
-                    continue;
-                }
-            };
-            let code: &'static str = match list.iter().find(|c| **c == code) {
-                Some(known) => known,
-                None => {
-                    let code = leak(code.clone());
-                    list.push(code);
-                    code
-                }
-            };
-            match names.iter_mut().find(|n| n.code == code) {
-                // More for a shipped code: its names stay unless given.
-                Some(n) => {
-                    if let Some(en) = en {
-                        n.en = Some(leak(en));
-                    }
-                    if n.zh.is_none() {
-                        n.zh = zh.map(leak);
-                    }
-                }
-                None => names.push(CodeName { code, zh: zh.map(leak), en: en.map(leak) }),
-            }
-            for label in written {
-                match labels.iter().find(|(l, _)| *l == label) {
-                    Some((_, same)) if *same == code => {}
-                    Some((_, other)) => errors.push(
-                        Diagnostic::invalid(format!(
-                            "column `{name}`: the label \"{label}\" is given to both `{other}` and `{code}`"
-                        ))
-                        .at(Some(at(code_node))),
-                    ),
-                    None => labels.push((leak(label), code)),
-                }
-            }
-        }
-        column.codes = Some(leak_strs(list));
-        column.labels = Box::leak(labels.into_boxed_slice());
-        column.names = Box::leak(names.into_boxed_slice());
+        add_codes(&mut column, codes, name, node, file, errors);
     }
     column
+}
+
+/// `written`, the `references:` written for a column (`TABLE.COLUMN`), set
+/// on `column`, or an error at it.
+fn set_references(
+    column: &mut ColumnSpec,
+    written: &str,
+    name: &str,
+    node: &Node,
+    file: &str,
+    errors: &mut Vec<Diagnostic>,
+) {
+    match written.split_once('.') {
+        Some((t, c)) if !t.is_empty() && !c.is_empty() => {
+            column.references = Some((leak(t.to_string()), leak(c.to_string())))
+        }
+        _ => {
+            let place = node.get("references").unwrap_or(node);
+            errors.push(
+                Diagnostic::invalid(format!("column `{name}`: `references` must be TABLE.COLUMN"))
+                    .at(Some(place.location(file)))
+                    .hint("for example `references: schools.school_id`"),
+            );
+        }
+    }
+}
+
+/// The `codes:` written for a column added to it: each code (new, or more
+/// for a shipped one) with its names and the labels exports write for it; a
+/// label given to two codes, or a code written neither way, is an error.
+fn add_codes(
+    column: &mut ColumnSpec,
+    codes: &serde_json::Map<String, serde_json::Value>,
+    name: &str,
+    node: &Node,
+    file: &str,
+    errors: &mut Vec<Diagnostic>,
+) {
+    let at = |n: &Node| n.location(file);
+    let codes_node = node.get("codes").unwrap_or(node);
+    let mut list: Vec<&'static str> = column.codes.map(<[_]>::to_vec).unwrap_or_default();
+    let mut labels: Vec<(&'static str, &'static str)> = column.labels.to_vec();
+    let mut names: Vec<CodeName> = column.names.to_vec();
+    for (code, spelled) in codes {
+        let code_node = codes_node.get(code).unwrap_or(codes_node);
+        let (zh, en, written) = match serde_json::from_value(spelled.clone()) {
+            Ok(CodeFile::Spellings(w)) => (w.first().cloned(), None, w),
+            Ok(CodeFile::Named(n)) => (n.zh.clone(), n.en, n.zh.into_iter().chain(n.also).collect::<Vec<_>>()),
+            Err(_) => {
+                errors.push(
+                    Diagnostic::invalid(format!(
+                        "column `{name}`, code `{code}`: expected the labels exports write for it, or its names"
+                    ))
+                    .at(Some(at(code_node)))
+                    .hint("for example `case_session: [个案辅导, 个案介入]`, or `case_session: {zh: 个案辅导, en: \"case sessions\", also: [个案介入]}`"),
+                );
+                continue;
+            }
+        };
+        let code: &'static str = match list.iter().find(|c| **c == code) {
+            Some(known) => known,
+            None => {
+                let code = leak(code.clone());
+                list.push(code);
+                code
+            }
+        };
+        match names.iter_mut().find(|n| n.code == code) {
+            // More for a shipped code: its names stay unless given.
+            Some(n) => {
+                if let Some(en) = en {
+                    n.en = Some(leak(en));
+                }
+                if n.zh.is_none() {
+                    n.zh = zh.map(leak);
+                }
+            }
+            None => names.push(CodeName { code, zh: zh.map(leak), en: en.map(leak) }),
+        }
+        for label in written {
+            match labels.iter().find(|(l, _)| *l == label) {
+                Some((_, same)) if *same == code => {}
+                Some((_, other)) => errors.push(
+                    Diagnostic::invalid(format!(
+                        "column `{name}`: the label \"{label}\" is given to both `{other}` and `{code}`"
+                    ))
+                    .at(Some(at(code_node))),
+                ),
+                None => labels.push((leak(label), code)),
+            }
+        }
+    }
+    column.codes = Some(leak_strs(list));
+    column.labels = Box::leak(labels.into_boxed_slice());
+    column.names = Box::leak(names.into_boxed_slice());
 }
 
 /// Each column named under `key` (lists of column names) is one of the table's, or an error at its place.

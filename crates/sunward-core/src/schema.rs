@@ -16,7 +16,7 @@
 //! so every `$ref` stays valid.
 
 use crate::model::{ParamSpec, SourceOptions, StepOptions};
-use crate::plugin::{PluginKind, Registry};
+use crate::plugin::{PluginHandle, PluginKind, Registry};
 use serde_json::{Map, Value, json};
 
 /// The `$schema` URI of JSON Schema draft 2020-12.
@@ -33,127 +33,9 @@ pub fn pipeline_schema(registry: &Registry) -> Value {
     let shared_properties = source_options.get("properties").and_then(Value::as_object).cloned().unwrap_or_default();
     let step_options = absorb(&mut defs, "steps", "options", to_value(schemars::schema_for!(StepOptions)));
     let step_properties = step_options.get("properties").and_then(Value::as_object).cloned().unwrap_or_default();
+    let sections = plugin_sections(registry, &mut defs, &shared_properties, &step_properties);
 
-    let mut sections = Map::new();
-    for kind in [PluginKind::Source, PluginKind::Transform, PluginKind::Sink] {
-        let mut branches = Vec::new();
-        for name in registry.names(kind) {
-            let Some(handle) = registry.get(kind, name) else { continue };
-            let info = handle.plugin().info();
-            let mut branch = absorb(&mut defs, kind.section(), name, handle.plugin().schema());
-            if let Some(object) = branch.as_object_mut() {
-                object.remove("title");
-                object.remove("description");
-            }
-            let mut extra = Map::new();
-            extra.insert(
-                "plugin".to_string(),
-                json!({"const": name, "description": format!("The {kind} plugin `{name}`.")}),
-            );
-            let shared = match kind {
-                PluginKind::Source => Some(&shared_properties),
-                PluginKind::Transform => Some(&step_properties),
-                PluginKind::Sink => None,
-            };
-            for (key, value) in shared.into_iter().flatten() {
-                extra.entry(key.clone()).or_insert_with(|| value.clone());
-            }
-            add_properties(&mut branch, &extra, "plugin");
-            let mut described = Map::new();
-            described.insert("title".to_string(), json!(name));
-            described.insert("description".to_string(), json!(info.description));
-            if let Value::Object(object) = branch {
-                described.extend(object);
-            }
-            branches.push(Value::Object(described));
-        }
-        let entry = if branches.is_empty() { Value::Bool(false) } else { json!({"oneOf": branches}) };
-        let what = match kind {
-            PluginKind::Source => "The exports to read, by table name: each entry names its `plugin` and its settings.",
-            PluginKind::Transform => "Tables made from other tables, by table name, run in dependency order.",
-            PluginKind::Sink => "Files to write, by output name.",
-        };
-        sections.insert(
-            kind.section().to_string(),
-            json!({
-                "description": what,
-                "type": ["object", "null"],
-                "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
-                "additionalProperties": entry,
-            }),
-        );
-    }
-
-    let mut properties = Map::new();
-    properties.insert(
-        "name".to_string(),
-        json!({"description": "The pipeline's name (shown in messages and in the run manifest).", "type": "string", "minLength": 1}),
-    );
-    properties.insert(
-        "description".to_string(),
-        json!({"description": "What the pipeline is for.", "type": ["string", "null"]}),
-    );
-    properties.insert(
-        "params".to_string(),
-        json!({
-            "description": "Parameters: `$name` in SQL, `${name}` in paths and other strings; set with `--set name=value`.",
-            "type": ["object", "null"],
-            "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
-            "additionalProperties": param_spec,
-        }),
-    );
-    properties.insert(
-        "contract".to_string(),
-        json!({
-            "description": "Additions to the data contract, applied in order: files (relative to the pipeline) holding one document each, or documents written in place. A document is a new table (`table:`, `row:`, `columns:`) or more for a table (`extends: cases` with the `columns:` to add or tighten).",
-            "type": ["array", "null"],
-            "items": {"type": ["string", "object"]},
-        }),
-    );
-    properties.insert(
-        "include".to_string(),
-        json!({
-            "description": "Files (relative to the pipeline) whose `functions:` this pipeline uses.",
-            "type": ["array", "null"],
-            "items": {"type": "string"},
-        }),
-    );
-    let types = json!({"enum": ["string", "int", "float", "date", "bool"]});
-    properties.insert(
-        "functions".to_string(),
-        json!({
-            "description": "SQL functions declared in YAML: each call is replaced by its body, with the arguments cast to the parameters' types.",
-            "type": ["object", "null"],
-            "propertyNames": {"pattern": "^[a-z_][a-z0-9_]*$"},
-            "additionalProperties": {
-                "type": "object",
-                "required": ["returns", "body"],
-                "additionalProperties": false,
-                "properties": {
-                    "params": {"description": "Parameters in order, each with its type.", "type": ["object", "null"], "additionalProperties": types},
-                    "returns": types,
-                    "body": {"description": "One SQL expression over the parameters.", "type": "string", "minLength": 1},
-                    "description": {"description": "What the function computes.", "type": "string"},
-                },
-            },
-        }),
-    );
-    properties.insert(
-        "uses".to_string(),
-        json!({
-            "description": "Plugin packages: a folder holding plugin.yaml (params, functions, steps, checks), with values for its parameters.",
-            "type": ["object", "null"],
-            "additionalProperties": {
-                "type": "object",
-                "required": ["package"],
-                "additionalProperties": false,
-                "properties": {
-                    "package": {"description": "The package's folder, relative to the pipeline.", "type": "string"},
-                    "with": {"description": "Values for the package's parameters (`${param}` of the pipeline allowed).", "type": ["object", "null"]},
-                },
-            },
-        }),
-    );
+    let mut properties = top_level_keys(param_spec);
     let check = absorb(&mut defs, "checks", "check", to_value(schemars::schema_for!(crate::checks::CheckSpec)));
     properties.insert(
         "checks".to_string(),
@@ -175,6 +57,154 @@ pub fn pipeline_schema(registry: &Registry) -> Value {
         "properties": properties,
         "$defs": defs,
     })
+}
+
+/// `sources:`, `steps:` and `outputs:`: each an object of named entries,
+/// each entry one of the section's plugins ([`plugin_branch`]); the
+/// sources' and the steps' shared options are `shared_properties` and
+/// `step_properties`.
+fn plugin_sections(
+    registry: &Registry,
+    defs: &mut Map<String, Value>,
+    shared_properties: &Map<String, Value>,
+    step_properties: &Map<String, Value>,
+) -> Map<String, Value> {
+    let mut sections = Map::new();
+    for kind in [PluginKind::Source, PluginKind::Transform, PluginKind::Sink] {
+        let shared = match kind {
+            PluginKind::Source => Some(shared_properties),
+            PluginKind::Transform => Some(step_properties),
+            PluginKind::Sink => None,
+        };
+        let mut branches = Vec::new();
+        for name in registry.names(kind) {
+            let Some(handle) = registry.get(kind, name) else { continue };
+            branches.push(plugin_branch(defs, kind, name, handle, shared));
+        }
+        let entry = if branches.is_empty() { Value::Bool(false) } else { json!({"oneOf": branches}) };
+        let what = match kind {
+            PluginKind::Source => "The exports to read, by table name: each entry names its `plugin` and its settings.",
+            PluginKind::Transform => "Tables made from other tables, by table name, run in dependency order.",
+            PluginKind::Sink => "Files to write, by output name.",
+        };
+        sections.insert(
+            kind.section().to_string(),
+            json!({
+                "description": what,
+                "type": ["object", "null"],
+                "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+                "additionalProperties": entry,
+            }),
+        );
+    }
+    sections
+}
+
+/// One plugin's branch of its section's `oneOf`: its own configuration
+/// schema (its `$defs` moved into `defs`) with `plugin: {const: NAME}` and
+/// the section's `shared` options added, titled and described.
+fn plugin_branch(
+    defs: &mut Map<String, Value>,
+    kind: PluginKind,
+    name: &str,
+    handle: &PluginHandle,
+    shared: Option<&Map<String, Value>>,
+) -> Value {
+    let info = handle.plugin().info();
+    let mut branch = absorb(defs, kind.section(), name, handle.plugin().schema());
+    if let Some(object) = branch.as_object_mut() {
+        object.remove("title");
+        object.remove("description");
+    }
+    let mut extra = Map::new();
+    extra.insert("plugin".to_string(), json!({"const": name, "description": format!("The {kind} plugin `{name}`.")}));
+    for (key, value) in shared.into_iter().flatten() {
+        extra.entry(key.clone()).or_insert_with(|| value.clone());
+    }
+    add_properties(&mut branch, &extra, "plugin");
+    let mut described = Map::new();
+    described.insert("title".to_string(), json!(name));
+    described.insert("description".to_string(), json!(info.description));
+    if let Value::Object(object) = branch {
+        described.extend(object);
+    }
+    Value::Object(described)
+}
+
+/// The pipeline's keys other than its sections and `checks:`, described
+/// (a data table); `param_spec` is the schema of one parameter.
+fn top_level_keys(param_spec: Value) -> Map<String, Value> {
+    let mut properties = Map::new();
+    properties.insert(
+    "name".to_string(),
+    json!({"description": "The pipeline's name (shown in messages and in the run manifest).", "type": "string", "minLength": 1}),
+);
+    properties.insert(
+        "description".to_string(),
+        json!({"description": "What the pipeline is for.", "type": ["string", "null"]}),
+    );
+    properties.insert(
+    "params".to_string(),
+    json!({
+        "description": "Parameters: `$name` in SQL, `${name}` in paths and other strings; set with `--set name=value`.",
+        "type": ["object", "null"],
+        "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+        "additionalProperties": param_spec,
+    }),
+);
+    properties.insert(
+    "contract".to_string(),
+    json!({
+        "description": "Additions to the data contract, applied in order: files (relative to the pipeline) holding one document each, or documents written in place. A document is a new table (`table:`, `row:`, `columns:`) or more for a table (`extends: cases` with the `columns:` to add or tighten).",
+        "type": ["array", "null"],
+        "items": {"type": ["string", "object"]},
+    }),
+);
+    properties.insert(
+        "include".to_string(),
+        json!({
+            "description": "Files (relative to the pipeline) whose `functions:` this pipeline uses.",
+            "type": ["array", "null"],
+            "items": {"type": "string"},
+        }),
+    );
+    let types = json!({"enum": ["string", "int", "float", "date", "bool"]});
+    properties.insert(
+    "functions".to_string(),
+    json!({
+        "description": "SQL functions declared in YAML: each call is replaced by its body, with the arguments cast to the parameters' types.",
+        "type": ["object", "null"],
+        "propertyNames": {"pattern": "^[a-z_][a-z0-9_]*$"},
+        "additionalProperties": {
+            "type": "object",
+            "required": ["returns", "body"],
+            "additionalProperties": false,
+            "properties": {
+                "params": {"description": "Parameters in order, each with its type.", "type": ["object", "null"], "additionalProperties": types},
+                "returns": types,
+                "body": {"description": "One SQL expression over the parameters.", "type": "string", "minLength": 1},
+                "description": {"description": "What the function computes.", "type": "string"},
+            },
+        },
+    }),
+);
+    properties.insert(
+    "uses".to_string(),
+    json!({
+        "description": "Plugin packages: a folder holding plugin.yaml (params, functions, steps, checks), with values for its parameters.",
+        "type": ["object", "null"],
+        "additionalProperties": {
+            "type": "object",
+            "required": ["package"],
+            "additionalProperties": false,
+            "properties": {
+                "package": {"description": "The package's folder, relative to the pipeline.", "type": "string"},
+                "with": {"description": "Values for the package's parameters (`${param}` of the pipeline allowed).", "type": ["object", "null"]},
+            },
+        },
+    }),
+);
+    properties
 }
 
 fn to_value(schema: schemars::Schema) -> Value {

@@ -124,6 +124,38 @@ impl Node {
         }
     }
 
+    /// Where the character at `line`:`column` of this string scalar's value
+    /// (1-based, as a SQL parser counts in the text it was given) stands in
+    /// `text`, the file the scalar was read from. Works for a `|` block
+    /// scalar (its value line `n` is the file's line after the indicator plus
+    /// `n - 1`, behind the block's indentation) and for a scalar on one line;
+    /// `None` when the value is not written as it reads there (folded lines,
+    /// escapes) or the place lies outside it.
+    pub fn place_in_scalar(&self, text: &str, line: usize, column: usize) -> Option<Span> {
+        let value_line = self.as_str()?.split('\n').nth(line.checked_sub(1)?)?;
+        if column == 0 || column > value_line.chars().count() + 1 {
+            return None;
+        }
+        let file_line_number = if self.block { self.span.line + line } else { self.span.line + line - 1 };
+        let file_line = text.lines().nth(file_line_number - 1)?;
+        let written_from = if self.block {
+            // Behind the indentation: the file line is the value line, indented.
+            let indent = file_line.strip_suffix(value_line)?;
+            indent.chars().all(char::is_whitespace).then(|| indent.chars().count())?
+        } else {
+            // The value itself, or in quotes (then one character further).
+            let start = self.span.column.checked_sub(1)?;
+            let rest: String = file_line.chars().skip(start).collect();
+            let quoted = rest.starts_with(['"', '\'']);
+            let rest = if quoted { &rest[1..] } else { rest.as_str() };
+            if line != 1 || !rest.starts_with(value_line) {
+                return None;
+            }
+            start + usize::from(quoted)
+        };
+        Some(Span { line: file_line_number, column: written_from + column })
+    }
+
     /// Follow a path of map keys and sequence indices as serde reports it, and
     /// return the deepest node reached (so an error inside a value the path
     /// cannot fully follow still points near it). With `key` true, a final map
@@ -375,6 +407,21 @@ mod tests {
         }
         let err = parse(&text, "bomb.yaml").unwrap_err();
         assert!(err.message.contains("200,000"), "{}", err.message);
+    }
+
+    #[test]
+    fn places_inside_a_scalar_are_places_in_the_file() {
+        let text = "steps:\n  a:\n    q: |\n      SELECT x\n        FROM t\n    p: SELECT y FROM u\n    s: 'SELECT z'\n    e: \"a\\tb\"\n";
+        let a = parse(text, "p.yaml").unwrap().get("steps").unwrap().get("a").unwrap().clone();
+        let q = a.get("q").unwrap();
+        // `x` is on the value's line 1, column 8; `t` on line 2, column 8 (behind two more spaces).
+        assert_eq!(q.place_in_scalar(text, 1, 8), Some(Span { line: 4, column: 14 }));
+        assert_eq!(q.place_in_scalar(text, 2, 8), Some(Span { line: 5, column: 14 }));
+        assert_eq!(q.place_in_scalar(text, 3, 1), None, "the value has two lines");
+        assert_eq!(q.place_in_scalar(text, 1, 30), None, "line 1 has 8 characters");
+        assert_eq!(a.get("p").unwrap().place_in_scalar(text, 1, 8), Some(Span { line: 6, column: 15 }));
+        assert_eq!(a.get("s").unwrap().place_in_scalar(text, 1, 8), Some(Span { line: 7, column: 16 }));
+        assert_eq!(a.get("e").unwrap().place_in_scalar(text, 1, 1), None, "an escape: not written as it reads");
     }
 
     #[test]

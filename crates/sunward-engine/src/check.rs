@@ -11,8 +11,11 @@ use crate::ingest::{declared_schema, schema_without_file};
 use crate::session::{SessionOptions, new_session};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::datasource::MemTable;
+use datafusion::error::DataFusionError;
+use datafusion::prelude::SessionContext;
 use std::collections::HashMap;
 use std::sync::Arc;
+use sunward_core::model::Entry;
 use sunward_core::validate::find_word_after;
 use sunward_core::yaml::Span;
 use sunward_core::{Diagnostic, ErrorKind, Plan, PluginKind, StepContext};
@@ -74,13 +77,37 @@ pub fn header_problems(plan: &Plan) -> Vec<Diagnostic> {
 /// Check a validated plan against its files. Returns every problem found.
 pub async fn check(plan: &Plan) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
-    let mut schemas: HashMap<String, SchemaRef> = HashMap::new();
-    let place = |kind: PluginKind, name: &str| plan.location_of(kind, name);
+    let mut schemas = source_schemas(plan, &mut diags);
+    let session = match planning_session(plan) {
+        Ok(s) => s,
+        Err(d) => {
+            diags.push(d);
+            return diags;
+        }
+    };
+    for (name, schema) in &schemas {
+        if let Err(d) = register_empty(&session, name, schema) {
+            diags.push(d);
+        }
+    }
+    let function_errors = check_functions(plan, &session).await;
+    let broken = broken_calls(&function_errors);
+    diags.extend(function_errors);
+    diags.extend(check_steps(plan, &session, &mut schemas, &broken).await);
+    diags.extend(check_checks(plan, &session, &schemas).await);
+    diags.extend(internal_tables_published(plan));
+    diags.extend(outputs_preflight(plan));
+    diags
+}
 
+/// The schema of every source that can be read, by table name; a source
+/// that cannot adds its errors to `diags`, each at the source.
+fn source_schemas(plan: &Plan, diags: &mut Vec<Diagnostic>) -> HashMap<String, SchemaRef> {
+    let mut schemas = HashMap::new();
     for source in &plan.sources {
         let context = format!("sources.{}", source.name);
         let located = |d: Diagnostic| {
-            let d = if d.location.is_none() { d.at(place(PluginKind::Source, &source.name)) } else { d };
+            let d = if d.location.is_none() { d.at(plan.location_of(PluginKind::Source, &source.name)) } else { d };
             if d.context.is_none() { d.in_context(&context) } else { d }
         };
         let files = match source.plugin.files(&source.config, &plan.run) {
@@ -117,85 +144,134 @@ pub async fn check(plan: &Plan) -> Vec<Diagnostic> {
             Err(d) => diags.push(located(d)),
         }
     }
+    schemas
+}
 
-    let session = match new_session(&SessionOptions {
+/// A session that only plans: one partition, the plan's SQL functions, and
+/// the place in its SQL text of every name it resolves recorded, so that an
+/// unknown column's error says where the column is written.
+fn planning_session(plan: &Plan) -> Result<SessionContext, Diagnostic> {
+    let session = new_session(&SessionOptions {
         memory_limit: None,
         target_partitions: Some(1),
         functions: plan.functions.clone(),
-    }) {
-        Ok(s) => s,
-        Err(d) => {
-            diags.push(d);
-            return diags;
-        }
-    };
-    let register = |name: &str, schema: &SchemaRef| -> Result<(), Diagnostic> {
-        let table = MemTable::try_new(schema.clone(), vec![vec![]])?;
-        session.register_table(name, Arc::new(table))?;
-        Ok(())
-    };
-    for (name, schema) in &schemas {
-        if let Err(d) = register(name, schema) {
-            diags.push(d);
-        }
-    }
-    let function_errors = check_functions(plan, &session).await;
-    // A step calling a function whose body does not plan fails for the same
-    // reason: that step's error would only repeat it, at a worse place.
-    let broken: Vec<String> = function_errors
+    })?;
+    session.state_ref().write().config_mut().options_mut().sql_parser.collect_spans = true;
+    Ok(session)
+}
+
+/// Register an empty table of `schema` as `name`, for planning against it.
+fn register_empty(session: &SessionContext, name: &str, schema: &SchemaRef) -> Result<(), Diagnostic> {
+    let table = MemTable::try_new(schema.clone(), vec![vec![]])?;
+    session.register_table(name, Arc::new(table))?;
+    Ok(())
+}
+
+/// The calls (`name(`) of the declared functions whose body does not plan,
+/// from their errors: a step calling one fails for the same reason, and its
+/// error would only repeat it, at a worse place.
+fn broken_calls(function_errors: &[Diagnostic]) -> Vec<String> {
+    function_errors
         .iter()
         .filter_map(|d| d.context.as_deref()?.strip_prefix("functions.").map(|n| format!("{n}(")))
-        .collect();
-    diags.extend(function_errors);
+        .collect()
+}
+
+/// Plan every step, in order, on empty tables of its inputs' schemas; each
+/// step that plans adds its own schema to `schemas`. A step that does not
+/// plan is an error at its place (see [`step_error`]).
+async fn check_steps(
+    plan: &Plan,
+    session: &SessionContext,
+    schemas: &mut HashMap<String, SchemaRef>,
+    broken: &[String],
+) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
     for step in &plan.steps {
         if step.inputs.iter().any(|i| !schemas.contains_key(i)) {
             continue; // an input failed already; its error is reported
         }
-        let ctx = StepContext { session: &session, run: &plan.run, name: &step.name };
-        let result = step.plugin.run(&step.config, &ctx).await;
-        match result {
+        let ctx = StepContext { session, run: &plan.run, name: &step.name };
+        match step.plugin.run(&step.config, &ctx).await {
             Ok(df) => {
                 let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-                match register(&step.name, &schema) {
+                match register_empty(session, &step.name, &schema) {
                     Ok(()) => {
                         schemas.insert(step.name.clone(), schema);
                     }
                     Err(d) => diags.push(d),
                 }
             }
-            Err(mut d) => {
-                d.kind = ErrorKind::Invalid;
-                let entry = plan.pipeline.section(PluginKind::Transform).find(|e| e.name == step.name);
-                let written = entry.map(|e| e.node.to_json().to_string().to_lowercase()).unwrap_or_default();
-                let wrong_call = d.message.contains("() is a function declared under");
-                if !wrong_call && broken.iter().any(|call| written.contains(call.as_str())) {
-                    continue;
-                }
-                let start = entry.map(|e| e.name_span).unwrap_or_default();
-                // A package's step is pointed at by its name in the package's file.
-                let elsewhere = entry.and_then(|e| e.file.clone());
-                let near = match elsewhere {
-                    None => offending_name(&d.message).and_then(|n| find_word_after(&plan.pipeline.text, start, &n)),
-                    Some(_) => None,
-                };
-                let span: Span = near.unwrap_or(start);
-                if d.location.is_none() {
-                    d = d.at(Some(sunward_core::Location {
-                        file: elsewhere.unwrap_or_else(|| plan.pipeline.file.clone()),
-                        line: span.line,
-                        column: span.column,
-                    }));
-                }
-                diags.push(d.in_context(format!("steps.{}", step.name)));
-            }
+            Err(d) => diags.extend(step_error(plan, &step.name, d, broken)),
         }
     }
-    diags.extend(check_checks(plan, &session, &schemas).await);
-    diags.extend(internal_tables_published(plan));
-    // What each output reads besides its tables (a report's template and catalogues).
+    diags
+}
+
+/// A step's planning error as reported: at the name DataFusion could not
+/// resolve when it can be found in the pipeline file (else at the step's
+/// name; a package's step at its name in the package's file), or `None`
+/// when the step calls a function whose body is broken (reported already).
+fn step_error(plan: &Plan, step: &str, mut d: Diagnostic, broken: &[String]) -> Option<Diagnostic> {
+    d.kind = ErrorKind::Invalid;
+    let entry = plan.pipeline.section(PluginKind::Transform).find(|e| e.name == step);
+    let written = entry.map(|e| e.node.to_json().to_string().to_lowercase()).unwrap_or_default();
+    let wrong_call = d.message.contains("() is a function declared under");
+    if !wrong_call && broken.iter().any(|call| written.contains(call.as_str())) {
+        return None;
+    }
+    let start = entry.map(|e| e.name_span).unwrap_or_default();
+    // A package's step is pointed at by its name in the package's file.
+    let elsewhere = entry.and_then(|e| e.file.clone());
+    let near = match elsewhere {
+        None => entry
+            .and_then(|e| place_in_query(&plan.pipeline.text, e, &d))
+            .or_else(|| offending_name(&d.message).and_then(|n| find_word_after(&plan.pipeline.text, start, &n))),
+        Some(_) => None,
+    };
+    let span: Span = near.unwrap_or(start);
+    if d.location.is_none() {
+        d = d.at(Some(sunward_core::Location {
+            file: elsewhere.unwrap_or_else(|| plan.pipeline.file.clone()),
+            line: span.line,
+            column: span.column,
+        }));
+    }
+    Some(d.in_context(format!("steps.{step}")))
+}
+
+/// Where in the pipeline file `text` a step's `query:` goes wrong, from
+/// DataFusion's own account of the error: the place in the query of the
+/// name it could not resolve (its diagnostic's span), carried over into
+/// the YAML scalar that holds the query. `None` when the error carries no
+/// place, the step has no `query:` written as it reads, or the text at the
+/// place is not a name the error mentions (a place in a function's body,
+/// expanded into the query, is not a place in the query).
+fn place_in_query(text: &str, entry: &Entry, d: &Diagnostic) -> Option<Span> {
+    let error = d.source.as_deref()?.downcast_ref::<DataFusionError>()?;
+    let at = error.diagnostic()?.span?.start;
+    let (line, column) = (usize::try_from(at.line).ok()?, usize::try_from(at.column).ok()?);
+    let node = entry.node.get("query")?;
+    let query_line = node.as_str()?.split('\n').nth(line.checked_sub(1)?)?;
+    let word: String = query_line
+        .chars()
+        .skip(column.checked_sub(1)?)
+        .skip_while(|c| matches!(c, '"' | '`'))
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    if word.is_empty() || !d.message.to_lowercase().contains(&word.to_lowercase()) {
+        return None;
+    }
+    node.place_in_scalar(text, line, column)
+}
+
+/// What each output reads besides its tables (a report's template and
+/// catalogues), each problem at the output.
+fn outputs_preflight(plan: &Plan) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
     for output in &plan.outputs {
         for d in output.plugin.preflight(&output.config, &plan.run) {
-            let d = if d.location.is_none() { d.at(place(PluginKind::Sink, &output.name)) } else { d };
+            let d = if d.location.is_none() { d.at(plan.location_of(PluginKind::Sink, &output.name)) } else { d };
             diags.push(if d.context.is_none() { d.in_context(format!("outputs.{}", output.name)) } else { d });
         }
     }
@@ -226,11 +302,7 @@ fn internal_tables_published(plan: &Plan) -> Vec<Diagnostic> {
 
 /// Plan each data check's query against the tables' schemas, so a misspelt
 /// column or an expression that does not plan is found before the run.
-async fn check_checks(
-    plan: &Plan,
-    session: &datafusion::prelude::SessionContext,
-    schemas: &HashMap<String, SchemaRef>,
-) -> Vec<Diagnostic> {
+async fn check_checks(plan: &Plan, session: &SessionContext, schemas: &HashMap<String, SchemaRef>) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     for check in &plan.checks {
         if !schemas.contains_key(&check.spec.table) || check.reads.iter().any(|t| !schemas.contains_key(t)) {
@@ -273,7 +345,7 @@ async fn check_checks(
 
 /// Plan each declared function's body with its declared types: each
 /// parameter a typed null, the result cast to the declared type.
-async fn check_functions(plan: &Plan, session: &datafusion::prelude::SessionContext) -> Vec<Diagnostic> {
+async fn check_functions(plan: &Plan, session: &SessionContext) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     for function in plan.run.sql_functions.iter() {
         let query = plan.run.sql_functions.probe_query(function);
@@ -507,7 +579,56 @@ async fn per_row_tables<'p>(
 
 #[cfg(test)]
 mod tests {
-    use super::offending_name;
+    use super::{check, offending_name};
+    use sunward_core::{ValidateOptions, validate_text};
+
+    /// The errors `check` finds in a pipeline whose one step is `step`.
+    async fn step_errors(step: &str) -> Vec<(usize, usize, String)> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("services.csv"), "record_id,school_id,service_date,service_type\n").unwrap();
+        let text = format!(
+            "name: t\nsources:\n  services:\n    plugin: csv\n    path: services.csv\n    contract: services\nsteps:\n  kinds:\n    plugin: sql\n{step}"
+        );
+        let options = ValidateOptions {
+            sets: vec![],
+            cwd: dir.path().to_path_buf(),
+            out_dir: dir.path().join("out"),
+            today: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        };
+        let plan = validate_text(&text, "p.yaml", dir.path(), &sunward_plugins::builtin_registry(), &options)
+            .unwrap_or_else(|d| panic!("{d:?}"));
+        check(&plan)
+            .await
+            .into_iter()
+            .map(|d| {
+                let at = d.location.unwrap();
+                (at.line, at.column, d.message)
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn an_unknown_column_is_placed_where_the_query_writes_it() {
+        // `kind` is written twice: first as the alias (line 11, column 30),
+        // then as a column, which it is not (line 12: 13 spaces, `COUNT(*) AS
+        // n, ` — 15 characters — then `kind` at column 29). A search for the
+        // word finds the first; DataFusion's place of the error is the second.
+        let errors = step_errors(concat!(
+            "    query: |\n",
+            "      SELECT service_type AS kind,\n",
+            "             COUNT(*) AS n, kind\n",
+            "      FROM services GROUP BY service_type\n",
+        ))
+        .await;
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!((errors[0].0, errors[0].1), (12, 29), "{errors:?}");
+        assert!(errors[0].2.contains("No field named kind"), "{errors:?}");
+        // The same on one line (line 10): `    query: ` is 11 characters, and
+        // the second `kind` is at column 30 of the query.
+        let errors = step_errors("    query: SELECT service_type AS kind, kind FROM services\n").await;
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!((errors[0].0, errors[0].1), (10, 41), "{errors:?}");
+    }
 
     #[test]
     fn names_in_planning_errors() {

@@ -28,7 +28,7 @@ use std::path::Path;
 
 const EXAMPLE: &str = "e.g.\ncontract:\n  - contract/followups.yaml\n  - extends: cases\n    columns:\n      grade: {type: int, min: 1, max: 12}";
 
-impl Validator {
+impl Validator<'_> {
     /// The contract the pipeline's sources are read by: the built-in one,
     /// extended by the packages' `contract:` and then the pipeline's.
     pub(super) fn contract(&mut self, root: &Node, dir: &Path, packages: &[UsedPackage]) -> &'static Contract {
@@ -41,8 +41,8 @@ impl Validator {
             }
         }
         if let Some(section) = root.get("contract") {
-            let file = self.file.clone();
-            read.extend(self.contract_documents(section, dir, &file));
+            let file = self.file;
+            read.extend(self.contract_documents(section, dir, file));
         }
         let builtin = Contract::builtin();
         if read.is_empty() {
