@@ -10,8 +10,8 @@
 
 use crate::calendar::{DayKind, academic_year, ay_end, ay_start, day_kind, days, earlier, later, ymd};
 use crate::rng::{self, between, chance, uniform};
-use crate::spec::{Consultations, Kind};
-use crate::world::{Student, World};
+use crate::spec::{Consultations, Kind, Spec};
+use crate::world::{Roster, Student, World};
 use chrono::{Datelike, NaiveDate};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeSet;
@@ -297,51 +297,13 @@ fn district_plan(world: &World) -> Result<Plan> {
     for &ay in &spec.years {
         let start = later(ay_start(ay), spec.start);
         let end = earlier(ay_end(ay), spec.end);
-        let consultation_total = match spec.consultations {
-            Consultations::DistrictTotal(lo, hi) => {
-                let mut rng = rng::stream(world.seed, "consultations", &[ay as u64]);
-                let total = between(&mut rng, lo, hi);
-                let weights: Vec<f64> = (0..spec.schools.len())
-                    .map(|s| f64::from(world.roster(s, ay).map_or(0, |r| r.students)) * uniform(&mut rng, 0.7, 1.3))
-                    .collect();
-                Some(rng::apportion(total, &weights))
-            }
-            Consultations::PerStudent(_) => None,
-        };
+        let consultation_total = consultation_split(world, ay);
         for s in 0..spec.schools.len() {
             let Some(roster) = world.roster(s, ay) else { continue };
             let mut rng = rng::stream(world.seed, "plan", &[s as u64, ay as u64]);
-            let n = f64::from(roster.students);
-            let classes = f64::from(roster.classes);
-            use ServiceType::*;
-            let rates = [
-                (ImmediateSupport, n * 0.025, Participants::Range(1, 1)),
-                (MailboxReply, n * 0.03, Participants::Range(1, 1)),
-                (GroupSession, n * 0.012, Participants::Range(6, 12)),
-                (GrowthClass, classes * 0.7, Participants::Class),
-                (
-                    CommitteeTraining,
-                    3.0,
-                    Participants::Range((roster.classes / 2).max(4).into(), roster.classes.max(6).into()),
-                ),
-                (TeacherWorkshop, 3.0, Participants::Range(12, 45)),
-                (ParentWorkshop, 2.0, Participants::Range(30, 300)),
-                (
-                    Consultation,
-                    match spec.consultations {
-                        Consultations::PerStudent(rate) => n * rate,
-                        Consultations::DistrictTotal(..) => 0.0,
-                    },
-                    Participants::Range(1, 1),
-                ),
-                (HotlineCall, n * 0.005, Participants::Range(1, 1)),
-                (HomeVisit, n * 0.004, Participants::Range(1, 3)),
-                (JointMeeting, 4.0, Participants::Range(6, 15)),
-                (CampusEvent, 1.5, Participants::Range(150, u64::from(roster.students.clamp(200, 1500)))),
-            ];
-            for (kind, rate, participants) in rates {
+            for (kind, rate, participants) in school_rates(spec, roster) {
                 let fixed = match (&consultation_total, kind) {
-                    (Some(split), Consultation) => Some(split[s]),
+                    (Some(split), ServiceType::Consultation) => Some(split[s]),
                     _ => None,
                 };
                 let jittered = rate * uniform(&mut rng, 0.8, 1.2);
@@ -350,7 +312,64 @@ fn district_plan(world: &World) -> Result<Plan> {
             }
         }
     }
-    // Cases: fewer when an exact small number of service rows is asked for.
+    let cases = district_cases(world, spec.case_rate * case_factor(world, &expected))?;
+    let case_sessions: u64 = cases.iter().map(|c| c.sessions.len() as u64).sum();
+    set_counts(spec, &mut buckets, &expected, case_sessions)?;
+    buckets.retain(|b| b.count > 0);
+    Ok(Plan { buckets, cases, loops: Vec::new() })
+}
+
+/// With a district total of consultations: that total for year `ay`, split
+/// over the schools by their students (jittered), from the year's stream.
+fn consultation_split(world: &World, ay: i32) -> Option<Vec<u64>> {
+    let spec = &world.spec;
+    match spec.consultations {
+        Consultations::DistrictTotal(lo, hi) => {
+            let mut rng = rng::stream(world.seed, "consultations", &[ay as u64]);
+            let total = between(&mut rng, lo, hi);
+            let weights: Vec<f64> = (0..spec.schools.len())
+                .map(|s| f64::from(world.roster(s, ay).map_or(0, |r| r.students)) * uniform(&mut rng, 0.7, 1.3))
+                .collect();
+            Some(rng::apportion(total, &weights))
+        }
+        Consultations::PerStudent(_) => None,
+    }
+}
+
+/// The expected rows a year of each service of a school with `roster`
+/// (before jitter), and how many take part in each.
+fn school_rates(spec: &Spec, roster: &Roster) -> [(ServiceType, f64, Participants); 12] {
+    use ServiceType::*;
+    let n = f64::from(roster.students);
+    let classes = f64::from(roster.classes);
+    [
+        (ImmediateSupport, n * 0.025, Participants::Range(1, 1)),
+        (MailboxReply, n * 0.03, Participants::Range(1, 1)),
+        (GroupSession, n * 0.012, Participants::Range(6, 12)),
+        (GrowthClass, classes * 0.7, Participants::Class),
+        (CommitteeTraining, 3.0, Participants::Range((roster.classes / 2).max(4).into(), roster.classes.max(6).into())),
+        (TeacherWorkshop, 3.0, Participants::Range(12, 45)),
+        (ParentWorkshop, 2.0, Participants::Range(30, 300)),
+        (
+            Consultation,
+            match spec.consultations {
+                Consultations::PerStudent(rate) => n * rate,
+                Consultations::DistrictTotal(..) => 0.0,
+            },
+            Participants::Range(1, 1),
+        ),
+        (HotlineCall, n * 0.005, Participants::Range(1, 1)),
+        (HomeVisit, n * 0.004, Participants::Range(1, 3)),
+        (JointMeeting, 4.0, Participants::Range(6, 15)),
+        (CampusEvent, 1.5, Participants::Range(150, u64::from(roster.students.clamp(200, 1500)))),
+    ]
+}
+
+/// How much to scale the case rate by: fewer cases when an exact small
+/// number of service rows is asked for (`expected`: each bucket's fixed or
+/// expected rows).
+fn case_factor(world: &World, expected: &[(Option<u64>, f64)]) -> f64 {
+    let spec = &world.spec;
     let base_other: f64 = expected.iter().map(|(f, e)| f.map_or(*e, |f| f as f64)).sum();
     let students: f64 = spec
         .years
@@ -359,12 +378,16 @@ fn district_plan(world: &World) -> Result<Plan> {
         .map(|(s, ay)| f64::from(world.roster(s, ay).map_or(0, |r| r.students)))
         .sum();
     let case_sessions_expected = students * spec.case_rate * 8.5;
-    let case_factor = match spec.service_rows {
+    match spec.service_rows {
         Some(rows) => (rows as f64 / (base_other + case_sessions_expected).max(1.0)).min(1.0),
         None => 1.0,
-    };
-    let cases = district_cases(world, spec.case_rate * case_factor)?;
-    let case_sessions: u64 = cases.iter().map(|c| c.sessions.len() as u64).sum();
+    }
+}
+
+/// Each bucket's row count: the service rows asked for, less the case
+/// sessions, apportioned by the expected rows; or else the expected rows
+/// scaled (a fixed count as it is).
+fn set_counts(spec: &Spec, buckets: &mut [Bucket], expected: &[(Option<u64>, f64)], case_sessions: u64) -> Result<()> {
     match spec.service_rows {
         Some(rows) => {
             if case_sessions > rows {
@@ -379,13 +402,12 @@ fn district_plan(world: &World) -> Result<Plan> {
             }
         }
         None => {
-            for (bucket, (fixed, e)) in buckets.iter_mut().zip(&expected) {
+            for (bucket, (fixed, e)) in buckets.iter_mut().zip(expected) {
                 bucket.count = fixed.unwrap_or_else(|| (e * spec.scale).round() as u64);
             }
         }
     }
-    buckets.retain(|b| b.count > 0);
-    Ok(Plan { buckets, cases, loops: Vec::new() })
+    Ok(())
 }
 
 fn pick_tier(rng: &mut ChaCha8Rng) -> Tier {

@@ -196,79 +196,135 @@ pub fn centre_events(world: &World, cases: &[Case], loops: &[CaseLoop], centre: 
         (0..spec.schools.len()).filter(|s| spec.schools[*s].district == centre.district).collect();
     let mut events = Vec::new();
     for &ay in &spec.years {
-        let from = later(ay_start(ay), spec.start);
-        let to = earlier(ay_end(ay), spec.end);
-        if to < from {
-            continue;
+        year_events(world, centre, &schools, ay, &mut events);
+    }
+    case_contacts(world, cases, loops, centre, &mut events);
+    events.sort_by_key(|e| e.date);
+    events
+}
+
+/// The centre's calls, consultations and walk-ins of academic year `ay`
+/// (the part of it within the period), from the year's own stream.
+fn year_events(world: &World, centre: &Centre, schools: &[usize], ay: i32, events: &mut Vec<CentreEvent>) {
+    let spec = &world.spec;
+    let from = later(ay_start(ay), spec.start);
+    let to = earlier(ay_end(ay), spec.end);
+    if to < from {
+        return;
+    }
+    let enrolled: Vec<f64> =
+        schools.iter().map(|s| f64::from(world.roster(*s, ay).map_or(0, |r| r.students))).collect();
+    let students: f64 = enrolled.iter().sum();
+    if students <= 0.0 {
+        return;
+    }
+    let all_days: Vec<NaiveDate> = days(from, to).collect();
+    let mut year = CentreYear {
+        world,
+        centre,
+        schools,
+        ay,
+        rng: stream(world.seed, "centre-services", &[centre.district as u64, ay as u64]),
+        open_days: all_days.iter().copied().filter(|d| d.weekday() != Weekday::Sun).collect(),
+        all_days,
+        enrolled,
+    };
+    let covered = ((to - from).num_days() + 1) as f64 / ((ay_end(ay) - ay_start(ay)).num_days() + 1) as f64;
+    let calls = (students * HOTLINE_CALLS_PER_1000 / 1000.0 * covered * uniform(&mut year.rng, 0.85, 1.15)).round();
+    for _ in 0..calls as u64 {
+        year.hotline_call(events);
+    }
+    let walk_ins = (students * WALK_INS_PER_1000 / 1000.0 * covered * uniform(&mut year.rng, 0.8, 1.2)).round();
+    for _ in 0..walk_ins as u64 {
+        if year.open_days.is_empty() {
+            break;
         }
-        let enrolled: Vec<f64> =
-            schools.iter().map(|s| f64::from(world.roster(*s, ay).map_or(0, |r| r.students))).collect();
-        let students: f64 = enrolled.iter().sum();
-        if students <= 0.0 {
-            continue;
-        }
-        let mut rng = stream(world.seed, "centre-services", &[centre.district as u64, ay as u64]);
-        let covered = ((to - from).num_days() + 1) as f64 / ((ay_end(ay) - ay_start(ay)).num_days() + 1) as f64;
-        let all_days: Vec<NaiveDate> = days(from, to).collect();
-        let open_days: Vec<NaiveDate> = all_days.iter().copied().filter(|d| d.weekday() != Weekday::Sun).collect();
-        let counsellor = |rng: &mut ChaCha8Rng| between(rng, 0, centre.counsellors.len() as u64 - 1) as usize;
-        let pick_student = |rng: &mut ChaCha8Rng| {
-            let s = schools[rng::weighted(rng, &enrolled)];
-            world.pick_student(rng, s, ay, false)
-        };
-        let calls = (students * HOTLINE_CALLS_PER_1000 / 1000.0 * covered * uniform(&mut rng, 0.85, 1.15)).round();
-        for _ in 0..calls as u64 {
-            let date = *rng::pick(&mut rng, &all_days);
-            let audience = if chance(&mut rng, 0.8) { "student" } else { "parent" };
-            let student = if chance(&mut rng, 0.6) { pick_student(&mut rng) } else { None };
-            events.push(CentreEvent {
-                date,
-                kind: ServiceType::HotlineCall,
-                audience,
-                student,
-                counsellor: counsellor(&mut rng),
-                minutes: hotline_minutes(&mut rng),
-                topic: hotline_topic(&mut rng),
-            });
-            // A quarter of the students who called in person come in for a consultation.
-            if let (Some(st), "student") = (student, audience)
-                && chance(&mut rng, 0.25)
-            {
-                let visit = open_day(plus(date, between(&mut rng, 1, 14)));
-                let (counsellor, minutes, topic) =
-                    (counsellor(&mut rng), consultation_minutes(&mut rng), consultation_topic(&mut rng));
-                if visit <= spec.end {
-                    events.push(CentreEvent {
-                        date: visit,
-                        kind: ServiceType::Consultation,
-                        audience: "student",
-                        student: Some(st),
-                        counsellor,
-                        minutes,
-                        topic,
-                    });
-                }
+        year.walk_in(events);
+    }
+}
+
+/// One academic year of a centre being drawn: its stream, its days (all,
+/// and those open to walk-ins) and the district's schools with their enrolment.
+struct CentreYear<'a> {
+    world: &'a World,
+    centre: &'a Centre,
+    schools: &'a [usize],
+    ay: i32,
+    rng: ChaCha8Rng,
+    all_days: Vec<NaiveDate>,
+    open_days: Vec<NaiveDate>,
+    /// Each school's students that year, in the order of `schools`.
+    enrolled: Vec<f64>,
+}
+
+impl CentreYear<'_> {
+    /// One of the centre's counsellors (by index).
+    fn counsellor(&mut self) -> usize {
+        between(&mut self.rng, 0, self.centre.counsellors.len() as u64 - 1) as usize
+    }
+
+    /// A student of the district, a school picked by its enrolment.
+    fn pick_student(&mut self) -> Option<Student> {
+        let s = self.schools[rng::weighted(&mut self.rng, &self.enrolled)];
+        self.world.pick_student(&mut self.rng, s, self.ay, false)
+    }
+
+    /// A hotline call on a day of the year, and for a quarter of the
+    /// students who called in person, a consultation a few days later.
+    fn hotline_call(&mut self, events: &mut Vec<CentreEvent>) {
+        let date = *rng::pick(&mut self.rng, &self.all_days);
+        let audience = if chance(&mut self.rng, 0.8) { "student" } else { "parent" };
+        let student = if chance(&mut self.rng, 0.6) { self.pick_student() } else { None };
+        events.push(CentreEvent {
+            date,
+            kind: ServiceType::HotlineCall,
+            audience,
+            student,
+            counsellor: self.counsellor(),
+            minutes: hotline_minutes(&mut self.rng),
+            topic: hotline_topic(&mut self.rng),
+        });
+        // A quarter of the students who called in person come in for a consultation.
+        if let (Some(st), "student") = (student, audience)
+            && chance(&mut self.rng, 0.25)
+        {
+            let visit = open_day(plus(date, between(&mut self.rng, 1, 14)));
+            let (counsellor, minutes, topic) =
+                (self.counsellor(), consultation_minutes(&mut self.rng), consultation_topic(&mut self.rng));
+            if visit <= self.world.spec.end {
+                events.push(CentreEvent {
+                    date: visit,
+                    kind: ServiceType::Consultation,
+                    audience: "student",
+                    student: Some(st),
+                    counsellor,
+                    minutes,
+                    topic,
+                });
             }
-        }
-        let walk_ins = (students * WALK_INS_PER_1000 / 1000.0 * covered * uniform(&mut rng, 0.8, 1.2)).round();
-        for _ in 0..walk_ins as u64 {
-            if open_days.is_empty() {
-                break;
-            }
-            let date = *rng::pick(&mut rng, &open_days);
-            let Some(student) = pick_student(&mut rng) else { continue };
-            events.push(CentreEvent {
-                date,
-                kind: ServiceType::Consultation,
-                audience: "student",
-                student: Some(student),
-                counsellor: counsellor(&mut rng),
-                minutes: consultation_minutes(&mut rng),
-                topic: consultation_topic(&mut rng),
-            });
         }
     }
-    // The contacts before the district's hotline and walk-in cases.
+
+    /// A walk-in consultation on an open day (none when no student is found).
+    fn walk_in(&mut self, events: &mut Vec<CentreEvent>) {
+        let date = *rng::pick(&mut self.rng, &self.open_days);
+        let Some(student) = self.pick_student() else { return };
+        events.push(CentreEvent {
+            date,
+            kind: ServiceType::Consultation,
+            audience: "student",
+            student: Some(student),
+            counsellor: self.counsellor(),
+            minutes: consultation_minutes(&mut self.rng),
+            topic: consultation_topic(&mut self.rng),
+        });
+    }
+}
+
+/// The contacts before the district's hotline and walk-in cases: the call
+/// and the centre consultation each case's loop names, from the centre's case stream.
+fn case_contacts(world: &World, cases: &[Case], loops: &[CaseLoop], centre: &Centre, events: &mut Vec<CentreEvent>) {
+    let spec = &world.spec;
     let mut rng = stream(world.seed, "centre-case-services", &[centre.district as u64]);
     for (case, lp) in cases.iter().zip(loops) {
         if spec.schools[case.school].district != centre.district {
@@ -297,8 +353,6 @@ pub fn centre_events(world: &World, cases: &[Case], loops: &[CaseLoop], centre: 
             });
         }
     }
-    events.sort_by_key(|e| e.date);
-    events
 }
 
 /// A follow-up kind (`followups.kind`).

@@ -404,6 +404,34 @@ const CUSTOM_DISTRICTS: [&str; 12] = [
 ];
 
 fn custom(options: &CustomOptions) -> Result<Spec> {
+    check_custom(options)?;
+    let districts = custom_districts(options.districts as usize);
+    let orgs = custom_orgs(&districts);
+    let schools = custom_schools(options.schools as usize, &districts);
+    let years: Vec<i32> = (options.first_year..=options.last_year).collect();
+    let incident_rates = (0..years.len()).map(|i| 4.5 * 0.85f64.powi(i as i32)).collect();
+    Ok(Spec {
+        name: "custom",
+        kind: Kind::District,
+        districts,
+        orgs,
+        schools,
+        start: ay_start(options.first_year),
+        end: ay_end(options.last_year),
+        years,
+        region: "3300",
+        incident_rates,
+        closed_loop: (0.85, 0.85),
+        intervention_within: 14,
+        case_rate: 0.008,
+        consultations: Consultations::PerStudent(0.12),
+        scale: options.scale,
+        service_rows: options.service_rows,
+    })
+}
+
+/// The usage error for custom options out of range: schools, districts, years, scale, service rows.
+fn check_custom(options: &CustomOptions) -> Result<()> {
     let usage = |message: String, hint: &str| Err(Diagnostic::invalid(message).hint(hint.to_string()));
     if !(1..=9_999).contains(&options.schools) {
         return usage(format!("--schools must be between 1 and 9999, not {}", options.schools), "e.g. --schools 20");
@@ -435,24 +463,35 @@ fn custom(options: &CustomOptions) -> Result<Spec> {
     if options.service_rows == Some(0) {
         return usage("--service-rows must be at least 1".to_string(), "e.g. --service-rows 10000000");
     }
-    let stages = [
-        Stage::Primary,
-        Stage::Junior,
-        Stage::Primary,
-        Stage::Senior,
-        Stage::Junior,
-        Stage::NineYear,
-        Stage::Primary,
-        Stage::Vocational,
-    ];
-    let suffix = |stage: Stage| match stage {
+    Ok(())
+}
+
+/// The stages of custom schools, in turn.
+const CUSTOM_STAGES: [Stage; 8] = [
+    Stage::Primary,
+    Stage::Junior,
+    Stage::Primary,
+    Stage::Senior,
+    Stage::Junior,
+    Stage::NineYear,
+    Stage::Primary,
+    Stage::Vocational,
+];
+
+/// How a school of `stage` ends its name.
+fn name_suffix(stage: Stage) -> &'static str {
+    match stage {
         Stage::Primary => "小学",
         Stage::Junior => "初级中学",
         Stage::Senior => "高级中学",
         Stage::NineYear => "学校",
         Stage::Vocational => "职业学校",
-    };
-    let districts: Vec<District> = (0..options.districts as usize)
+    }
+}
+
+/// `count` districts named from [`CUSTOM_DISTRICTS`], numbered when the names run out.
+fn custom_districts(count: usize) -> Vec<District> {
+    (0..count)
         .map(|d| {
             let base = CUSTOM_DISTRICTS[d % CUSTOM_DISTRICTS.len()];
             let name = if d < CUSTOM_DISTRICTS.len() {
@@ -462,8 +501,12 @@ fn custom(options: &CustomOptions) -> Result<Spec> {
             };
             district(&format!("D{:02}", d + 1), &name, "示例市")
         })
-        .collect();
-    let orgs: Vec<Org> = (0..districts.len())
+        .collect()
+}
+
+/// One social-work organisation per district.
+fn custom_orgs(districts: &[District]) -> Vec<Org> {
+    (0..districts.len())
         .map(|d| {
             org(
                 &format!("ORG{:02}", d + 1),
@@ -471,18 +514,23 @@ fn custom(options: &CustomOptions) -> Result<Spec> {
                 &format!("SUP{:02}", d + 1),
             )
         })
-        .collect();
-    let schools = (0..options.schools as usize)
+        .collect()
+}
+
+/// `count` schools dealt round the districts, their stages, sizes, risks
+/// and organisations in fixed patterns (the same for every seed).
+fn custom_schools(count: usize, districts: &[District]) -> Vec<SchoolSpec> {
+    (0..count)
         .map(|i| {
             let d = i % districts.len();
-            let stage = stages[i % stages.len()];
+            let stage = CUSTOM_STAGES[i % CUSTOM_STAGES.len()];
             let number = i / districts.len() + 1;
             // Sizes from 250 to 3,000, spread without randomness so the spec is the same for every seed.
             let students = 250 + ((crate::rng::mix64(i as u64) % 2751) as u32);
             let org = (i % 10 < 7).then_some(d);
             let mut s = school(
                 &format!("S{:03}", i + 1),
-                &format!("{}第{}{}", districts[d].name, number, suffix(stage)),
+                &format!("{}第{}{}", districts[d].name, number, name_suffix(stage)),
                 stage,
                 d,
                 org,
@@ -492,27 +540,7 @@ fn custom(options: &CustomOptions) -> Result<Spec> {
             s.risk = [1.0, 0.8, 1.3, 0.6, 1.0, 1.8, 0.9, 1.1][i % 8];
             s
         })
-        .collect();
-    let years: Vec<i32> = (options.first_year..=options.last_year).collect();
-    let incident_rates = (0..years.len()).map(|i| 4.5 * 0.85f64.powi(i as i32)).collect();
-    Ok(Spec {
-        name: "custom",
-        kind: Kind::District,
-        districts,
-        orgs,
-        schools,
-        start: ay_start(options.first_year),
-        end: ay_end(options.last_year),
-        years,
-        region: "3300",
-        incident_rates,
-        closed_loop: (0.85, 0.85),
-        intervention_within: 14,
-        case_rate: 0.008,
-        consultations: Consultations::PerStudent(0.12),
-        scale: options.scale,
-        service_rows: options.service_rows,
-    })
+        .collect()
 }
 
 /// Parse `2022..2024`, `2022..=2024`, `2022-2024` or `2024` as an inclusive range of academic years.

@@ -12,11 +12,11 @@
 //! from the streams of the columns beside them.
 
 use crate::calendar::{DayKind, academic_year, ay_end, ay_start, day_kind, days, earlier, later, ymd};
-use crate::plan::{Bucket, GENERAL, HIGH, KEY, Participants, Plan, ServiceType, Tier};
+use crate::plan::{Bucket, Case, GENERAL, HIGH, KEY, Participants, Plan, ServiceType, Tier};
 use crate::prevention::{self, Taker};
 use crate::rng::{self, between, chance, hash, stream, unit};
 use crate::sink::{Cell, Out};
-use crate::spec::{Kind, Stage};
+use crate::spec::{Kind, SchoolSpec, Stage};
 use crate::world::{Student, World};
 use chrono::{Datelike, NaiveDate, Weekday};
 use rand_chacha::ChaCha8Rng;
@@ -338,63 +338,25 @@ fn duration(rng: &mut ChaCha8Rng, kind: ServiceType) -> Cell<'static> {
 
 pub(crate) fn services(world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<()> {
     let spec = &world.spec;
-    let mut record_id = String::new();
-    let mut class_id = String::new();
+    let mut ids = RowIds::default();
     for (s, school) in spec.schools.iter().enumerate() {
-        let mut rng = stream(world.seed, "services", &[s as u64]);
-        let mut times = stream(world.seed, "service-times", &[s as u64]);
-        let supervisor = school.org.map(|o| spec.orgs[o].supervisor.as_str());
-        let mut active = Vec::new();
-        for (b, bucket) in plan.buckets.iter().enumerate().filter(|(_, b)| b.school == s) {
-            let mut brng = stream(world.seed, "service-days", &[s as u64, b as u64]);
-            let weights: Vec<f64> = days(bucket.start, bucket.end)
-                .map(|d| bucket.kind.day_weight(day_kind(d), world.onsite(s, d)))
-                .collect();
-            let counts = allocate(&mut brng, bucket.count, &weights);
-            let exact = match bucket.participants {
-                Participants::Exact { total, lo, hi } => {
-                    rng::split_total(&mut brng, total, bucket.count as usize, lo, hi)
-                        .ok_or_else(|| Diagnostic::runtime("internal: participants that cannot be split"))?
-                        .into()
-                }
-                _ => VecDeque::new(),
-            };
-            active.push(Active { bucket, counts, exact, used: BTreeSet::new() });
-        }
-        let mut sessions: Vec<(NaiveDate, usize)> = plan
-            .cases
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.school == s)
-            .flat_map(|(i, c)| c.sessions.iter().map(move |d| (*d, i)))
-            .collect();
-        sessions.sort();
+        let mut writer = SchoolServices {
+            world,
+            s,
+            school,
+            supervisor: school.org.map(|o| spec.orgs[o].supervisor.as_str()),
+            rng: stream(world.seed, "services", &[s as u64]),
+            times: stream(world.seed, "service-times", &[s as u64]),
+            seq: 0,
+            ids: &mut ids,
+        };
+        let mut active = active_buckets(world, plan, s)?;
+        let sessions = school_sessions(plan, s);
         let mut next = 0;
-        let mut seq = 0u64;
         for date in world.dates() {
-            let ay = academic_year(date);
             while next < sessions.len() && sessions[next].0 <= date {
-                let case = &plan.cases[sessions[next].1];
+                writer.case_session(&plan.cases[sessions[next].1], date, out)?;
                 next += 1;
-                seq += 1;
-                record_id.clear();
-                let _ = write!(record_id, "{}-{seq:06}", school.id);
-                out.push(&[
-                    Cell::Str(&record_id),
-                    Cell::Str(&school.id),
-                    Cell::Date(date),
-                    Cell::Str(ServiceType::CaseSession.code()),
-                    Cell::Str("student"),
-                    Cell::Int(1),
-                    Cell::Student(case.student),
-                    Cell::Str(&case.id),
-                    Cell::Null,
-                    Cell::Str(&school.worker),
-                    duration(&mut rng, ServiceType::CaseSession),
-                    Cell::Null,
-                    Cell::Null,
-                    crate::times::start_time(&mut times, ServiceType::CaseSession, date),
-                ])?;
             }
             for a in active.iter_mut() {
                 let bucket = a.bucket;
@@ -403,85 +365,195 @@ pub(crate) fn services(world: &World, plan: &Plan, out: &mut Out<'_>) -> Result<
                 }
                 let k = a.counts[(date - bucket.start).num_days() as usize];
                 for _ in 0..k {
-                    seq += 1;
-                    record_id.clear();
-                    let _ = write!(record_id, "{}-{seq:06}", school.id);
-                    let kind = bucket.kind;
-                    let mut participants = match bucket.participants {
-                        Participants::Range(lo, hi) => between(&mut rng, lo, hi),
-                        Participants::Exact { lo, .. } => a.exact.pop_front().unwrap_or(lo),
-                        Participants::Class => 0,
-                    };
-                    let wants_student = match kind {
-                        ServiceType::ImmediateSupport | ServiceType::Consultation | ServiceType::HomeVisit => true,
-                        ServiceType::MailboxReply => chance(&mut rng, 0.65),
-                        ServiceType::HotlineCall => chance(&mut rng, 0.2),
-                        _ => false,
-                    };
-                    let mut student = None;
-                    if wants_student {
-                        for _ in 0..200 {
-                            let st = world.pick_student(&mut rng, s, ay, false);
-                            if !bucket.distinct || st.is_some_and(|st| !a.used.contains(&st)) {
-                                student = st;
-                                break;
-                            }
-                        }
-                        if let (true, Some(st)) = (bucket.distinct, student) {
-                            a.used.insert(st);
-                        }
-                    }
-                    let mut has_class = false;
-                    let mut primary = matches!(school.stage, Stage::Primary);
-                    if kind == ServiceType::GrowthClass
-                        && let Some(roster) = world.roster(s, ay)
-                    {
-                        let weights: Vec<f64> = roster.cohorts.iter().map(|c| f64::from(c.classes)).collect();
-                        let cohort = roster.cohorts[rng::weighted(&mut rng, &weights)];
-                        let n = between(&mut rng, 1, cohort.classes.into()) as u32;
-                        class_id.clear();
-                        class_id.push_str(&world.class_id(s, ay, cohort.grade, n));
-                        has_class = true;
-                        primary = cohort.grade <= 6;
-                        if participants == 0 {
-                            participants = u64::from(cohort.class_students(n)).saturating_sub(between(&mut rng, 0, 3));
-                        }
-                    }
-                    let topics = kind.topics(primary);
-                    let topic = if topics.is_empty() || (kind == ServiceType::Consultation && chance(&mut rng, 0.3)) {
-                        None
-                    } else {
-                        Some(*rng::pick(&mut rng, topics))
-                    };
-                    let workshop = matches!(
-                        kind,
-                        ServiceType::TeacherWorkshop | ServiceType::ParentWorkshop | ServiceType::JointMeeting
-                    );
-                    let worker = match supervisor {
-                        Some(sup) if workshop && chance(&mut rng, 0.3) => sup,
-                        _ => school.worker.as_str(),
-                    };
-                    out.push(&[
-                        Cell::Str(&record_id),
-                        Cell::Str(&school.id),
-                        Cell::Date(date),
-                        Cell::Str(kind.code()),
-                        Cell::Str(kind.audience()),
-                        Cell::Int(participants.max(1) as i64),
-                        student.map_or(Cell::Null, Cell::Student),
-                        Cell::Null,
-                        if has_class { Cell::Str(&class_id) } else { Cell::Null },
-                        Cell::Str(worker),
-                        duration(&mut rng, kind),
-                        opt(topic),
-                        Cell::Null,
-                        crate::times::start_time(&mut times, kind, date),
-                    ])?;
+                    writer.bucket_service(a, date, out)?;
                 }
             }
         }
     }
     Ok(())
+}
+
+/// The buckets of school `s`, each with its rows spread over its days and,
+/// when its participants are an exact total, that total split over its rows.
+fn active_buckets<'p>(world: &World, plan: &'p Plan, s: usize) -> Result<Vec<Active<'p>>> {
+    let mut active = Vec::new();
+    for (b, bucket) in plan.buckets.iter().enumerate().filter(|(_, b)| b.school == s) {
+        let mut brng = stream(world.seed, "service-days", &[s as u64, b as u64]);
+        let weights: Vec<f64> =
+            days(bucket.start, bucket.end).map(|d| bucket.kind.day_weight(day_kind(d), world.onsite(s, d))).collect();
+        let counts = allocate(&mut brng, bucket.count, &weights);
+        let exact = match bucket.participants {
+            Participants::Exact { total, lo, hi } => rng::split_total(&mut brng, total, bucket.count as usize, lo, hi)
+                .ok_or_else(|| Diagnostic::runtime("internal: participants that cannot be split"))?
+                .into(),
+            _ => VecDeque::new(),
+        };
+        active.push(Active { bucket, counts, exact, used: BTreeSet::new() });
+    }
+    Ok(active)
+}
+
+/// The case sessions of school `s`: each one's date and case (by index), in date order.
+fn school_sessions(plan: &Plan, s: usize) -> Vec<(NaiveDate, usize)> {
+    let mut sessions: Vec<(NaiveDate, usize)> = plan
+        .cases
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.school == s)
+        .flat_map(|(i, c)| c.sessions.iter().map(move |d| (*d, i)))
+        .collect();
+    sessions.sort();
+    sessions
+}
+
+/// Text buffers reused for every row: the record id and the class id.
+#[derive(Default)]
+struct RowIds {
+    record_id: String,
+    class_id: String,
+}
+
+/// The service rows of one school being written, in date order: its
+/// streams (one for the rows' values, one for their start times) and the
+/// number of its last record.
+struct SchoolServices<'a> {
+    world: &'a World,
+    s: usize,
+    school: &'a SchoolSpec,
+    /// The supervisor of the school's organisation, who may lead its workshops.
+    supervisor: Option<&'a str>,
+    rng: ChaCha8Rng,
+    times: ChaCha8Rng,
+    seq: u64,
+    ids: &'a mut RowIds,
+}
+
+impl<'a> SchoolServices<'a> {
+    /// The next record id of the school (`<school>-000042`), into the buffer.
+    fn next_record_id(&mut self) {
+        self.seq += 1;
+        self.ids.record_id.clear();
+        let _ = write!(self.ids.record_id, "{}-{:06}", self.school.id, self.seq);
+    }
+
+    /// One session of `case` on `date`.
+    fn case_session(&mut self, case: &Case, date: NaiveDate, out: &mut Out<'_>) -> Result<()> {
+        self.next_record_id();
+        let school = self.school;
+        out.push(&[
+            Cell::Str(&self.ids.record_id),
+            Cell::Str(&school.id),
+            Cell::Date(date),
+            Cell::Str(ServiceType::CaseSession.code()),
+            Cell::Str("student"),
+            Cell::Int(1),
+            Cell::Student(case.student),
+            Cell::Str(&case.id),
+            Cell::Null,
+            Cell::Str(&school.worker),
+            duration(&mut self.rng, ServiceType::CaseSession),
+            Cell::Null,
+            Cell::Null,
+            crate::times::start_time(&mut self.times, ServiceType::CaseSession, date),
+        ])
+    }
+
+    /// One row of bucket `a` on `date`: its participants, student, class,
+    /// topic and worker, drawn in that order.
+    fn bucket_service(&mut self, a: &mut Active<'_>, date: NaiveDate, out: &mut Out<'_>) -> Result<()> {
+        let ay = academic_year(date);
+        self.next_record_id();
+        let bucket = a.bucket;
+        let kind = bucket.kind;
+        let mut participants = match bucket.participants {
+            Participants::Range(lo, hi) => between(&mut self.rng, lo, hi),
+            Participants::Exact { lo, .. } => a.exact.pop_front().unwrap_or(lo),
+            Participants::Class => 0,
+        };
+        let student = self.student(a, kind, ay);
+        let mut has_class = false;
+        let mut primary = matches!(self.school.stage, Stage::Primary);
+        if kind == ServiceType::GrowthClass
+            && let Some((grade, class_students)) = self.growth_class(ay)
+        {
+            has_class = true;
+            primary = grade <= 6;
+            if participants == 0 {
+                participants = class_students.saturating_sub(between(&mut self.rng, 0, 3));
+            }
+        }
+        let topics = kind.topics(primary);
+        let topic = if topics.is_empty() || (kind == ServiceType::Consultation && chance(&mut self.rng, 0.3)) {
+            None
+        } else {
+            Some(*rng::pick(&mut self.rng, topics))
+        };
+        let worker = self.worker(kind);
+        out.push(&[
+            Cell::Str(&self.ids.record_id),
+            Cell::Str(&self.school.id),
+            Cell::Date(date),
+            Cell::Str(kind.code()),
+            Cell::Str(kind.audience()),
+            Cell::Int(participants.max(1) as i64),
+            student.map_or(Cell::Null, Cell::Student),
+            Cell::Null,
+            if has_class { Cell::Str(&self.ids.class_id) } else { Cell::Null },
+            Cell::Str(worker),
+            duration(&mut self.rng, kind),
+            opt(topic),
+            Cell::Null,
+            crate::times::start_time(&mut self.times, kind, date),
+        ])
+    }
+
+    /// The student a row of `kind` is about, if it is about one; a bucket of
+    /// distinct students tries not to name one twice.
+    fn student(&mut self, a: &mut Active<'_>, kind: ServiceType, ay: i32) -> Option<Student> {
+        let wants_student = match kind {
+            ServiceType::ImmediateSupport | ServiceType::Consultation | ServiceType::HomeVisit => true,
+            ServiceType::MailboxReply => chance(&mut self.rng, 0.65),
+            ServiceType::HotlineCall => chance(&mut self.rng, 0.2),
+            _ => false,
+        };
+        if !wants_student {
+            return None;
+        }
+        let mut student = None;
+        for _ in 0..200 {
+            let st = self.world.pick_student(&mut self.rng, self.s, ay, false);
+            if !a.bucket.distinct || st.is_some_and(|st| !a.used.contains(&st)) {
+                student = st;
+                break;
+            }
+        }
+        if let (true, Some(st)) = (a.bucket.distinct, student) {
+            a.used.insert(st);
+        }
+        student
+    }
+
+    /// A class for a growth class in year `ay` (its id into the buffer): its
+    /// grade and number of students; `None` when the school has no roster that year.
+    fn growth_class(&mut self, ay: i32) -> Option<(u8, u64)> {
+        let roster = self.world.roster(self.s, ay)?;
+        let weights: Vec<f64> = roster.cohorts.iter().map(|c| f64::from(c.classes)).collect();
+        let cohort = roster.cohorts[rng::weighted(&mut self.rng, &weights)];
+        let n = between(&mut self.rng, 1, cohort.classes.into()) as u32;
+        self.ids.class_id.clear();
+        self.ids.class_id.push_str(&self.world.class_id(self.s, ay, cohort.grade, n));
+        Some((cohort.grade, u64::from(cohort.class_students(n))))
+    }
+
+    /// Who leads a row of `kind`: the school's worker, or for a workshop, now and then the supervisor.
+    fn worker(&mut self, kind: ServiceType) -> &'a str {
+        let workshop =
+            matches!(kind, ServiceType::TeacherWorkshop | ServiceType::ParentWorkshop | ServiceType::JointMeeting);
+        match self.supervisor {
+            Some(sup) if workshop && chance(&mut self.rng, 0.3) => sup,
+            _ => self.school.worker.as_str(),
+        }
+    }
 }
 
 const EXTREME: [(&str, f64); 4] =

@@ -6,16 +6,17 @@
 //! `Int64` count, a `Date32` date) is taken as it is. Then every contract rule
 //! that needs no other row — required, codes, minimums, the date window,
 //! references, dates in order — is tested on whole columns. A row that fails
-//! anything is only *flagged*: the sweep in `mod.rs` judges it again cell by
+//! anything is only *flagged*: the sweep (module `sweep`) judges it again cell by
 //! cell, which gives the exact reject (place, column, rule, original text) and
 //! is the final word on its values. So this pass may be cautious, flagging a
 //! row that turns out good, but must never let a bad row through unflagged;
 //! `tests/batch_equivalence.rs` holds it to that.
 
-use super::{
-    Builder, Column, KeyPart, MAX_FIELD_BYTES, Rules, arrow_type, effective_cell, key_hash, parse_date_text,
-    parse_int_text, type_cell,
-};
+use super::key_hash::{KeyPart, key_hash};
+use super::layout::{Column, arrow_type};
+use super::parse::{days, nanos, parse_date_text, parse_int_text, parse_time_text};
+use super::rows::{MAX_FIELD_BYTES, Rules};
+use super::values::{Builder, Typed, effective_cell, type_cell};
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringArray, StringBuilder, new_null_array};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type, Time64NanosecondType, TimeUnit};
@@ -181,32 +182,26 @@ fn type_text(c: &Column, text: &StringArray, flagged: &mut [bool]) -> ArrayRef {
         }
         ColumnType::Int => {
             for i in 0..len {
-                push_parsed(
-                    &mut builder,
-                    effective(i).map(|t| parse_int_text(t).ok().map(super::Typed::Int)),
-                    i,
-                    flagged,
-                );
+                push_parsed(&mut builder, effective(i).map(|t| parse_int_text(t).ok().map(Typed::Int)), i, flagged);
             }
         }
         ColumnType::Float => {
             for i in 0..len {
-                let parsed =
-                    effective(i).map(|t| t.parse::<f64>().ok().filter(|x| x.is_finite()).map(super::Typed::Float));
+                let parsed = effective(i).map(|t| t.parse::<f64>().ok().filter(|x| x.is_finite()).map(Typed::Float));
                 push_parsed(&mut builder, parsed, i, flagged);
             }
         }
         ColumnType::Date => {
             for i in 0..len {
-                let parsed = effective(i).map(|t| parse_date_text(t).map(|d| super::Typed::Date(super::days(d))));
+                let parsed = effective(i).map(|t| parse_date_text(t).map(|d| Typed::Date(days(d))));
                 push_parsed(&mut builder, parsed, i, flagged);
             }
         }
         ColumnType::Bool => {
             for i in 0..len {
                 let parsed = effective(i).map(|t| match t.to_lowercase().as_str() {
-                    "true" | "1" | "yes" | "y" | "是" => Some(super::Typed::Bool(true)),
-                    "false" | "0" | "no" | "n" | "否" => Some(super::Typed::Bool(false)),
+                    "true" | "1" | "yes" | "y" | "是" => Some(Typed::Bool(true)),
+                    "false" | "0" | "no" | "n" | "否" => Some(Typed::Bool(false)),
                     _ => None,
                 });
                 push_parsed(&mut builder, parsed, i, flagged);
@@ -214,8 +209,7 @@ fn type_text(c: &Column, text: &StringArray, flagged: &mut [bool]) -> ArrayRef {
         }
         ColumnType::Time => {
             for i in 0..len {
-                let parsed =
-                    effective(i).map(|t| super::parse_time_text(t).map(|s| super::Typed::Time(super::nanos(s))));
+                let parsed = effective(i).map(|t| parse_time_text(t).map(|s| Typed::Time(nanos(s))));
                 push_parsed(&mut builder, parsed, i, flagged);
             }
         }
@@ -224,15 +218,15 @@ fn type_text(c: &Column, text: &StringArray, flagged: &mut [bool]) -> ArrayRef {
 }
 
 /// Append a parsed value: `None` is a blank field (null), `Some(None)` a field that does not parse (flagged, null).
-fn push_parsed(builder: &mut Builder, parsed: Option<Option<super::Typed>>, i: usize, flagged: &mut [bool]) {
+fn push_parsed(builder: &mut Builder, parsed: Option<Option<Typed>>, i: usize, flagged: &mut [bool]) {
     match parsed {
-        None => builder.push(&super::Typed::Null),
+        None => builder.push(&Typed::Null),
         Some(Some(v)) => builder.push(&v),
         Some(None) => {
             if let Some(f) = flagged.get_mut(i) {
                 *f = true;
             }
-            builder.push(&super::Typed::Null);
+            builder.push(&Typed::Null);
         }
     }
 }
@@ -298,7 +292,7 @@ fn type_native(c: &Column, native: &ArrayRef, flagged: &mut [bool]) -> Result<Ar
                 if let Some(f) = flagged.get_mut(i) {
                     *f = true;
                 }
-                builder.push(&super::Typed::Null);
+                builder.push(&Typed::Null);
             }
         }
     }

@@ -26,7 +26,7 @@
 //! table would give; only the held rows that are kept move to the end of the
 //! table (row order in a table carries no meaning for its queries).
 
-use super::{PassThrough, SeenHash};
+use super::key_hash::{PassThrough, SeenHash};
 use datafusion::parquet::bloom_filter::Sbbf;
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -74,7 +74,7 @@ impl<'a> KeyMemory<'a> {
 pub(super) enum Claim {
     /// The key was free; the row holds it now.
     Fresh,
-    /// The key was claimed first by the row numbered so (see [`super::stored_place`]).
+    /// The key was claimed first by the row numbered so (see [`super::key_hash::stored_place`]).
     Taken(u32),
     /// The filter may have seen the key: decided later by [`UniqueKeys::settle`].
     Held,

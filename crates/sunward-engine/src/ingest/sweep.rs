@@ -5,8 +5,21 @@
 //! rejects, the good rows are handed out in batches, and a Parquet file that
 //! passes as stored is checked without handing any out ([`InPlace`]).
 
+use super::columns::TypedBatch;
+use super::key_hash::{KeyPart, key_hash, stored_place};
 use super::keys::{Claim, UniqueKeys};
-use super::*;
+use super::layout::Column;
+use super::outcome::{BATCH_ROWS, KeyClaim, KeyClaims, KeySet, Reject};
+use super::rows::{Rules, cell_text, duplicate, place_number, slot_row};
+use super::values::{Builder, Typed};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
+use datafusion::arrow::compute::{filter, interleave};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use rayon::prelude::*;
+use std::collections::HashSet;
+use std::path::PathBuf;
+use sunward_core::{Diagnostic, ErrorKind, RawBatch, RawRow, Result, RowPlace, RowReader};
 
 /// A row judged cell by cell: the row, its values and the rules it breaks (unique keys aside).
 struct Judged {
@@ -15,7 +28,7 @@ struct Judged {
     broken: Vec<Reject>,
 }
 
-/// A good row the key check holds until the table ends ([`keys`]): where it
+/// A good row the key check holds until the table ends ([`keys`](super::keys)): where it
 /// is, its key, and where its values wait.
 pub(super) struct HeldRow {
     /// Its number among the rows read (1 = the first), to put a late reject in order.
@@ -73,11 +86,30 @@ pub(super) struct InPlace<'a> {
 
 impl Sweep<'_> {
     /// Sweep one block, in file order: claims, bad rows explained, good rows handed out.
-    pub(super) fn sweep(&mut self, raw: &RawBatch, typed: columns::TypedBatch) -> Result<()> {
-        let columns = self.rules.columns;
-        let len = raw.len;
-        // Rows a column-wise rule flagged, judged cell by cell (on every core).
-        let judged: Vec<Option<Judged>> = (0..len)
+    pub(super) fn sweep(&mut self, raw: &RawBatch, typed: TypedBatch) -> Result<()> {
+        let judged = self.judge_flagged(raw, &typed);
+        let claims = self.claim_keys(raw, &typed, &judged)?;
+        self.defer_claims(raw, &typed, &judged);
+        let Sorted { slow, kept, held } = self.sort_rows(raw, &typed, &judged, &claims)?;
+        if !held.is_empty() {
+            // Copied out, so the block's arrays are not kept alive for a few rows.
+            let batch = self.assemble(&typed.arrays, &slow, &held, true)?;
+            self.held.push(batch);
+        }
+        if self.still_in_place(raw, &typed, kept.len() + held.len())? {
+            return Ok(());
+        }
+        let batch = self.assemble(&typed.arrays, &slow, &kept, false)?;
+        if batch.num_rows() > 0 {
+            (self.out)(batch)?;
+        }
+        Ok(())
+    }
+
+    /// The rows a column-wise rule flagged, judged cell by cell (on every
+    /// core); `None` for the others.
+    fn judge_flagged(&self, raw: &RawBatch, typed: &TypedBatch) -> Vec<Option<Judged>> {
+        (0..raw.len)
             .into_par_iter()
             .map(|i| {
                 typed.flagged.get(i).copied().unwrap_or(true).then(|| {
@@ -86,103 +118,93 @@ impl Sweep<'_> {
                     Judged { row, values, broken }
                 })
             })
-            .collect();
-        let place_of = |i: usize| match judged.get(i).and_then(Option::as_ref) {
-            Some(j) => j.row.place.clone(),
-            None => raw.place(i),
-        };
-        // The rows' claims on the unique key, made for the block at once; a
-        // row bad for another reason claims nothing.
+            .collect()
+    }
+
+    /// The rows' claims on the unique key, made for the block at once; a
+    /// row bad for another reason claims nothing. A row the key check holds
+    /// is noted in [`Sweep::held_rows`].
+    fn claim_keys(
+        &mut self,
+        raw: &RawBatch,
+        typed: &TypedBatch,
+        judged: &[Option<Judged>],
+    ) -> Result<Vec<Option<Claim>>> {
+        let len = raw.len;
         let mut claims: Vec<Option<Claim>> = vec![None; len];
-        if let (Some(cols), Some(unique)) = (&self.rules.unique, self.unique_keys.as_mut()) {
-            let hash_of = |i: usize| match judged.get(i).and_then(Option::as_ref) {
-                Some(j) => key_hash(cols.iter().map(|c| j.values.get(*c).map(Typed::part).unwrap_or(KeyPart::Null))),
-                None => typed.key_hashes.get(i).copied().unwrap_or_default(),
-            };
-            let clean: Vec<usize> = (0..len)
-                .filter(|i| judged.get(*i).and_then(Option::as_ref).is_none_or(|j| j.broken.is_empty()))
-                .collect();
-            let rows: Vec<(u128, u32)> =
-                clean.iter().map(|i| (hash_of(*i), stored_place(place_number(&place_of(*i))))).collect();
-            let mut held_here = 0;
-            for ((i, claim), (hash, stored)) in clean.iter().zip(unique.claim(&rows)?).zip(&rows) {
-                if let Some(c) = claims.get_mut(*i) {
-                    *c = Some(claim);
-                }
-                if claim == Claim::Held {
-                    let row = match judged.get(*i).and_then(Option::as_ref) {
-                        Some(j) => j.row.clone(),
-                        None => slot_row(raw, *i),
-                    };
-                    let (names, shown) = key_text(columns, cols, &row);
-                    self.held_rows.push(HeldRow {
-                        seq: self.read + *i as u64 + 1,
-                        place: row.place,
-                        hash: *hash,
-                        stored: *stored,
-                        names,
-                        shown,
-                        batch: self.held.len(),
-                        row: held_here,
-                    });
-                    held_here += 1;
-                }
+        let (Some(cols), Some(unique)) = (&self.rules.unique, self.unique_keys.as_mut()) else { return Ok(claims) };
+        let clean: Vec<usize> =
+            (0..len).filter(|i| judged_at(judged, *i).is_none_or(|j| j.broken.is_empty())).collect();
+        let rows: Vec<(u128, u32)> = clean
+            .iter()
+            .map(|i| (row_key_hash(cols, judged, typed, *i), stored_place(place_number(&place_of(judged, raw, *i)))))
+            .collect();
+        let mut held_here = 0;
+        for ((i, claim), (hash, stored)) in clean.iter().zip(unique.claim(&rows)?).zip(&rows) {
+            if let Some(c) = claims.get_mut(*i) {
+                *c = Some(claim);
+            }
+            if claim == Claim::Held {
+                let row = row_of(judged_at(judged, *i), raw, *i);
+                let (names, shown) = key_text(self.rules.columns, cols, &row);
+                self.held_rows.push(HeldRow {
+                    seq: self.read + *i as u64 + 1,
+                    place: row.place,
+                    hash: *hash,
+                    stored: *stored,
+                    names,
+                    shown,
+                    batch: self.held.len(),
+                    row: held_here,
+                });
+                held_here += 1;
             }
         }
-        if let (Some(cols), Some(deferred)) = (&self.rules.unique, self.deferred.as_mut()) {
-            let names: Vec<&str> = cols.iter().filter_map(|c| columns.get(*c)).map(|c| c.name.as_str()).collect();
-            for i in 0..len {
-                let judged = judged.get(i).and_then(Option::as_ref);
-                if judged.is_some_and(|j| !j.broken.is_empty()) {
-                    continue;
-                }
-                let hash = match judged {
-                    Some(j) => {
-                        key_hash(cols.iter().map(|c| j.values.get(*c).map(Typed::part).unwrap_or(KeyPart::Null)))
-                    }
-                    None => typed.key_hashes.get(i).copied().unwrap_or_default(),
-                };
-                let place = place_of(i);
-                if deferred.like.is_none() {
-                    deferred.names = names.join("+");
-                    deferred.like = Some(place.clone());
-                }
-                deferred.claims.push(KeyClaim { hash, place: place_number(&place) });
+        Ok(claims)
+    }
+
+    /// When the key check is left to the caller: each good row's claim, in file order.
+    fn defer_claims(&mut self, raw: &RawBatch, typed: &TypedBatch, judged: &[Option<Judged>]) {
+        let (Some(cols), Some(deferred)) = (&self.rules.unique, self.deferred.as_mut()) else { return };
+        let columns = self.rules.columns;
+        let names: Vec<&str> = cols.iter().filter_map(|c| columns.get(*c)).map(|c| c.name.as_str()).collect();
+        for i in 0..raw.len {
+            if judged_at(judged, i).is_some_and(|j| !j.broken.is_empty()) {
+                continue;
             }
+            let hash = row_key_hash(cols, judged, typed, i);
+            let place = place_of(judged, raw, i);
+            if deferred.like.is_none() {
+                deferred.names = names.join("+");
+                deferred.like = Some(place.clone());
+            }
+            deferred.claims.push(KeyClaim { hash, place: place_number(&place) });
         }
+    }
+
+    /// Go through the block's rows in order: a bad row's rejects are
+    /// recorded (or, with `on_bad_rows: fail`, the first is the error), a
+    /// row the key check holds or a good one is noted for its batch, a row
+    /// to skip is left out.
+    fn sort_rows(
+        &mut self,
+        raw: &RawBatch,
+        typed: &TypedBatch,
+        judged: &[Option<Judged>],
+        claims: &[Option<Claim>],
+    ) -> Result<Sorted> {
         // Rows judged cell by cell and kept: their values, built column by column.
-        let mut slow: Vec<Builder> = columns.iter().map(|c| Builder::new(c.ty)).collect();
+        let mut slow: Vec<Builder> = self.rules.columns.iter().map(|c| Builder::new(c.ty)).collect();
         let mut slow_rows = 0usize;
         // For each kept (and each held) row: (0, slot) from the column-wise arrays, or (1, n) the n-th of `slow`.
-        let mut kept: Vec<(usize, usize)> = Vec::with_capacity(len);
+        let mut kept: Vec<(usize, usize)> = Vec::with_capacity(raw.len);
         let mut held: Vec<(usize, usize)> = Vec::new();
         for (i, judged) in judged.iter().enumerate() {
             self.read += 1;
-            let mut broken = judged.as_ref().map(|j| j.broken.clone()).unwrap_or_default();
             let claim = claims.get(i).copied().flatten();
-            if let (Some(Claim::Taken(first)), Some(cols)) = (claim, &self.rules.unique) {
-                let row = match &judged {
-                    Some(j) => j.row.clone(),
-                    None => slot_row(raw, i),
-                };
-                let (names, shown) = key_text(columns, cols, &row);
-                broken.push(duplicate(&row.place, names, shown, first));
-            }
+            let broken = self.row_rejects(raw, i, judged.as_ref(), claim);
             if !broken.is_empty() {
-                if self.fail_on_bad_rows
-                    && let Some(first) = broken.first()
-                {
-                    // A row the key check held before this one may be the first bad row.
-                    let late = duplicates(self.settle_held()?);
-                    let first = match late.first() {
-                        Some((seq, duplicate)) if *seq < self.read => duplicate,
-                        _ => first,
-                    };
-                    return Err(self.bad_row(first));
-                }
-                self.rejected += 1;
-                self.reject_rows.extend(std::iter::repeat_n(self.read, broken.len()));
-                self.rejects.extend(broken);
+                self.reject_row(broken)?;
                 continue;
             }
             let slot = match judged {
@@ -199,66 +221,113 @@ impl Sweep<'_> {
                 held.push(slot);
                 continue;
             }
-            if let Some(skip) = self.skip
-                && skip.contains(&place_number(&place_of(i)))
-            {
-                // A duplicate found across parts: its key as written, for its reject.
-                let shown = match &self.rules.unique {
-                    Some(cols) => {
-                        let row = match &judged {
-                            Some(j) => j.row.clone(),
-                            None => slot_row(raw, i),
-                        };
-                        key_text(columns, cols, &row).1
-                    }
-                    None => String::new(),
-                };
-                self.skipped.push((place_number(&place_of(i)), shown));
-                self.loaded += 1;
+            if self.skipped(raw, i, judged.as_ref()) {
                 continue;
             }
-            for (col, name) in &self.kept_keys {
-                let value = match &judged {
-                    Some(j) => j.values.get(*col).map(Typed::part),
-                    None => Some(typed.part(*col, i)),
-                };
-                if let (Some(KeyPart::Str(s)), Some(set)) = (value, self.keys.get_mut(*name))
-                    && !set.contains(s)
-                {
-                    set.insert(s.to_string());
-                }
-            }
+            self.keep_key_values(typed, i, judged.as_ref());
             kept.push(slot);
             self.loaded += 1;
         }
-        let slow: Vec<ArrayRef> = slow.iter_mut().map(Builder::finish).collect();
-        if !held.is_empty() {
-            // Copied out, so the block's arrays are not kept alive for a few rows.
-            let batch = self.assemble(&typed.arrays, &slow, &held, true)?;
-            self.held.push(batch);
+        let slow = slow.iter_mut().map(Builder::finish).collect();
+        Ok(Sorted { slow, kept, held })
+    }
+
+    /// Every rule row `i` breaks: those found judging it cell by cell, and a
+    /// duplicate key when an earlier row claimed it.
+    #[inline]
+    fn row_rejects(&self, raw: &RawBatch, i: usize, judged: Option<&Judged>, claim: Option<Claim>) -> Vec<Reject> {
+        let mut broken = judged.map(|j| j.broken.clone()).unwrap_or_default();
+        if let (Some(Claim::Taken(first)), Some(cols)) = (claim, &self.rules.unique) {
+            let row = row_of(judged, raw, i);
+            let (names, shown) = key_text(self.rules.columns, cols, &row);
+            broken.push(duplicate(&row.place, names, shown, first));
         }
-        if let Some(in_place) = self.in_place.as_mut() {
-            let as_stored = kept.len() + held.len() == len
-                && typed.flagged.iter().all(|f| !f)
-                && columns.iter().zip(&typed.arrays).all(|(c, typed)| {
-                    c.source.and_then(|i| raw.columns.get(i)).is_some_and(|stored| {
-                        let (stored, typed) = (stored.to_data(), typed.to_data());
-                        // The same buffers (a column taken as stored), or the same values.
-                        stored.data_type() == typed.data_type() && (stored.ptr_eq(&typed) || stored == typed)
-                    })
-                });
-            if as_stored {
-                in_place.rows += len as u64;
-                return Ok(());
-            }
-            let held_rows: HashSet<u64> = self.held_rows.iter().map(|h| h.seq - 1).collect();
-            self.leave_in_place(&held_rows)?;
+        broken
+    }
+
+    /// Set a bad row aside with its rejects, or, with `on_bad_rows: fail`,
+    /// fail on the first bad row (which may be one the key check held before it).
+    fn reject_row(&mut self, broken: Vec<Reject>) -> Result<()> {
+        if self.fail_on_bad_rows
+            && let Some(first) = broken.first()
+        {
+            // A row the key check held before this one may be the first bad row.
+            let late = duplicates(self.settle_held()?);
+            let first = match late.first() {
+                Some((seq, duplicate)) if *seq < self.read => duplicate,
+                _ => first,
+            };
+            return Err(self.bad_row(first));
         }
-        let batch = self.assemble(&typed.arrays, &slow, &kept, false)?;
-        if batch.num_rows() > 0 {
-            (self.out)(batch)?;
-        }
+        self.rejected += 1;
+        self.reject_rows.extend(std::iter::repeat_n(self.read, broken.len()));
+        self.rejects.extend(broken);
         Ok(())
+    }
+
+    /// Whether good row `i` is one the caller found to be a duplicate
+    /// across parts: then it is left out (but counted as loaded), noted
+    /// with its key as written.
+    #[inline]
+    fn skipped(&mut self, raw: &RawBatch, i: usize, judged: Option<&Judged>) -> bool {
+        let Some(skip) = self.skip else { return false };
+        let place = match judged {
+            Some(j) => j.row.place.clone(),
+            None => raw.place(i),
+        };
+        if !skip.contains(&place_number(&place)) {
+            return false;
+        }
+        // A duplicate found across parts: its key as written, for its reject.
+        let shown = match &self.rules.unique {
+            Some(cols) => key_text(self.rules.columns, cols, &row_of(judged, raw, i)).1,
+            None => String::new(),
+        };
+        self.skipped.push((place_number(&place), shown));
+        self.loaded += 1;
+        true
+    }
+
+    /// Note the values of kept row `i` in the key columns others reference.
+    #[inline]
+    fn keep_key_values(&mut self, typed: &TypedBatch, i: usize, judged: Option<&Judged>) {
+        for (col, name) in &self.kept_keys {
+            let value = match judged {
+                Some(j) => j.values.get(*col).map(Typed::part),
+                None => Some(typed.part(*col, i)),
+            };
+            if let (Some(KeyPart::Str(s)), Some(set)) = (value, self.keys.get_mut(*name))
+                && !set.contains(s)
+            {
+                set.insert(s.to_string());
+            }
+        }
+    }
+
+    /// While the file is checked in place: whether this block, with
+    /// `passed` of its rows kept or held, passes as the file stores it
+    /// (then it is counted, and nothing is handed out). At the first block
+    /// that does not, the rows checked so far are handed out and loading
+    /// goes on as usual (`false`).
+    fn still_in_place(&mut self, raw: &RawBatch, typed: &TypedBatch, passed: usize) -> Result<bool> {
+        let Some(in_place) = self.in_place.as_mut() else { return Ok(false) };
+        let len = raw.len;
+        let as_stored = passed == len
+            && typed.flagged.iter().all(|f| !f)
+            && self.rules.columns.iter().zip(&typed.arrays).all(|(c, typed)| {
+                c.source.and_then(|i| raw.columns.get(i)).is_some_and(|stored| {
+                    let (stored, typed) = (stored.to_data(), typed.to_data());
+                    // The same buffers (a column taken as stored), or the same values.
+                    stored.data_type() == typed.data_type() && (stored.ptr_eq(&typed) || stored == typed)
+                })
+            });
+        if as_stored {
+            in_place.rows += len as u64;
+            return Ok(true);
+        }
+        let held_rows: HashSet<u64> = self.held_rows.iter().map(|h| h.seq - 1).collect();
+        self.leave_in_place(&held_rows)?;
+        Ok(false)
     }
 
     /// The error for the first bad row when `on_bad_rows: fail`.
@@ -467,12 +536,45 @@ fn key_text(columns: &[Column], cols: &[usize], row: &RawRow) -> (String, String
     (names.join("+"), shown.join("+"))
 }
 
-/// The reject of a row whose key the row numbered `first` claimed.
-pub(super) fn duplicate(place: &RowPlace, names: String, shown: String, first: u32) -> Reject {
-    Reject {
-        place: place.clone(),
-        rule: format!("duplicate {names} (first {})", first_at(place, first)),
-        column: names,
-        value: shown,
+/// The rows of a block that stay, after [`Sweep::sort_rows`].
+struct Sorted {
+    /// The values of the rows judged cell by cell and kept (or held), column by column.
+    slow: Vec<ArrayRef>,
+    /// Each kept row: `(0, slot)` from the column-wise arrays, or `(1, n)` the n-th of `slow`.
+    kept: Vec<(usize, usize)>,
+    /// Each held row, the same way.
+    held: Vec<(usize, usize)>,
+}
+
+/// Row `i` as judged cell by cell, when it was.
+#[inline]
+fn judged_at(judged: &[Option<Judged>], i: usize) -> Option<&Judged> {
+    judged.get(i).and_then(Option::as_ref)
+}
+
+/// The place of row `i` of a block.
+#[inline]
+fn place_of(judged: &[Option<Judged>], raw: &RawBatch, i: usize) -> RowPlace {
+    match judged_at(judged, i) {
+        Some(j) => j.row.place.clone(),
+        None => raw.place(i),
+    }
+}
+
+/// Row `i` of a block, cell by cell (as judged, when it was).
+fn row_of(judged: Option<&Judged>, raw: &RawBatch, i: usize) -> RawRow {
+    match judged {
+        Some(j) => j.row.clone(),
+        None => slot_row(raw, i),
+    }
+}
+
+/// The hash of row `i`'s unique key (columns `cols`): from its values judged
+/// cell by cell, or as the column-wise pass hashed it.
+#[inline]
+fn row_key_hash(cols: &[usize], judged: &[Option<Judged>], typed: &TypedBatch, i: usize) -> u128 {
+    match judged_at(judged, i) {
+        Some(j) => key_hash(cols.iter().map(|c| j.values.get(*c).map(Typed::part).unwrap_or(KeyPart::Null))),
+        None => typed.key_hashes.get(i).copied().unwrap_or_default(),
     }
 }
