@@ -136,7 +136,9 @@ impl Node {
         if column == 0 || column > value_line.chars().count() + 1 {
             return None;
         }
-        let file_line_number = if self.block { self.span.line + line } else { self.span.line + line - 1 };
+        // A block scalar's span is where its text starts (the line after `|`),
+        // a plain or quoted one's where it is written: either way line 1 of the value.
+        let file_line_number = self.span.line + line - 1;
         let file_line = text.lines().nth(file_line_number - 1)?;
         let written_from = if self.block {
             // Behind the indentation: the file line is the value line, indented.
