@@ -80,6 +80,15 @@ pub struct KeyClaim {
 /// Rows per Arrow batch.
 pub const BATCH_ROWS: usize = 8192;
 
+impl Reject {
+    /// Its place, column, rule and value as a rejects file writes them: a
+    /// NUL character as `\0`, since many tools stop reading a text at one.
+    pub fn fields(&self) -> [String; 4] {
+        let shown = |text: &str| if text.contains('\0') { text.replace('\0', "\\0") } else { text.to_string() };
+        [self.place.to_string(), shown(&self.column), shown(&self.rule), shown(&self.value)]
+    }
+}
+
 /// Write rejects as CSV (`file,place,column,rule,value`), atomically: the file
 /// appears whole or not at all.
 pub fn write_rejects(path: &Path, file: &str, rejects: &[Reject]) -> Result<()> {
@@ -87,11 +96,9 @@ pub fn write_rejects(path: &Path, file: &str, rejects: &[Reject]) -> Result<()> 
     sunward_core::atomic::write_atomic(path, |w| {
         let mut out = csv::Writer::from_writer(w);
         out.write_record(["file", "place", "column", "rule", "value"]).map_err(failed)?;
-        // A NUL character is written as `\0`: many tools stop reading a text at one.
-        let shown = |text: &str| if text.contains('\0') { text.replace('\0', "\\0") } else { text.to_string() };
         for r in rejects {
-            out.write_record([file, &r.place.to_string(), &shown(&r.column), &shown(&r.rule), &shown(&r.value)])
-                .map_err(failed)?;
+            let [place, column, rule, value] = r.fields();
+            out.write_record([file, &place, &column, &rule, &value]).map_err(failed)?;
         }
         out.flush().map_err(|e| Diagnostic::runtime(format!("cannot write {}", path.display())).caused_by(e))?;
         Ok(())

@@ -82,9 +82,8 @@ impl TablesRun {
         let mut text = Vec::new();
         {
             let mut out = csv::Writer::from_writer(&mut text);
-            let shown = |t: &str| if t.contains('\0') { t.replace('\0', "\\0") } else { t.to_string() };
             for r in self.rejects.get(source).into_iter().flatten().take(most) {
-                let _ = out.write_record([r.place.to_string(), shown(&r.column), shown(&r.rule), shown(&r.value)]);
+                let _ = out.write_record(r.fields());
             }
         }
         String::from_utf8_lossy(&text).lines().take(most).map(str::to_string).collect()
