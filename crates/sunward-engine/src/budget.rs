@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// The most key claims checked exactly in memory (about 32 MiB).
-const MOST_EXACT_CLAIMS: usize = 1 << 20;
+const MOST_EXACT_CLAIMS: usize = KeyMemory::MOST_EXACT_CLAIMS;
 
 /// How a run shares its memory limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,7 +62,7 @@ impl MemoryBudget {
 
     /// The unique-key check's share, its claim log written in `spill_dir`.
     pub fn key_memory<'a>(&self, spill_dir: Option<&'a Path>) -> KeyMemory<'a> {
-        KeyMemory { exact_claims: self.exact_key_claims, ..KeyMemory::within(self.limit, spill_dir) }
+        KeyMemory::with_claims(self.exact_key_claims, spill_dir)
     }
 }
 
@@ -101,6 +101,9 @@ mod tests {
         let b = MemoryBudget::split(Some(100 << 20));
         let k = b.key_memory(None);
         assert_eq!(k.exact_claims, 102_400);
-        assert_eq!(k.exact_claims, KeyMemory::within(Some(100 << 20), None).exact_claims);
+        assert_eq!(
+            (k.filter_bytes, k.log_buffer),
+            (KeyMemory::default().filter_bytes, KeyMemory::default().log_buffer)
+        );
     }
 }

@@ -51,21 +51,18 @@ pub struct KeyMemory<'a> {
 
 impl Default for KeyMemory<'_> {
     fn default() -> Self {
-        KeyMemory::within(None, None)
+        KeyMemory::with_claims(KeyMemory::MOST_EXACT_CLAIMS, None)
     }
 }
 
 impl<'a> KeyMemory<'a> {
-    /// The check for a run with `memory_limit` bytes (if any), spilling to `spill_dir`:
-    /// exact claims up to a thousandth of the limit's bytes (at most 2^20, about 32 MiB).
-    pub fn within(memory_limit: Option<usize>, spill_dir: Option<&'a Path>) -> Self {
-        let most = 1 << 20;
-        KeyMemory {
-            exact_claims: memory_limit.map_or(most, |limit| (limit / 1024).min(most)),
-            filter_bytes: 128 << 20,
-            log_buffer: 1 << 16,
-            spill_dir,
-        }
+    /// The most claims kept exactly (about 32 MiB); a run's memory budget
+    /// ([`crate::budget::MemoryBudget`]) may give fewer.
+    pub const MOST_EXACT_CLAIMS: usize = 1 << 20;
+
+    /// The check keeping `exact_claims` claims exactly, spilling to `spill_dir`.
+    pub fn with_claims(exact_claims: usize, spill_dir: Option<&'a Path>) -> Self {
+        KeyMemory { exact_claims, filter_bytes: 128 << 20, log_buffer: 1 << 16, spill_dir }
     }
 }
 
